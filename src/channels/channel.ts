@@ -1,0 +1,81 @@
+// The channel contract. A channel turns one delivery into provider calls; the dispatcher owns
+// state, retries and scheduling. Errors are thrown as ChannelError so the dispatcher can act on
+// their class without knowing the provider.
+
+/** What the dispatcher hands a channel for one delivery. */
+export interface DeliveryContext {
+  deliveryId: number;
+  /** 1 for the first try. */
+  attempt: number;
+  event: {
+    id: number;
+    key: string;
+    type: string;
+    recipient: { fiscalCode: string; phone?: string; language?: string };
+    data: Record<string, unknown>;
+    expiresAt?: Date;
+  };
+  /** Channel options chosen by config for this event type (e.g. { service: "anagrafe" } for IO). */
+  options: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface RenderedMessage {
+  subject: string;
+  markdown: string;
+  language: string;
+}
+
+/** The exact HTTP request a send would make (dry-run output, tests). Secrets are never included. */
+export interface DescribedRequest {
+  method: 'GET' | 'POST';
+  url: string;
+  headers: Record<string, string>;
+  body?: unknown;
+}
+
+export type Eligibility =
+  | { ok: true; language?: string }
+  | { ok: false; reason: string };
+
+export type ProviderStatus =
+  /** Still in the provider's hands: poll again later. */
+  | { state: 'accepted' }
+  | { state: 'processed' }
+  | { state: 'rejected'; reason: string }
+  | { state: 'failed'; reason: string };
+
+export type ErrorClass =
+  /** Retrying cannot help (bad payload, bad key, recipient forbidden ...). */
+  | 'permanent'
+  /** Retry later (429, 5xx before acceptance, connection refused ...). */
+  | 'transient'
+  /** The request may or may not have reached the provider: never resend silently. */
+  | 'uncertain'
+  /** The whole channel must stop (revoked token, account blocked): keep work pending, alert. */
+  | 'halt';
+
+export class ChannelError extends Error {
+  constructor(
+    message: string,
+    readonly errorClass: ErrorClass,
+    readonly detail: { status?: number; code?: string; retryAfterMs?: number } = {},
+  ) {
+    super(message);
+    this.name = 'ChannelError';
+  }
+}
+
+export interface Channel {
+  readonly name: string;
+  /** Render and validate the message. Throws ChannelError('permanent') naming the rule broken. */
+  render(ctx: DeliveryContext, language?: string): RenderedMessage;
+  /** Pre-send eligibility (IO: profile exists and sender_allowed). */
+  checkRecipient(ctx: DeliveryContext): Promise<Eligibility>;
+  /** The request send() would make, for dry-run. */
+  describeSend(ctx: DeliveryContext, message: RenderedMessage): DescribedRequest;
+  /** Hand the message to the provider; returns the provider's message id. */
+  send(ctx: DeliveryContext, message: RenderedMessage): Promise<{ providerId: string }>;
+  /** Outcome of an accepted message (IO: GET /messages/{fc}/{id}). */
+  status(ctx: DeliveryContext, providerId: string): Promise<ProviderStatus>;
+}
