@@ -1,0 +1,22 @@
+// Migrations are listed here (not discovered on disk) so they run the same from TypeScript
+// sources under vitest and from the compiled dist/ under `ponte migrate`.
+import type { Knex } from 'knex';
+import * as core from './20261124_001_core.js';
+
+interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
+
+const migrations: Record<string, Migration> = {
+  '20261124_001_core': core,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const m = migrations[name];
+    if (!m) throw new Error(`unknown migration ${name}`);
+    return m;
+  },
+};
+
+export const latestMigration = Object.keys(migrations).at(-1)!;

@@ -1,0 +1,146 @@
+// One connector batch, committed atomically: new events and their deliveries, supersessions and
+// cancellations, row errors and the connector's new cursor. A crash before COMMIT leaves nothing;
+// a crash after leaves everything, and the next poll's duplicates are absorbed by the ledger.
+import type { Knex } from 'knex';
+import type { Cancellation, RowError } from '../connectors/contract.js';
+import { assertFence, type Lease } from './lease.js';
+
+export interface NewDelivery {
+  channel: string;
+  options: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  key: string;
+  type: string;
+  entity?: string;
+  fiscalCode: string;
+  phone?: string;
+  language?: string;
+  data: Record<string, unknown>;
+  notBefore?: number;
+  expiresAt?: number;
+  deliveries: NewDelivery[];
+}
+
+export interface CommitInput {
+  instanceId: string;
+  /** Required for real runs: the commit fails (FencedError) if the lease was lost. */
+  lease?: Lease;
+  events: NewEvent[];
+  cancellations: Cancellation[];
+  rowErrors: RowError[];
+  /** undefined keeps the stored cursor. */
+  cursor?: unknown;
+  now: number;
+}
+
+export interface CommitResult {
+  inserted: number;
+  duplicates: number;
+  cancelled: number;
+}
+
+const CHUNK = 200;
+
+function chunks<T>(items: T[], size = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+export async function commitBatch(knex: Knex, input: CommitInput): Promise<CommitResult> {
+  return knex.transaction(async (trx) => {
+    const { now, instanceId } = input;
+    if (input.lease) await assertFence(trx, input.lease, now);
+
+    let inserted = 0;
+    for (const part of chunks(input.events)) {
+      const rows = part.map((e) => ({
+        dedup_key: e.key,
+        instance_id: instanceId,
+        type: e.type,
+        entity: e.entity ?? null,
+        fiscal_code: e.fiscalCode,
+        phone: e.phone ?? null,
+        language: e.language ?? null,
+        payload: JSON.stringify(e.data),
+        not_before: e.notBefore ?? null,
+        expires_at: e.expiresAt ?? null,
+        created_at: now,
+      }));
+      // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
+      const ids = (await trx('events').insert(rows).onConflict('dedup_key').ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
+      inserted += ids.length;
+      const byKey = new Map(part.map((e) => [e.key, e]));
+      const deliveries = ids.flatMap(({ id, dedup_key }) => {
+        const e = byKey.get(dedup_key)!;
+        return e.deliveries.map((d) => ({
+          event_id: id,
+          channel: d.channel,
+          options: JSON.stringify(d.options),
+          state: 'pending',
+          attempts: 0,
+          polls: 0,
+          next_attempt_at: Math.max(e.notBefore ?? now, now),
+          created_at: now,
+          updated_at: now,
+        }));
+      });
+      for (const dpart of chunks(deliveries)) await trx('deliveries').insert(dpart);
+    }
+
+    const cancelled = await supersede(trx, input);
+
+    for (const err of input.rowErrors) {
+      await trx('row_errors')
+        .insert({ instance_id: instanceId, row_key: err.rowKey, field: err.field ?? '', message: err.message, first_seen: now, last_seen: now, seen: 1 })
+        .onConflict(['instance_id', 'row_key', 'field'])
+        .merge({ message: err.message, last_seen: now, seen: trx.raw('row_errors.seen + 1') });
+    }
+
+    if (input.cursor !== undefined || input.lease) {
+      const patch: Record<string, unknown> = { updated_at: now };
+      if (input.cursor !== undefined) patch.cursor = JSON.stringify(input.cursor);
+      await trx('connector_state').where({ instance_id: instanceId }).update(patch);
+    }
+    return { inserted, duplicates: input.events.length - inserted, cancelled };
+  });
+}
+
+/**
+ * Entity sets: the events a batch emits for an entity are its complete current set, so pending
+ * deliveries of that entity's other events are superseded; an explicit cancellation empties the set.
+ */
+async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<number> {
+  const keep = new Map<string, { keys: Set<string>; reason: string }>();
+  for (const e of input.events) {
+    if (!e.entity) continue;
+    const s = keep.get(e.entity) ?? { keys: new Set<string>(), reason: `superseded by ${e.key}` };
+    s.keys.add(e.key);
+    keep.set(e.entity, s);
+  }
+  for (const c of input.cancellations) keep.set(c.entity, { keys: new Set(), reason: c.reason });
+  if (keep.size === 0) return 0;
+
+  let cancelled = 0;
+  for (const part of chunks([...keep.keys()])) {
+    const pending = (await trx('deliveries as d')
+      .join('events as e', 'e.id', 'd.event_id')
+      .where('e.instance_id', input.instanceId)
+      .whereIn('e.entity', part)
+      .where('d.state', 'pending')
+      .select('d.id', 'e.entity', 'e.dedup_key')) as { id: number; entity: string; dedup_key: string }[];
+    const byReason = new Map<string, number[]>();
+    for (const p of pending) {
+      const s = keep.get(p.entity)!;
+      if (s.keys.has(p.dedup_key)) continue;
+      byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), p.id]);
+    }
+    for (const [reason, ids] of byReason) {
+      cancelled += await trx('deliveries').whereIn('id', ids).where('state', 'pending')
+        .update({ state: 'cancelled', reason, lease_token: null, lease_until: null, finished_at: input.now, updated_at: input.now });
+    }
+  }
+  return cancelled;
+}

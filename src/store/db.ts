@@ -1,0 +1,78 @@
+// Opening the store: SQLite file by default (zero setup), PostgreSQL in production.
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { migrationSource, latestMigration } from '../../migrations/index.js';
+
+// bigint columns (ids, epoch-ms instants) as JS numbers: all our values are far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export type StoreDialect = 'sqlite' | 'postgres' | 'mssql';
+
+export interface StoreConfig {
+  client: 'sqlite' | 'pg' | 'mssql';
+  /** SQLite file. */
+  filename?: string;
+  /** Connection URL for pg/mssql (usually from DATABASE_URL). */
+  url?: string;
+  /** PostgreSQL schema (search_path), optional. */
+  schema?: string;
+  pool?: { max?: number };
+}
+
+export interface Store {
+  knex: Knex;
+  dialect: StoreDialect;
+  close(): Promise<void>;
+}
+
+export function storeFromKnex(knex: Knex): Store {
+  const client = String(knex.client.config.client);
+  const dialect: StoreDialect = client === 'pg' || client === 'postgres' || client === 'postgresql'
+    ? 'postgres' : client === 'mssql' ? 'mssql' : 'sqlite';
+  return { knex, dialect, close: () => knex.destroy() };
+}
+
+export function openStore(cfg: StoreConfig): Store {
+  if (cfg.client === 'sqlite') {
+    const filename = cfg.filename ?? 'data/ponte.sqlite';
+    if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
+    const knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: { filename },
+      useNullAsDefault: true,
+      pool: {
+        min: 1,
+        max: 1,
+        // WAL lets `ponte status` read while the daemon writes; busy_timeout rides out short locks.
+        afterCreate: (conn: { pragma(s: string): unknown }, done: (e: Error | null, c: unknown) => void) => {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('busy_timeout = 5000');
+          conn.pragma('foreign_keys = ON');
+          done(null, conn);
+        },
+      },
+    });
+    return storeFromKnex(knex);
+  }
+  if (!cfg.url) throw new Error(`store: client "${cfg.client}" needs a connection URL (set DATABASE_URL)`);
+  const knex = knexFactory({
+    client: cfg.client,
+    connection: cfg.url,
+    pool: { min: 0, max: cfg.pool?.max ?? 10 },
+    ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
+  });
+  return storeFromKnex(knex);
+}
+
+export async function migrateLatest(store: Store): Promise<string[]> {
+  const [, applied] = (await store.knex.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+/** True when every migration this build knows has been applied. */
+export async function migrationsCurrent(store: Store): Promise<boolean> {
+  const [, pending] = (await store.knex.migrate.list({ migrationSource })) as [unknown[], unknown[]];
+  return pending.length === 0 && latestMigration.length > 0;
+}

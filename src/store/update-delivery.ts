@@ -1,0 +1,39 @@
+// Every state change of a delivery goes through here: guarded by the claim token (a process that
+// lost its lease cannot overwrite newer work) and by the state machine.
+import type { Knex } from 'knex';
+import { canTransition, TERMINAL_STATES, type DeliveryState } from './states.js';
+
+export interface DeliveryPatch {
+  state: DeliveryState;
+  attempts?: number;
+  polls?: number;
+  next_attempt_at?: number;
+  provider_id?: string | null;
+  reason?: string | null;
+  last_error?: string | null;
+  sent_at?: number;
+  /** Keep the lease (the same process continues with this delivery). */
+  keepLease?: boolean;
+}
+
+export class LostLeaseError extends Error {
+  constructor(id: number) {
+    super(`delivery ${id}: claim lost (lease expired and taken over); outcome not recorded here`);
+    this.name = 'LostLeaseError';
+  }
+}
+
+export async function updateDelivery(knex: Knex, id: number, token: string, from: DeliveryState, patch: DeliveryPatch, now: number): Promise<void> {
+  if (!canTransition(from, patch.state)) throw new Error(`delivery ${id}: illegal transition ${from} → ${patch.state}`);
+  const { keepLease, ...fields } = patch;
+  const row: Record<string, unknown> = { ...fields, updated_at: now };
+  if (!keepLease) Object.assign(row, { lease_token: null, lease_until: null });
+  if (TERMINAL_STATES.includes(patch.state)) row.finished_at = now;
+  const n = await knex('deliveries').where({ id, lease_token: token, state: from }).update(row);
+  if (n !== 1) throw new LostLeaseError(id);
+}
+
+/** Extends the claim of deliveries still in hand (long sends, slow rate limits). */
+export async function extendClaim(knex: Knex, ids: number[], token: string, until: number): Promise<void> {
+  if (ids.length) await knex('deliveries').whereIn('id', ids).where({ lease_token: token }).update({ lease_until: until });
+}
