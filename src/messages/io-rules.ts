@@ -1,0 +1,57 @@
+// IO's content rules, checked before sending: IO rejects bad lengths with a 400, and the
+// no-personal-data-in-the-subject rule (AgID guidelines art. 7.3) IO cannot check at all.
+// Violations never quote the offending text: they may end up in logs and in the store.
+import { FISCAL_CODE_SHAPE } from '../util/fiscal-code.js';
+
+/** Inclusive bounds, in UTF-16 code units (JS .length), as IO's codecs count. */
+export const IO_SUBJECT_LENGTH = { min: 10, max: 120 } as const;
+export const IO_MARKDOWN_LENGTH = { min: 80, max: 10000 } as const;
+
+export interface IoRuleOptions {
+  /** Values that must not appear in the subject (citizen's name, plate ...), any case. */
+  personalValues?: string[];
+}
+
+const ALNUM_BEFORE = '(?<![\\p{L}\\p{N}])';
+const ALNUM_AFTER = '(?![\\p{L}\\p{N}])';
+const FISCAL_CODE_TOKEN = new RegExp(`${ALNUM_BEFORE}${FISCAL_CODE_SHAPE}${ALNUM_AFTER}`, 'iu');
+// Italian plates since 1994: AA 000 AA; I, O, Q and U are never used. Compact "AB123CD" in any
+// case; the spaced form only in upper case, so words like "le 100 ed" are not taken for plates.
+const PLATE_LETTER = '[A-HJ-NPR-TV-Z]';
+const PLATE_COMPACT = new RegExp(`${ALNUM_BEFORE}${PLATE_LETTER}{2}\\d{3}${PLATE_LETTER}{2}${ALNUM_AFTER}`, 'iu');
+const PLATE_SPACED = new RegExp(`${ALNUM_BEFORE}${PLATE_LETTER}{2} ?\\d{3} ?${PLATE_LETTER}{2}${ALNUM_AFTER}`, 'u');
+
+function lengthRule(part: string, text: string, { min, max }: { min: number; max: number }): string | null {
+  const n = text.length;
+  if (n >= min && n <= max) return null;
+  return `${part} is ${n} characters long; IO requires ${min} to ${max} (UTF-16 code units)`;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The rules `msg` breaks, one clear sentence each; empty when IO would accept it. */
+export function checkIoMessage(msg: { subject: string; markdown: string }, opts: IoRuleOptions = {}): string[] {
+  const violations: string[] = [];
+  const subjectLength = lengthRule('subject', msg.subject, IO_SUBJECT_LENGTH);
+  if (subjectLength) violations.push(subjectLength);
+  const markdownLength = lengthRule('markdown', msg.markdown, IO_MARKDOWN_LENGTH);
+  if (markdownLength) violations.push(markdownLength);
+
+  const noPersonalData = 'personal data is not allowed in the IO subject (AgID guidelines art. 7.3)';
+  if (FISCAL_CODE_TOKEN.test(msg.subject)) violations.push(`subject contains a fiscal code: ${noPersonalData}`);
+  if (PLATE_COMPACT.test(msg.subject) || PLATE_SPACED.test(msg.subject)) {
+    violations.push(`subject contains a vehicle plate: ${noPersonalData}`);
+  }
+  (opts.personalValues ?? []).forEach((raw, i) => {
+    const value = raw.trim();
+    // Shorter values ("Li", initials) would match ordinary words.
+    if (value.length < 3) return;
+    const re = new RegExp(`${ALNUM_BEFORE}${escapeRegExp(value).replace(/\s+/g, '\\s+')}${ALNUM_AFTER}`, 'iu');
+    if (re.test(msg.subject)) {
+      violations.push(`subject contains personal value #${i + 1} (${value.length} characters): ${noPersonalData}`);
+    }
+  });
+  return violations;
+}

@@ -1,0 +1,52 @@
+// Turns an event type's templates and an event's data into the message a channel sends.
+import type { EventTypeSpec, MessageTemplate } from '../connectors/contract.js';
+import type { RenderedMessage } from '../channels/channel.js';
+import { TemplateError, renderTemplate } from './template.js';
+
+export interface RenderMessageOptions {
+  /** Named in errors, so an operator knows which event type's template is broken. */
+  eventType?: string;
+  /** Time zone for date filters. Default "Europe/Rome". */
+  timeZone?: string;
+}
+
+// Date formatting locale per template language; IO's own languages first.
+const LOCALES: Record<string, string> = { it: 'it-IT', en: 'en-GB', de: 'de-DE', fr: 'fr-FR', es: 'es-ES', sl: 'sl-SI' };
+
+/** "en_GB", "EN-gb", " en " → "en". */
+export function primaryLanguage(language: string): string {
+  return language.trim().split(/[-_]/)[0]!.toLowerCase();
+}
+
+/** The template language used for `language`: itself when the spec has it, else "it". */
+export function chooseLanguage(spec: EventTypeSpec, language?: string): string {
+  const lang = language ? primaryLanguage(language) : 'it';
+  return Object.hasOwn(spec.templates, lang) ? lang : 'it';
+}
+
+export function renderMessage(
+  spec: EventTypeSpec,
+  data: Record<string, unknown>,
+  language?: string,
+  opts: RenderMessageOptions = {},
+): RenderedMessage {
+  const lang = chooseLanguage(spec, language);
+  const template: MessageTemplate = spec.templates[lang] ?? spec.templates.it;
+  const options = { locale: LOCALES[lang] ?? lang, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) };
+  const part = (name: 'subject' | 'markdown'): string => {
+    try {
+      return renderTemplate(template[name], data, options);
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      const where = `${opts.eventType ? `event type "${opts.eventType}", ` : ''}${lang} ${name}`;
+      throw new TemplateError(`${where}: ${e.message}`, {
+        ...(e.variable !== undefined ? { variable: e.variable } : {}),
+        ...(e.filter !== undefined ? { filter: e.filter } : {}),
+        ...(opts.eventType !== undefined ? { eventType: opts.eventType } : {}),
+        part: name,
+        language: lang,
+      });
+    }
+  };
+  return { subject: part('subject'), markdown: part('markdown'), language: lang };
+}

@@ -1,0 +1,234 @@
+// A small, strict mustache-like renderer for message templates: {{ path | filter | ... }}.
+// Strict because a citizen must never receive "Appuntamento il undefined": a missing value is
+// an error, not an empty string. No HTML escaping (output is markdown/plain text) and values
+// are inserted literally, never re-parsed as templates.
+
+export interface TemplateOptions {
+  /** Time zone for date filters. Default "Europe/Rome". */
+  timeZone?: string;
+  /** BCP 47 locale for date filters and upper/lower. Default "it-IT". */
+  locale?: string;
+}
+
+export interface TemplateErrorDetails {
+  /** The variable path as written in the template ("start", "office.name"). */
+  variable?: string;
+  filter?: string;
+  /** Which part of a message the template is (set by renderMessage). */
+  part?: 'subject' | 'markdown';
+  eventType?: string;
+  language?: string;
+}
+
+export class TemplateError extends Error {
+  readonly variable?: string;
+  readonly filter?: string;
+  readonly part?: 'subject' | 'markdown';
+  readonly eventType?: string;
+  readonly language?: string;
+
+  constructor(message: string, details: TemplateErrorDetails = {}) {
+    super(message);
+    this.name = 'TemplateError';
+    Object.assign(this, details);
+  }
+}
+
+export const TEMPLATE_FILTERS = ['datetime', 'date', 'time', 'upper', 'lower', 'default'] as const;
+export type TemplateFilter = (typeof TEMPLATE_FILTERS)[number];
+
+interface FilterCall {
+  name: TemplateFilter;
+  arg?: string;
+}
+interface Expression {
+  path: string;
+  filters: FilterCall[];
+}
+
+export interface CompiledTemplate {
+  /** Every variable path the template reads, in order of first use. */
+  readonly variables: string[];
+  render(data: Record<string, unknown>, opts?: TemplateOptions): string;
+}
+
+const TAG = /\{\{([\s\S]*?)\}\}/g;
+const PATH = /^\s*([A-Za-z_]\w*(?:\.(?:[A-Za-z_]\w*|\d+))*)\s*/;
+const FILTER = /^\|\s*([A-Za-z_]\w*)\s*(?:\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\)\s*)?/;
+
+function parseExpression(raw: string): Expression {
+  const bad = (why: string): TemplateError => new TemplateError(`bad template expression "{{${raw}}}": ${why}`);
+  const m = PATH.exec(raw);
+  if (!m) throw bad('expected a variable name');
+  const expr: Expression = { path: m[1]!, filters: [] };
+  let rest = raw.slice(m[0].length);
+  while (rest.length > 0) {
+    const f = FILTER.exec(rest);
+    if (!f) throw bad(`unexpected "${rest.trim()}"`);
+    const name = f[1]!;
+    if (!(TEMPLATE_FILTERS as readonly string[]).includes(name)) {
+      throw new TemplateError(`unknown template filter "${name}" (known: ${TEMPLATE_FILTERS.join(', ')})`, {
+        variable: expr.path,
+        filter: name,
+      });
+    }
+    const literal = f[2];
+    if (name === 'default' && literal === undefined) throw bad('default needs a value, e.g. default("-")');
+    if (name !== 'default' && literal !== undefined) throw bad(`filter "${name}" takes no argument`);
+    // Both quote styles unescape the same way: drop the quotes, then "\x" → "x".
+    const arg = literal === undefined ? undefined : literal.slice(1, -1).replace(/\\(.)/g, '$1');
+    expr.filters.push({ name: name as TemplateFilter, ...(arg === undefined ? {} : { arg }) });
+    rest = rest.slice(f[0].length);
+  }
+  return expr;
+}
+
+/** Parses once; unknown filters and malformed tags fail here, before any data is seen. */
+export function compileTemplate(source: string): CompiledTemplate {
+  const parts: Array<string | Expression> = [];
+  let last = 0;
+  for (const m of source.matchAll(TAG)) {
+    parts.push(source.slice(last, m.index));
+    parts.push(parseExpression(m[1]!));
+    last = m.index + m[0].length;
+  }
+  const tail = source.slice(last);
+  const open = tail.indexOf('{{');
+  if (open >= 0) throw new TemplateError(`unclosed "{{" at character ${last + open + 1} of the template`);
+  parts.push(tail);
+  const variables = [...new Set(parts.filter((p): p is Expression => typeof p !== 'string').map((p) => p.path))];
+  return {
+    variables,
+    render(data, opts = {}) {
+      const ctx = { timeZone: opts.timeZone ?? 'Europe/Rome', locale: opts.locale ?? 'it-IT' };
+      return parts.map((p) => (typeof p === 'string' ? p : evaluate(p, data, ctx))).join('');
+    },
+  };
+}
+
+export function renderTemplate(source: string, data: Record<string, unknown>, opts?: TemplateOptions): string {
+  return compileTemplate(source).render(data, opts);
+}
+
+function lookup(data: Record<string, unknown>, path: string): unknown {
+  let value: unknown = data;
+  for (const key of path.split('.')) {
+    // Own properties only: "{{ constructor }}" must not reach the prototype.
+    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+type Ctx = Required<TemplateOptions>;
+
+function evaluate(expr: Expression, data: Record<string, unknown>, ctx: Ctx): string {
+  const variable = expr.path;
+  const missing = (): TemplateError => new TemplateError(`template variable "${variable}" is missing`, { variable });
+  let value = lookup(data, variable);
+  for (const { name, arg } of expr.filters) {
+    if (name === 'default') {
+      if (value === undefined || value === null) value = arg;
+      continue;
+    }
+    if (value === undefined || value === null) throw missing();
+    value = applyFilter(name, value, variable, ctx);
+  }
+  if (value === undefined || value === null) throw missing();
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object') {
+    throw new TemplateError(`template variable "${variable}" is not a text value (use a field of it, e.g. {{ ${variable}.name }})`, {
+      variable,
+    });
+  }
+  return String(value);
+}
+
+function applyFilter(name: Exclude<TemplateFilter, 'default'>, value: unknown, variable: string, ctx: Ctx): string {
+  switch (name) {
+    case 'upper':
+      return String(value).toLocaleUpperCase(ctx.locale);
+    case 'lower':
+      return String(value).toLocaleLowerCase(ctx.locale);
+    default: {
+      const d = toDate(value, variable, ctx.timeZone);
+      if (d.dateOnly && name !== 'date') {
+        throw new TemplateError(`template variable "${variable}" is a date without a time of day: use | date`, {
+          variable,
+          filter: name,
+        });
+      }
+      // A calendar date (YYYY-MM-DD) is the same day everywhere: format it in UTC, where it was built.
+      const timeZone = d.dateOnly ? 'UTC' : ctx.timeZone;
+      if (name === 'date') return fmt(ctx.locale, timeZone, { day: 'numeric', month: 'long', year: 'numeric' }).format(d.date);
+      const time = fmt(ctx.locale, timeZone, { hour: '2-digit', minute: '2-digit' }).format(d.date);
+      if (name === 'time') return time;
+      // Intl says "alle ore 10:30" in Italian; the plainer "alle 10:30" reads better in a message.
+      if (ctx.locale.toLowerCase().split('-')[0] === 'it') {
+        const day = fmt(ctx.locale, timeZone, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+        return `${day.format(d.date)} alle ${time}`;
+      }
+      return fmt(ctx.locale, timeZone, { dateStyle: 'full', timeStyle: 'short' }).format(d.date);
+    }
+  }
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+function fmt(locale: string, timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${JSON.stringify(options)}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, { ...options, timeZone });
+    formats.set(key, f);
+  }
+  return f;
+}
+
+const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Dates come as Date or ISO strings. "2026-11-24" is a calendar date; a date-time without
+ * offset ("2026-11-24T10:30") is wall-clock time in `timeZone`, as back-offices store it.
+ */
+function toDate(value: unknown, variable: string, timeZone: string): { date: Date; dateOnly: boolean } {
+  const invalid = (): TemplateError =>
+    new TemplateError(`template variable "${variable}" is not a valid date (expected an ISO 8601 string or a Date)`, { variable });
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) throw invalid();
+    return { date: value, dateOnly: false };
+  }
+  const m = typeof value === 'string' ? ISO.exec(value.trim()) : null;
+  if (!m) throw invalid();
+  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as [
+    number, number, number, number, number, number,
+  ];
+  const ms = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  // Date.UTC silently rolls 2026-02-30 over to March: reject instead.
+  const check = new Date(wall);
+  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw invalid();
+  if (m[4] === undefined) return { date: check, dateOnly: true };
+  const offset = m[8]?.toUpperCase();
+  if (offset === undefined) return { date: new Date(wallTimeToUtc(wall, timeZone)), dateOnly: false };
+  if (offset === 'Z') return { date: check, dateOnly: false };
+  const [oh, om] = [Number(offset.slice(1, 3)), Number(offset.slice(-2))];
+  const sign = offset.startsWith('-') ? -1 : 1;
+  return { date: new Date(wall - sign * (oh * 60 + om) * 60_000), dateOnly: false };
+}
+
+/** The instant at which clocks in `timeZone` show `wall` (wall-clock fields encoded as UTC). */
+function wallTimeToUtc(wall: number, timeZone: string): number {
+  // The offset at the guessed instant may differ across a DST change: correct once.
+  const guess = wall - zoneOffset(wall, timeZone);
+  return wall - zoneOffset(guess, timeZone);
+}
+
+/** How far `timeZone` is ahead of UTC at instant `t`, in ms. */
+function zoneOffset(t: number, timeZone: string): number {
+  const parts = fmt('en-US', timeZone, {
+    year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
+  }).formatToParts(new Date(t));
+  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
+  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return asUtc - Math.floor(t / 1000) * 1000;
+}

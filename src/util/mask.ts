@@ -1,0 +1,104 @@
+// Masking of personal identifiers (fiscal codes, phone numbers) in text and in structured
+// values, so logs never carry them in clear. Tuned to leave timestamps, ULIDs, UUIDs and
+// short numeric ids alone: a log full of stars is useless for debugging.
+import { FISCAL_CODE_SHAPE } from './fiscal-code.js';
+
+/** Fiscal-code-shaped token (with omocodia), not part of a longer alphanumeric run. */
+const FISCAL_CODE_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![A-Za-z0-9])`, 'gi');
+
+// Phone numbers with at least 8 digits, separators allowed between digits:
+//  - international: +CC or 00CC then 8..14 more digits (+39 333 123 4567, 0039 333...);
+//  - Italian mobile: 3xx then 6..7 more digits (333 123 4567, 333/1234567);
+//  - Italian landline: 0x then 6..9 more digits (06 1234 5678, 02-12345678).
+// Boundaries: never start after a word char, a "+", "hexdigit-" (UUID groups) or "digit.",
+// and never stop before a word char, "-hexdigit" or ".digit", so a number is never cut out
+// of a longer code.
+const SEP = '[ ./-]?';
+const PHONE_BODY = [
+  `(?:\\+|00)[1-9](?:${SEP}\\(?\\d\\)?){7,13}`,
+  `3\\d{2}(?:${SEP}\\d){6,7}`,
+  `0\\d(?:${SEP}\\d){6,9}`,
+].join('|');
+const PHONE_IN_TEXT = new RegExp(
+  `(?<![\\w+])(?<![0-9A-Fa-f]-)(?<!\\d\\.)(?:${PHONE_BODY})(?!\\w)(?!-[0-9A-Fa-f])(?!\\.\\d)`,
+  'g',
+);
+// Dates (01-12-2026, 2026.11.24) and dotted amounts (300.000.000) can look like phones.
+const NOT_A_PHONE = /^(?:\d{1,2}([./-])\d{1,2}\1\d{2,4}|\d{4}([./-])\d{1,2}\2\d{1,2}|\d{1,3}(?:\.\d{3})+)$/;
+
+/** "RSSMRA85T10A562S" → "RSS************S": keeps the first 3 and the last character. */
+export function maskFiscalCode(cf: string): string {
+  if (cf.length < 8) return '*'.repeat(cf.length);
+  return cf.slice(0, 3) + '*'.repeat(cf.length - 4) + cf.slice(-1);
+}
+
+/** "+39 333 123 4567" → "+39********67": keeps an international prefix and the last 2 digits. */
+export function maskPhone(p: string): string {
+  const compact = p.replace(/[^\d+]/g, '');
+  const prefix = /^(?:\+|00)\d{2}/.exec(compact)?.[0] ?? '';
+  const digits = compact.slice(prefix.length).replace(/\D/g, '');
+  if (digits.length < 4) return prefix + '*'.repeat(digits.length);
+  return prefix + '*'.repeat(digits.length - 2) + digits.slice(-2);
+}
+
+/** Masks every fiscal-code-shaped token and phone number found in `s`. */
+export function maskText(s: string): string {
+  return s
+    .replace(FISCAL_CODE_IN_TEXT, maskFiscalCode)
+    .replace(PHONE_IN_TEXT, (m) => (NOT_A_PHONE.test(m) ? m : maskPhone(m)));
+}
+
+// Deeper than this, values are replaced: pino would not print them anyway, and walking
+// large graphs (sockets inside HTTP errors) on every log call is wasteful.
+const MAX_DEPTH = 10;
+
+/**
+ * A copy of `value` with maskText applied to every string (keys included). Never mutates
+ * the input; cycles and shared references are kept; Errors stay Errors (same prototype)
+ * with message, stack and own properties masked; objects with toJSON (Date, Buffer ...)
+ * are replaced by their masked JSON form.
+ */
+export function maskDeep<T>(value: T): T {
+  return walk(value, new Map(), 0) as T;
+}
+
+function walk(value: unknown, seen: Map<object, unknown>, depth: number): unknown {
+  if (typeof value === 'string') return maskText(value);
+  if (typeof value !== 'object' || value === null) return value;
+  const done = seen.get(value);
+  if (done !== undefined) return done;
+  if (depth >= MAX_DEPTH) return '[Too deep]';
+
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    seen.set(value, out);
+    for (const item of value) out.push(walk(item, seen, depth + 1));
+    return out;
+  }
+  if (value instanceof Error) {
+    const out = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
+    seen.set(value, out);
+    for (const key of Object.getOwnPropertyNames(value)) {
+      const enumerable = Object.getOwnPropertyDescriptor(value, key)?.enumerable ?? false;
+      const v = walk((value as unknown as Record<string, unknown>)[key], seen, depth + 1);
+      Object.defineProperty(out, maskText(key), { value: v, enumerable, writable: true, configurable: true });
+    }
+    return out;
+  }
+  const toJSON = (value as { toJSON?: unknown }).toJSON;
+  let json: unknown = value;
+  try {
+    if (typeof toJSON === 'function') json = toJSON.call(value);
+  } catch {
+    // a broken toJSON must not break logging: fall back to the own properties
+  }
+  if (json !== value) {
+    const out = walk(json, seen, depth);
+    seen.set(value, out);
+    return out;
+  }
+  const out: Record<string, unknown> = {};
+  seen.set(value, out);
+  for (const [k, v] of Object.entries(value)) out[maskText(k)] = walk(v, seen, depth + 1);
+  return out;
+}

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { TemplateError, compileTemplate, renderTemplate } from '../../src/messages/template.js';
+
+function templateError(fn: () => unknown): TemplateError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof TemplateError) return e;
+    throw e;
+  }
+  throw new Error('expected a TemplateError');
+}
+
+describe('renderTemplate: variables', () => {
+  it('inserts variables and dotted paths, with or without spaces', () => {
+    const data = { name: 'Mario', office: { name: 'Anagrafe', floor: 2 }, rooms: ['A1', 'B2'], ok: false };
+    expect(renderTemplate('Ciao {{name}}, {{ office.name }} piano {{ office.floor }} {{ rooms.1 }} {{ok}}', data)).toBe(
+      'Ciao Mario, Anagrafe piano 2 B2 false',
+    );
+  });
+
+  it('inserts values literally: no escaping, no recursion', () => {
+    const data = { a: '<b>**x**</b> & {{ b }}', b: 'NO' };
+    expect(renderTemplate('{{ a }}', data)).toBe('<b>**x**</b> & {{ b }}');
+  });
+
+  it('leaves text without tags untouched, including single braces', () => {
+    expect(renderTemplate('{ x } }} plain', {})).toBe('{ x } }} plain');
+  });
+
+  it('throws a TemplateError naming a missing variable (undefined, null, or missing path)', () => {
+    for (const data of [{}, { start: null }, { start: undefined }]) {
+      const e = templateError(() => renderTemplate('Il {{ start }}', data));
+      expect(e.message).toBe('template variable "start" is missing');
+      expect(e.variable).toBe('start');
+    }
+    const e = templateError(() => renderTemplate('{{ office.name }}', { office: 'x' }));
+    expect(e.message).toBe('template variable "office.name" is missing');
+  });
+
+  it('does not reach the prototype', () => {
+    expect(templateError(() => renderTemplate('{{ constructor }}', {})).variable).toBe('constructor');
+    expect(templateError(() => renderTemplate('{{ a.toString }}', { a: {} })).variable).toBe('a.toString');
+  });
+
+  it('refuses objects as text', () => {
+    expect(() => renderTemplate('{{ office }}', { office: { name: 'x' } })).toThrow(
+      'template variable "office" is not a text value',
+    );
+  });
+
+  it('rejects malformed tags at compile time', () => {
+    expect(() => compileTemplate('Ciao {{ name ')).toThrow('unclosed "{{" at character 6');
+    expect(() => compileTemplate('{{ }}')).toThrow('expected a variable name');
+    expect(() => compileTemplate('{{ a b }}')).toThrow('unexpected "b"');
+    expect(() => compileTemplate('{{ a | default }}')).toThrow('default needs a value');
+    expect(() => compileTemplate('{{ a | upper("x") }}')).toThrow('filter "upper" takes no argument');
+  });
+
+  it('names an unknown filter, before any data is seen', () => {
+    const e = templateError(() => compileTemplate('{{ start | fancy }}'));
+    expect(e.message).toMatch(/^unknown template filter "fancy"/);
+    expect(e.filter).toBe('fancy');
+  });
+
+  it('lists the variables a template reads', () => {
+    expect(compileTemplate('{{ a }} {{ b.c | upper }} {{ a }}').variables).toEqual(['a', 'b.c']);
+  });
+});
+
+describe('renderTemplate: filters', () => {
+  const start = '2026-11-24T09:30:00.000Z'; // 10:30 in Rome (CET)
+
+  it('formats datetime, date and time in it-IT, Europe/Rome', () => {
+    expect(renderTemplate('{{ start | datetime }}', { start })).toBe('martedì 24 novembre 2026 alle 10:30');
+    expect(renderTemplate('{{ start | date }}', { start })).toBe('24 novembre 2026');
+    expect(renderTemplate('{{ start | time }}', { start })).toBe('10:30');
+  });
+
+  it('accepts Date objects and applies summer time', () => {
+    expect(renderTemplate('{{ d | datetime }}', { d: new Date('2026-07-01T06:05:00Z') })).toBe('mercoledì 1 luglio 2026 alle 08:05');
+  });
+
+  it('honours timeZone and locale', () => {
+    expect(renderTemplate('{{ start | time }}', { start }, { timeZone: 'UTC' })).toBe('09:30');
+    expect(renderTemplate('{{ start | date }}', { start }, { locale: 'de-DE' })).toBe('24. November 2026');
+    expect(renderTemplate('{{ start | datetime }}', { start }, { locale: 'en-GB' })).toMatch(/^Tuesday,? 24 November 2026.*10:30$/);
+  });
+
+  it('reads offsets, and wall-clock times without offset in the template time zone', () => {
+    expect(renderTemplate('{{ s | time }}', { s: '2026-11-24T10:30:00+02:00' })).toBe('09:30');
+    expect(renderTemplate('{{ s | time }}', { s: '2026-11-24T10:30:00-0100' })).toBe('12:30');
+    expect(renderTemplate('{{ s | datetime }}', { s: '2026-11-24T10:30' })).toBe('martedì 24 novembre 2026 alle 10:30');
+    expect(renderTemplate('{{ s | time }}', { s: '2026-07-01 08:05:00' })).toBe('08:05');
+    expect(renderTemplate('{{ s | time }}', { s: '2026-07-01 08:05' }, { timeZone: 'America/New_York' })).toBe('08:05');
+  });
+
+  it('treats YYYY-MM-DD as a calendar date in any time zone', () => {
+    expect(renderTemplate('{{ d | date }}', { d: '2026-11-24' }, { timeZone: 'America/Los_Angeles' })).toBe('24 novembre 2026');
+    expect(renderTemplate('{{ d | date }}', { d: '2026-11-24' }, { timeZone: 'Pacific/Kiritimati' })).toBe('24 novembre 2026');
+    expect(() => renderTemplate('{{ d | time }}', { d: '2026-11-24' })).toThrow(
+      'template variable "d" is a date without a time of day: use | date',
+    );
+  });
+
+  it('rejects values that are not dates', () => {
+    for (const d of ['tomorrow', '2026-02-30', '2026-11-24T25:00', 1732441200000, new Date('x'), true]) {
+      const e = templateError(() => renderTemplate('{{ d | date }}', { d }));
+      expect(e.message).toBe('template variable "d" is not a valid date (expected an ISO 8601 string or a Date)');
+    }
+  });
+
+  it('upper, lower, default and chains', () => {
+    const data = { name: 'Niccolò', none: null, empty: '' };
+    expect(renderTemplate('{{ name | upper }} {{ name | lower }}', data)).toBe('NICCOLÒ niccolò');
+    expect(renderTemplate('{{ missing | default("n.d.") }}|{{ none | default(\'-\') }}|{{ empty | default("x") }}', data)).toBe('n.d.|-|');
+    expect(renderTemplate('{{ missing | default("sala \\"A\\"") | upper }}', data)).toBe('SALA "A"');
+    expect(renderTemplate('{{ name | default("x") | upper }}', data)).toBe('NICCOLÒ');
+    expect(() => renderTemplate('{{ missing | upper | default("x") }}', data)).toThrow('template variable "missing" is missing');
+  });
+
+  it('prints a Date without a filter as ISO', () => {
+    expect(renderTemplate('{{ d }}', { d: new Date(start) })).toBe(start);
+  });
+});

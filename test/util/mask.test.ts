@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../../src/util/mask.js';
+
+describe('maskFiscalCode / maskPhone', () => {
+  it('keeps the first 3 and the last character of a fiscal code', () => {
+    expect(maskFiscalCode('RSSMRA85T10A562S')).toBe('RSS************S');
+    expect(maskFiscalCode('ABC')).toBe('***');
+  });
+
+  it('keeps an international prefix and the last 2 digits of a phone', () => {
+    expect(maskPhone('+39 333 123 4567')).toBe('+39********67');
+    expect(maskPhone('0039 333.123.4567')).toBe('0039********67');
+    expect(maskPhone('333-1234567')).toBe('********67');
+  });
+});
+
+describe('maskText', () => {
+  it('masks fiscal codes in text, any case, omocodic too', () => {
+    expect(maskText('cf=RSSMRA85T10A562S ok')).toBe('cf=RSS************S ok');
+    expect(maskText('for rssmra85t10a562s.')).toBe('for rss************s.');
+    expect(maskText('omocodic RSSMRAURTLMALNPY')).toBe('omocodic RSS************Y');
+    expect(maskText('/messages/RSSMRA85T10A562S/01JD5X9K3M7QW2E8R4T6Y0ZB1C')).toBe(
+      '/messages/RSS************S/01JD5X9K3M7QW2E8R4T6Y0ZB1C',
+    );
+    expect(maskText('key_RSSMRA85T10A562S')).toBe('key_RSS************S');
+  });
+
+  it.each([
+    ['call +39 333 123 4567 now', 'call +39********67 now'],
+    ['call +393331234567', 'call +39********67'],
+    ['tel 0039 333 1234567', 'tel 0039********67'],
+    ['cell: 333 123 4567', 'cell: ********67'],
+    ['cell 333.123.4567', 'cell ********67'],
+    ['cell 333-1234567', 'cell ********67'],
+    ['cell 333/1234567', 'cell ********67'],
+    ['cell 3331234567', 'cell ********67'],
+    ['"phone":"3331234567"', '"phone":"********67"'],
+    ['Tel.3331234567', 'Tel.********67'],
+    ['ufficio 06 1234 5678', 'ufficio ********78'],
+    ['ufficio 02-12345678', 'ufficio ********78'],
+    ['uk +44 20 7946 0958', 'uk +44********58'],
+  ])('masks the phone in %j', (input, expected) => {
+    expect(maskText(input)).toBe(expected);
+  });
+
+  it.each([
+    '2026-11-24T10:00:00.000Z',
+    '2026-11-24 10:00:00',
+    'ULID 01JD5X9K3M7QW2E8R4T6Y0ZB1C',
+    'uuid 550e8400-e29b-41d4-0716-044665544000',
+    'uuid 3f0e8400-3123-4567-0123-456789012345',
+    'delivery 123456',
+    'delivery 1234567',
+    'ids 3123456 and 0612345',
+    'on 01-12-2026 and 24.11.2026 and 2026/11/24',
+    'amount 300.000.000',
+    'epoch 1732441200000',
+    'version 1.3331234567',
+    'AppuntamentoAnagrafe: conferma',
+  ])('leaves %j intact', (input) => {
+    expect(maskText(input)).toBe(input);
+  });
+
+  it('masks every occurrence and is idempotent', () => {
+    const once = maskText('RSSMRA85T10A562S +39 333 1234567 MRTMTT25D09F205Z 3339876543');
+    expect(once).toBe('RSS************S +39********67 MRT************Z ********43');
+    expect(maskText(once)).toBe(once);
+  });
+});
+
+describe('maskDeep', () => {
+  it('masks strings and keys in nested objects and arrays without mutating the input', () => {
+    const input = {
+      recipient: { fiscalCode: 'RSSMRA85T10A562S', phone: '+39 333 123 4567', language: 'it' },
+      list: ['MRTMTT25D09F205Z', 42, true, null, { deep: ['3331234567'] }],
+      byCf: { RSSMRA85T10A562S: 1 },
+      at: '2026-11-24T10:00:00.000Z',
+    };
+    const snapshot = structuredClone(input);
+    const out = maskDeep(input);
+    expect(out).toEqual({
+      recipient: { fiscalCode: 'RSS************S', phone: '+39********67', language: 'it' },
+      list: ['MRT************Z', 42, true, null, { deep: ['********67'] }],
+      byCf: { 'RSS************S': 1 },
+      at: '2026-11-24T10:00:00.000Z',
+    });
+    expect(input).toEqual(snapshot);
+  });
+
+  it('is safe with cycles and keeps shared references shared', () => {
+    const shared = { cf: 'RSSMRA85T10A562S' };
+    const a: Record<string, unknown> = { shared, again: shared };
+    a.self = a;
+    const out = maskDeep(a) as Record<string, unknown> & { shared: { cf: string } };
+    expect(out.shared.cf).toBe('RSS************S');
+    expect(out.again).toBe(out.shared);
+    expect(out.self).toBe(out);
+    expect(a.self).toBe(a);
+  });
+
+  it('keeps Errors as Errors with masked message, stack and properties', () => {
+    class HttpError extends Error {
+      constructor(message: string, readonly url: string) {
+        super(message);
+        this.name = 'HttpError';
+      }
+    }
+    const cause = new Error('profile RSSMRA85T10A562S not found');
+    const err = new HttpError('send to RSSMRA85T10A562S failed', '/messages/RSSMRA85T10A562S');
+    (err as Error & { cause?: unknown }).cause = cause;
+    const out = maskDeep(err);
+    expect(out).toBeInstanceOf(HttpError);
+    expect(out).not.toBe(err);
+    expect(out.message).toBe('send to RSS************S failed');
+    expect(out.stack).toContain('send to RSS************S failed');
+    expect(out.stack).not.toContain('RSSMRA85T10A562S');
+    expect(out.url).toBe('/messages/RSS************S');
+    expect((out.cause as Error).message).toBe('profile RSS************S not found');
+    expect(err.message).toBe('send to RSSMRA85T10A562S failed');
+    // Enumerability is preserved: message stays out of Object.keys, url stays in.
+    expect(Object.keys(out)).toEqual(Object.keys(err));
+  });
+
+  it('uses toJSON (Dates) and survives a broken toJSON', () => {
+    const when = new Date('2026-11-24T09:30:00.000Z');
+    const broken = { cf: 'RSSMRA85T10A562S', toJSON() { throw new Error('nope'); } };
+    expect(maskDeep({ when, broken })).toEqual({
+      when: '2026-11-24T09:30:00.000Z',
+      broken: { cf: 'RSS************S', toJSON: broken.toJSON },
+    });
+  });
+
+  it('passes scalars through and masks a bare string', () => {
+    expect(maskDeep(5)).toBe(5);
+    expect(maskDeep(undefined)).toBeUndefined();
+    expect(maskDeep('RSSMRA85T10A562S')).toBe('RSS************S');
+  });
+
+  it('cuts very deep structures instead of walking them', () => {
+    let deep: Record<string, unknown> = { cf: 'RSSMRA85T10A562S' };
+    for (let i = 0; i < 20; i++) deep = { next: deep };
+    expect(JSON.stringify(maskDeep(deep))).not.toContain('RSSMRA85T10A562S');
+    expect(JSON.stringify(maskDeep(deep))).toContain('[Too deep]');
+  });
+});
