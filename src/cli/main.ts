@@ -1,12 +1,52 @@
 // `ponte` command line. Each subcommand lives in its own file under src/cli/.
 import { Command } from 'commander';
+import { action } from './common.js';
+import { pollCommand } from './poll.js';
+import { dispatchCommand } from './dispatch.js';
+import { statusCommand } from './status.js';
+import { migrateCommand } from './migrate.js';
+import { runCommand } from './run.js';
+import { demoCommand } from './demo.js';
+import { sandboxCommand } from './sandbox.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
-  .version('0.1.0');
+  .version('0.1.0')
+  .option('-c, --config <file>', 'configuration file (default: $PONTE_CONFIG or config/ponte.yaml)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error, silent (default: $PONTE_LOG_LEVEL or info)');
 
-program.command('demo').description('run the demo pipeline against the local sandbox').action(() => {
-  console.log('ponte demo: walking skeleton, pipeline not wired yet');
-});
+const globals = () => program.opts<{ config?: string; logLevel?: string }>();
+
+program.command('run').description('run the daemon: connectors on their schedules, the dispatcher, status polling')
+  .option('--no-poll-at-start', 'wait for each connector\'s first schedule instead of polling at start')
+  .option('--grace-seconds <n>', 'on SIGTERM, how long in-flight sends may take to finish', '30')
+  .action(action((o: { pollAtStart?: boolean; graceSeconds?: string }) => runCommand({ ...globals(), ...o })));
+
+program.command('poll <connector>').description('poll one connector now')
+  .option('--dry-run', 'print the events and the exact requests that would be sent; store and send nothing')
+  .option('--reveal', 'with --dry-run: show fiscal codes and phone numbers in clear')
+  .option('--json', 'machine-readable output')
+  .action(action((id: string, o: { dryRun?: boolean; reveal?: boolean; json?: boolean }) => pollCommand(id, { ...globals(), ...o })));
+
+program.command('dispatch').description('work the due deliveries')
+  .option('--once', 'one pass, then exit (the only mode for now)', true)
+  .option('--json', 'machine-readable output')
+  .action(action((o: { once?: boolean; json?: boolean }) => dispatchCommand({ ...globals(), ...o })));
+
+program.command('status').description('deliveries by state, last run per connector, what needs attention')
+  .option('--json', 'machine-readable output')
+  .action(action((o: { json?: boolean }) => statusCommand({ ...globals(), ...o })));
+
+program.command('migrate').description('apply pending store migrations')
+  .action(action(() => migrateCommand(globals())));
+
+program.command('demo').description('seed a demo back-office and run the whole pipeline against the IO sandbox')
+  .option('--timeout-seconds <n>', 'give up waiting for final statuses after this long', '60')
+  .action(action((o: { timeoutSeconds?: string }) => demoCommand({ ...globals(), ...o })));
+
+program.command('sandbox').description('run the local IO sandbox (a fake of the IO services API) until stopped')
+  .option('--port <n>', 'port on 127.0.0.1', '8081')
+  .option('--fail-rate <r>', 'fraction of requests answered with an injected 500', '0')
+  .action(action((o: { port: string; failRate: string }) => sandboxCommand(o)));
 
 await program.parseAsync(process.argv);

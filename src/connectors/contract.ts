@@ -30,6 +30,8 @@ export interface EmittedEvent {
   notBefore?: Date;
   /** Never send at or after this instant. */
   expiresAt?: Date;
+  /** The back-office row it came from (primary key), used to name the row in error reports. */
+  rowKey?: string;
 }
 
 /** An entity whose pending deliveries must not go out any more (appointment cancelled ...). */
@@ -85,6 +87,8 @@ export interface MessageTemplate {
 
 export interface EventTypeSpec {
   description?: string;
+  /** Data fields holding personal data (name, plate ...): their values must never be in a subject. */
+  personalFields?: string[];
   /** Templates by language code; "it" is required and is the fallback. */
   templates: { it: MessageTemplate } & Record<string, MessageTemplate>;
 }

@@ -1,0 +1,104 @@
+// The composition root: from a config file to a running set of store, channels, connectors and
+// (in sandbox mode) the local IO fake. Every command builds its world here, the same way.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { loadConfig } from '../config/load.js';
+import type { PonteConfig } from '../config/schema.js';
+import { openStore, migrateLatest, type Store } from '../store/db.js';
+import { resolveInstances, type ConnectorInstance } from '../connectors/registry.js';
+import type { Channel } from '../channels/channel.js';
+import type { EventTypeSpec } from '../connectors/contract.js';
+import { AppioChannel } from '../channels/appio/index.js';
+import { startIoSandbox, type IoSandbox } from '../sandbox/io/index.js';
+import { ioRenderer } from './render.js';
+
+export interface AppContext {
+  configFile: string;
+  config: PonteConfig;
+  store: Store;
+  channels: Map<string, Channel>;
+  instances: ConnectorInstance[];
+  log: Logger;
+  /** This process's identity in leases and claims. */
+  owner: string;
+  sandbox?: IoSandbox;
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  configFile: string;
+  log: Logger;
+  env?: NodeJS.ProcessEnv;
+  /** Only these connector instances (ponte poll <id>). */
+  only?: string[];
+  /** Apply pending migrations (default true). */
+  migrate?: boolean;
+  /** Start the IO sandbox when the config enables it (default true). */
+  sandbox?: boolean;
+  /** Pre-loaded config (tests). */
+  config?: PonteConfig;
+}
+
+export function storeConfigFrom(config: PonteConfig, env: NodeJS.ProcessEnv) {
+  const url = env[config.store.urlEnv];
+  if (url) {
+    const client = /^postgres(ql)?:/.test(url) ? 'pg' as const : /^mssql:|^sqlserver:/.test(url) ? 'mssql' as const : null;
+    if (!client) throw new Error(`${config.store.urlEnv}: unsupported URL scheme (use postgres://… or mssql://…)`);
+    return { client, url, ...(config.store.schema ? { schema: config.store.schema } : {}), pool: { max: config.store.poolMax } };
+  }
+  if (config.store.client !== 'sqlite') throw new Error(`store.client is "${config.store.client}" but ${config.store.urlEnv} is not set`);
+  return { client: 'sqlite' as const, filename: config.store.filename };
+}
+
+export async function createApp(opts: AppOptions): Promise<AppContext> {
+  const env = opts.env ?? process.env;
+  const config = opts.config ?? loadConfig(opts.configFile);
+  const instances = await resolveInstances(config, opts.configFile, opts.only);
+  const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const store = openStore(storeConfigFrom(config, env));
+  let sandbox: IoSandbox | undefined;
+  try {
+    if (opts.migrate !== false) await migrateLatest(store);
+
+    const templates = new Map<string, EventTypeSpec>();
+    for (const inst of instances) for (const [type, spec] of Object.entries(inst.definition.eventTypes)) if (!templates.has(type)) templates.set(type, spec);
+
+    const channels = new Map<string, Channel>();
+    const io = config.channels.appio;
+    if (io) {
+      let baseUrl = io.baseUrl;
+      let channelEnv = env;
+      const sb = config.sandbox?.io;
+      if (sb?.enabled && opts.sandbox !== false) {
+        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, citizens: { notFound: sb.notOnIo } });
+        baseUrl = sandbox.url;
+        // The sandbox accepts any key: give services without one a visible placeholder.
+        channelEnv = { ...env };
+        for (const s of Object.values(io.services)) channelEnv[s.keyEnv] ??= `sandbox-${s.keyEnv.toLowerCase()}`;
+        opts.log.info({ url: sandbox.url }, 'IO sandbox started (local fake of the IO services API)');
+      }
+      channels.set('appio', new AppioChannel({
+        baseUrl,
+        services: io.services,
+        owners: Object.fromEntries(Object.entries(io.owners).map(([k, v]) => [k, { requests: v.requests, windowMs: v.windowSeconds * 1000 }])),
+        timeoutMs: io.timeoutSeconds * 1000,
+        render: ioRenderer((t) => templates.get(t), config.timeZone),
+        env: channelEnv,
+        logger: opts.log,
+      }));
+    }
+    return {
+      configFile: opts.configFile, config, store, channels, instances, log: opts.log, owner,
+      ...(sandbox ? { sandbox } : {}),
+      close: async () => {
+        await store.close();
+        await sandbox?.close();
+      },
+    };
+  } catch (e) {
+    await store.close();
+    await sandbox?.close();
+    throw e;
+  }
+}

@@ -1,0 +1,62 @@
+// `ponte run`: every connector on its cron schedule (Europe/Rome), the dispatcher on its own,
+// and a graceful stop on SIGTERM/SIGINT (a second signal exits at once).
+import cron, { type ScheduledTask } from 'node-cron';
+import type { AppContext } from './context.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { DispatchLoop } from '../dispatch/loop.js';
+import { runConnector } from '../connectors/runner.js';
+import { crashPointFromEnv } from '../util/crash-point.js';
+
+export interface DaemonOptions {
+  /** Poll every connector once at start instead of waiting for its first schedule. */
+  pollAtStart?: boolean;
+  graceMs?: number;
+}
+
+export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Promise<void> {
+  const { config, log } = app;
+  const crashPoint = crashPointFromEnv();
+  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint });
+  const loop = new DispatchLoop(dispatcher, log);
+  const tasks: ScheduledTask[] = [];
+
+  const poll = async (id: string) => {
+    const inst = app.instances.find((i) => i.id === id)!;
+    const report = await runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner, crashPoint });
+    if (report.eventsNew > 0 || report.cancelled > 0) void loop.trigger();
+  };
+
+  for (const inst of app.instances.filter((i) => i.settings.enabled)) {
+    tasks.push(cron.schedule(inst.settings.schedule, () => poll(inst.id).catch((e) => log.error({ err: e, connector: inst.id }, 'connector run crashed')), {
+      timezone: config.timeZone, noOverlap: true, name: `connector:${inst.id}`,
+    }));
+  }
+  tasks.push(cron.schedule(config.dispatcher.schedule, () => loop.trigger(), { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
+  log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule }, 'ponte running');
+
+  if (opts.pollAtStart !== false) {
+    for (const inst of app.instances.filter((i) => i.settings.enabled)) await poll(inst.id).catch((e) => log.error({ err: e }, 'connector run crashed'));
+  }
+  void loop.trigger();
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn({ signal: sig }, 'second signal: exiting now; unfinished work is picked up safely by the next run');
+        process.exit(130);
+      }
+      stopping = true;
+      log.info({ signal: sig }, 'stopping: no new work is claimed; waiting for in-flight sends');
+      for (const t of tasks) void t.stop();
+      void loop.stop(opts.graceMs ?? 30_000).then((clean) => {
+        if (!clean) log.warn('grace period over: exiting with sends still in flight (they will be recovered)');
+        resolve();
+      });
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+}

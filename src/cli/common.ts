@@ -1,0 +1,48 @@
+// Shared CLI plumbing: loggers for humans, building the app, and errors printed as a CED staffer
+// needs them (no stack traces for configuration mistakes).
+import { createLogger } from '../log/logger.js';
+import { ConfigError } from '../config/errors.js';
+import { configFile } from '../config/load.js';
+import { createApp, type AppContext, type AppOptions } from '../app/context.js';
+import type { Logger } from 'pino';
+
+export interface GlobalOptions {
+  config?: string;
+  json?: boolean;
+  logLevel?: string;
+}
+
+export function cliLogger(opts: GlobalOptions): Logger {
+  // JSON lines when piped or asked (machines, log shippers); pretty lines for a person at a terminal.
+  const json = opts.json || process.env.PONTE_LOG_FORMAT === 'json' || !process.stdout.isTTY;
+  return createLogger({ ...(opts.logLevel ? { level: opts.logLevel } : {}), pretty: !json });
+}
+
+export async function withApp<T>(opts: GlobalOptions, extra: Partial<AppOptions>, fn: (app: AppContext) => Promise<T>): Promise<T> {
+  const log = extra.log ?? cliLogger(opts);
+  const app = await createApp({ configFile: configFile(opts.config), log, ...extra });
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Runs a command body; configuration errors print cleanly and exit 2, others exit 1. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | number>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        console.error(e.message);
+        process.exitCode = 2;
+        return;
+      }
+      console.error(`ponte: ${e instanceof Error ? e.message : String(e)}`);
+      if (process.env.PONTE_DEBUG) console.error(e);
+      process.exitCode = 1;
+    }
+  };
+}

@@ -1,0 +1,54 @@
+// `ponte poll <connector> [--dry-run]`
+import type { GlobalOptions } from './common.js';
+import { withApp, cliLogger } from './common.js';
+import { runConnector } from '../connectors/runner.js';
+import { dryRun, type DryRunReport } from '../connectors/dry-run.js';
+import { maskDeep } from '../util/mask.js';
+import { configFile, loadConfig } from '../config/load.js';
+import { existsSync } from 'node:fs';
+
+export interface PollOptions extends GlobalOptions {
+  dryRun?: boolean;
+  reveal?: boolean;
+}
+
+export async function pollCommand(id: string, opts: PollOptions): Promise<number> {
+  if (opts.dryRun) {
+    const file = configFile(opts.config);
+    const config = loadConfig(file);
+    // Dry-run never creates or migrates a store; it reads an existing SQLite one if there is one.
+    const hasStore = config.store.client !== 'sqlite' || existsSync(config.store.filename) || Boolean(process.env[config.store.urlEnv]);
+    return withApp(opts, { only: [id], migrate: false, config, log: cliLogger({ ...opts, logLevel: opts.logLevel ?? 'warn' }) }, async (app) => {
+      const report = await dryRun(app.instances[0]!, { ...(hasStore ? { knex: app.store.knex } : {}), channels: app.channels, log: app.log });
+      const shown = opts.reveal ? report : maskDeep(report);
+      if (opts.json) console.log(JSON.stringify(shown, null, 2));
+      else printDryRun(shown, Boolean(opts.reveal));
+      return 0;
+    });
+  }
+  return withApp(opts, { only: [id] }, async (app) => {
+    const report = await runConnector(app.instances[0]!, { store: app.store, channels: app.channels, log: app.log, owner: app.owner });
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    return report.status === 'ok' ? 0 : report.status === 'busy' ? 3 : 1;
+  });
+}
+
+function printDryRun(r: DryRunReport, revealed: boolean): void {
+  const out: string[] = [];
+  out.push(`Dry run of ${r.connector}: ${r.events.length} event(s), ${r.cancellations.length} cancellation(s), ${r.rowErrors.length} row error(s). Nothing was stored or sent.`);
+  if (!revealed) out.push('(fiscal codes and phone numbers masked; --reveal shows them)');
+  for (const e of r.events) {
+    out.push('', `● ${e.key}  [${e.type}]`);
+    out.push(`  send from ${e.notBefore ?? 'now'}${e.expiresAt ? `, not after ${e.expiresAt}` : ''}`);
+    for (const s of e.sends) {
+      if (s.error) { out.push(`  ${s.channel}: ERROR ${s.error}`); continue; }
+      const q = s.request!;
+      out.push(`  ${s.channel}: ${q.method} ${q.url}`);
+      for (const [k, v] of Object.entries(q.headers)) out.push(`    ${k}: ${v}`);
+      out.push(JSON.stringify(q.body, null, 2).split('\n').map((l) => `    ${l}`).join('\n'));
+    }
+  }
+  for (const c of r.cancellations) out.push('', `✕ cancel pending sends of ${c.entity}: ${c.reason}`);
+  for (const e of r.rowErrors) out.push('', `! row ${e.rowKey}${e.field ? ` field ${e.field}` : ''}: ${e.message}`);
+  console.log(out.join('\n'));
+}

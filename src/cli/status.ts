@@ -1,0 +1,57 @@
+// `ponte status [--json]`: what went out, what is waiting, what needs a person.
+import type { GlobalOptions } from './common.js';
+import { configFile, loadConfig } from '../config/load.js';
+import { storeConfigFrom } from '../app/context.js';
+import { openStore } from '../store/db.js';
+import { statusReport, type StatusReport } from '../store/status.js';
+import { DELIVERY_STATES } from '../store/states.js';
+import { maskText } from '../util/mask.js';
+
+export async function statusCommand(opts: GlobalOptions): Promise<number> {
+  const file = configFile(opts.config);
+  const config = loadConfig(file);
+  const store = openStore(storeConfigFrom(config, process.env));
+  try {
+    if (!(await store.knex.schema.hasTable('deliveries'))) {
+      const msg = 'no Ponte store here yet: run `npm start` (demo) or `npx ponte run` first';
+      if (opts.json) console.log(JSON.stringify({ error: msg }));
+      else console.error(msg);
+      return 1;
+    }
+    const report = await statusReport(store.knex);
+    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    else console.log(formatStatus(report));
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+export function formatStatus(r: StatusReport): string {
+  const out: string[] = [`Ponte status at ${r.generatedAt}`, '', `Events in the ledger: ${r.events}`, ''];
+  const channels = Object.keys(r.deliveries);
+  const states = DELIVERY_STATES.filter((s) => r.totals[s]);
+  if (channels.length === 0) out.push('Deliveries: none yet');
+  else {
+    const width = Math.max(...states.map((s) => s.length), 8);
+    out.push('Deliveries'.padEnd(width + 2) + channels.map((c) => c.padStart(8)).join(''));
+    for (const s of states) out.push(`  ${s.padEnd(width)}${channels.map((c) => String(r.deliveries[c]![s] ?? 0).padStart(8)).join('')}`);
+  }
+  if (r.oldestDueSeconds != null) out.push('', `Oldest due delivery waiting: ${r.oldestDueSeconds} s`);
+  out.push('', 'Connectors');
+  if (r.connectors.length === 0) out.push('  none has run yet');
+  for (const c of r.connectors) {
+    const last = c.lastRun ? `new ${c.lastRun.eventsNew}, already known ${c.lastRun.duplicates}, cancelled ${c.lastRun.cancelled}, row errors ${c.lastRun.rowErrors}` : '';
+    out.push(`  ${c.id}: last run ${c.lastRunAt ?? 'never'} ${c.lastRunStatus ?? ''}${last ? ` (${last})` : ''}${c.leaseHeldBy ? ` — running on ${c.leaseHeldBy}` : ''}`);
+    if (c.lastRunError) out.push(`    error: ${c.lastRunError}`);
+  }
+  if (r.rowErrors.length) {
+    out.push('', 'Back-office rows skipped (fix them at the source; they are retried every poll)');
+    for (const e of r.rowErrors) out.push(`  ${e.connector} row ${e.rowKey}${e.field ? ` [${e.field}]` : ''}: ${maskText(e.message)} (seen ${e.seen}×)`);
+  }
+  if (r.attention.length) {
+    out.push('', 'Needs attention');
+    for (const a of r.attention) out.push(`  #${a.delivery} ${a.channel} ${a.state}: ${maskText(a.reason ?? a.lastError ?? '')}  (${a.event})`);
+  }
+  return out.join('\n');
+}

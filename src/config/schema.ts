@@ -1,0 +1,109 @@
+// The shape of config/ponte.yaml. Objects are strict: an unknown or misspelt field is an error
+// that names it, not a setting silently ignored.
+import { z } from 'zod';
+import { validate as validCron } from 'node-cron';
+
+const cron = z.string().refine((s) => validCron(s), { message: 'not a valid cron expression (node-cron syntax, optional seconds field)' });
+const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
+const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,99}$/, 'lower-case letters, digits, - and _ (max 100)');
+
+export const storeSchema = z.strictObject({
+  client: z.enum(['sqlite', 'pg', 'mssql']).default('sqlite'),
+  filename: z.string().default('data/ponte.sqlite'),
+  /** Environment variable holding the connection URL; when it is set it wins over `client`. */
+  urlEnv: envName.default('DATABASE_URL'),
+  schema: z.string().optional(),
+  poolMax: z.number().int().positive().default(10),
+});
+
+export const appioSchema = z.strictObject({
+  baseUrl: z.url().default('https://api.io.pagopa.it/api/v1'),
+  timeoutSeconds: z.number().positive().default(10),
+  /** IO counts requests per owner account (APIM user): every service of one owner shares it. */
+  owners: z.record(z.string(), z.strictObject({
+    requests: z.number().int().positive().default(150),
+    windowSeconds: z.number().positive().default(5),
+  })).default({}),
+  services: z.record(z.string(), z.strictObject({
+    keyEnv: envName,
+    owner: z.string().default('default'),
+  })).refine((s) => Object.keys(s).length > 0, 'at least one IO service is needed'),
+});
+
+export const sandboxSchema = z.strictObject({
+  io: z.strictObject({
+    enabled: z.boolean().default(true),
+    port: z.number().int().min(0).max(65535).default(0),
+    processingDelayMs: z.number().int().min(0).default(300),
+    /** Fiscal codes the fake treats as having no IO profile (demo of a skipped delivery). */
+    notOnIo: z.array(z.string()).default([]),
+  }).optional(),
+});
+
+export const dispatcherSchema = z.strictObject({
+  /** When to look for due work (node-cron, with seconds); new events also wake it at once. */
+  schedule: cron.default('*/2 * * * * *'),
+  batchSize: z.number().int().positive().max(1000).default(50),
+  concurrency: z.number().int().positive().max(256).default(16),
+  /** How long a claim is held before another process may take the work over. */
+  leaseSeconds: z.number().positive().default(120),
+  /** In-process retries of a transient error before the persistent schedule takes over. */
+  quickRetries: z.number().int().min(0).max(5).default(2),
+  maxAttempts: z.number().int().positive().default(8),
+  maxAgeHours: z.number().positive().default(48),
+  backoff: z.strictObject({
+    baseSeconds: z.number().positive().default(30),
+    maxSeconds: z.number().positive().default(3600),
+  }).prefault({}),
+  /** Delays between status polls of an accepted message; the last one repeats. */
+  statusPollSeconds: z.array(z.number().positive()).min(1).default([5, 30, 120, 600, 3600]),
+  statusMaxAgeHours: z.number().positive().default(168),
+  /** What to do with a send whose fate is unknown (IO has no idempotency key). */
+  onUncertain: z.enum(['hold', 'resend']).default('hold'),
+});
+
+export const deliverStepSchema = z.strictObject({
+  channel: z.enum(['appio']),
+  /** IO service (its key decides the sender shown in the app). */
+  service: z.string().optional(),
+});
+
+export const connectorInstanceSchema = z.strictObject({
+  id,
+  /** Built-in connector name (connectors/<name>) or a path to a module. */
+  use: z.string().min(1),
+  schedule: cron,
+  enabled: z.boolean().default(true),
+  deliver: z.array(deliverStepSchema).min(1),
+  /** Validated by the connector's own schema. */
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
+export const configSchema = z.strictObject({
+  timeZone: z.string().default('Europe/Rome'),
+  store: storeSchema.prefault({}),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
+  sandbox: sandboxSchema.optional(),
+  channels: z.strictObject({ appio: appioSchema.optional() }).prefault({}),
+  dispatcher: dispatcherSchema.prefault({}),
+  connectors: z.array(connectorInstanceSchema).default([]),
+}).superRefine((cfg, ctx) => {
+  const seen = new Set<string>();
+  cfg.connectors.forEach((c, i) => {
+    if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id "${c.id}"` });
+    seen.add(c.id);
+    c.deliver.forEach((step, j) => {
+      if (step.channel === 'appio') {
+        const io = cfg.channels.appio;
+        if (!io) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'deliver', j, 'channel'], message: 'channel appio is not configured under channels.appio' });
+        else if (step.service && !io.services[step.service]) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'deliver', j, 'service'], message: `unknown IO service "${step.service}" (known: ${Object.keys(io.services).join(', ')})` });
+      }
+    });
+  });
+});
+
+export type PonteConfig = z.infer<typeof configSchema>;
+export type ConnectorInstanceConfig = z.infer<typeof connectorInstanceSchema>;
+export type DispatcherConfig = z.infer<typeof dispatcherSchema>;
+export type AppioConfig = z.infer<typeof appioSchema>;
+export type DeliverStep = z.infer<typeof deliverStepSchema>;

@@ -1,0 +1,69 @@
+// `ponte poll <id> --dry-run`: what a poll would store and send, touching nothing — the events,
+// the row errors, and the exact request each channel would make.
+import type { Logger } from 'pino';
+import type { Knex } from 'knex';
+import type { Channel, DescribedRequest } from '../channels/channel.js';
+import type { ConnectorInstance } from './registry.js';
+import type { RowError, Cancellation } from './contract.js';
+import { initialDeliveries } from './routing.js';
+import { prepareBatch } from './prepare-batch.js';
+import { pendingEntities } from '../store/pending-entities.js';
+import { readCursor } from '../store/lease.js';
+
+export interface DryRunEvent {
+  key: string;
+  type: string;
+  entity?: string;
+  notBefore?: string;
+  expiresAt?: string;
+  sends: Array<{ channel: string; request?: DescribedRequest; error?: string }>;
+}
+
+export interface DryRunReport {
+  connector: string;
+  events: DryRunEvent[];
+  cancellations: Cancellation[];
+  rowErrors: RowError[];
+  cursor?: unknown;
+}
+
+export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; channels: Map<string, Channel>; log: Logger; now?: number }): Promise<DryRunReport> {
+  const now = deps.now ?? Date.now();
+  const def = instance.definition;
+  // Read-only use of the store when it exists; a fresh machine has none, and that is fine.
+  const safe = async <T>(fn: () => Promise<T>, fallback: T): Promise<T> => { try { return await fn(); } catch { return fallback; } };
+  const cursor = deps.knex && def.shape === 'incremental' ? await safe(() => readCursor(deps.knex!, instance.id), undefined) : undefined;
+  const pending = deps.knex && def.shape === 'window' ? await safe(() => pendingEntities(deps.knex!, instance.id), [] as string[]) : [];
+  const deliveries = initialDeliveries(instance.settings.deliver);
+  const report: DryRunReport = { connector: instance.id, events: [], cancellations: [], rowErrors: [] };
+  const signal = new AbortController().signal;
+
+  for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(now), log: deps.log, pendingEntities: pending, signal })) {
+    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, deliveriesFor: () => deliveries, now });
+    report.rowErrors.push(...prepared.rowErrors);
+    report.cancellations.push(...(batch.cancellations ?? []));
+    if (batch.cursor !== undefined) report.cursor = batch.cursor;
+    for (const [i, e] of prepared.events.entries()) {
+      const sends: DryRunEvent['sends'] = [];
+      for (const d of e.deliveries) {
+        const channel = deps.channels.get(d.channel)!;
+        const ctx = {
+          deliveryId: 0, attempt: 1, options: d.options,
+          event: { id: i, key: e.key, type: e.type, recipient: { fiscalCode: e.fiscalCode, ...(e.phone ? { phone: e.phone } : {}), ...(e.language ? { language: e.language } : {}) }, data: e.data, ...(e.expiresAt ? { expiresAt: new Date(e.expiresAt) } : {}) },
+        };
+        try {
+          sends.push({ channel: d.channel, request: channel.describeSend(ctx, channel.render(ctx, e.language)) });
+        } catch (err) {
+          sends.push({ channel: d.channel, error: (err as Error).message });
+        }
+      }
+      report.events.push({
+        key: e.key, type: e.type, ...(e.entity ? { entity: e.entity } : {}),
+        ...(e.notBefore ? { notBefore: new Date(e.notBefore).toISOString() } : {}),
+        ...(e.expiresAt ? { expiresAt: new Date(e.expiresAt).toISOString() } : {}),
+        sends,
+      });
+    }
+  }
+  return report;
+}

@@ -1,0 +1,95 @@
+// Turning what a connector emitted into what the store commits. Every event is checked here,
+// once, for every connector: a bad event becomes a row error naming the row and the field, and
+// the rest of the batch goes on.
+import type { Batch, ConnectorDefinition, EmittedEvent, RowError } from './contract.js';
+import type { NewDelivery, NewEvent } from '../store/commit-batch.js';
+import type { Channel, DeliveryContext } from '../channels/channel.js';
+import { ChannelError } from '../channels/channel.js';
+import { checkFiscalCode, normalizeFiscalCode } from '../util/fiscal-code.js';
+
+export interface PrepareDeps {
+  definition: ConnectorDefinition;
+  channels: Map<string, Channel>;
+  deliveriesFor: (event: EmittedEvent) => NewDelivery[];
+  now: number;
+}
+
+export interface Prepared {
+  events: NewEvent[];
+  rowErrors: RowError[];
+}
+
+function rowKeyOf(e: EmittedEvent): string {
+  return e.rowKey ?? e.entity ?? e.key ?? '(no key)';
+}
+
+function instant(value: unknown, field: string): { ms?: number; error?: string } {
+  if (value === undefined || value === null) return {};
+  if (!(value instanceof Date) || Number.isNaN(value.getTime())) return { error: `${field} is not a valid date` };
+  return { ms: value.getTime() };
+}
+
+export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
+  const rowErrors: RowError[] = [...(batch.errors ?? [])];
+  const events: NewEvent[] = [];
+  const seen = new Set<string>();
+  for (const e of batch.events) {
+    const rowKey = rowKeyOf(e);
+    const fail = (field: string, message: string) => rowErrors.push({ rowKey, field, message });
+    if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > 400) { fail('key', 'dedup key must be a non-empty string of at most 400 characters'); continue; }
+    if (seen.has(e.key)) { fail('key', `duplicate dedup key "${e.key}" in one batch; the first occurrence was kept`); continue; }
+    const spec = deps.definition.eventTypes[e.type];
+    if (!spec) { fail('type', `unknown event type "${e.type}" (connector declares: ${Object.keys(deps.definition.eventTypes).join(', ')})`); continue; }
+    const cfError = checkFiscalCode(e.recipient?.fiscalCode);
+    if (cfError) { fail('fiscalCode', `fiscal code ${cfError}`); continue; }
+    const nb = instant(e.notBefore, 'notBefore');
+    const ex = instant(e.expiresAt, 'expiresAt');
+    if (nb.error || ex.error) { fail(nb.error ? 'notBefore' : 'expiresAt', (nb.error ?? ex.error)!); continue; }
+    if (ex.ms !== undefined && ex.ms <= deps.now) { fail('expiresAt', `already past (${new Date(ex.ms).toISOString()}): nothing to send`); continue; }
+    let data: Record<string, unknown>;
+    try {
+      data = JSON.parse(JSON.stringify(e.data ?? {})) as Record<string, unknown>;
+    } catch {
+      fail('data', 'event data is not JSON-serialisable'); continue;
+    }
+    const fiscalCode = normalizeFiscalCode(e.recipient.fiscalCode);
+    const deliveries = deps.deliveriesFor(e);
+    const renderError = checkRender(deps.channels, deliveries, { ...e, recipient: { ...e.recipient, fiscalCode }, data }, ex.ms);
+    if (renderError) { fail('message', renderError); continue; }
+    seen.add(e.key);
+    events.push({
+      key: e.key,
+      type: e.type,
+      ...(e.entity ? { entity: e.entity } : {}),
+      fiscalCode,
+      ...(e.recipient.phone ? { phone: String(e.recipient.phone) } : {}),
+      ...(e.recipient.language ? { language: e.recipient.language } : {}),
+      data,
+      ...(nb.ms !== undefined ? { notBefore: nb.ms } : {}),
+      ...(ex.ms !== undefined ? { expiresAt: ex.ms } : {}),
+      deliveries,
+    });
+  }
+  return { events, rowErrors };
+}
+
+/** Render on each target channel now, so a message IO would refuse is a row error, not a failed send later. */
+function checkRender(channels: Map<string, Channel>, deliveries: NewDelivery[], e: EmittedEvent, expiresAt?: number): string | null {
+  for (const d of deliveries) {
+    const channel = channels.get(d.channel);
+    if (!channel) return `channel "${d.channel}" is not configured`;
+    const ctx: DeliveryContext = {
+      deliveryId: 0,
+      attempt: 0,
+      event: { id: 0, key: e.key, type: e.type, recipient: e.recipient, data: e.data, ...(expiresAt ? { expiresAt: new Date(expiresAt) } : {}) },
+      options: d.options,
+    };
+    try {
+      channel.render(ctx, e.recipient.language);
+    } catch (err) {
+      const msg = err instanceof ChannelError || err instanceof Error ? err.message : String(err);
+      return `${d.channel}: ${msg}`;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,57 @@
+// From `use:` in the config to a connector definition, and its instance config validated by the
+// connector's own schema (errors name the file, the instance and the field).
+import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+import type { ConnectorDefinition } from './contract.js';
+import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
+import { ConfigError, zodProblems } from '../config/errors.js';
+
+type Loader = () => Promise<{ default: ConnectorDefinition }>;
+
+// Built-ins are imported statically so they load the same from sources (tests) and from dist/.
+const BUILTINS: Record<string, Loader> = {
+  appointments: () => import('../../connectors/appointments/index.js') as Promise<{ default: ConnectorDefinition }>,
+  'ztl-permits': () => import('../../connectors/ztl-permits/index.js') as Promise<{ default: ConnectorDefinition }>,
+};
+
+export interface ConnectorInstance {
+  id: string;
+  definition: ConnectorDefinition;
+  /** Parsed by definition.configSchema. */
+  config: unknown;
+  settings: ConnectorInstanceConfig;
+}
+
+export async function loadDefinition(use: string): Promise<ConnectorDefinition> {
+  const builtin = BUILTINS[use];
+  const mod = builtin ? await builtin() : ((await import(pathToFileURL(resolve(use)).href)) as { default?: ConnectorDefinition });
+  if (!mod.default || typeof mod.default.poll !== 'function') throw new Error(`connector "${use}" does not export a connector made with defineConnector()`);
+  return mod.default;
+}
+
+export async function resolveInstances(config: PonteConfig, file: string, only?: string[]): Promise<ConnectorInstance[]> {
+  const problems: string[] = [];
+  const out: ConnectorInstance[] = [];
+  for (const [i, settings] of config.connectors.entries()) {
+    if (only && !only.includes(settings.id)) continue;
+    let definition: ConnectorDefinition;
+    try {
+      definition = await loadDefinition(settings.use);
+    } catch (e) {
+      problems.push(`connectors[${i}] (${settings.id}).use: ${(e as Error).message}`);
+      continue;
+    }
+    const parsed = definition.configSchema.safeParse(settings.config);
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, [`connectors[${i}] (${settings.id})`, 'config']));
+      continue;
+    }
+    out.push({ id: settings.id, definition, config: parsed.data, settings });
+  }
+  if (problems.length) throw new ConfigError(file, problems);
+  if (only) {
+    const missing = only.filter((id) => !out.some((c) => c.id === id));
+    if (missing.length) throw new ConfigError(file, missing.map((id) => `no connector with id "${id}" (known: ${config.connectors.map((c) => c.id).join(', ') || 'none'})`));
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// One connector run: take the instance's lease, poll, and commit batch by batch (events and
+// cursor in one transaction, fenced by the lease epoch). A failing run is recorded and retried at
+// its next schedule; it never affects other connectors.
+import type { Logger } from 'pino';
+import type { Store } from '../store/db.js';
+import type { Channel } from '../channels/channel.js';
+import type { ConnectorInstance } from './registry.js';
+import { initialDeliveries } from './routing.js';
+import { prepareBatch } from './prepare-batch.js';
+import { commitBatch } from '../store/commit-batch.js';
+import { acquireLease, FencedError, readCursor, releaseLease, renewLease, type Lease } from '../store/lease.js';
+import { pendingEntities } from '../store/pending-entities.js';
+import { finishRun, startRun, type RunTotals } from '../store/runs.js';
+import { maskText } from '../util/mask.js';
+import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
+
+export interface RunnerDeps {
+  store: Store;
+  channels: Map<string, Channel>;
+  log: Logger;
+  /** Identifies this process in leases and run records. */
+  owner: string;
+  leaseMs?: number;
+  clock?: () => number;
+  /** Test-only crash points (PONTE_CRASH_AT), see src/util/crash-point.ts. */
+  crashPoint?: CrashPoint;
+}
+
+export type RunStatus = 'ok' | 'failed' | 'fenced' | 'busy';
+
+export interface RunReport extends RunTotals {
+  instanceId: string;
+  status: RunStatus;
+  error?: string;
+}
+
+export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps): Promise<RunReport> {
+  const clock = deps.clock ?? Date.now;
+  const leaseMs = deps.leaseMs ?? 5 * 60_000;
+  const log = deps.log.child({ connector: instance.id });
+  const { knex } = deps.store;
+  const totals: RunTotals = { rowsRead: 0, eventsNew: 0, eventsDuplicate: 0, cancelled: 0, rowErrors: 0 };
+
+  const lease = await acquireLease(knex, instance.id, deps.owner, leaseMs, clock());
+  if (!lease) {
+    log.info('poll skipped: another process holds this connector');
+    return { instanceId: instance.id, status: 'busy', ...totals };
+  }
+  const runId = await startRun(knex, instance.id, deps.owner, clock());
+  const abort = new AbortController();
+  const renew = setInterval(() => {
+    renewLease(knex, lease, leaseMs, clock())
+      .then((ok) => { if (!ok) abort.abort(new FencedError(instance.id)); })
+      .catch((e: unknown) => log.warn({ err: e }, 'lease renewal failed'));
+  }, Math.max(1000, leaseMs / 3));
+  renew.unref();
+
+  const started = clock();
+  log.info({ shape: instance.definition.shape }, 'poll started');
+  let status: 'ok' | 'failed' | 'fenced' = 'ok';
+  let error: string | undefined;
+  try {
+    await pollAndCommit(instance, deps, lease, abort.signal, totals);
+  } catch (e) {
+    if (e instanceof SimulatedCrash) { clearInterval(renew); throw e; } // a dead process records nothing
+    status = e instanceof FencedError || abort.signal.reason instanceof FencedError ? 'fenced' : 'failed';
+    error = maskText(e instanceof Error ? e.message : String(e));
+    log.error({ err: e, status }, 'poll failed; it will be retried at the next schedule');
+  } finally {
+    clearInterval(renew);
+  }
+  await finishRun(knex, runId, instance.id, status, totals, error ?? null, clock());
+  if (status !== 'fenced') await releaseLease(knex, lease, clock());
+  log.info({ ...totals, status, ms: clock() - started }, 'poll finished');
+  return { instanceId: instance.id, status, ...(error ? { error } : {}), ...totals };
+}
+
+async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, lease: Lease, signal: AbortSignal, totals: RunTotals): Promise<void> {
+  const clock = deps.clock ?? Date.now;
+  const { knex } = deps.store;
+  const log = deps.log.child({ connector: instance.id });
+  const def = instance.definition;
+  const cursor = def.shape === 'incremental' ? await readCursor(knex, instance.id) : undefined;
+  const pending = def.shape === 'window' ? await pendingEntities(knex, instance.id) : [];
+  const deliveries = initialDeliveries(instance.settings.deliver);
+
+  for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })) {
+    signal.throwIfAborted();
+    const now = clock();
+    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, deliveriesFor: () => deliveries, now });
+    deps.crashPoint?.('poll-before-commit');
+    const result = await commitBatch(knex, {
+      instanceId: instance.id,
+      lease,
+      events: prepared.events,
+      cancellations: batch.cancellations ?? [],
+      rowErrors: prepared.rowErrors,
+      ...(def.shape === 'incremental' && batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
+      now,
+    });
+    deps.crashPoint?.('poll-after-commit');
+    totals.rowsRead += batch.rowsRead ?? batch.events.length;
+    totals.eventsNew += result.inserted;
+    totals.eventsDuplicate += result.duplicates;
+    totals.cancelled += result.cancelled;
+    totals.rowErrors += prepared.rowErrors.length;
+    for (const err of prepared.rowErrors) {
+      log.warn({ row: err.rowKey, field: err.field }, `row skipped: ${maskText(err.message)}`);
+    }
+    if (result.inserted) log.info({ events: result.inserted, duplicates: result.duplicates }, 'events stored');
+    if (result.cancelled) log.info({ cancelled: result.cancelled }, 'pending deliveries cancelled by the back-office');
+  }
+}

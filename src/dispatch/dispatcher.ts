@@ -1,0 +1,119 @@
+// The dispatcher: claims due deliveries in batches and works them with bounded concurrency,
+// prefetching the next batch while the current one is in flight so the channels stay busy.
+import type { Logger } from 'pino';
+import type { Store } from '../store/db.js';
+import type { Channel, ChannelError } from '../channels/channel.js';
+import type { DispatcherConfig } from '../config/schema.js';
+import type { ClaimedDelivery } from '../store/rows.js';
+import { claimDeliveries } from '../store/claim-deliveries.js';
+import { recoverStaleSends } from '../store/recover-stale.js';
+import { LostLeaseError } from '../store/update-delivery.js';
+import { processDelivery, type Outcome } from './process-delivery.js';
+import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
+
+export interface DispatcherDeps {
+  store: Store;
+  channels: Map<string, Channel>;
+  cfg: DispatcherConfig;
+  log: Logger;
+  clock?: () => number;
+  crashPoint?: CrashPoint | undefined;
+  random?: () => number;
+}
+
+export interface DrainStats {
+  processed: number;
+  outcomes: Partial<Record<Outcome, number>>;
+  recoveredUncertain: number;
+}
+
+interface Work {
+  item: ClaimedDelivery;
+  token: string;
+}
+
+export class Dispatcher {
+  private stopping = false;
+  private readonly halted = new Map<string, string>();
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /** Channels stopped by a stop-and-alert error, with the reason. */
+  get haltedChannels(): ReadonlyMap<string, string> {
+    return this.halted;
+  }
+
+  /** Stop claiming; in-flight work finishes. */
+  stop(): void {
+    this.stopping = true;
+  }
+
+  /** Works everything that is due now, then returns. */
+  async drain(): Promise<DrainStats> {
+    const { cfg, store } = this.deps;
+    const stats: DrainStats = { processed: 0, outcomes: {}, recoveredUncertain: 0 };
+    stats.recoveredUncertain = await recoverStaleSends(store.knex, this.clock());
+    if (stats.recoveredUncertain) this.deps.log.warn({ count: stats.recoveredUncertain }, 'sends interrupted by a stop are now uncertain (held for an operator)');
+
+    const queue: Work[] = [];
+    let exhausted = false;
+    let refilling: Promise<void> | null = null;
+    const refill = (): Promise<void> => {
+      refilling ??= (async () => {
+        const channels = [...this.deps.channels.keys()].filter((c) => !this.halted.has(c));
+        if (channels.length === 0) { exhausted = true; return; }
+        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels });
+        if (items.length < cfg.batchSize) exhausted = true;
+        if (items.length) this.deps.crashPoint?.('after-claim');
+        for (const item of items) queue.push({ item, token });
+      })().finally(() => { refilling = null; });
+      return refilling;
+    };
+
+    const worker = async (): Promise<void> => {
+      while (!this.stopping) {
+        if (queue.length === 0) {
+          if (exhausted) return;
+          await refill();
+          continue;
+        }
+        if (queue.length < cfg.concurrency && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
+        const work = queue.shift()!;
+        const outcome = await this.work(work);
+        stats.processed++;
+        stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
+      }
+    };
+    await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+    return stats;
+  }
+
+  private async work({ item, token }: Work): Promise<Outcome> {
+    const channel = this.deps.channels.get(item.delivery.channel)!;
+    try {
+      return await processDelivery(item, {
+        knex: this.deps.store.knex,
+        channel,
+        cfg: this.deps.cfg,
+        log: this.deps.log,
+        clock: this.clock,
+        token,
+        crashPoint: this.deps.crashPoint,
+        ...(this.deps.random ? { random: this.deps.random } : {}),
+        onHalt: (name: string, err: ChannelError) => { this.halted.set(name, err.message); },
+      });
+    } catch (e) {
+      if (e instanceof SimulatedCrash) { this.stopping = true; throw e; }
+      if (e instanceof LostLeaseError) {
+        this.deps.log.warn({ delivery: item.delivery.id }, e.message);
+        return 'lost';
+      }
+      // An unexpected bug must not stop the other deliveries: log it; the lease expiry retries it.
+      this.deps.log.error({ err: e, delivery: item.delivery.id }, 'unexpected error while processing a delivery');
+      return 'lost';
+    }
+  }
+}

@@ -1,0 +1,212 @@
+// What the dispatcher does with one claimed delivery: a first send (pending) or a status poll
+// (accepted). Every outcome is written through the guarded state machine and the attempts log.
+import type { Logger } from 'pino';
+import type { Knex } from 'knex';
+import { ChannelError, type Channel, type DeliveryContext, type RenderedMessage } from '../channels/channel.js';
+import type { DispatcherConfig } from '../config/schema.js';
+import type { ClaimedDelivery } from '../store/rows.js';
+import { updateDelivery, type DeliveryPatch } from '../store/update-delivery.js';
+import { logAttempt } from '../store/attempts.js';
+import type { DeliveryState } from '../store/states.js';
+import { retryDelayMs, statusPollDelayMs } from './backoff.js';
+import { quickRetry } from './quick-retry.js';
+import { maskText } from '../util/mask.js';
+import type { CrashPoint } from '../util/crash-point.js';
+
+export interface ProcessDeps {
+  knex: Knex;
+  channel: Channel;
+  cfg: DispatcherConfig;
+  log: Logger;
+  clock: () => number;
+  token: string;
+  crashPoint?: CrashPoint | undefined;
+  random?: () => number;
+  /** Called when a channel reports a stop-and-alert condition. */
+  onHalt?: (channel: string, error: ChannelError) => void;
+}
+
+export type Outcome = DeliveryState | 'lost';
+
+export function deliveryContext(item: ClaimedDelivery): DeliveryContext {
+  const { delivery: d, event: e } = item;
+  return {
+    deliveryId: d.id,
+    attempt: d.attempts + 1,
+    event: {
+      id: e.id,
+      key: e.dedup_key,
+      type: e.type,
+      recipient: {
+        fiscalCode: e.fiscal_code,
+        ...(e.phone ? { phone: e.phone } : {}),
+        ...(e.language ? { language: e.language } : {}),
+      },
+      data: item.data,
+      ...(e.expires_at != null ? { expiresAt: new Date(e.expires_at) } : {}),
+    },
+    options: item.options,
+  };
+}
+
+function describe(e: unknown): string {
+  return maskText(e instanceof Error ? e.message : String(e));
+}
+
+export async function processDelivery(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
+  return item.delivery.state === 'accepted' ? pollStatus(item, deps) : send(item, deps);
+}
+
+async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
+  const { delivery: d, event: e } = item;
+  const { channel, cfg, clock } = deps;
+  const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name });
+  const write = async (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => {
+    await updateDelivery(deps.knex, d.id, deps.token, from, patch, clock());
+    return patch.state;
+  };
+
+  if (e.expires_at != null && e.expires_at <= clock()) {
+    log.info('expired before it could be sent');
+    return write('pending', { state: 'expired', reason: `expired at ${new Date(e.expires_at).toISOString()} before it could be sent` });
+  }
+  const ctx = deliveryContext(item);
+  let state: DeliveryState = 'pending';
+  try {
+    let message: RenderedMessage = channel.render(ctx, e.language ?? undefined);
+
+    const eligibility = await tracked(deps, d.id, 'check', () => channel.checkRecipient(ctx));
+    if (!eligibility.ok) {
+      log.info({ reason: eligibility.reason }, 'skipped: recipient not reachable on this channel');
+      return write('pending', { state: 'skipped', reason: eligibility.reason });
+    }
+    if (!e.language && eligibility.language && eligibility.language !== message.language) {
+      message = channel.render(ctx, eligibility.language);
+    }
+
+    await write('pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true });
+    state = 'sending';
+    deps.crashPoint?.('before-post');
+    const { providerId } = await tracked(deps, d.id, 'send', () => channel.send(ctx, message));
+    deps.crashPoint?.('after-post');
+    log.info({ providerId }, 'sent: accepted by the provider');
+    return write('sending', {
+      state: 'accepted', provider_id: providerId, sent_at: clock(), polls: 0, last_error: null,
+      next_attempt_at: clock() + statusPollDelayMs(0, cfg.statusPollSeconds),
+    });
+  } catch (err) {
+    if (!(err instanceof ChannelError)) throw err;
+    const attempts = d.attempts + 1;
+    const message = describe(err);
+    switch (err.errorClass) {
+      case 'permanent':
+        log.warn({ err: message }, 'failed permanently');
+        return write(state, { state: 'failed', last_error: message, attempts });
+      case 'uncertain':
+        if (state === 'sending' && cfg.onUncertain === 'hold') {
+          log.warn({ err: message }, 'uncertain: the provider may have received it; held for an operator (never resent silently)');
+          return write('sending', { state: 'uncertain', last_error: message, reason: 'send outcome unknown', attempts });
+        }
+        // Before the send ('pending') nothing can have been delivered: a plain transient error.
+        return retryOrGiveUp(item, deps, state, attempts, err, write, log);
+      case 'halt':
+        deps.onHalt?.(channel.name, err);
+        log.error({ err: message }, 'channel halted: work kept pending');
+        return write(state, { state: 'pending', last_error: message, next_attempt_at: clock() + 60_000 });
+      case 'transient':
+      default:
+        return retryOrGiveUp(item, deps, state, attempts, err, write, log);
+    }
+  }
+}
+
+async function retryOrGiveUp(
+  item: ClaimedDelivery, deps: ProcessDeps, from: DeliveryState, attempts: number, err: ChannelError,
+  write: (from: DeliveryState, patch: DeliveryPatch) => Promise<Outcome>, log: Logger,
+): Promise<Outcome> {
+  const { delivery: d, event: e } = item;
+  const now = deps.clock();
+  const message = describe(err);
+  const firstDue = Math.max(d.created_at, e.not_before ?? 0);
+  if (attempts >= deps.cfg.maxAttempts || now - firstDue >= deps.cfg.maxAgeHours * 3_600_000) {
+    log.error({ attempts, err: message }, 'dead: retry budget exhausted');
+    return write(from, { state: 'dead', attempts, last_error: message, reason: `gave up after ${attempts} attempts` });
+  }
+  const next = now + retryDelayMs(attempts, deps.cfg.backoff, err.detail.retryAfterMs, deps.random);
+  if (e.expires_at != null && next >= e.expires_at) {
+    log.warn({ err: message }, 'expired: the next retry would fall after the event expiry');
+    return write(from, { state: 'expired', attempts, last_error: message, reason: 'the next retry would be after the event expiry' });
+  }
+  log.warn({ attempts, retryAt: new Date(next).toISOString(), err: message }, 'transient error: retry scheduled');
+  return write(from, { state: 'pending', attempts, last_error: message, next_attempt_at: next });
+}
+
+async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
+  const { delivery: d } = item;
+  const { channel, cfg, clock } = deps;
+  const log = deps.log.child({ delivery: d.id, channel: channel.name });
+  const write = async (patch: DeliveryPatch): Promise<Outcome> => {
+    await updateDelivery(deps.knex, d.id, deps.token, 'accepted', patch, clock());
+    return patch.state;
+  };
+  const again = (lastError: string | null) => write({
+    state: 'accepted', polls: d.polls + 1, last_error: lastError,
+    next_attempt_at: clock() + statusPollDelayMs(d.polls + 1, cfg.statusPollSeconds),
+  });
+  const tooOld = clock() - (d.sent_at ?? d.updated_at) > cfg.statusMaxAgeHours * 3_600_000;
+  try {
+    deps.crashPoint?.('during-status');
+    const status = await tracked(deps, d.id, 'status', () => channel.status(deliveryContext(item), d.provider_id ?? ''));
+    switch (status.state) {
+      case 'processed':
+        log.info('processed: in the citizen\'s inbox');
+        return write({ state: 'processed' });
+      case 'rejected':
+        log.warn({ reason: status.reason }, 'rejected by the provider');
+        return write({ state: 'rejected', reason: status.reason });
+      case 'failed':
+        log.warn({ reason: status.reason }, 'failed at the provider');
+        return write({ state: 'failed', reason: status.reason });
+      case 'accepted':
+        if (tooOld) return write({ state: 'failed', reason: `no final status after ${cfg.statusMaxAgeHours} h` });
+        return again(null);
+    }
+  } catch (err) {
+    if (!(err instanceof ChannelError)) throw err;
+    const message = describe(err);
+    if (err.errorClass === 'permanent' || tooOld) {
+      log.warn({ err: message }, 'status unavailable: giving up polling');
+      return write({ state: 'failed', last_error: message, reason: 'status could not be read' });
+    }
+    log.warn({ err: message }, 'status poll failed: will poll again');
+    return again(message);
+  }
+}
+
+/** A provider call with quick retries, each try written to the attempts log. */
+async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' | 'send' | 'status', fn: () => Promise<T>): Promise<T> {
+  // Sends are retried in-process only for errors that prove nothing was created (transient).
+  let started = deps.clock();
+  const failures: Promise<void>[] = [];
+  try {
+    const result = await quickRetry(async () => {
+      started = deps.clock();
+      return fn();
+    }, {
+      retries: deps.cfg.quickRetries,
+      onFailedTry: (e) => {
+        const ce = e instanceof ChannelError ? e : undefined;
+        failures.push(logAttempt(deps.knex, {
+          deliveryId, kind, startedAt: started, durationMs: deps.clock() - started,
+          outcome: ce ? ce.errorClass : 'error',
+          ...(ce?.detail.status ? { httpStatus: ce.detail.status } : {}),
+          error: describe(e),
+        }));
+      },
+    });
+    await logAttempt(deps.knex, { deliveryId, kind, startedAt: started, durationMs: deps.clock() - started, outcome: 'ok' });
+    return result;
+  } finally {
+    await Promise.allSettled(failures);
+  }
+}

@@ -1,0 +1,75 @@
+// What `ponte status` shows: deliveries by channel and state, each connector's last run, what
+// needs an operator (uncertain, dead, row errors) and how late the oldest due work is.
+import type { Knex } from 'knex';
+import { DELIVERY_STATES, type DeliveryState } from './states.js';
+
+export interface StatusReport {
+  generatedAt: string;
+  deliveries: Record<string, Partial<Record<DeliveryState, number>>>;
+  totals: Partial<Record<DeliveryState, number>>;
+  events: number;
+  connectors: Array<{
+    id: string;
+    lastRunAt: string | null;
+    lastRunStatus: string | null;
+    lastRunError: string | null;
+    leaseHeldBy: string | null;
+    lastRun: { eventsNew: number; duplicates: number; cancelled: number; rowErrors: number; rowsRead: number } | null;
+  }>;
+  rowErrors: Array<{ connector: string; rowKey: string; field: string; message: string; seen: number; lastSeen: string }>;
+  attention: Array<{ delivery: number; event: string; channel: string; state: DeliveryState; reason: string | null; lastError: string | null }>;
+  oldestDueSeconds: number | null;
+}
+
+const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
+
+export async function statusReport(knex: Knex, now = Date.now()): Promise<StatusReport> {
+  const byState = (await knex('deliveries').select('channel', 'state').count({ n: '*' }).groupBy('channel', 'state')) as { channel: string; state: DeliveryState; n: number | string }[];
+  const deliveries: StatusReport['deliveries'] = {};
+  const totals: StatusReport['totals'] = {};
+  for (const r of byState) {
+    (deliveries[r.channel] ??= {})[r.state] = Number(r.n);
+    totals[r.state] = (totals[r.state] ?? 0) + Number(r.n);
+  }
+  const [{ n: events } = { n: 0 }] = (await knex('events').count({ n: '*' })) as { n: number | string }[];
+
+  const states = (await knex('connector_state').select('*').orderBy('instance_id')) as Record<string, unknown>[];
+  const connectors: StatusReport['connectors'] = [];
+  for (const s of states) {
+    const last = await knex('connector_runs').where({ instance_id: s.instance_id }).whereNot('status', 'running').orderBy('id', 'desc').first();
+    connectors.push({
+      id: String(s.instance_id),
+      lastRunAt: iso(s.last_run_at as number | null),
+      lastRunStatus: (s.last_run_status as string | null) ?? null,
+      lastRunError: (s.last_run_error as string | null) ?? null,
+      leaseHeldBy: s.lease_expires_at != null && Number(s.lease_expires_at) > now ? String(s.lease_owner) : null,
+      lastRun: last ? { eventsNew: last.events_new, duplicates: last.events_duplicate, cancelled: last.cancelled, rowErrors: last.row_errors, rowsRead: last.rows_read } : null,
+    });
+  }
+
+  const rowErrors = ((await knex('row_errors').orderBy('last_seen', 'desc').limit(50)) as Record<string, unknown>[]).map((r) => ({
+    connector: String(r.instance_id), rowKey: String(r.row_key), field: String(r.field), message: String(r.message), seen: Number(r.seen), lastSeen: iso(r.last_seen as number)!,
+  }));
+
+  const attention = ((await knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
+    .whereIn('d.state', ['uncertain', 'dead', 'failed'])
+    .orderBy('d.updated_at', 'desc').limit(50)
+    .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason', 'd.last_error')) as Record<string, unknown>[]).map((r) => ({
+    delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: (r.reason as string | null) ?? null, lastError: (r.last_error as string | null) ?? null,
+  }));
+
+  const oldest = await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first();
+  const t = oldest?.t == null ? null : Number(oldest.t);
+  return {
+    generatedAt: new Date(now).toISOString(),
+    deliveries,
+    totals,
+    events: Number(events),
+    connectors,
+    rowErrors,
+    attention,
+    oldestDueSeconds: t == null ? null : Math.max(0, Math.round((now - t) / 1000)),
+  };
+}
+
+export { DELIVERY_STATES };

@@ -1,0 +1,143 @@
+// The pipeline's promises, judged from the sandbox's own record of what IO received:
+// one message per event, never two, never none — across repeated polls and crashes.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { availableDialects } from '../helpers/databases.js';
+import { makePipeline, reminder, citizen, type Pipeline } from '../helpers/pipeline.js';
+import { SimulatedCrash, throwingCrashPoint } from '../../src/util/crash-point.js';
+
+const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
+if (skipped.length) console.warn(`[pipeline] skipped: ${skipped.join('; ')}`);
+
+describe.each(run)('pipeline on %s', (dialect) => {
+  let p: Pipeline;
+  beforeEach(async () => { p = await makePipeline(dialect); });
+  afterEach(async () => { await p.close(); });
+
+  it('polling the same back-office twice sends each reminder once, and each ends PROCESSED', async () => {
+    p.backoffice.events = [reminder(1), reminder(2), reminder(3)];
+    expect((await p.poll()).eventsNew).toBe(3);
+    const second = await p.poll();
+    expect(second).toMatchObject({ status: 'ok', eventsNew: 0, eventsDuplicate: 3 });
+    await p.settle();
+    await p.poll();
+    await p.settle();
+    expect(p.sandbox.messages.map((m) => m.fiscalCode).sort()).toEqual([citizen(1), citizen(2), citizen(3)].sort());
+    expect(p.sandbox.messages.every((m) => m.status === 'PROCESSED' && m.service === 'test-key')).toBe(true);
+    expect(await p.states()).toEqual({ 'test:1': 'processed', 'test:2': 'processed', 'test:3': 'processed' });
+    const sent = p.sandbox.messages.find((m) => m.fiscalCode === citizen(2))!;
+    expect(sent.subject).toBe("Promemoria del Comune: l'appuntamento numero 2");
+    const ids = await p.store.knex('deliveries').pluck('provider_id');
+    expect(ids.sort()).toEqual(p.sandbox.messages.map((m) => m.id).sort());
+  });
+
+  it('a crash between poll and commit loses nothing and sends nothing twice', async () => {
+    p.backoffice.events = [reminder(1), reminder(2)];
+    await expect(p.poll({ crashPoint: throwingCrashPoint('poll-before-commit') })).rejects.toBeInstanceOf(SimulatedCrash);
+    expect(await p.store.knex('events').count({ n: '*' })).toEqual([{ n: 0 }]);
+    // The dead process's lease blocks a new poll until it expires.
+    expect((await p.poll({ owner: 'proc-2' })).status).toBe('busy');
+    const later = () => Date.now() + 10 * 60_000;
+    expect((await p.poll({ owner: 'proc-2', clock: later })).eventsNew).toBe(2);
+    await p.settle({ clock: later });
+    expect(p.sandbox.messages).toHaveLength(2);
+  });
+
+  it('a crash after the POST leaves the delivery uncertain, never resent', async () => {
+    p.backoffice.events = [reminder(1), reminder(2)];
+    await p.poll();
+    const crashing = p.dispatcher({ crashPoint: throwingCrashPoint('after-post'), cfg: { concurrency: 1 } });
+    await expect(crashing.drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    expect(p.sandbox.messages).toHaveLength(1);
+    // A new process, after the dead one's claim ran out.
+    await p.settle({ clock: () => Date.now() + 60_000 });
+    expect(Object.values(await p.states()).sort()).toEqual(['processed', 'uncertain']);
+    expect(p.sandbox.messages).toHaveLength(2); // the other event went out; the uncertain one was not resent
+    const uncertain = await p.store.knex('deliveries').where({ state: 'uncertain' }).first();
+    expect(uncertain.reason).toMatch(/may or may not have reached/);
+  });
+
+  it('a crash after the claim, before any request, loses nothing', async () => {
+    p.backoffice.events = [reminder(1)];
+    await p.poll();
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-claim') }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    expect(p.sandbox.requests).toHaveLength(0);
+    await p.settle({ clock: () => Date.now() + 60_000 });
+    expect(p.sandbox.messages).toHaveLength(1);
+    expect(await p.states()).toEqual({ 'test:1': 'processed' });
+  });
+
+  it('reschedule supersedes the pending reminder; cancel cancels it', async () => {
+    const later = Date.now() + 3_600_000;
+    p.backoffice.events = [reminder(1, { key: 'appt:1@10', entity: 'appt:1', notBefore: new Date(later) }), reminder(2, { key: 'appt:2@11', entity: 'appt:2', notBefore: new Date(later) })];
+    await p.poll();
+    p.backoffice.events = [reminder(1, { key: 'appt:1@12', entity: 'appt:1' })];
+    p.backoffice.cancellations = [{ entity: 'appt:2', reason: 'appointment cancelled in the back-office' }];
+    expect((await p.poll()).cancelled).toBe(2);
+    await p.settle({ clock: () => Date.now() });
+    expect(await p.states()).toEqual({ 'appt:1@10': 'cancelled', 'appt:1@12': 'processed', 'appt:2@11': 'cancelled' });
+    expect(p.sandbox.messages).toHaveLength(1);
+  });
+
+  it('citizens without IO or who blocked the service are skipped with the reason', async () => {
+    await p.close();
+    p = await makePipeline(dialect, { sandbox: { citizens: { notFound: [citizen(1)], senderNotAllowed: [citizen(2)] } } });
+    p.backoffice.events = [reminder(1), reminder(2), reminder(3)];
+    await p.poll();
+    await p.settle();
+    const rows = await p.store.knex('deliveries as d').join('events as e', 'e.id', 'd.event_id').select('e.dedup_key', 'd.state', 'd.reason').orderBy('e.dedup_key');
+    expect(rows).toEqual([
+      { dedup_key: 'test:1', state: 'skipped', reason: 'io: no IO profile' },
+      { dedup_key: 'test:2', state: 'skipped', reason: 'io: sender_allowed=false' },
+      { dedup_key: 'test:3', state: 'processed', reason: null },
+    ]);
+    expect(p.sandbox.messages.map((m) => m.fiscalCode)).toEqual([citizen(3)]);
+  });
+
+  it('bad rows are reported per row and skipped; every other row goes out', async () => {
+    p.backoffice.events = [
+      reminder(1),
+      reminder(2, { recipient: { fiscalCode: 'RSSMRA80A01H501X' } }),               // wrong check character
+      reminder(3, { data: { what: 'x'.repeat(10_100), name: 'Anna' } }),           // markdown too long for IO
+      reminder(4, { data: { name: 'Luigi' } }),                                     // template variable missing
+      reminder(5, { notBefore: new Date(Number.NaN) }),                             // unparsable date
+      reminder(6, { type: 'test.unknown' }),                                        // unknown event type
+      reminder(7, { expiresAt: new Date(Date.now() - 1000) }),                      // already past
+      reminder(8, { data: { what: 'la visita di Mario8', name: 'Mario8' } }),       // personal data in the subject
+      reminder(9),
+    ];
+    p.backoffice.errors = [{ rowKey: '10', field: 'data_ora', message: 'date is missing' }];
+    const r = await p.poll();
+    expect(r).toMatchObject({ status: 'ok', eventsNew: 2, rowErrors: 8 });
+    const errors = await p.store.knex('row_errors').select('row_key', 'field', 'message').orderBy('row_key');
+    expect(errors.map((e) => [e.row_key, e.field])).toEqual([
+      ['10', 'data_ora'], ['2', 'fiscalCode'], ['3', 'message'], ['4', 'message'], ['5', 'notBefore'], ['6', 'type'], ['7', 'expiresAt'], ['8', 'message'],
+    ]);
+    expect(errors.find((e) => e.row_key === '2')!.message).toMatch(/check character/);
+    expect(errors.find((e) => e.row_key === '3')!.message).toMatch(/markdown is 10\d{3} characters/);
+    expect(errors.find((e) => e.row_key === '4')!.message).toMatch(/"what" is missing/);
+    expect(errors.find((e) => e.row_key === '8')!.message).toMatch(/subject/);
+    await p.settle();
+    expect(p.sandbox.messages.map((m) => m.fiscalCode).sort()).toEqual([citizen(1), citizen(9)].sort());
+  });
+
+  it('an event past its expiry is never sent', async () => {
+    const soon = Date.now() + 150;
+    p.backoffice.events = [reminder(1, { expiresAt: new Date(soon), notBefore: new Date(soon - 100) })];
+    await p.poll();
+    await p.settle({ clock: () => Date.now() + 1000 });
+    expect(await p.states()).toEqual({ 'test:1': 'expired' });
+    expect(p.sandbox.requests).toHaveLength(0);
+  });
+
+  it('permanent errors are not retried; transient ones are, until processed', async () => {
+    p.backoffice.events = [reminder(1), reminder(2)];
+    await p.poll();
+    p.sandbox.failNext(1, '500', 'submitMessage');
+    p.sandbox.failNext(1, '429', 'getProfile');
+    await p.settle();
+    expect(await p.states()).toEqual({ 'test:1': 'processed', 'test:2': 'processed' });
+    expect(p.sandbox.messages).toHaveLength(2);
+    const attempts = await p.store.knex('delivery_attempts').select('kind', 'outcome');
+    expect(attempts.filter((a) => a.outcome === 'transient')).toHaveLength(2);
+  });
+});
