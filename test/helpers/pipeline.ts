@@ -1,7 +1,7 @@
 // A whole pipeline in one test process: a real store (SQLite or PostgreSQL), the IO sandbox over
 // real HTTP, the real AppIO channel, the runner and the dispatcher — with a scripted back-office.
 import { z } from 'zod';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { defineConnector, type EmittedEvent, type Cancellation, type RowError } from '../../src/connectors/contract.js';
 import type { ConnectorInstance } from '../../src/connectors/registry.js';
 import { AppioChannel } from '../../src/channels/appio/index.js';
@@ -58,7 +58,7 @@ export interface Pipeline {
   backoffice: Backoffice;
   instance: ConnectorInstance;
   cfg: DispatcherConfig;
-  log: ReturnType<typeof pino>;
+  log: Logger;
   poll(opts?: { crashPoint?: CrashPoint; owner?: string; clock?: () => number }): ReturnType<typeof runConnector>;
   dispatcher(opts?: { crashPoint?: CrashPoint; clock?: () => number; cfg?: Partial<DispatcherConfig> }): Dispatcher;
   /** Drains until no delivery is pending-and-due or accepted (or the deadline passes). */
@@ -70,7 +70,7 @@ export interface Pipeline {
 export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }> } = {}): Promise<Pipeline> {
   const store = await testStore(dialect);
   const sandbox = await startIoSandbox({ processingDelayMs: 50, ...opts.sandbox });
-  const log = pino({ level: process.env.PONTE_TEST_LOG ?? 'silent' });
+  const log: Logger = pino({ level: process.env.PONTE_TEST_LOG ?? 'silent' });
   const backoffice: Backoffice = { events: [], cancellations: [], errors: [] };
   const definition = {
     ...testConnector,
