@@ -4,7 +4,7 @@ import { createLogger } from '../log/logger.js';
 import { ConfigError } from '../config/errors.js';
 import { configFile } from '../config/load.js';
 import { createApp, type AppContext, type AppOptions } from '../app/context.js';
-import type { Logger } from 'pino';
+import { pino, type Logger } from 'pino';
 
 export interface GlobalOptions {
   config?: string;
@@ -15,7 +15,8 @@ export interface GlobalOptions {
 export function cliLogger(opts: GlobalOptions): Logger {
   // JSON lines when piped or asked (machines, log shippers); pretty lines for a person at a terminal.
   const json = opts.json || process.env.PONTE_LOG_FORMAT === 'json' || !process.stdout.isTTY;
-  return createLogger({ ...(opts.logLevel ? { level: opts.logLevel } : {}), pretty: !json });
+  // Synchronous writes: a short command's last lines must come out before it exits, in order.
+  return createLogger({ ...(opts.logLevel ? { level: opts.logLevel } : {}), pretty: !json, ...(json ? { destination: pino.destination({ dest: 1, sync: true }) } : {}) });
 }
 
 export async function withApp<T>(opts: GlobalOptions, extra: Partial<AppOptions>, fn: (app: AppContext) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 // `ponte demo` (what `npm start` runs): a fresh demo back-office, the IO sandbox, one poll of
 // every connector and dispatching until the messages are PROCESSED — in a few seconds.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import knexFactory from 'knex';
 import type { GlobalOptions } from './common.js';
 import { withApp, cliLogger } from './common.js';
@@ -20,6 +21,7 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
   }
   const log = cliLogger(opts);
   for (const f of [config.store.filename, DEMO_BACKOFFICE]) for (const s of ['', '-wal', '-shm']) rmSync(f + s, { force: true });
+  mkdirSync(dirname(DEMO_BACKOFFICE), { recursive: true });
   const backoffice = knexFactory({ client: 'better-sqlite3', connection: { filename: DEMO_BACKOFFICE }, useNullAsDefault: true });
   try {
     await seedDemoBackoffice(backoffice);

@@ -1,0 +1,45 @@
+// Configuration of the ZTL permit connector (restricted-traffic-zone access permits).
+import { z } from 'zod';
+import { isValidTimeZone } from '../../src/connectors/sql/local-time.js';
+import { sqlSourceSchema } from '../../src/connectors/sql/source.js';
+
+const column = z.string().min(1);
+/** Optional columns: null when the table has no such column. */
+const optionalColumn = (name: string) => column.nullable().default(name);
+
+export const ztlPermitsConfigSchema = z.object({
+  source: sqlSourceSchema,
+  table: z.string().min(1).default('permessi_ztl'),
+  columns: z
+    .object({
+      id: column.default('id'),
+      fiscalCode: column.default('codice_fiscale'),
+      phone: optionalColumn('telefono'),
+      language: optionalColumn('lingua'),
+      plate: column.default('targa'),
+      /** DATE: the day the permit expires. */
+      expiresOn: column.default('scadenza'),
+      status: column.default('stato'),
+    })
+    .prefault({}),
+  /**
+   * Status values that must get no notice; pending ones are cancelled (compared trimmed and
+   * case-insensitively). Add e.g. "RINNOVATO" where a renewal creates a new row and marks the old one.
+   */
+  revokedValues: z.array(z.string().min(1)).default(['REVOCATO']),
+  /** A notice this many days before the expiry day, for each value. */
+  noticeDays: z
+    .array(z.number().int().min(1).max(366))
+    .min(1)
+    .default([30, 7])
+    .transform((days) => [...new Set(days)].sort((a, b) => b - a)),
+  /** Local time of day the notices go out. */
+  sendAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)').default('09:00'),
+  eventType: z.string().min(1).default('ztl.expiry'),
+  /** Zone of the back-office dates and of sendAt. */
+  timeZone: z.string().refine(isValidTimeZone, 'unknown time zone').default('Europe/Rome'),
+  /** Rows per batch (keyset pages). */
+  pageSize: z.number().int().positive().max(10_000).default(1000),
+});
+
+export type ZtlPermitsConfig = z.infer<typeof ztlPermitsConfigSchema>;

@@ -1,0 +1,138 @@
+// The back-office database a SQL connector reads: config schema, connection, dialect helpers.
+// Connection strings hold passwords, so config only names the environment variable holding one.
+import knexFactory, { type Knex } from 'knex';
+import { createRequire } from 'node:module';
+import { z } from 'zod';
+
+export const SQL_CLIENTS = ['mssql', 'pg', 'mysql2', 'better-sqlite3'] as const;
+
+export const sqlSourceSchema = z
+  .strictObject({
+    /** knex client: SQL Server, PostgreSQL, MySQL/MariaDB, SQLite. */
+    client: z.enum(SQL_CLIENTS),
+    /** Name of the environment variable holding the connection URL/string (never the secret itself). */
+    connectionEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. PONTE_BACKOFFICE_URL').optional(),
+    /** SQLite only: the database file (opened read-only). */
+    filename: z.string().min(1).optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.client === 'better-sqlite3') {
+      if (!v.filename && !v.connectionEnv) ctx.addIssue({ code: 'custom', path: ['filename'], message: 'SQLite needs filename (or connectionEnv naming a variable that holds the file path)' });
+    } else {
+      if (!v.connectionEnv) ctx.addIssue({ code: 'custom', path: ['connectionEnv'], message: `client ${v.client} needs connectionEnv: the name of the environment variable holding the connection string` });
+      if (v.filename) ctx.addIssue({ code: 'custom', path: ['filename'], message: 'filename is for the better-sqlite3 client only' });
+    }
+  });
+
+export type SqlSourceConfig = z.infer<typeof sqlSourceSchema>;
+
+function fromEnv(name: string, env: NodeJS.ProcessEnv): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') throw new Error(`back-office database: environment variable ${name} is not set`);
+  return value.trim();
+}
+
+/**
+ * SQL Server: a URL (mssql://user:pass@host:1433/db?encrypt=true) is parsed by knex; an ADO.NET
+ * string (Server=host,1433;Database=db;User Id=...;Password=...) is what DBAs usually hand out,
+ * so it is accepted too and mapped onto knex's tedious settings.
+ */
+function mssqlConnection(value: string, envName: string): string | Knex.MsSqlConnectionConfig {
+  if (value.includes('://')) return value;
+  const require = createRequire(import.meta.url);
+  const { ConnectionPool } = require('mssql') as typeof import('mssql');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = ConnectionPool.parseConnectionString(value) as unknown as Record<string, unknown>;
+  } catch {
+    // The parser's message may quote the string, password included.
+    throw new Error(`back-office database: ${envName} is neither an mssql:// URL nor a valid SQL Server connection string`);
+  }
+  const { pool: _pool, ...settings } = parsed;
+  if (!settings.server) throw new Error(`back-office database: the connection string in ${envName} names no server`);
+  return settings as unknown as Knex.MsSqlConnectionConfig;
+}
+
+/** Opens (lazily: knex connects on the first query) the back-office database. Call destroy() when done. */
+export function openSqlSource(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv = process.env): Knex {
+  const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000 };
+  switch (cfg.client) {
+    case 'better-sqlite3': {
+      const filename = cfg.filename ?? fromEnv(cfg.connectionEnv!, env);
+      // Read-only: a connector never writes to a back-office, and a wrong path fails instead of
+      // creating an empty database.
+      return knexFactory({ client: 'better-sqlite3', connection: { filename, options: { readonly: true } } as Knex.BetterSqlite3ConnectionConfig, useNullAsDefault: true, ...common });
+    }
+    case 'mssql': {
+      const name = cfg.connectionEnv!;
+      return knexFactory({ client: 'mssql', connection: mssqlConnection(fromEnv(name, env), name), ...common });
+    }
+    case 'pg':
+    case 'mysql2':
+      return knexFactory({ client: cfg.client, connection: fromEnv(cfg.connectionEnv!, env), ...common });
+  }
+}
+
+export type SqlDialect = 'mssql' | 'pg' | 'mysql' | 'sqlite';
+
+/** The SQL dialect of a knex instance (mysql covers MariaDB). */
+export function dialectOf(knex: Knex): SqlDialect {
+  const dialect = (knex.client as { dialect?: string }).dialect;
+  switch (dialect) {
+    case 'mssql': return 'mssql';
+    case 'postgresql': return 'pg';
+    case 'mysql': return 'mysql';
+    case 'sqlite3': return 'sqlite';
+    default: throw new Error(`unsupported back-office database dialect: ${dialect}`);
+  }
+}
+
+/**
+ * SELECT expression reading a zone-less datetime column as wall-clock TEXT, so no driver applies
+ * a time zone to it (mssql would assume UTC, pg and mysql2 the process zone). Parse the result
+ * with parseWallTime from ./local-time.js.
+ */
+export function selectLocalDateTime(knex: Knex, column: string, alias: string): Knex.Raw {
+  switch (dialectOf(knex)) {
+    case 'pg': return knex.raw(`to_char(??, 'YYYY-MM-DD"T"HH24:MI:SS.US') as ??`, [column, alias]);
+    case 'mysql': return knex.raw(`DATE_FORMAT(??, '%Y-%m-%dT%H:%i:%s.%f') as ??`, [column, alias]);
+    case 'mssql': return knex.raw('CONVERT(varchar(33), ??, 126) as ??', [column, alias]);
+    // SQLite has no datetime type: the text is what the back-office wrote.
+    case 'sqlite': return knex.raw('CAST(?? AS TEXT) as ??', [column, alias]);
+  }
+}
+
+/** SELECT expression reading a DATE column as 'YYYY-MM-DD' text. */
+export function selectLocalDate(knex: Knex, column: string, alias: string): Knex.Raw {
+  switch (dialectOf(knex)) {
+    case 'pg': return knex.raw(`to_char(??, 'YYYY-MM-DD') as ??`, [column, alias]);
+    case 'mysql': return knex.raw(`DATE_FORMAT(??, '%Y-%m-%d') as ??`, [column, alias]);
+    case 'mssql': return knex.raw('CONVERT(varchar(10), ??, 23) as ??', [column, alias]);
+    case 'sqlite': return knex.raw('CAST(?? AS TEXT) as ??', [column, alias]);
+  }
+}
+
+/**
+ * A window bound to compare a local datetime/date column with, from 'YYYY-MM-DD HH:MM:SS' or
+ * 'YYYY-MM-DD'. SQL Server converts with an explicit style (120/23) because an Italian login
+ * (DATEFORMAT dmy) would read a bare '2026-03-29 ...' string as day 3 of month 29 when the column
+ * is the legacy datetime type. SQLite compares the text as it is.
+ */
+export function localBound(knex: Knex, value: string, kind: 'datetime' | 'date'): Knex.Raw {
+  switch (dialectOf(knex)) {
+    case 'mssql': return kind === 'datetime' ? knex.raw('CONVERT(datetime2, ?, 120)', [value]) : knex.raw('CONVERT(date, ?, 23)', [value]);
+    case 'pg': return kind === 'datetime' ? knex.raw('CAST(? AS timestamp)', [value]) : knex.raw('CAST(? AS date)', [value]);
+    case 'mysql': return kind === 'datetime' ? knex.raw('CAST(? AS DATETIME)', [value]) : knex.raw('CAST(? AS DATE)', [value]);
+    case 'sqlite': return knex.raw('?', [value]);
+  }
+}
+
+/**
+ * Condition: the column's value as text, trimmed and upper-cased, is one of `values` (status
+ * checks that ignore CHAR padding and case; the cast also lets an integer status code match "1").
+ */
+export function normalisedTextIn(knex: Knex, column: string, values: readonly string[]): Knex.Raw {
+  if (values.length === 0) return knex.raw('1 = 0');
+  const asText = { mssql: 'CAST(?? AS nvarchar(400))', pg: 'CAST(?? AS text)', mysql: 'CAST(?? AS CHAR)', sqlite: 'CAST(?? AS TEXT)' }[dialectOf(knex)];
+  return knex.raw(`UPPER(LTRIM(RTRIM(${asText}))) in (${values.map(() => '?').join(', ')})`, [column, ...values.map((v) => v.trim().toUpperCase())]);
+}

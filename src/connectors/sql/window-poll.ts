@@ -1,0 +1,88 @@
+// The run of a 'window' SQL connector: keyset pages over the time window, then the pending
+// entities the window did not cover, re-read by id. Each row yields its entity's COMPLETE set of
+// events (the store cancels pending deliveries whose key left the set), or a cancellation when
+// the entity must get nothing any more.
+import type { Knex } from 'knex';
+import type { Batch, Cancellation, EmittedEvent, PollContext, RowError } from '../contract.js';
+import { cellText, chunk, entityIds } from './rows.js';
+
+/** What one back-office row means now. */
+export interface RowVerdict {
+  /** The entity's complete current set; empty or absent means "nothing for this entity". */
+  events?: EmittedEvent[];
+  /** Why the entity gets nothing; sent as a Cancellation only when it has pending deliveries. */
+  cancel?: string;
+  errors?: RowError[];
+}
+
+export interface WindowPollSpec {
+  knex: Knex;
+  /** Entity prefix ("appointment" for "appointment:123"). */
+  entityPrefix: string;
+  /** The primary-key column (keyset order and id look-ups); rows carry it as `id`. */
+  idColumn: string;
+  pageSize: number;
+  /** The window query: selected columns and window conditions, no order or limit. */
+  windowQuery(): Knex.QueryBuilder;
+  /** The same columns for the rows with these ids, whatever their dates. */
+  byIds(ids: string[]): Knex.QueryBuilder;
+  verdict(row: Record<string, unknown>, id: string): RowVerdict;
+  /** Cancellation reason for a pending entity whose row no longer exists. */
+  goneReason: string;
+}
+
+/** IN lists stay well under SQL Server's 2100-parameter limit. */
+export const ID_CHUNK = 500;
+
+/** The next keyset page of a query, ordered by the primary key. */
+export function keysetPage(query: Knex.QueryBuilder, idColumn: string, after: unknown, pageSize: number): Knex.QueryBuilder {
+  if (after !== undefined) query.andWhere(idColumn, '>', after as Knex.Value);
+  return query.orderBy(idColumn, 'asc').limit(pageSize);
+}
+
+export async function* pollWindow(spec: WindowPollSpec, ctx: PollContext<unknown, never>): AsyncGenerator<Batch<never>> {
+  const pending = new Set(entityIds(ctx.pendingEntities, spec.entityPrefix));
+  const seen = new Set<string>();
+  let yielded = false;
+
+  const toBatch = (rows: Record<string, unknown>[]): Batch<never> => {
+    const batch: Required<Pick<Batch<never>, 'events' | 'cancellations' | 'errors'>> & Batch<never> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
+    for (const row of rows) {
+      const id = cellText(row.id);
+      if (id === undefined) {
+        batch.errors.push({ rowKey: '(null)', field: spec.idColumn, message: 'row without primary key' });
+        continue;
+      }
+      seen.add(id);
+      const v = spec.verdict(row, id);
+      if (v.errors?.length) batch.errors.push(...v.errors);
+      if (v.events?.length) batch.events.push(...v.events);
+      else if (pending.has(id)) batch.cancellations.push({ entity: `${spec.entityPrefix}:${id}`, reason: v.cancel ?? 'no event any more for this entity' });
+    }
+    return batch;
+  };
+
+  let after: unknown;
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    const rows = (await keysetPage(spec.windowQuery(), spec.idColumn, after, spec.pageSize)) as Record<string, unknown>[];
+    if (rows.length === 0) break;
+    yielded = true;
+    yield toBatch(rows);
+    if (rows.length < spec.pageSize) break;
+    after = rows[rows.length - 1]!.id;
+  }
+
+  // Pending entities outside the window: moved far away, cancelled, or deleted.
+  for (const ids of chunk([...pending].filter((id) => !seen.has(id)), ID_CHUNK)) {
+    ctx.signal.throwIfAborted();
+    const rows = (await spec.byIds(ids)) as Record<string, unknown>[];
+    const batch = toBatch(rows);
+    const gone: Cancellation[] = ids.filter((id) => !seen.has(id)).map((id) => ({ entity: `${spec.entityPrefix}:${id}`, reason: spec.goneReason }));
+    batch.cancellations!.push(...gone);
+    yielded = true;
+    yield batch;
+  }
+
+  if (!yielded) yield { events: [], rowsRead: 0 };
+}

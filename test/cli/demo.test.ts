@@ -1,0 +1,61 @@
+// The newcomer's path: `npm start` (ponte demo) on the embedded default, then `ponte status`.
+// The whole run's output is also scanned for personal data in clear.
+import { describe, expect, it } from 'vitest';
+import { ponte, scratchWorkdir } from '../helpers/cli.js';
+import { DEMO_FISCAL_CODES } from '../../src/demo/backoffice.js';
+import { FISCAL_CODE_SHAPE } from '../../src/util/fiscal-code.js';
+
+const FISCAL_CODE_IN_TEXT = new RegExp(FISCAL_CODE_SHAPE, 'gi');
+const MOBILE_IN_TEXT = /(?:\+39|0039)?[ ]?3\d{2}[ ]?\d{3}[ ]?\d{3,4}/g;
+
+describe('ponte demo (npm start)', () => {
+  it('sends the due reminders through the sandbox, and status shows them PROCESSED', async () => {
+    const cwd = scratchWorkdir();
+    const demo = await ponte(['demo'], { cwd });
+    expect(demo.stderr).toBe('');
+    expect(demo.code).toBe(0);
+    expect(demo.stdout).toMatch(/Demo finished/);
+
+    const status = await ponte(['status', '--json'], { cwd });
+    expect(status.code).toBe(0);
+    const report = JSON.parse(status.stdout) as { deliveries: { appio: Record<string, number> }; connectors: { id: string; lastRunStatus: string }[]; rowErrors: unknown[] };
+    // 3 reminders due now went out; 1 citizen has no IO app (skipped, with the reason); 2 are for later.
+    expect(report.deliveries.appio).toEqual({ processed: 3, skipped: 1, pending: 2 });
+    expect(report.connectors.map((c) => [c.id, c.lastRunStatus])).toEqual([['demo-appuntamenti', 'ok'], ['demo-ztl', 'ok']]);
+    expect(report.rowErrors).toHaveLength(3);
+
+    const human = await ponte(['status'], { cwd });
+    expect(human.stdout).toMatch(/processed\s+\d+/);
+
+    // Privacy: no fiscal code or phone number in clear anywhere in what the commands printed.
+    const everything = [demo.stdout, demo.stderr, status.stdout, human.stdout].join('\n');
+    for (const cf of Object.values(DEMO_FISCAL_CODES)) expect(everything).not.toContain(cf);
+    expect(everything.match(FISCAL_CODE_IN_TEXT) ?? []).toEqual([]);
+    expect(everything.match(MOBILE_IN_TEXT) ?? []).toEqual([]);
+    expect(everything).not.toMatch(/333 000 01/);
+  });
+
+  it('dry-run prints the exact IO payloads and touches nothing', async () => {
+    const cwd = scratchWorkdir();
+    await ponte(['demo'], { cwd });
+    const before = await ponte(['status', '--json'], { cwd });
+    const dry = await ponte(['poll', 'demo-ztl', '--dry-run', '--json'], { cwd });
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.stdout) as { events: { key: string; sends: { channel: string; request: { method: string; url: string; body: { fiscal_code: string; content: { subject: string; markdown: string } } } }[] }[] };
+    expect(report.events.length).toBeGreaterThan(0);
+    const req = report.events[0]!.sends[0]!.request;
+    expect(req.method).toBe('POST');
+    expect(req.url).toMatch(/\/api\/v1\/messages$/);
+    expect(req.body.content.subject.length).toBeGreaterThanOrEqual(10);
+    expect(req.body.fiscal_code).toMatch(/\*/); // masked unless --reveal
+    const after = await ponte(['status', '--json'], { cwd });
+    expect(JSON.parse(after.stdout).deliveries).toEqual(JSON.parse(before.stdout).deliveries);
+  });
+
+  it('a broken config exits 2 with the file and field named', async () => {
+    const cwd = scratchWorkdir();
+    const r = await ponte(['status', '--config', 'config/missing.yaml'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/config\/missing\.yaml: invalid configuration\n {2}- cannot read the file: ENOENT/);
+  });
+});

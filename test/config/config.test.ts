@@ -1,0 +1,67 @@
+// Configuration mistakes are reported with the file, the field and what is wrong.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseConfig } from '../../src/config/load.js';
+import { ConfigError } from '../../src/config/errors.js';
+import { resolveInstances } from '../../src/connectors/registry.js';
+import { storeConfigFrom } from '../../src/app/context.js';
+import { AppioChannel } from '../../src/channels/appio/index.js';
+
+const FILE = 'config/test.yaml';
+const base = readFileSync('config/ponte.yaml', 'utf8');
+
+function problems(text: string): string[] {
+  try {
+    parseConfig(text, FILE);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).message.startsWith(`${FILE}: invalid configuration`)).toBe(true);
+    return (e as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config/ponte.yaml', () => {
+  it('the shipped default and production example are valid', async () => {
+    const cfg = parseConfig(base, 'config/ponte.yaml');
+    expect(cfg.connectors.map((c) => c.id)).toEqual(['demo-appuntamenti', 'demo-ztl']);
+    expect(cfg.dispatcher.onUncertain).toBe('hold');
+    const instances = await resolveInstances(cfg, 'config/ponte.yaml');
+    expect(instances.map((i) => i.definition.name)).toEqual(['appointments', 'ztl-permits']);
+    const prod = parseConfig(readFileSync('config/production.example.yaml', 'utf8'), 'config/production.example.yaml');
+    expect(prod.store.client).toBe('pg');
+    await resolveInstances(prod, 'config/production.example.yaml');
+  });
+
+  it('names unknown fields, wrong types, bad cron expressions and unknown services', () => {
+    expect(problems(base.replace('batchSize: 50', 'batchSize: 50\n  batchSzie: 10'))).toEqual(['dispatcher: unknown field(s) "batchSzie"']);
+    expect(problems(base.replace('concurrency: 16', 'concurrency: "many"'))[0]).toMatch(/^dispatcher\.concurrency: .*number/i);
+    expect(problems(base.replace('schedule: "*/5 * * * *"', 'schedule: "every five minutes"'))).toEqual([
+      'connectors[0].schedule: not a valid cron expression (node-cron syntax, optional seconds field)',
+    ]);
+    expect(problems(base.replace('service: anagrafe', 'service: anagrafee'))).toEqual([
+      'connectors[0].deliver[0].service: unknown IO service "anagrafee" (known: anagrafe, polizia-locale)',
+    ]);
+    expect(problems(base.replace('keyEnv: IO_KEY_ANAGRAFE', 'keyEnv: io-key'))[0]).toMatch(/^channels\.appio\.services\.anagrafe\.keyEnv: must be an environment variable name/);
+    expect(problems('connectors: [ { id: a, use: x, schedule: "* * * * *", deliver: [] } ]')[0]).toMatch(/^connectors\[0\]\.deliver: /);
+    expect(problems('store: [1, 2')[0]).toMatch(/^not valid YAML/);
+  });
+
+  it("a connector's own settings are checked by its schema, naming the instance and field", async () => {
+    const cfg = parseConfig(base.replace('leadHours: 24', 'leadHours: "ventiquattro"'), FILE);
+    const err = await resolveInstances(cfg, FILE).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems[0]).toMatch(/^connectors\[0\] \(demo-appuntamenti\)\.config\.leadHours: /);
+    const unknown = await resolveInstances(parseConfig(base.replace('use: ztl-permits', 'use: ztl-permitz'), FILE), FILE).catch((e: unknown) => e);
+    expect((unknown as ConfigError).problems[0]).toMatch(/^connectors\[1\] \(demo-ztl\)\.use: /);
+  });
+
+  it('secrets come only from the environment, and a missing one is named without any value', () => {
+    const cfg = parseConfig(base, FILE);
+    expect(() => new AppioChannel({ baseUrl: 'http://127.0.0.1:9/api/v1', services: cfg.channels.appio!.services, render: () => { throw new Error('unused'); }, env: { IO_KEY_ANAGRAFE: 'k1' } }))
+      .toThrow(/set environment variable IO_KEY_POLIZIA_LOCALE/);
+    expect(storeConfigFrom(cfg, { DATABASE_URL: 'postgres://u@h/db' })).toMatchObject({ client: 'pg', url: 'postgres://u@h/db' });
+    expect(storeConfigFrom(cfg, {})).toEqual({ client: 'sqlite', filename: 'data/ponte.sqlite' });
+    expect(() => storeConfigFrom(cfg, { DATABASE_URL: 'oracle://x' })).toThrow(/DATABASE_URL: unsupported URL scheme/);
+  });
+});

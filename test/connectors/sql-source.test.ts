@@ -1,0 +1,71 @@
+import knexFactory from 'knex';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dialectOf, openSqlSource, sqlSourceSchema } from '../../src/connectors/sql/source.js';
+
+describe('sqlSourceSchema', () => {
+  it('requires connectionEnv for server databases and filename (or env) for SQLite', () => {
+    const pg = sqlSourceSchema.safeParse({ client: 'pg' });
+    expect(pg.success).toBe(false);
+    expect(pg.error?.issues[0]?.path).toEqual(['connectionEnv']);
+    expect(sqlSourceSchema.safeParse({ client: 'better-sqlite3' }).success).toBe(false);
+    expect(sqlSourceSchema.safeParse({ client: 'better-sqlite3', filename: 'demo.sqlite' }).success).toBe(true);
+    expect(sqlSourceSchema.safeParse({ client: 'mssql', connectionEnv: 'X', filename: 'a' }).success).toBe(false);
+  });
+
+  it('refuses a secret pasted where the variable name goes, and unknown keys', () => {
+    expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'postgres://u:p@h/db' }).success).toBe(false);
+    expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'X', password: 'p' }).success).toBe(false);
+  });
+});
+
+describe('openSqlSource', () => {
+  it('names the missing environment variable', () => {
+    expect(() => openSqlSource({ client: 'pg', connectionEnv: 'PONTE_NOT_SET_XYZ' }, {})).toThrow('environment variable PONTE_NOT_SET_XYZ is not set');
+  });
+
+  it('accepts an ADO.NET SQL Server connection string', async () => {
+    const knex = openSqlSource({ client: 'mssql', connectionEnv: 'BO' }, { BO: 'Server=db.comune.local,1444;Database=Anagrafe;User Id=ponte;Password=s3gr3t0;Encrypt=true;TrustServerCertificate=true' });
+    try {
+      expect(dialectOf(knex)).toBe('mssql');
+      const settings = (knex.client as { connectionSettings: Record<string, unknown> }).connectionSettings;
+      expect(settings).toMatchObject({ server: 'db.comune.local', port: 1444, database: 'Anagrafe', user: 'ponte', options: { encrypt: true, trustServerCertificate: true } });
+    } finally {
+      await knex.destroy();
+    }
+  });
+
+  it('does not echo an unparsable connection string (it may hold a password)', () => {
+    let message = '';
+    try {
+      openSqlSource({ client: 'mssql', connectionEnv: 'BO' }, { BO: 'Password=s3gr3t0;;=;Database' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('BO');
+    expect(message).not.toContain('s3gr3t0');
+  });
+
+  it('opens SQLite read-only: no write, no empty file created for a wrong path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ponte-src-'));
+    const filename = join(dir, 'backoffice.sqlite');
+    const writer = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
+    await writer.schema.createTable('t', (t) => { t.integer('n'); });
+    await writer.destroy();
+
+    const knex = openSqlSource({ client: 'better-sqlite3', filename });
+    const wrong = openSqlSource({ client: 'better-sqlite3', connectionEnv: 'BO' }, { BO: join(dir, 'typo.sqlite') });
+    try {
+      expect(dialectOf(knex)).toBe('sqlite');
+      expect(await knex('t').count({ n: '*' })).toEqual([{ n: 0 }]);
+      await expect(knex('t').insert({ n: 1 })).rejects.toThrow(/readonly/);
+      await expect(wrong.raw('select 1')).rejects.toThrow();
+      expect(existsSync(join(dir, 'typo.sqlite'))).toBe(false);
+    } finally {
+      await knex.destroy();
+      await wrong.destroy();
+    }
+  });
+});

@@ -1,0 +1,39 @@
+// Running the real `ponte` CLI (from the TypeScript sources, through tsx) in a scratch folder
+// holding a copy of config/, exactly as a newcomer runs it in a fresh clone.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+export function scratchWorkdir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ponte-cli-'));
+  cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function ponte(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, PONTE_LOG_FORMAT: 'json', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`ponte ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 60_000);
+    child.on('error', fail);
+    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
+  });
+}
