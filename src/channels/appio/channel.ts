@@ -1,0 +1,342 @@
+// The AppIO channel: delivers messages to the citizen's IO app through PagoPA's services API
+// (or the local IO sandbox, which answers the same way). Behaviour and sources: appio.md.
+import http from 'node:http';
+import https from 'node:https';
+import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { Logger } from 'pino';
+import {
+  ChannelError,
+  type Channel,
+  type DeliveryContext,
+  type DescribedRequest,
+  type Eligibility,
+  type ProviderStatus,
+  type RenderedMessage,
+} from '../channel.js';
+import { RateWindow } from '../../util/rate-window.js';
+import { classifyNetwork, classifyStatus, type IoCall } from './classify.js';
+import { fiscalCodeRef, maskFiscalCodes } from './privacy.js';
+
+export interface OwnerLimit {
+  requests: number;
+  windowMs: number;
+  /** Our safety margin on top of windowMs (network jitter). Default 250 ms. */
+  marginMs?: number;
+}
+
+export interface AppioChannelOptions {
+  /** e.g. https://api.io.pagopa.it/api/v1, or the sandbox's url. */
+  baseUrl: string;
+  /** IO services by name; each names the env variable holding its subscription key. */
+  services: Record<string, { keyEnv: string; owner?: string }>;
+  /** IO's limit per owner account (APIM user), shared by all its services. Default 150 per 5000 ms. */
+  owners?: Record<string, OwnerLimit>;
+  /** The service to use when ctx.options.service is absent. */
+  defaultService?: string;
+  /** Per request. Default 10000 ms. */
+  timeoutMs?: number;
+  /** Renders subject and markdown (templates live elsewhere); may throw. */
+  render: (ctx: DeliveryContext, language?: string) => RenderedMessage;
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+/** IO's 150 calls per 5 s per owner (APIM policy, appio.md §3). */
+export const IO_DEFAULT_LIMIT: OwnerLimit = { requests: 150, windowMs: 5000, marginMs: 250 };
+const DEFAULT_OWNER = 'default';
+
+// IO's limits on content (MessageContentBase), counted in UTF-16 units as IO does.
+const SUBJECT_LENGTH = { min: 10, max: 120 };
+const MARKDOWN_LENGTH = { min: 80, max: 10000 };
+
+interface Service {
+  name: string;
+  key: string;
+  keyEnv: string;
+  owner: string;
+  limiter: RateWindow;
+}
+
+type IoStatus = 'ACCEPTED' | 'THROTTLED' | 'PROCESSED' | 'REJECTED' | 'FAILED';
+
+export class AppioChannel implements Channel {
+  readonly name = 'appio';
+  private readonly baseUrl: string;
+  private readonly services = new Map<string, Service>();
+  private readonly defaultService: string | undefined;
+  private readonly http: AxiosInstance;
+  private readonly agents: Array<http.Agent | https.Agent>;
+  private readonly renderMessage: AppioChannelOptions['render'];
+  private readonly logger: Logger | undefined;
+
+  constructor(opts: AppioChannelOptions) {
+    const env = opts.env ?? process.env;
+    this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
+    this.renderMessage = opts.render;
+    this.logger = opts.logger;
+
+    const names = Object.keys(opts.services);
+    if (names.length === 0) throw new Error('appio: no IO services configured (services is empty)');
+    const limiters = new Map<string, RateWindow>();
+    for (const [name, s] of Object.entries(opts.services)) {
+      const key = env[s.keyEnv];
+      if (!key) {
+        throw new Error(
+          `appio: the subscription key of IO service "${name}" is missing: set environment variable ${s.keyEnv}`,
+        );
+      }
+      const owner = s.owner ?? DEFAULT_OWNER;
+      let limiter = limiters.get(owner);
+      if (!limiter) limiters.set(owner, (limiter = ownerLimiter(owner, opts.owners?.[owner])));
+      this.services.set(name, { name, key, keyEnv: s.keyEnv, owner, limiter });
+    }
+    for (const owner of Object.keys(opts.owners ?? {})) {
+      if (!limiters.has(owner)) throw new Error(`appio: owners.${owner} is not the owner of any service`);
+    }
+    if (opts.defaultService !== undefined && !this.services.has(opts.defaultService)) {
+      throw new Error(`appio: defaultService "${opts.defaultService}" is not among the services (${names.join(', ')})`);
+    }
+    // With a single service there is nothing to choose.
+    this.defaultService = opts.defaultService ?? (names.length === 1 ? names[0] : undefined);
+
+    // Keep-alive matters for throughput (no TLS handshake per message). Idle sockets are dropped
+    // after 60 s (or sooner if the server's Keep-Alive header says so; Node only honours that
+    // hint when a timeout is set), so a reused socket is not one the server already closed.
+    // No socket cap: a request queued in the agent would reach IO later than the limiter planned.
+    const agentOptions = { keepAlive: true, timeout: 60_000 };
+    const httpAgent = new http.Agent(agentOptions);
+    const httpsAgent = new https.Agent(agentOptions);
+    this.agents = [httpAgent, httpsAgent];
+    this.http = axios.create({
+      timeout: opts.timeoutMs ?? 10_000,
+      httpAgent,
+      httpsAgent,
+      maxRedirects: 0,
+      validateStatus: () => true, // every status is classified here, not thrown by axios
+      transitional: { clarifyTimeoutError: true }, // timeouts as ETIMEDOUT, not ECONNABORTED
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    });
+  }
+
+  render(ctx: DeliveryContext, language?: string): RenderedMessage {
+    let message: RenderedMessage;
+    try {
+      message = this.renderMessage(ctx, language);
+    } catch (err) {
+      if (err instanceof ChannelError) throw err;
+      throw new ChannelError(err instanceof Error ? err.message : String(err), 'permanent');
+    }
+    checkLength('subject', message.subject, SUBJECT_LENGTH);
+    checkLength('markdown', message.markdown, MARKDOWN_LENGTH);
+    return message;
+  }
+
+  async checkRecipient(ctx: DeliveryContext): Promise<Eligibility> {
+    const service = this.serviceFor(ctx);
+    const fiscalCode = ctx.event.recipient.fiscalCode;
+    const res = await this.call(ctx, 'profile', service, 'POST', '/profiles', { fiscal_code: fiscalCode });
+    if (res.status === 404) return { ok: false, reason: 'io: no IO profile' };
+    if (res.status !== 200) throw this.httpError(ctx, 'profile', 'POST /profiles', res);
+    const profile = res.data as { sender_allowed?: unknown; preferred_languages?: unknown };
+    if (typeof profile?.sender_allowed !== 'boolean') {
+      throw new ChannelError('io: POST /profiles → 200 without sender_allowed', 'transient', { status: 200 });
+    }
+    if (!profile.sender_allowed) return { ok: false, reason: 'io: sender_allowed=false' };
+    const preferred = Array.isArray(profile.preferred_languages) ? profile.preferred_languages[0] : undefined;
+    // IO speaks "it_IT"; Ponte speaks ISO 639-1 ("it").
+    if (typeof preferred !== 'string') return { ok: true };
+    return { ok: true, language: preferred.split('_')[0]!.toLowerCase() };
+  }
+
+  describeSend(ctx: DeliveryContext, message: RenderedMessage): DescribedRequest {
+    const service = this.serviceFor(ctx);
+    return {
+      method: 'POST',
+      url: `${this.baseUrl}/messages`,
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'Ocp-Apim-Subscription-Key': `<from $${service.keyEnv}>`,
+      },
+      body: messageBody(ctx, message),
+    };
+  }
+
+  async send(ctx: DeliveryContext, message: RenderedMessage): Promise<{ providerId: string }> {
+    const service = this.serviceFor(ctx);
+    const res = await this.call(ctx, 'send', service, 'POST', '/messages', messageBody(ctx, message));
+    if (res.status < 200 || res.status >= 300) throw this.httpError(ctx, 'send', 'POST /messages', res);
+    // IO answers 201 {id} with Location: /api/v1/messages/{fiscal_code}/{id}.
+    const body = res.data as { id?: unknown } | undefined;
+    const location = typeof res.headers.location === 'string' ? res.headers.location : '';
+    const id = typeof body?.id === 'string' && body.id ? body.id : location.split('/').filter(Boolean).pop();
+    if (!id) {
+      // Something was accepted, but without an id it cannot be tracked: do not send it again.
+      throw new ChannelError(`io: POST /messages → ${res.status} without a message id`, 'uncertain', {
+        status: res.status,
+      });
+    }
+    return { providerId: id };
+  }
+
+  async status(ctx: DeliveryContext, providerId: string): Promise<ProviderStatus> {
+    const service = this.serviceFor(ctx);
+    const fc = encodeURIComponent(ctx.event.recipient.fiscalCode);
+    const path = `/messages/${fc}/${encodeURIComponent(providerId)}`;
+    const label = `GET /messages/{fiscal_code}/${providerId}`;
+    const res = await this.call(ctx, 'status', service, 'GET', path);
+    if (res.status !== 200) throw this.httpError(ctx, 'status', label, res);
+    const status = (res.data as { status?: IoStatus } | undefined)?.status;
+    switch (status) {
+      case 'PROCESSED':
+        return { state: 'processed' };
+      case 'REJECTED':
+        return { state: 'rejected', reason: 'io: REJECTED' };
+      case 'FAILED':
+        return { state: 'failed', reason: 'io: FAILED' };
+      case 'ACCEPTED':
+      case 'THROTTLED':
+        return { state: 'accepted' };
+      default:
+        // Not in IO's enum: keep polling rather than guess an outcome.
+        this.logger?.warn({ providerId, status }, 'io: unknown message status, treated as still accepted');
+        return { state: 'accepted' };
+    }
+  }
+
+  /** Close the pooled keep-alive connections (tests, shutdown). */
+  close(): void {
+    for (const agent of this.agents) agent.destroy();
+  }
+
+  private serviceFor(ctx: DeliveryContext): Service {
+    const chosen = ctx.options.service ?? this.defaultService;
+    if (typeof chosen !== 'string') {
+      throw new ChannelError(
+        `io: no IO service for event type "${ctx.event.type}": set options.service or defaultService`,
+        'permanent',
+      );
+    }
+    const service = this.services.get(chosen);
+    if (!service) {
+      throw new ChannelError(
+        `io: unknown IO service "${chosen}" (configured: ${[...this.services.keys()].join(', ')})`,
+        'permanent',
+      );
+    }
+    return service;
+  }
+
+  /** One IO request: wait for the owner's rate window, send, turn 429s and network errors into ChannelErrors. */
+  private async call(
+    ctx: DeliveryContext,
+    call: IoCall,
+    service: Service,
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+  ): Promise<AxiosResponse> {
+    const label = call === 'status' ? 'GET /messages/{fiscal_code}/{id}' : `${method} ${path}`;
+    try {
+      await service.limiter.acquire(ctx.signal);
+    } catch {
+      throw new ChannelError(`io: ${label} aborted before it was sent`, 'transient', { code: 'ABORTED' });
+    }
+    const started = Date.now();
+    let res: AxiosResponse;
+    try {
+      res = await this.http.request({
+        method,
+        url: this.baseUrl + path,
+        data: body,
+        headers: { 'Ocp-Apim-Subscription-Key': service.key },
+        signal: ctx.signal,
+      });
+    } catch (err) {
+      throw this.networkError(ctx, call, label, err);
+    }
+    const log = {
+      call,
+      service: service.name,
+      fc: fiscalCodeRef(ctx.event.recipient.fiscalCode),
+      status: res.status,
+      ms: Date.now() - started,
+    };
+    if (res.status === 429) {
+      // APIM names the header x-rate-limit-retry-after (seconds); hold the owner's other calls too.
+      const seconds = Number(res.headers['x-rate-limit-retry-after']);
+      const retryAfterMs = Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds * 1000) : 1000;
+      service.limiter.pauseUntil(Date.now() + retryAfterMs);
+      this.logger?.warn({ ...log, owner: service.owner, retryAfterMs }, 'io: rate limited (429)');
+      throw new ChannelError(`io: ${label} → 429 too many requests, retry in ${retryAfterMs} ms`, 'transient', {
+        status: 429,
+        retryAfterMs,
+      });
+    }
+    this.logger?.debug(log, 'io: call');
+    return res;
+  }
+
+  private httpError(ctx: DeliveryContext, call: IoCall, label: string, res: AxiosResponse): ChannelError {
+    // IO's errors are ProblemJson {title, detail}; APIM's are {statusCode, message}.
+    const data = (res.data ?? {}) as { title?: unknown; detail?: unknown; message?: unknown };
+    const text = [data.title, data.detail ?? data.message].filter((s) => typeof s === 'string' && s).join(': ');
+    const message = `io: ${label} → ${res.status}${text ? ` ${text}` : ''}`;
+    const errorClass = classifyStatus(call, res.status);
+    return new ChannelError(maskFiscalCodes(message, ctx.event.recipient.fiscalCode), errorClass, { status: res.status });
+  }
+
+  private networkError(ctx: DeliveryContext, call: IoCall, label: string, err: unknown): ChannelError {
+    if (!isAxiosError(err)) {
+      return new ChannelError(`io: ${label} failed: ${String(err)}`, classifyNetwork(call, undefined, true));
+    }
+    const code = err.code ?? 'UNKNOWN';
+    // Whether the whole request had been written: if not, IO cannot have acted on it.
+    const sent = (err.request as http.ClientRequest | undefined)?.writableFinished === true;
+    const errorClass = classifyNetwork(call, code, sent);
+    const what =
+      code === 'ETIMEDOUT' ? 'timed out' : code === 'ERR_CANCELED' ? 'was aborted' : `failed (${err.message})`;
+    const consequence = errorClass === 'uncertain' ? ' after it was sent: IO may have created the message' : '';
+    const message = `io: ${label} ${what}${consequence}`;
+    return new ChannelError(maskFiscalCodes(message, ctx.event.recipient.fiscalCode), errorClass, { code });
+  }
+}
+
+/** One limiter per owner account: IO counts all its services' calls together. */
+function ownerLimiter(owner: string, limit: OwnerLimit | undefined): RateWindow {
+  try {
+    return new RateWindow({ ...IO_DEFAULT_LIMIT, ...limit });
+  } catch (err) {
+    throw new Error(`appio: owners.${owner}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+function checkLength(field: 'subject' | 'markdown', value: string, limits: { min: number; max: number }): void {
+  if (typeof value !== 'string' || value.length < limits.min || value.length > limits.max) {
+    const got = typeof value === 'string' ? `${value.length} characters` : `a ${typeof value}`;
+    const rule = `${limits.min}..${limits.max} characters`;
+    throw new ChannelError(`io: the ${field} must be ${rule}, it is ${got}`, 'permanent');
+  }
+}
+
+/** The POST /messages body: fiscal code in the body (the path form is deprecated). */
+function messageBody(ctx: DeliveryContext, message: RenderedMessage): Record<string, unknown> {
+  const content: Record<string, unknown> = { subject: message.subject, markdown: message.markdown };
+  const due = ctx.event.data.io_due_date;
+  if (due !== undefined && due !== null) content.due_date = ioTimestamp(due);
+  return { fiscal_code: ctx.event.recipient.fiscalCode, content };
+}
+
+/** IO wants an instant in UTC ("2026-03-01T22:59:59.000Z"); a bare date would be ambiguous. */
+function ioTimestamp(value: unknown): string {
+  const date =
+    value instanceof Date ? value : typeof value === 'string' && /\dT\d/.test(value) ? new Date(value) : undefined;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new ChannelError(
+      `io: data.io_due_date must be a date-time (e.g. 2026-03-01T22:59:59Z), got ${JSON.stringify(value)}`,
+      'permanent',
+    );
+  }
+  return date.toISOString();
+}

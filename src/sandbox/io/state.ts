@@ -1,0 +1,105 @@
+// What the fake IO knows: citizens' profiles and the messages services have created.
+import { randomBytes } from 'node:crypto';
+
+export interface CitizenOptions {
+  /** No IO profile: getProfile 404, messages end REJECTED (USER_NOT_FOUND). */
+  notFound?: string[];
+  /** The citizen blocked the sender: sender_allowed false, messages end REJECTED. */
+  senderNotAllowed?: string[];
+  /** Profile looks fine, but processing rejects the message anyway (the check is not atomic). */
+  rejectOnProcess?: string[];
+  /** Processing keeps failing until IO gives up (poison queue): messages end FAILED. */
+  failOnProcess?: string[];
+  /** preferred_languages per fiscal code (default ["it_IT"]). */
+  languages?: Record<string, string[]>;
+}
+
+export type MessageStatus = 'ACCEPTED' | 'PROCESSED' | 'REJECTED' | 'FAILED';
+
+/** A created message, as the judges see it. */
+export interface SandboxMessage {
+  id: string;
+  fiscalCode: string;
+  /** The sending service (from the subscription key). */
+  service: string;
+  owner: string;
+  subject: string;
+  markdown: string;
+  /** The whole `content` as sent (due_date, payment_data ...). */
+  content: Record<string, unknown>;
+  timeToLive: number;
+  featureLevelType: string;
+  createdAt: Date;
+  status: MessageStatus;
+}
+
+export interface LimitedProfile {
+  sender_allowed: boolean;
+  preferred_languages?: string[];
+}
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID like IO's message ids: 10 characters of millisecond time, 16 of randomness. */
+export function ulid(now = Date.now()): string {
+  let time = '';
+  for (let t = now, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = CROCKFORD[t % 32] + time;
+  const bytes = randomBytes(16);
+  let rand = '';
+  for (const b of bytes) rand += CROCKFORD[b % 32];
+  return time + rand;
+}
+
+export class IoState {
+  private readonly byId = new Map<string, Omit<SandboxMessage, 'status'> & { final: MessageStatus; doneAt: number }>();
+  private readonly notFound: Set<string>;
+  private readonly blocked: Set<string>;
+  private readonly rejected: Set<string>;
+  private readonly failing: Set<string>;
+
+  constructor(
+    private readonly citizens: CitizenOptions,
+    private readonly processingDelayMs: number,
+  ) {
+    this.notFound = new Set(citizens.notFound);
+    this.blocked = new Set(citizens.senderNotAllowed);
+    this.rejected = new Set(citizens.rejectOnProcess);
+    this.failing = new Set(citizens.failOnProcess);
+  }
+
+  /** The profile IO would return, or undefined for "Profile not found". */
+  profile(fiscalCode: string): LimitedProfile | undefined {
+    if (this.notFound.has(fiscalCode)) return undefined;
+    return {
+      sender_allowed: !this.blocked.has(fiscalCode),
+      preferred_languages: this.citizens.languages?.[fiscalCode] ?? ['it_IT'],
+    };
+  }
+
+  createMessage(m: Omit<SandboxMessage, 'id' | 'createdAt' | 'status'>, now = Date.now()): SandboxMessage {
+    const fc = m.fiscalCode;
+    const final: MessageStatus = this.failing.has(fc)
+      ? 'FAILED'
+      : this.notFound.has(fc) || this.blocked.has(fc) || this.rejected.has(fc)
+        ? 'REJECTED'
+        : 'PROCESSED';
+    const stored = { ...m, id: ulid(now), createdAt: new Date(now), final, doneAt: now + this.processingDelayMs };
+    this.byId.set(stored.id, stored);
+    return this.view(stored, now);
+  }
+
+  find(id: string, now = Date.now()): SandboxMessage | undefined {
+    const stored = this.byId.get(id);
+    return stored && this.view(stored, now);
+  }
+
+  all(now = Date.now()): SandboxMessage[] {
+    return [...this.byId.values()].map((m) => this.view(m, now));
+  }
+
+  // Processing is asynchronous at IO: the message stays ACCEPTED until the queue worker is done.
+  private view(stored: Omit<SandboxMessage, 'status'> & { final: MessageStatus; doneAt: number }, now: number) {
+    const { final, doneAt, ...message } = stored;
+    return { ...message, status: now >= doneAt ? final : 'ACCEPTED' } satisfies SandboxMessage;
+  }
+}

@@ -1,0 +1,108 @@
+// A client-side sliding-window limiter: at most `requests` starts in any window of
+// `windowMs + marginMs`. Providers such as IO (APIM rate-limit-by-key) count requests in a
+// sliding window and answer 429 above it; staying just under the limit is cheaper than
+// retrying. The margin absorbs network jitter between our start and the provider's count.
+// Waiters are served strictly in arrival order (FIFO), so no caller starves.
+
+export interface RateWindowOptions {
+  requests: number;
+  windowMs: number;
+  /** Added to windowMs on our side. Default 0. */
+  marginMs?: number;
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (reason: unknown) => void;
+  queuedAt: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export class RateWindow {
+  private readonly requests: number;
+  private readonly spanMs: number;
+  /** Start times of the last `requests` starts, oldest first. */
+  private readonly starts: number[] = [];
+  private readonly queue: Waiter[] = [];
+  private pausedUntil = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private waited = 0;
+
+  constructor(opts: RateWindowOptions) {
+    if (!Number.isInteger(opts.requests) || opts.requests < 1) {
+      throw new Error(`RateWindow: requests must be a positive integer (got ${opts.requests})`);
+    }
+    if (!(opts.windowMs > 0)) throw new Error(`RateWindow: windowMs must be positive (got ${opts.windowMs})`);
+    if ((opts.marginMs ?? 0) < 0) throw new Error(`RateWindow: marginMs must not be negative (got ${opts.marginMs})`);
+    this.requests = opts.requests;
+    this.spanMs = opts.windowMs + (opts.marginMs ?? 0);
+  }
+
+  /** Total time callers have spent waiting in acquire(), in ms (for metrics). */
+  get waitedMs(): number {
+    return this.waited;
+  }
+
+  /** Callers currently waiting. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Resolves when a request may start (and counts it as started). Rejects if `signal` aborts first. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, queuedAt: Date.now(), signal };
+      if (signal) {
+        waiter.onAbort = () => {
+          const i = this.queue.indexOf(waiter);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(signal.reason);
+          this.schedule();
+        };
+        signal.addEventListener('abort', waiter.onAbort, { once: true });
+      }
+      this.queue.push(waiter);
+      this.schedule();
+    });
+  }
+
+  /** Nobody starts before `epochMs` (e.g. after a 429 with a retry-after). Never shortens a pause. */
+  pauseUntil(epochMs: number): void {
+    if (epochMs <= this.pausedUntil) return;
+    this.pausedUntil = epochMs;
+    this.schedule();
+  }
+
+  /** The earliest instant the next start is allowed. */
+  private nextSlot(): number {
+    const windowFree = this.starts.length < this.requests ? 0 : this.starts[0]! + this.spanMs;
+    return Math.max(windowFree, this.pausedUntil);
+  }
+
+  /** Let through every waiter that may start now; arm one timer for the next. */
+  private schedule(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.queue.length > 0) {
+      const now = Date.now();
+      const slot = this.nextSlot();
+      if (slot > now) {
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.schedule();
+        }, slot - now);
+        return;
+      }
+      const waiter = this.queue.shift()!;
+      this.starts.push(now);
+      if (this.starts.length > this.requests) this.starts.shift();
+      this.waited += now - waiter.queuedAt;
+      if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
+      waiter.resolve();
+    }
+  }
+}

@@ -1,0 +1,304 @@
+// The AppIO channel against the IO sandbox, over real HTTP: exact payloads, outcomes, and the
+// class of every failure the sandbox can inject.
+import { createServer, type Server } from 'node:http';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ChannelError } from '../../../src/channels/channel.js';
+import { pino } from 'pino';
+import { AppioChannel, fiscalCodeRef } from '../../../src/channels/appio/index.js';
+import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../../src/sandbox/io/index.js';
+import { MARKDOWN, SUBJECT, fiscalCode } from '../../sandbox/fixtures.js';
+import { ENV, SANDBOX_KEYS, delivery, makeChannel, renderFixed } from './helpers.js';
+
+const CF = fiscalCode(100);
+const MESSAGE = { subject: SUBJECT, markdown: MARKDOWN, language: 'it' };
+
+let sandbox: IoSandbox | undefined;
+let channel: AppioChannel | undefined;
+const servers: Server[] = [];
+
+async function setup(opts: IoSandboxOptions = {}, over: Parameters<typeof makeChannel>[1] = {}) {
+  sandbox = await startIoSandbox({ keys: SANDBOX_KEYS, ...opts });
+  channel = makeChannel(sandbox.url, over);
+  return { sb: sandbox, ch: channel };
+}
+
+afterEach(async () => {
+  channel?.close();
+  await sandbox?.close();
+  for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
+  channel = sandbox = undefined;
+});
+
+/** The ChannelError a promise rejects with (fails the test if it resolves). */
+async function failure(p: Promise<unknown>): Promise<ChannelError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ChannelError);
+  return err as ChannelError;
+}
+
+describe('configuration', () => {
+  it('names the missing environment variable and its service, never a key value', () => {
+    const make = () =>
+      new AppioChannel({
+        baseUrl: 'http://127.0.0.1:9/api/v1',
+        services: { anagrafe: { keyEnv: 'IO_KEY_ANAGRAFE' }, tributi: { keyEnv: 'IO_KEY_TRIBUTI_MISSING' } },
+        render: renderFixed,
+        env: ENV,
+      });
+    expect(make).toThrow(/IO_KEY_TRIBUTI_MISSING/);
+    expect(make).toThrow(/"tributi"/);
+    expect(make).not.toThrow(new RegExp(ENV.IO_KEY_ANAGRAFE));
+  });
+
+  it('rejects a defaultService that is not configured', () => {
+    expect(() => makeChannel('http://127.0.0.1:9/api/v1', { defaultService: 'scuola' })).toThrow(/scuola/);
+  });
+
+  it('rejects limits for an owner no service has, and nonsense limits, naming the owner', () => {
+    const url = 'http://127.0.0.1:9/api/v1';
+    expect(() => makeChannel(url, { owners: { comun: { requests: 10, windowMs: 1000 } } })).toThrow(/owners\.comun/);
+    expect(() => makeChannel(url, { owners: { comune: { requests: 0, windowMs: 1000 } } })).toThrow(
+      /owners\.comune: .*requests/,
+    );
+  });
+});
+
+describe('logging', () => {
+  it('never logs a fiscal code in clear, only its short hash', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const { sb, ch } = await setup({}, { logger });
+    const ctx = delivery(CF);
+    await ch.checkRecipient(ctx);
+    const { providerId } = await ch.send(ctx, MESSAGE);
+    await ch.status(ctx, providerId);
+    sb.failNext(1, '429');
+    await failure(ch.send(ctx, MESSAGE));
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    const all = lines.join('\n');
+    expect(all).not.toContain(CF);
+    expect(all).toContain(fiscalCodeRef(CF));
+  });
+});
+
+describe('checkRecipient: POST /profiles', () => {
+  it('sends exactly {fiscal_code} with the service key and maps the three outcomes', async () => {
+    const [blocked, absent, english] = [fiscalCode(101), fiscalCode(102), fiscalCode(103)];
+    const { sb, ch } = await setup({
+      citizens: { senderNotAllowed: [blocked], notFound: [absent], languages: { [english]: ['en_GB'] } },
+    });
+    expect(await ch.checkRecipient(delivery(CF))).toEqual({ ok: true, language: 'it' });
+    expect(await ch.checkRecipient(delivery(english, { service: 'tributi' }))).toEqual({ ok: true, language: 'en' });
+    expect(await ch.checkRecipient(delivery(blocked))).toEqual({ ok: false, reason: 'io: sender_allowed=false' });
+    expect(await ch.checkRecipient(delivery(absent))).toEqual({ ok: false, reason: 'io: no IO profile' });
+    expect(sb.requests.map(({ method, path, service, body }) => ({ method, path, service, body }))).toEqual([
+      { method: 'POST', path: '/api/v1/profiles', service: 'anagrafe', body: { fiscal_code: CF } },
+      { method: 'POST', path: '/api/v1/profiles', service: 'tributi', body: { fiscal_code: english } },
+      { method: 'POST', path: '/api/v1/profiles', service: 'anagrafe', body: { fiscal_code: blocked } },
+      { method: 'POST', path: '/api/v1/profiles', service: 'anagrafe', body: { fiscal_code: absent } },
+    ]);
+  });
+});
+
+describe('render', () => {
+  it('wraps a failing renderer as a permanent ChannelError keeping its message', async () => {
+    const { ch } = await setup({}, {
+      render: () => {
+        throw new Error('template appointment.reminder: missing field "date"');
+      },
+    });
+    const err = await failure(Promise.resolve().then(() => ch.render(delivery(CF))));
+    expect(err.errorClass).toBe('permanent');
+    expect(err.message).toBe('template appointment.reminder: missing field "date"');
+  });
+
+  it("enforces IO's subject and markdown lengths before anything is sent", async () => {
+    const { ch } = await setup({}, { render: () => ({ subject: 'Short', markdown: MARKDOWN, language: 'it' }) });
+    const err = await failure(Promise.resolve().then(() => ch.render(delivery(CF))));
+    expect(err.errorClass).toBe('permanent');
+    expect(err.message).toMatch(/subject must be 10\.\.120 characters, it is 5/);
+  });
+});
+
+describe('send: POST /messages', () => {
+  it('sends exactly what describeSend shows, and returns the id IO created', async () => {
+    const { sb, ch } = await setup();
+    const ctx = delivery(CF, { service: 'tributi' });
+    const described = ch.describeSend(ctx, MESSAGE);
+    expect(described).toEqual({
+      method: 'POST',
+      url: `${sb.url}/messages`,
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'Ocp-Apim-Subscription-Key': '<from $IO_KEY_TRIBUTI>',
+      },
+      body: { fiscal_code: CF, content: { subject: SUBJECT, markdown: MARKDOWN } },
+    });
+    expect(JSON.stringify(described)).not.toContain(ENV.IO_KEY_TRIBUTI);
+
+    const { providerId } = await ch.send(ctx, MESSAGE);
+    expect(sb.requests).toHaveLength(1);
+    expect(sb.requests[0]).toMatchObject({ method: 'POST', path: '/api/v1/messages', status: 201, service: 'tributi' });
+    expect(sb.requests[0]!.body).toEqual(described.body);
+    expect(sb.messages).toEqual([
+      expect.objectContaining({ id: providerId, fiscalCode: CF, service: 'tributi', owner: 'comune', subject: SUBJECT, markdown: MARKDOWN }),
+    ]);
+  });
+
+  it('adds due_date from data.io_due_date, as a UTC instant', async () => {
+    const { sb, ch } = await setup();
+    await ch.send(delivery(CF, {}, { io_due_date: '2026-03-01T23:59:59+01:00' }), MESSAGE);
+    expect(sb.messages[0]!.content).toEqual({ subject: SUBJECT, markdown: MARKDOWN, due_date: '2026-03-01T22:59:59.000Z' });
+    const err = await failure(ch.send(delivery(CF, {}, { io_due_date: '2026-03-01' }), MESSAGE));
+    expect(err.errorClass).toBe('permanent');
+    expect(err.message).toContain('io_due_date');
+  });
+
+  it('refuses an unknown service, naming it', async () => {
+    const { sb, ch } = await setup();
+    const err = await failure(ch.send(delivery(CF, { service: 'scuola' }), MESSAGE));
+    expect(err.errorClass).toBe('permanent');
+    expect(err.message).toContain('"scuola"');
+    expect(sb.requests).toHaveLength(0);
+  });
+});
+
+describe('status: GET /messages/{fiscal_code}/{id}', () => {
+  it('maps ACCEPTED → accepted, then PROCESSED → processed', async () => {
+    const { ch } = await setup({ processingDelayMs: 200 });
+    const ctx = delivery(CF);
+    const { providerId } = await ch.send(ctx, MESSAGE);
+    expect(await ch.status(ctx, providerId)).toEqual({ state: 'accepted' });
+    await vi.waitFor(async () => expect(await ch.status(ctx, providerId)).toEqual({ state: 'processed' }), {
+      timeout: 5000,
+      interval: 50,
+    });
+  });
+
+  it('maps REJECTED and FAILED', async () => {
+    const [rejected, failed] = [fiscalCode(104), fiscalCode(105)];
+    const { ch } = await setup({ processingDelayMs: 0, citizens: { rejectOnProcess: [rejected], failOnProcess: [failed] } });
+    const r = delivery(rejected);
+    expect(await ch.status(r, (await ch.send(r, MESSAGE)).providerId)).toEqual({ state: 'rejected', reason: 'io: REJECTED' });
+    const f = delivery(failed);
+    expect(await ch.status(f, (await ch.send(f, MESSAGE)).providerId)).toEqual({ state: 'failed', reason: 'io: FAILED' });
+  });
+
+  it('reads with the sending service key: another service gets a permanent 403', async () => {
+    const { ch } = await setup();
+    const { providerId } = await ch.send(delivery(CF, { service: 'anagrafe' }), MESSAGE);
+    const err = await failure(ch.status(delivery(CF, { service: 'tributi' }), providerId));
+    expect(err).toMatchObject({ errorClass: 'permanent', detail: { status: 403 } });
+  });
+
+  it('maps THROTTLED (in the enum, never set by IO today) to accepted', async () => {
+    // The sandbox never produces THROTTLED: a one-route stub answers it instead.
+    const stub = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message: { id: 'X' }, status: 'THROTTLED' }));
+    });
+    servers.push(stub);
+    await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));
+    const port = (stub.address() as { port: number }).port;
+    channel = makeChannel(`http://127.0.0.1:${port}/api/v1`);
+    expect(await channel.status(delivery(CF), 'X')).toEqual({ state: 'accepted' });
+  });
+});
+
+describe('error classes against injected faults', () => {
+  it('500 on send → transient, nothing created', async () => {
+    const { sb, ch } = await setup();
+    sb.failNext(1, '500', 'submitMessage');
+    const err = await failure(ch.send(delivery(CF), MESSAGE));
+    expect(err).toMatchObject({ errorClass: 'transient', detail: { status: 500 } });
+    expect(sb.messages).toHaveLength(0);
+  });
+
+  it('429 on send → transient with retryAfterMs from x-rate-limit-retry-after', async () => {
+    const { sb, ch } = await setup();
+    sb.failNext(1, '429', 'submitMessage');
+    const err = await failure(ch.send(delivery(CF), MESSAGE));
+    expect(err).toMatchObject({ errorClass: 'transient', detail: { status: 429, retryAfterMs: 1000 } });
+  });
+
+  it('a real 429 from the owner limit → transient, retryAfterMs within the window', async () => {
+    const { sb, ch } = await setup({ limit: { requests: 1, windowMs: 60_000 } });
+    await ch.checkRecipient(delivery(CF));
+    const err = await failure(ch.checkRecipient(delivery(CF, { service: 'tributi' })));
+    expect(err.errorClass).toBe('transient');
+    expect(err.detail.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(err.detail.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(sb.stats().comune?.real429).toBe(1);
+  });
+
+  it('timeout on send → uncertain, and IO did create the message', async () => {
+    const { sb, ch } = await setup({ faults: { timeoutMs: 60_000 } }, { timeoutMs: 300 });
+    sb.failNext(1, 'timeout', 'submitMessage');
+    const err = await failure(ch.send(delivery(CF), MESSAGE));
+    expect(err).toMatchObject({ errorClass: 'uncertain', detail: { code: 'ETIMEDOUT' } });
+    expect(sb.messages).toHaveLength(1);
+  });
+
+  it('timeout on a profile check → transient', async () => {
+    const { sb, ch } = await setup({ faults: { timeoutMs: 60_000 } }, { timeoutMs: 300 });
+    sb.failNext(1, 'timeout', 'getProfile');
+    expect((await failure(ch.checkRecipient(delivery(CF)))).errorClass).toBe('transient');
+  });
+
+  it('reset → uncertain on send (nothing was created, but the sender cannot know), transient on a profile check', async () => {
+    const { sb, ch } = await setup();
+    sb.failNext(1, 'reset', 'submitMessage');
+    const onSend = await failure(ch.send(delivery(CF), MESSAGE));
+    expect(onSend).toMatchObject({ errorClass: 'uncertain', detail: { code: 'ECONNRESET' } });
+    expect(sb.messages).toHaveLength(0);
+    sb.failNext(1, 'reset', 'getProfile');
+    expect((await failure(ch.checkRecipient(delivery(CF)))).errorClass).toBe('transient');
+  });
+
+  it('500 on a status read → transient', async () => {
+    const { sb, ch } = await setup();
+    const { providerId } = await ch.send(delivery(CF), MESSAGE);
+    sb.failNext(1, '500', 'getMessage');
+    expect((await failure(ch.status(delivery(CF), providerId))).errorClass).toBe('transient');
+  });
+
+  it('400 from IO → permanent, with IO\'s reason and no fiscal code in clear', async () => {
+    const { sb, ch } = await setup();
+    const err = await failure(ch.send(delivery(CF), { ...MESSAGE, subject: 'Short' }));
+    expect(err).toMatchObject({ errorClass: 'permanent', detail: { status: 400 } });
+    expect(err.message).toContain('Invalid message structure');
+    expect(err.message).toContain('content.subject');
+    expect(err.message).not.toContain(CF);
+    expect(sb.messages).toHaveLength(0);
+  });
+
+  it('an unknown subscription key (401) → halt', async () => {
+    const sb = (sandbox = await startIoSandbox({ keys: { 'some-other-key': { service: 'x', owner: 'y' } } }));
+    channel = makeChannel(sb.url);
+    expect((await failure(channel.send(delivery(CF), MESSAGE))).errorClass).toBe('halt');
+  });
+
+  it('connection refused → transient, even on send', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    channel = makeChannel(`http://127.0.0.1:${port}/api/v1`);
+    const err = await failure(channel.send(delivery(CF), MESSAGE));
+    expect(err).toMatchObject({ errorClass: 'transient', detail: { code: 'ECONNREFUSED' } });
+  });
+
+  it('an abort while waiting for the rate window → transient, nothing sent', async () => {
+    const { sb, ch } = await setup({}, { owners: { comune: { requests: 1, windowMs: 60_000 } } });
+    await ch.checkRecipient(delivery(CF));
+    const controller = new AbortController();
+    const pending = failure(ch.send({ ...delivery(CF), signal: controller.signal }, MESSAGE));
+    controller.abort();
+    expect((await pending).errorClass).toBe('transient');
+    expect(sb.requests).toHaveLength(1);
+  });
+});
