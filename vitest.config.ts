@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Integration suites share the real PostgreSQL/MariaDB databases: one file at a time.
     fileParallelism: false,
+    reporters: ['default', './test/helpers/summary-reporter.ts'],
   },
 });
