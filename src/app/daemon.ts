@@ -54,8 +54,6 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
         resolve();
       });
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });

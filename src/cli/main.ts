@@ -8,6 +8,7 @@ import { migrateCommand } from './migrate.js';
 import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
 import { sandboxCommand } from './sandbox.js';
+import { actionCommand, listCommand, showCommand } from './deliveries.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -36,6 +37,27 @@ program.command('dispatch').description('work the due deliveries')
 program.command('status').description('deliveries by state, last run per connector, what needs attention')
   .option('--json', 'machine-readable output')
   .action(action((o: { json?: boolean }) => statusCommand({ ...globals(), ...o })));
+
+program.command('deliveries').description('list recent deliveries (newest first)')
+  .option('--state <state>', 'only this state (e.g. uncertain, failed, dead, pending)')
+  .option('--limit <n>', 'how many', '50')
+  .option('--json', 'machine-readable output')
+  .action(action((o: { state?: string; limit?: string; json?: boolean }) => listCommand({ ...globals(), ...o })));
+
+const delivery = program.command('delivery').description('inspect or act on one delivery');
+delivery.command('show <id>').description('state, reason, and every provider call made for it')
+  .option('--json', 'machine-readable output')
+  .action(action((id: string, o: { json?: boolean }) => showCommand(id, { ...globals(), ...o })));
+delivery.command('resend <ids...>').description('send again (uncertain, failed, dead or skipped): for uncertain, only once you know the citizen did not get it')
+  .option('--note <text>', 'why, kept on the delivery')
+  .action(action((ids: string[], o: { note?: string }) => actionCommand('resend', ids, { ...globals(), ...o })));
+delivery.command('cancel <ids...>').description('never send (pending or uncertain)')
+  .option('--note <text>', 'why, kept on the delivery')
+  .action(action((ids: string[], o: { note?: string }) => actionCommand('cancel', ids, { ...globals(), ...o })));
+delivery.command('confirm <id>').description('an uncertain send did reach the provider: record its message id and track its status')
+  .requiredOption('--provider-id <id>', 'the provider\'s message id')
+  .option('--note <text>', 'why, kept on the delivery')
+  .action(action((id: string, o: { providerId: string; note?: string }) => actionCommand('confirm', [id], { ...globals(), ...o })));
 
 program.command('migrate').description('apply pending store migrations')
   .action(action(() => migrateCommand(globals())));

@@ -21,6 +21,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Starts a long-running `ponte` command (e.g. run); the caller signals and awaits it. */
+export function ponteProcess(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {
+  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, PONTE_LOG_FORMAT: 'json', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => { out.stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out.stderr += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, out, exited };
+}
+
 export function ponte(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {

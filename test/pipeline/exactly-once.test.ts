@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { makePipeline, reminder, citizen, type Pipeline } from '../helpers/pipeline.js';
 import { SimulatedCrash, throwingCrashPoint } from '../../src/util/crash-point.js';
+import { operatorAction } from '../../src/store/operator.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[pipeline] skipped: ${skipped.join('; ')}`);
@@ -54,6 +55,45 @@ describe.each(run)('pipeline on %s', (dialect) => {
     expect(p.sandbox.messages).toHaveLength(2); // the other event went out; the uncertain one was not resent
     const uncertain = await p.store.knex('deliveries').where({ state: 'uncertain' }).first();
     expect(uncertain.reason).toMatch(/may or may not have reached/);
+  });
+
+  it('an uncertain send is resolved only by an operator: confirm tracks it, resend sends again', async () => {
+    p.backoffice.events = [reminder(1), reminder(2)];
+    await p.poll();
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    await p.settle({ clock: () => Date.now() + 60_000 });
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).resolves.toMatchObject({ processed: 0 });
+    const [a] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
+    expect(a).toBeDefined();
+    // Repeated drains never touch it.
+    await p.settle();
+    expect(p.sandbox.messages).toHaveLength(2);
+    // The operator finds the message at IO (here: the sandbox's record) and confirms it.
+    const [uncertainEvent] = await p.store.knex('events as e').join('deliveries as d', 'd.event_id', 'e.id').where('d.id', a).pluck('e.fiscal_code');
+    const atIo = p.sandbox.messages.find((m) => m.fiscalCode === uncertainEvent)!;
+    await expect(operatorAction(p.store.knex, a, 'cancel', {})).resolves.toBe('cancelled');
+    await expect(operatorAction(p.store.knex, a, 'confirm', { providerId: atIo.id })).rejects.toThrow(/is cancelled: cannot confirm/);
+    // A second scenario on a fresh delivery: resend is the operator's explicit decision.
+    p.backoffice.events = [reminder(3)];
+    await p.poll();
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    await p.settle({ clock: () => Date.now() + 60_000 });
+    const [b] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
+    await expect(operatorAction(p.store.knex, b, 'resend', { note: 'citizen says nothing arrived' })).resolves.toBe('pending');
+    await p.settle();
+    expect(p.sandbox.messages.filter((m) => m.fiscalCode === citizen(3))).toHaveLength(2);
+    expect(await p.store.knex('deliveries').where({ id: b }).first('state', 'reason')).toEqual({ state: 'processed', reason: 'resent by an operator: citizen says nothing arrived' });
+    // And confirm: a third one, confirmed with the id IO had created.
+    p.backoffice.events = [reminder(4)];
+    await p.poll();
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    await p.settle({ clock: () => Date.now() + 60_000 });
+    const [c] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
+    const created = p.sandbox.messages.find((m) => m.fiscalCode === citizen(4))!;
+    await expect(operatorAction(p.store.knex, c, 'confirm', { providerId: created.id })).resolves.toBe('accepted');
+    await p.settle();
+    expect(await p.store.knex('deliveries').where({ id: c }).first('state', 'provider_id')).toEqual({ state: 'processed', provider_id: created.id });
+    expect(p.sandbox.messages.filter((m) => m.fiscalCode === citizen(4))).toHaveLength(1);
   });
 
   it('a crash after the claim, before any request, loses nothing', async () => {

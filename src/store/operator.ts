@@ -1,0 +1,57 @@
+// Operator actions on single deliveries: look, resend, cancel, confirm. They go through the same
+// state machine as the dispatcher, and refuse to touch a delivery a process is working on.
+import type { Knex } from 'knex';
+import { canTransition, type DeliveryState } from './states.js';
+import type { DeliveryRow, EventRow } from './rows.js';
+
+export interface DeliveryDetail {
+  delivery: DeliveryRow;
+  event: EventRow;
+  attempts: Array<{ kind: string; started_at: number; duration_ms: number; outcome: string; http_status: number | null; error: string | null }>;
+}
+
+export async function listDeliveries(knex: Knex, opts: { state?: string; limit?: number } = {}): Promise<Array<DeliveryRow & { dedup_key: string; type: string; instance_id: string }>> {
+  const q = knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
+    .select('d.*', 'e.dedup_key', 'e.type', 'e.instance_id')
+    .orderBy('d.id', 'desc').limit(opts.limit ?? 50);
+  if (opts.state) q.where('d.state', opts.state);
+  return q;
+}
+
+export async function deliveryDetail(knex: Knex, id: number): Promise<DeliveryDetail | null> {
+  const delivery = (await knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+  if (!delivery) return null;
+  const event = (await knex('events').where({ id: delivery.event_id }).first()) as EventRow;
+  const attempts = await knex('delivery_attempts').where({ delivery_id: id }).orderBy('id')
+    .select('kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error');
+  return { delivery, event, attempts };
+}
+
+export type OperatorAction = 'resend' | 'cancel' | 'confirm';
+
+const TARGET: Record<OperatorAction, DeliveryState> = { resend: 'pending', cancel: 'cancelled', confirm: 'accepted' };
+
+/**
+ * resend: uncertain/failed/dead/skipped → pending (due now). For an uncertain one this is the
+ * operator's decision that the citizen did not get it: the one place a resend is allowed.
+ * cancel: pending/uncertain → cancelled. confirm: uncertain → accepted with the provider's id
+ * (the operator found the message), after which its status is polled as usual.
+ */
+export async function operatorAction(knex: Knex, id: number, action: OperatorAction, opts: { now?: number; providerId?: string; note?: string } = {}): Promise<DeliveryState> {
+  const now = opts.now ?? Date.now();
+  const d = (await knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
+  if (!d) throw new Error(`delivery ${id} does not exist`);
+  const to = TARGET[action];
+  const refuse = (why: string) => new Error(`delivery ${id} is ${d.state}: cannot ${action} it (${why})`);
+  if (!canTransition(d.state, to) || (action === 'cancel' && !['pending', 'uncertain'].includes(d.state))) throw refuse('not allowed from this state');
+  if (d.lease_until != null && d.lease_until > now) throw refuse('a Ponte process is working on it right now; try again in a minute');
+  if (action === 'confirm' && !opts.providerId) throw new Error('confirm needs the provider message id (--provider-id)');
+  const note = opts.note ? `: ${opts.note}` : '';
+  const patch: Record<string, unknown> = { state: to, updated_at: now, lease_token: null, lease_until: null };
+  if (action === 'resend') Object.assign(patch, { next_attempt_at: now, reason: `resent by an operator${note}` });
+  if (action === 'cancel') Object.assign(patch, { reason: `cancelled by an operator${note}`, finished_at: now });
+  if (action === 'confirm') Object.assign(patch, { provider_id: opts.providerId, sent_at: now, polls: 0, next_attempt_at: now, reason: `confirmed as sent by an operator${note}` });
+  const n = await knex('deliveries').where({ id, state: d.state }).where((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now)).update(patch);
+  if (n !== 1) throw refuse('it changed meanwhile');
+  return to;
+}

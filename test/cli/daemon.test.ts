@@ -1,0 +1,44 @@
+// `ponte run`: polls at start, dispatches until PROCESSED, and stops cleanly on SIGTERM.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import knexFactory from 'knex';
+import { ponteProcess, scratchWorkdir } from '../helpers/cli.js';
+import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
+
+async function countProcessed(file: string): Promise<number> {
+  const k = knexFactory({ client: 'better-sqlite3', connection: { filename: file, readonly: true } as never, useNullAsDefault: true });
+  try {
+    if (!(await k.schema.hasTable('deliveries'))) return 0;
+    const r = await k('deliveries').where({ state: 'processed' }).count({ n: '*' }).first();
+    return Number(r?.n ?? 0);
+  } catch {
+    return 0;
+  } finally {
+    await k.destroy();
+  }
+}
+
+describe('ponte run', () => {
+  it('runs the pipeline unattended and exits 0 on SIGTERM', async () => {
+    const cwd = scratchWorkdir();
+    mkdirSync(join(cwd, 'data'));
+    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
+    await seedDemoBackoffice(bo);
+    await bo.destroy();
+
+    const daemon = ponteProcess(['run'], { cwd });
+    const deadline = Date.now() + 30_000;
+    let processed = 0;
+    while (Date.now() < deadline && processed < 3) {
+      await new Promise((r) => setTimeout(r, 300));
+      processed = await countProcessed(join(cwd, 'data/ponte.sqlite'));
+    }
+    daemon.child.kill('SIGTERM');
+    const code = await daemon.exited;
+    expect(processed).toBe(3);
+    expect(code).toBe(0);
+    expect(daemon.out.stdout).toMatch(/"msg":"stopping: no new work is claimed/);
+    expect(daemon.out.stderr).toBe('');
+  });
+});
