@@ -181,3 +181,21 @@ describe.each(run)('pipeline on %s', (dialect) => {
     expect(attempts.filter((a) => a.outcome === 'transient')).toHaveLength(2);
   });
 });
+
+describe.runIf(run.includes('postgres'))('several processes on one PostgreSQL store', () => {
+  it('three dispatchers and two pollers working at once send each message exactly once', async () => {
+    const p = await makePipeline('postgres', { cfg: { concurrency: 4, batchSize: 5 } });
+    try {
+      p.backoffice.events = Array.from({ length: 60 }, (_, i) => reminder(i + 1));
+      const polls = await Promise.all([p.poll({ owner: 'a' }), p.poll({ owner: 'b' })]);
+      expect(polls.map((r) => r.status).sort()).toEqual(polls.some((r) => r.status === 'busy') ? ['busy', 'ok'] : ['ok', 'ok']);
+      expect(polls.reduce((n, r) => n + r.eventsNew, 0)).toBe(60);
+      await Promise.all([p.settle(), p.settle(), p.settle()]);
+      expect(p.sandbox.messages).toHaveLength(60);
+      expect(new Set(p.sandbox.messages.map((m) => m.fiscalCode)).size).toBe(60);
+      expect(Object.values(await p.states()).every((s) => s === 'processed')).toBe(true);
+    } finally {
+      await p.close();
+    }
+  });
+});
