@@ -2,11 +2,13 @@
 // sources under vitest and from the compiled dist/ under `ponte migrate`.
 import type { Knex } from 'knex';
 import * as core from './20261124_001_core.js';
+import * as channelsConsent from './20261124_002_channels_consent.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
 const migrations: Record<string, Migration> = {
   '20261124_001_core': core,
+  '20261124_002_channels_consent': channelsConsent,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -20,10 +20,15 @@ export interface DeliveryContext {
   signal?: AbortSignal;
 }
 
-export interface RenderedMessage {
+/** What every channel's rendered message has; each channel adds its own shape (IO: subject and markdown). */
+export interface ChannelMessage {
+  language: string;
+}
+
+/** The IO message (subject + markdown). */
+export interface RenderedMessage extends ChannelMessage {
   subject: string;
   markdown: string;
-  language: string;
 }
 
 /** The exact HTTP request a send would make (dry-run output, tests). Secrets are never included. */
@@ -66,16 +71,16 @@ export class ChannelError extends Error {
   }
 }
 
-export interface Channel {
+export interface Channel<M extends ChannelMessage = ChannelMessage> {
   readonly name: string;
   /** Render and validate the message. Throws ChannelError('permanent') naming the rule broken. */
-  render(ctx: DeliveryContext, language?: string): RenderedMessage;
+  render(ctx: DeliveryContext, language?: string): M;
   /** Pre-send eligibility (IO: profile exists and sender_allowed). */
   checkRecipient(ctx: DeliveryContext): Promise<Eligibility>;
   /** The request send() would make, for dry-run. */
-  describeSend(ctx: DeliveryContext, message: RenderedMessage): DescribedRequest;
+  describeSend(ctx: DeliveryContext, message: M): DescribedRequest;
   /** Hand the message to the provider; returns the provider's message id. */
-  send(ctx: DeliveryContext, message: RenderedMessage): Promise<{ providerId: string }>;
-  /** Outcome of an accepted message (IO: GET /messages/{fc}/{id}). */
+  send(ctx: DeliveryContext, message: M): Promise<{ providerId: string }>;
+  /** Outcome of an accepted message (IO: GET /messages/{fc}/{id}; WhatsApp: the statuses its webhooks stored). */
   status(ctx: DeliveryContext, providerId: string): Promise<ProviderStatus>;
 }

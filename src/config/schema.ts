@@ -30,6 +30,36 @@ export const appioSchema = z.strictObject({
   })).refine((s) => Object.keys(s).length > 0, 'at least one IO service is needed'),
 });
 
+export const whatsappSchema = z.strictObject({
+  graphUrl: z.url().default('https://graph.facebook.com'),
+  /** Pinned Graph API version. */
+  version: z.string().regex(/^v\d+\.\d+$/, 'a Graph API version like v24.0').default('v24.0'),
+  phoneNumberId: z.string().min(1),
+  tokenEnv: envName.default('WHATSAPP_TOKEN'),
+  appSecretEnv: envName.default('WHATSAPP_APP_SECRET'),
+  verifyTokenEnv: envName.default('WHATSAPP_VERIFY_TOKEN'),
+  timeoutSeconds: z.number().positive().default(10),
+  throughputPerSecond: z.number().int().positive().default(80),
+  /** Keywords citizens write (compared case- and accent-insensitively). */
+  keywords: z.strictObject({
+    optIn: z.array(z.string().min(1)).default(['ISCRIVIMI', 'ISCRIVI', 'START', 'SI']),
+    optOut: z.array(z.string().min(1)).default(['STOP', 'CANCELLAMI', 'BASTA', 'DISISCRIVIMI']),
+    privacy: z.array(z.string().min(1)).default(['PRIVACY', 'INFORMATIVA']),
+  }).prefault({}),
+  replies: z.strictObject({
+    optIn: z.string().default('Iscrizione confermata: riceverai qui i promemoria del Comune. Scrivi STOP per non riceverne più, PRIVACY per l\'informativa.'),
+    optOut: z.string().default('Non riceverai più messaggi del Comune su WhatsApp. Scrivi ISCRIVIMI per iscriverti di nuovo.'),
+    privacy: z.string().default('Informativa privacy: il Comune usa il tuo numero solo per inviarti i promemoria che hai chiesto. Scrivi STOP per cancellarti.'),
+  }).prefault({}),
+});
+
+export const serverSchema = z.strictObject({
+  /** The HTTP server of `ponte run` (WhatsApp webhook). Localhost unless a reverse proxy needs more. */
+  host: z.string().default('127.0.0.1'),
+  port: z.number().int().min(0).max(65535).default(8080),
+  enabled: z.boolean().default(true),
+});
+
 export const sandboxSchema = z.strictObject({
   io: z.strictObject({
     enabled: z.boolean().default(true),
@@ -37,6 +67,12 @@ export const sandboxSchema = z.strictObject({
     processingDelayMs: z.number().int().min(0).default(300),
     /** Fiscal codes the fake treats as having no IO profile (demo of a skipped delivery). */
     notOnIo: z.array(z.string()).default([]),
+  }).optional(),
+  whatsapp: z.strictObject({
+    enabled: z.boolean().default(true),
+    port: z.number().int().min(0).max(65535).default(0),
+    /** Numbers the fake treats as not on WhatsApp (sent, then failed 131026). */
+    notOnWhatsapp: z.array(z.string()).default([]),
   }).optional(),
 });
 
@@ -62,11 +98,42 @@ export const dispatcherSchema = z.strictObject({
   onUncertain: z.enum(['hold', 'resend']).default('hold'),
 });
 
-export const deliverStepSchema = z.strictObject({
-  channel: z.enum(['appio']),
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM (24 h)');
+
+export const appioStepSchema = z.strictObject({
+  channel: z.literal('appio'),
   /** IO service (its key decides the sender shown in the app). */
   service: z.string().optional(),
 });
+
+export const whatsappStepSchema = z.strictObject({
+  channel: z.literal('whatsapp'),
+  /** An approved UTILITY template. */
+  template: z.string().min(1),
+  language: z.string().default('it'),
+  /** Template expressions for the header text parameter, body parameters and button parameters. */
+  header: z.string().optional(),
+  body: z.array(z.string()).default([]),
+  buttons: z.array(z.strictObject({ type: z.enum(['url', 'quick_reply']), index: z.number().int().min(0).max(9), value: z.string() })).default([]),
+});
+
+export const deliverStepSchema = z.discriminatedUnion('channel', [appioStepSchema, whatsappStepSchema]);
+
+export const quietHoursSchema = z.strictObject({ from: hhmm, to: hhmm });
+
+export const routeSchema = z.strictObject({
+  /** first: the first channel that can deliver (fall through on skipped/rejected); all: every channel. */
+  mode: z.enum(['first', 'all']).default('first'),
+  channels: z.array(deliverStepSchema).min(1),
+  /** Sends due inside these local hours (Europe/Rome) wait for their end; never dropped. */
+  quietHours: quietHoursSchema.optional(),
+});
+
+/** `deliver:` is either a list of channels (mode first) or a full route. */
+const routeInput = z.union([
+  z.array(deliverStepSchema).min(1).transform((channels) => ({ mode: 'first' as const, channels, quietHours: undefined, listForm: true })),
+  routeSchema.transform((r) => ({ ...r, listForm: false })),
+]);
 
 export const connectorInstanceSchema = z.strictObject({
   id,
@@ -74,7 +141,9 @@ export const connectorInstanceSchema = z.strictObject({
   use: z.string().min(1),
   schedule: cron,
   enabled: z.boolean().default(true),
-  deliver: z.array(deliverStepSchema).min(1),
+  deliver: routeInput,
+  /** Per event type overrides of `deliver`. */
+  routes: z.record(z.string(), routeInput).default({}),
   /** Validated by the connector's own schema. */
   config: z.record(z.string(), z.unknown()).default({}),
 });
@@ -84,7 +153,8 @@ export const configSchema = z.strictObject({
   store: storeSchema.prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).prefault({}),
   sandbox: sandboxSchema.optional(),
-  channels: z.strictObject({ appio: appioSchema.optional() }).prefault({}),
+  channels: z.strictObject({ appio: appioSchema.optional(), whatsapp: whatsappSchema.optional() }).prefault({}),
+  server: serverSchema.prefault({}),
   dispatcher: dispatcherSchema.prefault({}),
   connectors: z.array(connectorInstanceSchema).default([]),
 }).superRefine((cfg, ctx) => {
@@ -92,13 +162,18 @@ export const configSchema = z.strictObject({
   cfg.connectors.forEach((c, i) => {
     if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'id'], message: `duplicate connector id "${c.id}"` });
     seen.add(c.id);
-    c.deliver.forEach((step, j) => {
-      if (step.channel === 'appio') {
+    const routes: Array<[PropertyKey[], z.infer<typeof routeInput>]> = [
+      [['connectors', i, 'deliver'], c.deliver],
+      ...Object.entries(c.routes).map(([type, r]): [PropertyKey[], z.infer<typeof routeInput>] => [['connectors', i, 'routes', type], r]),
+    ];
+    for (const [path, route] of routes) {
+      route.channels.forEach((step, j) => {
+        const at = route.listForm ? [...path, j] : [...path, 'channels', j];
+        if (!cfg.channels[step.channel]) ctx.addIssue({ code: 'custom', path: [...at, 'channel'], message: `channel ${step.channel} is not configured under channels.${step.channel}` });
         const io = cfg.channels.appio;
-        if (!io) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'deliver', j, 'channel'], message: 'channel appio is not configured under channels.appio' });
-        else if (step.service && !io.services[step.service]) ctx.addIssue({ code: 'custom', path: ['connectors', i, 'deliver', j, 'service'], message: `unknown IO service "${step.service}" (known: ${Object.keys(io.services).join(', ')})` });
-      }
-    });
+        if (step.channel === 'appio' && io && step.service && !io.services[step.service]) ctx.addIssue({ code: 'custom', path: [...at, 'service'], message: `unknown IO service "${step.service}" (known: ${Object.keys(io.services).join(', ')})` });
+      });
+    }
   });
 });
 
@@ -107,3 +182,5 @@ export type ConnectorInstanceConfig = z.infer<typeof connectorInstanceSchema>;
 export type DispatcherConfig = z.infer<typeof dispatcherSchema>;
 export type AppioConfig = z.infer<typeof appioSchema>;
 export type DeliverStep = z.infer<typeof deliverStepSchema>;
+export type RouteConfig = z.infer<typeof routeInput>;
+export type WhatsappConfig = z.infer<typeof whatsappSchema>;

@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Channel, DescribedRequest } from '../channels/channel.js';
 import type { ConnectorInstance } from './registry.js';
 import type { RowError, Cancellation } from './contract.js';
-import { initialDeliveries } from './routing.js';
+import { routeFor } from './routing.js';
 import { prepareBatch } from './prepare-batch.js';
 import { pendingEntities } from '../store/pending-entities.js';
 import { readCursor } from '../store/lease.js';
@@ -34,12 +34,11 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
   const safe = async <T>(fn: () => Promise<T>, fallback: T): Promise<T> => { try { return await fn(); } catch { return fallback; } };
   const cursor = deps.knex && def.shape === 'incremental' ? await safe(() => readCursor(deps.knex!, instance.id), undefined) : undefined;
   const pending = deps.knex && def.shape === 'window' ? await safe(() => pendingEntities(deps.knex!, instance.id), [] as string[]) : [];
-  const deliveries = initialDeliveries(instance.settings.deliver);
   const report: DryRunReport = { connector: instance.id, events: [], cancellations: [], rowErrors: [] };
   const signal = new AbortController().signal;
 
   for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(now), log: deps.log, pendingEntities: pending, signal })) {
-    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, deliveriesFor: () => deliveries, now });
+    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
     report.rowErrors.push(...prepared.rowErrors);
     report.cancellations.push(...(batch.cancellations ?? []));
     if (batch.cursor !== undefined) report.cursor = batch.cursor;

@@ -3,6 +3,7 @@
 // the rest of the batch goes on.
 import type { Batch, ConnectorDefinition, EmittedEvent, RowError } from './contract.js';
 import type { NewDelivery, NewEvent } from '../store/commit-batch.js';
+import { initialDeliveries, type StoredRoute } from './routing.js';
 import type { Channel, DeliveryContext } from '../channels/channel.js';
 import { ChannelError } from '../channels/channel.js';
 import { checkFiscalCode, normalizeFiscalCode } from '../util/fiscal-code.js';
@@ -10,7 +11,7 @@ import { checkFiscalCode, normalizeFiscalCode } from '../util/fiscal-code.js';
 export interface PrepareDeps {
   definition: ConnectorDefinition;
   channels: Map<string, Channel>;
-  deliveriesFor: (event: EmittedEvent) => NewDelivery[];
+  routeFor: (eventType: string) => StoredRoute;
   now: number;
 }
 
@@ -53,7 +54,8 @@ export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
       fail('data', 'event data is not JSON-serialisable'); continue;
     }
     const fiscalCode = normalizeFiscalCode(e.recipient.fiscalCode);
-    const deliveries = deps.deliveriesFor(e);
+    const route = deps.routeFor(e.type);
+    const deliveries = initialDeliveries(route, e.recipient);
     const renderError = checkRender(deps.channels, deliveries, { ...e, recipient: { ...e.recipient, fiscalCode }, data }, ex.ms);
     if (renderError) { fail('message', renderError); continue; }
     seen.add(e.key);
@@ -67,6 +69,7 @@ export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
       data,
       ...(nb.ms !== undefined ? { notBefore: nb.ms } : {}),
       ...(ex.ms !== undefined ? { expiresAt: ex.ms } : {}),
+      route,
       deliveries,
     });
   }

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/db.js';
 import type { Channel } from '../channels/channel.js';
 import type { ConnectorInstance } from './registry.js';
-import { initialDeliveries } from './routing.js';
+import { routeFor } from './routing.js';
 import { prepareBatch } from './prepare-batch.js';
 import { commitBatch } from '../store/commit-batch.js';
 import { acquireLease, FencedError, readCursor, releaseLease, renewLease, type Lease } from '../store/lease.js';
@@ -82,12 +82,11 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   const def = instance.definition;
   const cursor = def.shape === 'incremental' ? await readCursor(knex, instance.id) : undefined;
   const pending = def.shape === 'window' ? await pendingEntities(knex, instance.id) : [];
-  const deliveries = initialDeliveries(instance.settings.deliver);
 
   for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })) {
     signal.throwIfAborted();
     const now = clock();
-    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, deliveriesFor: () => deliveries, now });
+    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
     deps.crashPoint?.('poll-before-commit');
     const result = await commitBatch(knex, {
       instanceId: instance.id,

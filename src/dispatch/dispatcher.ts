@@ -19,6 +19,8 @@ export interface DispatcherDeps {
   clock?: () => number;
   crashPoint?: CrashPoint | undefined;
   random?: () => number;
+  /** Time zone of quiet hours (default Europe/Rome). */
+  timeZone?: string;
 }
 
 export interface DrainStats {
@@ -101,6 +103,7 @@ export class Dispatcher {
         log: this.deps.log,
         clock: this.clock,
         token,
+        timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => { this.halted.set(name, err.message); },

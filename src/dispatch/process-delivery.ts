@@ -2,7 +2,7 @@
 // (accepted). Every outcome is written through the guarded state machine and the attempts log.
 import type { Logger } from 'pino';
 import type { Knex } from 'knex';
-import { ChannelError, type Channel, type DeliveryContext, type RenderedMessage } from '../channels/channel.js';
+import { ChannelError, type Channel, type ChannelMessage, type DeliveryContext } from '../channels/channel.js';
 import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
 import { updateDelivery, type DeliveryPatch } from '../store/update-delivery.js';
@@ -12,6 +12,8 @@ import { retryDelayMs, statusPollDelayMs } from './backoff.js';
 import { quickRetry } from './quick-retry.js';
 import { maskText } from '../util/mask.js';
 import type { CrashPoint } from '../util/crash-point.js';
+import { finishAndFallBack } from '../store/fall-back.js';
+import { quietUntil } from './quiet-hours.js';
 
 export interface ProcessDeps {
   knex: Knex;
@@ -20,6 +22,8 @@ export interface ProcessDeps {
   log: Logger;
   clock: () => number;
   token: string;
+  /** Local time zone of quiet hours. */
+  timeZone: string;
   crashPoint?: CrashPoint | undefined;
   random?: () => number;
   /** Called when a channel reports a stop-and-alert condition. */
@@ -70,15 +74,27 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     log.info('expired before it could be sent');
     return write('pending', { state: 'expired', reason: `expired at ${new Date(e.expires_at).toISOString()} before it could be sent` });
   }
+  const quiet = item.route.quietHours;
+  const until = quiet ? quietUntil(clock(), quiet, deps.timeZone) : null;
+  if (quiet && until !== null) {
+    const window = `${quiet.from}–${quiet.to}`;
+    if (e.expires_at != null && until >= e.expires_at) {
+      log.info('expired: quiet hours last past its expiry');
+      return write('pending', { state: 'expired', reason: `quiet hours (${window}) end after its expiry (${new Date(e.expires_at).toISOString()})` });
+    }
+    log.info({ until: new Date(until).toISOString() }, 'deferred by quiet hours');
+    return write('pending', { state: 'pending', next_attempt_at: until, reason: `deferred by quiet hours (${window}) until ${new Date(until).toISOString()}` });
+  }
   const ctx = deliveryContext(item);
   let state: DeliveryState = 'pending';
   try {
-    let message: RenderedMessage = channel.render(ctx, e.language ?? undefined);
+    let message: ChannelMessage = channel.render(ctx, e.language ?? undefined);
 
     const eligibility = await tracked(deps, d.id, 'check', () => channel.checkRecipient(ctx));
     if (!eligibility.ok) {
-      log.info({ reason: eligibility.reason }, 'skipped: recipient not reachable on this channel');
-      return write('pending', { state: 'skipped', reason: eligibility.reason });
+      const { nextChannel } = await finishAndFallBack(deps.knex, item, deps.token, 'pending', { state: 'skipped', reason: eligibility.reason }, clock());
+      log.info({ reason: eligibility.reason, fallback: nextChannel }, nextChannel ? `skipped: falls back to ${nextChannel}` : 'skipped: recipient not reachable on this channel');
+      return 'skipped';
     }
     if (!e.language && eligibility.language && eligibility.language !== message.language) {
       message = channel.render(ctx, eligibility.language);
@@ -161,9 +177,11 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
       case 'processed':
         log.info('processed: in the citizen\'s inbox');
         return write({ state: 'processed' });
-      case 'rejected':
-        log.warn({ reason: status.reason }, 'rejected by the provider');
-        return write({ state: 'rejected', reason: status.reason });
+      case 'rejected': {
+        const { nextChannel } = await finishAndFallBack(deps.knex, item, deps.token, 'accepted', { state: 'rejected', reason: status.reason }, clock());
+        log.warn({ reason: status.reason, fallback: nextChannel }, nextChannel ? `rejected by the provider: falls back to ${nextChannel}` : 'rejected by the provider');
+        return 'rejected';
+      }
       case 'failed':
         log.warn({ reason: status.reason }, 'failed at the provider');
         return write({ state: 'failed', reason: status.reason });

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import type { Store } from './db.js';
-import { parseJson, type ClaimedDelivery, type DeliveryRow, type EventRow } from './rows.js';
+import { parseJson, parseRoute, type ClaimedDelivery, type DeliveryRow, type EventRow } from './rows.js';
 import { CLAIMABLE_STATES } from './states.js';
 
 export interface ClaimOptions {
@@ -40,12 +40,8 @@ export async function claimDeliveries(store: Store, opts: ClaimOptions): Promise
     .sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id)
     .map((delivery) => {
       const event = byId.get(delivery.event_id)!;
-      return {
-        delivery,
-        event,
-        options: parseJson(delivery.options, `delivery ${delivery.id} options`),
-        data: parseJson(event.payload, `event ${event.id} payload`),
-      };
+      const options = parseJson(delivery.options, `delivery ${delivery.id} options`);
+      return { delivery, event, options, data: parseJson(event.payload, `event ${event.id} payload`), route: parseRoute(event, delivery, options) };
     });
   return { token, items };
 }

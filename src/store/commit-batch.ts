@@ -8,6 +8,12 @@ import { assertFence, type Lease } from './lease.js';
 export interface NewDelivery {
   channel: string;
   options: Record<string, unknown>;
+  /** Position of this channel in the event's route. */
+  routeIndex: number;
+  /** Channel address (WhatsApp: E.164), when the channel has one. */
+  address: string | null;
+  /** Why this delivery exists when it is not the first choice (routing decision). */
+  reason?: string;
 }
 
 export interface NewEvent {
@@ -20,6 +26,8 @@ export interface NewEvent {
   data: Record<string, unknown>;
   notBefore?: number;
   expiresAt?: number;
+  /** The route, stored with the event (see src/connectors/routing.ts). */
+  route: unknown;
   deliveries: NewDelivery[];
 }
 
@@ -67,6 +75,7 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
         payload: JSON.stringify(e.data),
         not_before: e.notBefore ?? null,
         expires_at: e.expiresAt ?? null,
+        route: JSON.stringify(e.route),
         created_at: now,
       }));
       // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
@@ -75,17 +84,7 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
       const byKey = new Map(part.map((e) => [e.key, e]));
       const deliveries = ids.flatMap(({ id, dedup_key }) => {
         const e = byKey.get(dedup_key)!;
-        return e.deliveries.map((d) => ({
-          event_id: id,
-          channel: d.channel,
-          options: JSON.stringify(d.options),
-          state: 'pending',
-          attempts: 0,
-          polls: 0,
-          next_attempt_at: Math.max(e.notBefore ?? now, now),
-          created_at: now,
-          updated_at: now,
-        }));
+        return e.deliveries.map((d) => deliveryRow(id, d, Math.max(e.notBefore ?? now, now), now));
       });
       for (const dpart of chunks(deliveries)) await trx('deliveries').insert(dpart);
     }
@@ -106,6 +105,23 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
     }
     return { inserted, duplicates: input.events.length - inserted, cancelled };
   });
+}
+
+export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: number) {
+  return {
+    event_id: eventId,
+    channel: d.channel,
+    options: JSON.stringify(d.options),
+    route_index: d.routeIndex,
+    address: d.address,
+    reason: d.reason ?? null,
+    state: 'pending',
+    attempts: 0,
+    polls: 0,
+    next_attempt_at: due,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Row shapes as stored, and their mapping to the objects the dispatcher works with.
 import type { DeliveryState } from './states.js';
+import type { StoredRoute } from '../connectors/routing.js';
 
 export interface EventRow {
   id: number;
@@ -13,6 +14,7 @@ export interface EventRow {
   payload: string | null;
   not_before: number | null;
   expires_at: number | null;
+  route: string | null;
   created_at: number;
 }
 
@@ -25,6 +27,8 @@ export interface DeliveryRow {
   attempts: number;
   polls: number;
   next_attempt_at: number;
+  route_index: number;
+  address: string | null;
   lease_token: string | null;
   lease_until: number | null;
   provider_id: string | null;
@@ -42,6 +46,13 @@ export interface ClaimedDelivery {
   event: EventRow;
   options: Record<string, unknown>;
   data: Record<string, unknown>;
+  route: StoredRoute;
+}
+
+/** The event's stored route; events stored before routing existed had just their one channel. */
+export function parseRoute(event: EventRow, delivery: DeliveryRow, options: Record<string, unknown>): StoredRoute {
+  if (event.route) return JSON.parse(event.route) as StoredRoute;
+  return { mode: 'first', steps: [{ channel: delivery.channel, options }] };
 }
 
 export function parseJson(text: string | null, what: string): Record<string, unknown> {

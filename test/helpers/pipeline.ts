@@ -90,7 +90,7 @@ export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandbox
   const channels = new Map<string, Channel>([['appio', channel]]);
   const instance: ConnectorInstance = {
     id: 'scripted-1', definition, config: {},
-    settings: { id: 'scripted-1', use: 'scripted', schedule: '* * * * *', enabled: true, deliver: [{ channel: 'appio', service: 'anagrafe' }], config: {} },
+    settings: { id: 'scripted-1', use: 'scripted', schedule: '* * * * *', enabled: true, deliver: { mode: 'first', channels: [{ channel: 'appio', service: 'anagrafe' }], listForm: true }, routes: {}, config: {} },
   };
   const cfg = dispatcherSchema.parse({
     concurrency: 4, batchSize: 20, leaseSeconds: 30, quickRetries: 2,

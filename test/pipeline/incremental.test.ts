@@ -55,7 +55,7 @@ describe.each(run)('incremental connector on %s', (dialect) => {
   let store: TestStore;
   const instance: ConnectorInstance = {
     id: 'numbers-1', definition: incremental, config: {},
-    settings: { id: 'numbers-1', use: 'numbers', schedule: '* * * * *', enabled: true, deliver: [{ channel: 'appio' }], config: {} },
+    settings: { id: 'numbers-1', use: 'numbers', schedule: '* * * * *', enabled: true, deliver: { mode: 'first', channels: [{ channel: 'appio' }], listForm: true }, routes: {}, config: {} },
   };
   const deps = () => ({ store, channels: new Map([['appio', quiet]]), log: pino({ level: 'silent' }), owner: 'p1' });
   beforeEach(async () => { store = await testStore(dialect); seenCursors.length = 0; });

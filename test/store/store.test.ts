@@ -17,7 +17,8 @@ const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
 function ev(key: string, extra: Partial<NewEvent> = {}): NewEvent {
   return {
     key, type: 'appointment.reminder', fiscalCode: 'RSSMRA80A01H501U', data: { n: key },
-    deliveries: [{ channel: 'appio', options: { service: 'anagrafe' } }], ...extra,
+    route: { mode: 'first', steps: [{ channel: 'appio', options: { service: 'anagrafe' } }] },
+    deliveries: [{ channel: 'appio', options: { service: 'anagrafe' }, routeIndex: 0, address: null }], ...extra,
   };
 }
 
