@@ -1,21 +1,9 @@
 // `ponte deliveries` and `ponte delivery show|resend|cancel|confirm`: what went out, why
 // something failed, and the operator's remedies (the uncertain-send policy ends here).
 import type { GlobalOptions } from './common.js';
-import { configFile, loadConfig } from '../config/load.js';
-import { storeConfigFrom } from '../app/context.js';
-import { openStore, type Store } from '../store/db.js';
+import { withStore } from './store-only.js';
 import { deliveryDetail, listDeliveries, operatorAction, type OperatorAction } from '../store/operator.js';
 import { maskDeep, maskFiscalCode, maskText } from '../util/mask.js';
-
-async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promise<T>): Promise<T> {
-  const config = loadConfig(configFile(opts.config));
-  const store = openStore(storeConfigFrom(config, process.env));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 const iso = (ms: number | null) => (ms == null ? '-' : new Date(Number(ms)).toISOString());
 

@@ -9,6 +9,8 @@ import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
 import { sandboxCommand } from './sandbox.js';
 import { actionCommand, listCommand, showCommand } from './deliveries.js';
+import { consentImportCommand, consentSetCommand } from './consent.js';
+import { channelResumeCommand } from './channel.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -58,6 +60,20 @@ delivery.command('confirm <id>').description('an uncertain send did reach the pr
   .requiredOption('--provider-id <id>', 'the provider\'s message id')
   .option('--note <text>', 'why, kept on the delivery')
   .action(action((id: string, o: { providerId: string; note?: string }) => actionCommand('confirm', [id], { ...globals(), ...o })));
+
+const consent = program.command('consent').description('WhatsApp consents collected outside WhatsApp');
+consent.command('import <file.csv>').description('record consents from a CSV (columns: phone, action opt_in|opt_out, date, note)')
+  .requiredOption('--source <text>', 'where they were collected, kept as proof (e.g. "modulo cartaceo anagrafe")')
+  .option('--json', 'machine-readable output')
+  .action(action((file: string, o: { source: string; json?: boolean }) => consentImportCommand(file, { ...globals(), ...o })));
+consent.command('set <phone> <opt-in|opt-out>').description('record one citizen\'s consent change (e.g. told at the counter)')
+  .requiredOption('--source <text>', 'where it was collected')
+  .option('--note <text>', 'details kept as proof')
+  .action(action((phone: string, act: string, o: { source: string; note?: string }) => consentSetCommand(phone, act, { ...globals(), ...o })));
+
+program.command('channel').description('channel operations')
+  .command('resume <name>').description('resume a channel halted by a stop-and-alert error')
+  .action(action((name: string) => channelResumeCommand(name, globals())));
 
 program.command('migrate').description('apply pending store migrations')
   .action(action(() => migrateCommand(globals())));

@@ -1,34 +1,34 @@
 // `ponte status [--json]`: what went out, what is waiting, what needs a person.
 import type { GlobalOptions } from './common.js';
-import { configFile, loadConfig } from '../config/load.js';
-import { storeConfigFrom } from '../app/context.js';
-import { openStore } from '../store/db.js';
+import { withStore } from './store-only.js';
+import { migrateLatest } from '../store/db.js';
 import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
 import { maskText } from '../util/mask.js';
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
-  const file = configFile(opts.config);
-  const config = loadConfig(file);
-  const store = openStore(storeConfigFrom(config, process.env));
-  try {
+  return withStore(opts, async (store) => {
     if (!(await store.knex.schema.hasTable('deliveries'))) {
       const msg = 'no Ponte store here yet: run `npm start` (demo) or `npx ponte run` first';
       if (opts.json) console.log(JSON.stringify({ error: msg }));
       else console.error(msg);
       return 1;
     }
+    await migrateLatest(store); // a store written by an older Ponte
     const report = await statusReport(store.knex);
     if (opts.json) console.log(JSON.stringify(report, null, 2));
     else console.log(formatStatus(report));
     return 0;
-  } finally {
-    await store.close();
-  }
+  }, false);
 }
 
 export function formatStatus(r: StatusReport): string {
-  const out: string[] = [`Ponte status at ${r.generatedAt}`, '', `Events in the ledger: ${r.events}`, ''];
+  const out: string[] = [`Ponte status at ${r.generatedAt}`, ''];
+  for (const a of r.alerts) {
+    out.push(`!!! CHANNEL ${a.channel.toUpperCase()} HALTED since ${a.since}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
+    out.push(`    Its deliveries stay pending. Fix the cause, then: npx ponte channel resume ${a.channel}`, '');
+  }
+  out.push(`Events in the ledger: ${r.events}`, `WhatsApp consents: ${r.consents.optedIn} opted in, ${r.consents.optedOut} opted out`, '');
   const channels = Object.keys(r.deliveries);
   const states = DELIVERY_STATES.filter((s) => r.totals[s]);
   if (channels.length === 0) out.push('Deliveries: none yet');
@@ -48,6 +48,10 @@ export function formatStatus(r: StatusReport): string {
   if (r.rowErrors.length) {
     out.push('', 'Back-office rows skipped (fix them at the source; they are retried every poll)');
     for (const e of r.rowErrors) out.push(`  ${e.connector} row ${e.rowKey}${e.field ? ` [${e.field}]` : ''}: ${maskText(e.message)} (seen ${e.seen}×)`);
+  }
+  if (r.fallbacks.length) {
+    out.push('', 'Routing decisions (latest)');
+    for (const f of r.fallbacks) out.push(`  #${f.delivery} ${f.channel} ${f.state}: ${maskText(f.reason)}  (${f.event})`);
   }
   if (r.attention.length) {
     out.push('', 'Needs attention');

@@ -7,9 +7,10 @@ import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
 import { claimDeliveries } from '../store/claim-deliveries.js';
 import { recoverStaleSends } from '../store/recover-stale.js';
-import { LostLeaseError } from '../store/update-delivery.js';
+import { LostLeaseError, releaseClaim } from '../store/update-delivery.js';
 import { processDelivery, type Outcome } from './process-delivery.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
+import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
 
 export interface DispatcherDeps {
   store: Store;
@@ -43,9 +44,14 @@ export class Dispatcher {
     this.clock = deps.clock ?? Date.now;
   }
 
-  /** Channels stopped by a stop-and-alert error, with the reason. */
+  /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */
   get haltedChannels(): ReadonlyMap<string, string> {
     return this.halted;
+  }
+
+  private async refreshAlerts(): Promise<void> {
+    this.halted.clear();
+    for (const a of await activeAlerts(this.deps.store.knex)) this.halted.set(a.channel, a.reason);
   }
 
   /** Stop claiming; in-flight work finishes. */
@@ -60,6 +66,10 @@ export class Dispatcher {
     stats.recoveredUncertain = await recoverStaleSends(store.knex, this.clock());
     if (stats.recoveredUncertain) this.deps.log.warn({ count: stats.recoveredUncertain }, 'sends interrupted by a stop are now uncertain (held for an operator)');
 
+    await this.refreshAlerts();
+    for (const [channel, reason] of this.halted) {
+      if (this.deps.channels.has(channel)) this.deps.log.error({ channel, reason }, `channel ${channel} is HALTED: its deliveries stay pending until \`ponte channel resume ${channel}\``);
+    }
     const queue: Work[] = [];
     let exhausted = false;
     let refilling: Promise<void> | null = null;
@@ -95,6 +105,10 @@ export class Dispatcher {
 
   private async work({ item, token }: Work): Promise<Outcome> {
     const channel = this.deps.channels.get(item.delivery.channel)!;
+    if (this.halted.has(channel.name)) {
+      await releaseClaim(this.deps.store.knex, item.delivery.id, token);
+      return 'held';
+    }
     try {
       return await processDelivery(item, {
         knex: this.deps.store.knex,
@@ -106,7 +120,11 @@ export class Dispatcher {
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         ...(this.deps.random ? { random: this.deps.random } : {}),
-        onHalt: (name: string, err: ChannelError) => { this.halted.set(name, err.message); },
+        onHalt: (name: string, err: ChannelError) => {
+          this.halted.set(name, err.message);
+          void raiseAlert(this.deps.store.knex, name, err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined), this.clock())
+            .catch((e: unknown) => this.deps.log.error({ err: e }, 'could not record the channel alert'));
+        },
       });
     } catch (e) {
       if (e instanceof SimulatedCrash) { this.stopping = true; throw e; }

@@ -30,7 +30,8 @@ export interface ProcessDeps {
   onHalt?: (channel: string, error: ChannelError) => void;
 }
 
-export type Outcome = DeliveryState | 'lost';
+/** What became of a claimed delivery: its new state, 'lost' (claim taken over) or 'held' (channel halted). */
+export type Outcome = DeliveryState | 'lost' | 'held';
 
 export function deliveryContext(item: ClaimedDelivery): DeliveryContext {
   const { delivery: d, event: e } = item;

@@ -19,6 +19,11 @@ export interface StatusReport {
   rowErrors: Array<{ connector: string; rowKey: string; field: string; message: string; seen: number; lastSeen: string }>;
   attention: Array<{ delivery: number; event: string; channel: string; state: DeliveryState; reason: string | null; lastError: string | null }>;
   oldestDueSeconds: number | null;
+  /** Channels stopped by their provider (revoked token, blocked account): nothing goes out there. */
+  alerts: Array<{ channel: string; reason: string; code: string | null; since: string }>;
+  /** Routing decisions: deliveries made because an earlier channel could not deliver. */
+  fallbacks: Array<{ delivery: number; event: string; channel: string; state: DeliveryState; reason: string }>;
+  consents: { optedIn: number; optedOut: number };
 }
 
 const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
@@ -58,6 +63,20 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: (r.reason as string | null) ?? null, lastError: (r.last_error as string | null) ?? null,
   }));
 
+  const alerts = ((await knex('channel_alerts').select('*')) as Record<string, unknown>[]).map((a) => ({
+    channel: String(a.channel), reason: String(a.reason), code: (a.code as string | null) ?? null, since: iso(a.since as number)!,
+  }));
+  const fallbacks = ((await knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
+    .where('d.route_index', '>', 0).orderBy('d.id', 'desc').limit(20)
+    .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason')) as Record<string, unknown>[]).map((r) => ({
+    delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: String(r.reason ?? ''),
+  }));
+  const consentRows = (await knex('consents').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
+  const consents = {
+    optedIn: Number(consentRows.find((c) => c.state === 'opted_in')?.n ?? 0),
+    optedOut: Number(consentRows.find((c) => c.state === 'opted_out')?.n ?? 0),
+  };
+
   const oldest = await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first();
   const t = oldest?.t == null ? null : Number(oldest.t);
   return {
@@ -69,6 +88,9 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     rowErrors,
     attention,
     oldestDueSeconds: t == null ? null : Math.max(0, Math.round((now - t) / 1000)),
+    alerts,
+    fallbacks,
+    consents,
   };
 }
 

@@ -37,3 +37,8 @@ export async function updateDelivery(knex: Knex, id: number, token: string, from
 export async function extendClaim(knex: Knex, ids: number[], token: string, until: number): Promise<void> {
   if (ids.length) await knex('deliveries').whereIn('id', ids).where({ lease_token: token }).update({ lease_until: until });
 }
+
+/** Gives a claimed delivery back untouched (its channel was halted while it waited in the queue). */
+export async function releaseClaim(knex: Knex, id: number, token: string): Promise<void> {
+  await knex('deliveries').where({ id, lease_token: token }).update({ lease_token: null, lease_until: null });
+}

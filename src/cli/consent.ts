@@ -1,0 +1,30 @@
+// `ponte consent import|set`: consents collected outside WhatsApp, recorded with their source.
+import type { GlobalOptions } from './common.js';
+import { withStore } from './store-only.js';
+import { importConsentCsv } from '../consent/import-csv.js';
+import { recordConsent } from '../store/consent.js';
+import { toE164 } from '../util/phone.js';
+
+export async function consentImportCommand(file: string, opts: GlobalOptions & { source: string }): Promise<number> {
+  return withStore(opts, async (s) => {
+    const r = await importConsentCsv(s.knex, file, opts.source);
+    if (opts.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      console.log(`${file}: ${r.imported} consent change(s) recorded (source "${opts.source}"), ${r.cancelled} pending WhatsApp send(s) cancelled by opt-outs, ${r.errors.length} line(s) skipped`);
+      for (const e of r.errors) console.log(`  line ${e.line} [${e.field}]: ${e.message}`);
+    }
+    return r.errors.length ? 1 : 0;
+  });
+}
+
+export async function consentSetCommand(phone: string, action: string, opts: GlobalOptions & { source: string; note?: string }): Promise<number> {
+  const e164 = toE164(phone);
+  if (!e164) throw new Error('the phone number is not valid (Italian numbers may omit +39)');
+  const act = action === 'opt-in' ? 'opt_in' : action === 'opt-out' ? 'opt_out' : null;
+  if (!act) throw new Error(`action must be opt-in or opt-out, not "${action}"`);
+  return withStore(opts, async (s) => {
+    const { cancelled } = await recordConsent(s.knex, { phone: e164, action: act, source: opts.source, text: opts.note ?? null, at: Date.now() });
+    console.log(`recorded ${action}${cancelled ? `; ${cancelled} pending WhatsApp send(s) cancelled` : ''}`);
+    return 0;
+  });
+}

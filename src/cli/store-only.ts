@@ -1,0 +1,17 @@
+// Commands that need only the store (status, deliveries, consent, channel): no connectors, no
+// channels, no sandbox, and migrations applied so a fresh install works too.
+import type { GlobalOptions } from './common.js';
+import { configFile, loadConfig } from '../config/load.js';
+import { storeConfigFrom } from '../app/context.js';
+import { openStore, migrateLatest, type Store } from '../store/db.js';
+
+export async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promise<T>, migrate = true): Promise<T> {
+  const config = loadConfig(configFile(opts.config));
+  const store = openStore(storeConfigFrom(config, process.env));
+  try {
+    if (migrate) await migrateLatest(store);
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,50 @@
+// A message a citizen wrote to the municipality's WhatsApp number: stored once (Meta may deliver
+// a webhook twice), then read for consent keywords. Replies are free-form, allowed because the
+// citizen has just opened the 24-hour window.
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { recordConsent } from '../store/consent.js';
+import { matchKeyword, type KeywordAction } from './keywords.js';
+
+export interface InboundText {
+  id: string;
+  fromE164: string;
+  timestamp: number;
+  type: string;
+  text?: string | undefined;
+}
+
+export interface InboundDeps {
+  knex: Knex;
+  keywords: { optIn: string[]; optOut: string[]; privacy: string[] };
+  replies: { optIn: string; optOut: string; privacy: string };
+  log: Logger;
+  now?: () => number;
+}
+
+export interface InboundOutcome {
+  duplicate: boolean;
+  action: KeywordAction | null;
+  /** The text to send back, if any (the caller sends it, after answering the webhook). */
+  reply?: string;
+  cancelled?: number;
+}
+
+export async function handleInbound(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
+  const now = deps.now?.() ?? Date.now();
+  const action = matchKeyword(msg.text, deps.keywords);
+  const inserted = (await deps.knex('inbound_messages')
+    .insert({ id: msg.id, phone: msg.fromE164, type: msg.type, text: msg.text ?? null, handled_as: action ?? 'unhandled', received_at: now })
+    .onConflict('id').ignore()
+    .returning('id')) as unknown[];
+  if (inserted.length === 0) return { duplicate: true, action: null };
+
+  if (action === 'opt_in' || action === 'opt_out') {
+    const { cancelled } = await recordConsent(deps.knex, { phone: msg.fromE164, action, source: 'whatsapp-keyword', text: msg.text ?? null, at: msg.timestamp || now });
+    deps.log.info({ action, cancelled }, action === 'opt_in' ? 'citizen opted in on WhatsApp' : 'citizen opted out on WhatsApp: pending sends cancelled');
+    return { duplicate: false, action, reply: action === 'opt_in' ? deps.replies.optIn : deps.replies.optOut, cancelled };
+  }
+  if (action === 'privacy') return { duplicate: false, action, reply: deps.replies.privacy };
+  deps.log.info({ type: msg.type }, 'inbound WhatsApp message with no keyword: stored, not answered');
+  return { duplicate: false, action: null };
+}

@@ -1,0 +1,76 @@
+// The HTTP server `ponte run` starts: the WhatsApp webhook, and the health endpoints. node:http
+// is enough for a handful of routes, and it hands us the raw body bytes the signature needs.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+
+export interface Reply {
+  status: number;
+  body?: string | object;
+  contentType?: string;
+  /** Work to do after the answer has been sent (Meta wants a fast 200). */
+  after?: () => Promise<void>;
+}
+
+export type Handler = (req: IncomingMessage, url: URL, rawBody: Buffer) => Promise<Reply>;
+
+export interface HttpServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 4 * 1024 * 1024; // Meta's payloads reach 3 MB
+
+function readRaw(req: IncomingMessage): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, r: Reply): void {
+  const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
+  res.writeHead(r.status, { 'Content-Type': r.contentType ?? (typeof r.body === 'object' ? 'application/json' : 'text/plain; charset=utf-8') });
+  res.end(body);
+}
+
+export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger }): Promise<HttpServer> {
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const handler = routes[`${req.method} ${url.pathname}`];
+    void (async () => {
+      try {
+        if (!handler) return send(res, { status: 404, body: { error: 'not found' } });
+        const raw = await readRaw(req);
+        if (raw === null) return send(res, { status: 413, body: { error: 'payload too large' } });
+        const reply = await handler(req, url, raw);
+        send(res, reply);
+        if (reply.after) reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed'));
+      } catch (e) {
+        opts.log.error({ err: e, path: url.pathname }, 'HTTP handler failed');
+        if (!res.headersSent) send(res, { status: 500, body: { error: 'internal error' } });
+      }
+    })();
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}

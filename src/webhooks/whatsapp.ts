@@ -1,0 +1,70 @@
+// POST/GET /webhooks/whatsapp: Meta's verification handshake, then signed status and inbound
+// message notifications. Unsigned or forged requests get 401 and change nothing. What must not be
+// lost (statuses, inbound messages, consent changes) is stored before the 200; replies to the
+// citizen and waking the dispatcher happen after it.
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Handler } from '../server/http-server.js';
+import { parseWebhook, verifyHandshake, verifySignature } from '../channels/whatsapp/webhook.js';
+import { recordStatus } from '../store/whatsapp-statuses.js';
+import { handleInbound } from '../consent/handle-inbound.js';
+import type { WhatsappConfig } from '../config/schema.js';
+
+export interface WhatsappWebhookDeps {
+  knex: Knex;
+  appSecret: string;
+  verifyToken: string;
+  cfg: Pick<WhatsappConfig, 'keywords' | 'replies'>;
+  log: Logger;
+  /** Free-form reply inside the customer service window. */
+  reply: (toE164: string, text: string) => Promise<unknown>;
+  /** Something changed that the dispatcher should act on now. */
+  wake?: () => void;
+}
+
+export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string, Handler> {
+  const log = deps.log.child({ webhook: 'whatsapp' });
+  return {
+    'GET /webhooks/whatsapp': async (_req, url) => {
+      const r = verifyHandshake(url.searchParams, deps.verifyToken);
+      if (r.status !== 200) log.warn('webhook verification refused: wrong verify token');
+      return r.status === 200 ? { status: 200, body: r.body } : { status: 403, body: 'forbidden' };
+    },
+    'POST /webhooks/whatsapp': async (req, _url, raw) => {
+      if (!verifySignature(raw, req.headers['x-hub-signature-256'] as string | undefined, deps.appSecret)) {
+        log.warn({ signed: Boolean(req.headers['x-hub-signature-256']) }, 'webhook refused: missing or invalid signature');
+        return { status: 401, body: { error: 'invalid signature' } };
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return { status: 400, body: { error: 'body is not JSON' } };
+      }
+      const { statuses, messages } = parseWebhook(body);
+      const now = Date.now();
+      let changed = false;
+      for (const s of statuses) {
+        const fresh = await recordStatus(deps.knex, { wamid: s.wamid, status: s.status, timestamp: s.timestamp, deliveryId: s.deliveryId, errorCode: s.errorCode, errorTitle: s.errorTitle }, now);
+        changed ||= fresh;
+        log.debug({ status: s.status, fresh }, 'status webhook');
+      }
+      const replies: Array<[string, string]> = [];
+      for (const m of messages) {
+        const out = await handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: deps.knex, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log });
+        if (out.reply) replies.push([m.fromE164, out.reply]);
+        changed ||= Boolean(out.cancelled);
+      }
+      return {
+        status: 200,
+        body: 'ok',
+        after: async () => {
+          if (changed) deps.wake?.();
+          for (const [to, text] of replies) {
+            await deps.reply(to, text).catch((e: unknown) => log.warn({ err: e }, 'reply to the citizen failed'));
+          }
+        },
+      };
+    },
+  };
+}
