@@ -18,12 +18,12 @@ export async function importConsentCsv(knex: Knex, file: string, source: string,
   const report: ImportReport = { imported: 0, cancelled: 0, errors: [] };
   for (const [i, row] of rows.entries()) {
     const line = i + 2; // header is line 1
-    const phone = toE164(row.phone ?? row.telefono);
+    const phone = toE164(row.phone || row.telefono);
     if (!phone) { report.errors.push({ line, field: 'phone', message: 'missing or not a valid phone number' }); continue; }
-    const rawAction = (row.action ?? row.azione ?? 'opt_in').toLowerCase();
+    const rawAction = (row.action || row.azione || 'opt_in').toLowerCase();
     const action: ConsentAction | null = ['opt_in', 'optin', 'in', 'si', 'sì'].includes(rawAction) ? 'opt_in' : ['opt_out', 'optout', 'out', 'no'].includes(rawAction) ? 'opt_out' : null;
     if (!action) { report.errors.push({ line, field: 'action', message: `"${rawAction}" is neither opt_in nor opt_out` }); continue; }
-    const dateText = row.date ?? row.data;
+    const dateText = row.date || row.data;
     const at = dateText ? Date.parse(dateText) : now;
     if (Number.isNaN(at)) { report.errors.push({ line, field: 'date', message: `"${dateText}" is not an ISO date` }); continue; }
     const { cancelled } = await recordConsent(knex, { phone, action, source: `csv:${source}`, text: `line ${line}${row.note ? `: ${row.note}` : ''}`, at });

@@ -1,0 +1,83 @@
+// Consent: proof of every change, the newest change wins, an opt-out cancels that number's
+// pending WhatsApp sends (and nobody else's), keywords as citizens actually type them.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { availableDialects } from '../helpers/databases.js';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { recordConsent, isOptedIn } from '../../src/store/consent.js';
+import { matchKeyword } from '../../src/consent/keywords.js';
+import { importConsentCsv } from '../../src/consent/import-csv.js';
+import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
+import { whatsappSchema } from '../../src/config/schema.js';
+
+const { run } = await availableDialects(['sqlite', 'postgres']);
+const A = '+393471234567';
+const B = '+393479876543';
+const T0 = Date.UTC(2026, 10, 24, 9);
+
+function waEvent(key: string, phone: string): NewEvent {
+  return {
+    key, type: 't', fiscalCode: 'RSSMRA80A01H501U', phone, data: {},
+    route: { mode: 'first', steps: [{ channel: 'whatsapp', options: {} }] },
+    deliveries: [{ channel: 'whatsapp', options: {}, routeIndex: 0, address: phone }],
+  };
+}
+
+describe('keywords', () => {
+  const kw = whatsappSchema.parse({ phoneNumberId: '1' }).keywords;
+  it.each([
+    ['STOP', 'opt_out'], [' stop ', 'opt_out'], ['Stop.', 'opt_out'], ['Cancèllami!', 'opt_out'], ['cancellami', 'opt_out'],
+    ['Iscrivimi', 'opt_in'], ['ISCRIVIMI 🙂', 'opt_in'], ['privacy?', 'privacy'], ['Informativa', 'privacy'],
+    ['stop please send more', null], ['ciao', null], ['', null],
+  ])('%j → %s', (text, expected) => {
+    expect(matchKeyword(text, kw)).toBe(expected);
+  });
+});
+
+describe.each(run)('consent on %s', (dialect) => {
+  let store: TestStore;
+  beforeEach(async () => { store = await testStore(dialect); });
+  afterEach(async () => { await store.close(); });
+
+  it('opt-out cancels only that number\'s pending WhatsApp sends, with proof kept', async () => {
+    await recordConsent(store.knex, { phone: A, action: 'opt_in', source: 'whatsapp-keyword', text: 'ISCRIVIMI', at: T0 });
+    await recordConsent(store.knex, { phone: B, action: 'opt_in', source: 'whatsapp-keyword', text: 'Iscrivimi', at: T0 });
+    await commitBatch(store.knex, { instanceId: 'i', events: [waEvent('a1', A), waEvent('a2', A), waEvent('b1', B)], cancellations: [], rowErrors: [], now: T0 });
+    expect(await isOptedIn(store.knex, A)).toBe(true);
+    const r = await recordConsent(store.knex, { phone: A, action: 'opt_out', source: 'whatsapp-keyword', text: 'STOP', at: T0 + 1000 });
+    expect(r.cancelled).toBe(2);
+    expect(await isOptedIn(store.knex, A)).toBe(false);
+    expect(await isOptedIn(store.knex, B)).toBe(true);
+    const states = await store.knex('deliveries').orderBy('id').pluck('state');
+    expect(states).toEqual(['cancelled', 'cancelled', 'pending']);
+    const proof = await store.knex('consent_events').where({ phone: A }).orderBy('at').select('action', 'source', 'text', 'at');
+    expect(proof).toEqual([
+      { action: 'opt_in', source: 'whatsapp-keyword', text: 'ISCRIVIMI', at: T0 },
+      { action: 'opt_out', source: 'whatsapp-keyword', text: 'STOP', at: T0 + 1000 },
+    ]);
+  });
+
+  it('an older change recorded later does not override a newer one', async () => {
+    await recordConsent(store.knex, { phone: A, action: 'opt_out', source: 'whatsapp-keyword', text: 'STOP', at: T0 + 5000 });
+    await recordConsent(store.knex, { phone: A, action: 'opt_in', source: 'csv:old-forms', text: 'line 2', at: T0 });
+    expect(await isOptedIn(store.knex, A)).toBe(false);
+    expect(await store.knex('consent_events').count({ n: '*' })).toEqual([{ n: 2 }]);
+  });
+
+  it('CSV import normalises numbers, records the source, reports bad lines by number', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ponte-csv-'));
+    const file = join(dir, 'consensi.csv');
+    writeFileSync(file, ['phone,action,date,note', '347 123 4567,opt_in,2026-11-01T10:00:00Z,modulo 12', '0039 347 987 6543,,,', 'not a phone,opt_in,,', '+39 347 123 4567,maybe,,', '3471234567,opt_out,2026-11-20T10:00:00Z,revoca allo sportello'].join('\n'));
+    const r = await importConsentCsv(store.knex, file, 'modulo cartaceo', T0);
+    expect(r.imported).toBe(3);
+    expect(r.errors).toEqual([
+      { line: 4, field: 'phone', message: 'missing or not a valid phone number' },
+      { line: 5, field: 'action', message: '"maybe" is neither opt_in nor opt_out' },
+    ]);
+    expect(await isOptedIn(store.knex, A)).toBe(false);
+    expect(await isOptedIn(store.knex, B)).toBe(true);
+    expect(await store.knex('consent_events').where({ phone: A }).orderBy('at').pluck('source')).toEqual(['csv:modulo cartaceo', 'csv:modulo cartaceo']);
+  });
+});
