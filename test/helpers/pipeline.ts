@@ -67,7 +67,7 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }> } = {}): Promise<Pipeline> {
+export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }>; deliver?: ConnectorInstance['settings']['deliver']; extraChannels?: Channel[] } = {}): Promise<Pipeline> {
   const store = await testStore(dialect);
   const sandbox = await startIoSandbox({ processingDelayMs: 50, ...opts.sandbox });
   const log: Logger = pino({ level: process.env.PONTE_TEST_LOG ?? 'silent' });
@@ -87,10 +87,10 @@ export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandbox
     env: { IO_KEY_TEST: 'test-key' },
     logger: log,
   });
-  const channels = new Map<string, Channel>([['appio', channel]]);
+  const channels = new Map<string, Channel>([['appio', channel], ...(opts.extraChannels ?? []).map((c): [string, Channel] => [c.name, c])]);
   const instance: ConnectorInstance = {
     id: 'scripted-1', definition, config: {},
-    settings: { id: 'scripted-1', use: 'scripted', schedule: '* * * * *', enabled: true, deliver: { mode: 'first', channels: [{ channel: 'appio', service: 'anagrafe' }], listForm: true }, routes: {}, config: {} },
+    settings: { id: 'scripted-1', use: 'scripted', schedule: '* * * * *', enabled: true, deliver: opts.deliver ?? { mode: 'first', channels: [{ channel: 'appio', service: 'anagrafe' }], listForm: true }, routes: {}, config: {} },
   };
   const cfg = dispatcherSchema.parse({
     concurrency: 4, batchSize: 20, leaseSeconds: 30, quickRetries: 2,
