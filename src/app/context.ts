@@ -11,6 +11,10 @@ import type { Channel } from '../channels/channel.js';
 import type { EventTypeSpec } from '../connectors/contract.js';
 import { AppioChannel } from '../channels/appio/index.js';
 import { startIoSandbox, type IoSandbox } from '../sandbox/io/index.js';
+import { WhatsappChannel } from '../channels/whatsapp/index.js';
+import { startWhatsappSandbox, type WhatsappSandbox } from '../sandbox/whatsapp/index.js';
+import { isOptedIn } from '../store/consent.js';
+import { highestStatus } from '../store/whatsapp-statuses.js';
 import { ioRenderer } from './render.js';
 
 export interface AppContext {
@@ -23,6 +27,9 @@ export interface AppContext {
   /** This process's identity in leases and claims. */
   owner: string;
   sandbox?: IoSandbox;
+  whatsappSandbox?: WhatsappSandbox;
+  /** Secrets the webhook needs (from the environment; placeholders in sandbox mode). */
+  whatsappSecrets?: { appSecret: string; verifyToken: string };
   close(): Promise<void>;
 }
 
@@ -58,13 +65,17 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const store = openStore(storeConfigFrom(config, env));
   let sandbox: IoSandbox | undefined;
+  let waSandbox: WhatsappSandbox | undefined;
+  const closeChannels = () => {
+    for (const c of channels.values()) (c as { close?: () => void }).close?.();
+  };
+  const channels = new Map<string, Channel>();
   try {
     if (opts.migrate !== false) await migrateLatest(store);
 
     const templates = new Map<string, EventTypeSpec>();
     for (const inst of instances) for (const [type, spec] of Object.entries(inst.definition.eventTypes)) if (!templates.has(type)) templates.set(type, spec);
 
-    const channels = new Map<string, Channel>();
     const io = config.channels.appio;
     if (io) {
       let baseUrl = io.baseUrl;
@@ -88,17 +99,57 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         logger: opts.log,
       }));
     }
+
+    const wa = config.channels.whatsapp;
+    let whatsappSecrets: AppContext['whatsappSecrets'];
+    if (wa) {
+      let graphUrl = wa.graphUrl;
+      let waEnv = env;
+      const sb = config.sandbox?.whatsapp;
+      if (sb?.enabled && opts.sandbox !== false) {
+        // Sandbox mode: local placeholders for the three secrets, unless real ones are set.
+        waEnv = { ...env };
+        waEnv[wa.tokenEnv] ??= 'sandbox-token';
+        waEnv[wa.appSecretEnv] ??= 'sandbox-app-secret';
+        waEnv[wa.verifyTokenEnv] ??= 'sandbox-verify-token';
+        waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp });
+        graphUrl = waSandbox.url;
+        opts.log.info({ url: waSandbox.url }, 'WhatsApp sandbox started (local fake of the Cloud API)');
+      }
+      const missing = [wa.appSecretEnv, wa.verifyTokenEnv].filter((n) => !waEnv[n]);
+      if (missing.length) throw new Error(`whatsapp: set environment variable(s) ${missing.join(', ')} (the webhook cannot be verified without them)`);
+      whatsappSecrets = { appSecret: waEnv[wa.appSecretEnv]!, verifyToken: waEnv[wa.verifyTokenEnv]! };
+      channels.set('whatsapp', new WhatsappChannel({
+        graphUrl,
+        version: wa.version,
+        phoneNumberId: wa.phoneNumberId,
+        tokenEnv: wa.tokenEnv,
+        env: waEnv,
+        timeoutMs: wa.timeoutSeconds * 1000,
+        throughputPerSecond: wa.throughputPerSecond,
+        timeZone: config.timeZone,
+        consent: (phone) => isOptedIn(store.knex, phone),
+        statuses: (wamid) => highestStatus(store.knex, wamid),
+        logger: opts.log,
+      }));
+    }
     return {
       configFile: opts.configFile, config, store, channels, instances, log: opts.log, owner,
       ...(sandbox ? { sandbox } : {}),
+      ...(waSandbox ? { whatsappSandbox: waSandbox } : {}),
+      ...(whatsappSecrets ? { whatsappSecrets } : {}),
       close: async () => {
+        closeChannels();
         await store.close();
         await sandbox?.close();
+        await waSandbox?.close();
       },
     };
   } catch (e) {
+    closeChannels();
     await store.close();
     await sandbox?.close();
+    await waSandbox?.close();
     throw e;
   }
 }

@@ -6,6 +6,8 @@ import { Dispatcher } from '../dispatch/dispatcher.js';
 import { DispatchLoop } from '../dispatch/loop.js';
 import { runConnector } from '../connectors/runner.js';
 import { crashPointFromEnv } from '../util/crash-point.js';
+import { startAppServer } from './server.js';
+import { activeAlerts, clearAlert } from '../store/channel-alerts.js';
 
 export interface DaemonOptions {
   /** Poll every connector once at start instead of waiting for its first schedule. */
@@ -16,8 +18,15 @@ export interface DaemonOptions {
 export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Promise<void> {
   const { config, log } = app;
   const crashPoint = crashPointFromEnv();
-  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint });
+  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone });
   const loop = new DispatchLoop(dispatcher, log);
+  // A restart is how new credentials are loaded: channel alerts of the previous run are lifted, loudly.
+  for (const a of await activeAlerts(app.store.knex)) {
+    if (!app.channels.has(a.channel)) continue;
+    await clearAlert(app.store.knex, a.channel);
+    log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
+  }
+  const server = await startAppServer(app, { wake: () => void loop.trigger() });
   const tasks: ScheduledTask[] = [];
 
   const poll = async (id: string) => {
@@ -49,8 +58,9 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       stopping = true;
       log.info({ signal: sig }, 'stopping: no new work is claimed; waiting for in-flight sends');
       for (const t of tasks) void t.stop();
-      void loop.stop(opts.graceMs ?? 30_000).then((clean) => {
+      void loop.stop(opts.graceMs ?? 30_000).then(async (clean) => {
         if (!clean) log.warn('grace period over: exiting with sends still in flight (they will be recovered)');
+        await server?.close();
         resolve();
       });
     };

@@ -10,6 +10,11 @@ import { seedDemoBackoffice } from '../demo/backoffice.js';
 import { runConnector } from '../connectors/runner.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
 import { maskFiscalCode } from '../util/mask.js';
+import { startAppServer } from '../app/server.js';
+import { recordConsent } from '../store/consent.js';
+
+/** The demo citizen without the IO app who opted in to WhatsApp at the counter (fictitious). */
+export const DEMO_WHATSAPP_CITIZEN = '+393330000202';
 
 export const DEMO_BACKOFFICE = 'data/demo-backoffice.sqlite';
 
@@ -30,9 +35,13 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
   }
   log.info({ backoffice: DEMO_BACKOFFICE, store: config.store.filename }, 'demo back-office seeded (appointments, ZTL permits, a few bad rows)');
 
-  return withApp(opts, { config, log }, async (app) => {
+  // The demo never needs the daemon's fixed port: any free one will do.
+  return withApp(opts, { config: { ...config, server: { ...config.server, port: 0 } }, log }, async (app) => {
+    const server = await startAppServer(app);
+    await recordConsent(app.store.knex, { phone: DEMO_WHATSAPP_CITIZEN, action: 'opt_in', source: 'demo: modulo cartaceo allo sportello', text: 'consenso firmato', at: Date.now() });
     for (const inst of app.instances) await runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner });
-    const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: { ...app.config.dispatcher, statusPollSeconds: [1, 2, 5] }, log });
+    // The demo runs whatever the hour: quiet hours are shown by the tests, not by making a newcomer wait.
+    const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: { ...app.config.dispatcher, statusPollSeconds: [0.5, 1, 2] }, log, timeZone: app.config.timeZone });
     const deadline = Date.now() + Number(opts.timeoutSeconds ?? 60) * 1000;
     for (;;) {
       await dispatcher.drain();
@@ -42,13 +51,14 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
       if (Number(waiting?.n ?? 0) === 0 || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 500));
     }
+    await server?.close();
     const rows = await app.store.knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
-      .select('d.id', 'd.state', 'd.reason', 'd.last_error', 'd.provider_id', 'd.next_attempt_at', 'e.type', 'e.fiscal_code', 'e.dedup_key').orderBy('d.id');
+      .select('d.id', 'd.channel', 'd.state', 'd.reason', 'd.last_error', 'd.provider_id', 'd.next_attempt_at', 'e.type', 'e.fiscal_code', 'e.dedup_key').orderBy('d.id');
     const errors = await app.store.knex('row_errors').select('instance_id', 'row_key', 'field', 'message').orderBy('id');
     const lines = ['', 'Demo finished. What happened to each event:', ''];
     for (const r of rows) {
-      const detail = r.state === 'pending' ? `due ${new Date(Number(r.next_attempt_at)).toISOString()}` : r.reason ?? r.last_error ?? (r.provider_id ? `IO message ${r.provider_id}` : '');
-      lines.push(`  #${String(r.id).padEnd(3)} ${String(r.type).padEnd(22)} ${maskFiscalCode(r.fiscal_code)}  ${String(r.state).toUpperCase().padEnd(10)} ${detail}`);
+      const detail = r.state === 'pending' ? `due ${new Date(Number(r.next_attempt_at)).toISOString()}` : r.reason ?? r.last_error ?? (r.provider_id ? `message ${r.provider_id}` : '');
+      lines.push(`  #${String(r.id).padEnd(3)} ${String(r.type).padEnd(21)} ${maskFiscalCode(r.fiscal_code)}  ${String(r.channel).padEnd(9)} ${String(r.state).toUpperCase().padEnd(10)} ${detail}`);
     }
     if (errors.length) {
       lines.push('', 'Back-office rows skipped, with the reason:', '');

@@ -14,10 +14,27 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out || '(root)';
 }
 
-export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
-  return error.issues.map((issue) => {
-    const path = formatPath([...prefix, ...issue.path]);
-    if (issue.code === 'unrecognized_keys') return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${path}: ${issue.message}`;
+type Issue = z.core.$ZodIssue;
+
+/** For a union (e.g. `deliver:` as a list or as a route), the problems of the form the input took. */
+function unionBranch(issue: Issue & { code: 'invalid_union' }): Issue[] | null {
+  const branches = (issue.errors ?? []).filter((b) => !b.every((i) => i.code === 'invalid_type' && i.path.length === 0));
+  return branches.length === 1 ? branches[0]! : null;
+}
+
+function describeIssues(issues: readonly Issue[], prefix: readonly PropertyKey[]): string[] {
+  return issues.flatMap((issue) => {
+    const at = [...prefix, ...issue.path];
+    if (issue.code === 'invalid_union') {
+      const branch = unionBranch(issue);
+      if (branch) return describeIssues(branch, at);
+    }
+    const path = formatPath(at);
+    if (issue.code === 'unrecognized_keys') return [`${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`];
+    return [`${path}: ${issue.message}`];
   });
+}
+
+export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
+  return describeIssues(error.issues as Issue[], prefix);
 }

@@ -5,7 +5,8 @@ import { ponte, scratchWorkdir } from '../helpers/cli.js';
 import { DEMO_FISCAL_CODES } from '../../src/demo/backoffice.js';
 import { FISCAL_CODE_SHAPE } from '../../src/util/fiscal-code.js';
 
-const FISCAL_CODE_IN_TEXT = new RegExp(FISCAL_CODE_SHAPE, 'gi');
+// A fiscal code standing alone (random ids such as wamids may contain the shape inside a longer token).
+const FISCAL_CODE_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![A-Za-z0-9])`, 'gi');
 const MOBILE_IN_TEXT = /(?:\+39|0039)?[ ]?3\d{2}[ ]?\d{3}[ ]?\d{3,4}/g;
 
 describe('ponte demo (npm start)', () => {
@@ -18,14 +19,17 @@ describe('ponte demo (npm start)', () => {
 
     const status = await ponte(['status', '--json'], { cwd });
     expect(status.code).toBe(0);
-    const report = JSON.parse(status.stdout) as { deliveries: { appio: Record<string, number> }; connectors: { id: string; lastRunStatus: string }[]; rowErrors: unknown[] };
-    // 3 reminders due now went out; 1 citizen has no IO app (skipped, with the reason); 2 are for later.
-    expect(report.deliveries.appio).toEqual({ processed: 3, skipped: 1, pending: 2 });
+    const report = JSON.parse(status.stdout) as { deliveries: Record<string, Record<string, number>>; connectors: { id: string; lastRunStatus: string }[]; rowErrors: unknown[]; fallbacks: { channel: string; state: string; reason: string }[] };
+    // 3 reminders due now went out on IO; 1 citizen has no IO app: skipped there, she got it on
+    // WhatsApp (she opted in); 2 are for later.
+    expect(report.deliveries).toEqual({ appio: { processed: 3, skipped: 1, pending: 2 }, whatsapp: { processed: 1 } });
+    expect(report.fallbacks).toEqual([expect.objectContaining({ channel: 'whatsapp', state: 'processed', reason: 'io: no IO profile → whatsapp' })]);
     expect(report.connectors.map((c) => [c.id, c.lastRunStatus])).toEqual([['demo-appuntamenti', 'ok'], ['demo-ztl', 'ok']]);
     expect(report.rowErrors).toHaveLength(3);
 
     const human = await ponte(['status'], { cwd });
-    expect(human.stdout).toMatch(/processed\s+\d+/);
+    expect(human.stdout).toMatch(/processed\s+3\s+1/);
+    expect(human.stdout).toMatch(/io: no IO profile → whatsapp/);
 
     // Privacy: no fiscal code or phone number in clear anywhere in what the commands printed.
     const everything = [demo.stdout, demo.stderr, status.stdout, human.stdout].join('\n');

@@ -1,0 +1,30 @@
+// The HTTP side of a running Ponte: the WhatsApp webhook (when WhatsApp is configured) and a
+// liveness probe. In sandbox mode the fake Cloud API is pointed at it.
+import type { AppContext } from './context.js';
+import { startHttpServer, type Handler, type HttpServer } from '../server/http-server.js';
+import { whatsappWebhookRoutes } from '../webhooks/whatsapp.js';
+import type { WhatsappChannel } from '../channels/whatsapp/index.js';
+
+export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number } = {}): Promise<HttpServer | null> {
+  const { config } = app;
+  if (!config.server.enabled) return null;
+  const routes: Record<string, Handler> = {
+    'GET /healthz': async () => ({ status: 200, body: { status: 'ok' } }),
+  };
+  const wa = config.channels.whatsapp;
+  const channel = app.channels.get('whatsapp') as WhatsappChannel | undefined;
+  if (wa && channel && app.whatsappSecrets) {
+    Object.assign(routes, whatsappWebhookRoutes({
+      knex: app.store.knex,
+      ...app.whatsappSecrets,
+      cfg: wa,
+      log: app.log,
+      reply: (to, text) => channel.sendText(to, text),
+      ...(opts.wake ? { wake: opts.wake } : {}),
+    }));
+  }
+  const server = await startHttpServer(routes, { host: config.server.host, port: opts.port ?? config.server.port, log: app.log });
+  app.whatsappSandbox?.setWebhookUrl(`${server.url}/webhooks/whatsapp`);
+  app.log.info({ url: server.url, webhook: Boolean(routes['POST /webhooks/whatsapp']) }, 'HTTP server listening');
+  return server;
+}

@@ -1,0 +1,315 @@
+// The WhatsApp channel: approved template messages through Meta's Cloud API (or the local
+// WhatsApp sandbox, which answers the same way). Behaviour and sources: whatsapp.md.
+// Delivery is only known from webhooks: status() reads what the webhook receiver stored.
+import http from 'node:http';
+import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { CountryCode } from 'libphonenumber-js';
+import type { Logger } from 'pino';
+import {
+  ChannelError,
+  type Channel,
+  type ChannelMessage,
+  type DeliveryContext,
+  type DescribedRequest,
+  type Eligibility,
+  type ProviderStatus,
+} from '../channel.js';
+import { RateWindow } from '../../util/rate-window.js';
+import { toE164 } from '../../util/phone.js';
+import { classifyNetwork, classifyResponse, pairRetryAfterMs } from './classify.js';
+import { PairPacer } from './pair-pacer.js';
+import { maskPhones, phoneRef } from './privacy.js';
+import { buildTemplate, parseMapping, type WhatsappTemplate } from './template.js';
+
+export interface WhatsappMessage extends ChannelMessage {
+  /** E.164 with "+": without it Meta would prepend the business number's country code. */
+  to: string;
+  template: WhatsappTemplate;
+}
+
+/** The highest status the webhook receiver stored for a wamid. */
+export interface StoredStatus {
+  status: 'sent' | 'delivered' | 'read' | 'failed';
+  errorCode?: number;
+  errorTitle?: string;
+}
+
+export interface WhatsappChannelOptions {
+  /** Default https://graph.facebook.com (the sandbox's url in tests and the demo). */
+  graphUrl?: string;
+  /** Pinned Graph API version, e.g. "v24.0". */
+  version: string;
+  phoneNumberId: string;
+  /** Environment variable holding the access token (a system-user token). */
+  tokenEnv: string;
+  /** Default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Per request. Default 10000 ms. */
+  timeoutMs?: number;
+  /** Messages per second of this business number. Default 80 (Meta's default throughput). */
+  throughputPerSecond?: number;
+  /** Minimum gap between two sends to one recipient. Default 6000 (Meta's pair rate limit). */
+  pairSpacingMs?: number;
+  /** Region of numbers written without a country code. Default IT. */
+  defaultRegion?: CountryCode;
+  /** For date filters in template parameters. Default Europe/Rome. */
+  timeZone?: string;
+  /** Has this number opted in (store-backed)? */
+  consent: (phoneE164: string) => Promise<boolean>;
+  /** The highest status stored from webhooks for a wamid, or null if none came yet. */
+  statuses: (wamid: string) => Promise<StoredStatus | null>;
+  logger?: Logger;
+}
+
+export const GRAPH_URL = 'https://graph.facebook.com';
+
+// Absorbs network jitter between our start and Meta's count of the throughput window.
+const THROUGHPUT_MARGIN_MS = 100;
+
+/** Codes of a failed status that concern only this recipient: another channel may still reach them. */
+const RECIPIENT_CODES = new Set([131026, 131047, 131049, 131050, 130403]);
+
+const NOT_NORMALISABLE = 'whatsapp: phone number cannot be normalised to E.164';
+
+export class WhatsappChannel implements Channel<WhatsappMessage> {
+  readonly name = 'whatsapp';
+  private readonly url: string;
+  private readonly token: string;
+  private readonly tokenEnv: string;
+  private readonly region: CountryCode;
+  private readonly timeZone: string;
+  private readonly http: AxiosInstance;
+  private readonly agents: Array<http.Agent | https.Agent>;
+  private readonly limiter: RateWindow;
+  private readonly pacer: PairPacer;
+  private readonly consent: WhatsappChannelOptions['consent'];
+  private readonly statuses: WhatsappChannelOptions['statuses'];
+  private readonly logger: Logger | undefined;
+
+  constructor(opts: WhatsappChannelOptions) {
+    const env = opts.env ?? process.env;
+    const token = env[opts.tokenEnv];
+    if (!token) throw new Error(`whatsapp: the access token is missing: set environment variable ${opts.tokenEnv}`);
+    if (!/^v\d+\.\d+$/.test(opts.version)) throw new Error(`whatsapp: version "${opts.version}" is not a Graph API version like v24.0`);
+    if (!/^\d+$/.test(opts.phoneNumberId)) throw new Error('whatsapp: phoneNumberId must be the numeric id of the business number');
+    const base = (opts.graphUrl ?? GRAPH_URL).replace(/\/+$/, '');
+    this.url = `${base}/${opts.version}/${opts.phoneNumberId}/messages`;
+    this.token = token;
+    this.tokenEnv = opts.tokenEnv;
+    this.region = opts.defaultRegion ?? 'IT';
+    this.timeZone = opts.timeZone ?? 'Europe/Rome';
+    this.consent = opts.consent;
+    this.statuses = opts.statuses;
+    this.logger = opts.logger;
+    const perSecond = opts.throughputPerSecond ?? 80;
+    if (!Number.isInteger(perSecond) || perSecond < 1) {
+      throw new Error(`whatsapp: throughputPerSecond must be a positive integer (got ${perSecond})`);
+    }
+    this.limiter = new RateWindow({ requests: perSecond, windowMs: 1000, marginMs: THROUGHPUT_MARGIN_MS });
+    this.pacer = new PairPacer(opts.pairSpacingMs ?? 6000);
+
+    // Keep-alive for throughput; no socket cap, or requests would queue past the limiter's plan.
+    const agentOptions = { keepAlive: true, timeout: 60_000 };
+    const httpAgent = new http.Agent(agentOptions);
+    const httpsAgent = new https.Agent(agentOptions);
+    this.agents = [httpAgent, httpsAgent];
+    this.http = axios.create({
+      timeout: opts.timeoutMs ?? 10_000,
+      httpAgent,
+      httpsAgent,
+      maxRedirects: 0,
+      validateStatus: () => true, // every status is classified here, not thrown by axios
+      transitional: { clarifyTimeoutError: true }, // timeouts as ETIMEDOUT, not ECONNABORTED
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+    });
+  }
+
+  render(ctx: DeliveryContext, _language?: string): WhatsappMessage {
+    // The language is the mapping's: a template exists only in its approved translations.
+    const mapping = parseMapping(ctx.options, ctx.event.type);
+    const phone = ctx.event.recipient.phone;
+    if (!phone) throw new ChannelError('whatsapp: no phone number', 'permanent');
+    const to = toE164(phone, this.region);
+    if (!to) throw new ChannelError(NOT_NORMALISABLE, 'permanent');
+    const template = buildTemplate(mapping, ctx.event.data, { timeZone: this.timeZone, eventType: ctx.event.type });
+    return { language: mapping.language, to, template };
+  }
+
+  async checkRecipient(ctx: DeliveryContext): Promise<Eligibility> {
+    const phone = ctx.event.recipient.phone;
+    if (!phone) return { ok: false, reason: 'whatsapp: no phone number' };
+    const e164 = toE164(phone, this.region);
+    if (!e164) return { ok: false, reason: 'whatsapp: phone number not valid' };
+    let allowed: boolean;
+    try {
+      allowed = await this.consent(e164);
+    } catch (err) {
+      throw new ChannelError(`whatsapp: consent lookup failed: ${maskPhones(errorText(err), e164)}`, 'transient');
+    }
+    return allowed ? { ok: true } : { ok: false, reason: 'whatsapp: no opt-in from this number' };
+  }
+
+  describeSend(ctx: DeliveryContext, message: WhatsappMessage): DescribedRequest {
+    return {
+      method: 'POST',
+      url: this.url,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', Authorization: `Bearer <from $${this.tokenEnv}>` },
+      body: templateBody(ctx, message),
+    };
+  }
+
+  async send(ctx: DeliveryContext, message: WhatsappMessage): Promise<{ providerId: string }> {
+    const providerId = await this.post(templateBody(ctx, message), message.to, ctx.attempt, ctx.signal);
+    return { providerId };
+  }
+
+  /**
+   * A free-form text (consent keywords, the privacy notice), only possible inside the 24 h
+   * window the citizen's own message opened (else 131047). Returns the wamid.
+   */
+  async sendText(to: string, body: string, opts: { replyTo?: string; signal?: AbortSignal } = {}): Promise<string> {
+    const e164 = toE164(to, this.region);
+    if (!e164) throw new ChannelError(NOT_NORMALISABLE, 'permanent');
+    if (body.length < 1 || body.length > 4096) {
+      throw new ChannelError(`whatsapp: a text message must be 1..4096 characters, it is ${body.length}`, 'permanent');
+    }
+    const payload = {
+      messaging_product: 'whatsapp',
+      recipient_type: 'individual',
+      to: e164,
+      type: 'text',
+      text: { preview_url: false, body },
+      ...(opts.replyTo ? { context: { message_id: opts.replyTo } } : {}),
+    };
+    return this.post(payload, e164, 1, opts.signal);
+  }
+
+  async status(_ctx: DeliveryContext, wamid: string): Promise<ProviderStatus> {
+    let stored: StoredStatus | null;
+    try {
+      stored = await this.statuses(wamid);
+    } catch (err) {
+      throw new ChannelError(`whatsapp: status lookup failed: ${maskPhones(errorText(err))}`, 'transient');
+    }
+    switch (stored?.status) {
+      case undefined:
+      case 'sent':
+        return { state: 'accepted' };
+      case 'delivered':
+      case 'read':
+        return { state: 'processed' };
+      case 'failed': {
+        const code = stored.errorCode;
+        const reason = `whatsapp: ${[code, stored.errorTitle].filter((x) => x !== undefined).join(' ') || 'failed'}`;
+        // rejected lets a "first" route fall back to another channel (IO) for this citizen.
+        return code !== undefined && RECIPIENT_CODES.has(code) ? { state: 'rejected', reason } : { state: 'failed', reason };
+      }
+      default:
+        this.logger?.warn({ wamid, status: stored?.status }, 'whatsapp: unknown stored status, treated as still accepted');
+        return { state: 'accepted' };
+    }
+  }
+
+  /** Close the pooled keep-alive connections (tests, shutdown). */
+  close(): void {
+    for (const agent of this.agents) agent.destroy();
+  }
+
+  /** One send: recipient pacing, then the number's throughput window, then the POST. Returns the wamid. */
+  private async post(body: Record<string, unknown>, to: string, attempt: number, signal?: AbortSignal): Promise<string> {
+    const who = phoneRef(to);
+    const claim = this.pacer.claim(to);
+    if (!claim.ok) {
+      throw new ChannelError(
+        `whatsapp: ${who} had a message less than the pair spacing ago, retry in ${claim.retryAfterMs} ms`,
+        'transient',
+        { code: 'PAIR_SPACING', retryAfterMs: claim.retryAfterMs },
+      );
+    }
+    try {
+      if (claim.waitMs > 0) await sleep(claim.waitMs, undefined, { signal });
+      await this.limiter.acquire(signal);
+    } catch {
+      claim.release();
+      throw new ChannelError('whatsapp: POST /messages aborted before it was sent', 'transient', { code: 'ABORTED' });
+    }
+    claim.started();
+
+    const started = Date.now();
+    let res: AxiosResponse;
+    try {
+      res = await this.http.post(this.url, body, { headers: { Authorization: `Bearer ${this.token}` }, signal });
+    } catch (err) {
+      const error = this.networkError(err, to);
+      if (error.errorClass === 'transient') claim.release(); // never reached Meta
+      throw error;
+    }
+    const log = { call: 'send', to: who, type: body.type, status: res.status, ms: Date.now() - started };
+    if (res.status >= 200 && res.status < 300) {
+      const wamid = (res.data as { messages?: Array<{ id?: unknown }> } | undefined)?.messages?.[0]?.id;
+      if (typeof wamid !== 'string' || !wamid) {
+        // Something was accepted, but without an id it cannot be tracked: do not send it again.
+        throw new ChannelError(`whatsapp: POST /messages → ${res.status} without a message id`, 'uncertain', { status: res.status });
+      }
+      this.logger?.debug({ ...log, wamid }, 'whatsapp: sent');
+      return wamid;
+    }
+    const error = this.httpError(res, to, attempt, log);
+    // A refused message never reached the citizen, so it does not count against the pair.
+    if (error.errorClass !== 'uncertain') claim.release();
+    const retryAt = Date.now() + (error.detail.retryAfterMs ?? 0);
+    // 131056 concerns this recipient only; 130429 means the number's throughput is used up: hold every send.
+    if (error.detail.code === '131056') this.pacer.hold(to, retryAt);
+    if (error.detail.code === '130429') this.limiter.pauseUntil(retryAt);
+    throw error;
+  }
+
+  private httpError(res: AxiosResponse, to: string, attempt: number, log: Record<string, unknown>): ChannelError {
+    const error = (res.data as { error?: { code?: unknown; message?: unknown; error_data?: { details?: unknown } } } | undefined)?.error;
+    const code = typeof error?.code === 'number' ? error.code : undefined;
+    const errorClass = classifyResponse(res.status, code);
+    const text = [error?.message, error?.error_data?.details].filter((s) => typeof s === 'string' && s).join(': ');
+    let message = `whatsapp: POST /messages → ${res.status}${text ? ` ${text}` : code !== undefined ? ` code ${code}` : ''}`;
+    if (errorClass === 'uncertain') message += ': Meta may have accepted the message';
+    const detail: ChannelError['detail'] = { status: res.status, ...(code !== undefined ? { code: String(code) } : {}) };
+
+    // Meta gives no Retry-After (§4): 131056 → 4^X s as Meta advises; 130429 → a second, then the window again.
+    if (code === 131056) detail.retryAfterMs = pairRetryAfterMs(attempt);
+    if (code === 130429) detail.retryAfterMs = 1000;
+    const level = errorClass === 'halt' ? 'error' : 'warn';
+    this.logger?.[level]({ ...log, code, errorClass, retryAfterMs: detail.retryAfterMs }, 'whatsapp: send refused');
+    return new ChannelError(maskPhones(message, to), errorClass, detail);
+  }
+
+  private networkError(err: unknown, to: string): ChannelError {
+    if (!isAxiosError(err)) {
+      return new ChannelError(`whatsapp: POST /messages failed: ${maskPhones(errorText(err), to)}`, 'uncertain');
+    }
+    const code = err.code ?? 'UNKNOWN';
+    // Whether the whole request had been written: if not, Meta cannot have acted on it.
+    const sent = (err.request as http.ClientRequest | undefined)?.writableFinished === true;
+    const errorClass = classifyNetwork(code, sent);
+    const what = code === 'ETIMEDOUT' ? 'timed out' : code === 'ERR_CANCELED' ? 'was aborted' : `failed (${err.message})`;
+    const consequence = errorClass === 'uncertain' ? ' after it was sent: Meta may have accepted the message' : '';
+    this.logger?.warn({ call: 'send', to: phoneRef(to), code, errorClass }, 'whatsapp: no answer');
+    return new ChannelError(maskPhones(`whatsapp: POST /messages ${what}${consequence}`, to), errorClass, { code });
+  }
+}
+
+/** The POST body of a template send; our delivery id rides along and comes back in the status webhooks. */
+function templateBody(ctx: DeliveryContext, message: WhatsappMessage): Record<string, unknown> {
+  return {
+    messaging_product: 'whatsapp',
+    recipient_type: 'individual',
+    to: message.to,
+    type: 'template',
+    biz_opaque_callback_data: String(ctx.deliveryId),
+    template: message.template,
+  };
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

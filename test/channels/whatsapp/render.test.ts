@@ -1,0 +1,132 @@
+// render(): the routing step's template mapping and the event's data become the Cloud API
+// template object; the phone becomes E.164 with "+". No HTTP here.
+import { describe, expect, it } from 'vitest';
+import { ChannelError } from '../../../src/channels/channel.js';
+import { DATA, MAPPING, delivery, makeChannel } from './helpers.js';
+
+const channel = makeChannel('http://127.0.0.1:9');
+
+function renderError(fn: () => unknown): ChannelError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ChannelError);
+    return err as ChannelError;
+  }
+  throw new Error('expected render to throw');
+}
+
+describe('render', () => {
+  it('builds the template object: body parameters rendered, quick-reply payload, deterministic language', () => {
+    expect(channel.render(delivery('+393471234567'))).toEqual({
+      language: 'it',
+      to: '+393471234567',
+      template: {
+        name: 'promemoria_appuntamento',
+        language: { code: 'it', policy: 'deterministic' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'giovedì 3 dicembre 2026 alle 10:30' },
+              { type: 'text', text: 'Anagrafe centrale' },
+            ],
+          },
+          { type: 'button', sub_type: 'quick_reply', index: '0', parameters: [{ type: 'payload', payload: 'ANNULLA:PRT-42' }] },
+        ],
+      },
+    });
+  });
+
+  it('adds a text header and a url button, uses default() and formats dates in the template language', () => {
+    const mapping = {
+      template: 'permesso_ztl_scadenza',
+      language: 'en_US',
+      header: 'Permit {{ permit }}',
+      body: ['{{ expires | date }}', '{{ office | default("Comune") }}'],
+      buttons: [{ type: 'url', index: 1, value: '{{ permit }}' }],
+    };
+    const message = channel.render(delivery('3471234567', mapping, { permit: 'ZTL-9', expires: '2027-01-31' }));
+    expect(message.language).toBe('en_US');
+    expect(message.template).toEqual({
+      name: 'permesso_ztl_scadenza',
+      language: { code: 'en_US', policy: 'deterministic' },
+      components: [
+        { type: 'header', parameters: [{ type: 'text', text: 'Permit ZTL-9' }] },
+        {
+          type: 'body',
+          parameters: [
+            { type: 'text', text: 'January 31, 2027' },
+            { type: 'text', text: 'Comune' },
+          ],
+        },
+        { type: 'button', sub_type: 'url', index: '1', parameters: [{ type: 'text', text: 'ZTL-9' }] },
+      ],
+    });
+  });
+
+  it('normalises Italian numbers written in several ways to +39…', () => {
+    for (const written of ['347 123 4567', '0039 347 123 4567', '+39 347-123-4567', '+39 (347) 1234567', '3471234567']) {
+      expect(channel.render(delivery(written)).to, written).toBe('+393471234567');
+    }
+    expect(channel.render(delivery('06 1234 5678')).to).toBe('+390612345678');
+    expect(channel.render(delivery('+41 44 668 18 00')).to).toBe('+41446681800'); // a Swiss number stays Swiss
+  });
+
+  it('refuses a number that cannot be normalised, permanently and without repeating it', () => {
+    for (const bad of ['347123', 'not a phone', '+39 12']) {
+      const err = renderError(() => channel.render(delivery(bad)));
+      expect(err.errorClass).toBe('permanent');
+      expect(err.message).toBe('whatsapp: phone number cannot be normalised to E.164');
+    }
+    expect(renderError(() => channel.render(delivery(undefined))).message).toBe('whatsapp: no phone number');
+  });
+
+  it('names a missing template variable and where it is used', () => {
+    const { start: _, ...withoutStart } = DATA;
+    const err = renderError(() => channel.render(delivery('3471234567', MAPPING, withoutStart)));
+    expect(err.errorClass).toBe('permanent');
+    expect(err.message).toContain('body[0]');
+    expect(err.message).toContain('template variable "start" is missing');
+  });
+
+  it('names the field of a bad mapping', () => {
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{ ...MAPPING, template: undefined }, 'template'],
+      [{ ...MAPPING, template: 'Promemoria Appuntamento' }, 'template'],
+      [{ ...MAPPING, language: 'italiano' }, 'language'],
+      [{ ...MAPPING, body: '{{ start }}' }, 'body'],
+      [{ ...MAPPING, buttons: [{ type: 'call', index: 0, value: 'x' }] }, 'buttons.0.type'],
+      [{ ...MAPPING, buttons: [{ type: 'url', index: 12, value: 'x' }] }, 'buttons.0.index'],
+    ];
+    for (const [options, field] of cases) {
+      const err = renderError(() => channel.render(delivery('3471234567', options)));
+      expect(err.errorClass, field).toBe('permanent');
+      expect(err.message, field).toContain(`${field}:`);
+      expect(err.message, field).toContain('"appointment.reminder"');
+    }
+  });
+
+  it('turns new-lines, tabs and long space runs into one space (Meta refuses them in parameters)', () => {
+    const mapping = { template: 'avviso', body: ['{{ address }}'] };
+    const message = channel.render(delivery('3471234567', mapping, { address: 'Via Roma 1\n00100 Roma\t(RM)      piano 2' }));
+    expect(message.template.components).toEqual([{ type: 'body', parameters: [{ type: 'text', text: 'Via Roma 1 00100 Roma (RM) piano 2' }] }]);
+  });
+
+  it('refuses a parameter that renders empty', () => {
+    const err = renderError(() => channel.render(delivery('3471234567', { template: 'avviso', body: ['{{ note }}'] }, { note: '  ' })));
+    expect(err.errorClass).toBe('permanent');
+    expect(err.message).toContain('body[0] rendered empty');
+  });
+});
+
+describe('describeSend', () => {
+  it('shows the request without the token', () => {
+    const ctx = delivery('3471234567');
+    const described = channel.describeSend(ctx, channel.render(ctx));
+    expect(described.url).toBe('http://127.0.0.1:9/v24.0/106540352242922/messages');
+    expect(described.headers.Authorization).toBe('Bearer <from $WHATSAPP_TOKEN>');
+    expect(described.body).toMatchObject({ to: '+393471234567', type: 'template', biz_opaque_callback_data: '7' });
+    expect(JSON.stringify(described)).not.toContain('EAAG');
+  });
+});
