@@ -14,7 +14,7 @@ import { startIoSandbox, type IoSandbox } from '../sandbox/io/index.js';
 import { WhatsappChannel } from '../channels/whatsapp/index.js';
 import { startWhatsappSandbox, type WhatsappSandbox } from '../sandbox/whatsapp/index.js';
 import { isOptedIn } from '../store/consent.js';
-import { highestStatus } from '../store/whatsapp-statuses.js';
+import { highestStatus, wamidOfDelivery } from '../store/whatsapp-statuses.js';
 import { ioRenderer } from './render.js';
 
 export interface AppContext {
@@ -130,6 +130,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         timeZone: config.timeZone,
         consent: (phone) => isOptedIn(store.knex, phone),
         statuses: (wamid) => highestStatus(store.knex, wamid),
+        wamidOfDelivery: (id) => wamidOfDelivery(store.knex, id),
         logger: opts.log,
       }));
     }

@@ -81,6 +81,12 @@ export interface Channel<M extends ChannelMessage = ChannelMessage> {
   describeSend(ctx: DeliveryContext, message: M): DescribedRequest;
   /** Hand the message to the provider; returns the provider's message id. */
   send(ctx: DeliveryContext, message: M): Promise<{ providerId: string }>;
+  /**
+   * After an uncertain send: the provider's id if the provider has already confirmed it took this
+   * delivery (WhatsApp: a status webhook echoing our delivery id), else null. Channels that cannot
+   * know (IO) leave it out.
+   */
+  confirmedSend?(ctx: DeliveryContext): Promise<string | null>;
   /** Outcome of an accepted message (IO: GET /messages/{fc}/{id}; WhatsApp: the statuses its webhooks stored). */
   status(ctx: DeliveryContext, providerId: string): Promise<ProviderStatus>;
 }

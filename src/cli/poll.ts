@@ -41,9 +41,9 @@ function printDryRun(r: DryRunReport, revealed: boolean): void {
     out.push('', `● ${e.key}  [${e.type}]`);
     out.push(`  send from ${e.notBefore ?? 'now'}${e.expiresAt ? `, not after ${e.expiresAt}` : ''}`);
     for (const s of e.sends) {
-      if (s.error) { out.push(`  ${s.channel}: ERROR ${s.error}`); continue; }
+      if (s.error) { out.push(`  ${s.channel} (${s.routing}): cannot send: ${s.error}`); continue; }
       const q = s.request!;
-      out.push(`  ${s.channel}: ${q.method} ${q.url}`);
+      out.push(`  ${s.channel} (${s.routing}): ${q.method} ${q.url}`);
       for (const [k, v] of Object.entries(q.headers)) out.push(`    ${k}: ${v}`);
       out.push(JSON.stringify(q.body, null, 2).split('\n').map((l) => `    ${l}`).join('\n'));
     }

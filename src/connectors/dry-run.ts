@@ -5,7 +5,7 @@ import type { Knex } from 'knex';
 import type { Channel, DescribedRequest } from '../channels/channel.js';
 import type { ConnectorInstance } from './registry.js';
 import type { RowError, Cancellation } from './contract.js';
-import { routeFor } from './routing.js';
+import { routeFor, type StoredRoute } from './routing.js';
 import { prepareBatch } from './prepare-batch.js';
 import { pendingEntities } from '../store/pending-entities.js';
 import { readCursor } from '../store/lease.js';
@@ -16,7 +16,8 @@ export interface DryRunEvent {
   entity?: string;
   notBefore?: string;
   expiresAt?: string;
-  sends: Array<{ channel: string; request?: DescribedRequest; error?: string }>;
+  /** Every channel of the event's route, in order, with the routing rule that would use it. */
+  sends: Array<{ channel: string; routing: string; request?: DescribedRequest; error?: string }>;
 }
 
 export interface DryRunReport {
@@ -44,16 +45,20 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
     if (batch.cursor !== undefined) report.cursor = batch.cursor;
     for (const [i, e] of prepared.events.entries()) {
       const sends: DryRunEvent['sends'] = [];
-      for (const d of e.deliveries) {
-        const channel = deps.channels.get(d.channel)!;
+      const route = e.route as StoredRoute;
+      for (const [j, d] of route.steps.entries()) {
+        const channel = deps.channels.get(d.channel);
+        const routing = route.mode === 'all' ? 'mode all: sent on every channel'
+          : j === 0 ? 'first choice' : `if ${route.steps[j - 1]!.channel} cannot deliver (not eligible, or rejected)`;
+        if (!channel) { sends.push({ channel: d.channel, routing, error: `channel ${d.channel} is not configured` }); continue; }
         const ctx = {
           deliveryId: 0, attempt: 1, options: d.options,
           event: { id: i, key: e.key, type: e.type, recipient: { fiscalCode: e.fiscalCode, ...(e.phone ? { phone: e.phone } : {}), ...(e.language ? { language: e.language } : {}) }, data: e.data, ...(e.expiresAt ? { expiresAt: new Date(e.expiresAt) } : {}) },
         };
         try {
-          sends.push({ channel: d.channel, request: channel.describeSend(ctx, channel.render(ctx, e.language)) });
+          sends.push({ channel: d.channel, routing, request: channel.describeSend(ctx, channel.render(ctx, e.language)) });
         } catch (err) {
-          sends.push({ channel: d.channel, error: (err as Error).message });
+          sends.push({ channel: d.channel, routing, error: (err as Error).message });
         }
       }
       report.events.push({

@@ -40,7 +40,9 @@ export async function handleInbound(msg: InboundText, deps: InboundDeps): Promis
   if (inserted.length === 0) return { duplicate: true, action: null };
 
   if (action === 'opt_in' || action === 'opt_out') {
-    const { cancelled } = await recordConsent(deps.knex, { phone: msg.fromE164, action, source: 'whatsapp-keyword', text: msg.text ?? null, at: msg.timestamp || now });
+    // Ordered by when we received it (ms), not Meta's whole-second timestamp, so a change made in
+    // the same second as an earlier one still counts as the newer.
+    const { cancelled } = await recordConsent(deps.knex, { phone: msg.fromE164, action, source: 'whatsapp-keyword', text: msg.text ?? null, at: now });
     deps.log.info({ action, cancelled }, action === 'opt_in' ? 'citizen opted in on WhatsApp' : 'citizen opted out on WhatsApp: pending sends cancelled');
     return { duplicate: false, action, reply: action === 'opt_in' ? deps.replies.optIn : deps.replies.optOut, cancelled };
   }

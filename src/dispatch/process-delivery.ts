@@ -119,13 +119,22 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       case 'permanent':
         log.warn({ err: message }, 'failed permanently');
         return write(state, { state: 'failed', last_error: message, attempts });
-      case 'uncertain':
+      case 'uncertain': {
+        const confirmed = state === 'sending' ? await channel.confirmedSend?.(ctx).catch(() => null) : null;
+        if (confirmed) {
+          log.info({ providerId: confirmed }, 'send outcome was unknown, but the provider already confirmed it');
+          return write('sending', {
+            state: 'accepted', provider_id: confirmed, sent_at: clock(), polls: 0, last_error: message, reason: 'send confirmed by the provider after an unanswered request',
+            next_attempt_at: clock() + statusPollDelayMs(0, cfg.statusPollSeconds),
+          });
+        }
         if (state === 'sending' && cfg.onUncertain === 'hold') {
           log.warn({ err: message }, 'uncertain: the provider may have received it; held for an operator (never resent silently)');
           return write('sending', { state: 'uncertain', last_error: message, reason: 'send outcome unknown', attempts });
         }
         // Before the send ('pending') nothing can have been delivered: a plain transient error.
         return retryOrGiveUp(item, deps, state, attempts, err, write, log);
+      }
       case 'halt':
         deps.onHalt?.(channel.name, err);
         log.error({ err: message }, 'channel halted: work kept pending');

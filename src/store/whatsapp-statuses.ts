@@ -42,3 +42,9 @@ export async function highestStatus(knex: Knex, wamid: string): Promise<{ status
   const best = rows.reduce((a, b) => ((RANK[b.status] ?? 0) > (RANK[a.status] ?? 0) ? b : a));
   return { status: best.status, ...(best.error_code != null ? { errorCode: best.error_code } : {}), ...(best.error_title ? { errorTitle: best.error_title } : {}) };
 }
+
+/** The wamid that a non-failed status webhook tied to our delivery id, if one arrived. */
+export async function wamidOfDelivery(knex: Knex, deliveryId: number): Promise<string | null> {
+  const row = await knex('whatsapp_statuses').where({ delivery_id: deliveryId }).whereNot('status', 'failed').first('wamid');
+  return row ? String(row.wamid) : null;
+}

@@ -45,9 +45,18 @@ describe('ponte demo (npm start)', () => {
     const before = await ponte(['status', '--json'], { cwd });
     const dry = await ponte(['poll', 'demo-ztl', '--dry-run', '--json'], { cwd });
     expect(dry.code).toBe(0);
-    const report = JSON.parse(dry.stdout) as { events: { key: string; sends: { channel: string; request: { method: string; url: string; body: { fiscal_code: string; content: { subject: string; markdown: string } } } }[] }[] };
+    type Req = { method: string; url: string; headers: Record<string, string>; body: { fiscal_code: string; to: string; content: { subject: string; markdown: string }; template: { name: string } } };
+    const report = JSON.parse(dry.stdout) as { events: { key: string; sends: { channel: string; routing: string; request: Req }[] }[] };
     expect(report.events.length).toBeGreaterThan(0);
-    const req = report.events[0]!.sends[0]!.request;
+    // The exact WhatsApp payload next to the IO one, each with its routing rule.
+    const [io, wa] = report.events[0]!.sends;
+    expect(io).toMatchObject({ channel: 'appio', routing: 'first choice' });
+    expect(wa).toMatchObject({ channel: 'whatsapp', routing: 'if appio cannot deliver (not eligible, or rejected)' });
+    expect(wa!.request.url).toMatch(/\/v24\.0\/106540352242922\/messages$/);
+    expect(wa!.request.headers.Authorization).toBe('Bearer <from $WHATSAPP_TOKEN>');
+    expect(wa!.request.body).toMatchObject({ messaging_product: 'whatsapp', type: 'template', template: { name: 'scadenza_permesso_ztl' } });
+    expect(wa!.request.body.to).toMatch(/^\+39\*+\d{2}$/); // masked unless --reveal
+    const req = io!.request;
     expect(req.method).toBe('POST');
     expect(req.url).toMatch(/\/api\/v1\/messages$/);
     expect(req.body.content.subject.length).toBeGreaterThanOrEqual(10);

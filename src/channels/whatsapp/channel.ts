@@ -60,6 +60,8 @@ export interface WhatsappChannelOptions {
   consent: (phoneE164: string) => Promise<boolean>;
   /** The highest status stored from webhooks for a wamid, or null if none came yet. */
   statuses: (wamid: string) => Promise<StoredStatus | null>;
+  /** The wamid a status webhook tied to this delivery id (biz_opaque_callback_data), if any came. */
+  wamidOfDelivery?: (deliveryId: number) => Promise<string | null>;
   logger?: Logger;
 }
 
@@ -86,6 +88,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
   private readonly pacer: PairPacer;
   private readonly consent: WhatsappChannelOptions['consent'];
   private readonly statuses: WhatsappChannelOptions['statuses'];
+  private readonly wamidOfDelivery: WhatsappChannelOptions['wamidOfDelivery'];
   private readonly logger: Logger | undefined;
 
   constructor(opts: WhatsappChannelOptions) {
@@ -102,6 +105,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     this.timeZone = opts.timeZone ?? 'Europe/Rome';
     this.consent = opts.consent;
     this.statuses = opts.statuses;
+    this.wamidOfDelivery = opts.wamidOfDelivery;
     this.logger = opts.logger;
     const perSecond = opts.throughputPerSecond ?? 80;
     if (!Number.isInteger(perSecond) || perSecond < 1) {
@@ -184,6 +188,11 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
       ...(opts.replyTo ? { context: { message_id: opts.replyTo } } : {}),
     };
     return this.post(payload, e164, 1, opts.signal);
+  }
+
+  /** A status webhook may beat the (timed-out) HTTP answer: it proves Meta took the message. */
+  async confirmedSend(ctx: DeliveryContext): Promise<string | null> {
+    return this.wamidOfDelivery ? this.wamidOfDelivery(ctx.deliveryId) : null;
   }
 
   async status(_ctx: DeliveryContext, wamid: string): Promise<ProviderStatus> {
