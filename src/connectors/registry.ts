@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
 import { ConfigError, zodProblems } from '../config/errors.js';
+import { declarativeConnector, declarativeFile } from './declarative/load.js';
 
 type Loader = () => Promise<{ default: ConnectorDefinition }>;
 
@@ -22,8 +23,16 @@ export interface ConnectorInstance {
   settings: ConnectorInstanceConfig;
 }
 
+/**
+ * `use:` is a built-in connector (appointments, ztl-permits), a declarative one (connectors/<name>/
+ * connector.yaml, or a folder path holding one), or a module path exporting defineConnector().
+ */
 export async function loadDefinition(use: string): Promise<ConnectorDefinition> {
   const builtin = BUILTINS[use];
+  if (!builtin) {
+    const yamlFile = declarativeFile(use);
+    if (yamlFile) return declarativeConnector(yamlFile);
+  }
   const mod = builtin ? await builtin() : ((await import(pathToFileURL(resolve(use)).href)) as { default?: ConnectorDefinition });
   if (!mod.default || typeof mod.default.poll !== 'function') throw new Error(`connector "${use}" does not export a connector made with defineConnector()`);
   return mod.default;
@@ -38,7 +47,8 @@ export async function resolveInstances(config: PonteConfig, file: string, only?:
     try {
       definition = await loadDefinition(settings.use);
     } catch (e) {
-      problems.push(`connectors[${i}] (${settings.id}).use: ${(e as Error).message}`);
+      if (e instanceof ConfigError) problems.push(...e.message.split('\n').slice(1).map((l) => `connectors[${i}] (${settings.id}).use → ${e.file}: ${l.replace(/^\s*- /, '')}`));
+      else problems.push(`connectors[${i}] (${settings.id}).use: ${(e as Error).message}`);
       continue;
     }
     const parsed = definition.configSchema.safeParse(settings.config);

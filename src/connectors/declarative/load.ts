@@ -1,0 +1,106 @@
+// From connectors/<name>/connector.yaml (+ its .sql) to a connector definition: the YAML is checked
+// with errors naming the file and the field, the query is wrapped with the shape's conditions.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import type { Knex } from 'knex';
+import { parse, YAMLParseError } from 'yaml';
+import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '../contract.js';
+import { ConfigError, zodProblems } from '../../config/errors.js';
+import { declarativeInstanceSchema, declarativeSchema, type DeclarativeSpec } from './schema.js';
+import { dateAlias, mapRow } from './map-row.js';
+import { openSqlSource, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
+import { pollWindow } from '../sql/window-poll.js';
+import { instantToWallTime } from '../sql/local-time.js';
+
+export const DECLARATIVE_FILE = 'connector.yaml';
+
+/** The connector.yaml a `use:` value points at, if it names a declarative connector. */
+export function declarativeFile(use: string, cwd = process.cwd()): string | null {
+  for (const candidate of [join(cwd, 'connectors', use, DECLARATIVE_FILE), resolve(cwd, use, DECLARATIVE_FILE), resolve(cwd, use)]) {
+    if (candidate.endsWith(DECLARATIVE_FILE) && existsSync(candidate)) return candidate;
+  }
+  return null;
+}
+
+export function readDeclarative(file: string): { spec: DeclarativeSpec; sql: string } {
+  let raw: unknown;
+  try {
+    raw = parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(file, [e instanceof YAMLParseError ? `not valid YAML: ${e.message}` : `cannot read: ${(e as Error).message}`]);
+  }
+  const parsed = declarativeSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
+  const spec = parsed.data;
+  const sqlFile = join(dirname(file), spec.query);
+  if (!existsSync(sqlFile)) throw new ConfigError(file, [`query: ${spec.query} does not exist next to ${DECLARATIVE_FILE}`]);
+  // Comments go (they may mention anything); a trailing semicolon too, as the query becomes a subquery.
+  const sql = readFileSync(sqlFile, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/--[^\n]*/g, '').trim().replace(/;\s*$/, '');
+  const problems: string[] = [];
+  if (sql.includes('?')) problems.push(`query: ${spec.query} must not contain "?" (knex would read it as a parameter)`);
+  if (/\border\s+by\b/i.test(sql)) problems.push(`query: ${spec.query} must not ORDER BY (Ponte orders and pages the rows itself)`);
+  if (problems.length) throw new ConfigError(file, problems);
+  return { spec, sql };
+}
+
+/** The user's SELECT as a subquery, with the date columns also selected as text. */
+export function wrappedQuery(knex: Knex, spec: DeclarativeSpec, sql: string): Knex.QueryBuilder {
+  const columns: Array<Knex.Raw | string> = [knex.raw('q.*')];
+  for (const [name, column] of Object.entries(spec.event.dates)) columns.push(selectLocalDateTime(knex, `q.${column}`, dateAlias(name)));
+  if (spec.key !== 'id') columns.push(knex.raw('?? as ??', [`q.${spec.key}`, 'id']));
+  return knex.select(columns).from(knex.raw(`(${sql}) q`));
+}
+
+export function windowQuery(knex: Knex, spec: DeclarativeSpec, sql: string, now: Date): Knex.QueryBuilder {
+  const w = spec.window!;
+  const from = instantToWallTime(new Date(now.getTime() - w.behindHours * 3_600_000), spec.timeZone);
+  const to = instantToWallTime(new Date(now.getTime() + w.aheadHours * 3_600_000), spec.timeZone);
+  return wrappedQuery(knex, spec, sql)
+    .where(`q.${w.column}`, '>=', localBound(knex, from, 'datetime'))
+    .andWhere(`q.${w.column}`, '<=', localBound(knex, to, 'datetime'));
+}
+
+function sourceOf(spec: DeclarativeSpec, instance: { source?: SqlSourceConfig | undefined }, file: string): SqlSourceConfig {
+  const source = instance.source ?? spec.source;
+  if (!source) throw new Error(`${file}: no source: set source: in ${DECLARATIVE_FILE} or config.source for the instance in config/ponte.yaml`);
+  return source;
+}
+
+export function declarativeConnector(file: string): ConnectorDefinition {
+  const { spec, sql } = readDeclarative(file);
+  const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates } };
+  if (spec.shape === 'incremental') throw new ConfigError(file, ['shape: incremental declarative connectors are not available yet; use shape: window']);
+  return defineConnector({
+    name: spec.name,
+    description: spec.description,
+    shape: 'window',
+    configSchema: declarativeInstanceSchema,
+    eventTypes,
+    async check(config, log) {
+      const knex = openSqlSource(sourceOf(spec, config, file));
+      try {
+        await wrappedQuery(knex, spec, sql).whereRaw('1 = 0');
+        log.info({ connector: spec.name }, 'query and columns readable');
+      } finally {
+        await knex.destroy();
+      }
+    },
+    async *poll(ctx) {
+      const knex = openSqlSource(sourceOf(spec, ctx.config, file));
+      try {
+        yield* pollWindow({
+          knex,
+          entityPrefix: spec.name,
+          idColumn: `q.${spec.key}`,
+          pageSize: spec.pageSize,
+          windowQuery: () => windowQuery(knex, spec, sql, ctx.now),
+          byIds: (ids) => wrappedQuery(knex, spec, sql).whereIn(`q.${spec.key}`, ids),
+          verdict: (row, id) => mapRow(spec, row, id),
+          goneReason: `the row is no longer in the back-office`,
+        }, ctx as never);
+      } finally {
+        await knex.destroy();
+      }
+    },
+  });
+}

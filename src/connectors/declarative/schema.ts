@@ -1,0 +1,74 @@
+// connectors/<name>/connector.yaml: a SQL connector described as data. The query lives beside it
+// in a .sql file; everything else — shape, key, recipient, dates, templates — is here.
+import { z } from 'zod';
+import { sqlSourceSchema } from '../sql/source.js';
+import { isValidTimeZone } from '../sql/local-time.js';
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'lower-case letters, digits and -');
+const column = z.string().min(1);
+const template = z.strictObject({ subject: z.string().min(1), markdown: z.string().min(1) });
+
+/** When an event goes out or stops being worth sending, relative to one of its dates. */
+const instantRule = z.strictObject({
+  /** A name under `dates`. */
+  date: z.string().min(1),
+  offsetHours: z.number().default(0),
+});
+
+export const declarativeSchema = z.strictObject({
+  name,
+  description: z.string().min(1),
+  shape: z.enum(['window', 'incremental']),
+  /** Default source; an instance may override it in config/ponte.yaml. */
+  source: sqlSourceSchema.optional(),
+  /** The SELECT, in a file next to connector.yaml. */
+  query: z.string().regex(/\.sql$/, 'a .sql file next to connector.yaml').default('query.sql'),
+  /** The row's primary key column (unique, never null). */
+  key: column.default('id'),
+  /** Back-office local times are in this zone. */
+  timeZone: z.string().refine(isValidTimeZone, 'unknown time zone').default('Europe/Rome'),
+  pageSize: z.number().int().positive().max(10_000).default(1000),
+  /** shape: window — rows whose `column` falls in [now - behindHours, now + aheadHours]. */
+  window: z.strictObject({
+    column,
+    aheadHours: z.number().positive(),
+    behindHours: z.number().min(0).default(0),
+  }).optional(),
+  /** shape: incremental — rows changed since the last run, by a (change column, key) cursor. */
+  cursor: z.strictObject({
+    column,
+    /** Seconds below the database clock that are not read yet: rows committed late are not skipped. */
+    lagSeconds: z.number().min(0).default(5),
+  }).optional(),
+  event: z.strictObject({
+    type: z.string().min(1),
+    /** The permanent dedup key, a template over the row's columns, e.g. "pratica:{{ id }}:{{ stato }}". */
+    key: z.string().min(1),
+    recipient: z.strictObject({ fiscalCode: column, phone: column.optional(), language: column.optional() }),
+    /** Template data: name → column. */
+    data: z.record(z.string(), column).default({}),
+    /** Local date-time columns: name → column; in the data as ISO instants. */
+    dates: z.record(z.string(), column).default({}),
+    notBefore: instantRule.optional(),
+    expiresAt: instantRule.optional(),
+    /** Rows whose column holds one of these values get nothing (their pending sends are cancelled). */
+    cancelWhen: z.strictObject({ column, in: z.array(z.string()).min(1) }).optional(),
+  }),
+  /** Data names holding personal data: never allowed in an IO subject. */
+  personalFields: z.array(z.string()).default([]),
+  templates: z.object({ it: template }).catchall(template),
+}).superRefine((c, ctx) => {
+  if (c.shape === 'window' && !c.window) ctx.addIssue({ code: 'custom', path: ['window'], message: 'shape window needs window: { column, aheadHours }' });
+  if (c.shape === 'incremental' && !c.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'shape incremental needs cursor: { column }' });
+  for (const rule of ['notBefore', 'expiresAt'] as const) {
+    const r = c.event[rule];
+    if (r && !c.event.dates[r.date]) ctx.addIssue({ code: 'custom', path: ['event', rule, 'date'], message: `"${r.date}" is not one of event.dates (${Object.keys(c.event.dates).join(', ') || 'none'})` });
+  }
+});
+
+export type DeclarativeSpec = z.infer<typeof declarativeSchema>;
+
+/** What an instance may set in config/ponte.yaml under `config:`. */
+export const declarativeInstanceSchema = z.strictObject({
+  source: sqlSourceSchema.optional(),
+});
