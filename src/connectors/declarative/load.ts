@@ -10,6 +10,7 @@ import { declarativeInstanceSchema, declarativeSchema, type DeclarativeSpec } fr
 import { dateAlias, mapRow } from './map-row.js';
 import { openSqlSource, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
 import { pollWindow } from '../sql/window-poll.js';
+import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
 import { instantToWallTime } from '../sql/local-time.js';
 
 export const DECLARATIVE_FILE = 'connector.yaml';
@@ -69,22 +70,50 @@ function sourceOf(spec: DeclarativeSpec, instance: { source?: SqlSourceConfig | 
 export function declarativeConnector(file: string): ConnectorDefinition {
   const { spec, sql } = readDeclarative(file);
   const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates } };
-  if (spec.shape === 'incremental') throw new ConfigError(file, ['shape: incremental declarative connectors are not available yet; use shape: window']);
+  const check = async (config: { source?: SqlSourceConfig | undefined }, log: { info: (o: object, m: string) => void }) => {
+    const knex = openSqlSource(sourceOf(spec, config, file));
+    try {
+      await wrappedQuery(knex, spec, sql).whereRaw('1 = 0');
+      log.info({ connector: spec.name }, 'query and columns readable');
+    } finally {
+      await knex.destroy();
+    }
+  };
+  if (spec.shape === 'incremental') {
+    return defineConnector<typeof declarativeInstanceSchema, ChangeCursor>({
+      name: spec.name,
+      description: spec.description,
+      shape: 'incremental',
+      configSchema: declarativeInstanceSchema,
+      eventTypes,
+      check,
+      async *poll(ctx) {
+        const knex = openSqlSource(sourceOf(spec, ctx.config, file));
+        try {
+          yield* pollChanges({
+            knex,
+            source: () => wrappedQuery(knex, spec, sql),
+            tsColumn: `q.${spec.cursor!.column}`,
+            idColumn: `q.${spec.key}`,
+            timeZone: spec.timeZone,
+            lagSeconds: spec.cursor!.lagSeconds,
+            pageSize: spec.pageSize,
+            verdict: (row, id) => ({ ...mapRow(spec, row, id), entity: `${spec.name}:${id}` }),
+            describe: `${spec.name} (${spec.query})`,
+          }, ctx);
+        } finally {
+          await knex.destroy();
+        }
+      },
+    }) as unknown as ConnectorDefinition;
+  }
   return defineConnector({
     name: spec.name,
     description: spec.description,
     shape: 'window',
     configSchema: declarativeInstanceSchema,
     eventTypes,
-    async check(config, log) {
-      const knex = openSqlSource(sourceOf(spec, config, file));
-      try {
-        await wrappedQuery(knex, spec, sql).whereRaw('1 = 0');
-        log.info({ connector: spec.name }, 'query and columns readable');
-      } finally {
-        await knex.destroy();
-      }
-    },
+    check,
     async *poll(ctx) {
       const knex = openSqlSource(sourceOf(spec, ctx.config, file));
       try {

@@ -12,6 +12,8 @@ export interface RowVerdict {
   events?: EmittedEvent[];
   /** Why the entity gets nothing; sent as a Cancellation only when it has pending deliveries. */
   cancel?: string;
+  /** The entity a cancellation is about (incremental connectors; window connectors derive it). */
+  entity?: string;
   errors?: RowError[];
 }
 

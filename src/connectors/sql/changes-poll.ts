@@ -1,0 +1,108 @@
+// The run of an 'incremental' SQL connector: rows changed since the last run, read by a compound
+// keyset cursor (change column, key) — the pitfalls this defeats are in docs/connectors.md:
+// - ties: rows sharing one change time across a page boundary are neither skipped nor repeated,
+//   because the cursor is (ts, id) and pages are `ts > last OR (ts = last AND id > lastId)`;
+// - late commits: the upper bound is the DATABASE clock minus `lagSeconds`, fixed once before
+//   reading, so a row stamped earlier but committed late is read on the next run, not skipped;
+// - precision: the cursor is the column's own text (microseconds, SQL Server's 100 ns) and is
+//   compared back in SQL, never through a JS Date (which keeps milliseconds only);
+// - crashes: every page is one batch whose cursor is committed with its events;
+// - NULLs: a NULL change time can never be read by a cursor, so it is reported at the start.
+import type { Knex } from 'knex';
+import type { Batch, PollContext } from '../contract.js';
+import type { RowVerdict } from './window-poll.js';
+import { dialectOf, selectLocalDateTime } from './source.js';
+import { instantToWallTime } from './local-time.js';
+import { cellText } from './rows.js';
+
+/** The position after the last committed row: the change column as the database's own text, and the key. */
+export interface ChangeCursor {
+  ts: string;
+  id: string;
+}
+
+export interface ChangesPollSpec {
+  knex: Knex;
+  /** The rows, with every column the verdict needs (no order, no limit). */
+  source(): Knex.QueryBuilder;
+  /** Change column and key, as written in that query (e.g. "q.aggiornata_il", "q.id"). */
+  tsColumn: string;
+  idColumn: string;
+  /** The zone the change column's wall times are in. */
+  timeZone: string;
+  lagSeconds: number;
+  pageSize: number;
+  verdict(row: Record<string, unknown>, id: string): RowVerdict;
+  /** Where the rows come from, for error messages. */
+  describe: string;
+}
+
+const CURSOR_TS = '__cursor_ts';
+
+/** A cursor text as a value of the column's type, at full precision. */
+export function cursorValue(knex: Knex, text: string): Knex.Raw {
+  switch (dialectOf(knex)) {
+    case 'pg': return knex.raw('CAST(? AS timestamp)', [text]);
+    case 'mysql': return knex.raw('CAST(? AS DATETIME(6))', [text]);
+    case 'mssql': return knex.raw('CONVERT(datetime2(7), ?, 126)', [text]);
+    case 'sqlite': return knex.raw('?', [text]);
+  }
+}
+
+/** The database's clock (epoch ms), so that app and database clocks never need to agree. */
+export async function databaseNow(knex: Knex): Promise<number> {
+  const sql = {
+    pg: 'select extract(epoch from clock_timestamp()) * 1000 as ms',
+    mysql: 'select UNIX_TIMESTAMP(NOW(6)) * 1000 as ms',
+    mssql: "select DATEDIFF_BIG(millisecond, '1970-01-01', SYSUTCDATETIME()) as ms",
+    sqlite: "select (julianday('now') - 2440587.5) * 86400000.0 as ms",
+  }[dialectOf(knex)];
+  const res = (await knex.raw(sql)) as unknown;
+  const rows = (Array.isArray(res) ? (Array.isArray(res[0]) ? res[0] : res) : (res as { rows: unknown[] }).rows) as { ms: unknown }[];
+  return Math.floor(Number(rows[0]!.ms));
+}
+
+/** The keyset page after `cursor`, bounded above by `upper` (a wall-time text). */
+export function changesPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'idColumn' | 'pageSize'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
+  const { knex, tsColumn, idColumn } = spec;
+  const q = spec.source()
+    .select(selectLocalDateTime(knex, tsColumn, CURSOR_TS))
+    .where(tsColumn, '<=', cursorValue(knex, upper));
+  if (cursor) {
+    q.andWhere((w) => w.where(tsColumn, '>', cursorValue(knex, cursor.ts))
+      .orWhere((t) => t.where(tsColumn, '=', cursorValue(knex, cursor.ts)).andWhere(idColumn, '>', cursor.id)));
+  }
+  return q.orderBy([{ column: tsColumn, order: 'asc' }, { column: idColumn, order: 'asc' }]).limit(spec.pageSize);
+}
+
+export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unknown, ChangeCursor>): AsyncGenerator<Batch<ChangeCursor>> {
+  const { knex } = spec;
+  const nulls = await spec.source().clearSelect().count({ n: '*' }).whereNull(spec.tsColumn).first();
+  if (Number(nulls?.n ?? 0) > 0) {
+    throw new Error(`${spec.describe}: ${Number(nulls!.n)} row(s) have a NULL ${spec.tsColumn.replace(/^q\./, '')}; an incremental cursor can never read them — fill the column (or make it NOT NULL) in the back-office`);
+  }
+  // Fixed once, before reading: the same bound for every page of this run.
+  const upper = instantToWallTime(new Date((await databaseNow(knex)) - spec.lagSeconds * 1000), spec.timeZone);
+  let cursor = ctx.cursor;
+  let yielded = false;
+  for (;;) {
+    ctx.signal.throwIfAborted();
+    const rows = (await changesPage(spec, upper, cursor)) as Record<string, unknown>[];
+    if (rows.length === 0) break;
+    const batch: Batch<ChangeCursor> & Required<Pick<Batch, 'events' | 'cancellations' | 'errors'>> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
+    for (const row of rows) {
+      const id = cellText(row.id)!;
+      const v = spec.verdict(row, id);
+      if (v.errors?.length) batch.errors.push(...v.errors);
+      if (v.events?.length) batch.events.push(...v.events);
+      else if (v.cancel) batch.cancellations.push({ entity: v.entity ?? id, reason: v.cancel });
+    }
+    const last = rows[rows.length - 1]!;
+    cursor = { ts: String(last[CURSOR_TS]), id: cellText(last.id)! };
+    batch.cursor = cursor;
+    yielded = true;
+    yield batch;
+    if (rows.length < spec.pageSize) break;
+  }
+  if (!yielded) yield { events: [], rowsRead: 0 };
+}
