@@ -11,6 +11,7 @@ import { sandboxCommand } from './sandbox.js';
 import { actionCommand, listCommand, showCommand } from './deliveries.js';
 import { consentImportCommand, consentSetCommand } from './consent.js';
 import { channelResumeCommand } from './channel.js';
+import { connectorNewCommand, connectorTestCommand } from './connector.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -74,6 +75,17 @@ consent.command('set <phone> <opt-in|opt-out>').description('record one citizen\
 program.command('channel').description('channel operations')
   .command('resume <name>').description('resume a channel halted by a stop-and-alert error')
   .action(action((name: string) => channelResumeCommand(name, globals())));
+
+const connector = program.command('connector').description('write and check connectors');
+connector.command('test <name>').description('run the acceptance checks every connector must pass, on a scratch database')
+  .option('--db <dialect>', 'sqlite (default), postgres or mariadb (PONTE_TEST_PG_URL / PONTE_TEST_MARIADB_URL)', 'sqlite')
+  .option('--json', 'machine-readable output')
+  .action(action((name: string, o: { db?: string; json?: boolean }) => connectorTestCommand(name, { ...globals(), ...o })));
+connector.command('new <name>').description('create connectors/<name>/ with a working connector, its fixture and its test')
+  .option('--sql', 'declarative: connector.yaml + query.sql (default)')
+  .option('--ts', 'TypeScript: index.ts with defineConnector()')
+  .option('--shape <shape>', 'window (reminders, default) or incremental (changes)', 'window')
+  .action(action((name: string, o: { sql?: boolean; ts?: boolean; shape?: string }) => connectorNewCommand(name, o)));
 
 program.command('migrate').description('apply pending store migrations')
   .action(action(() => migrateCommand(globals())));

@@ -33,7 +33,10 @@ export async function loadDefinition(use: string): Promise<ConnectorDefinition> 
     const yamlFile = declarativeFile(use);
     if (yamlFile) return declarativeConnector(yamlFile);
   }
-  const mod = builtin ? await builtin() : ((await import(pathToFileURL(resolve(use)).href)) as { default?: ConnectorDefinition });
+  // A TypeScript connector in connectors/<name>/ loads from beside this module: the sources under
+  // tsx/vitest, dist/ once built (`npm run build` after adding one).
+  const url = /^[a-z0-9][a-z0-9-]*$/.test(use) ? new URL(`../../connectors/${use}/index.js`, import.meta.url).href : pathToFileURL(resolve(use)).href;
+  const mod = builtin ? await builtin() : ((await import(url)) as { default?: ConnectorDefinition });
   if (!mod.default || typeof mod.default.poll !== 'function') throw new Error(`connector "${use}" does not export a connector made with defineConnector()`);
   return mod.default;
 }

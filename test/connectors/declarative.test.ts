@@ -38,6 +38,7 @@ describe.each(run)('declarative window connector on %s', (dialect) => {
       { id: 3, codice_fiscale: CF, telefono: null, lingua: null, scadenza: '2026-11-29 10:00:00', importo: '10,00', rata: '1/1', stato: 'PAGATA' },
       { id: 4, codice_fiscale: CF, telefono: null, lingua: null, scadenza: '2027-02-01 10:00:00', importo: '10,00', rata: '4/4', stato: 'DA_PAGARE' }, // outside the window
       { id: 5, codice_fiscale: null, telefono: null, lingua: null, scadenza: '2026-11-28 10:00:00', importo: '10,00', rata: '1/1', stato: 'DA_PAGARE' },
+      { id: 6, codice_fiscale: CF, telefono: null, lingua: null, scadenza: null, importo: '10,00', rata: '1/1', stato: 'DA_PAGARE' },
     ]);
   });
   afterEach(async () => { await db.destroy(); });
@@ -61,7 +62,7 @@ describe.each(run)('declarative window connector on %s', (dialect) => {
       { entity: 'scadenze-tari:3', reason: 'stato is PAGATA in the back-office' },
       { entity: 'scadenze-tari:99', reason: 'the row is no longer in the back-office' },
     ]);
-    expect(r.errors).toEqual([{ rowKey: '5', field: 'codice_fiscale', message: 'missing fiscal code' }]);
+    expect(r.errors).toEqual([{ rowKey: '5', field: 'codice_fiscale', message: 'missing fiscal code' }, { rowKey: '6', field: 'scadenza', message: 'missing due date' }]);
     // Stable: the same rows, the same keys.
     expect((await collect(conn, config)).events.map((e) => e.key)).toEqual(r.events.map((e) => e.key));
   });
@@ -94,7 +95,7 @@ describe('declarative connector files', () => {
   it('compiles to T-SQL for SQL Server', () => {
     const { spec, sql } = readDeclarative(FILE);
     const q = windowQuery(knexFactory({ client: 'mssql' }), spec, sql, NOW).toSQL().toNative();
-    expect(q.sql).toBe('select q.*, CONVERT(varchar(33), [q].[scadenza], 126) as [__date_due] from (SELECT r.id, r.codice_fiscale, r.telefono, r.lingua, r.scadenza, r.importo, r.rata, r.stato\nFROM rate_tari r) q where [q].[scadenza] >= CONVERT(datetime2, @p0, 120) and [q].[scadenza] <= CONVERT(datetime2, @p1, 120)');
+    expect(q.sql).toBe('select q.*, CONVERT(varchar(33), [q].[scadenza], 126) as [__date_due] from (SELECT r.id, r.codice_fiscale, r.telefono, r.lingua, r.scadenza, r.importo, r.rata, r.stato\nFROM rate_tari r) q where (([q].[scadenza] >= CONVERT(datetime2, @p0, 120) and [q].[scadenza] <= CONVERT(datetime2, @p1, 120)) or [q].[scadenza] is null)');
     expect(q.bindings).toEqual(['2026-11-24 11:00:00', '2026-12-02 11:00:00']);
   });
 });

@@ -56,9 +56,10 @@ export function windowQuery(knex: Knex, spec: DeclarativeSpec, sql: string, now:
   const w = spec.window!;
   const from = instantToWallTime(new Date(now.getTime() - w.behindHours * 3_600_000), spec.timeZone);
   const to = instantToWallTime(new Date(now.getTime() + w.aheadHours * 3_600_000), spec.timeZone);
-  return wrappedQuery(knex, spec, sql)
-    .where(`q.${w.column}`, '>=', localBound(knex, from, 'datetime'))
-    .andWhere(`q.${w.column}`, '<=', localBound(knex, to, 'datetime'));
+  // Rows without a date are read too, so that they are reported (a row error per run), not ignored.
+  return wrappedQuery(knex, spec, sql).where((q) => q
+    .where((b) => b.where(`q.${w.column}`, '>=', localBound(knex, from, 'datetime')).andWhere(`q.${w.column}`, '<=', localBound(knex, to, 'datetime')))
+    .orWhereNull(`q.${w.column}`));
 }
 
 function sourceOf(spec: DeclarativeSpec, instance: { source?: SqlSourceConfig | undefined }, file: string): SqlSourceConfig {
@@ -67,8 +68,11 @@ function sourceOf(spec: DeclarativeSpec, instance: { source?: SqlSourceConfig | 
   return source;
 }
 
-export function declarativeConnector(file: string): ConnectorDefinition {
-  const { spec, sql } = readDeclarative(file);
+/** `overrides` lets the acceptance harness force small pages (batch boundaries) and a short lag. */
+export function declarativeConnector(file: string, overrides: { pageSize?: number; lagSeconds?: number } = {}): ConnectorDefinition {
+  const read = readDeclarative(file);
+  const sql = read.sql;
+  const spec: DeclarativeSpec = { ...read.spec, ...(overrides.pageSize ? { pageSize: overrides.pageSize } : {}), ...(read.spec.cursor && overrides.lagSeconds !== undefined ? { cursor: { ...read.spec.cursor, lagSeconds: overrides.lagSeconds } } : {}) };
   const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates } };
   const check = async (config: { source?: SqlSourceConfig | undefined }, log: { info: (o: object, m: string) => void }) => {
     const knex = openSqlSource(sourceOf(spec, config, file));

@@ -1,0 +1,33 @@
+// `ponte connector test <name>` (the acceptance suite) and `ponte connector new <name>` (scaffold).
+import { pino } from 'pino';
+import type { GlobalOptions } from './common.js';
+import { harnessTarget } from '../connectors/harness/target.js';
+import { runHarness } from '../connectors/harness/harness.js';
+import { scaffoldConnector } from '../connectors/harness/scaffold.js';
+import type { Dialect } from '../connectors/harness/scratch.js';
+
+export async function connectorTestCommand(name: string, opts: GlobalOptions & { db?: string }): Promise<number> {
+  const dialect = (opts.db ?? 'sqlite') as Dialect;
+  if (!['sqlite', 'postgres', 'mariadb'].includes(dialect)) throw new Error(`--db must be sqlite, postgres or mariadb, not "${dialect}"`);
+  const target = await harnessTarget(name);
+  if (!opts.json) console.log(`Acceptance checks for connector ${name} (${target.shape}) on a scratch ${dialect} database:`);
+  const results = await runHarness(target, {
+    dialect,
+    log: pino({ level: 'silent' }),
+    onResult: (r) => { if (!opts.json) console.log(`  ${r.status.padEnd(4)} ${r.check} — ${r.detail}`); },
+  });
+  const failed = results.filter((r) => r.status === 'FAIL').length;
+  if (opts.json) console.log(JSON.stringify(results, null, 2));
+  else console.log(failed ? `\n${failed} check(s) FAILED` : `\nall checks passed (${results.filter((r) => r.status === 'N/A').length} not applicable to this shape)`);
+  return failed ? 1 : 0;
+}
+
+export async function connectorNewCommand(name: string, opts: { sql?: boolean; ts?: boolean; shape?: string }): Promise<number> {
+  const kind = opts.ts ? 'ts' : 'sql';
+  const shape = opts.shape === 'incremental' ? 'incremental' : 'window';
+  const files = scaffoldConnector(name, { kind, shape });
+  console.log(`created connectors/${name}/ (${kind === 'sql' ? 'declarative' : 'TypeScript'}, ${shape}):`);
+  for (const f of files) console.log(`  ${f}`);
+  console.log(`\nNext: edit the files to match your table, then \`npx ponte connector test ${name}\`; enable it in config/ponte.yaml with \`use: ${name}\`.`);
+  return 0;
+}

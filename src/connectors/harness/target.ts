@@ -1,0 +1,51 @@
+// What the harness needs to know about a connector: from connector.yaml for declarative ones,
+// from fixture.yaml for TypeScript ones (built-in or in connectors/<name>/index.ts).
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { ConfigError } from '../../config/errors.js';
+import { declarativeConnector, declarativeFile, readDeclarative } from '../declarative/load.js';
+import { loadDefinition } from '../registry.js';
+import { readFixture } from './fixture.js';
+import type { HarnessTarget } from './harness.js';
+
+export async function harnessTarget(name: string, cwd = process.cwd()): Promise<HarnessTarget> {
+  const yamlFile = declarativeFile(name, cwd);
+  if (yamlFile) {
+    const { spec } = readDeclarative(yamlFile);
+    const fixture = readFixture(join(dirname(yamlFile), 'fixture.yaml'));
+    return {
+      name: spec.name,
+      shape: spec.shape,
+      definition: (o) => declarativeConnector(yamlFile, o),
+      fixture,
+      key: spec.key,
+      dateColumn: spec.window?.column ?? spec.cursor!.column,
+      dateKind: 'datetime',
+      dateOffsetHours: spec.window ? Math.max(1, spec.window.aheadHours / 2) : 0,
+      lagSeconds: spec.cursor?.lagSeconds ?? 0,
+      ...(spec.event.cancelWhen ? { cancel: { column: spec.event.cancelWhen.column, value: spec.event.cancelWhen.in[0]! } } : {}),
+      config: {},
+    };
+  }
+  const folder = [join(cwd, 'connectors', name), resolve(cwd, name)].find((d) => existsSync(join(d, 'fixture.yaml')));
+  if (!folder) throw new Error(`connector "${name}": no connectors/${name}/connector.yaml, and no fixture.yaml for a TypeScript connector`);
+  const fixtureFile = join(folder, 'fixture.yaml');
+  const fixture = readFixture(fixtureFile);
+  const missing = (['key', 'dateColumn'] as const).filter((k) => !fixture[k]);
+  if (missing.length) throw new ConfigError(fixtureFile, missing.map((k) => `${k}: required for a TypeScript connector`));
+  const definition = await loadDefinition(name);
+  const dateKind = fixture.columns[fixture.dateColumn!] === 'date' ? 'date' : 'datetime';
+  return {
+    name,
+    shape: definition.shape,
+    definition: () => definition,
+    fixture,
+    key: fixture.key!,
+    dateColumn: fixture.dateColumn!,
+    dateKind,
+    dateOffsetHours: fixture.dateOffsetHours ?? 24,
+    lagSeconds: fixture.lagSeconds ?? 0,
+    ...(fixture.cancel ? { cancel: fixture.cancel } : {}),
+    config: fixture.config,
+  };
+}
