@@ -1,7 +1,8 @@
 // From `use:` in the config to a connector definition, and its instance config validated by the
 // connector's own schema (errors name the file, the instance and the field).
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
 import { ConfigError, zodProblems } from '../config/errors.js';
@@ -35,7 +36,9 @@ export async function loadDefinition(use: string): Promise<ConnectorDefinition> 
   }
   // A TypeScript connector in connectors/<name>/ loads from beside this module: the sources under
   // tsx/vitest, dist/ once built (`npm run build` after adding one).
-  const url = /^[a-z0-9][a-z0-9-]*$/.test(use) ? new URL(`../../connectors/${use}/index.js`, import.meta.url).href : pathToFileURL(resolve(use)).href;
+  const asPath = resolve(use);
+  const url = /^[a-z0-9][a-z0-9-]*$/.test(use) ? new URL(`../../connectors/${use}/index.js`, import.meta.url).href
+    : pathToFileURL(existsSync(asPath) && statSync(asPath).isDirectory() ? join(asPath, 'index.js') : asPath).href;
   const mod = builtin ? await builtin() : ((await import(url)) as { default?: ConnectorDefinition });
   if (!mod.default || typeof mod.default.poll !== 'function') throw new Error(`connector "${use}" does not export a connector made with defineConnector()`);
   return mod.default;

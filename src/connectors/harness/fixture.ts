@@ -24,6 +24,8 @@ export const fixtureSchema = z.strictObject({
   dateOffsetHours: z.number().optional(),
   /** Seconds of lag an incremental TypeScript connector keeps below the database clock. */
   lagSeconds: z.number().min(0).optional(),
+  /** A NULL in the date column is a normal value here (e.g. a permit that never expires), not an error. */
+  nullDateIsValid: z.boolean().default(false),
   /** A value of a column that makes the row get nothing (cancellation). */
   cancel: z.strictObject({ column: z.string(), value: z.string() }).optional(),
 });

@@ -104,9 +104,11 @@ export default defineConnector({
     try {
       yield* pollWindow({
         knex, entityPrefix: '${name}', idColumn: 'id', pageSize: cfg.pageSize,
-        windowQuery: () => select()
-          .where('data_evento', '>=', localBound(knex, instantToWallTime(ctx.now, 'Europe/Rome'), 'datetime'))
-          .andWhere('data_evento', '<=', localBound(knex, instantToWallTime(new Date(ctx.now.getTime() + cfg.aheadHours * 3_600_000), 'Europe/Rome'), 'datetime')),
+        // Rows without a date are read too, so they are reported rather than silently ignored.
+        windowQuery: () => select().where((q) => q
+          .where((b) => b.where('data_evento', '>=', localBound(knex, instantToWallTime(ctx.now, 'Europe/Rome'), 'datetime'))
+            .andWhere('data_evento', '<=', localBound(knex, instantToWallTime(new Date(ctx.now.getTime() + cfg.aheadHours * 3_600_000), 'Europe/Rome'), 'datetime')))
+          .orWhereNull('data_evento')),
         byIds: (ids) => select().whereIn('id', ids),
         goneReason: 'the row is no longer in the back-office',
         verdict: (row, id) => {

@@ -1,0 +1,72 @@
+// The acceptance harness itself: it passes the reference and scaffolded connectors on every
+// database, and fails — naming the check — the classic polling bugs.
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { availableDialects } from '../helpers/databases.js';
+import { harnessTarget } from '../../src/connectors/harness/target.js';
+import { runHarness, CHECK_NAMES, type CheckResult } from '../../src/connectors/harness/harness.js';
+import { scaffoldConnector } from '../../src/connectors/harness/scaffold.js';
+import type { Dialect } from '../../src/connectors/harness/scratch.js';
+
+const { run } = await availableDialects();
+const log = pino({ level: 'silent' });
+const failures = (rs: CheckResult[]) => rs.filter((r) => r.status === 'FAIL').map((r) => `${r.check}: ${r.detail}`);
+const status = (rs: CheckResult[]) => Object.fromEntries(rs.map((r) => [r.check, r.status]));
+
+describe('acceptance harness', () => {
+  it.each(run)('passes the worked incremental example on %s, every check applying', async (dialect) => {
+    const rs = await runHarness(await harnessTarget('pratiche-edilizie'), { dialect: dialect as Dialect, log });
+    expect(failures(rs)).toEqual([]);
+    expect(rs.map((r) => r.check)).toEqual(CHECK_NAMES);
+    expect(rs.every((r) => r.status === 'PASS')).toBe(true);
+  });
+
+  it.each(['scadenze-tari', 'appointments', 'ztl-permits'])('passes the reference connector %s', async (name) => {
+    const rs = await runHarness(await harnessTarget(name), { dialect: 'sqlite', log });
+    expect(failures(rs)).toEqual([]);
+  });
+
+  it.runIf(run.includes('postgres'))('passes the declarative window connector on postgres', async () => {
+    expect(failures(await runHarness(await harnessTarget('scadenze-tari'), { dialect: 'postgres', log }))).toEqual([]);
+  });
+
+  it('fails a ">" cursor without the id, naming the ties check', async () => {
+    const rs = await runHarness(await harnessTarget('test/fixtures/broken-connectors/gt-cursor'), { dialect: 'sqlite', log });
+    expect(status(rs)['many rows sharing one cursor value across a batch boundary']).toBe('FAIL');
+  });
+
+  it.each(run.filter((d) => d !== 'sqlite'))('fails a cursor through a JS Date on %s, naming the precision check', async (dialect) => {
+    const rs = await runHarness(await harnessTarget('test/fixtures/broken-connectors/js-date-cursor'), { dialect: dialect as Dialect, log });
+    expect(status(rs)['microsecond precision of the cursor']).toBe('FAIL');
+  });
+
+  it('fails an upper bound from the application clock, naming the late-commit check', async () => {
+    const rs = await runHarness(await harnessTarget('test/fixtures/broken-connectors/app-clock-bound'), { dialect: 'sqlite', log });
+    expect(status(rs)['a row committed late within the lag']).toBe('FAIL');
+    expect(status(rs)['many rows sharing one cursor value across a batch boundary']).toBe('PASS');
+  });
+
+  it.each([['window'], ['incremental']] as const)('passes what `ponte connector new --sql --shape %s` creates', async (shape) => {
+    const cwd = mkdtempSync(join(tmpdir(), 'ponte-scaffold-'));
+    try {
+      const files = scaffoldConnector('pratiche-suap', { kind: 'sql', shape, cwd });
+      expect(files).toEqual(['connectors/pratiche-suap/connector.yaml', 'connectors/pratiche-suap/query.sql', 'connectors/pratiche-suap/fixture.yaml', 'connectors/pratiche-suap/pratiche-suap.test.ts']);
+      expect(failures(await runHarness(await harnessTarget('pratiche-suap', cwd), { dialect: 'sqlite', log }))).toEqual([]);
+    } finally {
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
+
+  it('passes what `ponte connector new --ts` creates', async () => {
+    const name = `zz-scaffold-${process.pid}`;
+    try {
+      scaffoldConnector(name, { kind: 'ts', shape: 'window' });
+      expect(failures(await runHarness(await harnessTarget(name), { dialect: 'sqlite', log }))).toEqual([]);
+    } finally {
+      rmSync(join('connectors', name), { recursive: true, force: true });
+    }
+  });
+});
