@@ -101,6 +101,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
             idColumn: `q.${spec.key}`,
             timeZone: spec.timeZone,
             lagSeconds: spec.cursor!.lagSeconds,
+            mode: spec.cursor!.mode,
             pageSize: spec.pageSize,
             verdict: (row, id) => ({ ...mapRow(spec, row, id), entity: `${spec.name}:${id}` }),
             describe: `${spec.name} (${spec.query})`,

@@ -37,6 +37,8 @@ export const declarativeSchema = z.strictObject({
   /** shape: incremental — rows changed since the last run, by a (change column, key) cursor. */
   cursor: z.strictObject({
     column,
+    /** timestamp (default): a change time with the key as tiebreak; rowversion: SQL Server only. */
+    mode: z.enum(['timestamp', 'rowversion']).default('timestamp'),
     /** Seconds below the database clock that are not read yet: rows committed late are not skipped. */
     lagSeconds: z.number().min(0).default(5),
   }).optional(),

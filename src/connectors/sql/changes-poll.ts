@@ -35,6 +35,12 @@ export interface ChangesPollSpec {
   verdict(row: Record<string, unknown>, id: string): RowVerdict;
   /** Where the rows come from, for error messages. */
   describe: string;
+  /**
+   * SQL Server only: the cursor is a `rowversion` column (tsColumn), unique and monotonic, read
+   * below MIN_ACTIVE_ROWVERSION() — the safe bound there ("with @@DBTS it is possible to miss
+   * changes that are active"); no key tiebreak and no lag are needed.
+   */
+  mode?: 'timestamp' | 'rowversion';
 }
 
 const CURSOR_TS = '__cursor_ts';
@@ -62,6 +68,18 @@ export async function databaseNow(knex: Knex): Promise<number> {
   return Math.floor(Number(rows[0]!.ms));
 }
 
+const CURSOR_RV = '__cursor_rv';
+
+/** SQL Server rowversion page: `rv > cursor AND rv < MIN_ACTIVE_ROWVERSION()`, cursor as 0x… hex text. */
+export function rowversionPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'pageSize'>, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
+  const { knex, tsColumn } = spec;
+  const q = spec.source()
+    .select(knex.raw('CONVERT(varchar(18), ??, 1) as ??', [tsColumn, CURSOR_RV]))
+    .whereRaw('?? < MIN_ACTIVE_ROWVERSION()', [tsColumn]);
+  if (cursor) q.andWhereRaw('?? > CONVERT(binary(8), ?, 1)', [tsColumn, cursor.ts]);
+  return q.orderBy(tsColumn, 'asc').limit(spec.pageSize);
+}
+
 /** The keyset page after `cursor`, bounded above by `upper` (a wall-time text). */
 export function changesPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'idColumn' | 'pageSize'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
   const { knex, tsColumn, idColumn } = spec;
@@ -77,17 +95,19 @@ export function changesPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsC
 
 export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unknown, ChangeCursor>): AsyncGenerator<Batch<ChangeCursor>> {
   const { knex } = spec;
-  const nulls = await spec.source().clearSelect().count({ n: '*' }).whereNull(spec.tsColumn).first();
+  const rowversion = spec.mode === 'rowversion';
+  if (rowversion && dialectOf(knex) !== 'mssql') throw new Error(`${spec.describe}: the rowversion cursor exists only on SQL Server`);
+  const nulls = rowversion ? { n: 0 } : await spec.source().clearSelect().count({ n: '*' }).whereNull(spec.tsColumn).first();
   if (Number(nulls?.n ?? 0) > 0) {
     throw new Error(`${spec.describe}: ${Number(nulls!.n)} row(s) have a NULL ${spec.tsColumn.replace(/^q\./, '')}; an incremental cursor can never read them — fill the column (or make it NOT NULL) in the back-office`);
   }
   // Fixed once, before reading: the same bound for every page of this run.
-  const upper = instantToWallTime(new Date((await databaseNow(knex)) - spec.lagSeconds * 1000), spec.timeZone);
+  const upper = rowversion ? '' : instantToWallTime(new Date((await databaseNow(knex)) - spec.lagSeconds * 1000), spec.timeZone);
   let cursor = ctx.cursor;
   let yielded = false;
   for (;;) {
     ctx.signal.throwIfAborted();
-    const rows = (await changesPage(spec, upper, cursor)) as Record<string, unknown>[];
+    const rows = (await (rowversion ? rowversionPage(spec, cursor) : changesPage(spec, upper, cursor))) as Record<string, unknown>[];
     if (rows.length === 0) break;
     const batch: Batch<ChangeCursor> & Required<Pick<Batch, 'events' | 'cancellations' | 'errors'>> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
     for (const row of rows) {
@@ -98,7 +118,7 @@ export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unkno
       else if (v.cancel) batch.cancellations.push({ entity: v.entity ?? id, reason: v.cancel });
     }
     const last = rows[rows.length - 1]!;
-    cursor = { ts: String(last[CURSOR_TS]), id: cellText(last.id)! };
+    cursor = { ts: String(last[rowversion ? CURSOR_RV : CURSOR_TS]), id: cellText(last.id)! };
     batch.cursor = cursor;
     yielded = true;
     yield batch;

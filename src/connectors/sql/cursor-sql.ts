@@ -23,7 +23,7 @@ export type CursorClock = 'database' | 'utc';
 /** The type the stored cursor string is cast to when no sqlType is given. */
 export const DEFAULT_CURSOR_TYPE: Record<SqlDialect, string> = {
   pg: 'timestamp(6)',
-  mysql: 'DATETIME(6)',
+  mysql: 'DATETIME',
   mssql: 'datetime2(7)',
   sqlite: 'TEXT',
 };

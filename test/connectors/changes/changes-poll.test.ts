@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import { pino } from 'pino';
 import { availableDialects, scratchDb, type ScratchDb } from '../../helpers/databases.js';
-import { pollChanges, changesPage, type ChangeCursor, type ChangesPollSpec } from '../../../src/connectors/sql/changes-poll.js';
+import { pollChanges, changesPage, rowversionPage, type ChangeCursor, type ChangesPollSpec } from '../../../src/connectors/sql/changes-poll.js';
 import { instantToWallTime } from '../../../src/connectors/sql/local-time.js';
 import type { Batch } from '../../../src/connectors/contract.js';
 
@@ -103,5 +103,24 @@ describe('incremental cursor in T-SQL', () => {
     const q = changesPage({ ...spec(knex), source: () => knex.select('q.*').from('dbo.Pratiche as q') }, '2026-11-24T10:59:55.000', { ts: '2026-11-24T10:00:00.1234567', id: '42' }).toSQL().toNative();
     expect(q.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(33), [q].[changed_at], 126) as [__cursor_ts] from [dbo].[Pratiche] as [q] where [q].[changed_at] <= CONVERT(datetime2(7), @p1, 126) and ([q].[changed_at] > CONVERT(datetime2(7), @p2, 126) or ([q].[changed_at] = CONVERT(datetime2(7), @p3, 126) and [q].[id] > @p4)) order by [q].[changed_at] asc, [q].[id] asc');
     expect(q.bindings).toEqual([10, '2026-11-24T10:59:55.000', '2026-11-24T10:00:00.1234567', '2026-11-24T10:00:00.1234567', '42']);
+  });
+
+  it('compiles the rowversion page bounded by MIN_ACTIVE_ROWVERSION()', () => {
+    const knex = knexFactory({ client: 'mssql' });
+    const source = () => knex.select('q.*').from('dbo.Pratiche as q');
+    const first = rowversionPage({ knex, source, tsColumn: 'q.rv', pageSize: 500 }, undefined).toSQL().toNative();
+    expect(first.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(18), [q].[rv], 1) as [__cursor_rv] from [dbo].[Pratiche] as [q] where [q].[rv] < MIN_ACTIVE_ROWVERSION() order by [q].[rv] asc');
+    const next = rowversionPage({ knex, source, tsColumn: 'q.rv', pageSize: 500 }, { ts: '0x00000000000007D1', id: '9' }).toSQL().toNative();
+    expect(next.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(18), [q].[rv], 1) as [__cursor_rv] from [dbo].[Pratiche] as [q] where [q].[rv] < MIN_ACTIVE_ROWVERSION() and [q].[rv] > CONVERT(binary(8), @p1, 1) order by [q].[rv] asc');
+    expect(next.bindings).toEqual([500, '0x00000000000007D1']);
+  });
+
+  it('refuses rowversion on other databases', async () => {
+    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true });
+    try {
+      await expect(drain(spec(knex, { mode: 'rowversion' }))).rejects.toThrow('pratiche: the rowversion cursor exists only on SQL Server');
+    } finally {
+      await knex.destroy();
+    }
   });
 });
