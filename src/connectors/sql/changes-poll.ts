@@ -70,12 +70,18 @@ export async function databaseNow(knex: Knex): Promise<number> {
 
 const CURSOR_RV = '__cursor_rv';
 
-/** SQL Server rowversion page: `rv > cursor AND rv < MIN_ACTIVE_ROWVERSION()`, cursor as 0x… hex text. */
-export function rowversionPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'pageSize'>, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
+/** MIN_ACTIVE_ROWVERSION() as 0x… text, read once per run so every page has the same bound. */
+export async function minActiveRowversion(knex: Knex): Promise<string> {
+  const rows = (await knex.raw('SELECT CONVERT(varchar(18), MIN_ACTIVE_ROWVERSION(), 1) as rv')) as { rv: string }[];
+  return String(rows[0]!.rv);
+}
+
+/** SQL Server rowversion page: `rv > cursor AND rv < bound` (MIN_ACTIVE_ROWVERSION() read before), cursor as 0x… hex text. */
+export function rowversionPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'pageSize'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
   const { knex, tsColumn } = spec;
   const q = spec.source()
     .select(knex.raw('CONVERT(varchar(18), ??, 1) as ??', [tsColumn, CURSOR_RV]))
-    .whereRaw('?? < MIN_ACTIVE_ROWVERSION()', [tsColumn]);
+    .whereRaw('?? < CONVERT(binary(8), ?, 1)', [tsColumn, upper]);
   if (cursor) q.andWhereRaw('?? > CONVERT(binary(8), ?, 1)', [tsColumn, cursor.ts]);
   return q.orderBy(tsColumn, 'asc').limit(spec.pageSize);
 }
@@ -102,12 +108,12 @@ export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unkno
     throw new Error(`${spec.describe}: ${Number(nulls!.n)} row(s) have a NULL ${spec.tsColumn.replace(/^q\./, '')}; an incremental cursor can never read them — fill the column (or make it NOT NULL) in the back-office`);
   }
   // Fixed once, before reading: the same bound for every page of this run.
-  const upper = rowversion ? '' : instantToWallTime(new Date((await databaseNow(knex)) - spec.lagSeconds * 1000), spec.timeZone);
+  const upper = rowversion ? await minActiveRowversion(knex) : instantToWallTime(new Date((await databaseNow(knex)) - spec.lagSeconds * 1000), spec.timeZone);
   let cursor = ctx.cursor;
   let yielded = false;
   for (;;) {
     ctx.signal.throwIfAborted();
-    const rows = (await (rowversion ? rowversionPage(spec, cursor) : changesPage(spec, upper, cursor))) as Record<string, unknown>[];
+    const rows = (await (rowversion ? rowversionPage(spec, upper, cursor) : changesPage(spec, upper, cursor))) as Record<string, unknown>[];
     if (rows.length === 0) break;
     const batch: Batch<ChangeCursor> & Required<Pick<Batch, 'events' | 'cancellations' | 'errors'>> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
     for (const row of rows) {

@@ -105,14 +105,15 @@ describe('incremental cursor in T-SQL', () => {
     expect(q.bindings).toEqual([10, '2026-11-24T10:59:55.000', '2026-11-24T10:00:00.1234567', '2026-11-24T10:00:00.1234567', '42']);
   });
 
-  it('compiles the rowversion page bounded by MIN_ACTIVE_ROWVERSION()', () => {
+  it('compiles the rowversion page, bounded by MIN_ACTIVE_ROWVERSION() read once before the pages', () => {
     const knex = knexFactory({ client: 'mssql' });
     const source = () => knex.select('q.*').from('dbo.Pratiche as q');
-    const first = rowversionPage({ knex, source, tsColumn: 'q.rv', pageSize: 500 }, undefined).toSQL().toNative();
-    expect(first.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(18), [q].[rv], 1) as [__cursor_rv] from [dbo].[Pratiche] as [q] where [q].[rv] < MIN_ACTIVE_ROWVERSION() order by [q].[rv] asc');
-    const next = rowversionPage({ knex, source, tsColumn: 'q.rv', pageSize: 500 }, { ts: '0x00000000000007D1', id: '9' }).toSQL().toNative();
-    expect(next.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(18), [q].[rv], 1) as [__cursor_rv] from [dbo].[Pratiche] as [q] where [q].[rv] < MIN_ACTIVE_ROWVERSION() and [q].[rv] > CONVERT(binary(8), @p1, 1) order by [q].[rv] asc');
-    expect(next.bindings).toEqual([500, '0x00000000000007D1']);
+    const first = rowversionPage({ knex, source, tsColumn: 'q.rv', pageSize: 500 }, '0x0000000000000FA0', undefined).toSQL().toNative();
+    expect(first.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(18), [q].[rv], 1) as [__cursor_rv] from [dbo].[Pratiche] as [q] where [q].[rv] < CONVERT(binary(8), @p1, 1) order by [q].[rv] asc');
+    const next = rowversionPage({ knex, source, tsColumn: 'q.rv', pageSize: 500 }, '0x0000000000000FA0', { ts: '0x00000000000007D1', id: '9' }).toSQL().toNative();
+    expect(next.sql).toBe('select top (@p0) [q].*, CONVERT(varchar(18), [q].[rv], 1) as [__cursor_rv] from [dbo].[Pratiche] as [q] where [q].[rv] < CONVERT(binary(8), @p1, 1) and [q].[rv] > CONVERT(binary(8), @p2, 1) order by [q].[rv] asc');
+    expect(next.bindings).toEqual([500, '0x0000000000000FA0', '0x00000000000007D1']);
+    expect(knex.raw('SELECT CONVERT(varchar(18), MIN_ACTIVE_ROWVERSION(), 1) as rv').toSQL().sql).toBe('SELECT CONVERT(varchar(18), MIN_ACTIVE_ROWVERSION(), 1) as rv');
   });
 
   it('refuses rowversion on other databases', async () => {
