@@ -1,8 +1,8 @@
 // The AppIO channel: delivers messages to the citizen's IO app through PagoPA's services API
 // (or the local IO sandbox, which answers the same way). Behaviour and sources: appio.md.
-import http from 'node:http';
-import https from 'node:https';
-import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { ClientRequest } from 'node:http';
+import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { providerHttp } from '../http-client.js';
 import type { Logger } from 'pino';
 import {
   ChannelError,
@@ -66,7 +66,7 @@ export class AppioChannel implements Channel {
   private readonly services = new Map<string, Service>();
   private readonly defaultService: string | undefined;
   private readonly http: AxiosInstance;
-  private readonly agents: Array<http.Agent | https.Agent>;
+  private readonly closeHttp: () => void;
   private readonly renderMessage: AppioChannelOptions['render'];
   private readonly logger: Logger | undefined;
 
@@ -100,23 +100,9 @@ export class AppioChannel implements Channel {
     // With a single service there is nothing to choose.
     this.defaultService = opts.defaultService ?? (names.length === 1 ? names[0] : undefined);
 
-    // Keep-alive matters for throughput (no TLS handshake per message). Idle sockets are dropped
-    // after 60 s (or sooner if the server's Keep-Alive header says so; Node only honours that
-    // hint when a timeout is set), so a reused socket is not one the server already closed.
-    // No socket cap: a request queued in the agent would reach IO later than the limiter planned.
-    const agentOptions = { keepAlive: true, timeout: 60_000 };
-    const httpAgent = new http.Agent(agentOptions);
-    const httpsAgent = new https.Agent(agentOptions);
-    this.agents = [httpAgent, httpsAgent];
-    this.http = axios.create({
-      timeout: opts.timeoutMs ?? 10_000,
-      httpAgent,
-      httpsAgent,
-      maxRedirects: 0,
-      validateStatus: () => true, // every status is classified here, not thrown by axios
-      transitional: { clarifyTimeoutError: true }, // timeouts as ETIMEDOUT, not ECONNABORTED
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    });
+    const client = providerHttp(opts.timeoutMs ?? 10_000);
+    this.http = client.http;
+    this.closeHttp = client.close;
   }
 
   render(ctx: DeliveryContext, language?: string): RenderedMessage {
@@ -207,7 +193,7 @@ export class AppioChannel implements Channel {
 
   /** Close the pooled keep-alive connections (tests, shutdown). */
   close(): void {
-    for (const agent of this.agents) agent.destroy();
+    this.closeHttp();
   }
 
   private serviceFor(ctx: DeliveryContext): Service {
@@ -293,7 +279,7 @@ export class AppioChannel implements Channel {
     }
     const code = err.code ?? 'UNKNOWN';
     // Whether the whole request had been written: if not, IO cannot have acted on it.
-    const sent = (err.request as http.ClientRequest | undefined)?.writableFinished === true;
+    const sent = (err.request as ClientRequest | undefined)?.writableFinished === true;
     const errorClass = classifyNetwork(call, code, sent);
     const what =
       code === 'ETIMEDOUT' ? 'timed out' : code === 'ERR_CANCELED' ? 'was aborted' : `failed (${err.message})`;

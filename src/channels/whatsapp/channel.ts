@@ -1,10 +1,10 @@
 // The WhatsApp channel: approved template messages through Meta's Cloud API (or the local
 // WhatsApp sandbox, which answers the same way). Behaviour and sources: whatsapp.md.
 // Delivery is only known from webhooks: status() reads what the webhook receiver stored.
-import http from 'node:http';
-import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import axios, { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { ClientRequest } from 'node:http';
+import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import { providerHttp } from '../http-client.js';
 import type { CountryCode } from 'libphonenumber-js';
 import type { Logger } from 'pino';
 import {
@@ -83,7 +83,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
   private readonly region: CountryCode;
   private readonly timeZone: string;
   private readonly http: AxiosInstance;
-  private readonly agents: Array<http.Agent | https.Agent>;
+  private readonly closeHttp: () => void;
   private readonly limiter: RateWindow;
   private readonly pacer: PairPacer;
   private readonly consent: WhatsappChannelOptions['consent'];
@@ -114,20 +114,9 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     this.limiter = new RateWindow({ requests: perSecond, windowMs: 1000, marginMs: THROUGHPUT_MARGIN_MS });
     this.pacer = new PairPacer(opts.pairSpacingMs ?? 6000);
 
-    // Keep-alive for throughput; no socket cap, or requests would queue past the limiter's plan.
-    const agentOptions = { keepAlive: true, timeout: 60_000 };
-    const httpAgent = new http.Agent(agentOptions);
-    const httpsAgent = new https.Agent(agentOptions);
-    this.agents = [httpAgent, httpsAgent];
-    this.http = axios.create({
-      timeout: opts.timeoutMs ?? 10_000,
-      httpAgent,
-      httpsAgent,
-      maxRedirects: 0,
-      validateStatus: () => true, // every status is classified here, not thrown by axios
-      transitional: { clarifyTimeoutError: true }, // timeouts as ETIMEDOUT, not ECONNABORTED
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-    });
+    const client = providerHttp(opts.timeoutMs ?? 10_000);
+    this.http = client.http;
+    this.closeHttp = client.close;
   }
 
   render(ctx: DeliveryContext, _language?: string): WhatsappMessage {
@@ -223,7 +212,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
 
   /** Close the pooled keep-alive connections (tests, shutdown). */
   close(): void {
-    for (const agent of this.agents) agent.destroy();
+    this.closeHttp();
   }
 
   /** One send: recipient pacing, then the number's throughput window, then the POST. Returns the wamid. */
@@ -298,7 +287,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     }
     const code = err.code ?? 'UNKNOWN';
     // Whether the whole request had been written: if not, Meta cannot have acted on it.
-    const sent = (err.request as http.ClientRequest | undefined)?.writableFinished === true;
+    const sent = (err.request as ClientRequest | undefined)?.writableFinished === true;
     const errorClass = classifyNetwork(code, sent);
     const what = code === 'ETIMEDOUT' ? 'timed out' : code === 'ERR_CANCELED' ? 'was aborted' : `failed (${err.message})`;
     const consequence = errorClass === 'uncertain' ? ' after it was sent: Meta may have accepted the message' : '';

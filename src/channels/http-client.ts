@@ -1,0 +1,31 @@
+// The HTTP client every channel uses towards its provider.
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance } from 'axios';
+
+export interface ProviderHttp {
+  http: AxiosInstance;
+  /** Closes the pooled connections (tests, shutdown). */
+  close(): void;
+}
+
+export function providerHttp(timeoutMs: number): ProviderHttp {
+  // Keep-alive matters for throughput (no TLS handshake per message). Idle sockets are dropped
+  // after 60 s (or sooner if the server's Keep-Alive header says so; Node only honours that
+  // hint when a timeout is set), so a reused socket is not one the server already closed.
+  // No socket cap: a request queued in the agent would reach the provider later than the
+  // channel's rate limiter planned.
+  const agentOptions = { keepAlive: true, timeout: 60_000 };
+  const httpAgent = new http.Agent(agentOptions);
+  const httpsAgent = new https.Agent(agentOptions);
+  const client = axios.create({
+    timeout: timeoutMs,
+    httpAgent,
+    httpsAgent,
+    maxRedirects: 0,
+    validateStatus: () => true, // every status is classified by the channel, not thrown by axios
+    transitional: { clarifyTimeoutError: true }, // timeouts as ETIMEDOUT, not ECONNABORTED
+    headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+  });
+  return { http: client, close: () => { httpAgent.destroy(); httpsAgent.destroy(); } };
+}
