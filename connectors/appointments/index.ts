@@ -5,7 +5,7 @@
 import { defineConnector, type EmittedEvent, type RowError } from '../../src/connectors/contract.js';
 import { formatWallTime, parseWallTime, wallTimeToInstant } from '../../src/connectors/sql/local-time.js';
 import { cellText, optionalText, recipientOf, statusIn } from '../../src/connectors/sql/rows.js';
-import { openSqlSource } from '../../src/connectors/sql/source.js';
+import { checkReadable, openSqlSource } from '../../src/connectors/sql/source.js';
 import { pollWindow, type RowVerdict } from '../../src/connectors/sql/window-poll.js';
 import { appointmentsConfigSchema, type AppointmentsConfig } from './config.js';
 import { appointmentsByIds, appointmentsWindowQuery, selectAppointments } from './query.js';
@@ -61,17 +61,7 @@ export default defineConnector({
   configSchema: appointmentsConfigSchema,
   eventTypes: { 'appointment.reminder': appointmentReminder },
 
-  async check(config, log) {
-    const knex = openSqlSource(config.source);
-    try {
-      await selectAppointments(knex, config).whereRaw('1 = 0');
-      log.info({ table: config.table }, 'appointments table and columns readable');
-    } catch (e) {
-      throw new Error(`appointments: cannot read table ${config.table} with the configured columns: ${(e as Error).message}`);
-    } finally {
-      await knex.destroy();
-    }
-  },
+  check: (config, log) => checkReadable(config.source, `appointments: table ${config.table}`, (knex) => selectAppointments(knex, config), log),
 
   async *poll(ctx) {
     const cfg = ctx.config;

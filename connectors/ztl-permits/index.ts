@@ -5,7 +5,7 @@
 import { defineConnector, type EmittedEvent, type RowError } from '../../src/connectors/contract.js';
 import { addDays, formatDate, localDateOf, parseWallTime, wallTimeToInstant } from '../../src/connectors/sql/local-time.js';
 import { cellText, recipientOf, statusIn } from '../../src/connectors/sql/rows.js';
-import { openSqlSource } from '../../src/connectors/sql/source.js';
+import { checkReadable, openSqlSource } from '../../src/connectors/sql/source.js';
 import { pollWindow, type RowVerdict } from '../../src/connectors/sql/window-poll.js';
 import { ztlPermitsConfigSchema, type ZtlPermitsConfig } from './config.js';
 import { permitsByIds, permitsWindowQuery, selectPermits } from './query.js';
@@ -76,17 +76,7 @@ export default defineConnector({
   configSchema: ztlPermitsConfigSchema,
   eventTypes: { 'ztl.expiry': ztlExpiry },
 
-  async check(config, log) {
-    const knex = openSqlSource(config.source);
-    try {
-      await selectPermits(knex, config).whereRaw('1 = 0');
-      log.info({ table: config.table }, 'ZTL permits table and columns readable');
-    } catch (e) {
-      throw new Error(`ztl-permits: cannot read table ${config.table} with the configured columns: ${(e as Error).message}`);
-    } finally {
-      await knex.destroy();
-    }
-  },
+  check: (config, log) => checkReadable(config.source, `ztl-permits: table ${config.table}`, (knex) => selectPermits(knex, config), log),
 
   async *poll(ctx) {
     const cfg = ctx.config;

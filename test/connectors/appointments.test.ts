@@ -208,7 +208,7 @@ describe.each(run)('appointments connector on %s', (dialect) => {
 
   it('check() names the table when a column is missing', async () => {
     const cfg = appointments.configSchema.parse({ ...config, columns: { office: 'sede' } });
-    await expect(appointments.check!(cfg, (await import('pino')).pino({ level: 'silent' }))).rejects.toThrow(/appointments: cannot read table appuntamenti/);
+    await expect(appointments.check!(cfg, (await import('pino')).pino({ level: 'silent' }))).rejects.toThrow(/appointments: table appuntamenti: cannot be read with the configured columns/);
     const ok = appointments.configSchema.parse(config);
     await expect(appointments.check!(ok, (await import('pino')).pino({ level: 'silent' }))).resolves.toBeUndefined();
   });

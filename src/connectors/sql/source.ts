@@ -136,3 +136,16 @@ export function normalisedTextIn(knex: Knex, column: string, values: readonly st
   const asText = { mssql: 'CAST(?? AS nvarchar(400))', pg: 'CAST(?? AS text)', mysql: 'CAST(?? AS CHAR)', sqlite: 'CAST(?? AS TEXT)' }[dialectOf(knex)];
   return knex.raw(`UPPER(LTRIM(RTRIM(${asText}))) in (${values.map(() => '?').join(', ')})`, [column, ...values.map((v) => v.trim().toUpperCase())]);
 }
+
+/** A connector's check(): the query runs (returning nothing) with the configured table and columns. */
+export async function checkReadable(source: SqlSourceConfig, what: string, query: (knex: Knex) => Knex.QueryBuilder, log: { info(o: object, m: string): void }): Promise<void> {
+  const knex = openSqlSource(source);
+  try {
+    await query(knex).whereRaw('1 = 0');
+    log.info({ source: what }, 'table and columns readable');
+  } catch (e) {
+    throw new Error(`${what}: cannot be read with the configured columns: ${(e as Error).message}`);
+  } finally {
+    await knex.destroy();
+  }
+}
