@@ -1,7 +1,7 @@
 // Configuration of the appointments connector. Table and column names come from config because
 // every back-office names them differently (SQL Server: e.g. table "dbo.Appuntamenti").
 import { z } from 'zod';
-import { isValidTimeZone } from '../../src/connectors/sql/local-time.js';
+import { isValidTimeZone } from '../../src/util/local-time.js';
 import { sqlSourceSchema } from '../../src/connectors/sql/source.js';
 
 const column = z.string().min(1);

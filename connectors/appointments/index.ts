@@ -3,7 +3,7 @@
 // entities that still have reminders waiting; the permanent dedup key stops repeats, and an
 // entity's set of keys tells the store which older reminders to cancel (reschedules).
 import { defineConnector, type EmittedEvent, type RowError } from '../../src/connectors/contract.js';
-import { formatWallTime, parseWallTime, wallTimeToInstant } from '../../src/connectors/sql/local-time.js';
+import { formatWallTime, parseWallTime, wallTimeToInstant } from '../../src/util/local-time.js';
 import { cellText, optionalText, recipientOf, statusIn } from '../../src/connectors/sql/rows.js';
 import { checkReadable, openSqlSource } from '../../src/connectors/sql/source.js';
 import { pollWindow, type RowVerdict } from '../../src/connectors/sql/window-poll.js';

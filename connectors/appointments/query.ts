@@ -1,6 +1,6 @@
 // The SQL the appointments connector runs (exported so the T-SQL can be checked without a server).
 import type { Knex } from 'knex';
-import { instantToWallTime } from '../../src/connectors/sql/local-time.js';
+import { instantToWallTime } from '../../src/util/local-time.js';
 import { localBound, normalisedTextIn, selectLocalDateTime } from '../../src/connectors/sql/source.js';
 import type { AppointmentsConfig } from './config.js';
 

@@ -1,6 +1,6 @@
 // Configuration of the ZTL permit connector (restricted-traffic-zone access permits).
 import { z } from 'zod';
-import { isValidTimeZone } from '../../src/connectors/sql/local-time.js';
+import { isValidTimeZone } from '../../src/util/local-time.js';
 import { sqlSourceSchema } from '../../src/connectors/sql/source.js';
 
 const column = z.string().min(1);

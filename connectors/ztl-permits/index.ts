@@ -3,7 +3,7 @@
 // waiting. A permit's set of notice keys includes its expiry date, so a renewal (new date)
 // replaces the old notices, and a revoked permit gets a cancellation.
 import { defineConnector, type EmittedEvent, type RowError } from '../../src/connectors/contract.js';
-import { addDays, formatDate, localDateOf, parseWallTime, wallTimeToInstant } from '../../src/connectors/sql/local-time.js';
+import { addDays, formatDate, localDateOf, parseWallTime, wallTimeToInstant } from '../../src/util/local-time.js';
 import { cellText, recipientOf, statusIn } from '../../src/connectors/sql/rows.js';
 import { checkReadable, openSqlSource } from '../../src/connectors/sql/source.js';
 import { pollWindow, type RowVerdict } from '../../src/connectors/sql/window-poll.js';

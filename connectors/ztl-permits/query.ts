@@ -1,6 +1,6 @@
 // The SQL the ZTL permit connector runs (exported so the T-SQL can be checked without a server).
 import type { Knex } from 'knex';
-import { addDays, localDateOf } from '../../src/connectors/sql/local-time.js';
+import { addDays, localDateOf } from '../../src/util/local-time.js';
 import { localBound, selectLocalDate } from '../../src/connectors/sql/source.js';
 import type { ZtlPermitsConfig } from './config.js';
 

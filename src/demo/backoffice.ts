@@ -3,7 +3,7 @@
 // All people, fiscal codes and phone numbers are FICTITIOUS: the fiscal codes are built from
 // invented names and dates, with the check character computed so they pass validation.
 import type { Knex } from 'knex';
-import { addDays, instantToWallTime, localDateOf } from '../connectors/sql/local-time.js';
+import { addDays, instantToWallTime, localDateOf } from '../util/local-time.js';
 
 const ZONE = 'Europe/Rome';
 

@@ -1,6 +1,6 @@
 // Quiet hours: a send due inside them waits for their end (local time, DST-aware); it is never
 // dropped, and never sent after the event's expiry.
-import { addDays, localDateOf, wallTimeAt, wallTimeToInstant } from '../connectors/sql/local-time.js';
+import { addDays, localDateOf, wallTimeAt, wallTimeToInstant } from '../util/local-time.js';
 
 export interface QuietHours {
   from: string; // "21:00"

@@ -6,7 +6,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { ponte, ponteProcess, scratchWorkdir } from '../helpers/cli.js';
-import { instantToWallTime } from '../../src/connectors/sql/local-time.js';
+import { instantToWallTime } from '../../src/util/local-time.js';
 
 describe('a CED staffer\'s first connector', () => {
   it('goes from `ponte connector new` to a PROCESSED message', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, instantToWallTime, isValidTimeZone, localDateOf, parseWallTime, wallTimeToInstant } from '../../src/connectors/sql/local-time.js';
+import { addDays, instantToWallTime, isValidTimeZone, localDateOf, parseWallTime, wallTimeToInstant } from '../../src/util/local-time.js';
 
 const ROME = 'Europe/Rome';
 const iso = (wall: string) => wallTimeToInstant(wall, ROME).toISOString();

@@ -11,7 +11,7 @@ import { dateAlias, mapRow } from './map-row.js';
 import { openSqlSource, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
 import { pollWindow } from '../sql/window-poll.js';
 import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
-import { instantToWallTime } from '../sql/local-time.js';
+import { instantToWallTime } from '../../util/local-time.js';
 
 export const DECLARATIVE_FILE = 'connector.yaml';
 

@@ -5,7 +5,7 @@ import type { RowVerdict } from '../sql/window-poll.js';
 import type { DeclarativeSpec } from './schema.js';
 import { renderTemplate, TemplateError } from '../../messages/template.js';
 import { cellText, normaliseLanguage, statusIn } from '../sql/rows.js';
-import { parseWallTime, wallTimeToInstant } from '../sql/local-time.js';
+import { parseWallTime, wallTimeToInstant } from '../../util/local-time.js';
 
 /** Alias under which a date column is selected as text (drivers would shift a DATETIME). */
 export const dateAlias = (name: string) => `__date_${name}`;

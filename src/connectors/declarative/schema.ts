@@ -2,7 +2,7 @@
 // in a .sql file; everything else — shape, key, recipient, dates, templates — is here.
 import { z } from 'zod';
 import { sqlSourceSchema } from '../sql/source.js';
-import { isValidTimeZone } from '../sql/local-time.js';
+import { isValidTimeZone } from '../../util/local-time.js';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'lower-case letters, digits and -');
 const column = z.string().min(1);

@@ -12,7 +12,7 @@ import type { Channel } from '../../channels/channel.js';
 import { runConnector, type RunReport } from '../runner.js';
 import { openStore, migrateLatest, type Store } from '../../store/db.js';
 import { ioRenderer } from '../../app/render.js';
-import { instantToWallTime, localDateOf } from '../sql/local-time.js';
+import { instantToWallTime, localDateOf } from '../../util/local-time.js';
 import { databaseNow } from '../sql/changes-poll.js';
 import { throwingCrashPoint, SimulatedCrash } from '../../util/crash-point.js';
 import { scratchDb, type Dialect, type ScratchDb } from './scratch.js';

@@ -72,7 +72,7 @@ import { z } from 'zod';
 import { defineConnector } from '../../src/connectors/contract.js';
 import { openSqlSource, selectLocalDateTime, localBound, sqlSourceSchema } from '../../src/connectors/sql/source.js';
 import { pollWindow } from '../../src/connectors/sql/window-poll.js';
-import { instantToWallTime, parseWallTime, wallTimeToInstant } from '../../src/connectors/sql/local-time.js';
+import { instantToWallTime, parseWallTime, wallTimeToInstant } from '../../src/util/local-time.js';
 import { cellText } from '../../src/connectors/sql/rows.js';
 
 const configSchema = z.object({

@@ -12,7 +12,7 @@ import type { Knex } from 'knex';
 import type { Batch, PollContext } from '../contract.js';
 import type { RowVerdict } from './window-poll.js';
 import { dialectOf, selectLocalDateTime } from './source.js';
-import { instantToWallTime } from './local-time.js';
+import { instantToWallTime } from '../../util/local-time.js';
 import { cellText } from './rows.js';
 
 /** The position after the last committed row: the change column as the database's own text, and the key. */

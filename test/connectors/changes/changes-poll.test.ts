@@ -5,7 +5,7 @@ import knexFactory, { type Knex } from 'knex';
 import { pino } from 'pino';
 import { availableDialects, scratchDb, type ScratchDb } from '../../helpers/databases.js';
 import { pollChanges, changesPage, rowversionPage, type ChangeCursor, type ChangesPollSpec } from '../../../src/connectors/sql/changes-poll.js';
-import { instantToWallTime } from '../../../src/connectors/sql/local-time.js';
+import { instantToWallTime } from '../../../src/util/local-time.js';
 import type { Batch } from '../../../src/connectors/contract.js';
 
 const { run } = await availableDialects();
