@@ -1,7 +1,7 @@
 // Running the real `ponte` CLI (from the TypeScript sources, through tsx) in a scratch folder
 // holding a copy of config/, exactly as a newcomer runs it in a fresh clone.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,6 +12,9 @@ const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 export function scratchWorkdir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'ponte-cli-'));
   cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
+  // Any free port for `ponte run`'s HTTP server: tests (and a CI run beside a developer's) never collide.
+  const file = join(dir, 'config/ponte.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace(/^  port: 8080$/m, '  port: 0'));
   return dir;
 }
 
