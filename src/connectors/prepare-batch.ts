@@ -91,7 +91,7 @@ function checkRender(channels: Map<string, Channel>, deliveries: NewDelivery[], 
       channel.render(ctx, e.recipient.language);
     } catch (err) {
       const msg = err instanceof ChannelError || err instanceof Error ? err.message : String(err);
-      return `${d.channel}: ${msg}`;
+      return msg.startsWith(`${d.channel}:`) ? msg : `${d.channel}: ${msg}`;
     }
   }
   return null;
