@@ -106,7 +106,8 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
     for (const err of prepared.rowErrors) {
       log.warn({ row: err.rowKey, field: err.field }, `row skipped: ${maskText(err.message)}`);
     }
-    if (result.inserted) log.info({ events: result.inserted, duplicates: result.duplicates }, 'events stored');
+    for (const e of result.insertedEvents) log.info({ event: e.key, type: e.type }, 'event stored');
+    if (result.inserted) log.info({ events: result.inserted, duplicates: result.duplicates }, 'batch committed');
     if (result.cancelled) log.info({ cancelled: result.cancelled }, 'pending deliveries cancelled by the back-office');
   }
 }

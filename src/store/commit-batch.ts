@@ -44,6 +44,8 @@ export interface CommitInput {
 }
 
 export interface CommitResult {
+  /** The events this batch stored (new to the ledger), for the log. */
+  insertedEvents: Array<{ key: string; type: string }>;
   inserted: number;
   duplicates: number;
   cancelled: number;
@@ -63,6 +65,7 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
     if (input.lease) await assertFence(trx, input.lease, now);
 
     let inserted = 0;
+    const insertedEvents: CommitResult['insertedEvents'] = [];
     for (const part of chunks(input.events)) {
       const rows = part.map((e) => ({
         dedup_key: e.key,
@@ -82,6 +85,7 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
       const ids = (await trx('events').insert(rows).onConflict('dedup_key').ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
       inserted += ids.length;
       const byKey = new Map(part.map((e) => [e.key, e]));
+      for (const { dedup_key } of ids) insertedEvents.push({ key: dedup_key, type: byKey.get(dedup_key)!.type });
       const deliveries = ids.flatMap(({ id, dedup_key }) => {
         const e = byKey.get(dedup_key)!;
         return e.deliveries.map((d) => deliveryRow(id, d, Math.max(e.notBefore ?? now, now), now));
@@ -103,7 +107,7 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
       if (input.cursor !== undefined) patch.cursor = JSON.stringify(input.cursor);
       await trx('connector_state').where({ instance_id: instanceId }).update(patch);
     }
-    return { inserted, duplicates: input.events.length - inserted, cancelled };
+    return { insertedEvents, inserted, duplicates: input.events.length - inserted, cancelled };
   });
 }
 

@@ -30,8 +30,8 @@ describe.each(run)('store on %s', (dialect) => {
   it('ledger: the same key twice makes one event and one delivery', async () => {
     const a = await commitBatch(store.knex, { instanceId: 'i1', events: [ev('k1'), ev('k2')], cancellations: [], rowErrors: [], now: T0 });
     const b = await commitBatch(store.knex, { instanceId: 'i1', events: [ev('k2'), ev('k3')], cancellations: [], rowErrors: [], now: T0 + 1 });
-    expect(a).toEqual({ inserted: 2, duplicates: 0, cancelled: 0 });
-    expect(b).toEqual({ inserted: 1, duplicates: 1, cancelled: 0 });
+    expect(a).toEqual({ insertedEvents: [{ key: 'k1', type: 'appointment.reminder' }, { key: 'k2', type: 'appointment.reminder' }], inserted: 2, duplicates: 0, cancelled: 0 });
+    expect(b).toEqual({ insertedEvents: [{ key: 'k3', type: 'appointment.reminder' }], inserted: 1, duplicates: 1, cancelled: 0 });
     expect(await store.knex('events').count({ n: '*' })).toEqual([{ n: 3 }]);
     const ds = await store.knex('deliveries').select('state', 'channel', 'options');
     expect(ds).toHaveLength(3);
