@@ -33,6 +33,7 @@ describe.each(run)('faults on %s', (dialect) => {
     const injected = p.sandbox.requests.filter((r) => r.injected).length;
     expect(injected).toBeGreaterThan(0.2 * p.sandbox.requests.length); // the faults really happened
     const stats = p.sandbox.stats()['comune'] ?? Object.values(p.sandbox.stats())[0]!;
+    console.log(`[faults on ${dialect}] ${N} messages, ${p.sandbox.requests.length} IO requests, ${injected} injected faults, 0 duplicates, busiest ${LIMIT.windowMs} ms window ${stats.maxInAnyWindow}/${LIMIT.requests}, real 429s ${stats.real429}`);
     expect(stats.real429).toBe(0);
     expect(stats.maxInAnyWindow).toBeLessThanOrEqual(LIMIT.requests);
   });
