@@ -36,8 +36,9 @@ export async function up(knex: Knex): Promise<void> {
 
   await knex.schema.createTable('events', (t) => {
     t.bigIncrements('id');
-    // The permanent dedup ledger: one row per real-world occurrence, forever.
-    t.string('dedup_key', 400).notNullable().unique();
+    // The permanent dedup ledger: one row per real-world occurrence, forever, per connector
+    // instance (two instances reading two back-offices may well both have an appointment 123).
+    t.string('dedup_key', 400).notNullable();
     t.string('instance_id', 100).notNullable();
     t.string('type', 100).notNullable();
     t.string('entity', 300);
@@ -48,6 +49,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('not_before');
     t.bigInteger('expires_at');
     t.bigInteger('created_at').notNullable();
+    t.unique(['instance_id', 'dedup_key']);
     t.index(['instance_id', 'entity']);
   });
 

@@ -82,7 +82,7 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
         created_at: now,
       }));
       // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
-      const ids = (await trx('events').insert(rows).onConflict('dedup_key').ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
+      const ids = (await trx('events').insert(rows).onConflict(['instance_id', 'dedup_key']).ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
       inserted += ids.length;
       const byKey = new Map(part.map((e) => [e.key, e]));
       for (const { dedup_key } of ids) insertedEvents.push({ key: dedup_key, type: byKey.get(dedup_key)!.type });

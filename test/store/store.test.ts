@@ -38,6 +38,13 @@ describe.each(run)('store on %s', (dialect) => {
     expect(ds.every((d) => d.state === 'pending' && d.channel === 'appio' && JSON.parse(d.options).service === 'anagrafe')).toBe(true);
   });
 
+  it('the ledger is per connector instance: the same key in two instances is two events', async () => {
+    await commitBatch(store.knex, { instanceId: 'anagrafe-centro', events: [ev('appointment:123')], cancellations: [], rowErrors: [], now: T0 });
+    const r = await commitBatch(store.knex, { instanceId: 'anagrafe-frazioni', events: [ev('appointment:123')], cancellations: [], rowErrors: [], now: T0 });
+    expect(r.inserted).toBe(1);
+    expect((await commitBatch(store.knex, { instanceId: 'anagrafe-centro', events: [ev('appointment:123')], cancellations: [], rowErrors: [], now: T0 })).inserted).toBe(0);
+  });
+
   it('entity sets supersede pending deliveries; cancellations empty the set', async () => {
     await commitBatch(store.knex, { instanceId: 'i1', events: [ev('appt:1@10', { entity: 'appt:1' }), ev('appt:2@11', { entity: 'appt:2' })], cancellations: [], rowErrors: [], now: T0 });
     expect((await pendingEntities(store.knex, 'i1')).sort()).toEqual(['appt:1', 'appt:2']);
