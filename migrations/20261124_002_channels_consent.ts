@@ -27,6 +27,7 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('status_at').notNullable();
     t.bigInteger('received_at').notNullable();
     t.unique(['wamid', 'status']);
+    t.index(['delivery_id']);
   });
 
   // Inbound messages, deduplicated on Meta's id (webhooks may be delivered more than once).

@@ -46,7 +46,7 @@ export function formatStatus(r: StatusReport): string {
     if (c.lastRunError) out.push(`    error: ${c.lastRunError}`);
   }
   if (r.rowErrors.length) {
-    out.push('', 'Back-office rows skipped (fix them at the source; they are retried every poll)');
+    out.push('', 'Back-office rows skipped (fix them at the source: a window connector reads them again every poll, an incremental one when the row changes)');
     for (const e of r.rowErrors) out.push(`  ${e.connector} row ${e.rowKey}${e.field ? ` [${e.field}]` : ''}: ${maskText(e.message)} (seen ${e.seen}×)`);
   }
   if (r.fallbacks.length) {

@@ -46,6 +46,10 @@ export async function operatorAction(knex: Knex, id: number, action: OperatorAct
   if (!canTransition(d.state, to) || (action === 'cancel' && !['pending', 'uncertain'].includes(d.state))) throw refuse('not allowed from this state');
   if (d.lease_until != null && d.lease_until > now) throw refuse('a Ponte process is working on it right now; try again in a minute');
   if (action === 'confirm' && !opts.providerId) throw new Error('confirm needs the provider message id (--provider-id)');
+  if (action === 'resend') {
+    const ev = await knex('events').where({ id: d.event_id }).first('payload');
+    if (ev && ev.payload == null) throw refuse('its content was purged after the retention period; nothing is left to send');
+  }
   const note = opts.note ? `: ${opts.note}` : '';
   const patch: Record<string, unknown> = { state: to, updated_at: now, lease_token: null, lease_until: null };
   if (action === 'resend') Object.assign(patch, { next_attempt_at: now, reason: `resent by an operator${note}` });

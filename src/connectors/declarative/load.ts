@@ -69,10 +69,10 @@ function sourceOf(spec: DeclarativeSpec, instance: { source?: SqlSourceConfig | 
 }
 
 /** `overrides` lets the acceptance harness force small pages (batch boundaries) and a short lag. */
-export function declarativeConnector(file: string, overrides: { pageSize?: number; lagSeconds?: number } = {}): ConnectorDefinition {
+export function declarativeConnector(file: string, overrides: { pageSize?: number; lagSeconds?: number; startFrom?: 'now' | 'beginning' } = {}): ConnectorDefinition {
   const read = readDeclarative(file);
   const sql = read.sql;
-  const spec: DeclarativeSpec = { ...read.spec, ...(overrides.pageSize ? { pageSize: overrides.pageSize } : {}), ...(read.spec.cursor && overrides.lagSeconds !== undefined ? { cursor: { ...read.spec.cursor, lagSeconds: overrides.lagSeconds } } : {}) };
+  const spec: DeclarativeSpec = { ...read.spec, ...(overrides.pageSize ? { pageSize: overrides.pageSize } : {}), ...(read.spec.cursor ? { cursor: { ...read.spec.cursor, ...(overrides.lagSeconds !== undefined ? { lagSeconds: overrides.lagSeconds } : {}), ...(overrides.startFrom ? { startFrom: overrides.startFrom } : {}) } } : {}) };
   const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates } };
   const check = async (config: { source?: SqlSourceConfig | undefined }, log: { info: (o: object, m: string) => void }) => {
     const knex = openSqlSource(sourceOf(spec, config, file));
@@ -102,6 +102,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
             timeZone: spec.timeZone,
             lagSeconds: spec.cursor!.lagSeconds,
             mode: spec.cursor!.mode,
+            startFrom: spec.cursor!.startFrom,
             pageSize: spec.pageSize,
             verdict: (row, id) => ({ ...mapRow(spec, row, id), entity: `${spec.name}:${id}` }),
             describe: `${spec.name} (${spec.query})`,

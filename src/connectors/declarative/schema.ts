@@ -37,6 +37,8 @@ export const declarativeSchema = z.strictObject({
   /** shape: incremental — rows changed since the last run, by a (change column, key) cursor. */
   cursor: z.strictObject({
     column,
+    /** The first run: now (default) only records where to start; beginning notifies every existing row. */
+    startFrom: z.enum(['now', 'beginning']).default('now'),
     /** timestamp (default): a change time with the key as tiebreak; rowversion: SQL Server only. */
     mode: z.enum(['timestamp', 'rowversion']).default('timestamp'),
     /** Seconds below the database clock that are not read yet: rows committed late are not skipped. */

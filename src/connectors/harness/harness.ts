@@ -22,7 +22,7 @@ export interface HarnessTarget {
   name: string;
   shape: 'window' | 'incremental';
   /** A fresh definition; the harness asks for small pages and a short lag. */
-  definition(overrides: { pageSize?: number; lagSeconds?: number }): ConnectorDefinition;
+  definition(overrides: { pageSize?: number; lagSeconds?: number; startFrom?: 'now' | 'beginning' }): ConnectorDefinition;
   fixture: Fixture;
   key: string;
   dateColumn: string;
@@ -53,7 +53,8 @@ async function world(c: Ctx) {
   const store: Store = openStore({ client: 'sqlite', filename: join(dir, 'store.sqlite') });
   await migrateLatest(store);
   await createTable(c.db.knex, c.target.fixture, c.db.dialect);
-  let definition = c.target.definition({ pageSize: PAGE, lagSeconds: Math.min(c.target.lagSeconds, 2) });
+  // The checks seed rows and then read them all: the first run starts from the beginning.
+  let definition = c.target.definition({ pageSize: PAGE, lagSeconds: Math.min(c.target.lagSeconds, 2), startFrom: 'beginning' });
   const source = c.db.dialect === 'sqlite' ? { client: c.db.client, filename: c.db.url } : { client: c.db.client, connectionEnv: 'PONTE_HARNESS_DB_URL' };
   process.env.PONTE_HARNESS_DB_URL = c.db.url;
   // Small pages where the connector has the setting (TypeScript ones); declarative ones get it above.
@@ -72,7 +73,7 @@ async function world(c: Ctx) {
   });
   return {
     store, poll,
-    redefine(overrides: { pageSize?: number; lagSeconds?: number }) { definition = c.target.definition(overrides); },
+    redefine(overrides: { pageSize?: number; lagSeconds?: number }) { definition = c.target.definition({ startFrom: 'beginning', ...overrides }); },
     keys: async () => (await store.knex('events').orderBy('id').pluck('dedup_key')) as string[],
     rowErrors: async () => (await store.knex('row_errors').select('row_key', 'field', 'message')) as { row_key: string; field: string; message: string }[],
     close: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); },

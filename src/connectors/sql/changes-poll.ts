@@ -15,10 +15,13 @@ import { dialectOf, selectLocalDateTime } from './source.js';
 import { instantToWallTime } from '../../util/local-time.js';
 import { cellText } from './rows.js';
 
-/** The position after the last committed row: the change column as the database's own text, and the key. */
+/**
+ * The position after the last committed row: the change column as the database's own text, and
+ * the key. Without `id` (a starting point set by `startFrom: now`), everything after `ts` is new.
+ */
 export interface ChangeCursor {
   ts: string;
-  id: string;
+  id?: string;
 }
 
 export interface ChangesPollSpec {
@@ -41,6 +44,12 @@ export interface ChangesPollSpec {
    * changes that are active"); no key tiebreak and no lag are needed.
    */
   mode?: 'timestamp' | 'rowversion';
+  /**
+   * The first run (no cursor yet): 'beginning' reads the whole table (every existing row becomes
+   * an event); 'now' (the default) only records where to start, so going live does not notify
+   * the table's whole history.
+   */
+  startFrom?: 'beginning' | 'now';
 }
 
 const CURSOR_TS = '__cursor_ts';
@@ -86,15 +95,26 @@ export function rowversionPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | '
   return q.orderBy(tsColumn, 'asc').limit(spec.pageSize);
 }
 
+/**
+ * A wall time with microseconds, in the form each database compares best: SQL Server's style 126
+ * wants the "T"; SQLite compares text, where "…:02" would sort before "…:02.000000".
+ */
+export function boundText(knex: Knex, epochMs: number, zone: string): string {
+  const text = `${instantToWallTime(new Date(epochMs), zone)}.${String(((epochMs % 1000) + 1000) % 1000).padStart(3, '0')}000`;
+  return dialectOf(knex) === 'mssql' ? text.replace(' ', 'T') : text;
+}
+
 /** The keyset page after `cursor`, bounded above by `upper` (a wall-time text). */
 export function changesPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'idColumn' | 'pageSize'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
   const { knex, tsColumn, idColumn } = spec;
   const q = spec.source()
     .select(selectLocalDateTime(knex, tsColumn, CURSOR_TS))
     .where(tsColumn, '<=', cursorValue(knex, upper));
-  if (cursor) {
+  if (cursor?.id === undefined && cursor) q.andWhere(tsColumn, '>', cursorValue(knex, cursor.ts));
+  else if (cursor) {
+    const id = cursor.id!;
     q.andWhere((w) => w.where(tsColumn, '>', cursorValue(knex, cursor.ts))
-      .orWhere((t) => t.where(tsColumn, '=', cursorValue(knex, cursor.ts)).andWhere(idColumn, '>', cursor.id)));
+      .orWhere((t) => t.where(tsColumn, '=', cursorValue(knex, cursor.ts)).andWhere(idColumn, '>', id)));
   }
   return q.orderBy([{ column: tsColumn, order: 'asc' }, { column: idColumn, order: 'asc' }]).limit(spec.pageSize);
 }
@@ -108,8 +128,13 @@ export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unkno
     throw new Error(`${spec.describe}: ${Number(nulls!.n)} row(s) have a NULL ${spec.tsColumn.replace(/^q\./, '')}; an incremental cursor can never read them — fill the column (or make it NOT NULL) in the back-office`);
   }
   // Fixed once, before reading: the same bound for every page of this run.
-  const upper = rowversion ? await minActiveRowversion(knex) : instantToWallTime(new Date((await databaseNow(knex)) - spec.lagSeconds * 1000), spec.timeZone);
+  const upper = rowversion ? await minActiveRowversion(knex) : boundText(knex, (await databaseNow(knex)) - spec.lagSeconds * 1000, spec.timeZone);
   let cursor = ctx.cursor;
+  if (cursor === undefined && (spec.startFrom ?? 'now') === 'now') {
+    // Going live: remember where "now" is; only changes after it are events.
+    yield { events: [], rowsRead: 0, cursor: { ts: upper } };
+    return;
+  }
   let yielded = false;
   for (;;) {
     ctx.signal.throwIfAborted();

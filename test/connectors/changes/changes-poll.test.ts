@@ -13,7 +13,7 @@ const { run } = await availableDialects();
 function spec(knex: Knex, extra: Partial<ChangesPollSpec> = {}): ChangesPollSpec {
   return {
     knex, source: () => knex.select('q.*').from('pratiche as q'), tsColumn: 'q.changed_at', idColumn: 'q.id',
-    timeZone: 'Europe/Rome', lagSeconds: 5, pageSize: 10, describe: 'pratiche',
+    timeZone: 'Europe/Rome', lagSeconds: 5, pageSize: 10, describe: 'pratiche', startFrom: 'beginning',
     verdict: (row, id) => ({ events: [{ key: `p:${id}:${String(row.stato)}`, type: 't', recipient: { fiscalCode: 'RSSMRA80A01H501U' }, data: {} }] }),
     ...extra,
   };
@@ -89,6 +89,17 @@ describe.each(run)('incremental cursor on %s', (dialect) => {
     // A cursor through a JS Date would have become .000 and re-read row 1 (or lost rows); this one does not.
     const rest = await drain(s, one.batches[0]!.cursor);
     expect(rest.keys).toEqual(['p:2:A', 'p:3:A']);
+  });
+
+  it('going live (startFrom: now) notifies only changes made after the first run', async () => {
+    await db.knex('pratiche').insert({ id: 1, stato: 'A', changed_at: '2026-01-10 10:00:00.000000' });
+    const first = await drain(spec(db.knex, { startFrom: 'now', lagSeconds: 0 }));
+    expect(first.keys).toEqual([]);
+    expect(first.batches[0]!.cursor!.id).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 1100)); // the next change is at least a second later
+    await db.knex('pratiche').where({ id: 1 }).update({ stato: 'B', changed_at: `${instantToWallTime(new Date(), 'Europe/Rome')}.000000` });
+    const next = await drain(spec(db.knex, { startFrom: 'now', lagSeconds: 0 }), first.batches[0]!.cursor);
+    expect(next.keys).toEqual(['p:1:B']);
   });
 
   it('NULL change times are reported up front, naming the column', async () => {
