@@ -12,6 +12,7 @@ import { actionCommand, listCommand, showCommand } from './deliveries.js';
 import { consentImportCommand, consentSetCommand } from './consent.js';
 import { channelResumeCommand } from './channel.js';
 import { connectorNewCommand, connectorTestCommand } from './connector.js';
+import { purgeCommand } from './purge.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -86,6 +87,12 @@ connector.command('new <name>').description('create connectors/<name>/ with a wo
   .option('--ts', 'TypeScript: index.ts with defineConnector()')
   .option('--shape <shape>', 'window (reminders, default) or incremental (changes)', 'window')
   .action(action((name: string, o: { sql?: boolean; ts?: boolean; shape?: string }) => connectorNewCommand(name, o)));
+
+program.command('purge').description('retention: remove personal content of events finished more than retention.days ago (the daemon does it daily)')
+  .option('--dry-run', 'count what would be purged; change nothing')
+  .option('--days <n>', 'retention in days (default: retention.days in the config, 90)')
+  .option('--json', 'machine-readable output')
+  .action(action((o: { dryRun?: boolean; days?: string; json?: boolean }) => purgeCommand({ ...globals(), ...o })));
 
 program.command('migrate').description('apply pending store migrations')
   .action(action(() => migrateCommand(globals())));

@@ -98,6 +98,13 @@ export const dispatcherSchema = z.strictObject({
   onUncertain: z.enum(['hold', 'resend']).default('hold'),
 });
 
+export const retentionSchema = z.strictObject({
+  /** Days after an event's last delivery finished before its personal content is purged (`ponte purge`). */
+  days: z.number().int().min(1).default(90),
+  /** When the daemon runs the purge (node-cron, in timeZone). */
+  schedule: cron.default('30 3 * * *'),
+});
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM (24 h)');
 
 export const appioStepSchema = z.strictObject({
@@ -156,6 +163,7 @@ export const configSchema = z.strictObject({
   channels: z.strictObject({ appio: appioSchema.optional(), whatsapp: whatsappSchema.optional() }).prefault({}),
   server: serverSchema.prefault({}),
   dispatcher: dispatcherSchema.prefault({}),
+  retention: retentionSchema.prefault({}),
   connectors: z.array(connectorInstanceSchema).default([]),
 }).superRefine((cfg, ctx) => {
   const seen = new Set<string>();
@@ -184,3 +192,4 @@ export type AppioConfig = z.infer<typeof appioSchema>;
 export type DeliverStep = z.infer<typeof deliverStepSchema>;
 export type RouteConfig = z.infer<typeof routeInput>;
 export type WhatsappConfig = z.infer<typeof whatsappSchema>;
+export type RetentionConfig = z.infer<typeof retentionSchema>;
