@@ -8,6 +8,8 @@ import { runConnector } from '../connectors/runner.js';
 import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
 import { activeAlerts, clearAlert } from '../store/channel-alerts.js';
+import { purge } from '../store/purge.js';
+import { PonteMetrics } from '../metrics/index.js';
 
 export interface DaemonOptions {
   /** Poll every connector once at start instead of waiting for its first schedule. */
@@ -18,7 +20,8 @@ export interface DaemonOptions {
 export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Promise<void> {
   const { config, log } = app;
   const crashPoint = crashPointFromEnv();
-  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone });
+  const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
+  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics });
   const loop = new DispatchLoop(dispatcher, log);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted, loudly.
   for (const a of await activeAlerts(app.store.knex)) {
@@ -26,12 +29,12 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     await clearAlert(app.store.knex, a.channel);
     log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
-  const server = await startAppServer(app, { wake: () => void loop.trigger() });
+  const server = await startAppServer(app, { wake: () => void loop.trigger(), metrics });
   const tasks: ScheduledTask[] = [];
 
   const poll = async (id: string) => {
     const inst = app.instances.find((i) => i.id === id)!;
-    const report = await runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner, crashPoint });
+    const report = await runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner, crashPoint, metrics });
     if (report.eventsNew > 0 || report.cancelled > 0) void loop.trigger();
   };
 
@@ -41,7 +44,11 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     }));
   }
   tasks.push(cron.schedule(config.dispatcher.schedule, () => loop.trigger(), { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
-  log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule }, 'ponte running');
+  const { days, schedule } = config.retention;
+  tasks.push(cron.schedule(schedule, () => purge(app.store.knex, { now: Date.now(), days })
+    .then(({ cutoff, ...counts }) => log.info({ ...counts, days, cutoff: new Date(cutoff).toISOString() }, 'retention purge done'))
+    .catch((e) => log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
+  log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule }, 'ponte running');
 
   if (opts.pollAtStart !== false) {
     for (const inst of app.instances.filter((i) => i.settings.enabled)) await poll(inst.id).catch((e) => log.error({ err: e }, 'connector run crashed'));

@@ -1,15 +1,18 @@
-// The HTTP side of a running Ponte: the WhatsApp webhook (when WhatsApp is configured) and a
-// liveness probe. In sandbox mode the fake Cloud API is pointed at it.
+// The HTTP side of a running Ponte: the WhatsApp webhook (when WhatsApp is configured), the
+// liveness and readiness probes and /metrics. In sandbox mode the fake Cloud API is pointed at it.
 import type { AppContext } from './context.js';
 import { startHttpServer, type Handler, type HttpServer } from '../server/http-server.js';
 import { whatsappWebhookRoutes } from '../webhooks/whatsapp.js';
 import type { WhatsappChannel } from '../channels/whatsapp/index.js';
+import { PonteMetrics, observabilityRoutes } from '../metrics/index.js';
 
-export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number } = {}): Promise<HttpServer | null> {
+export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number; metrics?: PonteMetrics } = {}): Promise<HttpServer | null> {
   const { config } = app;
   if (!config.server.enabled) return null;
   const routes: Record<string, Handler> = {
     'GET /healthz': async () => ({ status: 200, body: { status: 'ok' } }),
+    // Without the daemon's metrics (e.g. `ponte demo`) only the store's facts have values.
+    ...observabilityRoutes(opts.metrics ?? new PonteMetrics({ store: app.store, channels: app.channels }), { store: app.store, channels: [...app.channels.keys()] }),
   };
   const wa = config.channels.whatsapp;
   const channel = app.channels.get('whatsapp') as WhatsappChannel | undefined;

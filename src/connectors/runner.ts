@@ -13,6 +13,7 @@ import { pendingEntities } from '../store/pending-entities.js';
 import { finishRun, startRun, type RunTotals } from '../store/runs.js';
 import { maskText } from '../util/mask.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
+import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -24,6 +25,7 @@ export interface RunnerDeps {
   clock?: () => number;
   /** Test-only crash points (PONTE_CRASH_AT), see src/util/crash-point.ts. */
   crashPoint?: CrashPoint;
+  metrics?: PonteMetrics;
 }
 
 export type RunStatus = 'ok' | 'failed' | 'fenced' | 'busy';
@@ -56,6 +58,7 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
   renew.unref();
 
   const started = clock();
+  const t0 = performance.now(); // wall time for metrics: clock may be a test's fake clock
   log.info({ shape: instance.definition.shape }, 'poll started');
   let status: 'ok' | 'failed' | 'fenced' = 'ok';
   let error: string | undefined;
@@ -70,6 +73,7 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
     clearInterval(renew);
   }
   await finishRun(knex, runId, instance.id, status, totals, error ?? null, clock());
+  deps.metrics?.connectorRun(instance.id, status, performance.now() - t0, totals);
   if (status !== 'fenced') await releaseLease(knex, lease, clock());
   log.info({ ...totals, status, ms: clock() - started }, 'poll finished');
   return { instanceId: instance.id, status, ...(error ? { error } : {}), ...totals };

@@ -11,6 +11,7 @@ import { LostLeaseError, releaseClaim } from '../store/update-delivery.js';
 import { processDelivery, type Outcome } from './process-delivery.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
+import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 
 export interface DispatcherDeps {
   store: Store;
@@ -22,6 +23,7 @@ export interface DispatcherDeps {
   random?: () => number;
   /** Time zone of quiet hours (default Europe/Rome). */
   timeZone?: string;
+  metrics?: PonteMetrics;
 }
 
 export interface DrainStats {
@@ -95,6 +97,7 @@ export class Dispatcher {
         if (queue.length < cfg.concurrency && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
         const work = queue.shift()!;
         const outcome = await this.work(work);
+        this.deps.metrics?.deliveryOutcome(work.item.delivery.channel, outcome);
         stats.processed++;
         stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
       }
@@ -119,6 +122,7 @@ export class Dispatcher {
         token,
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
+        metrics: this.deps.metrics,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {
           this.halted.set(name, err.message);

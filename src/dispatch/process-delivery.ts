@@ -14,6 +14,7 @@ import { maskText } from '../util/mask.js';
 import type { CrashPoint } from '../util/crash-point.js';
 import { finishAndFallBack } from '../store/fall-back.js';
 import { quietUntil } from './quiet-hours.js';
+import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 
 export interface ProcessDeps {
   knex: Knex;
@@ -28,6 +29,7 @@ export interface ProcessDeps {
   random?: () => number;
   /** Called when a channel reports a stop-and-alert condition. */
   onHalt?: (channel: string, error: ChannelError) => void;
+  metrics?: PonteMetrics | undefined;
 }
 
 /** What became of a claimed delivery: its new state, 'lost' (claim taken over) or 'held' (channel halted). */
@@ -215,15 +217,18 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
 async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' | 'send' | 'status', fn: () => Promise<T>): Promise<T> {
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
+  let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
   const failures: Promise<void>[] = [];
   try {
     const result = await quickRetry(async () => {
       started = deps.clock();
+      t0 = performance.now();
       return fn();
     }, {
       retries: deps.cfg.quickRetries,
       onFailedTry: (e) => {
         const ce = e instanceof ChannelError ? e : undefined;
+        deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
         failures.push(logAttempt(deps.knex, {
           deliveryId, kind, startedAt: started, durationMs: deps.clock() - started,
           outcome: ce ? ce.errorClass : 'error',
@@ -232,6 +237,7 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
         }));
       },
     });
+    deps.metrics?.providerCall(deps.channel.name, kind, 'ok', performance.now() - t0);
     await logAttempt(deps.knex, { deliveryId, kind, startedAt: started, durationMs: deps.clock() - started, outcome: 'ok' });
     return result;
   } finally {

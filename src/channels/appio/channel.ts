@@ -191,6 +191,12 @@ export class AppioChannel implements Channel {
     }
   }
 
+  /** Each owner's limiter, for metrics: total time calls waited for a slot, and calls waiting now. */
+  rateLimiters(): Array<{ owner: string; waitedMs: number; waiting: number }> {
+    const owners = new Map([...this.services.values()].map((s) => [s.owner, s.limiter]));
+    return [...owners].map(([owner, l]) => ({ owner, waitedMs: l.waitedMs, waiting: l.pending }));
+  }
+
   /** Close the pooled keep-alive connections (tests, shutdown). */
   close(): void {
     this.closeHttp();

@@ -210,6 +210,11 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     }
   }
 
+  /** The number's throughput limiter, for metrics: total time sends waited for a slot, and sends waiting now. */
+  rateLimiters(): Array<{ owner: string; waitedMs: number; waiting: number }> {
+    return [{ owner: 'throughput', waitedMs: this.limiter.waitedMs, waiting: this.limiter.pending }];
+  }
+
   /** Close the pooled keep-alive connections (tests, shutdown). */
   close(): void {
     this.closeHttp();
