@@ -1,7 +1,7 @@
 // The HTTP server `ponte run` starts: the WhatsApp webhook, and the health endpoints. node:http
 // is enough for a handful of routes, and it hands us the raw body bytes the signature needs.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listen } from './listen.js';
 import type { Logger } from 'pino';
 
 export interface Reply {
@@ -41,7 +41,6 @@ function send(res: ServerResponse, r: Reply): void {
 }
 
 export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger }): Promise<HttpServer> {
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handler = routes[`${req.method} ${url.pathname}`];
@@ -59,18 +58,6 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: { h
       }
     })();
   });
-  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => resolve());
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
-  return {
-    url: `http://${host}:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const s of sockets) s.destroy();
-    }),
-  };
+  const listening = await listen(server, opts.host, opts.port, 'HTTP server');
+  return { url: listening.origin, close: listening.close };
 }

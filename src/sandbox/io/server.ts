@@ -2,8 +2,8 @@
 // demo and dry runs. What it mimics, and where from, is in /work/shared/research/appio.md:
 // APIM in front (route → key → per-owner rate limit), then IO's handlers (validation against
 // the OpenAPI spec, ProblemJson errors, asynchronous processing of created messages).
+import { listen } from '../../server/listen.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { Faults, type FaultKind, type FaultOptions, type SandboxOp } from './faults.js';
 import { OwnerRateLimiter, type OwnerStats, type RateLimit } from './rate.js';
 import { IoState, type CitizenOptions, type SandboxMessage } from './state.js';
@@ -167,7 +167,6 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
   const limiter = new OwnerRateLimiter(opts.limit ?? { requests: 150, windowMs: 5000 });
   const faults = new Faults(opts.faults);
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const withheld = new Set<NodeJS.Timeout>();
 
   function account(key: string): Account | undefined {
@@ -330,20 +329,10 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
       send(res, problem(500, 'Internal server error', `sandbox bug: ${String(err)}`));
     });
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('IO sandbox: no TCP address');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const listening = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'IO sandbox');
 
   return {
-    url: `http://${host}:${address.port}${BASE_PATH}`,
+    url: `${listening.origin}${BASE_PATH}`,
     get messages() {
       return state.all();
     },
@@ -351,13 +340,10 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
     stats: () => limiter.snapshot(),
     setFaults: (f) => faults.set(f),
     failNext: (count, kind, op) => faults.failNext(count, kind, op),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of withheld) clearTimeout(t);
-        withheld.clear();
-        server.close(() => resolve());
-        // Keep-alive and withheld connections would keep close() waiting: end them now.
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => {
+      for (const t of withheld) clearTimeout(t);
+      withheld.clear();
+      return listening.close();
+    },
   };
 }

@@ -2,8 +2,8 @@
 // webhooks, for tests, the demo and dry runs. What it mimics, and where from: whatsapp.md.
 // POST /{version}/{phone-number-id}/messages: token, throughput, payload rules, the 24 h
 // window, the pair rate limit; then, asynchronously, signed status webhooks.
+import { listen } from '../../server/listen.js';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { inboundEnvelope, statusEnvelope, type Business, type StatusEvent } from './envelope.js';
 import { codelessError, graphError, type Reply } from './errors.js';
 import { Faults, type FailOptions, type FaultKind } from './faults.js';
@@ -119,7 +119,6 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
   const faults = new Faults();
   const webhooks = new WebhookSender(opts.appSecret, opts.webhookUrl);
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const withheld = new Set<NodeJS.Timeout>();
 
   /** Graph checks the token before anything else. */
@@ -227,20 +226,10 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
   const server = createServer((req, res) => {
     onRequest(req, res).catch((err: unknown) => send(res, { status: 500, body: { error: { message: `sandbox bug: ${String(err)}` } } }));
   });
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('WhatsApp sandbox: no TCP address');
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const listening = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'WhatsApp sandbox');
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: listening.origin,
     sends: state.sends,
     requests,
     webhooks: webhooks.deliveries,
@@ -269,14 +258,11 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     failNext: (count, code, o) => faults.failNext(count, code, o),
     stats: () => ({ accepted: throughput.accepted, maxInAnyWindow: throughput.maxInAnyWindow, limited: throughput.limited }),
     idle: () => webhooks.idle(),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const t of withheld) clearTimeout(t);
-        withheld.clear();
-        webhooks.close();
-        server.close(() => resolve());
-        // Keep-alive and withheld connections would keep close() waiting: end them now.
-        for (const s of sockets) s.destroy();
-      }),
+    close: () => {
+      for (const t of withheld) clearTimeout(t);
+      withheld.clear();
+      webhooks.close();
+      return listening.close();
+    },
   };
 }

@@ -1,0 +1,33 @@
+// Listening on a local port and closing promptly: every HTTP server of Ponte (the webhook server,
+// both sandboxes) tracks its sockets so close() does not wait on keep-alive or held connections.
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+
+export interface Listening {
+  /** http://host:port */
+  origin: string;
+  close(): Promise<void>;
+}
+
+export async function listen(server: Server, host: string, port: number, what: string): Promise<Listening> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error(`${what}: no TCP address`);
+  const h = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  return {
+    origin: `http://${h}:${address.port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Keep-alive and withheld connections would keep close() waiting: end them now.
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}
