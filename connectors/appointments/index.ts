@@ -5,7 +5,7 @@
 import { defineConnector, type EmittedEvent, type RowError } from '../../src/connectors/contract.js';
 import { formatWallTime, parseWallTime, wallTimeToInstant } from '../../src/util/local-time.js';
 import { cellText, optionalText, recipientOf, statusIn } from '../../src/connectors/sql/rows.js';
-import { checkReadable, openSqlSource } from '../../src/connectors/sql/source.js';
+import { checkReadable, readFrom } from '../../src/connectors/sql/source.js';
 import { pollWindow, type RowVerdict } from '../../src/connectors/sql/window-poll.js';
 import { appointmentsConfigSchema, type AppointmentsConfig } from './config.js';
 import { appointmentsByIds, appointmentsWindowQuery, selectAppointments } from './query.js';
@@ -65,20 +65,15 @@ export default defineConnector({
 
   async *poll(ctx) {
     const cfg = ctx.config;
-    const knex = openSqlSource(cfg.source);
-    try {
-      yield* pollWindow({
-        knex,
-        entityPrefix: ENTITY_PREFIX,
-        idColumn: cfg.columns.id,
-        pageSize: cfg.pageSize,
-        windowQuery: () => appointmentsWindowQuery(knex, cfg, ctx.now),
-        byIds: (ids) => appointmentsByIds(knex, cfg, ids),
-        verdict: (row, id) => appointmentVerdict(row, id, cfg),
-        goneReason: GONE_REASON,
-      }, ctx);
-    } finally {
-      await knex.destroy();
-    }
+    yield* readFrom(cfg.source, (knex) => pollWindow({
+      knex,
+      entityPrefix: ENTITY_PREFIX,
+      idColumn: cfg.columns.id,
+      pageSize: cfg.pageSize,
+      windowQuery: () => appointmentsWindowQuery(knex, cfg, ctx.now),
+      byIds: (ids) => appointmentsByIds(knex, cfg, ids),
+      verdict: (row, id) => appointmentVerdict(row, id, cfg),
+      goneReason: GONE_REASON,
+    }, ctx));
   },
 });

@@ -5,7 +5,7 @@
 import { defineConnector, type EmittedEvent, type RowError } from '../../src/connectors/contract.js';
 import { addDays, formatDate, localDateOf, parseWallTime, wallTimeToInstant } from '../../src/util/local-time.js';
 import { cellText, recipientOf, statusIn } from '../../src/connectors/sql/rows.js';
-import { checkReadable, openSqlSource } from '../../src/connectors/sql/source.js';
+import { checkReadable, readFrom } from '../../src/connectors/sql/source.js';
 import { pollWindow, type RowVerdict } from '../../src/connectors/sql/window-poll.js';
 import { ztlPermitsConfigSchema, type ZtlPermitsConfig } from './config.js';
 import { permitsByIds, permitsWindowQuery, selectPermits } from './query.js';
@@ -81,20 +81,15 @@ export default defineConnector({
   async *poll(ctx) {
     const cfg = ctx.config;
     const today = localDateOf(ctx.now, cfg.timeZone);
-    const knex = openSqlSource(cfg.source);
-    try {
-      yield* pollWindow({
-        knex,
-        entityPrefix: ENTITY_PREFIX,
-        idColumn: cfg.columns.id,
-        pageSize: cfg.pageSize,
-        windowQuery: () => permitsWindowQuery(knex, cfg, ctx.now),
-        byIds: (ids) => permitsByIds(knex, cfg, ids),
-        verdict: (row, id) => permitVerdict(row, id, cfg, today),
-        goneReason: GONE_REASON,
-      }, ctx);
-    } finally {
-      await knex.destroy();
-    }
+    yield* readFrom(cfg.source, (knex) => pollWindow({
+      knex,
+      entityPrefix: ENTITY_PREFIX,
+      idColumn: cfg.columns.id,
+      pageSize: cfg.pageSize,
+      windowQuery: () => permitsWindowQuery(knex, cfg, ctx.now),
+      byIds: (ids) => permitsByIds(knex, cfg, ids),
+      verdict: (row, id) => permitVerdict(row, id, cfg, today),
+      goneReason: GONE_REASON,
+    }, ctx));
   },
 });

@@ -8,7 +8,7 @@ import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '.
 import { ConfigError, zodProblems } from '../../config/errors.js';
 import { declarativeInstanceSchema, declarativeSchema, type DeclarativeSpec } from './schema.js';
 import { dateAlias, mapRow } from './map-row.js';
-import { openSqlSource, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
+import { openSqlSource, readFrom, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
 import { pollWindow } from '../sql/window-poll.js';
 import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
 import { instantToWallTime } from '../../util/local-time.js';
@@ -92,9 +92,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
       eventTypes,
       check,
       async *poll(ctx) {
-        const knex = openSqlSource(sourceOf(spec, ctx.config, file));
-        try {
-          yield* pollChanges({
+        yield* readFrom(sourceOf(spec, ctx.config, file), (knex) => pollChanges({
             knex,
             source: () => wrappedQuery(knex, spec, sql),
             tsColumn: `q.${spec.cursor!.column}`,
@@ -106,10 +104,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
             pageSize: spec.pageSize,
             verdict: (row, id) => ({ ...mapRow(spec, row, id), entity: `${spec.name}:${id}` }),
             describe: `${spec.name} (${spec.query})`,
-          }, ctx);
-        } finally {
-          await knex.destroy();
-        }
+          }, ctx));
       },
     }) as unknown as ConnectorDefinition;
   }
@@ -121,9 +116,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
     eventTypes,
     check,
     async *poll(ctx) {
-      const knex = openSqlSource(sourceOf(spec, ctx.config, file));
-      try {
-        yield* pollWindow({
+      yield* readFrom(sourceOf(spec, ctx.config, file), (knex) => pollWindow({
           knex,
           entityPrefix: spec.name,
           idColumn: `q.${spec.key}`,
@@ -132,10 +125,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
           byIds: (ids) => wrappedQuery(knex, spec, sql).whereIn(`q.${spec.key}`, ids),
           verdict: (row, id) => mapRow(spec, row, id),
           goneReason: `the row is no longer in the back-office`,
-        }, ctx as never);
-      } finally {
-        await knex.destroy();
-      }
+        }, ctx as never));
     },
   });
 }

@@ -149,3 +149,13 @@ export async function checkReadable(source: SqlSourceConfig, what: string, query
     await knex.destroy();
   }
 }
+
+/** Runs a poll against a back-office, closing the connection pool however the poll ends. */
+export async function* readFrom<T>(source: SqlSourceConfig, poll: (knex: Knex) => AsyncIterable<T>): AsyncGenerator<T> {
+  const knex = openSqlSource(source);
+  try {
+    yield* poll(knex);
+  } finally {
+    await knex.destroy();
+  }
+}
