@@ -3,12 +3,14 @@
 import type { Knex } from 'knex';
 import * as core from './20261124_001_core.js';
 import * as channelsConsent from './20261124_002_channels_consent.js';
+import * as processes from './20261124_003_processes.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
 const migrations: Record<string, Migration> = {
   '20261124_001_core': core,
   '20261124_002_channels_consent': channelsConsent,
+  '20261124_003_processes': processes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

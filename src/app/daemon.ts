@@ -9,6 +9,7 @@ import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
 import { activeAlerts, clearAlert } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
+import { heartbeat, leave, liveProcesses, forgetDead } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
 
 export interface DaemonOptions {
@@ -30,6 +31,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
   const server = await startAppServer(app, { wake: () => void loop.trigger(), metrics });
+  const stopSharing = await shareAccountLimits(app);
   const tasks: ScheduledTask[] = [];
 
   const poll = async (id: string) => {
@@ -68,10 +70,43 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       void loop.stop(opts.graceMs ?? 30_000).then(async (clean) => {
         if (!clean) log.warn('grace period over: exiting with sends still in flight (they will be recovered)');
         await server?.close();
+        await stopSharing();
         resolve();
       });
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+}
+
+const HEARTBEAT_MS = 2000;
+
+/**
+ * IO counts requests per owner account, whatever the number of Ponte processes: each live process
+ * takes an equal share of every owner's limit, recomputed at every heartbeat. (A process that
+ * joins or dies changes the others' share within one heartbeat; the client's margin and the 429
+ * handling absorb that moment.)
+ */
+async function shareAccountLimits(app: AppContext): Promise<() => Promise<void>> {
+  const io = app.channels.get('appio') as { setShare?: (f: number) => void } | undefined;
+  const { knex } = app.store;
+  let last = 0;
+  const beat = async () => {
+    const now = Date.now();
+    await heartbeat(knex, app.owner, now);
+    const live = await liveProcesses(knex, now, HEARTBEAT_MS * 3);
+    if (live !== last) {
+      io?.setShare?.(1 / live);
+      if (last !== 0 || live > 1) app.log.info({ processes: live }, `IO limits shared between ${live} Ponte process(es)`);
+      last = live;
+    }
+  };
+  await forgetDead(knex, Date.now(), 3_600_000);
+  await beat();
+  const timer = setInterval(() => { beat().catch((e: unknown) => app.log.warn({ err: e }, 'heartbeat failed')); }, HEARTBEAT_MS);
+  timer.unref();
+  return async () => {
+    clearInterval(timer);
+    await leave(knex, app.owner).catch(() => undefined);
+  };
 }

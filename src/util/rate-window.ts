@@ -20,7 +20,9 @@ interface Waiter {
 }
 
 export class RateWindow {
-  private readonly requests: number;
+  private requests: number;
+  /** The configured limit: start times are kept for this many, so raising the limit again is exact. */
+  private readonly capacity: number;
   private readonly spanMs: number;
   /** Start times of the last `requests` starts, oldest first. */
   private readonly starts: number[] = [];
@@ -36,6 +38,7 @@ export class RateWindow {
     if (!(opts.windowMs > 0)) throw new Error(`RateWindow: windowMs must be positive (got ${opts.windowMs})`);
     if ((opts.marginMs ?? 0) < 0) throw new Error(`RateWindow: marginMs must not be negative (got ${opts.marginMs})`);
     this.requests = opts.requests;
+    this.capacity = opts.requests;
     this.spanMs = opts.windowMs + (opts.marginMs ?? 0);
   }
 
@@ -68,6 +71,25 @@ export class RateWindow {
     });
   }
 
+  /**
+   * This process's share of the limit (several processes sharing one provider account each take
+   * a part): at least 1, at most the configured limit.
+   */
+  setLimit(requests: number): void {
+    this.requests = Math.max(1, Math.min(this.capacity, Math.floor(requests)));
+    this.schedule();
+  }
+
+  /** The limit now in force (a share of the configured one). */
+  get limit(): number {
+    return this.requests;
+  }
+
+  /** The limit it was configured with. */
+  get configuredLimit(): number {
+    return this.capacity;
+  }
+
   /** Nobody starts before `epochMs` (e.g. after a 429 with a retry-after). Never shortens a pause. */
   pauseUntil(epochMs: number): void {
     if (epochMs <= this.pausedUntil) return;
@@ -77,7 +99,7 @@ export class RateWindow {
 
   /** The earliest instant the next start is allowed. */
   private nextSlot(): number {
-    const windowFree = this.starts.length < this.requests ? 0 : this.starts[0]! + this.spanMs;
+    const windowFree = this.starts.length < this.requests ? 0 : this.starts[this.starts.length - this.requests]! + this.spanMs;
     return Math.max(windowFree, this.pausedUntil);
   }
 
@@ -99,7 +121,7 @@ export class RateWindow {
       }
       const waiter = this.queue.shift()!;
       this.starts.push(now);
-      if (this.starts.length > this.requests) this.starts.shift();
+      if (this.starts.length > this.capacity) this.starts.shift();
       this.waited += now - waiter.queuedAt;
       if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
       waiter.resolve();

@@ -191,6 +191,15 @@ export class AppioChannel implements Channel {
     }
   }
 
+  /**
+   * Several Ponte processes share one IO owner account (IO counts per owner, not per process):
+   * each process sends within `fraction` of each owner's limit (see src/store/processes.ts).
+   */
+  setShare(fraction: number): void {
+    const owners = new Map([...this.services.values()].map((s) => [s.owner, s.limiter]));
+    for (const limiter of owners.values()) limiter.setLimit(limiter.configuredLimit * fraction);
+  }
+
   /** Each owner's limiter, for metrics: total time calls waited for a slot, and calls waiting now. */
   rateLimiters(): Array<{ owner: string; waitedMs: number; waiting: number }> {
     const owners = new Map([...this.services.values()].map((s) => [s.owner, s.limiter]));
