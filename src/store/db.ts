@@ -48,6 +48,9 @@ export function openStore(cfg: StoreConfig): Store {
         // WAL lets `ponte status` read while the daemon writes; busy_timeout rides out short locks.
         afterCreate: (conn: { pragma(s: string): unknown }, done: (e: Error | null, c: unknown) => void) => {
           conn.pragma('journal_mode = WAL');
+          // With WAL, NORMAL is durable against a process crash (the kills the tests inflict); a
+          // power cut may lose the last commits, which leaves a send 'sending' → uncertain, never resent.
+          conn.pragma('synchronous = NORMAL');
           conn.pragma('busy_timeout = 5000');
           conn.pragma('foreign_keys = ON');
           done(null, conn);

@@ -1,0 +1,102 @@
+// Dispatch benchmark (issue 6 #9): Ponte's dispatcher (claim → POST → record, on a real store)
+// against a bare axios keep-alive loop posting the same messages to the same local endpoint with
+// the same concurrency. Prints the ratio; writes bench/results/dispatch-<date>.json.
+//   npm run bench            (defaults: 20,000 messages, concurrency 32, latencies 0 and 20 ms)
+//   BENCH_MESSAGES=5000 npm run bench
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { pino } from 'pino';
+import pLimit from 'p-limit';
+import { providerHttp } from '../src/channels/http-client.js';
+import type { Channel, RenderedMessage } from '../src/channels/channel.js';
+import { commitBatch, type NewEvent } from '../src/store/commit-batch.js';
+import { Dispatcher } from '../src/dispatch/dispatcher.js';
+import { dispatcherSchema } from '../src/config/schema.js';
+import { migrateLatest, openStore, storeFromKnex, type Store } from '../src/store/db.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { scratchDb, type Dialect } from '../src/connectors/harness/scratch.js';
+import { fakeEndpoint } from './fake-endpoint.js';
+
+const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const CONCURRENCY = 32;
+const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
+const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
+
+async function bareLoop(url: string): Promise<number> {
+  const { http, close } = providerHttp(10_000);
+  const limit = pLimit(CONCURRENCY);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: N }, (_, i) => limit(() => http.post(`${url}/api/v1/messages`, { fiscal_code: 'RSSMRA80A01H501U', content: { subject: `Promemoria ${i}`, markdown: 'x'.repeat(100) } }))));
+  const ms = performance.now() - t0;
+  close();
+  return (N / ms) * 1000;
+}
+
+/** The same POST as the bare loop; eligibility and status need no call (the engine's cost is measured). */
+function benchChannel(url: string): Channel<RenderedMessage> & { close(): void } {
+  const { http, close } = providerHttp(10_000);
+  return {
+    name: 'appio',
+    render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
+    checkRecipient: async () => ({ ok: true }),
+    describeSend: () => ({ method: 'POST', url, headers: {} }),
+    async send(ctx, m) {
+      const r = await http.post(`${url}/api/v1/messages`, { fiscal_code: ctx.event.recipient.fiscalCode, content: { subject: m.subject, markdown: m.markdown } });
+      return { providerId: (r.data as { id: string }).id };
+    },
+    status: async () => ({ state: 'processed' }),
+    close,
+  };
+}
+
+async function ponte(url: string, dialect: Dialect): Promise<number> {
+  // The store exactly as Ponte opens it (SQLite: WAL and its pragmas), on a scratch file or schema.
+  const dir = mkdtempSync(join(tmpdir(), 'ponte-bench-'));
+  const db = dialect === 'sqlite' ? null : await scratchDb(dialect);
+  const store: Store = db ? storeFromKnex(db.knex) : openStore({ client: 'sqlite', filename: join(dir, 'store.sqlite') });
+  await migrateLatest(store);
+  const now = Date.now();
+  const events: NewEvent[] = Array.from({ length: N }, (_, i) => ({
+    key: `bench:${i}`, type: 'bench', fiscalCode: 'RSSMRA80A01H501U', data: {},
+    route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
+    deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
+  }));
+  for (let i = 0; i < N; i += 2000) await commitBatch(store.knex, { instanceId: 'bench', events: events.slice(i, i + 2000), cancellations: [], rowErrors: [], now });
+  const channel = benchChannel(url);
+  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
+  const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+  const t0 = performance.now();
+  let done = 0;
+  while (done < N) {
+    const s = await dispatcher.drain();
+    if (s.processed === 0) break;
+    done += s.processed;
+  }
+  const ms = performance.now() - t0;
+  channel.close();
+  if (db) await db.destroy();
+  else await store.close();
+  rmSync(dir, { recursive: true, force: true });
+  return (done / ms) * 1000;
+}
+
+const rows: Array<Record<string, string | number>> = [];
+for (const latency of LATENCIES) {
+  const endpoint = await fakeEndpoint(latency);
+  const bare = await bareLoop(endpoint.origin);
+  for (const dialect of DIALECTS) {
+    const rate = await ponte(endpoint.origin, dialect).catch((e: unknown) => { console.error(`${dialect}: ${(e as Error).message}`); return NaN; });
+    rows.push({ latencyMs: latency, store: dialect, bareLoopPerSec: Math.round(bare), pontePerSec: Math.round(rate), ratio: Number((rate / bare).toFixed(3)) });
+  }
+  await endpoint.close();
+}
+
+console.log(`\nDispatch benchmark: ${N} messages, concurrency ${CONCURRENCY}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
+console.log('latency  store     bare loop/s  ponte/s   ponte ÷ bare');
+for (const r of rows) console.log(`${String(r.latencyMs).padStart(4)} ms  ${String(r.store).padEnd(9)} ${String(r.bareLoopPerSec).padStart(10)}  ${String(r.pontePerSec).padStart(8)}   ${r.ratio}`);
+mkdirSync('bench/results', { recursive: true });
+const file = `bench/results/dispatch-${new Date().toISOString().slice(0, 10)}.json`;
+writeFileSync(file, JSON.stringify({ machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, messages: N, concurrency: CONCURRENCY, rows }, null, 2));
+console.log(`written to ${file}`);
