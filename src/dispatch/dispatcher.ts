@@ -11,6 +11,7 @@ import { LostLeaseError, releaseClaim } from '../store/update-delivery.js';
 import { processDelivery, type Outcome } from './process-delivery.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
+import { AttemptLog } from '../store/attempts.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 
 export interface DispatcherDeps {
@@ -41,9 +42,11 @@ export class Dispatcher {
   private stopping = false;
   private readonly halted = new Map<string, string>();
   private readonly clock: () => number;
+  private readonly attempts: AttemptLog;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
+    this.attempts = new AttemptLog(deps.store.knex);
   }
 
   /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */
@@ -102,7 +105,11 @@ export class Dispatcher {
         stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
       }
     };
-    await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+    try {
+      await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+    } finally {
+      await this.attempts.flush();
+    }
     return stats;
   }
 
@@ -120,6 +127,7 @@ export class Dispatcher {
         log: this.deps.log,
         clock: this.clock,
         token,
+        attempts: this.attempts,
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,

@@ -6,7 +6,7 @@ import { ChannelError, type Channel, type ChannelMessage, type DeliveryContext }
 import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
 import { updateDelivery, type DeliveryPatch } from '../store/update-delivery.js';
-import { logAttempt } from '../store/attempts.js';
+import type { AttemptLog } from '../store/attempts.js';
 import type { DeliveryState } from '../store/states.js';
 import { retryDelayMs, statusPollDelayMs } from './backoff.js';
 import { quickRetry } from './quick-retry.js';
@@ -23,6 +23,8 @@ export interface ProcessDeps {
   log: Logger;
   clock: () => number;
   token: string;
+  /** Where provider calls are recorded (batched). */
+  attempts: AttemptLog;
   /** Local time zone of quiet hours. */
   timeZone: string;
   crashPoint?: CrashPoint | undefined;
@@ -218,29 +220,24 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
   let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
-  const failures: Promise<void>[] = [];
-  try {
-    const result = await quickRetry(async () => {
-      started = deps.clock();
-      t0 = performance.now();
-      return fn();
-    }, {
-      retries: deps.cfg.quickRetries,
-      onFailedTry: (e) => {
-        const ce = e instanceof ChannelError ? e : undefined;
-        deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
-        failures.push(logAttempt(deps.knex, {
-          deliveryId, kind, startedAt: started, durationMs: deps.clock() - started,
-          outcome: ce ? ce.errorClass : 'error',
-          ...(ce?.detail.status ? { httpStatus: ce.detail.status } : {}),
-          error: describe(e),
-        }));
-      },
-    });
-    deps.metrics?.providerCall(deps.channel.name, kind, 'ok', performance.now() - t0);
-    await logAttempt(deps.knex, { deliveryId, kind, startedAt: started, durationMs: deps.clock() - started, outcome: 'ok' });
-    return result;
-  } finally {
-    await Promise.allSettled(failures);
-  }
+  const result = await quickRetry(async () => {
+    started = deps.clock();
+    t0 = performance.now();
+    return fn();
+  }, {
+    retries: deps.cfg.quickRetries,
+    onFailedTry: (e) => {
+      const ce = e instanceof ChannelError ? e : undefined;
+      deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
+      deps.attempts.add({
+        deliveryId, kind, startedAt: started, durationMs: deps.clock() - started,
+        outcome: ce ? ce.errorClass : 'error',
+        ...(ce?.detail.status ? { httpStatus: ce.detail.status } : {}),
+        error: describe(e),
+      });
+    },
+  });
+  deps.metrics?.providerCall(deps.channel.name, kind, 'ok', performance.now() - t0);
+  deps.attempts.add({ deliveryId, kind, startedAt: started, durationMs: deps.clock() - started, outcome: 'ok' });
+  return result;
 }

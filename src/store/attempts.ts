@@ -22,3 +22,39 @@ export async function logAttempt(knex: Knex, a: AttemptRecord): Promise<void> {
     error: a.error ?? null,
   });
 }
+
+/**
+ * The attempts log written in batches: one INSERT for many provider calls instead of one each, off
+ * the per-message path. Flushed when full, after a short delay, and at the end of every dispatcher
+ * pass; a crash loses at most the last fraction of a second of history, never a delivery's state.
+ */
+export class AttemptLog {
+  private buffer: AttemptRecord[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly knex: Knex, private readonly maxBatch = 200, private readonly maxDelayMs = 250) {}
+
+  add(a: AttemptRecord): void {
+    this.buffer.push(a);
+    if (this.buffer.length >= this.maxBatch) void this.flush();
+    else this.timer ??= setTimeout(() => { void this.flush(); }, this.maxDelayMs);
+  }
+
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.buffer.splice(0);
+    if (rows.length === 0) return this.writing;
+    this.writing = this.writing.then(() => this.knex('delivery_attempts').insert(rows.map((a) => ({
+      delivery_id: a.deliveryId,
+      kind: a.kind,
+      started_at: a.startedAt,
+      duration_ms: Math.round(a.durationMs),
+      outcome: a.outcome,
+      http_status: a.httpStatus ?? null,
+      error: a.error ?? null,
+    })))).then(() => undefined, () => undefined);
+    return this.writing;
+  }
+}
