@@ -1,0 +1,76 @@
+// The driver's look into Ponte's store between and after the daemon's lives: what was in flight
+// at a kill, progress, and the final states. It writes one thing only, see expireLeasesOf.
+import { existsSync } from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import type { JudgedDelivery } from './judge.js';
+
+export class StoreView {
+  private sqlite: Knex | undefined;
+
+  /** A PostgreSQL store (the scratch schema's knex), or the SQLite file the daemon creates. */
+  constructor(private readonly target: { knex: Knex } | { file: string }) {}
+
+  private db(): Knex | null {
+    if ('knex' in this.target) return this.target.knex;
+    if (this.sqlite) return this.sqlite;
+    if (!existsSync(this.target.file)) return null;
+    this.sqlite = knexFactory({
+      client: 'better-sqlite3', connection: { filename: this.target.file }, useNullAsDefault: true,
+      pool: { min: 0, max: 1, afterCreate: (c: { pragma(s: string): unknown }, done: (e: Error | null, c: unknown) => void) => { c.pragma('busy_timeout = 5000'); done(null, c); } },
+    });
+    return this.sqlite;
+  }
+
+  /** Runs a read; a store the first life did not get to create (or migrate) reads as empty. */
+  private async read<T>(fallback: T, fn: (k: Knex) => Promise<T>): Promise<T> {
+    const k = this.db();
+    if (!k) return fallback;
+    try {
+      return await fn(k);
+    } catch (e) {
+      if (/no such table|does not exist/i.test((e as Error).message)) return fallback;
+      throw e;
+    }
+  }
+
+  /** Deliveries in `sending`: right after a kill, exactly those whose send was in flight. */
+  sendingIds(): Promise<number[]> {
+    return this.read([], async (k) => (await k('deliveries').where({ state: 'sending' }).pluck('id')).map(Number));
+  }
+
+  /**
+   * Ends the connector lease held by a process the driver has SIGKILLed (its owner id carries its
+   * pid). The runner's lease lasts 5 minutes and is not configurable; a dead owner cannot commit,
+   * so expiring it now is the same as waiting it out — minus the 5 minutes. Returns how many.
+   */
+  expireLeasesOf(pid: number): Promise<number> {
+    return this.read(0, (k) => k('connector_state')
+      .where('lease_owner', 'like', `%:${pid}:%`)
+      .where('lease_expires_at', '>=', Date.now())
+      .update({ lease_expires_at: Date.now() - 1 }));
+  }
+
+  progress(): Promise<{ events: number; open: number; states: Record<string, number> }> {
+    return this.read({ events: 0, open: 0, states: {} }, async (k) => {
+      const events = Number((await k('events').count({ n: '*' }).first())?.n ?? 0);
+      const rows = (await k('deliveries').select('state').count({ n: '*' }).groupBy('state')) as Array<{ state: string; n: number | string }>;
+      const states = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+      const open = (states.pending ?? 0) + (states.sending ?? 0) + (states.accepted ?? 0);
+      return { events, open, states };
+    });
+  }
+
+  deliveries(): Promise<JudgedDelivery[]> {
+    return this.read([], async (k) => {
+      const rows = await k('deliveries as d').join('events as e', 'e.id', 'd.event_id')
+        .select('d.id', 'e.fiscal_code', 'd.state', 'd.provider_id', 'd.reason');
+      return rows.map((r: { id: number; fiscal_code: string; state: string; provider_id: string | null; reason: string | null }) => ({
+        id: Number(r.id), fiscalCode: r.fiscal_code, state: r.state, providerId: r.provider_id, reason: r.reason,
+      }));
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.sqlite?.destroy();
+  }
+}
