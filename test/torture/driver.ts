@@ -27,6 +27,8 @@ export interface TortureOptions {
   seed?: number;
   /** The connector's page (one committed batch). Default: about a third of a life's new rows. */
   pageSize?: number;
+  /** The connector's schedule. Default 3 s; 30 s above 1,000 events (a window poll re-checks every row it reads). */
+  pollEverySeconds?: number;
   concurrency?: number;
   batchSize?: number;
   /** Round trip added to every IO call, so that kills find requests in flight. */
@@ -127,7 +129,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
 
   const sandbox = await startIoSandbox({ processingDelayMs: 50, limit: { requests: 1_000_000, windowMs: 1000 } });
   const front = await startIoFront(sandbox.url, opts.latencyMs ?? 40);
-  const w = makeWorkdir({ ioUrl: front.url, pageSize, concurrency: opts.concurrency ?? 4, batchSize: opts.batchSize ?? 20 });
+  const w = makeWorkdir({ ioUrl: front.url, pageSize, pollEverySeconds: opts.pollEverySeconds ?? (opts.events > 1000 ? 30 : 3), concurrency: opts.concurrency ?? 4, batchSize: opts.batchSize ?? 20 });
   const backoffice = new Backoffice(w.backofficeFile);
   let pg: ScratchDb | undefined;
   let daemon: Daemon | undefined;
@@ -236,6 +238,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
     history.push({ index: history.length + 1, kind: 'final', reached: settled, ms: Date.now() - d.spawnAt, inFlight: 0, exit: stop ? `exited ${stop.code}` : 'hung' });
     log(`  final life: ${((Date.now() - d.spawnAt) / 1000).toFixed(1)} s, ${JSON.stringify(progress.states)}`);
 
+    if (front.upstreamErrors.length) problems.push(`${front.upstreamErrors.length} call(s) failed between the IO front and the sandbox (a harness fault): ${front.upstreamErrors.slice(0, 5).join('; ')}`);
     const expected = Array.from({ length: backoffice.rows }, (_, n) => tortureFiscalCode(n + 1));
     const verdict = judge({
       expected,

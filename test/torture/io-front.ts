@@ -19,6 +19,8 @@ export interface IoFront {
   /** Base URL with /api/v1, like the sandbox's. */
   readonly url: string;
   readonly records: FrontRecord[];
+  /** Failures between this front and the sandbox (there should be none: each would look like a lost answer to Ponte). */
+  readonly upstreamErrors: string[];
   /** The answers to the next `count` POST /messages are withheld (the message is created). */
   withholdNext(count: number): void;
   /** Stop withholding (responses already withheld stay so). */
@@ -28,8 +30,11 @@ export interface IoFront {
 
 export async function startIoFront(sandboxUrl: string, latencyMs: number): Promise<IoFront> {
   const target = new URL(sandboxUrl);
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  // A fresh connection per call: a pooled one the sandbox closed while idle would reset a request
+  // here, and Ponte would rightly take that for a send of unknown outcome.
+  const agent = new Agent({ keepAlive: false });
   const records: FrontRecord[] = [];
+  const upstreamErrors: string[] = [];
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let withhold = 0;
@@ -70,7 +75,10 @@ export async function startIoFront(sandboxUrl: string, latencyMs: number): Promi
             });
           });
         });
-        up.on('error', () => { if (!res.destroyed) res.destroy(); });
+        up.on('error', (e: NodeJS.ErrnoException) => {
+          upstreamErrors.push(`${method} ${path}: ${e.code ?? e.message}`);
+          if (!res.destroyed) res.destroy();
+        });
         up.end(body);
       });
     });
@@ -78,6 +86,11 @@ export async function startIoFront(sandboxUrl: string, latencyMs: number): Promi
   };
 
   const server = createServer(onRequest);
+  // Idle connections outlive Ponte's own idle timeout (60 s), so Ponte always drops a pooled socket
+  // first. With Node's default 5 s both sides close at the same moment and a POST written on the
+  // dying socket fails as "socket hang up": a false uncertain that no kill caused (reported apart).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => {}); });
   await new Promise<void>((ok, fail) => { server.once('error', fail); server.listen(0, '127.0.0.1', () => ok()); });
   const address = server.address();
@@ -85,6 +98,7 @@ export async function startIoFront(sandboxUrl: string, latencyMs: number): Promi
   return {
     url: `http://127.0.0.1:${address.port}${target.pathname.replace(/\/$/, '')}`,
     records,
+    upstreamErrors,
     withholdNext: (count) => { withhold += count; },
     cancelWithhold: () => { withhold = 0; },
     close: () => new Promise<void>((ok) => {

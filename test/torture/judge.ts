@@ -14,6 +14,7 @@ export interface JudgedDelivery {
   state: string;
   providerId: string | null;
   reason: string | null;
+  lastError?: string | null;
 }
 
 /** A delivery found `sending` in the store right after a kill (its process gone). */
@@ -90,7 +91,7 @@ export function judge(input: JudgeInput): Verdict {
       else v.uncertainNotAtIo++;
       const flight = input.inFlight.get(d.id);
       if (!flight) {
-        violations.push(`${who}: delivery ${d.id} is uncertain but no kill found it in flight (${d.reason ?? 'no reason'})`);
+        violations.push(`${who}: delivery ${d.id} is uncertain but no kill found it in flight (${d.reason ?? 'no reason'}${d.lastError ? `: ${d.lastError}` : ''})`);
         return;
       }
       const late = got.filter((m) => m.createdAt.getTime() >= flight.copiesBefore);

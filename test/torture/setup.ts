@@ -31,6 +31,8 @@ export interface WorkdirSettings {
   /** Where the (delaying) IO endpoint listens, e.g. http://127.0.0.1:1234/api/v1 */
   ioUrl: string;
   pageSize: number;
+  /** How often the connector polls (besides at each start). */
+  pollEverySeconds: number;
   concurrency: number;
   batchSize: number;
 }
@@ -108,7 +110,7 @@ function tortureConfig(w: Workdir, s: WorkdirSettings): string {
   cfg.connectors = [{
     id: 'torture',
     use: 'torture',
-    schedule: '*/3 * * * * *',
+    schedule: `*/${s.pollEverySeconds} * * * * *`,
     deliver: [{ channel: 'appio', service: 'tributi' }],
     config: { source: { client: 'better-sqlite3', filename: w.backofficeFile } },
   }];

@@ -63,9 +63,9 @@ export class StoreView {
   deliveries(): Promise<JudgedDelivery[]> {
     return this.read([], async (k) => {
       const rows = await k('deliveries as d').join('events as e', 'e.id', 'd.event_id')
-        .select('d.id', 'e.fiscal_code', 'd.state', 'd.provider_id', 'd.reason');
-      return rows.map((r: { id: number; fiscal_code: string; state: string; provider_id: string | null; reason: string | null }) => ({
-        id: Number(r.id), fiscalCode: r.fiscal_code, state: r.state, providerId: r.provider_id, reason: r.reason,
+        .select('d.id', 'e.fiscal_code', 'd.state', 'd.provider_id', 'd.reason', 'd.last_error');
+      return rows.map((r: { id: number; fiscal_code: string; state: string; provider_id: string | null; reason: string | null; last_error: string | null }) => ({
+        id: Number(r.id), fiscalCode: r.fiscal_code, state: r.state, providerId: r.provider_id, reason: r.reason, lastError: r.last_error,
       }));
     });
   }
