@@ -142,6 +142,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
     await backoffice.create();
     if (opts.dialect === 'postgres') pg = await scratchDb('postgres');
     view = new StoreView(pg ? { knex: pg.knex } : { file: w.storeFile });
+    // Level info: the log tells when connector polls run (see the last life) and explains a failure.
     const baseEnv: NodeJS.ProcessEnv = { ...process.env, PONTE_LOG_FORMAT: 'json', PONTE_LOG_LEVEL: 'info', [IO_KEY_ENV]: 'torture-key' };
     delete baseEnv.PONTE_CRASH_AT;
     delete baseEnv.PONTE_CRASH_AFTER;
@@ -211,8 +212,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
 
     // The last life: the remaining rows, no crash switch, until every delivery is final or held.
     await backoffice.add(share(plan.length));
-    // Level info: the log tells when the connector polls are done (see below), and explains a failure.
-    daemon = spawnLife({ ...baseEnv, PONTE_LOG_LEVEL: 'info' });
+    daemon = spawnLife({ ...baseEnv });
     const d = daemon;
     const until = d.spawnAt + (opts.finalTimeoutMs ?? 120_000);
     let progress = await view.progress();
