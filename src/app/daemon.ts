@@ -52,13 +52,10 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     .catch((e) => log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
   log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule }, 'ponte running');
 
-  if (opts.pollAtStart !== false) {
-    for (const inst of app.instances.filter((i) => i.settings.enabled)) await poll(inst.id).catch((e) => log.error({ err: e }, 'connector run crashed'));
-  }
-  void loop.trigger();
-
-  await new Promise<void>((resolve) => {
-    let stopping = false;
+  // The signal handlers come first: a SIGTERM during the first (possibly long) poll must still
+  // stop gracefully, not kill the process with sends in flight.
+  let stopping = false;
+  const stopped = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       if (stopping) {
         log.warn({ signal: sig }, 'second signal: exiting now; unfinished work is picked up safely by the next run');
@@ -77,6 +74,15 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+
+  if (opts.pollAtStart !== false) {
+    for (const inst of app.instances.filter((i) => i.settings.enabled)) {
+      if (stopping) break;
+      await poll(inst.id).catch((e) => log.error({ err: e }, 'connector run crashed'));
+    }
+  }
+  if (!stopping) void loop.trigger();
+  await stopped;
 }
 
 const HEARTBEAT_MS = 2000;
