@@ -11,8 +11,8 @@ export interface AttemptRecord {
   error?: string;
 }
 
-export async function logAttempt(knex: Knex, a: AttemptRecord): Promise<void> {
-  await knex('delivery_attempts').insert({
+function attemptRow(a: AttemptRecord) {
+  return {
     delivery_id: a.deliveryId,
     kind: a.kind,
     started_at: a.startedAt,
@@ -20,7 +20,12 @@ export async function logAttempt(knex: Knex, a: AttemptRecord): Promise<void> {
     outcome: a.outcome,
     http_status: a.httpStatus ?? null,
     error: a.error ?? null,
-  });
+  };
+}
+
+/** One attempt, written now (tools and tests; the dispatcher uses the batched AttemptLog). */
+export async function logAttempt(knex: Knex, a: AttemptRecord): Promise<void> {
+  await knex('delivery_attempts').insert(attemptRow(a));
 }
 
 /**
@@ -46,15 +51,7 @@ export class AttemptLog {
     this.timer = undefined;
     const rows = this.buffer.splice(0);
     if (rows.length === 0) return this.writing;
-    this.writing = this.writing.then(() => this.knex('delivery_attempts').insert(rows.map((a) => ({
-      delivery_id: a.deliveryId,
-      kind: a.kind,
-      started_at: a.startedAt,
-      duration_ms: Math.round(a.durationMs),
-      outcome: a.outcome,
-      http_status: a.httpStatus ?? null,
-      error: a.error ?? null,
-    })))).then(() => undefined, () => undefined);
+    this.writing = this.writing.then(() => this.knex('delivery_attempts').insert(rows.map(attemptRow))).then(() => undefined, () => undefined);
     return this.writing;
   }
 }

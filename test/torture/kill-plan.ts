@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../src/util/prng.js';
 // Where each life of the daemon ends: a seeded, reproducible plan. The first kills cover every
 // kind once (the poll points first, while the back-office is still being read in); further kills
 // are drawn at random, half of them at a random moment.
@@ -8,17 +9,8 @@ export type KillKind = CrashPointName | 'post-in-flight' | 'random';
 
 export const KILL_KINDS: readonly KillKind[] = [...CRASH_POINTS, 'post-in-flight', 'random'];
 
-/** mulberry32: small, and the same seed gives the same plan. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seed gives the same plan. */
+export const prng = mulberry32;
 
 export function killPlan(kills: number, random: () => number): KillKind[] {
   const rest: KillKind[] = ['after-claim', 'before-post', 'post-in-flight', 'after-post', 'during-status', 'random'];

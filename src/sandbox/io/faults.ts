@@ -1,3 +1,5 @@
+import { mulberry32 } from '../../util/prng.js';
+
 // Fault injection: what a real network and a real IO do to a sender now and then. Random faults
 // come from a seeded PRNG so a failing run can be replayed; failNext() gives exact tests.
 
@@ -26,17 +28,6 @@ export interface FaultOptions {
   ops?: SandboxOp[];
 }
 
-/** mulberry32: tiny, fast, good enough for test traffic, and reproducible from a seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Scheduled {
   remaining: number;
