@@ -1,0 +1,74 @@
+// Text → search terms, the same way for FAQ entries and for what citizens write, so "Perché la
+// TARI è scaduta?" and "perche tari scaduta" meet: lower-case, accents folded, punctuation and
+// apostrophes as spaces, stop words out, Italian Snowball stem, then the file's synonyms; plus
+// each pair of neighbouring terms, so "carta d'identità" (~cart~ident) outweighs "carta" alone
+// (paper collection) and "carta di identita" still meets it.
+import { stemmer } from '@orama/stemmers/italian';
+import { STOP_WORDS } from './stopwords.js';
+
+/** What a FAQ file adds to the built-in rules: synonyms (stem → stem searched instead) and stop words. */
+export interface Vocabulary {
+  synonyms: ReadonlyMap<string, string>;
+  /** Folded words never searched, such as the comune's name, which citizens write about anything. */
+  stopWords: ReadonlySet<string>;
+}
+
+export const NO_VOCABULARY: Vocabulary = { synonyms: new Map(), stopWords: new Set() };
+
+/**
+ * A pair is written "~cart~ident": it cannot clash with a word (splitWords never yields "~"), and
+ * a word's prefix search ("cart…") does not reach the pairs that start with it.
+ */
+export const PAIR_MARK = '~';
+export const isPair = (term: string): boolean => term.startsWith(PAIR_MARK);
+
+/** Lower-case without diacritics: citizens type "perche", "perchè" and "perché" for the same word. */
+export function foldAccents(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+}
+
+/** Folded words; apostrophes split ("dell'anagrafe" → dell, anagrafe), "e-mail" → e, mail. */
+export function splitWords(text: string): string[] {
+  return foldAccents(text)
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean);
+}
+
+/**
+ * Snowball leaves the hard-c/g plurals apart ("buca" → buc, "buche" → buch; "luogo" → luog,
+ * "luoghi" → luogh): the h only marks pronunciation, so it is dropped to join the two forms.
+ */
+export function stem(word: string): string {
+  const s = stemmer(word);
+  return /[cg]h$/.test(s) ? s.slice(0, -1) : s;
+}
+
+/** One folded word → its search term, or null for stop words and single letters. */
+export function termOf(word: string, vocabulary: Vocabulary = NO_VOCABULARY): string | null {
+  if (word.length < 2 || STOP_WORDS.has(word) || vocabulary.stopWords.has(word)) return null;
+  // Numbers (years, 112) are kept whole: stemming "2027" means nothing.
+  const t = /^\p{N}+$/u.test(word) ? word : stem(word);
+  return vocabulary.synonyms.get(t) ?? t;
+}
+
+/** The single-word terms of `text`, in order, repeats kept (the index counts term frequency). */
+export function wordTerms(text: string, vocabulary: Vocabulary = NO_VOCABULARY): string[] {
+  return splitWords(text).flatMap((w) => termOf(w, vocabulary) ?? []);
+}
+
+/**
+ * Word terms plus neighbour pairs, line by line: the variants of an entry are indexed as one
+ * field with one variant per line, and a pair across two variants would be a phrase nobody wrote.
+ */
+export function terms(text: string, vocabulary: Vocabulary = NO_VOCABULARY): string[] {
+  return text.split('\n').flatMap((line) => {
+    const words = wordTerms(line, vocabulary);
+    const pairs = words.slice(1).map((w, i) => `${PAIR_MARK}${words[i]}${PAIR_MARK}${w}`);
+    return [...words, ...pairs];
+  });
+}
+
+/** The distinct search terms of a question: a word said twice should not count twice. */
+export function queryTerms(text: string, vocabulary: Vocabulary = NO_VOCABULARY): string[] {
+  return [...new Set(terms(text.replace(/\n/g, ' '), vocabulary))];
+}
