@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import * as core from './20261124_001_core.js';
 import * as channelsConsent from './20261124_002_channels_consent.js';
 import * as processes from './20261124_003_processes.js';
+import * as citizenService from './20261124_004_citizen_service.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   '20261124_001_core': core,
   '20261124_002_channels_consent': channelsConsent,
   '20261124_003_processes': processes,
+  '20261124_004_citizen_service': citizenService,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
