@@ -14,6 +14,7 @@ import { startIoSandbox, type IoSandbox } from '../sandbox/io/index.js';
 import { WhatsappChannel } from '../channels/whatsapp/index.js';
 import { startWhatsappSandbox, type WhatsappSandbox } from '../sandbox/whatsapp/index.js';
 import { isOptedIn } from '../store/consent.js';
+import { broadcastAllowed } from '../broadcast/consent.js';
 import { highestStatus, wamidOfDelivery } from '../store/whatsapp-statuses.js';
 import { ioRenderer } from './render.js';
 
@@ -128,7 +129,9 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         timeoutMs: wa.timeoutSeconds * 1000,
         throughputPerSecond: wa.throughputPerSecond,
         timeZone: config.timeZone,
-        consent: (phone) => isOptedIn(store.knex, phone),
+        consent: (phone, ctx) => ctx.event.type === 'broadcast'
+          ? broadcastAllowed(store.knex, phone, String(ctx.event.data.topic))
+          : isOptedIn(store.knex, phone),
         statuses: (wamid) => highestStatus(store.knex, wamid),
         wamidOfDelivery: (id) => wamidOfDelivery(store.knex, id),
         logger: opts.log,

@@ -105,6 +105,11 @@ export const retentionSchema = z.strictObject({
   schedule: cron.default('30 3 * * *'),
 });
 
+export const shutdownSchema = z.strictObject({
+  /** On SIGTERM, how long in-flight sends and a running poll may take to finish before `ponte run` exits anyway. */
+  graceSeconds: z.number().min(0).max(3600).default(30),
+});
+
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'a local time HH:MM (24 h)');
 
 export const appioStepSchema = z.strictObject({
@@ -155,6 +160,30 @@ export const connectorInstanceSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
+/**
+ * The citizens' WhatsApp service (issue 7): menu bot, topics, FAQ, hand-off and broadcasts. Its
+ * menus and texts live in their own files; the templates broadcasts may use are declared here
+ * with the category Meta approved them in, so a mismatch is refused before anything is sent.
+ */
+export const citizenServiceSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  file: z.string().default('config/citizen-service.yaml'),
+  faq: z.string().default('config/faq.yaml'),
+  templates: z.record(
+    z.string().regex(/^[a-z0-9_]{1,512}$/, 'an approved template name (a-z, 0-9, _)'),
+    z.strictObject({
+      category: z.enum(['utility', 'marketing']),
+      language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2,4})?$/, 'a template language code like "it"').default('it'),
+      /** How many body parameters ({{1}}, {{2}} …) the approved template has. */
+      params: z.number().int().min(0).max(20).default(1),
+    }),
+  ).default({}),
+  /** Share of the daily messaging limit kept free for reminders of individual events. */
+  reminderReserve: z.number().min(0).max(0.9).default(0.1),
+  /** Broadcasts not marked urgent wait for the end of these hours (Europe/Rome by default). */
+  quietHours: z.strictObject({ from: hhmm, to: hhmm }).default({ from: '21:00', to: '08:00' }),
+});
+
 export const configSchema = z.strictObject({
   timeZone: z.string().default('Europe/Rome'),
   store: storeSchema.prefault({}),
@@ -164,6 +193,8 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   dispatcher: dispatcherSchema.prefault({}),
   retention: retentionSchema.prefault({}),
+  shutdown: shutdownSchema.prefault({}),
+  citizenService: citizenServiceSchema.optional(),
   connectors: z.array(connectorInstanceSchema).default([]),
 }).superRefine((cfg, ctx) => {
   const seen = new Set<string>();

@@ -7,6 +7,7 @@ import type { IoSandboxOptions } from '../../src/sandbox/io/index.js';
 import { startWhatsappSandbox, type WhatsappSandbox, type WhatsappSandboxOptions } from '../../src/sandbox/whatsapp/index.js';
 import { WhatsappChannel } from '../../src/channels/whatsapp/index.js';
 import { isOptedIn } from '../../src/store/consent.js';
+import { broadcastAllowed } from '../../src/broadcast/consent.js';
 import { highestStatus, wamidOfDelivery } from '../../src/store/whatsapp-statuses.js';
 import { startHttpServer, type HttpServer } from '../../src/server/http-server.js';
 import { whatsappWebhookRoutes } from '../../src/webhooks/whatsapp.js';
@@ -45,7 +46,8 @@ export async function makeWaPipeline(dialect: Dialect, opts: {
   const wa = new WhatsappChannel({
     graphUrl: waSandbox.url, version: 'v24.0', phoneNumberId: '106540352242922', tokenEnv: 'WA_TOKEN', env: { WA_TOKEN: 'wa-token' },
     timeoutMs: 1000, pairSpacingMs: opts.pairSpacingMs ?? 0,
-    consent: (p) => isOptedIn(knex!, p),
+    // As src/app/context.ts: broadcasts need the topic subscription, reminders the opt-in.
+    consent: (p, ctx) => ctx.event.type === 'broadcast' ? broadcastAllowed(knex!, p, String(ctx.event.data.topic)) : isOptedIn(knex!, p),
     statuses: (w) => highestStatus(knex!, w),
     wamidOfDelivery: (id) => wamidOfDelivery(knex!, id),
   });

@@ -57,7 +57,8 @@ export interface WhatsappChannelOptions {
   /** For date filters in template parameters. Default Europe/Rome. */
   timeZone?: string;
   /** Has this number opted in (store-backed)? */
-  consent: (phoneE164: string) => Promise<boolean>;
+  /** Whether this number agreed to this send (reminders: the WhatsApp opt-in; broadcasts: the topic). */
+  consent: (phoneE164: string, ctx: DeliveryContext) => Promise<boolean>;
   /** The highest status stored from webhooks for a wamid, or null if none came yet. */
   statuses: (wamid: string) => Promise<StoredStatus | null>;
   /** The wamid a status webhook tied to this delivery id (biz_opaque_callback_data), if any came. */
@@ -137,7 +138,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     if (!e164) return { ok: false, reason: 'whatsapp: phone number not valid' };
     let allowed: boolean;
     try {
-      allowed = await this.consent(e164);
+      allowed = await this.consent(e164, ctx);
     } catch (err) {
       throw new ChannelError(`whatsapp: consent lookup failed: ${maskPhones(errorText(err), e164)}`, 'transient');
     }
