@@ -13,6 +13,7 @@ import { consentImportCommand, consentSetCommand } from './consent.js';
 import { channelResumeCommand } from './channel.js';
 import { connectorNewCommand, connectorTestCommand } from './connector.js';
 import { purgeCommand } from './purge.js';
+import { broadcastCancelCommand, broadcastCreateCommand, broadcastListCommand } from './broadcast.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -72,6 +73,26 @@ consent.command('set <phone> <opt-in|opt-out>').description('record one citizen\
   .requiredOption('--source <text>', 'where it was collected')
   .option('--note <text>', 'details kept as proof')
   .action(action((phone: string, act: string, o: { source: string; note?: string }) => consentSetCommand(phone, act, { ...globals(), ...o })));
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+const broadcast = program.command('broadcast').description('broadcasts to the WhatsApp subscribers of a topic');
+broadcast.command('create').description('send a template to a topic\'s subscribers (optionally a segment); --dry-run shows audience, payload and days')
+  .option('--file <file.yaml>', 'read topic, template, params, segment, key, at, urgent from a YAML file')
+  .option('--topic <id>', 'topic id from the citizen service file')
+  .option('--template <name>', 'approved template, declared under citizenService.templates with its category')
+  .option('--param <text>', 'a body parameter, in order (repeat)', collect)
+  .option('--segment <attr=v1,v2>', 'only citizens with these profile values (repeat)', collect)
+  .option('--key <key>', 'stable key: creating it again never sends twice')
+  .option('--at <date-time>', 'start later (ISO 8601)')
+  .option('--urgent', 'an alert: not held back by quiet hours')
+  .option('--channel <name>', 'whatsapp (IO is refused: its rules forbid mass messages)')
+  .option('--dry-run', 'show what would happen, write nothing')
+  .option('--json', 'machine-readable output')
+  .action(action((o: Record<string, unknown>) => broadcastCreateCommand({ ...globals(), ...o })));
+broadcast.command('list').description('recent broadcasts and their deliveries by state').option('--json', 'machine-readable output')
+  .action(action((o: { json?: boolean }) => broadcastListCommand({ ...globals(), ...o })));
+broadcast.command('cancel <id>').description('cancel what has not been sent yet')
+  .action(action((id: string) => broadcastCancelCommand(id, globals())));
 
 program.command('channel').description('channel operations')
   .command('resume <name>').description('resume a channel halted by a stop-and-alert error')

@@ -1,0 +1,51 @@
+// `ponte broadcast` as an operator runs it on the embedded default: a dry run that writes
+// nothing, the real create (idempotent by key), list, cancel, and the refusals named.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { ponte, scratchWorkdir } from '../helpers/cli.js';
+import { openStore } from '../../src/store/db.js';
+
+async function seedSubscribers(cwd: string, n: number) {
+  const store = openStore({ client: 'sqlite', filename: join(cwd, 'data/ponte.sqlite') });
+  const now = Date.now();
+  await store.knex('topic_subscriptions').insert(Array.from({ length: n }, (_, i) => ({ phone: `+39347${String(2_000_000 + i)}`, topic: 'meteo', state: 'subscribed', updated_at: now })));
+  await store.knex('citizen_profiles').insert(Array.from({ length: n }, (_, i) => ({ phone: `+39347${String(2_000_000 + i)}`, attributes: JSON.stringify({ area: i % 2 ? 'colle' : 'centro' }), updated_at: now })));
+  await store.close();
+}
+
+describe('ponte broadcast', () => {
+  it('dry run, create, create again, list, cancel; IO and a wrong category refused', async () => {
+    const cwd = scratchWorkdir();
+    const migrated = await ponte(['migrate'], { cwd }); // creates the store where the config says
+    expect(migrated.code).toBe(0);
+    await seedSubscribers(cwd, 6);
+    const base = ['broadcast', 'create', '--topic', 'meteo', '--template', 'allerta_meteo', '--param', 'Allerta gialla per vento', '--key', 'vento-1', '--at', '2099-01-01T09:00:00+01:00'];
+
+    const dry = await ponte([...base, '--segment', 'area=centro', '--dry-run'], { cwd });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toMatch(/Dry run \(nothing written\)/);
+    expect(dry.stdout).toMatch(/audience: 3 subscribed citizen\(s\)/);
+    expect(dry.stdout).toMatch(/by area: centro 3/);
+    expect(dry.stdout).toMatch(/this broadcast will take 1 day/);
+    expect(dry.stdout).toContain('"name": "allerta_meteo"');
+    expect(dry.stdout).not.toMatch(/\+39347\d{7}/); // no number in clear
+
+    const created = await ponte(base, { cwd });
+    expect(created.code).toBe(0);
+    expect(created.stdout).toMatch(/broadcast 1: 6 delivery\(ies\) created/);
+    const again = await ponte(base, { cwd });
+    expect(again.stdout).toMatch(/0 delivery\(ies\) created, 6 already there \(not sent twice\)/);
+
+    const list = await ponte(['broadcast', 'list', '--json'], { cwd });
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: 1, key: 'vento-1', topic: 'meteo', status: 'scheduled', audience: 6, deliveries: { pending: 6 } })]);
+    const cancel = await ponte(['broadcast', 'cancel', '1'], { cwd });
+    expect(cancel.stdout).toMatch(/6 delivery\(ies\) not sent yet were cancelled/);
+
+    const io = await ponte([...base, '--channel', 'appio', '--key', 'io-1'], { cwd });
+    expect(io.code).not.toBe(0);
+    expect(io.stderr).toMatch(/broadcasts never go to IO/);
+    const wrong = await ponte(['broadcast', 'create', '--topic', 'meteo', '--template', 'notizie_comune', '--param', 'x', '--dry-run'], { cwd });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/approved as MARKETING but topic "meteo" is UTILITY/);
+  }, 60_000);
+});
