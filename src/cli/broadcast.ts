@@ -11,6 +11,10 @@ import { loadCitizenService } from '../citizen/service/index.js';
 import { createBroadcast, planBroadcast, cancelBroadcast, type BroadcastPlan } from '../broadcast/create.js';
 import type { BroadcastRequest } from '../broadcast/validate.js';
 import type { Segment } from '../broadcast/audience.js';
+import { fetchMessagingLimit, saveMessagingLimit } from '../broadcast/messaging-limit.js';
+import type { WhatsappConfig } from '../config/schema.js';
+import type { Knex } from 'knex';
+import axios from 'axios';
 
 export interface BroadcastCreateOptions extends GlobalOptions {
   file?: string; topic?: string; template?: string; param?: string[]; segment?: string[]; key?: string;
@@ -70,14 +74,31 @@ function citizenSetup(opts: GlobalOptions) {
   const wa = config.channels.whatsapp;
   if (!wa) throw new ConfigError(file, ['channels.whatsapp: not configured (broadcasts go only to WhatsApp)']);
   const service = loadCitizenService(settings.file).service;
-  return { settings, service, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours };
+  return { settings, service, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, wa };
+}
+
+/** The limit is read fresh from the Cloud API when the token is set; else the stored one is used (and said). */
+async function refreshLimit(knex: Knex, wa: WhatsappConfig): Promise<void> {
+  const token = process.env[wa.tokenEnv];
+  if (!token) {
+    console.error(`note: ${wa.tokenEnv} is not set: using the messaging limit last stored`);
+    return;
+  }
+  try {
+    const l = await fetchMessagingLimit(axios.create({ timeout: wa.timeoutSeconds * 1000 }), { graphUrl: wa.graphUrl, version: wa.version, phoneNumberId: wa.phoneNumberId, token });
+    await saveMessagingLimit(knex, wa.phoneNumberId, l, Date.now());
+  } catch (e) {
+    console.error(`note: could not read the messaging limit (${(e as Error).message}): using the one last stored`);
+  }
 }
 
 export async function broadcastCreateCommand(opts: BroadcastCreateOptions): Promise<number> {
   const req = requestFrom(opts);
   const setup = citizenSetup(opts);
   return withStore(opts, async (s) => {
-    const deps = { knex: s.knex, ...setup };
+    const { wa, ...rest } = setup;
+    await refreshLimit(s.knex, wa);
+    const deps = { knex: s.knex, ...rest };
     if (opts.dryRun) {
       const plan = await planBroadcast(req, deps);
       console.log(opts.json ? JSON.stringify({ ...plan, recipients: undefined }, null, 2) : formatPlan(plan, req, true));
