@@ -5,8 +5,9 @@ import { startHttpServer, type Handler, type HttpServer } from '../server/http-s
 import { whatsappWebhookRoutes } from '../webhooks/whatsapp.js';
 import type { WhatsappChannel } from '../channels/whatsapp/index.js';
 import { PonteMetrics, observabilityRoutes } from '../metrics/index.js';
+import { citizenServiceWiring } from '../citizen/conversation/wiring.js';
 
-export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number; metrics?: PonteMetrics } = {}): Promise<HttpServer | null> {
+export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number; metrics?: PonteMetrics; env?: NodeJS.ProcessEnv } = {}): Promise<HttpServer | null> {
   const { config } = app;
   if (!config.server.enabled) return null;
   const routes: Record<string, Handler> = {
@@ -17,7 +18,11 @@ export async function startAppServer(app: AppContext, opts: { wake?: () => void;
   const wa = config.channels.whatsapp;
   const channel = app.channels.get('whatsapp') as WhatsappChannel | undefined;
   if (wa && channel && app.whatsappSecrets) {
+    // The citizens' WhatsApp service, when configured: the engine answers, staff reach citizens through /staff/*.
+    const citizen = citizenServiceWiring(app.config, channel, app.store.knex, app.log, opts.env ?? process.env);
+    if (citizen) Object.assign(routes, citizen.routes);
     Object.assign(routes, whatsappWebhookRoutes({
+      ...(citizen ? { citizen: citizen.hook } : {}),
       knex: app.store.knex,
       ...app.whatsappSecrets,
       cfg: wa,

@@ -14,6 +14,7 @@ import { channelResumeCommand } from './channel.js';
 import { connectorNewCommand, connectorTestCommand } from './connector.js';
 import { purgeCommand } from './purge.js';
 import { broadcastCancelCommand, broadcastCreateCommand, broadcastListCommand } from './broadcast.js';
+import { chatCommand } from './chat.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -122,6 +123,8 @@ program.command('demo').description('seed a demo back-office and run the whole p
   .option('--timeout-seconds <n>', 'give up waiting for final statuses after this long', '60')
   .action(action((o: { timeoutSeconds?: string }) => demoCommand({ ...globals(), ...o })));
 
+program.command('chat <phone>').description('chat with the citizens\' WhatsApp bot in the terminal, through the local WhatsApp sandbox')
+  .action(action((phone: string) => chatCommand(phone, globals())));
 program.command('sandbox').description('run the local IO sandbox (a fake of the IO services API) until stopped')
   .option('--port <n>', 'port on 127.0.0.1', '8081')
   .option('--fail-rate <r>', 'fraction of requests answered with an injected 500', '0')

@@ -9,6 +9,15 @@ import { parseWebhook, verifyHandshake, verifySignature } from '../channels/what
 import { recordStatus } from '../store/whatsapp-statuses.js';
 import { handleInbound } from '../consent/handle-inbound.js';
 import type { WhatsappConfig } from '../config/schema.js';
+import { handleCitizenMessage, type ConversationDeps, type OutboundMessage, type SendOutbound } from '../citizen/conversation/index.js';
+import type { StaffEndpoint, StaffEvent } from '../citizen/handoff/staff-endpoint.js';
+
+/** The citizens' WhatsApp service (citizenService configured and enabled): the engine answers instead of the keywords. */
+export interface CitizenServiceHook {
+  deps: Omit<ConversationDeps, 'knex' | 'log' | 'keywords' | 'replies' | 'staffEndpoint'>;
+  send: SendOutbound;
+  staff?: StaffEndpoint;
+}
 
 export interface WhatsappWebhookDeps {
   knex: Knex;
@@ -20,6 +29,7 @@ export interface WhatsappWebhookDeps {
   reply: (toE164: string, text: string) => Promise<unknown>;
   /** Something changed that the dispatcher should act on now. */
   wake?: () => void;
+  citizen?: CitizenServiceHook;
 }
 
 export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string, Handler> {
@@ -50,7 +60,20 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
         log.debug({ status: s.status, fresh }, 'status webhook');
       }
       const replies: Array<[string, string]> = [];
+      const outbound: Array<[string, OutboundMessage[]]> = [];
+      const staff: StaffEvent[] = [];
+      const citizen = deps.citizen;
       for (const m of messages) {
+        if (citizen) {
+          const out = await handleCitizenMessage(
+            { id: m.id, fromE164: m.fromE164, type: m.type, text: m.text, replyId: m.replyId },
+            { ...citizen.deps, knex: deps.knex, log, keywords: deps.cfg.keywords, replies: deps.cfg.replies, staffEndpoint: Boolean(citizen.staff) },
+          );
+          if (out.messages.length) outbound.push([m.fromE164, out.messages]);
+          staff.push(...out.staff);
+          changed ||= out.cancelled > 0;
+          continue;
+        }
         const out = await handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: deps.knex, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log });
         if (out.reply) replies.push([m.fromE164, out.reply]);
         changed ||= Boolean(out.cancelled);
@@ -63,6 +86,16 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
           for (const [to, text] of replies) {
             await deps.reply(to, text).catch((e: unknown) => log.warn({ err: e }, 'reply to the citizen failed'));
           }
+          for (const [to, list] of outbound) {
+            for (const msg of list) {
+              const ok = await citizen!.send(to, msg).then(() => true, (e: unknown) => {
+                log.warn({ err: e instanceof Error ? e.message : String(e), type: msg.type }, 'reply to the citizen failed');
+                return false;
+              });
+              if (!ok) break; // the rest would arrive out of context
+            }
+          }
+          for (const e of staff) await citizen!.staff?.post(e);
         },
       };
     },

@@ -163,7 +163,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
    * A free-form text (consent keywords, the privacy notice), only possible inside the 24 h
    * window the citizen's own message opened (else 131047). Returns the wamid.
    */
-  async sendText(to: string, body: string, opts: { replyTo?: string; signal?: AbortSignal } = {}): Promise<string> {
+  async sendText(to: string, body: string, opts: { replyTo?: string; signal?: AbortSignal; /** false: a reply in a burst (see post). */ paced?: boolean } = {}): Promise<string> {
     const e164 = toE164(to, this.region);
     if (!e164) throw new ChannelError(NOT_NORMALISABLE, 'permanent');
     if (body.length < 1 || body.length > 4096) {
@@ -177,7 +177,21 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
       text: { preview_url: false, body },
       ...(opts.replyTo ? { context: { message_id: opts.replyTo } } : {}),
     };
-    return this.post(payload, e164, 1, opts.signal);
+    return this.post(payload, e164, 1, opts.signal, opts.paced ?? true);
+  }
+
+  /** An interactive list or reply-button message (free-form: inside the 24 h window only). Returns the wamid. */
+  async sendInteractive(to: string, interactive: object, opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const e164 = toE164(to, this.region);
+    if (!e164) throw new ChannelError(NOT_NORMALISABLE, 'permanent');
+    return this.post({ messaging_product: 'whatsapp', recipient_type: 'individual', to: e164, type: 'interactive', interactive }, e164, 1, opts.signal, false);
+  }
+
+  /** An image or document by link or uploaded media id (free-form: inside the 24 h window only). Returns the wamid. */
+  async sendMedia(to: string, type: 'image' | 'document', media: { link?: string; id?: string; caption?: string; filename?: string }, opts: { signal?: AbortSignal } = {}): Promise<string> {
+    const e164 = toE164(to, this.region);
+    if (!e164) throw new ChannelError(NOT_NORMALISABLE, 'permanent');
+    return this.post({ messaging_product: 'whatsapp', recipient_type: 'individual', to: e164, type, [type]: media }, e164, 1, opts.signal, false);
   }
 
   /** A status webhook may beat the (timed-out) HTTP answer: it proves Meta took the message. */
@@ -222,9 +236,11 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
   }
 
   /** One send: recipient pacing, then the number's throughput window, then the POST. Returns the wamid. */
-  private async post(body: Record<string, unknown>, to: string, attempt: number, signal?: AbortSignal): Promise<string> {
+  private async post(body: Record<string, unknown>, to: string, attempt: number, signal?: AbortSignal, paced = true): Promise<string> {
     const who = phoneRef(to);
-    const claim = this.pacer.claim(to);
+    // Replies inside a conversation go out as a burst (welcome, then menu): Meta allows bursts to
+    // a citizen who is writing to us, so only sends we start are spaced per recipient.
+    const claim = paced ? this.pacer.claim(to) : { ok: true as const, waitMs: 0, started: () => undefined, release: () => undefined };
     if (!claim.ok) {
       throw new ChannelError(
         `whatsapp: ${who} had a message less than the pair spacing ago, retry in ${claim.retryAfterMs} ms`,

@@ -64,6 +64,8 @@ export interface InboundOptions {
   buttonPayload?: string;
   /** The wamid of our message being answered (context.id). */
   contextId?: string;
+  /** A tap on a row of an interactive list or on a reply button (type "interactive"); `text` is its title. */
+  interactiveReply?: { kind: 'list_reply' | 'button_reply'; id: string };
 }
 
 export interface WhatsappSandbox {
@@ -102,6 +104,15 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
+}
+
+/** Turns the typed-text message of an inbound envelope into a tap on an interactive row or button, as Meta sends it. */
+function tapInteractive(body: Record<string, unknown>, reply: NonNullable<InboundOptions['interactiveReply']>, title: string): void {
+  const message = (body as { entry: Array<{ changes: Array<{ value: { messages: Array<Record<string, unknown>> } }> }> }).entry[0]!.changes[0]!.value.messages[0]!;
+  delete message.text;
+  delete message.button;
+  message.type = 'interactive';
+  message.interactive = { type: reply.kind, [reply.kind]: { id: reply.id, title } };
 }
 
 export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promise<WhatsappSandbox> {
@@ -145,7 +156,7 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     if (request.type === 'text' && !state.windowOpen(request.to, now)) return graphError(131047);
     if (opts.pairLimitMs !== undefined && state.pairWaitMs(request.to, opts.pairLimitMs, now) > 0) return graphError(131056);
 
-    const send = state.accept(request, now);
+    const send = state.accept(request, now, checked.message);
     scheduleStatuses(send);
     return {
       status: 200,
@@ -159,7 +170,8 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
 
   /** sent → delivered → read, or sent → failed 131026 for a number not on WhatsApp. */
   function scheduleStatuses(send: SandboxSend): void {
-    const base = { wamid: send.wamid, to: send.to, type: send.type, ...(send.opaque !== undefined ? { opaque: send.opaque } : {}) };
+    // Every free-form message is billed as service, like text.
+    const base = { wamid: send.wamid, to: send.to, type: send.type === 'template' ? ('template' as const) : ('text' as const), ...(send.opaque !== undefined ? { opaque: send.opaque } : {}) };
     const names: StatusEvent['status'][] = notOnWhatsapp.has(send.to) ? ['sent', 'failed'] : ['sent', 'delivered', 'read'];
     // Timestamps keep the true order even when the posting order is shuffled.
     let bodies = names.map((status, i) =>
@@ -251,6 +263,7 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
         ...(o.buttonPayload !== undefined ? { buttonPayload: o.buttonPayload } : {}),
         ...(o.contextId !== undefined ? { contextId: o.contextId } : {}),
       });
+      if (o.interactiveReply) tapInteractive(body, o.interactiveReply, text);
       await webhooks.post('inbound', body);
       return id;
     },

@@ -1,14 +1,19 @@
 // What the fake Cloud API remembers: accepted messages, customer service windows opened by
 // citizens' messages, the last send per recipient (pair rate limit) and the number's throughput.
 import { randomBytes } from 'node:crypto';
-import type { SendRequest } from './payload.js';
+import type { CloudMessage, SendRequest } from './payload.js';
 
 /** An accepted message, as the judges see it. */
 export interface SandboxSend {
   wamid: string;
   /** E.164 with "+", as sent. */
   to: string;
-  type: 'template' | 'text';
+  /** The real message type. Interactive and media messages also get a one-line `text` summary. */
+  type: CloudMessage['type'];
+  /** The `interactive` object exactly as sent (type interactive). */
+  interactive?: Extract<CloudMessage, { type: 'interactive' }>['interactive'];
+  /** The media object exactly as sent (type image or document). */
+  media?: { link?: string; id?: string; caption?: string; filename?: string };
   /** Template name, language and each component's parameters as text (media as link or id). */
   template?: { name: string; language: string; header: string[]; body: string[]; buttons: string[] };
   text?: string;
@@ -45,8 +50,12 @@ export class WhatsappState {
     return last === undefined ? 0 : Math.max(0, last + limitMs - now);
   }
 
-  accept(request: SendRequest, now = Date.now()): SandboxSend {
-    const send: SandboxSend = { wamid: wamid(), to: request.to, type: request.type, at: now };
+  /** `request` is the message as state records it (interactive/media summarised as text); `message` the real one. */
+  accept(request: SendRequest, now = Date.now(), message?: CloudMessage): SandboxSend {
+    const send: SandboxSend = { wamid: wamid(), to: request.to, type: message?.type ?? request.type, at: now };
+    if (message?.type === 'interactive') send.interactive = message.interactive;
+    if (message?.type === 'image') send.media = message.image;
+    if (message?.type === 'document') send.media = message.document;
     if (request.biz_opaque_callback_data !== undefined) send.opaque = request.biz_opaque_callback_data;
     if (request.type === 'text') send.text = request.text.body;
     else {

@@ -1,0 +1,82 @@
+// Staff's side of the hand-off on Ponte's HTTP server: POST /staff/reply {phone, text} sends a
+// staff reply as free-form text while the citizen's 24-hour window is open (409 outside it: only
+// an approved template may go then), POST /staff/close {phone} gives the conversation back to
+// the bot. Both need the Bearer token of the staff endpoint (the env variable the config names).
+import { timingSafeEqual } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import type { Handler, Reply } from '../../server/http-server.js';
+import { getSession, saveSession } from '../../store/citizen-sessions.js';
+import { phoneRef } from '../../channels/whatsapp/privacy.js';
+import { toE164 } from '../../util/phone.js';
+
+export const WINDOW_MS = 24 * 3600 * 1000;
+
+export interface StaffRoutesDeps {
+  knex: Knex;
+  tokenEnv: string;
+  env?: NodeJS.ProcessEnv;
+  log: Logger;
+  /** Sends a free-form text to the citizen; returns the wamid. */
+  sendText: (toE164: string, text: string) => Promise<string>;
+  now?: () => number;
+}
+
+function authorised(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice('Bearer '.length));
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function readJson(raw: Buffer): Record<string, unknown> | null {
+  try {
+    const v = JSON.parse(raw.toString('utf8')) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function staffRoutes(deps: StaffRoutesDeps): Record<string, Handler> {
+  const log = deps.log.child({ routes: 'staff' });
+  const guard = (handle: (body: Record<string, unknown>, phone: string) => Promise<Reply>): Handler => async (req, _url, raw) => {
+    const token = (deps.env ?? process.env)[deps.tokenEnv];
+    if (!token) return { status: 503, body: { error: `staff replies are disabled: set environment variable ${deps.tokenEnv}` } };
+    if (!authorised(req.headers.authorization, token)) return { status: 401, body: { error: 'missing or wrong Bearer token' } };
+    const body = readJson(raw);
+    if (!body) return { status: 400, body: { error: 'body must be a JSON object' } };
+    const phone = typeof body.phone === 'string' ? toE164(body.phone, 'IT') : null;
+    if (!phone) return { status: 400, body: { error: 'phone: required, a phone number (E.164, e.g. +393471234567)' } };
+    return handle(body, phone);
+  };
+  return {
+    'POST /staff/reply': guard(async (body, phone) => {
+      const text = typeof body.text === 'string' ? body.text.trim() : '';
+      if (text === '' || text.length > 4096) return { status: 400, body: { error: 'text: required, 1..4096 characters' } };
+      const now = deps.now?.() ?? Date.now();
+      const session = await getSession(deps.knex, phone);
+      if (!session?.lastInboundAt || now - session.lastInboundAt >= WINDOW_MS) {
+        return { status: 409, body: { error: 'the citizen has not written in the last 24 hours: a free-form reply is not allowed, send an approved template instead' } };
+      }
+      let wamid: string;
+      try {
+        wamid = await deps.sendText(phone, text);
+      } catch (e) {
+        log.warn({ to: phoneRef(phone), err: e instanceof Error ? e.message : String(e) }, 'staff reply not sent');
+        return { status: 502, body: { error: `WhatsApp did not take the message: ${e instanceof Error ? e.message : String(e)}` } };
+      }
+      if (session.handoff !== 'human') await saveSession(deps.knex, phone, { handoff: 'human', handoffAt: now }, now);
+      log.info({ to: phoneRef(phone) }, 'staff reply sent');
+      return { status: 200, body: { wamid } };
+    }),
+    'POST /staff/close': guard(async (_body, phone) => {
+      const now = deps.now?.() ?? Date.now();
+      const session = await getSession(deps.knex, phone);
+      if (!session) return { status: 404, body: { error: 'no conversation with this number' } };
+      await saveSession(deps.knex, phone, { handoff: 'closed', handoffAt: now, menu: null, pending: null }, now);
+      log.info({ to: phoneRef(phone) }, 'hand-off closed: the bot answers again');
+      return { status: 200, body: { handoff: 'closed' } };
+    }),
+  };
+}

@@ -1,0 +1,118 @@
+// The conversation engine on a real store, without HTTP: STOP and topic keywords with the pending
+// broadcast deliveries they cancel, staff opt-outs, the profile questions, session expiry, duplicates.
+import { afterEach, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { availableDialects } from '../../helpers/databases.js';
+import { testStore, type TestStore } from '../../helpers/store.js';
+import { handleCitizenMessage, type ConversationDeps } from '../../../src/citizen/conversation/index.js';
+import { recordOptOut } from '../../../src/store/citizen-data.js';
+import { getProfile } from '../../../src/store/citizen-profiles.js';
+import { getSession } from '../../../src/store/citizen-sessions.js';
+import { whatsappSchema } from '../../../src/config/schema.js';
+import { serviceWith } from './harness.js';
+
+const { run } = await availableDialects(['sqlite', 'postgres']);
+const PHONE = '+393471234567';
+const OTHER = '+393339876543';
+const wa = whatsappSchema.parse({ phoneNumberId: '1' });
+const service = serviceWith('http://127.0.0.1:9/unused');
+
+let store: TestStore | undefined;
+afterEach(async () => {
+  await store?.close();
+  store = undefined;
+});
+
+describe.each(run)('conversation engine (%s)', (dialect) => {
+  let now = Date.parse('2026-11-24T09:00:00Z');
+  let n = 0;
+  const deps = (): ConversationDeps => ({ knex: store!.knex, service, faq: null, keywords: wa.keywords, replies: wa.replies, staffEndpoint: true, log: pino({ level: 'silent' }), now: () => now });
+  const say = (text: string, o: { phone?: string; replyId?: string } = {}) =>
+    handleCitizenMessage({ id: `wamid.t${++n}`, fromE164: o.phone ?? PHONE, type: o.replyId ? 'interactive' : 'text', text, ...(o.replyId ? { replyId: o.replyId } : {}) }, deps());
+
+  /** A pending WhatsApp delivery of a broadcast of `topic` to `phone`. */
+  async function pendingBroadcast(topic: string, phone: string): Promise<number> {
+    const k = store!.knex;
+    const [ev] = await k('events').insert({ dedup_key: `b${++n}:${phone}`, instance_id: `broadcast:${topic}`, type: 'broadcast', fiscal_code: '-', phone, created_at: now }).returning('id');
+    const eventId = typeof ev === 'object' ? (ev as { id: number }).id : ev;
+    const [d] = await k('deliveries').insert({ event_id: eventId, channel: 'whatsapp', address: phone, state: 'pending', next_attempt_at: now, created_at: now, updated_at: now }).returning('id');
+    return Number(typeof d === 'object' ? (d as { id: number }).id : d);
+  }
+  const stateOf = async (id: number) => (await store!.knex('deliveries').where({ id }).first('state')).state as string;
+
+  it('ISCRIVIMI METEO / STOP METEO change one topic; STOP METEO cancels only that topic\'s pending broadcasts', async () => {
+    store = await testStore(dialect);
+    expect((await say('iscrivimi meteo')).messages[0]).toMatchObject({ type: 'text' });
+    await say('ISCRIVIMI STRADE');
+    const meteo = await pendingBroadcast('meteo', PHONE);
+    const strade = await pendingBroadcast('viabilita', PHONE);
+    const othersMeteo = await pendingBroadcast('meteo', OTHER);
+    const out = await say('Stop meteo!');
+    expect(out.cancelled).toBe(1);
+    expect([await stateOf(meteo), await stateOf(strade), await stateOf(othersMeteo)]).toEqual(['cancelled', 'pending', 'pending']);
+    const unknown = await say('STOP CALCIO');
+    expect((unknown.messages[0] as any).text.body).toContain('«CALCIO»');
+  });
+
+  it('plain STOP ends everything: the global opt-out and every topic, with their pending broadcasts', async () => {
+    store = await testStore(dialect);
+    await say('ISCRIVIMI METEO');
+    await say('ISCRIVIMI NOTIZIE');
+    const a = await pendingBroadcast('meteo', PHONE);
+    const b = await pendingBroadcast('notizie', PHONE);
+    const out = await say('STOP');
+    expect(out.messages).toEqual([{ type: 'text', text: { body: wa.replies.optOut, preview_url: false } }]);
+    expect([await stateOf(a), await stateOf(b)]).toEqual(['cancelled', 'cancelled']);
+    expect(await store.knex('topic_subscriptions').where({ phone: PHONE, state: 'subscribed' })).toEqual([]);
+    expect((await store.knex('consents').where({ phone: PHONE }).first()).state).toBe('opted_out');
+    expect(await store.knex('consent_events').where({ phone: PHONE, action: 'opt_out' }).orderBy('id').select('topic', 'text', 'privacy_version', 'proof')).toEqual([
+      { topic: null, text: 'STOP', privacy_version: '2026-09', proof: `wamid.t${n}` },
+      { topic: 'meteo', text: 'STOP', privacy_version: '2026-09', proof: `wamid.t${n}` },
+      { topic: 'notizie', text: 'STOP', privacy_version: '2026-09', proof: `wamid.t${n}` },
+    ]);
+    // It never needed the session.
+    await store.knex('citizen_sessions').delete();
+    expect((await say('basta')).handledAs).toBe('opt_out');
+  });
+
+  it('staff record an office opt-out, for one topic or for everything', async () => {
+    store = await testStore(dialect);
+    await say('ISCRIVIMI METEO');
+    await say('ISCRIVIMI EVENTI');
+    const a = await pendingBroadcast('meteo', PHONE);
+    expect((await recordOptOut(store.knex, PHONE, 'meteo', 'office:URP', { at: now, note: 'modulo 12/2026' })).cancelled).toBe(1);
+    expect(await stateOf(a)).toBe('cancelled');
+    await recordOptOut(store.knex, PHONE, null, 'office:URP', { at: now + 1 });
+    const rows = await store.knex('consent_events').where({ phone: PHONE, source: 'office:URP' }).orderBy('id').select('action', 'topic', 'text');
+    expect(rows).toEqual([
+      { action: 'opt_out', topic: 'meteo', text: 'modulo 12/2026' },
+      { action: 'opt_out', topic: null, text: null },
+      { action: 'opt_out', topic: 'eventi', text: null },
+    ]);
+  });
+
+  it('the profile: why first, one question per attribute, "rather not say" stores nothing', async () => {
+    store = await testStore(dialect);
+    await say('ciao');
+    await say('Privacy e i miei dati', { replyId: 'home:privacy' });
+    const why = await say('Il mio profilo', { replyId: 'privacy:profilo' });
+    expect(why.messages.map((m) => m.type)).toEqual(['text', 'interactive']);
+    expect((why.messages[0] as any).text.body).toBe(service.profile!.why);
+    await say('Da 30 a 49 anni', { replyId: 'sys:profile:ageBand:30-49' });
+    const done = await say('Preferisco non dirlo', { replyId: 'sys:profile:area:-' });
+    expect((done.messages[0] as any).text.body).toBe(service.texts.profileSaved);
+    expect(await getProfile(store.knex, PHONE)).toEqual({ ageBand: '30-49' });
+  });
+
+  it('an expired session reads the choice against the home menu; a duplicate webhook is ignored', async () => {
+    store = await testStore(dialect);
+    await say('ciao');
+    await say('B'); // anagrafe
+    expect((await getSession(store.knex, PHONE))!.menu).toBe('anagrafe');
+    now += (service.idleTimeoutMinutes + 1) * 60_000;
+    const out = await say('A'); // home's A: info, not anagrafe's A
+    expect(out.handledAs).toBe('choice:home:info');
+    const dup = await handleCitizenMessage({ id: `wamid.t${n}`, fromE164: PHONE, type: 'text', text: 'A' }, deps());
+    expect(dup).toMatchObject({ duplicate: true, messages: [] });
+  });
+});
