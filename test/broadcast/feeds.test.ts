@@ -1,0 +1,53 @@
+// News (RSS) and civil-protection alert (Atom) feeds as sources of broadcasts, from local
+// fixtures: each new item one broadcast, re-reading creates nothing, old items are not news,
+// a feed that is not a feed is named.
+import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { parseFeed, FeedError } from '../../src/broadcast/feeds/parse-feed.js';
+import { broadcastFeedItems } from '../../src/broadcast/feeds/feed-broadcasts.js';
+import { loadCitizenService } from '../../src/citizen/service/index.js';
+import { citizenServiceSchema } from '../../src/config/schema.js';
+import { testStore, type TestStore } from '../helpers/store.js';
+
+const fixture = (f: string) => readFileSync(`test/broadcast/fixtures/${f}`, 'utf8');
+const service = loadCitizenService('config/citizen-service.yaml').service;
+const settings = citizenServiceSchema.parse({ templates: { notizie_comune: { category: 'marketing', params: 2 }, allerta_meteo: { category: 'utility', params: 1 } } });
+let store: TestStore | undefined;
+afterEach(async () => { await store?.close(); });
+
+describe('feeds', () => {
+  it('reads RSS 2.0 and Atom items with their stable ids', () => {
+    expect(parseFeed(fixture('notizie.rss.xml'), 'notizie.rss.xml')).toEqual([
+      { id: 'https://www.comune.ponteverde.example/notizie/1203', title: 'Mercatino di Natale in piazza Garibaldi', link: 'https://www.comune.ponteverde.example/notizie/mercatino-natale', summary: 'Dal 5 dicembre le casette in piazza.', published: Date.parse('2026-11-23T08:00:00Z') },
+      { id: '1198', title: 'Nuovi orari della biblioteca civica', link: 'https://www.comune.ponteverde.example/notizie/orari-biblioteca', summary: null, published: Date.parse('2026-11-13T11:00:00Z') },
+    ]);
+    expect(parseFeed(fixture('allerte.atom.xml'), 'allerte.atom.xml')).toEqual([
+      { id: 'urn:ponteverde:allerta:2026-118', title: 'Allerta arancione per piogge intense dalle 14 di oggi', link: 'https://www.comune.ponteverde.example/allerte/2026-118', summary: 'Evitare i sottopassi, non sostare vicino al torrente.', published: Date.parse('2026-11-24T06:00:00Z') },
+    ]);
+    expect(() => parseFeed('<html><body>404</body></html>', 'https://x.example/feed')).toThrow(FeedError);
+    expect(() => parseFeed('<rss><channel><item><link>x</link></item></channel></rss>', 'f.xml')).toThrow(/f.xml: item\[0\] has no title/);
+  });
+
+  it('turns each new item into one broadcast, once; old items and items of the wrong category are skipped with the reason', async () => {
+    store = await testStore('sqlite');
+    const now = Date.now();
+    await store.knex('topic_subscriptions').insert([{ phone: '+393471111111', topic: 'notizie', state: 'subscribed', updated_at: now }, { phone: '+393472222222', topic: 'meteo', state: 'subscribed', updated_at: now }]);
+    const deps = { knex: store.knex, service, settings, phoneNumberId: '1' };
+    const news = parseFeed(fixture('notizie.rss.xml'), 'rss');
+    const feed = { id: 'notizie', topic: 'notizie', template: 'notizie_comune', params: ['title', 'link'] as Array<'title' | 'link'>, since: Date.parse('2026-11-20T00:00:00Z') };
+    const first = await broadcastFeedItems(news, feed, deps);
+    expect(first.created.map((b) => [b.audience, b.created])).toEqual([[1, 1]]); // the 13 November item is older than `since`
+    expect((await broadcastFeedItems(news, feed, deps)).created).toEqual([]);
+    const ev = await store.knex('events').where({ instance_id: 'broadcast:notizie' }).select('dedup_key', 'payload');
+    expect(ev.map((e) => e.dedup_key)).toEqual(['feed:notizie:https://www.comune.ponteverde.example/notizie/1203:+393471111111']);
+    expect(JSON.parse(ev[0].payload)).toMatchObject({ p1: 'Mercatino di Natale in piazza Garibaldi', p2: 'https://www.comune.ponteverde.example/notizie/mercatino-natale' });
+
+    // An alert feed wired to a MARKETING template by mistake: nothing sent, the reason kept.
+    const alerts = parseFeed(fixture('allerte.atom.xml'), 'atom');
+    const wrong = await broadcastFeedItems(alerts, { id: 'allerte', topic: 'meteo', template: 'notizie_comune', params: ['title', 'link'] }, deps);
+    expect(wrong.created).toEqual([]);
+    expect(wrong.skipped[0]!.reason).toMatch(/approved as MARKETING but topic "meteo" is UTILITY/);
+    const right = await broadcastFeedItems(alerts, { id: 'allerte', topic: 'meteo', template: 'allerta_meteo', params: ['title'], urgent: true }, deps);
+    expect(right.created.map((b) => b.audience)).toEqual([1]);
+  });
+});
