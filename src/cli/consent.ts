@@ -1,4 +1,5 @@
 // `ponte consent import|set`: consents collected outside WhatsApp, recorded with their source.
+import { recordOptOut } from '../store/citizen-data.js';
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { importConsentCsv } from '../consent/import-csv.js';
@@ -17,14 +18,19 @@ export async function consentImportCommand(file: string, opts: GlobalOptions & {
   });
 }
 
-export async function consentSetCommand(phone: string, action: string, opts: GlobalOptions & { source: string; note?: string }): Promise<number> {
+export async function consentSetCommand(phone: string, action: string, opts: GlobalOptions & { source: string; note?: string; topic?: string }): Promise<number> {
   const e164 = toE164(phone);
   if (!e164) throw new Error('the phone number is not valid (Italian numbers may omit +39)');
   const act = action === 'opt-in' ? 'opt_in' : action === 'opt-out' ? 'opt_out' : null;
   if (!act) throw new Error(`action must be opt-in or opt-out, not "${action}"`);
   return withStore(opts, async (s) => {
-    const { cancelled } = await recordConsent(s.knex, { phone: e164, action: act, source: opts.source, text: opts.note ?? null, at: Date.now() });
-    console.log(`recorded ${action}${cancelled ? `; ${cancelled} pending WhatsApp send(s) cancelled` : ''}`);
+    // An opt-out given at an office or on a web form: of one topic, or (no --topic) of everything,
+    // topics included. A topic opt-in needs the citizen's own message, with the notice shown.
+    if (opts.topic && act === 'opt_in') throw new Error('--topic works with opt-out only: a citizen subscribes to a topic from WhatsApp, where the privacy notice is shown');
+    const { cancelled } = act === 'opt_out'
+      ? await recordOptOut(s.knex, e164, opts.topic ?? null, opts.source, { note: opts.note ?? null })
+      : await recordConsent(s.knex, { phone: e164, action: act, source: opts.source, text: opts.note ?? null, at: Date.now() });
+    console.log(`recorded ${action}${opts.topic ? ` of topic ${opts.topic}` : ''}${cancelled ? `; ${cancelled} pending WhatsApp send(s) cancelled` : ''}`);
     return 0;
   });
 }

@@ -73,7 +73,8 @@ consent.command('import <file.csv>').description('record consents from a CSV (co
 consent.command('set <phone> <opt-in|opt-out>').description('record one citizen\'s consent change (e.g. told at the counter)')
   .requiredOption('--source <text>', 'where it was collected')
   .option('--note <text>', 'details kept as proof')
-  .action(action((phone: string, act: string, o: { source: string; note?: string }) => consentSetCommand(phone, act, { ...globals(), ...o })));
+  .option('--topic <id>', 'opt-out of one topic of the citizen service only')
+  .action(action((phone: string, act: string, o: { source: string; note?: string; topic?: string }) => consentSetCommand(phone, act, { ...globals(), ...o })));
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 const broadcast = program.command('broadcast').description('broadcasts to the WhatsApp subscribers of a topic');

@@ -21,6 +21,10 @@ describe('ponte broadcast', () => {
     await seedSubscribers(cwd, 6);
     const base = ['broadcast', 'create', '--topic', 'meteo', '--template', 'allerta_meteo', '--param', 'Allerta gialla per vento', '--key', 'vento-1', '--at', '2099-01-01T09:00:00+01:00'];
 
+    // One citizen opted out of weather alerts at the office (area colle): recorded with its source.
+    const office = await ponte(['consent', 'set', '347 200 0001', 'opt-out', '--topic', 'meteo', '--source', 'sportello URP'], { cwd });
+    expect(office.stdout).toMatch(/recorded opt-out of topic meteo/);
+
     const dry = await ponte([...base, '--segment', 'area=centro', '--dry-run'], { cwd });
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/Dry run \(nothing written\)/);
@@ -32,14 +36,14 @@ describe('ponte broadcast', () => {
 
     const created = await ponte(base, { cwd });
     expect(created.code).toBe(0);
-    expect(created.stdout).toMatch(/broadcast 1: 6 delivery\(ies\) created/);
+    expect(created.stdout).toMatch(/broadcast 1: 5 delivery\(ies\) created/);
     const again = await ponte(base, { cwd });
-    expect(again.stdout).toMatch(/0 delivery\(ies\) created, 6 already there \(not sent twice\)/);
+    expect(again.stdout).toMatch(/0 delivery\(ies\) created, 5 already there \(not sent twice\)/);
 
     const list = await ponte(['broadcast', 'list', '--json'], { cwd });
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: 1, key: 'vento-1', topic: 'meteo', status: 'scheduled', audience: 6, deliveries: { pending: 6 } })]);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: 1, key: 'vento-1', topic: 'meteo', status: 'scheduled', audience: 5, deliveries: { pending: 5 } })]);
     const cancel = await ponte(['broadcast', 'cancel', '1'], { cwd });
-    expect(cancel.stdout).toMatch(/6 delivery\(ies\) not sent yet were cancelled/);
+    expect(cancel.stdout).toMatch(/5 delivery\(ies\) not sent yet were cancelled/);
 
     const io = await ponte([...base, '--channel', 'appio', '--key', 'io-1'], { cwd });
     expect(io.code).not.toBe(0);
