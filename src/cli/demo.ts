@@ -12,6 +12,7 @@ import { Dispatcher } from '../dispatch/dispatcher.js';
 import { maskFiscalCode } from '../util/mask.js';
 import { startAppServer } from '../app/server.js';
 import { recordConsent } from '../store/consent.js';
+import { demoConversation } from '../demo/conversation.js';
 
 /** The demo citizen without the IO app who opted in to WhatsApp at the counter (fictitious). */
 export const DEMO_WHATSAPP_CITIZEN = '+393330000202';
@@ -40,6 +41,7 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
     const server = await startAppServer(app);
     await recordConsent(app.store.knex, { phone: DEMO_WHATSAPP_CITIZEN, action: 'opt_in', source: 'demo: modulo cartaceo allo sportello', text: 'consenso firmato', at: Date.now() });
     for (const inst of app.instances) await runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner });
+    const chat = await demoConversation(app, log);
     // The demo runs whatever the hour: quiet hours are shown by the tests, not by making a newcomer wait.
     const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: { ...app.config.dispatcher, statusPollSeconds: [0.5, 1, 2] }, log, timeZone: app.config.timeZone });
     const deadline = Date.now() + Number(opts.timeoutSeconds ?? 60) * 1000;
@@ -64,6 +66,7 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
       lines.push('', 'Back-office rows skipped, with the reason:', '');
       for (const e of errors) lines.push(`  ${e.instance_id} row ${e.row_key} [${e.field}]: ${e.message}`);
     }
+    lines.push(...chat);
     lines.push('', 'Next: `npx ponte status` (or --json), `npx ponte poll demo-appuntamenti --dry-run`, `npx ponte run` for the daemon.');
     console.log(lines.join('\n'));
     return 0;

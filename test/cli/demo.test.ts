@@ -21,14 +21,14 @@ describe('ponte demo (npm start)', () => {
     expect(status.code).toBe(0);
     const report = JSON.parse(status.stdout) as { deliveries: Record<string, Record<string, number>>; connectors: { id: string; lastRunStatus: string }[]; rowErrors: unknown[]; fallbacks: { channel: string; state: string; reason: string }[] };
     // 3 reminders due now went out on IO; 1 citizen has no IO app: skipped there, she got it on
-    // WhatsApp (she opted in); 2 are for later.
-    expect(report.deliveries).toEqual({ appio: { processed: 3, skipped: 1, pending: 2 }, whatsapp: { processed: 1 } });
+    // WhatsApp (she opted in); 2 are for later. The demo chat's weather alert went to its subscriber.
+    expect(report.deliveries).toEqual({ appio: { processed: 3, skipped: 1, pending: 2 }, whatsapp: { processed: 2 } });
     expect(report.fallbacks).toEqual([expect.objectContaining({ channel: 'whatsapp', state: 'processed', reason: 'io: no IO profile → whatsapp' })]);
     expect(report.connectors.map((c) => [c.id, c.lastRunStatus])).toEqual([['demo-appuntamenti', 'ok'], ['demo-ztl', 'ok']]);
     expect(report.rowErrors).toHaveLength(3);
 
     const human = await ponte(['status'], { cwd });
-    expect(human.stdout).toMatch(/processed\s+3\s+1/);
+    expect(human.stdout).toMatch(/processed\s+3\s+2/);
     expect(human.stdout).toMatch(/io: no IO profile → whatsapp/);
 
     // Privacy: no fiscal code or phone number in clear anywhere in what the commands printed.
