@@ -1,7 +1,10 @@
-// A client-side sliding-window limiter: at most `requests` starts in any window of
-// `windowMs + marginMs`. Providers such as IO (APIM rate-limit-by-key) count requests in a
-// sliding window and answer 429 above it; staying just under the limit is cheaper than
-// retrying. The margin absorbs network jitter between our start and the provider's count.
+// A client-side sliding-window limiter. Providers such as IO (APIM rate-limit-by-key) and
+// WhatsApp count requests in a sliding window *as they arrive* and answer 429 above it; staying
+// under the limit is cheaper than retrying. A request may arrive any time between its start and
+// its answer, so each one holds its slot from its start until `windowMs + marginMs` after its
+// answer (the caller calls the release function acquire() returns). Then at most `requests`
+// arrivals fit in any window whatever the network and event-loop delays: for N+1 arrivals inside
+// one window, all N+1 slots would be held at that window's end.
 // Waiters are served strictly in arrival order (FIFO), so no caller starves.
 
 export interface RateWindowOptions {
@@ -12,7 +15,7 @@ export interface RateWindowOptions {
 }
 
 interface Waiter {
-  resolve: () => void;
+  resolve: (release: () => void) => void;
   reject: (reason: unknown) => void;
   queuedAt: number;
   signal?: AbortSignal;
@@ -24,7 +27,7 @@ export class RateWindow {
   /** The configured limit: start times are kept for this many, so raising the limit again is exact. */
   private readonly capacity: number;
   private readonly spanMs: number;
-  /** Start times of the last `requests` starts, oldest first. */
+  /** Per recent request, when its slot started to age: its answer time, or Infinity while in flight. Sorted. */
   private readonly starts: number[] = [];
   private readonly queue: Waiter[] = [];
   private pausedUntil = 0;
@@ -52,10 +55,13 @@ export class RateWindow {
     return this.queue.length;
   }
 
-  /** Resolves when a request may start (and counts it as started). Rejects if `signal` aborts first. */
-  acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when a request may start, with the function to call once its answer (or error) is
+   * in: the slot is held until then. Rejects if `signal` aborts first.
+   */
+  acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<() => void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, queuedAt: Date.now(), signal };
       if (signal) {
         waiter.onAbort = () => {
@@ -112,6 +118,8 @@ export class RateWindow {
     while (this.queue.length > 0) {
       const now = Date.now();
       const slot = this.nextSlot();
+      // Infinity: every slot is held by a request in flight; the next release reschedules.
+      if (slot === Infinity) return;
       if (slot > now) {
         this.timer = setTimeout(() => {
           this.timer = undefined;
@@ -120,11 +128,26 @@ export class RateWindow {
         return;
       }
       const waiter = this.queue.shift()!;
-      this.starts.push(now);
+      this.starts.push(Infinity);
       if (this.starts.length > this.capacity) this.starts.shift();
       this.waited += now - waiter.queuedAt;
       if (waiter.signal && waiter.onAbort) waiter.signal.removeEventListener('abort', waiter.onAbort);
-      waiter.resolve();
+      let released = false;
+      waiter.resolve(() => {
+        if (released) return;
+        released = true;
+        this.answered();
+      });
     }
+  }
+
+  /** A request's answer is in: its slot ages from now. */
+  private answered(): void {
+    const i = this.starts.indexOf(Infinity);
+    if (i >= 0) {
+      this.starts[i] = Date.now();
+      this.starts.sort((a, b) => a - b);
+    }
+    this.schedule();
   }
 }

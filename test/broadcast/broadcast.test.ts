@@ -63,6 +63,19 @@ describe.each(run)('broadcasts on %s', (dialect) => {
     expect(Object.values(await p.states()).filter((s) => s === 'processed')).toHaveLength(5);
   });
 
+  it('keeps to the account throughput (80/s in production, 20/s here) with no 130429 from the sandbox', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, wa: { throughputPerSecond: 20 }, throughputPerSecond: 20, timeoutMs: 10_000, cfg: { concurrency: 16, batchSize: 50 } });
+    const subs = Array.from({ length: 60 }, (_, i) => phone(100 + i));
+    await subscribe(p.store.knex, subs, 'meteo');
+    await createBroadcast(alert({ key: 'pace' }), deps());
+    await p.settle({ timeoutMs: 30_000 });
+    const stats = p.waSandbox.stats();
+    expect(stats.limited).toBe(0);
+    expect(stats.maxInAnyWindow).toBeLessThanOrEqual(20);
+    expect(new Set(p.waSandbox.sends.map((s) => s.to)).size).toBe(60);
+    expect(p.waSandbox.sends).toHaveLength(60);
+  }, 40_000);
+
   it('honours a topic opt-out and a plain STOP written after the broadcast was planned', async () => {
     p = await makeWaPipeline(dialect, { deliver: whatsappOnly });
     await subscribe(p.store.knex, [1, 2, 3].map(phone), 'meteo');

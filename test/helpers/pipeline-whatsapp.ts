@@ -39,13 +39,13 @@ export const whatsappOnly: ConnectorInstance['settings']['deliver'] = {
 
 export async function makeWaPipeline(dialect: Dialect, opts: {
   io?: IoSandboxOptions; wa?: Partial<WhatsappSandboxOptions>; deliver?: ConnectorInstance['settings']['deliver'];
-  pairSpacingMs?: number; cfg?: Partial<DispatcherConfig>;
+  pairSpacingMs?: number; throughputPerSecond?: number; timeoutMs?: number; cfg?: Partial<DispatcherConfig>;
 } = {}): Promise<WaPipeline> {
   const waSandbox = await startWhatsappSandbox({ phoneNumberId: '106540352242922', token: 'wa-token', appSecret: APP_SECRET, statusDelayMs: 10, timeoutMs: 3000, ...opts.wa });
   let knex: Knex | undefined;
   const wa = new WhatsappChannel({
     graphUrl: waSandbox.url, version: 'v24.0', phoneNumberId: '106540352242922', tokenEnv: 'WA_TOKEN', env: { WA_TOKEN: 'wa-token' },
-    timeoutMs: 1000, pairSpacingMs: opts.pairSpacingMs ?? 0,
+    timeoutMs: opts.timeoutMs ?? 1000, pairSpacingMs: opts.pairSpacingMs ?? 0, ...(opts.throughputPerSecond ? { throughputPerSecond: opts.throughputPerSecond } : {}),
     // As src/app/context.ts: broadcasts need the topic subscription, reminders the opt-in.
     consent: (p, ctx) => ctx.event.type === 'broadcast' ? broadcastAllowed(knex!, p, String(ctx.event.data.topic)) : isOptedIn(knex!, p),
     statuses: (w) => highestStatus(knex!, w),

@@ -16,7 +16,8 @@ function maxInWindow(starts: number[], spanMs: number): number {
 function burst(limiter: RateWindow, n: number, order?: number[]): Promise<number[]> {
   return Promise.all(
     Array.from({ length: n }, (_, i) =>
-      limiter.acquire().then(() => {
+      limiter.acquire().then((answered) => {
+        answered(); // answered at once: the slot ages from its start
         order?.push(i);
         return Date.now();
       }),
@@ -73,15 +74,49 @@ describe('RateWindow (fake timers)', () => {
 
   it('an aborted waiter rejects with the reason and frees its place for the next', async () => {
     const limiter = new RateWindow({ requests: 1, windowMs: 1000 });
-    await limiter.acquire();
+    (await limiter.acquire())();
     const controller = new AbortController();
     const aborted = limiter.acquire(controller.signal);
-    const next = limiter.acquire().then(() => Date.now());
+    const next = limiter.acquire().then((answered) => { answered(); return Date.now(); });
     controller.abort(new Error('delivery cancelled'));
     await expect(aborted).rejects.toThrow('delivery cancelled');
     await vi.advanceTimersByTimeAsync(1000);
     expect((await next) - 1_000_000).toBe(1000);
     await expect(limiter.acquire(controller.signal)).rejects.toThrow('delivery cancelled');
+  });
+
+  it('holds a slot until the answer: the window ages from it, and a full house waits for a release', async () => {
+    const limiter = new RateWindow({ requests: 2, windowMs: 1000 });
+    const a = await limiter.acquire();
+    const b = await limiter.acquire();
+    const third = limiter.acquire().then((answered) => { answered(); return Date.now() - 1_000_000; });
+    await vi.advanceTimersByTimeAsync(5000); // both still in flight: nobody else starts, however long
+    expect(limiter.pending).toBe(1);
+    a(); // answered at 5000: its slot frees at 6000
+    b();
+    await vi.advanceTimersByTimeAsync(999);
+    expect(limiter.pending).toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await third).toBe(6000);
+  });
+
+  it('whatever each request\'s delay, at most `requests` arrive in any window (arrival between start and answer)', async () => {
+    const limiter = new RateWindow({ requests: 5, windowMs: 1000 });
+    let seed = 7;
+    const rnd = () => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed / 2 ** 31; };
+    const arrivals: number[] = [];
+    const all = Array.from({ length: 60 }, () => limiter.acquire().then(async (answered) => {
+      const start = Date.now();
+      const rtt = Math.floor(rnd() * 400); // network and event-loop delays, up to 400 ms
+      arrivals.push(start + Math.floor(rnd() * rtt));
+      await new Promise((r) => setTimeout(r, rtt));
+      answered();
+    }));
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(all);
+    arrivals.sort((x, y) => x - y);
+    expect(arrivals).toHaveLength(60);
+    expect(maxInWindow(arrivals, 1000)).toBeLessThanOrEqual(5);
   });
 
   it('adds up the time callers waited', async () => {

@@ -239,8 +239,9 @@ export class AppioChannel implements Channel {
     body?: unknown,
   ): Promise<AxiosResponse> {
     const label = call === 'status' ? 'GET /messages/{fiscal_code}/{id}' : `${method} ${path}`;
+    let answered: () => void;
     try {
-      await service.limiter.acquire(ctx.signal);
+      answered = await service.limiter.acquire(ctx.signal);
     } catch {
       throw new ChannelError(`io: ${label} aborted before it was sent`, 'transient', { code: 'ABORTED' });
     }
@@ -256,6 +257,8 @@ export class AppioChannel implements Channel {
       });
     } catch (err) {
       throw this.networkError(ctx, call, label, err);
+    } finally {
+      answered(); // the owner's slot ages from the answer (see RateWindow)
     }
     const log = {
       call,

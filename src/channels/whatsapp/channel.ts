@@ -248,9 +248,10 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
         { code: 'PAIR_SPACING', retryAfterMs: claim.retryAfterMs },
       );
     }
+    let answered: () => void;
     try {
       if (claim.waitMs > 0) await sleep(claim.waitMs, undefined, { signal });
-      await this.limiter.acquire(signal);
+      answered = await this.limiter.acquire(signal);
     } catch {
       claim.release();
       throw new ChannelError('whatsapp: POST /messages aborted before it was sent', 'transient', { code: 'ABORTED' });
@@ -265,6 +266,8 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
       const error = this.networkError(err, to);
       if (error.errorClass === 'transient') claim.release(); // never reached Meta
       throw error;
+    } finally {
+      answered(); // the throughput slot ages from the answer (see RateWindow)
     }
     const log = { call: 'send', to: who, type: body.type, status: res.status, ms: Date.now() - started };
     if (res.status >= 200 && res.status < 300) {
