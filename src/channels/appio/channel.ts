@@ -42,8 +42,11 @@ export interface AppioChannelOptions {
   logger?: Logger;
 }
 
-/** IO's 150 calls per 5 s per owner (APIM policy, appio.md §3). */
-export const IO_DEFAULT_LIMIT: OwnerLimit = { requests: 150, windowMs: 5000, marginMs: 250 };
+/**
+ * IO's 150 calls per 5 s per owner (APIM policy, appio.md §3). A slot is held until the answer
+ * (RateWindow), which covers network delay; the small margin only covers the window's edge.
+ */
+export const IO_DEFAULT_LIMIT: OwnerLimit = { requests: 150, windowMs: 5000, marginMs: 50 };
 const DEFAULT_OWNER = 'default';
 
 // IO's limits on content (MessageContentBase), counted in UTF-16 units as IO does.
