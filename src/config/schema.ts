@@ -178,6 +178,19 @@ export const citizenServiceSchema = z.strictObject({
       params: z.number().int().min(0).max(20).default(1),
     }),
   ).default({}),
+  /**
+   * News and civil-protection feeds (RSS or Atom, by URL or local file) polled on a schedule:
+   * each new item becomes a broadcast to `topic` with the template's parameters taken from it.
+   */
+  feeds: z.array(z.strictObject({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'lower-case letters, digits and dashes'),
+    url: z.string().min(1),
+    topic: z.string().min(1),
+    template: z.string().min(1),
+    params: z.array(z.enum(['title', 'link', 'summary'])).min(1).default(['title', 'link']),
+    urgent: z.boolean().default(false),
+    schedule: cron.default('0 */10 * * * *'),
+  })).default([]),
   /** Share of the daily messaging limit kept free for reminders of individual events. */
   reminderReserve: z.number().min(0).max(0.9).default(0.1),
   /** Broadcasts not marked urgent wait for the end of these hours (Europe/Rome by default). */

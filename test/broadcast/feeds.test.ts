@@ -51,3 +51,27 @@ describe('feeds', () => {
     expect(right.created.map((b) => b.audience)).toEqual([1]);
   });
 });
+
+describe('pollFeed', () => {
+  it('first read records where the feed stands; a new item later becomes one broadcast', async () => {
+    const { pollFeed } = await import('../../src/broadcast/feeds/poll-feed.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const axios = (await import('axios')).default;
+    store = await testStore('sqlite');
+    await store.knex('topic_subscriptions').insert({ phone: '+393471111111', topic: 'notizie', state: 'subscribed', updated_at: Date.now() });
+    const file = join(mkdtempSync(join(tmpdir(), 'feed-')), 'notizie.xml');
+    const rss = fixture('notizie.rss.xml');
+    writeFileSync(file, rss);
+    const feed = citizenServiceSchema.parse({ feeds: [{ id: 'notizie', url: file, topic: 'notizie', template: 'notizie_comune' }] }).feeds[0]!;
+    const deps = { knex: store.knex, service, settings, phoneNumberId: '1', http: axios.create() };
+    expect(await pollFeed(feed, deps)).toMatchObject({ items: 2, created: [], firstRead: true });
+    expect(await pollFeed(feed, deps)).toMatchObject({ items: 2, created: [], firstRead: false });
+    // A new item, undated, appears at the top.
+    writeFileSync(file, rss.replace('<item>', '<item><title>Chiusura scuole per neve</title><guid>1210</guid><link>https://www.comune.ponteverde.example/n/1210</link></item><item>'));
+    const r = await pollFeed(feed, deps);
+    expect(r.created.map((b) => [b.audience, b.created])).toEqual([[1, 1]]);
+    expect((await pollFeed(feed, deps)).created).toEqual([]);
+  });
+});
