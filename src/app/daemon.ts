@@ -1,5 +1,9 @@
 // `ponte run`: every connector on its cron schedule (Europe/Rome), the dispatcher on its own,
-// and a graceful stop on SIGTERM/SIGINT (a second signal exits at once).
+// and a graceful stop on SIGTERM/SIGINT: no new claims or polls, in-flight sends and the running
+// poll (stopped after the batch it is committing) finish within the grace period, their outcomes
+// and leases are recorded, exit 0. A send still in flight when the grace period ends stays
+// `sending` and is recovered as `uncertain` by the next run (exit 1). A second signal exits at
+// once with 130; the next run picks the work up the same way.
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppContext } from './context.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -9,7 +13,7 @@ import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
 import { activeAlerts, clearAlert } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
-import { heartbeat, leave, liveProcesses, forgetDead } from '../store/processes.js';
+import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
 
 export interface DaemonOptions {
@@ -18,7 +22,12 @@ export interface DaemonOptions {
   graceMs?: number;
 }
 
-export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Promise<void> {
+/** How `runDaemon` ended: clean when everything in flight finished within the grace period. */
+export interface DaemonStop {
+  clean: boolean;
+}
+
+export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Promise<DaemonStop> {
   const { config, log } = app;
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
@@ -30,14 +39,38 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     await clearAlert(app.store.knex, a.channel);
     log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
-  const server = await startAppServer(app, { wake: () => void loop.trigger(), metrics });
-  const stopSharing = await shareAccountLimits(app);
+  const sharing = await shareAccountLimits(app);
+  const stopSharing = sharing.stop;
+  // No IO request before the shared budget is safe to use (see shareAccountLimits): until then a
+  // trigger is only remembered.
+  let held: NodeJS.Timeout | undefined;
+  const trigger = () => {
+    const wait = sharing.holdUntil - Date.now();
+    if (wait <= 0) return void loop.trigger();
+    held ??= setTimeout(() => { held = undefined; void loop.trigger(); }, wait);
+  };
+  if (sharing.holdUntil > Date.now()) log.info({ seconds: Math.ceil((sharing.holdUntil - Date.now()) / 1000) }, 'IO requests held: other Ponte processes used the shared IO budget within its last window');
+  const server = await startAppServer(app, { wake: trigger, metrics });
   const tasks: ScheduledTask[] = [];
+  // Running polls, so that a stop waits for them: closing the store under a poll would leave its
+  // lease held (5 minutes) and its run unrecorded.
+  // One poll per connector at a time in this process too: the cron task's noOverlap does not see
+  // the poll at start, and a second acquireLease by the same owner would fence the first run.
+  const polls = new Map<string, Promise<unknown>>();
+  const stopPolls = new AbortController();
+  let stopping = false;
 
   const poll = async (id: string) => {
+    if (stopping || polls.has(id)) return;
     const inst = app.instances.find((i) => i.id === id)!;
-    const report = await runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner, crashPoint, metrics });
-    if (report.eventsNew > 0 || report.cancelled > 0) void loop.trigger();
+    const run = runConnector(inst, { store: app.store, channels: app.channels, log, owner: app.owner, crashPoint, metrics, stop: stopPolls.signal });
+    polls.set(id, run);
+    try {
+      const report = await run;
+      if (report.eventsNew > 0 || report.cancelled > 0) trigger();
+    } finally {
+      polls.delete(id);
+    }
   };
 
   for (const inst of app.instances.filter((i) => i.settings.enabled)) {
@@ -45,7 +78,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       timezone: config.timeZone, noOverlap: true, name: `connector:${inst.id}`,
     }));
   }
-  tasks.push(cron.schedule(config.dispatcher.schedule, () => loop.trigger(), { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
+  tasks.push(cron.schedule(config.dispatcher.schedule, trigger, { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
   const { days, schedule } = config.retention;
   tasks.push(cron.schedule(schedule, () => purge(app.store.knex, { now: Date.now(), days })
     .then(({ cutoff, ...counts }) => log.info({ ...counts, days, cutoff: new Date(cutoff).toISOString() }, 'retention purge done'))
@@ -54,8 +87,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
 
   // The signal handlers come first: a SIGTERM during the first (possibly long) poll must still
   // stop gracefully, not kill the process with sends in flight.
-  let stopping = false;
-  const stopped = new Promise<void>((resolve) => {
+  const stopped = new Promise<DaemonStop>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       if (stopping) {
         log.warn({ signal: sig }, 'second signal: exiting now; unfinished work is picked up safely by the next run');
@@ -64,11 +96,15 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       stopping = true;
       log.info({ signal: sig }, 'stopping: no new work is claimed; waiting for in-flight sends');
       for (const t of tasks) void t.stop();
-      void loop.stop(opts.graceMs ?? 30_000).then(async (clean) => {
-        if (!clean) log.warn('grace period over: exiting with sends still in flight (they will be recovered)');
+      clearTimeout(held);
+      stopPolls.abort();
+      const graceMs = opts.graceMs ?? 30_000;
+      void Promise.all([loop.stop(graceMs), settleWithin([...polls.values()], graceMs)]).then(async ([sends, pollsDone]) => {
+        if (!sends) log.warn('grace period over: exiting with sends still in flight (the next run holds them as uncertain)');
+        if (!pollsDone) log.warn('grace period over: exiting during a connector poll (its uncommitted batch is read again by the next poll)');
         await server?.close();
         await stopSharing();
-        resolve();
+        resolve({ clean: sends && pollsDone });
       });
     };
     process.on('SIGTERM', onSignal);
@@ -81,26 +117,44 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       await poll(inst.id).catch((e) => log.error({ err: e }, 'connector run crashed'));
     }
   }
-  if (!stopping) void loop.trigger();
-  await stopped;
+  if (!stopping) trigger();
+  return stopped;
+}
+
+/** True when every promise settled within ms. */
+async function settleWithin(work: Promise<unknown>[], ms: number): Promise<boolean> {
+  if (work.length === 0) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([
+    Promise.allSettled(work).then(() => true),
+    new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
+  ]);
+  clearTimeout(timer);
+  return done;
 }
 
 const HEARTBEAT_MS = 2000;
 
 /**
  * IO counts requests per owner account, whatever the number of Ponte processes: each live process
- * takes an equal share of every owner's limit, recomputed at every heartbeat. (A process that
- * joins or dies changes the others' share within one heartbeat; the client's margin and the 429
- * handling absorb that moment.)
+ * takes an equal share of every owner's limit, recomputed at every heartbeat. A process counts as
+ * live until a full limit window plus two heartbeats after its last heartbeat, so that the others
+ * take a larger share only once its requests have left IO's window (a killed process never says
+ * goodbye; a stopping one records a last heartbeat instead of leaving). A starting process sends
+ * nothing until the others have seen it and lowered their share, and until every recent process's
+ * requests have left the window: `holdUntil`.
  */
-async function shareAccountLimits(app: AppContext): Promise<() => Promise<void>> {
+async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number; stop: () => Promise<void> }> {
   const io = app.channels.get('appio') as { setShare?: (f: number) => void } | undefined;
   const { knex } = app.store;
+  const windows = Object.values(app.config.channels.appio?.owners ?? {}).map((o) => o.windowSeconds * 1000);
+  const windowMs = windows.length ? Math.max(...windows) : 5000; // IO's own 150 / 5 s when no owner is configured
+  const ttlMs = windowMs + 2 * HEARTBEAT_MS;
   let last = 0;
   const beat = async () => {
     const now = Date.now();
     await heartbeat(knex, app.owner, now);
-    const live = await liveProcesses(knex, now, HEARTBEAT_MS * 3);
+    const live = await liveProcesses(knex, now, ttlMs);
     if (live !== last) {
       io?.setShare?.(1 / live);
       if (last !== 0 || live > 1) app.log.info({ processes: live }, `IO limits shared between ${live} Ponte process(es)`);
@@ -108,11 +162,22 @@ async function shareAccountLimits(app: AppContext): Promise<() => Promise<void>>
     }
   };
   await forgetDead(knex, Date.now(), 3_600_000);
+  const now = Date.now();
+  const others = await knex('processes').whereNot({ owner: app.owner }).where('heartbeat_at', '>=', now - ttlMs).max({ at: 'heartbeat_at' }).first();
+  // Another process's last requests (up to a heartbeat after its last beat) leave the window
+  // windowMs later; a live one lowers its share at its next heartbeat.
+  const lastSeen = others?.at == null ? null : Number(others.at);
+  const holdUntil = lastSeen === null || !io ? 0 : Math.max(lastSeen, now) + HEARTBEAT_MS + windowMs;
   await beat();
   const timer = setInterval(() => { beat().catch((e: unknown) => app.log.warn({ err: e }, 'heartbeat failed')); }, HEARTBEAT_MS);
   timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await leave(knex, app.owner).catch(() => undefined);
+  return {
+    holdUntil,
+    stop: async () => {
+      clearInterval(timer);
+      // Not a goodbye: this process's requests stay in IO's window for a while, and the others
+      // (and a restart) must count them until they leave it. The row expires after ttlMs.
+      await heartbeat(knex, app.owner, Date.now()).catch(() => undefined);
+    },
   };
 }

@@ -26,7 +26,7 @@ const globals = () => program.opts<{ config?: string; logLevel?: string }>();
 
 program.command('run').description('run the daemon: connectors on their schedules, the dispatcher, status polling')
   .option('--no-poll-at-start', 'wait for each connector\'s first schedule instead of polling at start')
-  .option('--grace-seconds <n>', 'on SIGTERM, how long in-flight sends may take to finish', '30')
+  .option('--grace-seconds <n>', 'on SIGTERM, how long in-flight sends may take to finish (default: shutdown.graceSeconds in the config, 30)')
   .action(action((o: { pollAtStart?: boolean; graceSeconds?: string }) => runCommand({ ...globals(), ...o })));
 
 program.command('poll <connector>').description('poll one connector now')

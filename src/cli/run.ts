@@ -1,11 +1,18 @@
-// `ponte run`: the daemon.
+// `ponte run`: the daemon. Exit 0 after a graceful stop; 1 when the grace period ran out with
+// work in flight (it exits then, not when the last answer comes; the next run recovers it).
 import type { GlobalOptions } from './common.js';
 import { withApp } from './common.js';
 import { runDaemon } from '../app/daemon.js';
 
 export async function runCommand(opts: GlobalOptions & { pollAtStart?: boolean; graceSeconds?: string }): Promise<number> {
-  return withApp(opts, {}, async (app) => {
-    await runDaemon(app, { pollAtStart: opts.pollAtStart !== false, graceMs: Number(opts.graceSeconds ?? 30) * 1000 });
-    return 0;
+  const code = await withApp(opts, {}, async (app) => {
+    // --grace-seconds wins over the config's shutdown.graceSeconds.
+    const graceSeconds = opts.graceSeconds !== undefined ? Number(opts.graceSeconds) : app.config.shutdown.graceSeconds;
+    if (!Number.isFinite(graceSeconds) || graceSeconds < 0) throw new Error(`--grace-seconds: expected a number of seconds ≥ 0, got ${opts.graceSeconds}`);
+    const { clean } = await runDaemon(app, { pollAtStart: opts.pollAtStart !== false, graceMs: graceSeconds * 1000 });
+    return clean ? 0 : 1;
   });
+  // Sends still in flight keep sockets (and the process) alive until they are answered: don't wait.
+  if (code !== 0) process.exit(code);
+  return code;
 }
