@@ -6,6 +6,7 @@ import { dryRun, type DryRunReport } from '../connectors/dry-run.js';
 import { maskDeep } from '../util/mask.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { existsSync } from 'node:fs';
+import { progressPrinter } from '../connectors/progress.js';
 
 export interface PollOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -27,8 +28,27 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
     });
   }
   return withApp(opts, { only: [id] }, async (app) => {
-    const report = await runConnector(app.instances[0]!, { store: app.store, channels: app.channels, log: app.log, owner: app.owner });
+    // Ctrl-C stops after the batch being committed (the next poll resumes from its cursor); a
+    // second Ctrl-C exits at once, which is safe too: an uncommitted batch leaves nothing behind.
+    const stop = new AbortController();
+    const onSigint = () => {
+      if (stop.signal.aborted) process.exit(130);
+      stop.abort();
+      process.stderr.write('\nstopping after the current batch is committed (Ctrl-C again to quit now)\n');
+    };
+    process.on('SIGINT', onSigint);
+    let report;
+    try {
+      report = await runConnector(app.instances[0]!, {
+        store: app.store, channels: app.channels, log: app.log, owner: app.owner,
+        onProgress: progressPrinter({ stream: process.stderr, log: app.log }),
+        stop: stop.signal,
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
     if (opts.json) console.log(JSON.stringify(report, null, 2));
+    if (report.interrupted) return 130;
     return report.status === 'ok' ? 0 : report.status === 'busy' ? 3 : 1;
   });
 }

@@ -14,6 +14,7 @@ import { finishRun, startRun, type RunTotals } from '../store/runs.js';
 import { maskText } from '../util/mask.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
+import { ProgressTracker, rowsTotalOf, type PollProgress } from './progress.js';
 
 export interface RunnerDeps {
   store: Store;
@@ -26,6 +27,13 @@ export interface RunnerDeps {
   /** Test-only crash points (PONTE_CRASH_AT), see src/util/crash-point.ts. */
   crashPoint?: CrashPoint;
   metrics?: PonteMetrics;
+  /** Called after every committed batch and once at the end (rows read, events written, rate, time left). */
+  onProgress?: (p: PollProgress) => void;
+  /**
+   * Interrupt (SIGINT during `ponte poll`): the run stops after the batch being committed, never
+   * inside it; the next run resumes from the committed cursor.
+   */
+  stop?: AbortSignal;
 }
 
 export type RunStatus = 'ok' | 'failed' | 'fenced' | 'busy';
@@ -34,6 +42,8 @@ export interface RunReport extends RunTotals {
   instanceId: string;
   status: RunStatus;
   error?: string;
+  /** The run was stopped by deps.stop after a committed batch; the rest is read by the next run. */
+  interrupted?: boolean;
 }
 
 export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps): Promise<RunReport> {
@@ -62,8 +72,10 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
   log.info({ shape: instance.definition.shape }, 'poll started');
   let status: 'ok' | 'failed' | 'fenced' = 'ok';
   let error: string | undefined;
+  const progress = new ProgressTracker(instance.id);
+  let interrupted = false;
   try {
-    await pollAndCommit(instance, deps, lease, abort.signal, totals);
+    interrupted = await pollAndCommit(instance, deps, lease, abort.signal, totals, progress);
   } catch (e) {
     if (e instanceof SimulatedCrash) { clearInterval(renew); throw e; } // a dead process records nothing
     status = e instanceof FencedError || abort.signal.reason instanceof FencedError ? 'fenced' : 'failed';
@@ -75,11 +87,13 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
   await finishRun(knex, runId, instance.id, status, totals, error ?? null, clock());
   deps.metrics?.connectorRun(instance.id, status, performance.now() - t0, totals);
   if (status !== 'fenced') await releaseLease(knex, lease, clock());
-  log.info({ ...totals, status, ms: clock() - started }, 'poll finished');
-  return { instanceId: instance.id, status, ...(error ? { error } : {}), ...totals };
+  deps.onProgress?.(progress.snapshot(true));
+  log.info({ ...totals, status, ms: clock() - started, ...(interrupted ? { interrupted } : {}) }, interrupted ? 'poll interrupted after a committed batch; the next poll resumes from there' : 'poll finished');
+  return { instanceId: instance.id, status, ...(error ? { error } : {}), ...(interrupted ? { interrupted } : {}), ...totals };
 }
 
-async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, lease: Lease, signal: AbortSignal, totals: RunTotals): Promise<void> {
+/** Returns true when deps.stop ended the run early (after a commit). */
+async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, lease: Lease, signal: AbortSignal, totals: RunTotals, progress: ProgressTracker): Promise<boolean> {
   const clock = deps.clock ?? Date.now;
   const { knex } = deps.store;
   const log = deps.log.child({ connector: instance.id });
@@ -87,31 +101,57 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   const cursor = def.shape === 'incremental' ? await readCursor(knex, instance.id) : undefined;
   const pending = def.shape === 'window' ? await pendingEntities(knex, instance.id) : [];
 
-  for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })) {
-    signal.throwIfAborted();
-    const now = clock();
-    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
-    deps.crashPoint?.('poll-before-commit');
-    const result = await commitBatch(knex, {
-      instanceId: instance.id,
-      lease,
-      events: prepared.events,
-      cancellations: batch.cancellations ?? [],
-      rowErrors: prepared.rowErrors,
-      ...(def.shape === 'incremental' && batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
-      now,
-    });
-    deps.crashPoint?.('poll-after-commit');
-    totals.rowsRead += batch.rowsRead ?? batch.events.length;
-    totals.eventsNew += result.inserted;
-    totals.eventsDuplicate += result.duplicates;
-    totals.cancelled += result.cancelled;
-    totals.rowErrors += prepared.rowErrors.length;
-    for (const err of prepared.rowErrors) {
-      log.warn({ row: err.rowKey, field: err.field }, `row skipped: ${maskText(err.message)}`);
+  const batches = def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })[Symbol.asyncIterator]();
+  try {
+    let next = batches.next();
+    for (;;) {
+      const step = await next;
+      if (step.done) return false;
+      const batch = step.value;
+      signal.throwIfAborted();
+      const now = clock();
+      const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
+      // Read ahead: the source fetches its next page while this one commits (at most two pages in
+      // memory). Commits stay one after another, in order; a page read ahead but not committed
+      // when the run stops is simply read again by the next run, from the committed cursor.
+      next = batches.next();
+      next.catch(() => {}); // its failure surfaces when awaited above, not as an unhandled rejection
+      deps.crashPoint?.('poll-before-commit');
+      const result = await commitBatch(knex, {
+        instanceId: instance.id,
+        lease,
+        events: prepared.events,
+        cancellations: batch.cancellations ?? [],
+        rowErrors: prepared.rowErrors,
+        ...(def.shape === 'incremental' && batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
+        now,
+      });
+      deps.crashPoint?.('poll-after-commit');
+      totals.rowsRead += batch.rowsRead ?? batch.events.length;
+      totals.eventsNew += result.inserted;
+      totals.eventsDuplicate += result.duplicates;
+      totals.cancelled += result.cancelled;
+      totals.rowErrors += prepared.rowErrors.length;
+      for (const err of prepared.rowErrors) {
+        log.warn({ row: err.rowKey, field: err.field }, `row skipped: ${maskText(err.message)}`);
+      }
+      // One line per event is useful for a few; a backfill's million would drown the log.
+      if (result.insertedEvents.length <= EVENT_LINES) for (const e of result.insertedEvents) log.info({ event: e.key, type: e.type }, 'event stored');
+      // With a progress display, the per-batch line would scroll it away (a backfill has thousands).
+      if (result.inserted) log[deps.onProgress ? 'debug' : 'info']({ events: result.inserted, duplicates: result.duplicates }, 'batch committed');
+      if (result.cancelled) log.info({ cancelled: result.cancelled }, 'pending deliveries cancelled by the back-office');
+      progress.add({ rowsRead: batch.rowsRead ?? batch.events.length, eventsWritten: result.inserted, rowErrors: prepared.rowErrors.length, rowsTotal: rowsTotalOf(batch) });
+      deps.onProgress?.(progress.snapshot());
+      // Let the event loop turn between batches: with a synchronous driver (better-sqlite3) every
+      // await resolves as a microtask, so without this the lease renewal timer and a Ctrl-C
+      // would only be seen after the whole backfill.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (deps.stop?.aborted) return true;
     }
-    for (const e of result.insertedEvents) log.info({ event: e.key, type: e.type }, 'event stored');
-    if (result.inserted) log.info({ events: result.inserted, duplicates: result.duplicates }, 'batch committed');
-    if (result.cancelled) log.info({ cancelled: result.cancelled }, 'pending deliveries cancelled by the back-office');
+  } finally {
+    // Closes the connector's generator (its finally blocks release the source), after any read ahead.
+    await batches.return?.(undefined);
   }
 }
+
+const EVENT_LINES = 20;

@@ -14,6 +14,7 @@ import type { RowVerdict } from './window-poll.js';
 import { dialectOf, selectLocalDateTime } from './source.js';
 import { instantToWallTime } from '../../util/local-time.js';
 import { cellText } from './rows.js';
+import { withRowsTotal } from '../progress.js';
 
 /**
  * The position after the last committed row: the change column as the database's own text, and
@@ -87,12 +88,16 @@ export async function minActiveRowversion(knex: Knex): Promise<string> {
 
 /** SQL Server rowversion page: `rv > cursor AND rv < bound` (MIN_ACTIVE_ROWVERSION() read before), cursor as 0x… hex text. */
 export function rowversionPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'pageSize'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
+  return rowversionRange(spec, upper, cursor).orderBy(spec.tsColumn, 'asc').limit(spec.pageSize);
+}
+
+function rowversionRange(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
   const { knex, tsColumn } = spec;
   const q = spec.source()
     .select(knex.raw('CONVERT(varchar(18), ??, 1) as ??', [tsColumn, CURSOR_RV]))
     .whereRaw('?? < CONVERT(binary(8), ?, 1)', [tsColumn, upper]);
   if (cursor) q.andWhereRaw('?? > CONVERT(binary(8), ?, 1)', [tsColumn, cursor.ts]);
-  return q.orderBy(tsColumn, 'asc').limit(spec.pageSize);
+  return q;
 }
 
 /**
@@ -106,6 +111,12 @@ export function boundText(knex: Knex, epochMs: number, zone: string): string {
 
 /** The keyset page after `cursor`, bounded above by `upper` (a wall-time text). */
 export function changesPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'idColumn' | 'pageSize'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
+  const { tsColumn, idColumn } = spec;
+  return changesRange(spec, upper, cursor).orderBy([{ column: tsColumn, order: 'asc' }, { column: idColumn, order: 'asc' }]).limit(spec.pageSize);
+}
+
+/** Every row after `cursor` up to `upper`, unordered (the page query without ORDER BY and LIMIT). */
+function changesRange(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn' | 'idColumn'>, upper: string, cursor: ChangeCursor | undefined): Knex.QueryBuilder {
   const { knex, tsColumn, idColumn } = spec;
   const q = spec.source()
     .select(selectLocalDateTime(knex, tsColumn, CURSOR_TS))
@@ -116,7 +127,21 @@ export function changesPage(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsC
     q.andWhere((w) => w.where(tsColumn, '>', cursorValue(knex, cursor.ts))
       .orWhere((t) => t.where(tsColumn, '=', cursorValue(knex, cursor.ts)).andWhere(idColumn, '>', id)));
   }
-  return q.orderBy([{ column: tsColumn, order: 'asc' }, { column: idColumn, order: 'asc' }]).limit(spec.pageSize);
+  return q;
+}
+
+/**
+ * How many rows this run will read (for progress: rows left, time left). Counted only when the
+ * first page came back full — a backfill or a long catch-up — so an ordinary small poll pays nothing.
+ */
+async function rowsInRun(spec: ChangesPollSpec, upper: string, start: ChangeCursor | undefined): Promise<number | undefined> {
+  const range = spec.mode === 'rowversion' ? rowversionRange(spec, upper, start) : changesRange(spec, upper, start);
+  try {
+    const row = (await spec.knex.count({ n: '*' }).from(range.as('run_rows')).first()) as { n: unknown } | undefined;
+    return row ? Number(row.n) : undefined;
+  } catch {
+    return undefined; // progress without a total is still progress
+  }
 }
 
 export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unknown, ChangeCursor>): AsyncGenerator<Batch<ChangeCursor>> {
@@ -136,10 +161,14 @@ export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unkno
     return;
   }
   let yielded = false;
+  const start = cursor;
+  // Memory stays bounded by one page: each page is yielded (and committed by the runner) before
+  // the next is read, and nothing accumulates across pages.
   for (;;) {
     ctx.signal.throwIfAborted();
     const rows = (await (rowversion ? rowversionPage(spec, upper, cursor) : changesPage(spec, upper, cursor))) as Record<string, unknown>[];
     if (rows.length === 0) break;
+    const total = !yielded && rows.length === spec.pageSize ? await rowsInRun(spec, upper, start) : undefined;
     const batch: Batch<ChangeCursor> & Required<Pick<Batch, 'events' | 'cancellations' | 'errors'>> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
     for (const row of rows) {
       const id = cellText(row.id)!;
@@ -151,6 +180,7 @@ export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unkno
     const last = rows[rows.length - 1]!;
     cursor = { ts: String(last[rowversion ? CURSOR_RV : CURSOR_TS]), id: cellText(last.id)! };
     batch.cursor = cursor;
+    withRowsTotal(batch, total);
     yielded = true;
     yield batch;
     if (rows.length < spec.pageSize) break;

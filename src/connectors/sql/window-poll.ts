@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Batch, Cancellation, EmittedEvent, PollContext, RowError } from '../contract.js';
 import { cellText, chunk, entityIds } from './rows.js';
+import { withRowsTotal } from '../progress.js';
 
 /** What one back-office row means now. */
 export interface RowVerdict {
@@ -64,13 +65,18 @@ export async function* pollWindow(spec: WindowPollSpec, ctx: PollContext<unknown
     return batch;
   };
 
+  // Rows are read a keyset page at a time and each page is committed before the next is read;
+  // what grows with the window is only the set of ids seen (a short string per row in the window),
+  // needed to tell which pending entities the window did not cover. A window is "what is due in
+  // the next days", not a table's history: a big table belongs to an incremental connector.
   let after: unknown;
   for (;;) {
     ctx.signal.throwIfAborted();
     const rows = (await keysetPage(spec.windowQuery(), spec.idColumn, after, spec.pageSize)) as Record<string, unknown>[];
     if (rows.length === 0) break;
+    const total = !yielded && rows.length === spec.pageSize ? await windowRows(spec) : undefined;
     yielded = true;
-    yield toBatch(rows);
+    yield withRowsTotal(toBatch(rows), total);
     if (rows.length < spec.pageSize) break;
     after = rows[rows.length - 1]!.id;
   }
@@ -87,4 +93,14 @@ export async function* pollWindow(spec: WindowPollSpec, ctx: PollContext<unknown
   }
 
   if (!yielded) yield { events: [], rowsRead: 0 };
+}
+
+/** Rows in the window (for progress), counted only when it spans more than one page. */
+async function windowRows(spec: WindowPollSpec): Promise<number | undefined> {
+  try {
+    const row = (await spec.knex.count({ n: '*' }).from(spec.windowQuery().as('window_rows')).first()) as { n: unknown } | undefined;
+    return row ? Number(row.n) : undefined;
+  } catch {
+    return undefined;
+  }
 }
