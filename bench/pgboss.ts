@@ -1,0 +1,206 @@
+// "Against a peer" (issue 6 §9): the same sends through Ponte's dispatcher and through pg-boss 10
+// on the same PostgreSQL, against the same local fake endpoint with the same concurrency (32),
+// each as a ratio of a bare axios keep-alive loop measured in the same run. Then the same with the
+// HTTP call replaced by a no-op transport, which leaves only the engines' own cost.
+//   tsx bench/pgboss.ts            (20,000 messages; BENCH_QUICK=1: 2,000; BENCH_MESSAGES=n)
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import pLimit from 'p-limit';
+import PgBoss from 'pg-boss';
+import knexFactory from 'knex';
+import { providerHttp } from '../src/channels/http-client.js';
+import type { Channel, RenderedMessage } from '../src/channels/channel.js';
+import { commitBatch, type NewEvent } from '../src/store/commit-batch.js';
+import { Dispatcher } from '../src/dispatch/dispatcher.js';
+import { dispatcherSchema } from '../src/config/schema.js';
+import { migrateLatest, storeFromKnex } from '../src/store/db.js';
+import { scratchDb, PG_URL } from '../src/connectors/harness/scratch.js';
+import { fakeEndpoint } from './fake-endpoint.js';
+import { printTable, round, writeResult, type Row } from './report.js';
+
+const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
+const CONCURRENCY = 32;
+const FISCAL_CODE = 'RSSMRA80A01H501U';
+
+/** One send: a POST to the fake, or nothing at all (the engines' own cost). */
+interface Transport {
+  name: string;
+  post(i: number | string): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function httpTransport(): Promise<Transport> {
+  const endpoint = await fakeEndpoint(0);
+  const { http, close } = providerHttp(10_000);
+  const url = `${endpoint.origin}/api/v1/messages`;
+  return {
+    name: 'http 0 ms',
+    async post(i) {
+      const r = await http.post(url, { fiscal_code: FISCAL_CODE, content: { subject: `Promemoria ${i}`, markdown: 'x'.repeat(100) } });
+      return (r.data as { id: string }).id;
+    },
+    async close() { close(); await endpoint.close(); },
+  };
+}
+
+function noopTransport(): Transport {
+  let n = 0;
+  return { name: 'no-op', post: async () => `m${++n}`, close: async () => {} };
+}
+
+async function bare(t: Transport): Promise<number> {
+  const limit = pLimit(CONCURRENCY);
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: N }, (_, i) => limit(() => t.post(i))));
+  return (N / (performance.now() - t0)) * 1000;
+}
+
+/** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
+async function ponte(t: Transport): Promise<number> {
+  const db = await scratchDb('postgres');
+  try {
+    const store = storeFromKnex(db.knex);
+    await migrateLatest(store);
+    const events: NewEvent[] = Array.from({ length: N }, (_, i) => ({
+      key: `bench:${i}`, type: 'bench', fiscalCode: FISCAL_CODE, data: {},
+      route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
+      deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
+    }));
+    const now = Date.now();
+    for (let i = 0; i < N; i += 2000) await commitBatch(store.knex, { instanceId: 'bench', events: events.slice(i, i + 2000), cancellations: [], rowErrors: [], now });
+    const channel: Channel<RenderedMessage> = {
+      name: 'appio',
+      render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
+      checkRecipient: async () => ({ ok: true }),
+      describeSend: () => ({ method: 'POST', url: 'bench', headers: {} }),
+      send: async (ctx) => ({ providerId: await t.post(ctx.event.key) }),
+      status: async () => ({ state: 'processed' }),
+    };
+    const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
+    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+    const t0 = performance.now();
+    let done = 0;
+    while (done < N) {
+      const s = await dispatcher.drain();
+      if (s.processed === 0) break;
+      done += s.processed;
+    }
+    const ms = performance.now() - t0;
+    if (done !== N) throw new Error(`ponte processed ${done} of ${N}`);
+    return (done / ms) * 1000;
+  } finally {
+    await db.destroy();
+  }
+}
+
+interface BossRun { setting: string; perSec: number }
+
+/** A fresh queue of N jobs (inserted before the clock starts). */
+async function fill(boss: PgBoss, queue: string): Promise<void> {
+  await boss.createQueue(queue);
+  for (let i = 0; i < N; i += 1000) {
+    await boss.insert(Array.from({ length: Math.min(1000, N - i) }, (_, j) => ({ name: queue, data: { i: i + j } })));
+  }
+}
+
+/** Waits until no job of the queue is left unfinished (work() completes batches without awaiting). */
+async function settled(boss: PgBoss, schema: string, queue: string): Promise<void> {
+  const db = boss.getDb();
+  for (;;) {
+    const r = await db.executeSql(`select count(*)::int as n from ${schema}.job where name = $1 and state < 'completed'`, [queue]);
+    if ((r.rows[0] as { n: number }).n === 0) return;
+    await new Promise((res) => setTimeout(res, 5));
+  }
+}
+
+/** pg-boss work(): `workers` pollers fetching `batch` jobs each; one shared limit keeps 32 sends in flight. */
+async function bossWork(boss: PgBoss, schema: string, t: Transport, workers: number, batch: number): Promise<BossRun> {
+  const queue = `w${randomBytes(4).toString('hex')}`;
+  await fill(boss, queue);
+  const limit = pLimit(CONCURRENCY);
+  let handled = 0;
+  let allHandled!: () => void;
+  const finished = new Promise<void>((r) => (allHandled = r));
+  const t0 = performance.now();
+  const ids: string[] = [];
+  for (let w = 0; w < workers; w++) {
+    ids.push(await boss.work<{ i: number }>(queue, { batchSize: batch, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      await Promise.all(jobs.map((j) => limit(() => t.post(j.data.i))));
+      handled += jobs.length;
+      if (handled >= N) allHandled();
+    }));
+  }
+  await finished;
+  await settled(boss, schema, queue);
+  const ms = performance.now() - t0;
+  await boss.offWork(queue);
+  return { setting: `work() ${workers}×batch ${batch}`, perSec: (N / ms) * 1000 };
+}
+
+/** pg-boss fetch/complete: `loops` loops, each fetch(batch) → send (shared limit 32) → complete(ids). */
+async function bossFetch(boss: PgBoss, t: Transport, loops: number, batch: number): Promise<BossRun> {
+  const queue = `f${randomBytes(4).toString('hex')}`;
+  await fill(boss, queue);
+  const limit = pLimit(CONCURRENCY);
+  let done = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: loops }, async () => {
+    while (done < N) {
+      const jobs = await boss.fetch<{ i: number }>(queue, { batchSize: batch });
+      if (jobs.length === 0) { await new Promise((r) => setTimeout(r, 5)); continue; }
+      await Promise.all(jobs.map((j) => limit(() => t.post(j.data.i))));
+      await boss.complete(queue, jobs.map((j) => j.id));
+      done += jobs.length;
+    }
+  }));
+  const ms = performance.now() - t0;
+  return { setting: `fetch/complete ${loops} loops×batch ${batch}`, perSec: (N / ms) * 1000 };
+}
+
+function best(runs: BossRun[]): BossRun {
+  return runs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
+}
+
+const schema = `pgboss_bench_${randomBytes(4).toString('hex')}`;
+const boss = new PgBoss({ connectionString: PG_URL, schema, supervise: false, schedule: false, max: 10 });
+boss.on('error', (e) => console.error(`pg-boss: ${e.message}`));
+await boss.start();
+
+const rows: Row[] = [];
+const tried: Row[] = [];
+try {
+  for (const make of [httpTransport, async () => noopTransport()]) {
+    const t = await make();
+    try {
+      // Warm the sockets and the JIT first, so the baseline is not penalised for going first.
+      await bare(t);
+      const bareRate = await bare(t);
+      const ponteRate = await ponte(t);
+      const work: BossRun[] = [];
+      for (const [w, b] of [[2, 500], [4, 250], [8, 100]] as const) work.push(await bossWork(boss, schema, t, w, b));
+      const fetch: BossRun[] = [];
+      for (const [l, b] of [[1, 32], [2, 100], [4, 50], [8, 32]] as const) fetch.push(await bossFetch(boss, t, l, b));
+      for (const r of [...work, ...fetch]) tried.push({ transport: t.name, setting: r.setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / bareRate) });
+      const bw = best(work);
+      const bf = best(fetch);
+      const peer = Math.max(bw.perSec, bf.perSec);
+      rows.push({ transport: t.name, engine: 'bare axios loop', setting: `p-limit ${CONCURRENCY}`, perSec: Math.round(bareRate), ofBare: 1, ponteOver: round(ponteRate / bareRate) });
+      rows.push({ transport: t.name, engine: 'Ponte dispatcher', setting: `concurrency ${CONCURRENCY}, batch 200`, perSec: Math.round(ponteRate), ofBare: round(ponteRate / bareRate), ponteOver: 1 });
+      rows.push({ transport: t.name, engine: 'pg-boss work()', setting: bw.setting.replace('work() ', ''), perSec: Math.round(bw.perSec), ofBare: round(bw.perSec / bareRate), ponteOver: round(ponteRate / bw.perSec) });
+      rows.push({ transport: t.name, engine: 'pg-boss fetch/complete', setting: bf.setting.replace('fetch/complete ', ''), perSec: Math.round(bf.perSec), ofBare: round(bf.perSec / bareRate), ponteOver: round(ponteRate / bf.perSec) });
+      rows.push({ transport: t.name, engine: 'Ponte ÷ best pg-boss', setting: t.name === 'no-op' ? 'target ≥ 2.5' : 'target ≥ 1.15', perSec: '', ofBare: '', ponteOver: round(ponteRate / peer) });
+    } finally {
+      await t.close();
+    }
+  }
+} finally {
+  await boss.stop({ graceful: false, wait: true }).catch(() => {});
+  const admin = knexFactory({ client: 'pg', connection: PG_URL, pool: { min: 0, max: 1 } });
+  await admin.raw(`drop schema if exists ${schema} cascade`);
+  await admin.destroy();
+}
+
+printTable('pg-boss settings tried (the best of each kind is kept)', tried);
+const title = `Against a peer: ${N} sends, concurrency ${CONCURRENCY}, PostgreSQL store, pg-boss 10.4 (ponteOver = Ponte ÷ this)`;
+printTable(title, rows);
+writeResult('pgboss', title, rows, { messages: N, concurrency: CONCURRENCY, tried });
