@@ -13,6 +13,7 @@ import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
 import { activeAlerts, clearAlert } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
+import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
 import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
 
@@ -78,6 +79,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       timezone: config.timeZone, noOverlap: true, name: `connector:${inst.id}`,
     }));
   }
+  tasks.push(...scheduleFeeds(app, trigger));
   tasks.push(cron.schedule(config.dispatcher.schedule, trigger, { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
   const { days, schedule } = config.retention;
   tasks.push(cron.schedule(schedule, () => purge(app.store.knex, { now: Date.now(), days })

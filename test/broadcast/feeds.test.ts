@@ -75,3 +75,35 @@ describe('pollFeed', () => {
     expect((await pollFeed(feed, deps)).created).toEqual([]);
   });
 });
+
+describe('scheduleFeeds (ponte run)', () => {
+  it('reads each feed on its schedule and wakes the dispatcher when an item became a broadcast', async () => {
+    const { scheduleFeeds } = await import('../../src/broadcast/feeds/schedule-feeds.js');
+    const { configSchema } = await import('../../src/config/schema.js');
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { pino } = await import('pino');
+    store = await testStore('sqlite');
+    await store.knex('topic_subscriptions').insert({ phone: '+393471111111', topic: 'meteo', state: 'subscribed', updated_at: Date.now() });
+    const file = join(mkdtempSync(join(tmpdir(), 'feed-')), 'allerte.xml');
+    const atom = fixture('allerte.atom.xml');
+    writeFileSync(file, atom);
+    const config = configSchema.parse({
+      channels: { whatsapp: { phoneNumberId: '1' } },
+      citizenService: { templates: { allerta_meteo: { category: 'utility', params: 1 } }, feeds: [{ id: 'allerte', url: file, topic: 'meteo', template: 'allerta_meteo', params: ['title'], urgent: true, schedule: '* * * * * *' }] },
+    });
+    let woken = 0;
+    const tasks = scheduleFeeds({ config, log: pino({ level: 'silent' }), store } as never, () => { woken++; });
+    try {
+      const until = async (cond: () => Promise<boolean>) => { for (let i = 0; i < 60 && !(await cond()); i++) await new Promise((r) => setTimeout(r, 100)); };
+      await until(async () => Boolean(await store!.knex('connector_state').where({ instance_id: 'feed:allerte' }).first()));
+      writeFileSync(file, atom.replace('<entry>', '<entry><title>Allerta rossa: scuole chiuse domani</title><id>urn:ponteverde:allerta:2026-119</id></entry><entry>'));
+      await until(async () => Boolean(await store!.knex('broadcasts').first()));
+      expect(await store.knex('broadcasts').select('key', 'topic', 'urgent', 'audience')).toEqual([{ key: 'feed:allerte:urn:ponteverde:allerta:2026-119', topic: 'meteo', urgent: 1, audience: 1 }]);
+      expect(woken).toBe(1);
+    } finally {
+      for (const t of tasks) await t.stop();
+    }
+  }, 15_000);
+});
