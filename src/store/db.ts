@@ -69,9 +69,27 @@ export function openStore(cfg: StoreConfig): Store {
   return storeFromKnex(knex);
 }
 
+// Arbitrary, fixed: one advisory lock id for "Ponte is migrating this database".
+const MIGRATION_LOCK = 7_320_104_611;
+
 export async function migrateLatest(store: Store): Promise<string[]> {
-  const [, applied] = (await store.knex.migrate.latest({ migrationSource })) as [number, string[]];
-  return applied;
+  const latest = async () => ((await store.knex.migrate.latest({ migrationSource })) as [number, string[]])[1];
+  if (String(store.knex.client.config.client) !== 'pg') return latest();
+  // Several processes starting together on an empty PostgreSQL race in knex's own lock table
+  // (both create it). A session advisory lock, held on one pooled connection while the migration
+  // runs on others, makes them take turns: the later ones then find nothing to do.
+  const client = store.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+  const conn = await client.acquireConnection();
+  try {
+    await store.knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(conn as never);
+    try {
+      return await latest();
+    } finally {
+      await store.knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(conn as never);
+    }
+  } finally {
+    await client.releaseConnection(conn);
+  }
 }
 
 /** True when every migration this build knows has been applied. */
