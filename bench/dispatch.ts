@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import pLimit from 'p-limit';
 import { providerHttp } from '../src/channels/http-client.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
-import { commitBatch, type NewEvent } from '../src/store/commit-batch.js';
+import { seedDeliveries } from './seed-deliveries.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../src/config/schema.js';
 import { migrateLatest, openStore, storeFromKnex, type Store } from '../src/store/db.js';
@@ -57,13 +57,7 @@ async function ponte(url: string, dialect: Dialect): Promise<number> {
   const db = dialect === 'sqlite' ? null : await scratchDb(dialect);
   const store: Store = db ? storeFromKnex(db.knex) : openStore({ client: 'sqlite', filename: join(dir, 'store.sqlite') });
   await migrateLatest(store);
-  const now = Date.now();
-  const events: NewEvent[] = Array.from({ length: N }, (_, i) => ({
-    key: `bench:${i}`, type: 'bench', fiscalCode: 'RSSMRA80A01H501U', data: {},
-    route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
-    deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
-  }));
-  for (let i = 0; i < N; i += 2000) await commitBatch(store.knex, { instanceId: 'bench', events: events.slice(i, i + 2000), cancellations: [], rowErrors: [], now });
+  await seedDeliveries(store, N);
   const channel = benchChannel(url);
   const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
   const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });

@@ -10,7 +10,7 @@ import PgBoss from 'pg-boss';
 import knexFactory from 'knex';
 import { providerHttp } from '../src/channels/http-client.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
-import { commitBatch, type NewEvent } from '../src/store/commit-batch.js';
+import { seedDeliveries } from './seed-deliveries.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../src/config/schema.js';
 import { migrateLatest, storeFromKnex } from '../src/store/db.js';
@@ -61,13 +61,7 @@ async function ponte(t: Transport): Promise<number> {
   try {
     const store = storeFromKnex(db.knex);
     await migrateLatest(store);
-    const events: NewEvent[] = Array.from({ length: N }, (_, i) => ({
-      key: `bench:${i}`, type: 'bench', fiscalCode: FISCAL_CODE, data: {},
-      route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
-      deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
-    }));
-    const now = Date.now();
-    for (let i = 0; i < N; i += 2000) await commitBatch(store.knex, { instanceId: 'bench', events: events.slice(i, i + 2000), cancellations: [], rowErrors: [], now });
+    await seedDeliveries(store, N, FISCAL_CODE);
     const channel: Channel<RenderedMessage> = {
       name: 'appio',
       render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
@@ -101,6 +95,8 @@ async function fill(boss: PgBoss, queue: string): Promise<void> {
   for (let i = 0; i < N; i += 1000) {
     await boss.insert(Array.from({ length: Math.min(1000, N - i) }, (_, j) => ({ name: queue, data: { i: i + j } })));
   }
+  // Planner statistics, as Ponte's tables get them (bench/seed-deliveries.ts).
+  await boss.getDb().executeSql(`analyze ${schema}.job`, []);
 }
 
 /** Waits until no job of the queue is left unfinished (work() completes batches without awaiting). */

@@ -71,6 +71,11 @@ export class ChannelError extends Error {
   }
 }
 
+/** A rate slot taken by reserveSend(): used by send(), or given back with release(). */
+export interface SendPermit {
+  release(): void;
+}
+
 export interface Channel<M extends ChannelMessage = ChannelMessage> {
   readonly name: string;
   /** Render and validate the message. Throws ChannelError('permanent') naming the rule broken. */
@@ -79,8 +84,14 @@ export interface Channel<M extends ChannelMessage = ChannelMessage> {
   checkRecipient(ctx: DeliveryContext): Promise<Eligibility>;
   /** The request send() would make, for dry-run. */
   describeSend(ctx: DeliveryContext, message: M): DescribedRequest;
+  /**
+   * Channels with a client-side rate limit: take the send's slot ahead, so that the dispatcher
+   * writes `sending` only once the request can leave (a crash while waiting for a slot then leaves
+   * the delivery pending, not uncertain). The permit is passed to send(), or released if unused.
+   */
+  reserveSend?(ctx: DeliveryContext, message: M): Promise<SendPermit>;
   /** Hand the message to the provider; returns the provider's message id. */
-  send(ctx: DeliveryContext, message: M): Promise<{ providerId: string }>;
+  send(ctx: DeliveryContext, message: M, permit?: SendPermit): Promise<{ providerId: string }>;
   /**
    * After an uncertain send: the provider's id if the provider has already confirmed it took this
    * delivery (WhatsApp: a status webhook echoing our delivery id), else null. Channels that cannot

@@ -12,6 +12,7 @@ import { processDelivery, type Outcome } from './process-delivery.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
 import { AttemptLog } from '../store/attempts.js';
+import { DeliveryWriter } from '../store/write-deliveries.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 
 export interface DispatcherDeps {
@@ -43,10 +44,13 @@ export class Dispatcher {
   private readonly halted = new Map<string, string>();
   private readonly clock: () => number;
   private readonly attempts: AttemptLog;
+  /** State changes, group-committed: one statement for the writes of many concurrent sends. */
+  readonly writer: DeliveryWriter;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
     this.attempts = new AttemptLog(deps.store.knex);
+    this.writer = new DeliveryWriter(deps.store.knex, deps.store.dialect);
   }
 
   /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */
@@ -99,6 +103,7 @@ export class Dispatcher {
         }
         if (queue.length < cfg.concurrency && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
         const work = queue.shift()!;
+        await this.throttle();
         const outcome = await this.work(work);
         this.deps.metrics?.deliveryOutcome(work.item.delivery.channel, outcome);
         stats.processed++;
@@ -108,9 +113,27 @@ export class Dispatcher {
     try {
       await Promise.all(Array.from({ length: cfg.concurrency }, worker));
     } finally {
+      while (this.deferred.size) await Promise.all(this.deferred);
+      await this.writer.settle();
       await this.attempts.flush();
     }
     return stats;
+  }
+
+  /** Outcome writes in flight: awaited before a pass ends; a refused one is a lost claim. */
+  private readonly deferred = new Set<Promise<void>>();
+
+  private defer(id: number, written: Promise<void>): void {
+    const p = written.then(() => undefined, (e: unknown) => {
+      if (e instanceof LostLeaseError) this.deps.log.warn({ delivery: id }, e.message);
+      else this.deps.log.error({ err: e, delivery: id }, 'could not record the outcome of a delivery; its lease expiry makes it uncertain');
+    }).finally(() => this.deferred.delete(p));
+    this.deferred.add(p);
+  }
+
+  /** Backpressure: a store slower than the provider must not let unrecorded outcomes pile up. */
+  private async throttle(): Promise<void> {
+    while (this.deferred.size > this.deps.cfg.batchSize * 4) await Promise.race(this.deferred);
   }
 
   private async work({ item, token }: Work): Promise<Outcome> {
@@ -128,6 +151,8 @@ export class Dispatcher {
         clock: this.clock,
         token,
         attempts: this.attempts,
+        writer: this.writer,
+        defer: (id, written) => this.defer(id, written),
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,

@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 import { ChannelError, type Channel, type ChannelMessage, type DeliveryContext } from '../channels/channel.js';
 import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
-import { updateDelivery, type DeliveryPatch } from '../store/update-delivery.js';
+import type { DeliveryPatch } from '../store/update-delivery.js';
+import type { DeliveryWriter } from '../store/write-deliveries.js';
 import type { AttemptLog } from '../store/attempts.js';
 import type { DeliveryState } from '../store/states.js';
 import { retryDelayMs, statusPollDelayMs } from './backoff.js';
@@ -25,6 +26,14 @@ export interface ProcessDeps {
   token: string;
   /** Where provider calls are recorded (batched). */
   attempts: AttemptLog;
+  /** Where state changes are written (group commit, each one durable before its promise resolves). */
+  writer: DeliveryWriter;
+  /**
+   * Outcome writes are handed here instead of awaited, so the worker takes its next delivery while
+   * the write joins the next group commit (the dispatcher awaits them all before a pass ends).
+   * Only `sending` is always awaited: it must be durable before the request leaves.
+   */
+  defer?: (deliveryId: number, write: Promise<void>) => void;
   /** Local time zone of quiet hours. */
   timeZone: string;
   crashPoint?: CrashPoint | undefined;
@@ -70,10 +79,11 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
   const { delivery: d, event: e } = item;
   const { channel, cfg, clock } = deps;
   const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name });
-  const write = async (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => {
-    await updateDelivery(deps.knex, d.id, deps.token, from, patch, clock());
+  const writeNow = async (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => {
+    await deps.writer.write(d.id, deps.token, from, patch, clock());
     return patch.state;
   };
+  const write = (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, from, patch);
 
   if (e.expires_at != null && e.expires_at <= clock()) {
     log.info('expired before it could be sent');
@@ -105,10 +115,22 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       message = channel.render(ctx, eligibility.language);
     }
 
-    await write('pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true });
+    // The provider's rate slot first, then `sending`: a crash while waiting for the slot leaves the
+    // delivery pending (it never left), not uncertain.
+    let permit = await channel.reserveSend?.(ctx, message);
+    try {
+      await writeNow('pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true });
+    } catch (e) {
+      permit?.release();
+      throw e;
+    }
     state = 'sending';
     deps.crashPoint?.('before-post');
-    const { providerId } = await tracked(deps, d.id, 'send', () => channel.send(ctx, message));
+    const { providerId } = await tracked(deps, d.id, 'send', () => {
+      const p = permit; // the reserved slot serves the first try; quick retries take their own
+      permit = undefined;
+      return channel.send(ctx, message, p);
+    });
     deps.crashPoint?.('after-post');
     log.info({ providerId }, 'sent: accepted by the provider');
     return write('sending', {
@@ -175,10 +197,7 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
   const { delivery: d } = item;
   const { channel, cfg, clock } = deps;
   const log = deps.log.child({ delivery: d.id, channel: channel.name });
-  const write = async (patch: DeliveryPatch): Promise<Outcome> => {
-    await updateDelivery(deps.knex, d.id, deps.token, 'accepted', patch, clock());
-    return patch.state;
-  };
+  const write = (patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, 'accepted', patch);
   const again = (lastError: string | null) => write({
     state: 'accepted', polls: d.polls + 1, last_error: lastError,
     next_attempt_at: clock() + statusPollDelayMs(d.polls + 1, cfg.statusPollSeconds),
@@ -213,6 +232,14 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
     log.warn({ err: message }, 'status poll failed: will poll again');
     return again(message);
   }
+}
+
+/** Records an outcome: handed to deps.defer when the dispatcher takes it, else written now. */
+async function outcome(deps: ProcessDeps, id: number, from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> {
+  const written = deps.writer.write(id, deps.token, from, patch, deps.clock());
+  if (deps.defer) deps.defer(id, written);
+  else await written;
+  return patch.state;
 }
 
 /** A provider call with quick retries, each try written to the attempts log. */

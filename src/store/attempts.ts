@@ -51,7 +51,21 @@ export class AttemptLog {
     this.timer = undefined;
     const rows = this.buffer.splice(0);
     if (rows.length === 0) return this.writing;
-    this.writing = this.writing.then(() => this.knex('delivery_attempts').insert(rows.map(attemptRow))).then(() => undefined, () => undefined);
+    this.writing = this.writing.then(() => this.insert(rows.map(attemptRow))).then(() => undefined, () => undefined);
     return this.writing;
+  }
+
+  private async insert(rows: Array<ReturnType<typeof attemptRow>>): Promise<void> {
+    if (String(this.knex.client.config.client) !== 'pg') {
+      await this.knex('delivery_attempts').insert(rows);
+      return;
+    }
+    // PostgreSQL: one array per column (7 parameters, not 7 per row).
+    const cols = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
+    const types = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];
+    await this.knex.raw(
+      `insert into delivery_attempts (${cols.join(', ')}) select * from unnest(${types.map((t) => `?::${t}[]`).join(', ')})`,
+      cols.map((c) => rows.map((r) => r[c])) as unknown as Knex.RawBinding[],
+    );
   }
 }

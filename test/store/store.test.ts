@@ -108,6 +108,23 @@ describe.each(run)('store on %s', (dialect) => {
     expect((await claimDeliveries(store, { limit: 10, leaseMs: 1000, now: T0 + 60_000 })).items.map((i) => i.event.dedup_key)).toEqual(['later']);
   });
 
+  it('status polls are claimed ahead of an older backlog of sends, at most half a batch while sends wait', async () => {
+    await commitBatch(store.knex, { instanceId: 'i1', events: Array.from({ length: 10 }, (_, i) => ev(`k${i}`)), cancellations: [], rowErrors: [], now: T0 });
+    // Four sent messages whose status polls are due after the six sends still waiting since T0.
+    const first = await claimDeliveries(store, { limit: 4, leaseMs: 1000, now: T0 });
+    for (const it of first.items) {
+      await updateDelivery(store.knex, it.delivery.id, first.token, 'pending', { state: 'sending', keepLease: true }, T0);
+      await updateDelivery(store.knex, it.delivery.id, first.token, 'sending', { state: 'accepted', provider_id: 'm', next_attempt_at: T0 + 5000 }, T0);
+    }
+    const lanes = async (limit: number, now: number) => {
+      const c = await claimDeliveries(store, { limit, leaseMs: 1, now });
+      return c.items.map((i) => i.delivery.state);
+    };
+    expect(await lanes(4, T0 + 6000)).toEqual(['accepted', 'accepted', 'pending', 'pending']);
+    // Few sends left: the rest of the batch goes to polls (a short batch must mean "nothing left").
+    expect(await lanes(10, T0 + 7000)).toEqual(['accepted', 'accepted', 'accepted', 'accepted', 'pending', 'pending', 'pending', 'pending', 'pending', 'pending']);
+  });
+
   it('illegal transitions are refused', async () => {
     await commitBatch(store.knex, { instanceId: 'i1', events: [ev('x')], cancellations: [], rowErrors: [], now: T0 });
     const c = await claimDeliveries(store, { limit: 1, leaseMs: 1000, now: T0 });

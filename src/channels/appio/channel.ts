@@ -12,6 +12,7 @@ import {
   type Eligibility,
   type ProviderStatus,
   type RenderedMessage,
+  type SendPermit,
 } from '../channel.js';
 import { RateWindow } from '../../util/rate-window.js';
 import { classifyNetwork, classifyStatus, type IoCall } from './classify.js';
@@ -152,9 +153,14 @@ export class AppioChannel implements Channel {
     };
   }
 
-  async send(ctx: DeliveryContext, message: RenderedMessage): Promise<{ providerId: string }> {
+  async reserveSend(ctx: DeliveryContext): Promise<SendPermit> {
+    const release = await this.slot(ctx, this.serviceFor(ctx), 'POST /messages');
+    return { release };
+  }
+
+  async send(ctx: DeliveryContext, message: RenderedMessage, permit?: SendPermit): Promise<{ providerId: string }> {
     const service = this.serviceFor(ctx);
-    const res = await this.call(ctx, 'send', service, 'POST', '/messages', messageBody(ctx, message));
+    const res = await this.call(ctx, 'send', service, 'POST', '/messages', messageBody(ctx, message), permit);
     if (res.status < 200 || res.status >= 300) throw this.httpError(ctx, 'send', 'POST /messages', res);
     // IO answers 201 {id} with Location: /api/v1/messages/{fiscal_code}/{id}.
     const body = res.data as { id?: unknown } | undefined;
@@ -240,14 +246,10 @@ export class AppioChannel implements Channel {
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
+    permit?: SendPermit,
   ): Promise<AxiosResponse> {
     const label = call === 'status' ? 'GET /messages/{fiscal_code}/{id}' : `${method} ${path}`;
-    let answered: () => void;
-    try {
-      answered = await service.limiter.acquire(ctx.signal);
-    } catch {
-      throw new ChannelError(`io: ${label} aborted before it was sent`, 'transient', { code: 'ABORTED' });
-    }
+    const answered = permit ? () => permit.release() : await this.slot(ctx, service, label);
     const started = Date.now();
     let res: AxiosResponse;
     try {
@@ -283,6 +285,15 @@ export class AppioChannel implements Channel {
     }
     this.logger?.debug(log, 'io: call');
     return res;
+  }
+
+  /** Wait for the owner's rate window; the function returned gives the slot back (it ages from then). */
+  private async slot(ctx: DeliveryContext, service: Service, label: string): Promise<() => void> {
+    try {
+      return await service.limiter.acquire(ctx.signal);
+    } catch {
+      throw new ChannelError(`io: ${label} aborted before it was sent`, 'transient', { code: 'ABORTED' });
+    }
   }
 
   private httpError(ctx: DeliveryContext, call: IoCall, label: string, res: AxiosResponse): ChannelError {

@@ -15,6 +15,7 @@ import {
   type DescribedRequest,
   type Eligibility,
   type ProviderStatus,
+  type SendPermit,
 } from '../channel.js';
 import { RateWindow } from '../../util/rate-window.js';
 import { toE164 } from '../../util/phone.js';
@@ -155,8 +156,14 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     };
   }
 
-  async send(ctx: DeliveryContext, message: WhatsappMessage): Promise<{ providerId: string }> {
-    const providerId = await this.post(templateBody(ctx, message), message.to, ctx.attempt, ctx.signal);
+  /** The recipient's pacing and the number's throughput slot, taken before `sending` is written. */
+  async reserveSend(ctx: DeliveryContext, message: WhatsappMessage): Promise<SendPermit> {
+    return this.slot(message.to, ctx.signal, true);
+  }
+
+  async send(ctx: DeliveryContext, message: WhatsappMessage, permit?: SendPermit): Promise<{ providerId: string }> {
+    const slot = permit instanceof Slot ? permit : undefined;
+    const providerId = await this.post(templateBody(ctx, message), message.to, ctx.attempt, ctx.signal, true, slot);
     return { providerId };
   }
 
@@ -236,27 +243,31 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     this.closeHttp();
   }
 
-  /** One send: recipient pacing, then the number's throughput window, then the POST. Returns the wamid. */
-  private async post(body: Record<string, unknown>, to: string, attempt: number, signal?: AbortSignal, paced = true): Promise<string> {
-    const who = phoneRef(to);
+  /** Recipient pacing, then the number's throughput window: what a send must hold before it leaves. */
+  private async slot(to: string, signal: AbortSignal | undefined, paced: boolean): Promise<Slot> {
     // Replies inside a conversation go out as a burst (welcome, then menu): Meta allows bursts to
     // a citizen who is writing to us, so only sends we start are spaced per recipient.
     const claim = paced ? this.pacer.claim(to) : { ok: true as const, waitMs: 0, started: () => undefined, release: () => undefined };
     if (!claim.ok) {
       throw new ChannelError(
-        `whatsapp: ${who} had a message less than the pair spacing ago, retry in ${claim.retryAfterMs} ms`,
+        `whatsapp: ${phoneRef(to)} had a message less than the pair spacing ago, retry in ${claim.retryAfterMs} ms`,
         'transient',
         { code: 'PAIR_SPACING', retryAfterMs: claim.retryAfterMs },
       );
     }
-    let answered: () => void;
     try {
       if (claim.waitMs > 0) await sleep(claim.waitMs, undefined, { signal });
-      answered = await this.limiter.acquire(signal);
+      return new Slot(claim, await this.limiter.acquire(signal));
     } catch {
       claim.release();
       throw new ChannelError('whatsapp: POST /messages aborted before it was sent', 'transient', { code: 'ABORTED' });
     }
+  }
+
+  /** One send: its slot (taken ahead by reserveSend, or now), then the POST. Returns the wamid. */
+  private async post(body: Record<string, unknown>, to: string, attempt: number, signal?: AbortSignal, paced = true, reserved?: Slot): Promise<string> {
+    const who = phoneRef(to);
+    const { claim, answered } = reserved ?? await this.slot(to, signal, paced);
     claim.started();
 
     const started = Date.now();
@@ -336,4 +347,17 @@ function templateBody(ctx: DeliveryContext, message: WhatsappMessage): Record<st
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A send's pacing claim and throughput slot; release() gives both back unused. */
+class Slot implements SendPermit {
+  constructor(
+    readonly claim: { started(): void; release(): void },
+    readonly answered: () => void,
+  ) {}
+
+  release(): void {
+    this.claim.release();
+    this.answered();
+  }
 }

@@ -1,0 +1,64 @@
+// A delivery becomes `sending` only once its rate slot is in hand: a process killed while
+// deliveries wait for the provider's rate window leaves them pending (they never left), not
+// uncertain (held for an operator).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { commitBatch } from '../../src/store/commit-batch.js';
+import { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { dispatcherSchema } from '../../src/config/schema.js';
+import type { Channel, RenderedMessage, SendPermit } from '../../src/channels/channel.js';
+
+describe('rate slot before `sending`', () => {
+  let store: TestStore;
+  beforeEach(async () => { store = await testStore('sqlite'); });
+  afterEach(async () => { await store.close(); });
+
+  it('keeps deliveries pending while they wait for a slot, and sends each with the slot it reserved', async () => {
+    await commitBatch(store.knex, {
+      instanceId: 'i', cancellations: [], rowErrors: [], now: Date.now(),
+      events: Array.from({ length: 3 }, (_, i) => ({
+        key: `k${i}`, type: 't', fiscalCode: 'RSSMRA80A01H501U', data: {},
+        route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
+        deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
+      })),
+    });
+    // One slot a turn, handed out by the test: the rest wait.
+    const waiting: Array<(p: SendPermit) => void> = [];
+    const released: number[] = [];
+    const sentWith: Array<SendPermit | undefined> = [];
+    let n = 0;
+    const channel: Channel<RenderedMessage> = {
+      name: 'appio',
+      render: () => ({ language: 'it', subject: 'Promemoria appuntamento', markdown: 'x'.repeat(80) }),
+      checkRecipient: async () => ({ ok: true }),
+      describeSend: () => ({ method: 'POST', url: 'x', headers: {} }),
+      reserveSend: () => new Promise<SendPermit>((resolve) => waiting.push(resolve)),
+      send: async (_ctx, _m, permit) => { sentWith.push(permit); return { providerId: `m${++n}` }; },
+      status: async () => ({ state: 'processed' }),
+    };
+    const cfg = dispatcherSchema.parse({ concurrency: 3, batchSize: 10, quickRetries: 0 });
+    const drained = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();
+    const states = async () => (await store.knex('deliveries').select('state').orderBy('id')).map((r) => r.state as string);
+
+    await until(() => waiting.length === 3);
+    expect(await states()).toEqual(['pending', 'pending', 'pending']);
+    waiting.shift()!({ release: () => released.push(1) });
+    await until(async () => (await states()).includes('accepted'));
+    expect((await states()).filter((s) => s === 'pending')).toHaveLength(2);
+    for (const grant of waiting.splice(0)) grant({ release: () => released.push(1) });
+    await drained;
+    expect(await states()).toEqual(['accepted', 'accepted', 'accepted']);
+    // Each send used the permit it reserved; none was given back unused.
+    expect(sentWith.every((p) => p !== undefined)).toBe(true);
+    expect(released).toEqual([]);
+  });
+});
+
+async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

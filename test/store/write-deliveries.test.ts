@@ -1,0 +1,77 @@
+// Group commit of delivery state changes, on every store dialect: many writes become few
+// statements, and each write still applies only under its own claim and expected state.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { availableDialects } from '../helpers/databases.js';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
+import { claimDeliveries } from '../../src/store/claim-deliveries.js';
+import { DeliveryWriter } from '../../src/store/write-deliveries.js';
+import { LostLeaseError } from '../../src/store/update-delivery.js';
+
+const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
+if (skipped.length) console.warn(`[write-deliveries] skipped: ${skipped.join('; ')}`);
+
+const T0 = Date.UTC(2026, 11, 3, 9, 0, 0);
+
+function ev(key: string): NewEvent {
+  return {
+    key, type: 'appointment.reminder', fiscalCode: 'RSSMRA80A01H501U', data: {},
+    route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
+    deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
+  };
+}
+
+describe.each(run)('delivery writer on %s', (dialect) => {
+  let store: TestStore;
+  beforeEach(async () => { store = await testStore(dialect); });
+  afterEach(async () => { await store.close(); });
+
+  async function claimed(n: number) {
+    await commitBatch(store.knex, { instanceId: 'i', events: Array.from({ length: n }, (_, i) => ev(`k${i}`)), cancellations: [], rowErrors: [], now: T0 });
+    return claimDeliveries(store, { limit: n, leaseMs: 60_000, now: T0 });
+  }
+
+  it('commits 120 concurrent writes in a few statements, each row as its own caller asked', async () => {
+    const { token, items } = await claimed(120);
+    const writer = new DeliveryWriter(store.knex, store.dialect);
+    await Promise.all(items.map((it, i) => writer.write(it.delivery.id, token, 'pending', { state: 'sending', attempts: i + 1, keepLease: true }, T0 + 1)));
+    expect(writer.stats.rows).toBe(120);
+    expect(writer.stats.statements).toBeLessThanOrEqual(3);
+    await Promise.all(items.map((it, i) => writer.write(it.delivery.id, token, 'sending', { state: 'accepted', provider_id: `m${i}`, sent_at: T0 + 2, next_attempt_at: T0 + 5000 }, T0 + 2)));
+    const rows = await store.knex('deliveries').select('id', 'state', 'attempts', 'provider_id', 'lease_token', 'updated_at').orderBy('id');
+    expect(rows).toHaveLength(120);
+    rows.forEach((r, i) => {
+      expect(r).toMatchObject({ state: 'accepted', attempts: i + 1, provider_id: `m${i}`, lease_token: null });
+      expect(Number(r.updated_at)).toBe(T0 + 2);
+    });
+  });
+
+  it('refuses, row by row, a write under a lost claim or from the wrong state; the others apply', async () => {
+    const { token, items } = await claimed(3);
+    const [a, b, c] = items.map((i) => i.delivery.id) as [number, number, number];
+    const writer = new DeliveryWriter(store.knex, store.dialect);
+    const results = await Promise.allSettled([
+      writer.write(a, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1),
+      writer.write(b, 'someone-else', 'pending', { state: 'sending', keepLease: true }, T0 + 1),
+      writer.write(c, token, 'accepted', { state: 'processed' }, T0 + 1),
+    ]);
+    expect(results[0].status).toBe('fulfilled');
+    expect(results[1].status === 'rejected' && results[1].reason).toBeInstanceOf(LostLeaseError);
+    expect(results[2].status === 'rejected' && results[2].reason).toBeInstanceOf(LostLeaseError);
+    const states = await store.knex('deliveries').select('id', 'state').orderBy('id');
+    expect(states.map((s) => s.state)).toEqual(['sending', 'pending', 'pending']);
+    await expect(writer.write(a, token, 'sending', { state: 'processed' }, T0 + 2)).rejects.toThrow(/illegal transition sending → processed/);
+  });
+
+  it('two writes of one delivery go in order, never in one statement', async () => {
+    const { token, items } = await claimed(1);
+    const id = items[0]!.delivery.id;
+    const writer = new DeliveryWriter(store.knex, store.dialect);
+    // Queued in the same turn: the second needs the first's state, so it must wait for its commit.
+    const first = writer.write(id, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1);
+    const second = writer.write(id, token, 'sending', { state: 'accepted', provider_id: 'm1', next_attempt_at: T0 + 10 }, T0 + 2);
+    await Promise.all([first, second]);
+    expect(writer.stats.statements).toBe(2);
+    expect(await store.knex('deliveries').where({ id }).first('state', 'provider_id')).toEqual({ state: 'accepted', provider_id: 'm1' });
+  });
+});
