@@ -158,6 +158,11 @@ export const connectorInstanceSchema = z.strictObject({
   routes: z.record(z.string(), routeInput).default({}),
   /** Validated by the connector's own schema. */
   config: z.record(z.string(), z.unknown()).default({}),
+  /**
+   * How long a poll's lease lasts without renewal (renewed every third of it while the poll runs).
+   * A process killed mid-poll holds the connector for at most this long: then another takes over.
+   */
+  leaseSeconds: z.number().int().min(10).max(3600).optional(),
 });
 
 /**

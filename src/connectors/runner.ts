@@ -48,7 +48,7 @@ export interface RunReport extends RunTotals {
 
 export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps): Promise<RunReport> {
   const clock = deps.clock ?? Date.now;
-  const leaseMs = deps.leaseMs ?? 5 * 60_000;
+  const leaseMs = deps.leaseMs ?? (instance.settings.leaseSeconds ?? DEFAULT_LEASE_SECONDS) * 1000;
   const log = deps.log.child({ connector: instance.id });
   const { knex } = deps.store;
   const totals: RunTotals = { rowsRead: 0, eventsNew: 0, eventsDuplicate: 0, cancelled: 0, rowErrors: 0 };
@@ -155,3 +155,5 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
 }
 
 const EVENT_LINES = 20;
+/** A poll's lease when the connector's settings name none: renewed every 20 s, taken over 60 s after a crash. */
+const DEFAULT_LEASE_SECONDS = 60;

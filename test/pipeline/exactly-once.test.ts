@@ -35,9 +35,10 @@ describe.each(run)('pipeline on %s', (dialect) => {
     p.backoffice.events = [reminder(1), reminder(2)];
     await expect(p.poll({ crashPoint: throwingCrashPoint('poll-before-commit') })).rejects.toBeInstanceOf(SimulatedCrash);
     expect(await p.store.knex('events').count({ n: '*' })).toEqual([{ n: 0 }]);
-    // The dead process's lease blocks a new poll until it expires.
+    // The dead process's lease blocks a new poll until it expires (60 s by default), not longer.
     expect((await p.poll({ owner: 'proc-2' })).status).toBe('busy');
-    const later = () => Date.now() + 10 * 60_000;
+    expect((await p.poll({ owner: 'proc-2', clock: () => Date.now() + 50_000 })).status).toBe('busy');
+    const later = () => Date.now() + 61_000;
     expect((await p.poll({ owner: 'proc-2', clock: later })).eventsNew).toBe(2);
     await p.settle({ clock: later });
     expect(p.sandbox.messages).toHaveLength(2);
