@@ -85,12 +85,19 @@ const rateOver = (from: number, to: number): number => reqs.filter((r) => r.stat
 const first = reqs[0]?.at ?? t0;
 const lastSend = Math.max(...reqs.filter((r) => r.op === 'submitMessage').map((r) => r.at));
 const last = reqs[reqs.length - 1]?.at ?? t0;
+// While sends are backlogged, a limiter that holds each slot a window long sends in bursts of a
+// window's worth, so "requests up to the last send" depends on where in its burst that send fell.
+// Whole windows do not: of the requests the limit allowed in the k windows from the first request
+// to the last send, how many were made.
+const windows = Math.max(1, Math.floor((lastSend - first) / LIMIT.windowMs));
+const usedInWindows = reqs.filter((r) => r.status !== 429 && r.at < first + windows * LIMIT.windowMs).length / (windows * LIMIT.requests);
 const got429 = reqs.filter((r) => r.status === 429).length;
 const processed = states.processed ?? 0;
 const byOp = (op: string) => reqs.filter((r) => r.op === op).length;
 
 const rows = [
-  { measure: 'request rate while sends are backlogged ÷ limit', value: round(rateOver(first, lastSend) / limitPerSec), target: '≥ 0.95' },
+  { measure: `requests made ÷ allowed, ${windows} whole windows while sends are backlogged`, value: round(usedInWindows), target: '≥ 0.95' },
+  { measure: 'request rate up to the last send ÷ limit (edge of a burst)', value: round(rateOver(first, lastSend) / limitPerSec), target: '' },
   { measure: 'request rate over the whole run ÷ limit', value: round(rateOver(first, last) / limitPerSec), target: '(tail of status polls)' },
   { measure: 'share of requests answered 429', value: round(got429 / reqs.length, 4), target: '≤ 0.01' },
   { measure: 'IO requests per PROCESSED message', value: round(reqs.length / processed), target: '≤ 3.3' },
