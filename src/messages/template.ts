@@ -106,8 +106,17 @@ export function compileTemplate(source: string): CompiledTemplate {
   };
 }
 
+// Templates come from config: a handful of sources, rendered once per row of a backfill.
+const compiled = new Map<string, CompiledTemplate>();
+
 export function renderTemplate(source: string, data: Record<string, unknown>, opts?: TemplateOptions): string {
-  return compileTemplate(source).render(data, opts);
+  let t = compiled.get(source);
+  if (!t) {
+    t = compileTemplate(source);
+    if (compiled.size >= 1000) compiled.clear();
+    compiled.set(source, t);
+  }
+  return t.render(data, opts);
 }
 
 function lookup(data: Record<string, unknown>, path: string): unknown {

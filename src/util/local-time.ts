@@ -86,6 +86,20 @@ export function isValidTimeZone(zone: string): boolean {
 export function wallTimeAt(instant: Date, zone: string): WallTime {
   const ms = instant.getTime();
   if (Number.isNaN(ms)) throw new RangeError('invalid Date');
+  const d = new Date(ms + offsetMs(ms, zone));
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+    millisecond: d.getUTCMilliseconds(),
+  };
+}
+
+/** Intl's own reading of the zone's clock (slow: a few microseconds a call). */
+function intlWallTimeAt(instant: Date, zone: string): WallTime {
   const parts: Record<string, string> = {};
   for (const p of formatterFor(zone).formatToParts(instant)) parts[p.type] = p.value;
   return {
@@ -95,13 +109,29 @@ export function wallTimeAt(instant: Date, zone: string): WallTime {
     hour: Number(parts.hour),
     minute: Number(parts.minute),
     second: Number(parts.second),
-    millisecond: ((ms % 1000) + 1000) % 1000,
+    millisecond: ((instant.getTime() % 1000) + 1000) % 1000,
   };
 }
 
+// Offsets change only at a zone's transitions, and every transition since 1900 falls on a whole
+// quarter hour (UTC): within one quarter hour the offset is the one at its start. A backfill
+// converts millions of times, so the offset of each quarter is asked of Intl once and kept.
+const QUARTER_MS = 15 * 60_000;
+const offsets = new Map<string, Map<number, number>>();
+
 /** Zone offset (wall minus UTC) in ms at an instant. */
 function offsetMs(instantMs: number, zone: string): number {
-  return wallAsUtcMs(wallTimeAt(new Date(instantMs), zone)) - instantMs;
+  let byQuarter = offsets.get(zone);
+  if (!byQuarter) offsets.set(zone, (byQuarter = new Map()));
+  const quarter = Math.floor(instantMs / QUARTER_MS);
+  let offset = byQuarter.get(quarter);
+  if (offset === undefined) {
+    const start = quarter * QUARTER_MS;
+    offset = wallAsUtcMs(intlWallTimeAt(new Date(start), zone)) - start;
+    if (byQuarter.size >= 100_000) byQuarter.clear(); // bounded: ~3 years of quarters per zone
+    byQuarter.set(quarter, offset);
+  }
+  return offset;
 }
 
 /**

@@ -86,3 +86,25 @@ describe('calendar helpers', () => {
     expect(isValidTimeZone('Europe/Roma')).toBe(false);
   });
 });
+
+describe('wallTimeAt agrees with Intl everywhere (its offsets are cached per quarter hour)', () => {
+  const zones = ['Europe/Rome', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns', 'UTC'];
+  it('at 20,000 seeded instants from 1970 to 2040, and at every minute around 2026 transitions', () => {
+    let seed = 42;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const instants = Array.from({ length: 20_000 }, () => Math.floor(next() * Date.UTC(2040, 0, 1)));
+    // Around the 2026 changes of Rome (29 Mar, 25 Oct, 01:00 UTC) and Lord Howe (half-hour DST).
+    for (const t of [Date.UTC(2026, 2, 29, 1), Date.UTC(2026, 9, 25, 1), Date.UTC(2026, 3, 4, 15), Date.UTC(2026, 9, 3, 15, 30)]) {
+      for (let m = -90; m <= 90; m++) instants.push(t + m * 60_000 + 59_999);
+    }
+    for (const zone of zones) {
+      const f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+      for (const ms of instants) {
+        const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+        const want = `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
+        const got = instantToWallTime(new Date(ms), zone);
+        if (got !== want) expect(`${zone} ${new Date(ms).toISOString()}: ${got}`).toBe(`${zone} ${new Date(ms).toISOString()}: ${want}`);
+      }
+    }
+  });
+});
