@@ -56,12 +56,21 @@ export class AttemptLog {
   }
 
   private async insert(rows: Array<ReturnType<typeof attemptRow>>): Promise<void> {
-    if (String(this.knex.client.config.client) !== 'pg') {
+    const cols = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
+    const client = String(this.knex.client.config.client);
+    if (client === 'better-sqlite3') {
+      // SQLite: the rows as one JSON array (one short statement to compile, whatever the count).
+      await this.knex.raw(
+        `insert into delivery_attempts (${cols.join(', ')}) select ${cols.map((_, i) => `value ->> ${i}`).join(', ')} from json_each(?)`,
+        [JSON.stringify(rows.map((r) => cols.map((c) => r[c])))],
+      );
+      return;
+    }
+    if (client !== 'pg') {
       await this.knex('delivery_attempts').insert(rows);
       return;
     }
     // PostgreSQL: one array per column (7 parameters, not 7 per row).
-    const cols = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
     const types = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];
     await this.knex.raw(
       `insert into delivery_attempts (${cols.join(', ')}) select * from unnest(${types.map((t) => `?::${t}[]`).join(', ')})`,

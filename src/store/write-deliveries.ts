@@ -148,7 +148,6 @@ export class DeliveryWriter {
   private async update(group: Pending[]): Promise<Set<number>> {
     const cols = (Object.keys(group[0]!.row) as Column[]).sort();
     if (this.dialect === 'mssql') return this.updateOneByOne(group, cols);
-    const names = ['id', 'token', 'from_state', ...cols].join(', ');
     const set = cols.map((c) => `${c} = v.${c}`).join(', ');
     let sql: string;
     let bindings: Knex.RawBinding[];
@@ -159,13 +158,14 @@ export class DeliveryWriter {
       const arrays: unknown[][] = types.map(() => []);
       for (const p of group) [p.id, p.token, p.from, ...cols.map((c) => p.row[c] ?? null)].forEach((v, i) => arrays[i]!.push(v));
       bindings = arrays as unknown as Knex.RawBinding[];
+      const names = ['id', 'token', 'from_state', ...cols].join(', ');
       sql = `update deliveries as d set ${set} from unnest(${types.map((t) => `?::${t}[]`).join(', ')}) as v(${names}) where d.id = v.id and d.lease_token = v.token and d.state = v.from_state returning d.id`;
     } else {
-      bindings = [];
-      for (const p of group) bindings.push(p.id, p.token, p.from, ...cols.map((c) => (p.row[c] ?? null) as Knex.RawBinding));
-      const tuple = `(${Array.from({ length: cols.length + 3 }, () => '?').join(', ')})`;
-      const values = Array.from({ length: group.length }, () => tuple).join(', ');
-      sql = `with v(${names}) as (values ${values}) update deliveries set ${set} from v where deliveries.id = v.id and deliveries.lease_token = v.token and deliveries.state = v.from_state returning deliveries.id`;
+      // SQLite: the rows as one JSON array, read by json_each: one short statement to compile
+      // whatever the batch size (SQLite compiles every statement it is given, on this thread).
+      bindings = [JSON.stringify(group.map((p) => [p.id, p.token, p.from, ...cols.map((c) => p.row[c] ?? null)]))];
+      const fields = ['id', 'token', 'from_state', ...cols].map((c, i) => `value ->> ${i} as ${c}`).join(', ');
+      sql = `update deliveries set ${set} from (select ${fields} from json_each(?)) as v where deliveries.id = v.id and deliveries.lease_token = v.token and deliveries.state = v.from_state returning deliveries.id`;
     }
     const result = (await this.knex.raw(sql, bindings)) as { rows?: Array<{ id: number }> } | Array<{ id: number }>;
     const rows = Array.isArray(result) ? result : (result.rows ?? []);
