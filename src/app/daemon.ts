@@ -51,7 +51,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     held ??= setTimeout(() => { held = undefined; void loop.trigger(); }, wait);
   };
   if (sharing.holdUntil > Date.now()) log.info({ seconds: Math.ceil((sharing.holdUntil - Date.now()) / 1000) }, 'IO requests held: other Ponte processes used the shared IO budget within its last window');
-  const server = await startAppServer(app, { wake: trigger, metrics });
+  const server = await startAppServer(app, { wake: trigger, metrics, crashPoint });
   const tasks: ScheduledTask[] = [];
   // Running polls, so that a stop waits for them: closing the store under a poll would leave its
   // lease held (5 minutes) and its run unrecorded.

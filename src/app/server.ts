@@ -6,8 +6,9 @@ import { whatsappWebhookRoutes } from '../webhooks/whatsapp.js';
 import type { WhatsappChannel } from '../channels/whatsapp/index.js';
 import { PonteMetrics, observabilityRoutes } from '../metrics/index.js';
 import { citizenServiceWiring } from '../citizen/conversation/wiring.js';
+import type { CrashPoint } from '../util/crash-point.js';
 
-export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number; metrics?: PonteMetrics; env?: NodeJS.ProcessEnv } = {}): Promise<HttpServer | null> {
+export async function startAppServer(app: AppContext, opts: { wake?: () => void; port?: number; metrics?: PonteMetrics; env?: NodeJS.ProcessEnv; crashPoint?: CrashPoint | undefined } = {}): Promise<HttpServer | null> {
   const { config } = app;
   if (!config.server.enabled) return null;
   const routes: Record<string, Handler> = {
@@ -29,6 +30,7 @@ export async function startAppServer(app: AppContext, opts: { wake?: () => void;
       log: app.log,
       reply: (to, text) => channel.sendText(to, text),
       ...(opts.wake ? { wake: opts.wake } : {}),
+      crashPoint: opts.crashPoint,
     }));
   }
   const server = await startHttpServer(routes, { host: config.server.host, port: opts.port ?? config.server.port, log: app.log });

@@ -8,6 +8,7 @@ export const CRASH_POINTS = [
   'before-post',
   'after-post',
   'during-status',
+  'during-webhook',
 ] as const;
 export type CrashPointName = (typeof CRASH_POINTS)[number];
 

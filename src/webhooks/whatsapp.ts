@@ -11,6 +11,7 @@ import { handleInbound } from '../consent/handle-inbound.js';
 import type { WhatsappConfig } from '../config/schema.js';
 import { handleCitizenMessage, type ConversationDeps, type OutboundMessage, type SendOutbound } from '../citizen/conversation/index.js';
 import type { StaffEndpoint, StaffEvent } from '../citizen/handoff/staff-endpoint.js';
+import type { CrashPoint } from '../util/crash-point.js';
 
 /** The citizens' WhatsApp service (citizenService configured and enabled): the engine answers instead of the keywords. */
 export interface CitizenServiceHook {
@@ -30,6 +31,8 @@ export interface WhatsappWebhookDeps {
   /** Something changed that the dispatcher should act on now. */
   wake?: () => void;
   citizen?: CitizenServiceHook;
+  /** Test-only crash points (PONTE_CRASH_AT=during-webhook): hit after each stored notification. */
+  crashPoint?: CrashPoint | undefined;
 }
 
 export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string, Handler> {
@@ -58,23 +61,30 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
         const fresh = await recordStatus(deps.knex, { wamid: s.wamid, status: s.status, timestamp: s.timestamp, deliveryId: s.deliveryId, errorCode: s.errorCode, errorTitle: s.errorTitle }, now);
         changed ||= fresh;
         log.debug({ status: s.status, fresh }, 'status webhook');
+        deps.crashPoint?.('during-webhook');
       }
       const replies: Array<[string, string]> = [];
       const outbound: Array<[string, OutboundMessage[]]> = [];
       const staff: StaffEvent[] = [];
       const citizen = deps.citizen;
+      // Each message is recorded (its id, the dedup key of Meta's retries) in one transaction with
+      // what it changes (consent, subscriptions, session): a process killed mid-message leaves
+      // nothing, so Meta's retry handles it afresh instead of finding it "already seen" and
+      // dropping a STOP.
       for (const m of messages) {
         if (citizen) {
-          const out = await handleCitizenMessage(
+          const out = await deps.knex.transaction((trx) => handleCitizenMessage(
             { id: m.id, fromE164: m.fromE164, type: m.type, text: m.text, replyId: m.replyId },
-            { ...citizen.deps, knex: deps.knex, log, keywords: deps.cfg.keywords, replies: deps.cfg.replies, staffEndpoint: Boolean(citizen.staff) },
-          );
+            { ...citizen.deps, knex: trx, log, keywords: deps.cfg.keywords, replies: deps.cfg.replies, staffEndpoint: Boolean(citizen.staff) },
+          ));
+          deps.crashPoint?.('during-webhook');
           if (out.messages.length) outbound.push([m.fromE164, out.messages]);
           staff.push(...out.staff);
           changed ||= out.cancelled > 0;
           continue;
         }
-        const out = await handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: deps.knex, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log });
+        const out = await deps.knex.transaction((trx) => handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: trx, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log }));
+        deps.crashPoint?.('during-webhook');
         if (out.reply) replies.push([m.fromE164, out.reply]);
         changed ||= Boolean(out.cancelled);
       }

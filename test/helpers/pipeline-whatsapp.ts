@@ -13,6 +13,7 @@ import { startHttpServer, type HttpServer } from '../../src/server/http-server.j
 import { whatsappWebhookRoutes } from '../../src/webhooks/whatsapp.js';
 import { whatsappSchema, type DispatcherConfig } from '../../src/config/schema.js';
 import type { ConnectorInstance } from '../../src/connectors/registry.js';
+import type { CrashPoint } from '../../src/util/crash-point.js';
 
 export const APP_SECRET = 'test-app-secret';
 export const VERIFY_TOKEN = 'test-verify-token';
@@ -40,6 +41,8 @@ export const whatsappOnly: ConnectorInstance['settings']['deliver'] = {
 export async function makeWaPipeline(dialect: Dialect, opts: {
   io?: IoSandboxOptions; wa?: Partial<WhatsappSandboxOptions>; deliver?: ConnectorInstance['settings']['deliver'];
   pairSpacingMs?: number; throughputPerSecond?: number; timeoutMs?: number; cfg?: Partial<DispatcherConfig>;
+  /** The webhook server's crash point, read at every hit (a test sets it, then clears it: the "restarted" process). */
+  webhookCrash?: { point?: CrashPoint };
 } = {}): Promise<WaPipeline> {
   const waSandbox = await startWhatsappSandbox({ phoneNumberId: '106540352242922', token: 'wa-token', appSecret: APP_SECRET, statusDelayMs: 10, timeoutMs: 3000, ...opts.wa });
   let knex: Knex | undefined;
@@ -56,6 +59,7 @@ export async function makeWaPipeline(dialect: Dialect, opts: {
   const server = await startHttpServer(whatsappWebhookRoutes({
     knex, appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, cfg: whatsappSchema.parse({ phoneNumberId: '106540352242922' }), log: p.log,
     reply: (to, text) => wa.sendText(to, text),
+    ...(opts.webhookCrash ? { crashPoint: (name) => opts.webhookCrash!.point?.(name) } : {}),
   }), { host: '127.0.0.1', port: 0, log: p.log });
   const webhookUrl = `${server.url}/webhooks/whatsapp`;
   waSandbox.setWebhookUrl(webhookUrl);

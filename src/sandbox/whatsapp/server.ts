@@ -77,6 +77,8 @@ export interface WhatsappSandbox {
   /** Every webhook posted, with the receiver's answer. */
   readonly webhooks: WebhookDelivery[];
   setWebhookUrl(url: string): void;
+  /** Meta's retry of every webhook the receiver did not answer 200 (once each). */
+  retryFailedWebhooks(): Promise<WebhookDelivery[]>;
   /** A citizen writes `text`: posts the inbound webhook and opens the 24 h window. Returns the message id. */
   inbound(fromE164: string, text: string, opts?: InboundOptions): Promise<string>;
   /** Posts any body to the webhook url, signed as asked (tests of the receiver). */
@@ -270,6 +272,7 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     postWebhook: (body, o = {}) => webhooks.post('custom', body, o.signature ?? 'valid'),
     failNext: (count, code, o) => faults.failNext(count, code, o),
     stats: () => ({ accepted: throughput.accepted, maxInAnyWindow: throughput.maxInAnyWindow, limited: throughput.limited }),
+    retryFailedWebhooks: () => webhooks.retryFailed(),
     idle: () => webhooks.idle(),
     close: () => {
       for (const t of withheld) clearTimeout(t);

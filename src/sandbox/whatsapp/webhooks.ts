@@ -1,7 +1,7 @@
 // Posting webhooks to the receiver the way Meta does: a signed JSON POST
 // (X-Hub-Signature-256: sha256=<hex HMAC-SHA256(app secret, raw body)>). Every delivery is
-// recorded with the receiver's answer. Meta would retry a failed delivery for days; the
-// sandbox does not (tests inject duplicates explicitly instead).
+// recorded with the receiver's answer. Meta retries a delivery that got no 200 (for up to 7
+// days, with backoff); the sandbox does when asked (retryFailed), so a test chooses the moment.
 import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
@@ -22,6 +22,8 @@ export interface WebhookDelivery {
   status: number;
   error?: string;
   at: number;
+  /** Posted again by retryFailed(). */
+  retried?: boolean;
 }
 
 const POST_TIMEOUT_MS = 10_000;
@@ -54,6 +56,22 @@ export class WebhookSender {
         }
       })(),
     );
+  }
+
+  /**
+   * Meta's retry: every delivery that got no 200 and was not retried yet is posted again, with the
+   * same body and signature, one after the other. Returns the new deliveries.
+   */
+  async retryFailed(): Promise<WebhookDelivery[]> {
+    // Only what Meta itself sent: the deliberately unsigned or forged ones are not Meta's to retry.
+    const meta = (d: WebhookDelivery) => d.signature === `sha256=${createHmac('sha256', this.appSecret).update(d.raw).digest('hex')}`;
+    const failed = this.deliveries.filter((d) => d.status !== 200 && !d.retried && meta(d));
+    const out: WebhookDelivery[] = [];
+    for (const d of failed) {
+      d.retried = true;
+      out.push(await this.track(this.deliver(d.kind, d.raw, 'valid')));
+    }
+    return out;
   }
 
   /** Resolves once nothing is scheduled or in flight. */

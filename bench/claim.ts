@@ -1,0 +1,85 @@
+// Claims with a big ledger (issue 6 §6): the dedup ledger is permanent, so after years a store
+// holds millions of finished deliveries. A claim must cost what its batch costs, not what the
+// ledger weighs. Baseline: the same claims on a store holding only the due work, in the same run.
+//   tsx bench/claim.ts              (10,000,000 finished deliveries; BENCH_QUICK=1: 1,000,000)
+import type { Knex } from 'knex';
+import { scratchDb } from '../src/connectors/harness/scratch.js';
+import { migrateLatest, storeFromKnex, type Store } from '../src/store/db.js';
+import { claimDeliveries } from '../src/store/claim-deliveries.js';
+import { seedDeliveries } from './seed-deliveries.js';
+import { printTable, round, writeResult } from './report.js';
+
+const QUICK = Boolean(process.env.BENCH_QUICK);
+const LEDGER = Number(process.env.BENCH_LEDGER ?? (QUICK ? 1_000_000 : 10_000_000));
+const DUE = 5_000;
+const BATCH = 200;
+const ROUNDS = 200;
+
+/** `rows` finished deliveries as years of service leave them (purged events, final states), plus reminders due next month. */
+async function fillLedger(knex: Knex, rows: number): Promise<void> {
+  const step = 1_000_000;
+  const old = Date.now() - 400 * 86_400_000;
+  for (let from = 1; from <= rows; from += step) {
+    const to = Math.min(rows, from + step - 1);
+    await knex.raw(`insert into events (dedup_key, instance_id, type, entity, fiscal_code, payload, route, created_at)
+      select 'old:' || g, 'anagrafe', 'appointment.reminder', 'appointment:' || g, '****************', null,
+             '{"mode":"first","steps":[{"channel":"appio","options":{"service":"anagrafe"}}]}', ${old} + g
+      from generate_series(?::bigint, ?::bigint) g`, [from, to]);
+    // One delivery per event, in every final state; a tenth are reminders due in a month (pending, not due).
+    await knex.raw(`insert into deliveries (event_id, channel, options, state, attempts, polls, next_attempt_at, created_at, updated_at, finished_at, provider_id, route_index)
+      select e.id, 'appio', '{}',
+             case when e.id % 10 = 0 then 'pending' else (array['processed','processed','processed','skipped','cancelled','expired','rejected','failed','dead'])[1 + e.id % 9] end,
+             1, 2, case when e.id % 10 = 0 then ${Date.now() + 30 * 86_400_000} else ${old} end + e.id, ${old}, ${old},
+             case when e.id % 10 = 0 then null else ${old} end, '01HX' || e.id, 0
+      from events e where e.id between ? and ?`, [from, to]);
+    process.stderr.write(`\r  ledger ${to.toLocaleString('en')} / ${rows.toLocaleString('en')} rows`);
+  }
+  process.stderr.write('\n');
+}
+
+interface ClaimFigures { p50: number; p95: number; plan: string }
+
+/** ROUNDS claims of BATCH due deliveries, each given back after it is timed (so every round finds the same work). */
+async function measureClaims(store: Store): Promise<ClaimFigures> {
+  const times: number[] = [];
+  const now = Date.now();
+  for (let i = 0; i < ROUNDS; i++) {
+    const t0 = performance.now();
+    const { items } = await claimDeliveries(store, { limit: BATCH, leaseMs: 60_000, now });
+    times.push(performance.now() - t0);
+    if (items.length !== BATCH) throw new Error(`claimed ${items.length}, expected ${BATCH}`);
+    await store.knex('deliveries').whereIn('id', items.map((x) => x.delivery.id)).update({ lease_token: null, lease_until: null });
+  }
+  times.sort((a, b) => a - b);
+  const explain = (await store.knex.raw(`explain select id from deliveries where state = 'pending' and next_attempt_at <= ? and (lease_until is null or lease_until < ?) order by next_attempt_at limit ${BATCH}`, [now, now])) as { rows: Array<Record<string, string>> };
+  const plan = explain.rows.map((r) => Object.values(r)[0]!).find((l) => /Scan/.test(l))?.trim().replace(/\s+\(cost.*$/, '') ?? '?';
+  return { p50: times[Math.floor(ROUNDS / 2)]!, p95: times[Math.floor(ROUNDS * 0.95)]!, plan };
+}
+
+async function run(ledger: number): Promise<ClaimFigures & { ledger: number }> {
+  const db = await scratchDb('postgres');
+  try {
+    const store = storeFromKnex(db.knex);
+    await migrateLatest(store);
+    if (ledger) await fillLedger(db.knex, ledger);
+    await seedDeliveries(store, DUE); // also ANALYZE, as autovacuum would
+    return { ledger, ...(await measureClaims(store)) };
+  } finally {
+    await db.destroy();
+  }
+}
+
+const small = await run(0);
+const t0 = performance.now();
+const big = await run(LEDGER);
+const rows = [small, big].map((r) => ({
+  'finished deliveries in the ledger': r.ledger.toLocaleString('en'),
+  'due deliveries': DUE,
+  'claim p50 (ms)': round(r.p50, 2),
+  'claim p95 (ms)': round(r.p95, 2),
+  'p50 ÷ empty ledger': round(r.p50 / small.p50, 2),
+  'plan of the due-work scan': r.plan,
+}));
+const title = `Claims of ${BATCH} due deliveries (PostgreSQL), a ${LEDGER.toLocaleString('en')}-row ledger against an empty one; target: p50 within 2× of the empty ledger's`;
+printTable(title, rows);
+writeResult('claim', title, rows, { ledger: LEDGER, due: DUE, batch: BATCH, rounds: ROUNDS, fillSeconds: Math.round((performance.now() - t0) / 1000) });

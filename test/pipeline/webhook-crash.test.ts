@@ -1,0 +1,101 @@
+// A crash while a WhatsApp webhook is being stored (issue 6: "during a webhook"). The process dies
+// before answering 200, so Meta posts the same notification again later; whatever the moment of
+// the crash, that retry must lead to the same end state as an uninterrupted delivery: each status
+// stored once, the message's final state right, a STOP honoured (never lost as "already seen").
+import { afterEach, describe, expect, it } from 'vitest';
+import { availableDialects } from '../helpers/databases.js';
+import { reminder, citizen } from '../helpers/pipeline.js';
+import { makeWaPipeline, whatsappOnly, type WaPipeline } from '../helpers/pipeline-whatsapp.js';
+import { recordConsent } from '../../src/store/consent.js';
+import { SimulatedCrash, throwingCrashPoint, type CrashPoint } from '../../src/util/crash-point.js';
+
+const { run } = await availableDialects(['sqlite', 'postgres']);
+const PHONE = '+393470000001';
+
+describe.each(run)('crash during a webhook on %s', (dialect) => {
+  let p: WaPipeline | undefined;
+  afterEach(async () => { await p?.close(); });
+
+  // sent, delivered, read: the crash comes after the 1st, 2nd or 3rd stored status.
+  it.each([0, 1, 2])('statuses: killed after status #%i is stored, Meta\'s retry completes them once each', async (after) => {
+    const crash: { point?: CrashPoint } = {};
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, webhookCrash: crash });
+    await recordConsent(p.store.knex, { phone: PHONE, action: 'opt_in', source: 'test', at: Date.now() });
+    p.backoffice.events = [reminder(1, { recipient: { fiscalCode: citizen(1), phone: '347 000 0001' } })];
+    await p.poll();
+    const webhookUrl = p.webhookUrl;
+    const kill = throwingCrashPoint('during-webhook', after);
+    crash.point = (name) => {
+      try {
+        kill(name);
+      } catch (e) {
+        // The process is dead: until it restarts, Meta's next posts find nobody listening.
+        p!.waSandbox.setWebhookUrl('http://127.0.0.1:1/webhooks/whatsapp');
+        crash.point = undefined;
+        throw e;
+      }
+    };
+    await p.dispatcher().drain();
+    await p.waSandbox.idle();
+    const failed = p.waSandbox.webhooks.filter((w) => w.status !== 200);
+    expect(failed.length).toBeGreaterThan(0);
+    expect(await p.store.knex('whatsapp_statuses').count({ n: '*' })).toEqual([{ n: after + 1 }]);
+
+    p.waSandbox.setWebhookUrl(webhookUrl); // the restarted process
+    const retried = await p.waSandbox.retryFailedWebhooks();
+    expect(retried.every((w) => w.status === 200)).toBe(true);
+    await p.settle();
+    expect(await p.states()).toEqual({ 'test:1': 'processed' });
+    const statuses = (await p.store.knex('whatsapp_statuses').select('status')).map((r) => r.status as string).sort();
+    expect(statuses).toEqual(['delivered', 'read', 'sent']);
+    expect(p.waSandbox.sends).toHaveLength(1);
+  });
+
+  it('a STOP stored just before the kill stays honoured when Meta posts it again', async () => {
+    const crash: { point?: CrashPoint } = {};
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, webhookCrash: crash });
+    await recordConsent(p.store.knex, { phone: PHONE, action: 'opt_in', source: 'test', at: Date.now() - 1000 });
+    // Killed right after the STOP was stored, before the 200 and the confirmation.
+    crash.point = throwingCrashPoint('during-webhook');
+    const id = await p.waSandbox.inbound(PHONE, 'STOP');
+    expect(p.waSandbox.webhooks.at(-1)!.status).toBe(500);
+    expect(await p.store.knex('consents').where({ phone: PHONE }).first('state')).toEqual({ state: 'opted_out' });
+
+    crash.point = undefined;
+    await p.waSandbox.retryFailedWebhooks();
+    await p.waSandbox.idle();
+    expect(await p.store.knex('consents').where({ phone: PHONE }).first('state')).toEqual({ state: 'opted_out' });
+    expect(await p.store.knex('inbound_messages').where({ id }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    expect(await p.store.knex('consent_events').where({ phone: PHONE, action: 'opt_out' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    // The retry is recognised as already handled, so its confirmation is not sent a second time
+    // (it cannot be told apart from a duplicate Meta sends after a 200): the STOP itself holds.
+    expect(p.waSandbox.sends.filter((s) => s.type === 'text')).toHaveLength(0);
+    // And nothing more is sent to this citizen.
+    p.backoffice.events = [reminder(2, { recipient: { fiscalCode: citizen(2), phone: '347 000 0001' } })];
+    await p.poll();
+    await p.settle();
+    expect(p.waSandbox.sends.filter((s) => s.type === 'template')).toHaveLength(0);
+  });
+
+  it('a crash inside a STOP\'s handling leaves nothing half-done: the retry records it and confirms it', async () => {
+    const crash: { point?: CrashPoint } = {};
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, webhookCrash: crash });
+    await recordConsent(p.store.knex, { phone: PHONE, action: 'opt_in', source: 'test', at: Date.now() - 1000 });
+    // A kill in the middle of the message's transaction: simulated by failing its consent write.
+    let failOnce = true;
+    p.store.knex.on('query', (q: { sql: string }) => {
+      if (failOnce && /insert into [`"]?consent_events/i.test(q.sql)) { failOnce = false; throw new SimulatedCrash('during-webhook'); }
+    });
+    const id = await p.waSandbox.inbound(PHONE, 'STOP');
+    expect(p.waSandbox.webhooks.at(-1)!.status).toBe(500);
+    // Nothing of the message was kept, not even its id: the retry is not "already seen".
+    expect(await p.store.knex('inbound_messages').where({ id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await p.store.knex('consents').where({ phone: PHONE }).first('state')).toEqual({ state: 'opted_in' });
+    await p.waSandbox.retryFailedWebhooks();
+    await p.waSandbox.idle();
+    expect(await p.store.knex('consents').where({ phone: PHONE }).first('state')).toEqual({ state: 'opted_out' });
+    // The confirmation goes out after the 200.
+    for (let i = 0; i < 100 && p.waSandbox.sends.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(p.waSandbox.sends.filter((s) => s.type === 'text')).toHaveLength(1);
+  });
+});
