@@ -197,13 +197,20 @@ async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<num
   if (keep.size === 0) return 0;
 
   let cancelled = 0;
-  for (const part of chunks([...keep.keys()], 500)) {
+  const pg = isPostgres(trx);
+  for (const part of pg ? [[...keep.keys()]] : chunks([...keep.keys()], 500)) {
     // The entities' events first (index on instance_id, entity): in a backfill every entity is
     // new and its only events are this batch's own, so nothing is left to look for in deliveries.
-    const others = ((await trx('events')
-      .where('instance_id', input.instanceId)
-      .whereIn('entity', part)
-      .select('id', 'entity', 'dedup_key')) as { id: number; entity: string; dedup_key: string }[])
+    // PostgreSQL: one index probe per entity, forced (OFFSET 0 keeps the lateral subquery apart).
+    // Left to itself, the planner hashes or scans every event of the instance for a batch of a
+    // thousand entities — a whole-ledger scan per batch, quadratic over a backfill.
+    const found = pg
+      ? ((await trx.raw(
+        'select e.id, e.entity, e.dedup_key from unnest(?::text[]) as x(entity) cross join lateral (select id, entity, dedup_key from events where instance_id = ? and entity = x.entity offset 0) as e',
+        [arrayLiteral(part), input.instanceId],
+      )) as { rows: unknown[] }).rows
+      : await trx('events').where('instance_id', input.instanceId).whereIn('entity', part).select('id', 'entity', 'dedup_key');
+    const others = (found as { id: number; entity: string; dedup_key: string }[])
       .filter((e) => !keep.get(e.entity)!.keys.has(e.dedup_key));
     const byReason = new Map<string, number[]>();
     for (const e of others) {
