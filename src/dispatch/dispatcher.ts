@@ -46,11 +46,14 @@ export class Dispatcher {
   private readonly attempts: AttemptLog;
   /** State changes, group-committed: one statement for the writes of many concurrent sends. */
   readonly writer: DeliveryWriter;
+  /** `sending` on its own: each send waits for it, so it never queues behind outcome flushes. */
+  readonly sendingWriter: DeliveryWriter;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
     this.attempts = new AttemptLog(deps.store.knex);
     this.writer = new DeliveryWriter(deps.store.knex, deps.store.dialect);
+    this.sendingWriter = new DeliveryWriter(deps.store.knex, deps.store.dialect);
   }
 
   /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */
@@ -114,6 +117,7 @@ export class Dispatcher {
       await Promise.all(Array.from({ length: cfg.concurrency }, worker));
     } finally {
       while (this.deferred.size) await Promise.all(this.deferred);
+      await this.sendingWriter.settle();
       await this.writer.settle();
       await this.attempts.flush();
     }
@@ -152,6 +156,7 @@ export class Dispatcher {
         token,
         attempts: this.attempts,
         writer: this.writer,
+        sendingWriter: this.sendingWriter,
         defer: (id, written) => this.defer(id, written),
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,

@@ -29,6 +29,11 @@ export interface ProcessDeps {
   /** Where state changes are written (group commit, each one durable before its promise resolves). */
   writer: DeliveryWriter;
   /**
+   * Where `sending` is written, when apart from the outcomes: the request waits for this write, so
+   * it should not queue behind a flush of outcomes nobody is waiting for.
+   */
+  sendingWriter?: DeliveryWriter;
+  /**
    * Outcome writes are handed here instead of awaited, so the worker takes its next delivery while
    * the write joins the next group commit (the dispatcher awaits them all before a pass ends).
    * Only `sending` is always awaited: it must be durable before the request leaves.
@@ -80,7 +85,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
   const { channel, cfg, clock } = deps;
   const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name });
   const writeNow = async (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => {
-    await deps.writer.write(d.id, deps.token, from, patch, clock());
+    await (deps.sendingWriter ?? deps.writer).write(d.id, deps.token, from, patch, clock());
     return patch.state;
   };
   const write = (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, from, patch);
