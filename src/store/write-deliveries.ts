@@ -76,7 +76,8 @@ export class DeliveryWriter {
   async settle(): Promise<void> {
     while (this.queue.length || this.flushing.size) {
       if (this.queue.length && this.flushing.size < this.parallel) this.flush();
-      else await Promise.race(this.flushing);
+      // Whatever flush() could not take (a second write of a delivery in flight) waits for one to end.
+      if (this.flushing.size) await Promise.race(this.flushing);
     }
   }
 

@@ -70,6 +70,8 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     // Queued in the same turn: the second needs the first's state, so it must wait for its commit.
     const first = writer.write(id, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1);
     const second = writer.write(id, token, 'sending', { state: 'accepted', provider_id: 'm1', next_attempt_at: T0 + 10 }, T0 + 2);
+    // settle() too waits for the second (it cannot join the first's statement), never spinning.
+    await writer.settle();
     await Promise.all([first, second]);
     expect(writer.stats.statements).toBe(2);
     expect(await store.knex('deliveries').where({ id }).first('state', 'provider_id')).toEqual({ state: 'accepted', provider_id: 'm1' });
