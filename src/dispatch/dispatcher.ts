@@ -45,15 +45,15 @@ export class Dispatcher {
   private readonly clock: () => number;
   private readonly attempts: AttemptLog;
   /** State changes, group-committed: one statement for the writes of many concurrent sends. */
-  readonly writer: DeliveryWriter;
+  private readonly writer: DeliveryWriter;
   /** `sending` on its own: each send waits for it, so it never queues behind outcome flushes. */
-  readonly sendingWriter: DeliveryWriter;
+  private readonly sendingWriter: DeliveryWriter;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.attempts = new AttemptLog(deps.store.knex);
-    this.writer = new DeliveryWriter(deps.store.knex, deps.store.dialect);
-    this.sendingWriter = new DeliveryWriter(deps.store.knex, deps.store.dialect);
+    this.attempts = new AttemptLog(deps.store);
+    this.writer = new DeliveryWriter(deps.store);
+    this.sendingWriter = new DeliveryWriter(deps.store);
   }
 
   /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */

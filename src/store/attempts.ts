@@ -1,5 +1,7 @@
 // The attempts log: every provider call made for a delivery, for "what happened and why".
 import type { Knex } from 'knex';
+import type { Store } from './db.js';
+import { jsonEachRows, unnestRows } from './bulk-rows.js';
 
 export interface AttemptRecord {
   deliveryId: number;
@@ -38,7 +40,7 @@ export class AttemptLog {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly knex: Knex, private readonly maxBatch = 200, private readonly maxDelayMs = 250) {}
+  constructor(private readonly store: Store, private readonly maxBatch = 200, private readonly maxDelayMs = 250) {}
 
   add(a: AttemptRecord): void {
     this.buffer.push(a);
@@ -56,25 +58,18 @@ export class AttemptLog {
   }
 
   private async insert(rows: Array<ReturnType<typeof attemptRow>>): Promise<void> {
-    const cols = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
-    const client = String(this.knex.client.config.client);
-    if (client === 'better-sqlite3') {
-      // SQLite: the rows as one JSON array (one short statement to compile, whatever the count).
-      await this.knex.raw(
-        `insert into delivery_attempts (${cols.join(', ')}) select ${cols.map((_, i) => `value ->> ${i}`).join(', ')} from json_each(?)`,
-        [JSON.stringify(rows.map((r) => cols.map((c) => r[c])))],
-      );
+    const { knex, dialect } = this.store;
+    if (dialect === 'mssql') {
+      await knex('delivery_attempts').insert(rows);
       return;
     }
-    if (client !== 'pg') {
-      await this.knex('delivery_attempts').insert(rows);
-      return;
-    }
-    // PostgreSQL: one array per column (7 parameters, not 7 per row).
-    const types = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];
-    await this.knex.raw(
-      `insert into delivery_attempts (${cols.join(', ')}) select * from unnest(${types.map((t) => `?::${t}[]`).join(', ')})`,
-      cols.map((c) => rows.map((r) => r[c])) as unknown as Knex.RawBinding[],
-    );
+    // One statement whatever the count, the rows as bulk parameters (see bulk-rows.ts).
+    const tuples = rows.map((r) => COLUMNS.map((c) => r[c]));
+    const pg = dialect === 'postgres' ? unnestRows(TYPES, tuples) : null;
+    const { sql, bindings } = pg ? { sql: `select * from ${pg.sql}`, bindings: pg.bindings } : jsonEachRows(COLUMNS, tuples);
+    await knex.raw(`insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }
 }
+
+const COLUMNS = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
+const TYPES = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];

@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { Cancellation, RowError } from '../connectors/contract.js';
 import { assertFence, type Lease } from './lease.js';
+import { unnestRows } from './bulk-rows.js';
 
 export interface NewDelivery {
   channel: string;
@@ -87,16 +88,10 @@ const DELIVERY_TYPES: Record<string, string> = {
 async function unnestInsert(trx: Knex.Transaction, table: string, rows: Array<Record<string, unknown>>, types: Record<string, string>, tail: string): Promise<unknown[]> {
   if (rows.length === 0) return [];
   const columns = Object.keys(types);
-  // Array literals built here: knex would expand a JS array binding into a list of parameters.
-  const arrays = columns.map((c) => arrayLiteral(rows.map((r) => r[c])));
-  const sql = `insert into ?? (${columns.map(() => '??').join(', ')}) select * from unnest(${columns.map((c) => `?::${types[c]}[]`).join(', ')}) ${tail}`;
-  const res = (await trx.raw(sql, [table, ...columns, ...arrays])) as { rows: unknown[] };
+  const from = unnestRows(columns.map((c) => types[c]!), rows.map((r) => columns.map((c) => r[c])));
+  const sql = `insert into ?? (${columns.map(() => '??').join(', ')}) select * from ${from.sql} ${tail}`;
+  const res = (await trx.raw(sql, [table, ...columns, ...from.bindings])) as { rows: unknown[] };
   return res.rows;
-}
-
-/** A PostgreSQL array literal: every element quoted and escaped, NULL bare. */
-function arrayLiteral(values: unknown[]): string {
-  return `{${values.map((v) => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}`;
 }
 
 function chunks<T>(items: T[], size = CHUNK): T[][] {
@@ -207,7 +202,7 @@ async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<num
     const found = pg
       ? ((await trx.raw(
         'select e.id, e.entity, e.dedup_key from unnest(?::text[]) as x(entity) cross join lateral (select id, entity, dedup_key from events where instance_id = ? and entity = x.entity offset 0) as e',
-        [arrayLiteral(part), input.instanceId],
+        [part, input.instanceId] as Knex.RawBinding[],
       )) as { rows: unknown[] }).rows
       : await trx('events').where('instance_id', input.instanceId).whereIn('entity', part).select('id', 'entity', 'dedup_key');
     const others = (found as { id: number; entity: string; dedup_key: string }[])

@@ -23,13 +23,18 @@ export class LostLeaseError extends Error {
   }
 }
 
-export async function updateDelivery(knex: Knex, id: number, token: string, from: DeliveryState, patch: DeliveryPatch, now: number): Promise<void> {
+/** The columns a transition sets (refused if the state machine forbids it); shared with the group-committing DeliveryWriter. */
+export function transitionRow(id: number, from: DeliveryState, patch: DeliveryPatch, now: number): Record<string, unknown> {
   if (!canTransition(from, patch.state)) throw new Error(`delivery ${id}: illegal transition ${from} → ${patch.state}`);
   const { keepLease, ...fields } = patch;
   const row: Record<string, unknown> = { ...fields, updated_at: now };
   if (!keepLease) Object.assign(row, { lease_token: null, lease_until: null });
   if (TERMINAL_STATES.includes(patch.state)) row.finished_at = now;
-  const n = await knex('deliveries').where({ id, lease_token: token, state: from }).update(row);
+  return row;
+}
+
+export async function updateDelivery(knex: Knex, id: number, token: string, from: DeliveryState, patch: DeliveryPatch, now: number): Promise<void> {
+  const n = await knex('deliveries').where({ id, lease_token: token, state: from }).update(transitionRow(id, from, patch, now));
   if (n !== 1) throw new LostLeaseError(id);
 }
 

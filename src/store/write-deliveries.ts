@@ -1,17 +1,19 @@
 // Group commit for delivery state changes. The dispatcher writes two durable states per message
 // (`sending` before the provider request, the outcome after it); written one statement each, the
 // store's round trips cost more than the HTTP call they guard. Writes that arrive while a flush
-// is running wait for the next one and go out together as ONE guarded UPDATE … FROM (VALUES …):
-// each row still applies only where its claim token and expected state match (a process that lost
-// its lease cannot overwrite newer work), and each caller learns whether its own row applied.
+// is running wait for the next one and go out together as ONE guarded UPDATE … FROM (the rows as
+// bulk parameters, see bulk-rows.ts): each row still applies only where its claim token and
+// expected state match (a process that lost its lease cannot overwrite newer work), and each
+// caller learns whether its own row applied.
 // A caller's promise resolves only after its row is committed, so `sending` is durable before the
 // POST exactly as with a single write; only the number of statements changes.
 import type { Knex } from 'knex';
-import type { StoreDialect } from './db.js';
-import { canTransition, TERMINAL_STATES, type DeliveryState } from './states.js';
-import { LostLeaseError, type DeliveryPatch } from './update-delivery.js';
+import type { Store } from './db.js';
+import type { DeliveryState } from './states.js';
+import { LostLeaseError, transitionRow, type DeliveryPatch } from './update-delivery.js';
+import { jsonEachRows, unnestRows } from './bulk-rows.js';
 
-/** Columns a patch may set, with their PostgreSQL type (VALUES rows need typed placeholders). */
+/** Columns a transition may set, with their PostgreSQL type (unnest needs typed arrays). */
 const COLUMNS = {
   state: 'text',
   attempts: 'integer',
@@ -54,18 +56,19 @@ export class DeliveryWriter {
   /** Statements issued and rows written (tests, benchmarks). */
   readonly stats = { statements: 0, rows: 0 };
 
-  constructor(private readonly knex: Knex, private readonly dialect: StoreDialect, opts: DeliveryWriterOptions = {}) {
+  constructor(private readonly store: Store, opts: DeliveryWriterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 500;
-    this.parallel = opts.parallel ?? (dialect === 'postgres' ? 3 : 1);
+    this.parallel = opts.parallel ?? (store.dialect === 'postgres' ? 3 : 1);
   }
 
   /** The guarded transition of updateDelivery(), committed with whatever else is waiting. */
   write(id: number, token: string, from: DeliveryState, patch: DeliveryPatch, now: number): Promise<void> {
-    if (!canTransition(from, patch.state)) return Promise.reject(new Error(`delivery ${id}: illegal transition ${from} → ${patch.state}`));
-    const { keepLease, ...fields } = patch;
-    const row: Partial<Record<Column, unknown>> = { ...fields, updated_at: now };
-    if (!keepLease) Object.assign(row, { lease_token: null, lease_until: null });
-    if (TERMINAL_STATES.includes(patch.state)) row.finished_at = now;
+    let row: Partial<Record<Column, unknown>>;
+    try {
+      row = transitionRow(id, from, patch, now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ id, token, from, row, resolve, reject });
       this.schedule();
@@ -147,39 +150,33 @@ export class DeliveryWriter {
 
   /** One guarded UPDATE for rows of one shape; the ids it changed. */
   private async update(group: Pending[]): Promise<Set<number>> {
+    const { knex, dialect } = this.store;
     const cols = (Object.keys(group[0]!.row) as Column[]).sort();
-    if (this.dialect === 'mssql') return this.updateOneByOne(group, cols);
+    if (dialect === 'mssql') return this.updateOneByOne(group);
+    const names = ['id', 'token', 'from_state', ...cols];
+    const rows = group.map((p) => [p.id, p.token, p.from, ...cols.map((c) => p.row[c] ?? null)]);
     const set = cols.map((c) => `${c} = v.${c}`).join(', ');
     let sql: string;
     let bindings: Knex.RawBinding[];
-    if (this.dialect === 'postgres') {
-      // One array per column: the statement's text and its parameter count stay the same whatever
-      // the batch size, so PostgreSQL parses a few parameters instead of thousands.
-      const types = ['bigint', 'text', 'text', ...cols.map((c) => COLUMNS[c])];
-      const arrays: unknown[][] = types.map(() => []);
-      for (const p of group) [p.id, p.token, p.from, ...cols.map((c) => p.row[c] ?? null)].forEach((v, i) => arrays[i]!.push(v));
-      bindings = arrays as unknown as Knex.RawBinding[];
-      const names = ['id', 'token', 'from_state', ...cols].join(', ');
-      sql = `update deliveries as d set ${set} from unnest(${types.map((t) => `?::${t}[]`).join(', ')}) as v(${names}) where d.id = v.id and d.lease_token = v.token and d.state = v.from_state returning d.id`;
+    if (dialect === 'postgres') {
+      const from = unnestRows(['bigint', 'text', 'text', ...cols.map((c) => COLUMNS[c])], rows);
+      sql = `update deliveries as d set ${set} from ${from.sql} as v(${names.join(', ')}) where d.id = v.id and d.lease_token = v.token and d.state = v.from_state returning d.id`;
+      bindings = from.bindings;
     } else {
-      // SQLite: the rows as one JSON array, read by json_each: one short statement to compile
-      // whatever the batch size (SQLite compiles every statement it is given, on this thread).
-      bindings = [JSON.stringify(group.map((p) => [p.id, p.token, p.from, ...cols.map((c) => p.row[c] ?? null)]))];
-      const fields = ['id', 'token', 'from_state', ...cols].map((c, i) => `value ->> ${i} as ${c}`).join(', ');
-      sql = `update deliveries set ${set} from (select ${fields} from json_each(?)) as v where deliveries.id = v.id and deliveries.lease_token = v.token and deliveries.state = v.from_state returning deliveries.id`;
+      const from = jsonEachRows(names, rows);
+      sql = `update deliveries set ${set} from (${from.sql}) as v where deliveries.id = v.id and deliveries.lease_token = v.token and deliveries.state = v.from_state returning deliveries.id`;
+      bindings = from.bindings;
     }
-    const result = (await this.knex.raw(sql, bindings)) as { rows?: Array<{ id: number }> } | Array<{ id: number }>;
-    const rows = Array.isArray(result) ? result : (result.rows ?? []);
-    return new Set(rows.map((r) => Number(r.id)));
+    const result = (await knex.raw(sql, bindings)) as { rows?: Array<{ id: number }> } | Array<{ id: number }>;
+    return new Set((Array.isArray(result) ? result : (result.rows ?? [])).map((r) => Number(r.id)));
   }
 
-  /** SQL Server: the same guarded updates, in one transaction (not yet run on a live server). */
-  private async updateOneByOne(group: Pending[], cols: Column[]): Promise<Set<number>> {
+  /** SQL Server: updateDelivery() row by row, in one transaction (not yet run on a live server). */
+  private async updateOneByOne(group: Pending[]): Promise<Set<number>> {
     const applied = new Set<number>();
-    await this.knex.transaction(async (trx) => {
+    await this.store.knex.transaction(async (trx) => {
       for (const p of group) {
-        const row = Object.fromEntries(cols.map((c) => [c, p.row[c] ?? null]));
-        const n = await trx('deliveries').where({ id: p.id, lease_token: p.token, state: p.from }).update(row);
+        const n = await trx('deliveries').where({ id: p.id, lease_token: p.token, state: p.from }).update(p.row);
         if (n === 1) applied.add(p.id);
       }
     });

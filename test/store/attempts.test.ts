@@ -20,7 +20,7 @@ describe.each(run)('attempts log on %s', (dialect) => {
       events: [{ key: 'k', type: 't', fiscalCode: 'RSSMRA80A01H501U', data: {}, route: {}, deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }] }],
     });
     const [{ id }] = await store.knex('deliveries').select('id');
-    const log = new AttemptLog(store.knex, 200, 10_000);
+    const log = new AttemptLog(store, 200, 10_000);
     const calls = Array.from({ length: 250 }, (_, i) => ({
       deliveryId: Number(id), kind: (['check', 'send', 'status'] as const)[i % 3]!, startedAt: 1_800_000_000_000 + i, durationMs: i + 0.4,
       outcome: i % 2 ? 'ok' : 'transient',

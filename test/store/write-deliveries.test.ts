@@ -33,7 +33,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
 
   it('commits 120 concurrent writes in a few statements, each row as its own caller asked', async () => {
     const { token, items } = await claimed(120);
-    const writer = new DeliveryWriter(store.knex, store.dialect);
+    const writer = new DeliveryWriter(store);
     await Promise.all(items.map((it, i) => writer.write(it.delivery.id, token, 'pending', { state: 'sending', attempts: i + 1, keepLease: true }, T0 + 1)));
     expect(writer.stats.rows).toBe(120);
     expect(writer.stats.statements).toBeLessThanOrEqual(3);
@@ -49,7 +49,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
   it('refuses, row by row, a write under a lost claim or from the wrong state; the others apply', async () => {
     const { token, items } = await claimed(3);
     const [a, b, c] = items.map((i) => i.delivery.id) as [number, number, number];
-    const writer = new DeliveryWriter(store.knex, store.dialect);
+    const writer = new DeliveryWriter(store);
     const results = await Promise.allSettled([
       writer.write(a, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1),
       writer.write(b, 'someone-else', 'pending', { state: 'sending', keepLease: true }, T0 + 1),
@@ -66,7 +66,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
   it('two writes of one delivery go in order, never in one statement', async () => {
     const { token, items } = await claimed(1);
     const id = items[0]!.delivery.id;
-    const writer = new DeliveryWriter(store.knex, store.dialect);
+    const writer = new DeliveryWriter(store);
     // Queued in the same turn: the second needs the first's state, so it must wait for its commit.
     const first = writer.write(id, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1);
     const second = writer.write(id, token, 'sending', { state: 'accepted', provider_id: 'm1', next_attempt_at: T0 + 10 }, T0 + 2);
