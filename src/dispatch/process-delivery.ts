@@ -26,19 +26,19 @@ export interface ProcessDeps {
   token: string;
   /** Where provider calls are recorded (batched). */
   attempts: AttemptLog;
-  /** Where state changes are written (group commit, each one durable before its promise resolves). */
-  writer: DeliveryWriter;
   /**
-   * Where `sending` is written, when apart from the outcomes: the request waits for this write, so
-   * it should not queue behind a flush of outcomes nobody is waiting for.
+   * Where `sending` is written (group commit): the request waits for this write, so it has a writer
+   * of its own and never queues behind a flush of outcomes nobody waits for.
    */
-  sendingWriter?: DeliveryWriter;
+  sendingWriter: DeliveryWriter;
+  /** Where outcomes are written (group commit). */
+  writer: DeliveryWriter;
   /**
    * Outcome writes are handed here instead of awaited, so the worker takes its next delivery while
    * the write joins the next group commit (the dispatcher awaits them all before a pass ends).
-   * Only `sending` is always awaited: it must be durable before the request leaves.
+   * Only `sending` is awaited: it must be durable before the request leaves.
    */
-  defer?: (deliveryId: number, write: Promise<void>) => void;
+  defer: (deliveryId: number, write: Promise<void>) => void;
   /** Local time zone of quiet hours. */
   timeZone: string;
   crashPoint?: CrashPoint | undefined;
@@ -84,10 +84,6 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
   const { delivery: d, event: e } = item;
   const { channel, cfg, clock } = deps;
   const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name });
-  const writeNow = async (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => {
-    await (deps.sendingWriter ?? deps.writer).write(d.id, deps.token, from, patch, clock());
-    return patch.state;
-  };
   const write = (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, from, patch);
 
   if (e.expires_at != null && e.expires_at <= clock()) {
@@ -124,7 +120,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     // delivery pending (it never left), not uncertain.
     let permit = await channel.reserveSend?.(ctx, message);
     try {
-      await writeNow('pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true });
+      await deps.sendingWriter.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
     } catch (e) {
       permit?.release();
       throw e;
@@ -239,12 +235,10 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
   }
 }
 
-/** Records an outcome: handed to deps.defer when the dispatcher takes it, else written now. */
-async function outcome(deps: ProcessDeps, id: number, from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> {
-  const written = deps.writer.write(id, deps.token, from, patch, deps.clock());
-  if (deps.defer) deps.defer(id, written);
-  else await written;
-  return patch.state;
+/** Records an outcome: handed to the dispatcher, which awaits it before its pass ends. */
+function outcome(deps: ProcessDeps, id: number, from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> {
+  deps.defer(id, deps.writer.write(id, deps.token, from, patch, deps.clock()));
+  return Promise.resolve(patch.state);
 }
 
 /** A provider call with quick retries, each try written to the attempts log. */

@@ -21,25 +21,22 @@ function isQuick(e: unknown): boolean {
 }
 
 export async function quickRetry<T>(fn: () => Promise<T>, opts: QuickRetryOptions): Promise<T> {
+  const tryOnce = () => fn().catch((e: unknown) => {
+    opts.onFailedTry?.(e);
+    throw e;
+  });
   // The first try outside p-retry: it is the one nearly every call ends with, and the dispatcher
   // makes thousands a second.
   try {
-    return await fn();
+    return await tryOnce();
   } catch (e) {
-    opts.onFailedTry?.(e);
     if (opts.retries === 0 || !isQuick(e)) throw e;
   }
   // What p-retry would have waited before its first retry (randomize: ×1..2).
   await sleep(MIN_TIMEOUT_MS * (1 + Math.random()), undefined, opts.signal ? { signal: opts.signal } : {});
-  return pRetry(async () => {
-    try {
-      return await fn();
-    } catch (e) {
-      opts.onFailedTry?.(e);
-      if (!isQuick(e)) throw new AbortError(e instanceof Error ? e : new Error(String(e)));
-      throw e;
-    }
-  }, {
+  return pRetry(() => tryOnce().catch((e: unknown) => {
+    throw isQuick(e) ? e : new AbortError(e instanceof Error ? e : new Error(String(e)));
+  }), {
     retries: opts.retries - 1,
     minTimeout: MIN_TIMEOUT_MS * FACTOR,
     factor: FACTOR,
