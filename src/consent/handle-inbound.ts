@@ -30,7 +30,16 @@ export interface InboundOutcome {
   cancelled?: number;
 }
 
-export async function handleInbound(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
+/**
+ * The message's id — the key Meta's retries are recognised by — is stored in one transaction with
+ * what the message changes: a process killed in between leaves neither, so the retry is handled
+ * afresh rather than found "already seen" with its STOP never applied.
+ */
+export function handleInbound(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
+  return deps.knex.transaction((trx) => handle(msg, { ...deps, knex: trx }));
+}
+
+async function handle(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
   const now = deps.now?.() ?? Date.now();
   const action = matchKeyword(msg.text, deps.keywords);
   const inserted = (await deps.knex('inbound_messages')

@@ -67,23 +67,19 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
       const outbound: Array<[string, OutboundMessage[]]> = [];
       const staff: StaffEvent[] = [];
       const citizen = deps.citizen;
-      // Each message is recorded (its id, the dedup key of Meta's retries) in one transaction with
-      // what it changes (consent, subscriptions, session): a process killed mid-message leaves
-      // nothing, so Meta's retry handles it afresh instead of finding it "already seen" and
-      // dropping a STOP.
       for (const m of messages) {
         if (citizen) {
-          const out = await deps.knex.transaction((trx) => handleCitizenMessage(
+          const out = await handleCitizenMessage(
             { id: m.id, fromE164: m.fromE164, type: m.type, text: m.text, replyId: m.replyId },
-            { ...citizen.deps, knex: trx, log, keywords: deps.cfg.keywords, replies: deps.cfg.replies, staffEndpoint: Boolean(citizen.staff) },
-          ));
+            { ...citizen.deps, knex: deps.knex, log, keywords: deps.cfg.keywords, replies: deps.cfg.replies, staffEndpoint: Boolean(citizen.staff) },
+          );
           deps.crashPoint?.('during-webhook');
           if (out.messages.length) outbound.push([m.fromE164, out.messages]);
           staff.push(...out.staff);
           changed ||= out.cancelled > 0;
           continue;
         }
-        const out = await deps.knex.transaction((trx) => handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: trx, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log }));
+        const out = await handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: deps.knex, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log });
         deps.crashPoint?.('during-webhook');
         if (out.reply) replies.push([m.fromE164, out.reply]);
         changed ||= Boolean(out.cancelled);

@@ -44,6 +44,14 @@ describe.each(run)('pipeline on %s', (dialect) => {
     expect(p.sandbox.messages).toHaveLength(2);
   });
 
+  it('a connector\'s leaseSeconds is how long a dead poller holds it', async () => {
+    p.instance.settings.leaseSeconds = 15;
+    p.backoffice.events = [reminder(1)];
+    await expect(p.poll({ crashPoint: throwingCrashPoint('poll-before-commit') })).rejects.toBeInstanceOf(SimulatedCrash);
+    expect((await p.poll({ owner: 'proc-2', clock: () => Date.now() + 10_000 })).status).toBe('busy');
+    expect((await p.poll({ owner: 'proc-2', clock: () => Date.now() + 16_000 })).eventsNew).toBe(1);
+  });
+
   it('a crash after the POST leaves the delivery uncertain, never resent', async () => {
     p.backoffice.events = [reminder(1), reminder(2)];
     await p.poll();

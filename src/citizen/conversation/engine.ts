@@ -85,7 +85,17 @@ const HUMAN_STATES: readonly HandoffState[] = ['waiting_human', 'human'];
 const text = (body: string): OutboundMessage => ({ type: 'text', text: { body, preview_url: /https?:\/\//.test(body) } });
 const interactive = (menu: Menu): OutboundMessage => ({ type: 'interactive', interactive: menuInteractive(menu) });
 
-export async function handleCitizenMessage(msg: CitizenInbound, deps: ConversationDeps): Promise<ConversationOutcome> {
+/**
+ * One citizen message, stored (its id is the key Meta's retries are recognised by) in one
+ * transaction with everything it changes — consent, subscriptions, session: a process killed in
+ * between leaves neither, so the retry is handled afresh, never found "already seen" with its STOP
+ * not applied. Replies are only returned here; they are sent after the transaction.
+ */
+export function handleCitizenMessage(msg: CitizenInbound, deps: ConversationDeps): Promise<ConversationOutcome> {
+  return deps.knex.transaction((trx) => handleMessage(msg, { ...deps, knex: trx }));
+}
+
+async function handleMessage(msg: CitizenInbound, deps: ConversationDeps): Promise<ConversationOutcome> {
   const now = deps.now?.() ?? Date.now();
   const { knex, service } = deps;
   const phone = msg.fromE164;

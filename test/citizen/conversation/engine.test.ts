@@ -104,6 +104,24 @@ describe.each(run)('conversation engine (%s)', (dialect) => {
     expect(await getProfile(store.knex, PHONE)).toEqual({ ageBand: '30-49' });
   });
 
+  it('a STOP whose handling dies midway leaves nothing stored, so the same message retried is applied', async () => {
+    store = await testStore(dialect);
+    await say('ISCRIVIMI METEO');
+    const meteo = await pendingBroadcast('meteo', PHONE);
+    // A kill in the middle of the message's work: its topic opt-out write fails.
+    let failOnce = true;
+    store.knex.on('query', (q: { sql: string }) => {
+      if (failOnce && /^insert into [`"]?topic_subscriptions/i.test(q.sql)) { failOnce = false; throw new Error('killed'); }
+    });
+    const stop = { id: 'wamid.stop', fromE164: PHONE, type: 'text', text: 'STOP METEO' } as const;
+    await expect(handleCitizenMessage(stop, deps())).rejects.toThrow();
+    expect(await store.knex('inbound_messages').where({ id: stop.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await stateOf(meteo)).toBe('pending');
+    const retried = await handleCitizenMessage(stop, deps());
+    expect(retried.duplicate).toBe(false);
+    expect(await stateOf(meteo)).toBe('cancelled');
+  });
+
   it('an expired session reads the choice against the home menu; a duplicate webhook is ignored', async () => {
     store = await testStore(dialect);
     await say('ciao');
