@@ -124,6 +124,9 @@ function changesRange(spec: Pick<ChangesPollSpec, 'knex' | 'source' | 'tsColumn'
   if (cursor?.id === undefined && cursor) q.andWhere(tsColumn, '>', cursorValue(knex, cursor.ts));
   else if (cursor) {
     const id = cursor.id!;
+    // `ts >= cursor` is implied by the OR below, but only it gives the index scan a start: without
+    // it each page scans from the oldest row and filters, so a backfill grows quadratic.
+    q.andWhere(tsColumn, '>=', cursorValue(knex, cursor.ts));
     q.andWhere((w) => w.where(tsColumn, '>', cursorValue(knex, cursor.ts))
       .orWhere((t) => t.where(tsColumn, '=', cursorValue(knex, cursor.ts)).andWhere(idColumn, '>', id)));
   }
