@@ -1,6 +1,7 @@
 // Dispatch benchmark (issue 6 #9): Ponte's dispatcher (claim → POST → record, on a real store)
-// against a bare axios keep-alive loop posting the same messages to the same local endpoint with
-// the same concurrency. Prints the ratio; writes bench/results/dispatch-<date>.json.
+// against a bare axios keep-alive loop posting the same messages to the same local endpoint (in a
+// process of its own: see fake-endpoint.ts) with the same concurrency. Prints the ratio; writes
+// bench/results/dispatch-<date>.json.
 //   npm run bench            (defaults: 20,000 messages, concurrency 32, latencies 0 and 20 ms)
 //   BENCH_MESSAGES=5000 npm run bench
 import { writeFileSync, mkdirSync } from 'node:fs';
@@ -23,6 +24,8 @@ const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONCURRENCY = 32;
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
+/** Deliveries prepared beyond the requests in flight: the default (0, strict) and 8. */
+const SEND_AHEAD = (process.env.BENCH_SEND_AHEAD ?? '0,8').split(',').map(Number);
 
 async function bareLoop(url: string): Promise<number> {
   const { http, close } = providerHttp(10_000);
@@ -51,7 +54,7 @@ function benchChannel(url: string): Channel<RenderedMessage> & { close(): void }
   };
 }
 
-async function ponte(url: string, dialect: Dialect): Promise<number> {
+async function ponte(url: string, dialect: Dialect, sendAhead: number): Promise<number> {
   // The store exactly as Ponte opens it (SQLite: WAL and its pragmas), on a scratch file or schema.
   const dir = mkdtempSync(join(tmpdir(), 'ponte-bench-'));
   const db = dialect === 'sqlite' ? null : await scratchDb(dialect);
@@ -59,7 +62,7 @@ async function ponte(url: string, dialect: Dialect): Promise<number> {
   await migrateLatest(store);
   await seedDeliveries(store, N);
   const channel = benchChannel(url);
-  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
+  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
   const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
   const t0 = performance.now();
   let done = 0;
@@ -80,16 +83,16 @@ const rows: Array<Record<string, string | number>> = [];
 for (const latency of LATENCIES) {
   const endpoint = await fakeEndpoint(latency);
   const bare = await bareLoop(endpoint.origin);
-  for (const dialect of DIALECTS) {
-    const rate = await ponte(endpoint.origin, dialect).catch((e: unknown) => { console.error(`${dialect}: ${(e as Error).message}`); return NaN; });
-    rows.push({ latencyMs: latency, store: dialect, bareLoopPerSec: Math.round(bare), pontePerSec: Math.round(rate), ratio: Number((rate / bare).toFixed(3)) });
+  for (const dialect of DIALECTS) for (const sendAhead of SEND_AHEAD) {
+    const rate = await ponte(endpoint.origin, dialect, sendAhead).catch((e: unknown) => { console.error(`${dialect}: ${(e as Error).message}`); return NaN; });
+    rows.push({ latencyMs: latency, store: dialect, sendAhead, bareLoopPerSec: Math.round(bare), pontePerSec: Math.round(rate), ratio: Number((rate / bare).toFixed(3)) });
   }
   await endpoint.close();
 }
 
 console.log(`\nDispatch benchmark: ${N} messages, concurrency ${CONCURRENCY}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-console.log('latency  store     bare loop/s  ponte/s   ponte ÷ bare');
-for (const r of rows) console.log(`${String(r.latencyMs).padStart(4)} ms  ${String(r.store).padEnd(9)} ${String(r.bareLoopPerSec).padStart(10)}  ${String(r.pontePerSec).padStart(8)}   ${r.ratio}`);
+console.log('latency  store     ahead  bare loop/s  ponte/s   ponte ÷ bare');
+for (const r of rows) console.log(`${String(r.latencyMs).padStart(4)} ms  ${String(r.store).padEnd(9)} ${String(r.sendAhead).padStart(5)}  ${String(r.bareLoopPerSec).padStart(10)}  ${String(r.pontePerSec).padStart(8)}   ${r.ratio}`);
 mkdirSync('bench/results', { recursive: true });
 const file = `bench/results/dispatch-${new Date().toISOString().slice(0, 10)}.json`;
 writeFileSync(file, JSON.stringify({ machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, messages: N, concurrency: CONCURRENCY, rows }, null, 2));

@@ -1,23 +1,37 @@
-// A minimal local endpoint for benchmarks: answers like IO's POST /messages (201 + id) with an
-// optional latency, and nothing else — so the figures measure the senders, not the fake.
-import { createServer } from 'node:http';
-import { listen, type Listening } from '../src/server/listen.js';
+// A minimal local endpoint for benchmarks, in a process of its own (fake-endpoint-server.ts): a
+// provider is never inside the sender's process, and here its CPU is not charged to the sender
+// either, so the figures compare the senders (the bare loop and each engine get the same fake).
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
 
-export async function fakeEndpoint(latencyMs: number): Promise<Listening & { received: () => number }> {
-  let n = 0;
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      n++;
-      const reply = () => {
-        res.writeHead(201, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ id: `m${n}` }));
-      };
-      if (latencyMs > 0) setTimeout(reply, latencyMs);
-      else reply();
-    });
-  });
-  server.keepAliveTimeout = 60_000;
-  const l = await listen(server, '127.0.0.1', 0, 'bench endpoint');
-  return { ...l, received: () => n };
+export interface FakeEndpoint {
+  origin: string;
+  /** POSTs the fake has answered so far. */
+  received(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function fakeEndpoint(latencyMs: number): Promise<FakeEndpoint> {
+  const file = resolve(import.meta.dirname, 'fake-endpoint-server.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', file, String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, number>> => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('bench endpoint: the fake provider process exited');
+    return JSON.parse(value as string) as Record<string, number>;
+  };
+  const { port } = await next();
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    async received() {
+      child.stdin.write('count\n');
+      return (await next()).received ?? 0;
+    },
+    async close() {
+      child.stdin.end();
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
 }

@@ -14,6 +14,7 @@ import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
 import { AttemptLog } from '../store/attempts.js';
 import { DeliveryWriter } from '../store/write-deliveries.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 export interface DispatcherDeps {
   store: Store;
@@ -48,8 +49,11 @@ export class Dispatcher {
   private readonly writer: DeliveryWriter;
   /** `sending` on its own: each send waits for it, so it never queues behind outcome flushes. */
   private readonly sendingWriter: DeliveryWriter;
+  /** Provider requests in flight, at most cfg.concurrency however many deliveries are being worked. */
+  private readonly providerSlot: LimitFunction;
 
   constructor(private readonly deps: DispatcherDeps) {
+    this.providerSlot = pLimit(deps.cfg.concurrency);
     this.clock = deps.clock ?? Date.now;
     this.attempts = new AttemptLog(deps.store);
     this.writer = new DeliveryWriter(deps.store);
@@ -104,7 +108,7 @@ export class Dispatcher {
           await refill();
           continue;
         }
-        if (queue.length < cfg.concurrency && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
+        if (queue.length < workers && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
         const work = queue.shift()!;
         await this.throttle();
         const outcome = await this.work(work);
@@ -113,8 +117,11 @@ export class Dispatcher {
         stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
       }
     };
+    // sendAhead more workers than request slots: they prepare (checks, rate slot, `sending`) while
+    // the requests ahead of them are in flight, so a freed slot is taken at once.
+    const workers = cfg.concurrency + cfg.sendAhead;
     try {
-      await Promise.all(Array.from({ length: cfg.concurrency }, worker));
+      await Promise.all(Array.from({ length: workers }, worker));
     } finally {
       while (this.deferred.size) await Promise.all(this.deferred);
       await this.sendingWriter.settle();
@@ -161,6 +168,7 @@ export class Dispatcher {
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,
+        providerSlot: this.providerSlot,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {
           this.halted.set(name, err.message);

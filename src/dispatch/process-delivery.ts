@@ -46,6 +46,8 @@ export interface ProcessDeps {
   /** Called when a channel reports a stop-and-alert condition. */
   onHalt?: (channel: string, error: ChannelError) => void;
   metrics?: PonteMetrics | undefined;
+  /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
+  providerSlot?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** What became of a claimed delivery: its new state, 'lost' (claim taken over) or 'held' (channel halted). */
@@ -246,11 +248,12 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
   let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
-  const result = await quickRetry(async () => {
+  const slot = deps.providerSlot ?? ((call) => call());
+  const result = await quickRetry(() => slot(async () => {
     started = deps.clock();
     t0 = performance.now();
     return fn();
-  }, {
+  }), {
     retries: deps.cfg.quickRetries,
     onFailedTry: (e) => {
       const ce = e instanceof ChannelError ? e : undefined;
