@@ -72,7 +72,7 @@ function describe(m: Record<string, unknown> | undefined): string {
 
 function section(result: NonNullable<ReturnType<typeof resultOf>>, note: string): string {
   // bench/dispatch.ts writes no title: say what it measured.
-  const title = result.title ?? `Dispatch: ${result.messages} messages, concurrency ${result.concurrency}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own)`;
+  const title = result.title ?? `Dispatch: ${result.messages} messages, concurrency ${result.concurrency}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${String(result.rounds ?? 1)} rounds)`;
   return `### ${title}\n\n${markdownTable(result.rows)}\n\n_${describe(result.machine)}; ${note}._`;
 }
 
