@@ -4,7 +4,7 @@
 import { createServer } from 'node:http';
 
 const latencyMs = Number(process.argv[2] ?? 0);
-let n = 0;
+let n = 0; // the id of each answer
 const server = createServer((req, res) => {
   req.resume();
   req.on('end', () => {
@@ -22,6 +22,5 @@ server.listen(0, '127.0.0.1', () => {
   const address = server.address();
   process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
 });
-// The parent asks for the count on stdin before closing (a check that every send arrived).
-process.stdin.on('data', () => process.stdout.write(`${JSON.stringify({ received: n })}\n`));
-process.stdin.on('end', () => process.exit(0));
+// The parent closes our stdin to stop us.
+process.stdin.on('end', () => process.exit(0)).resume();

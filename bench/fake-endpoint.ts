@@ -8,27 +8,17 @@ import { resolve } from 'node:path';
 
 export interface FakeEndpoint {
   origin: string;
-  /** POSTs the fake has answered so far. */
-  received(): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function fakeEndpoint(latencyMs: number): Promise<FakeEndpoint> {
   const file = resolve(import.meta.dirname, 'fake-endpoint-server.ts');
   const child = spawn(process.execPath, ['--import', 'tsx', file, String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const next = async (): Promise<Record<string, number>> => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error('bench endpoint: the fake provider process exited');
-    return JSON.parse(value as string) as Record<string, number>;
-  };
-  const { port } = await next();
+  const { value, done } = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
+  if (done) throw new Error('bench endpoint: the fake provider process exited before listening');
+  const { port } = JSON.parse(value as string) as { port: number };
   return {
     origin: `http://127.0.0.1:${port}`,
-    async received() {
-      child.stdin.write('count\n');
-      return (await next()).received ?? 0;
-    },
     async close() {
       child.stdin.end();
       if (child.exitCode === null) await once(child, 'exit');

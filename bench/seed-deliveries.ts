@@ -1,4 +1,5 @@
-// N pending IO deliveries in a store, as a poll would leave them, for the dispatch benchmarks.
+// N pending IO deliveries in a store, as a poll would leave them, for the dispatch benchmarks
+// and the dispatcher tests.
 import { commitBatch, type NewEvent } from '../src/store/commit-batch.js';
 import type { Store } from '../src/store/db.js';
 

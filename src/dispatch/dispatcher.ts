@@ -53,8 +53,8 @@ export class Dispatcher {
   private readonly providerSlot: LimitFunction;
 
   constructor(private readonly deps: DispatcherDeps) {
-    this.providerSlot = pLimit(deps.cfg.concurrency);
     this.clock = deps.clock ?? Date.now;
+    this.providerSlot = pLimit(deps.cfg.concurrency);
     this.attempts = new AttemptLog(deps.store);
     this.writer = new DeliveryWriter(deps.store);
     this.sendingWriter = new DeliveryWriter(deps.store);
@@ -101,6 +101,9 @@ export class Dispatcher {
       return refilling;
     };
 
+    // sendAhead more workers than request slots: they prepare (checks, rate slot, `sending`) while
+    // the requests ahead of them are in flight, so a freed slot is taken at once.
+    const workers = cfg.concurrency + cfg.sendAhead;
     const worker = async (): Promise<void> => {
       while (!this.stopping) {
         if (queue.length === 0) {
@@ -117,9 +120,6 @@ export class Dispatcher {
         stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
       }
     };
-    // sendAhead more workers than request slots: they prepare (checks, rate slot, `sending`) while
-    // the requests ahead of them are in flight, so a freed slot is taken at once.
-    const workers = cfg.concurrency + cfg.sendAhead;
     try {
       await Promise.all(Array.from({ length: workers }, worker));
     } finally {

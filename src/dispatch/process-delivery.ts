@@ -47,7 +47,7 @@ export interface ProcessDeps {
   onHalt?: (channel: string, error: ChannelError) => void;
   metrics?: PonteMetrics | undefined;
   /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
-  providerSlot?: <T>(call: () => Promise<T>) => Promise<T>;
+  providerSlot: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 /** What became of a claimed delivery: its new state, 'lost' (claim taken over) or 'held' (channel halted). */
@@ -248,8 +248,7 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
   let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
-  const slot = deps.providerSlot ?? ((call) => call());
-  const result = await quickRetry(() => slot(async () => {
+  const result = await quickRetry(() => deps.providerSlot(async () => {
     started = deps.clock();
     t0 = performance.now();
     return fn();

@@ -1,10 +1,10 @@
 // A delivery becomes `sending` only once its rate slot is in hand: a process killed while
 // deliveries wait for the provider's rate window leaves them pending (they never left), not
 // uncertain (held for an operator).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { testStore, type TestStore } from '../helpers/store.js';
-import { commitBatch } from '../../src/store/commit-batch.js';
+import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../../src/config/schema.js';
 import type { Channel, RenderedMessage, SendPermit } from '../../src/channels/channel.js';
@@ -15,14 +15,7 @@ describe('rate slot before `sending`', () => {
   afterEach(async () => { await store.close(); });
 
   it('keeps deliveries pending while they wait for a slot, and sends each with the slot it reserved', async () => {
-    await commitBatch(store.knex, {
-      instanceId: 'i', cancellations: [], rowErrors: [], now: Date.now(),
-      events: Array.from({ length: 3 }, (_, i) => ({
-        key: `k${i}`, type: 't', fiscalCode: 'RSSMRA80A01H501U', data: {},
-        route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
-        deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
-      })),
-    });
+    await seedDeliveries(store, 3);
     // One slot a turn, handed out by the test: the rest wait.
     const waiting: Array<(p: SendPermit) => void> = [];
     const released: number[] = [];
@@ -41,10 +34,10 @@ describe('rate slot before `sending`', () => {
     const drained = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();
     const states = async () => (await store.knex('deliveries').select('state').orderBy('id')).map((r) => r.state as string);
 
-    await until(() => waiting.length === 3);
+    await vi.waitFor(() => expect(waiting).toHaveLength(3), { timeout: 5000 });
     expect(await states()).toEqual(['pending', 'pending', 'pending']);
     waiting.shift()!({ release: () => released.push(1) });
-    await until(async () => (await states()).includes('accepted'));
+    await vi.waitFor(async () => expect(await states()).toContain('accepted'), { timeout: 5000 });
     expect((await states()).filter((s) => s === 'pending')).toHaveLength(2);
     for (const grant of waiting.splice(0)) grant({ release: () => released.push(1) });
     await drained;
@@ -54,11 +47,3 @@ describe('rate slot before `sending`', () => {
     expect(released).toEqual([]);
   });
 });
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

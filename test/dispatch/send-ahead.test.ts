@@ -3,10 +3,10 @@
 // freed request slot is taken at once. Provider calls in flight never exceed `concurrency`, and
 // deliveries `sending` but not yet posted (what a SIGKILL would leave uncertain) never exceed
 // `sendAhead` beyond the requests in flight.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { testStore, type TestStore } from '../helpers/store.js';
-import { commitBatch } from '../../src/store/commit-batch.js';
+import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../../src/config/schema.js';
 import type { Channel, RenderedMessage } from '../../src/channels/channel.js';
@@ -18,14 +18,7 @@ describe.each([0, 3])('sendAhead %i', (sendAhead) => {
 
   it('keeps provider calls within concurrency and prepares at most sendAhead more', async () => {
     const N = 20;
-    await commitBatch(store.knex, {
-      instanceId: 'i', cancellations: [], rowErrors: [], now: Date.now(),
-      events: Array.from({ length: N }, (_, i) => ({
-        key: `k${i}`, type: 't', fiscalCode: 'RSSMRA80A01H501U', data: {},
-        route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
-        deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
-      })),
-    });
+    await seedDeliveries(store, N);
     let inFlight = 0;
     let maxInFlight = 0;
     const call = async <T>(fn: () => Promise<T>): Promise<T> => {
@@ -52,15 +45,15 @@ describe.each([0, 3])('sendAhead %i', (sendAhead) => {
     const drained = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();
     const count = async (state: string) => Number(((await store.knex('deliveries').where({ state }).count({ c: '*' })) as [{ c: number }])[0].c);
 
-    await until(async () => held.length === concurrency && await count('sending') === concurrency + sendAhead);
+    await vi.waitFor(async () => expect(await count('sending')).toBe(concurrency + sendAhead), { timeout: 5000 });
     await new Promise((r) => setTimeout(r, 50)); // nothing more moves while the sends are held
     expect(held).toHaveLength(concurrency);
     expect(await count('sending')).toBe(concurrency + sendAhead);
     expect(await count('pending')).toBe(N - concurrency - sendAhead);
 
-    // One answer frees one request slot: a prepared delivery takes it without waiting for the store.
+    // One answer frees one request slot, and the next delivery's send takes it.
     held.shift()!();
-    await until(() => held.length === concurrency);
+    await vi.waitFor(() => expect(held).toHaveLength(concurrency), { timeout: 5000 });
     while (held.length || n < N) {
       held.splice(0).forEach((open) => open());
       await new Promise((r) => setTimeout(r, 5));
@@ -70,11 +63,3 @@ describe.each([0, 3])('sendAhead %i', (sendAhead) => {
     expect(maxInFlight).toBe(concurrency);
   });
 });
-
-async function until(cond: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
