@@ -27,6 +27,8 @@ interface ChildResult {
   rows: number;
   events: number;
   ingestMs: number;
+  /** CPU time of Ponte's process (all its threads) during the ingest. */
+  cpuMs: number;
   copyMs: number;
   maxRssMiB: number;
 }
@@ -78,12 +80,15 @@ async function child(rows: number): Promise<ChildResult> {
       settings: { id: 'pratiche', use: 'pratiche-edilizie', schedule: '* * * * *', enabled: true, deliver: { mode: 'first', channels: [{ channel: 'appio' }], listForm: true }, routes: {}, config: {} },
     };
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const report = await runConnector(instance, { store, channels: new Map([['appio', channel]]), log: pino({ level: 'silent' }), owner: 'bench', onProgress: () => {} });
     const ingestMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
     if (report.status !== 'ok') throw new Error(`poll ${report.status}: ${report.error ?? ''}`);
     const [{ n }] = (await storeDb.knex('events').count({ n: '*' })) as [{ n: string }];
     if (Number(n) !== rows || report.rowErrors) throw new Error(`expected ${rows} events, got ${n} (${report.rowErrors} row errors)`);
-    return { rows, events: Number(n), ingestMs, copyMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
+    return { rows, events: Number(n), ingestMs, cpuMs, copyMs, maxRssMiB: process.resourceUsage().maxRSS / 1024 };
   } finally {
     await storeDb.destroy();
     await backoffice.destroy();

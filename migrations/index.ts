@@ -5,6 +5,7 @@ import * as core from './20261124_001_core.js';
 import * as channelsConsent from './20261124_002_channels_consent.js';
 import * as processes from './20261124_003_processes.js';
 import * as citizenService from './20261124_004_citizen_service.js';
+import * as partialIndexes from './20261203_005_partial_indexes.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '20261124_002_channels_consent': channelsConsent,
   '20261124_003_processes': processes,
   '20261124_004_citizen_service': citizenService,
+  '20261203_005_partial_indexes': partialIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

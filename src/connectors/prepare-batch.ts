@@ -24,6 +24,10 @@ function rowKeyOf(e: EmittedEvent): string {
   return e.rowKey ?? e.entity ?? e.key ?? '(no key)';
 }
 
+function hasNul(v: unknown): boolean {
+  return typeof v === 'string' && v.includes('\0');
+}
+
 function instant(value: unknown, field: string): { ms?: number; error?: string } {
   if (value === undefined || value === null) return {};
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) return { error: `${field} is not a valid date` };
@@ -34,10 +38,16 @@ export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
   const rowErrors: RowError[] = [...(batch.errors ?? [])];
   const events: NewEvent[] = [];
   const seen = new Set<string>();
+  // One route object per event type and batch: the store writes its JSON once, not per event.
+  const routes = new Map<string, StoredRoute>();
   for (const e of batch.events) {
     const rowKey = rowKeyOf(e);
     const fail = (field: string, message: string) => rowErrors.push({ rowKey, field, message });
     if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > 400) { fail('key', 'dedup key must be a non-empty string of at most 400 characters'); continue; }
+    // PostgreSQL text cannot hold U+0000; one such row would fail its whole batch at every poll.
+    if (e.key.includes('\0')) { fail('key', 'dedup key contains a NUL character (U+0000)'); continue; }
+    const nul = hasNul(e.entity) ? 'entity' : hasNul(e.recipient?.phone) ? 'phone' : hasNul(e.recipient?.language) ? 'language' : null;
+    if (nul) { fail(nul, `${nul} contains a NUL character (U+0000)`); continue; }
     if (seen.has(e.key)) { fail('key', `duplicate dedup key "${e.key}" in one batch; the first occurrence was kept`); continue; }
     const spec = deps.definition.eventTypes[e.type];
     if (!spec) { fail('type', `unknown event type "${e.type}" (connector declares: ${Object.keys(deps.definition.eventTypes).join(', ')})`); continue; }
@@ -47,14 +57,11 @@ export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
     const ex = instant(e.expiresAt, 'expiresAt');
     if (nb.error || ex.error) { fail(nb.error ? 'notBefore' : 'expiresAt', (nb.error ?? ex.error)!); continue; }
     if (ex.ms !== undefined && ex.ms <= deps.now) { fail('expiresAt', `already past (${new Date(ex.ms).toISOString()}): nothing to send`); continue; }
-    let data: Record<string, unknown>;
-    try {
-      data = JSON.parse(JSON.stringify(e.data ?? {})) as Record<string, unknown>;
-    } catch {
-      fail('data', 'event data is not JSON-serialisable'); continue;
-    }
+    const data = storedData(e.data);
+    if (!data) { fail('data', 'event data is not JSON-serialisable'); continue; }
     const fiscalCode = normalizeFiscalCode(e.recipient.fiscalCode);
-    const route = deps.routeFor(e.type);
+    let route = routes.get(e.type);
+    if (!route) routes.set(e.type, (route = deps.routeFor(e.type)));
     const deliveries = initialDeliveries(route, e.recipient);
     const renderError = checkRender(deps.channels, deliveries, { ...e, recipient: { ...e.recipient, fiscalCode }, data }, ex.ms);
     if (renderError) { fail('message', renderError); continue; }
@@ -74,6 +81,32 @@ export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
     });
   }
   return { events, rowErrors };
+}
+
+/**
+ * The data as it will be stored and read back (JSON), so the render check sees what a send will.
+ * Flat text, finite numbers and booleans (every declarative connector's data) are that already:
+ * a shallow copy, not a JSON round trip per row of a backfill.
+ */
+function storedData(raw: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) return jsonRoundTrip(raw);
+  const flat: Record<string, unknown> = {};
+  for (const k in raw) {
+    if (!Object.hasOwn(raw, k)) continue;
+    const v = raw[k];
+    if (typeof v === 'string' || typeof v === 'boolean' || v === null || (typeof v === 'number' && Number.isFinite(v))) flat[k] = v;
+    else if (v !== undefined) return jsonRoundTrip(raw);
+  }
+  return flat;
+}
+
+function jsonRoundTrip(raw: unknown): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(JSON.stringify(raw)) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Render on each target channel now, so a message IO would refuse is a row error, not a failed send later. */

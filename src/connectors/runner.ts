@@ -102,20 +102,28 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   const pending = def.shape === 'window' ? await pendingEntities(knex, instance.id) : [];
 
   const batches = def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })[Symbol.asyncIterator]();
+  // Read ahead: the source fetches and checks its next page while this one commits (at most two
+  // pages in memory), so the JavaScript of one page overlaps the database work of the other.
+  // Commits stay one after another, in order; a page read ahead but not committed when the run
+  // stops is simply read again by the next run, from the committed cursor.
+  const readAhead = () => {
+    const p = batches.next().then((step) => {
+      if (step.done) return undefined;
+      const prepared = prepareBatch(step.value, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now: clock() });
+      return { batch: step.value, prepared };
+    });
+    p.catch(() => {}); // its failure surfaces when awaited below, not as an unhandled rejection
+    return p;
+  };
   try {
-    let next = batches.next();
+    let next = readAhead();
     for (;;) {
-      const step = await next;
-      if (step.done) return false;
-      const batch = step.value;
+      const page = await next;
+      if (!page) return false;
+      const { batch, prepared } = page;
       signal.throwIfAborted();
       const now = clock();
-      const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
-      // Read ahead: the source fetches its next page while this one commits (at most two pages in
-      // memory). Commits stay one after another, in order; a page read ahead but not committed
-      // when the run stops is simply read again by the next run, from the committed cursor.
-      next = batches.next();
-      next.catch(() => {}); // its failure surfaces when awaited above, not as an unhandled rejection
+      next = readAhead();
       deps.crashPoint?.('poll-before-commit');
       const result = await commitBatch(knex, {
         instanceId: instance.id,

@@ -43,6 +43,8 @@ interface FilterCall {
 }
 interface Expression {
   path: string;
+  /** path split at its dots, once at compile time (rendered per row of a backfill). */
+  keys: string[];
   filters: FilterCall[];
 }
 
@@ -60,7 +62,7 @@ function parseExpression(raw: string): Expression {
   const bad = (why: string): TemplateError => new TemplateError(`bad template expression "{{${raw}}}": ${why}`);
   const m = PATH.exec(raw);
   if (!m) throw bad('expected a variable name');
-  const expr: Expression = { path: m[1]!, filters: [] };
+  const expr: Expression = { path: m[1]!, keys: m[1]!.split('.'), filters: [] };
   let rest = raw.slice(m[0].length);
   while (rest.length > 0) {
     const f = FILTER.exec(rest);
@@ -101,7 +103,9 @@ export function compileTemplate(source: string): CompiledTemplate {
     variables,
     render(data, opts = {}) {
       const ctx = { timeZone: opts.timeZone ?? 'Europe/Rome', locale: opts.locale ?? 'it-IT' };
-      return parts.map((p) => (typeof p === 'string' ? p : evaluate(p, data, ctx))).join('');
+      let out = '';
+      for (const p of parts) out += typeof p === 'string' ? p : evaluate(p, data, ctx);
+      return out;
     },
   };
 }
@@ -119,9 +123,9 @@ export function renderTemplate(source: string, data: Record<string, unknown>, op
   return t.render(data, opts);
 }
 
-function lookup(data: Record<string, unknown>, path: string): unknown {
+function lookup(data: Record<string, unknown>, keys: string[]): unknown {
   let value: unknown = data;
-  for (const key of path.split('.')) {
+  for (const key of keys) {
     // Own properties only: "{{ constructor }}" must not reach the prototype.
     if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
     value = (value as Record<string, unknown>)[key];
@@ -131,19 +135,23 @@ function lookup(data: Record<string, unknown>, path: string): unknown {
 
 type Ctx = Required<TemplateOptions>;
 
+function missing(variable: string): TemplateError {
+  return new TemplateError(`template variable "${variable}" is missing`, { variable });
+}
+
 function evaluate(expr: Expression, data: Record<string, unknown>, ctx: Ctx): string {
   const variable = expr.path;
-  const missing = (): TemplateError => new TemplateError(`template variable "${variable}" is missing`, { variable });
-  let value = lookup(data, variable);
+  let value = lookup(data, expr.keys);
   for (const { name, arg } of expr.filters) {
     if (name === 'default') {
       if (value === undefined || value === null) value = arg;
       continue;
     }
-    if (value === undefined || value === null) throw missing();
+    if (value === undefined || value === null) throw missing(variable);
     value = applyFilter(name, value, variable, ctx);
   }
-  if (value === undefined || value === null) throw missing();
+  if (value === undefined || value === null) throw missing(variable);
+  if (typeof value === 'string') return value;
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object') {
     throw new TemplateError(`template variable "${variable}" is not a text value (use a field of it, e.g. {{ ${variable}.name }})`, {
@@ -169,25 +177,31 @@ function applyFilter(name: Exclude<TemplateFilter, 'default'>, value: unknown, v
       }
       // A calendar date (YYYY-MM-DD) is the same day everywhere: format it in UTC, where it was built.
       const timeZone = d.dateOnly ? 'UTC' : ctx.timeZone;
-      if (name === 'date') return fmt(ctx.locale, timeZone, { day: 'numeric', month: 'long', year: 'numeric' }).format(d.date);
-      const time = fmt(ctx.locale, timeZone, { hour: '2-digit', minute: '2-digit' }).format(d.date);
+      if (name === 'date') return fmt(ctx.locale, timeZone, 'date').format(d.date);
+      const time = fmt(ctx.locale, timeZone, 'time').format(d.date);
       if (name === 'time') return time;
       // Intl says "alle ore 10:30" in Italian; the plainer "alle 10:30" reads better in a message.
-      if (ctx.locale.toLowerCase().split('-')[0] === 'it') {
-        const day = fmt(ctx.locale, timeZone, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
-        return `${day.format(d.date)} alle ${time}`;
-      }
-      return fmt(ctx.locale, timeZone, { dateStyle: 'full', timeStyle: 'short' }).format(d.date);
+      if (ctx.locale.toLowerCase().split('-')[0] === 'it') return `${fmt(ctx.locale, timeZone, 'weekdayDate').format(d.date)} alle ${time}`;
+      return fmt(ctx.locale, timeZone, 'full').format(d.date);
     }
   }
 }
 
+const FORMATS = {
+  date: { day: 'numeric', month: 'long', year: 'numeric' },
+  time: { hour: '2-digit', minute: '2-digit' },
+  weekdayDate: { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' },
+  full: { dateStyle: 'full', timeStyle: 'short' },
+  parts: { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' },
+} satisfies Record<string, Intl.DateTimeFormatOptions>;
+
+// Building an Intl.DateTimeFormat costs far more than formatting with one: one per combination.
 const formats = new Map<string, Intl.DateTimeFormat>();
-function fmt(locale: string, timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
-  const key = `${locale}|${timeZone}|${JSON.stringify(options)}`;
+function fmt(locale: string, timeZone: string, format: keyof typeof FORMATS): Intl.DateTimeFormat {
+  const key = `${locale}|${timeZone}|${format}`;
   let f = formats.get(key);
   if (!f) {
-    f = new Intl.DateTimeFormat(locale, { ...options, timeZone });
+    f = new Intl.DateTimeFormat(locale, { ...FORMATS[format], timeZone });
     formats.set(key, f);
   }
   return f;
@@ -199,23 +213,24 @@ const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1
  * Dates come as Date or ISO strings. "2026-11-24" is a calendar date; a date-time without
  * offset ("2026-11-24T10:30") is wall-clock time in `timeZone`, as back-offices store it.
  */
+function invalidDate(variable: string): TemplateError {
+  return new TemplateError(`template variable "${variable}" is not a valid date (expected an ISO 8601 string or a Date)`, { variable });
+}
+
 function toDate(value: unknown, variable: string, timeZone: string): { date: Date; dateOnly: boolean } {
-  const invalid = (): TemplateError =>
-    new TemplateError(`template variable "${variable}" is not a valid date (expected an ISO 8601 string or a Date)`, { variable });
   if (value instanceof Date) {
-    if (Number.isNaN(value.getTime())) throw invalid();
+    if (Number.isNaN(value.getTime())) throw invalidDate(variable);
     return { date: value, dateOnly: false };
   }
   const m = typeof value === 'string' ? ISO.exec(value.trim()) : null;
-  if (!m) throw invalid();
-  const [y, mo, d, h, mi, s] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as [
-    number, number, number, number, number, number,
-  ];
+  if (!m) throw invalidDate(variable);
+  const y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+  const h = Number(m[4] ?? 0), mi = Number(m[5] ?? 0), s = Number(m[6] ?? 0);
   const ms = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
   const wall = Date.UTC(y, mo - 1, d, h, mi, s, ms);
   // Date.UTC silently rolls 2026-02-30 over to March: reject instead.
   const check = new Date(wall);
-  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw invalid();
+  if (check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) throw invalidDate(variable);
   if (m[4] === undefined) return { date: check, dateOnly: true };
   const offset = m[8]?.toUpperCase();
   if (offset === undefined) return { date: new Date(wallTimeToUtc(wall, timeZone)), dateOnly: false };
@@ -234,9 +249,7 @@ function wallTimeToUtc(wall: number, timeZone: string): number {
 
 /** How far `timeZone` is ahead of UTC at instant `t`, in ms. */
 function zoneOffset(t: number, timeZone: string): number {
-  const parts = fmt('en-US', timeZone, {
-    year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23',
-  }).formatToParts(new Date(t));
+  const parts = fmt('en-US', timeZone, 'parts').formatToParts(new Date(t));
   const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
   const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
   return asUtc - Math.floor(t / 1000) * 1000;

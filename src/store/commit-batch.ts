@@ -4,7 +4,6 @@
 import type { Knex } from 'knex';
 import type { Cancellation, RowError } from '../connectors/contract.js';
 import { assertFence, type Lease } from './lease.js';
-import { unnestRows } from './bulk-rows.js';
 
 export interface NewDelivery {
   channel: string;
@@ -80,18 +79,65 @@ const DELIVERY_TYPES: Record<string, string> = {
   attempts: 'integer', polls: 'integer', next_attempt_at: 'bigint', created_at: 'bigint', updated_at: 'bigint',
 };
 
+/** `json_to_recordset(?::json) as x(col type, …)` with its bindings (the column names). */
+function recordset(types: Record<string, string>): { sql: string; names: string[] } {
+  const names = Object.keys(types);
+  return { sql: `json_to_recordset(?::json) as x(${names.map((c) => `?? ${types[c]}`).join(', ')})`, names };
+}
+
 /**
- * PostgreSQL: many rows in one INSERT … SELECT FROM unnest(array per column). One bound parameter
- * per column instead of one per cell, so a 1000-row batch is parsed and bound in a fraction of the
- * time a 12,000-parameter VALUES list takes (the ingest benchmark's commit cost).
+ * PostgreSQL: the events and their deliveries in one statement, each table's rows as one JSON
+ * parameter read by json_to_recordset. JSON.stringify is native: about half the client CPU of an
+ * array parameter per column, whose elements node-postgres escapes one by one, and less server
+ * time too; and one round trip per batch, not two plus the event ids coming back. Deliveries are
+ * written only for the events actually inserted (ON CONFLICT skips the ledger's duplicates).
+ * Returns the dedup keys of the inserted events.
  */
-async function unnestInsert(trx: Knex.Transaction, table: string, rows: Array<Record<string, unknown>>, types: Record<string, string>, tail: string): Promise<unknown[]> {
-  if (rows.length === 0) return [];
-  const columns = Object.keys(types);
-  const from = unnestRows(columns.map((c) => types[c]!), rows.map((r) => columns.map((c) => r[c])));
-  const sql = `insert into ?? (${columns.map(() => '??').join(', ')}) select * from ${from.sql} ${tail}`;
-  const res = (await trx.raw(sql, [table, ...columns, ...from.bindings])) as { rows: unknown[] };
-  return res.rows;
+async function insertEventsWithDeliveries(trx: Knex.Transaction, events: Array<Record<string, unknown>>, deliveries: Array<Record<string, unknown>>): Promise<string[]> {
+  if (events.length === 0) return [];
+  const ev = recordset(EVENT_TYPES);
+  const dl = recordset({ dedup_key: 'text', ...DELIVERY_TYPES });
+  const dcols = dl.names.slice(2); // without dedup_key and event_id
+  const list = (names: string[]) => names.map(() => '??').join(', ');
+  const sql = `with ev as (
+      insert into events (${list(ev.names)}) select ${list(ev.names)} from ${ev.sql}
+      on conflict (instance_id, dedup_key) do nothing returning id, dedup_key
+    ), dl as (
+      insert into deliveries (event_id, ${list(dcols)}) select ev.id, ${dcols.map(() => 'x.??').join(', ')}
+      from ${dl.sql} join ev on ev.dedup_key = x.dedup_key
+    )
+    select dedup_key from ev`;
+  const bindings = [...ev.names, ...ev.names, JSON.stringify(events), ...ev.names, ...dcols, ...dcols, JSON.stringify(deliveries), ...dl.names];
+  const res = (await trx.raw(sql, bindings)) as { rows: { dedup_key: string }[] };
+  return res.rows.map((r) => r.dedup_key);
+}
+
+/** JSON text of objects a batch shares between its rows (one route per event type), built once. */
+function jsonMemo(): (value: unknown) => string {
+  const texts = new WeakMap<object, string>();
+  return (value) => {
+    if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+    let text = texts.get(value);
+    if (text === undefined) texts.set(value, (text = JSON.stringify(value)));
+    return text;
+  };
+}
+
+function eventRow(e: NewEvent, instanceId: string, now: number, json: (v: unknown) => string) {
+  return {
+    dedup_key: e.key,
+    instance_id: instanceId,
+    type: e.type,
+    entity: e.entity ?? null,
+    fiscal_code: e.fiscalCode,
+    phone: e.phone ?? null,
+    language: e.language ?? null,
+    payload: JSON.stringify(e.data),
+    not_before: e.notBefore ?? null,
+    expires_at: e.expiresAt ?? null,
+    route: json(e.route),
+    created_at: now,
+  };
 }
 
 function chunks<T>(items: T[], size = CHUNK): T[][] {
@@ -105,41 +151,29 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
     const { now, instanceId } = input;
     if (input.lease) await assertFence(trx, input.lease, now);
 
-    let inserted = 0;
-    const insertedEvents: CommitResult['insertedEvents'] = [];
+    const json = jsonMemo();
     const pg = isPostgres(trx);
     const rowsPerInsert = pg ? 5000 : insertRows(trx);
+    const insertedEvents: CommitResult['insertedEvents'] = [];
     for (const part of chunks(input.events, rowsPerInsert)) {
-      const rows = part.map((e) => ({
-        dedup_key: e.key,
-        instance_id: instanceId,
-        type: e.type,
-        entity: e.entity ?? null,
-        fiscal_code: e.fiscalCode,
-        phone: e.phone ?? null,
-        language: e.language ?? null,
-        payload: JSON.stringify(e.data),
-        not_before: e.notBefore ?? null,
-        expires_at: e.expiresAt ?? null,
-        route: JSON.stringify(e.route),
-        created_at: now,
-      }));
-      // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
-      const ids = (pg
-        ? await unnestInsert(trx, 'events', rows, EVENT_TYPES, 'on conflict (instance_id, dedup_key) do nothing returning id, dedup_key')
-        : await trx('events').insert(rows).onConflict(['instance_id', 'dedup_key']).ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
-      inserted += ids.length;
+      const rows = part.map((e) => eventRow(e, instanceId, now, json));
       const byKey = new Map(part.map((e) => [e.key, e]));
-      for (const { dedup_key } of ids) insertedEvents.push({ key: dedup_key, type: byKey.get(dedup_key)!.type });
-      const deliveries = ids.flatMap(({ id, dedup_key }) => {
-        const e = byKey.get(dedup_key)!;
-        return e.deliveries.map((d) => deliveryRow(id, d, Math.max(e.notBefore ?? now, now), now));
-      });
-      for (const dpart of chunks(deliveries, rowsPerInsert)) {
-        if (pg) await unnestInsert(trx, 'deliveries', dpart, DELIVERY_TYPES, '');
-        else await trx('deliveries').insert(dpart);
+      let keys: string[];
+      if (pg) {
+        keys = await insertEventsWithDeliveries(trx, rows, part.flatMap((e) => e.deliveries.map((d) => ({ dedup_key: e.key, ...deliveryRow(0, d, Math.max(e.notBefore ?? now, now), now, json) }))));
+      } else {
+        // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
+        const ids = (await trx('events').insert(rows).onConflict(['instance_id', 'dedup_key']).ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
+        const deliveries = ids.flatMap(({ id, dedup_key }) => {
+          const e = byKey.get(dedup_key)!;
+          return e.deliveries.map((d) => deliveryRow(id, d, Math.max(e.notBefore ?? now, now), now, json));
+        });
+        for (const dpart of chunks(deliveries, rowsPerInsert)) await trx('deliveries').insert(dpart);
+        keys = ids.map((r) => r.dedup_key);
       }
+      for (const key of keys) insertedEvents.push({ key, type: byKey.get(key)!.type });
     }
+    const inserted = insertedEvents.length;
 
     const cancelled = await supersede(trx, input);
 
@@ -159,11 +193,11 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
   });
 }
 
-export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: number) {
+export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: number, json: (v: unknown) => string = JSON.stringify) {
   return {
     event_id: eventId,
     channel: d.channel,
-    options: JSON.stringify(d.options),
+    options: json(d.options),
     route_index: d.routeIndex,
     address: d.address,
     reason: d.reason ?? null,

@@ -13,7 +13,7 @@ describe.each(run)('commitBatch of 2,000 events on %s', (dialect) => {
   it('stores every event and delivery once, and the duplicates on a second commit', async () => {
     store = await testStore(dialect);
     const events: NewEvent[] = Array.from({ length: 2000 }, (_, i) => ({
-      key: `k${i}`, type: 't', fiscalCode: 'RSSMRA80A01H501U', data: { i, quote: "l'anagrafe \\ {}" },
+      key: `k${i}`, type: 't', fiscalCode: 'RSSMRA80A01H501U', data: { i, quote: "l'anagrafe \\ {} \"q\" \u0000 è 😀\n" },
       route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
       deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
     }));
@@ -23,6 +23,9 @@ describe.each(run)('commitBatch of 2,000 events on %s', (dialect) => {
     expect(again).toMatchObject({ inserted: 0, duplicates: 2000 });
     expect(Number((await store.knex('deliveries').count({ n: '*' }).first())?.n)).toBe(2000);
     const e = await store.knex('events').where({ dedup_key: 'k1999' }).first('payload');
-    expect(JSON.parse(e.payload)).toEqual({ i: 1999, quote: "l'anagrafe \\ {}" });
+    expect(JSON.parse(e.payload)).toEqual({ i: 1999, quote: "l'anagrafe \\ {} \"q\" \u0000 è 😀\n" });
+    // Every event has its delivery (PostgreSQL writes both in one statement, joined by dedup key).
+    const orphans = await store.knex('events').leftJoin('deliveries', 'deliveries.event_id', 'events.id').whereNull('deliveries.id').count({ n: '*' }).first();
+    expect(Number(orphans?.n)).toBe(0);
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { availableDialects, scratchDb } from '../helpers/databases.js';
 import { migrateLatest, storeFromKnex, migrationsCurrent } from '../../src/store/db.js';
 import knexFactory from 'knex';
+import { migrationSource } from '../../migrations/index.js';
 
 const { run, skipped } = await availableDialects(['postgres']);
 if (skipped.length) console.warn(`[migrate] skipped: ${skipped.join('; ')}`);
@@ -14,7 +15,9 @@ describe.skipIf(run.length === 0)('concurrent migrations on PostgreSQL', () => {
     const stores = [1, 2, 3].map(() => storeFromKnex(knexFactory(db.config)));
     try {
       const applied = await Promise.all(stores.map((s) => migrateLatest(s)));
-      expect(applied.map((a) => a.length).sort()).toEqual([0, 0, 4]);
+      const all = (await migrationSource.getMigrations([])).length;
+      expect(all).toBeGreaterThan(0);
+      expect(applied.map((a) => a.length).sort()).toEqual([0, 0, all]);
       expect(await migrationsCurrent(stores[0]!)).toBe(true);
     } finally {
       for (const s of stores) await s.knex.destroy();

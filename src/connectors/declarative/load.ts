@@ -7,7 +7,7 @@ import { parse, YAMLParseError } from 'yaml';
 import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '../contract.js';
 import { ConfigError, zodProblems } from '../../config/errors.js';
 import { declarativeInstanceSchema, declarativeSchema, type DeclarativeSpec } from './schema.js';
-import { dateAlias, mapRow } from './map-row.js';
+import { dateAlias, rowMapper } from './map-row.js';
 import { openSqlSource, readFrom, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
 import { pollWindow } from '../sql/window-poll.js';
 import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
@@ -102,7 +102,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
             mode: spec.cursor!.mode,
             startFrom: spec.cursor!.startFrom,
             pageSize: spec.pageSize,
-            verdict: (row, id) => ({ ...mapRow(spec, row, id), entity: `${spec.name}:${id}` }),
+            verdict: rowMapper(spec, { entityOnVerdict: true }),
             describe: `${spec.name} (${spec.query})`,
           }, ctx));
       },
@@ -123,7 +123,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
           pageSize: spec.pageSize,
           windowQuery: () => windowQuery(knex, spec, sql, ctx.now),
           byIds: (ids) => wrappedQuery(knex, spec, sql).whereIn(`q.${spec.key}`, ids),
-          verdict: (row, id) => mapRow(spec, row, id),
+          verdict: rowMapper(spec),
           goneReason: `the row is no longer in the back-office`,
         }, ctx as never));
     },

@@ -3,60 +3,102 @@
 import type { EmittedEvent, RowError } from '../contract.js';
 import type { RowVerdict } from '../sql/window-poll.js';
 import type { DeclarativeSpec } from './schema.js';
-import { renderTemplate, TemplateError } from '../../messages/template.js';
+import { compileTemplate, TemplateError, type CompiledTemplate } from '../../messages/template.js';
 import { cellText, normaliseLanguage, statusIn } from '../sql/rows.js';
 import { parseWallTime, wallTimeToInstant } from '../../util/local-time.js';
 
 /** Alias under which a date column is selected as text (drivers would shift a DATETIME). */
 export const dateAlias = (name: string) => `__date_${name}`;
 
-export function mapRow(spec: DeclarativeSpec, row: Record<string, unknown>, id: string): RowVerdict {
+export type RowMapper = (row: Record<string, unknown>, id: string) => RowVerdict;
+
+/**
+ * The spec's mapping, worked out once: a backfill maps a million rows, so nothing per row is
+ * looked up, compiled or closed over that could be done here.
+ */
+export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boolean } = {}): RowMapper {
   const ev = spec.event;
-  const errors: RowError[] = [];
-  const fail = (field: string, message: string) => errors.push({ rowKey: id, field, message });
-
-  if (ev.cancelWhen && statusIn(row[ev.cancelWhen.column], ev.cancelWhen.in)) {
-    return { cancel: `${ev.cancelWhen.column} is ${cellText(row[ev.cancelWhen.column])} in the back-office` };
-  }
-  const dates: Record<string, Date> = {};
-  for (const [name, column] of Object.entries(ev.dates)) {
-    const text = cellText(row[dateAlias(name)]);
-    if (text === undefined) { fail(column, `missing ${name} date`); continue; }
-    const wall = parseWallTime(text);
-    if (!wall) { fail(column, `"${text}" is not a date-time`); continue; }
-    dates[name] = wallTimeToInstant(wall, spec.timeZone);
-  }
-  const fiscalCode = cellText(row[ev.recipient.fiscalCode]);
-  if (fiscalCode === undefined) fail(ev.recipient.fiscalCode, 'missing fiscal code');
-  if (errors.length) return { errors, cancel: 'the back-office row cannot be read' };
-
-  const data: Record<string, unknown> = {};
-  for (const [name, column] of Object.entries(ev.data)) {
-    const v = cellText(row[column]);
-    if (v !== undefined) data[name] = v;
-  }
-  for (const [name, d] of Object.entries(dates)) data[name] = d.toISOString();
-
-  let key: string;
+  const dates = Object.entries(ev.dates).map(([name, column]) => ({ name, column, alias: dateAlias(name) }));
+  const dataFields = Object.entries(ev.data);
+  let key: CompiledTemplate | TemplateError;
   try {
-    key = renderTemplate(ev.key, { ...row, ...data }, { timeZone: spec.timeZone });
+    key = compileTemplate(ev.key);
   } catch (e) {
-    return { errors: [{ rowKey: id, field: 'event.key', message: e instanceof TemplateError ? e.message : String(e) }] };
+    if (!(e instanceof TemplateError)) throw e;
+    key = e; // every row names it, as a row error on event.key
   }
-  const at = (rule?: { date: string; offsetHours: number }) => (rule ? new Date(dates[rule.date]!.getTime() + rule.offsetHours * 3_600_000) : undefined);
-  const phone = ev.recipient.phone ? cellText(row[ev.recipient.phone]) : undefined;
-  const language = ev.recipient.language ? normaliseLanguage(row[ev.recipient.language]) : undefined;
-  const notBefore = at(ev.notBefore);
-  const expiresAt = at(ev.expiresAt);
-  const event: EmittedEvent = {
-    key: `${spec.name}:${key}`,
-    type: ev.type,
-    entity: `${spec.name}:${id}`,
-    rowKey: id,
-    recipient: { fiscalCode: fiscalCode!, ...(phone ? { phone } : {}), ...(language ? { language } : {}) },
-    data,
-    ...(notBefore ? { notBefore } : {}),
-    ...(expiresAt ? { expiresAt } : {}),
+  // What the key reads: a data field by that name, else the raw column.
+  const keyRoots = key instanceof TemplateError ? [] : [...new Set(key.variables.map((v) => v.split('.')[0]!))];
+  const keyOptions = { timeZone: spec.timeZone };
+  const rules = { notBefore: ev.notBefore, expiresAt: ev.expiresAt };
+  const entityPrefix = `${spec.name}:`;
+
+  const verdict: RowMapper = (row, id) => {
+    const entity = entityPrefix + id;
+    if (ev.cancelWhen && statusIn(row[ev.cancelWhen.column], ev.cancelWhen.in)) {
+      return { cancel: `${ev.cancelWhen.column} is ${cellText(row[ev.cancelWhen.column])} in the back-office` };
+    }
+    let errors: RowError[] | undefined;
+    const instants: Record<string, number> = {};
+    for (const d of dates) {
+      const text = cellText(row[d.alias]);
+      const wall = text === undefined ? null : parseWallTime(text);
+      if (!wall) {
+        (errors ??= []).push({ rowKey: id, field: d.column, message: text === undefined ? `missing ${d.name} date` : `"${text}" is not a date-time` });
+        continue;
+      }
+      instants[d.name] = wallTimeToInstant(wall, spec.timeZone).getTime();
+    }
+    const fiscalCode = cellText(row[ev.recipient.fiscalCode]);
+    if (fiscalCode === undefined) (errors ??= []).push({ rowKey: id, field: ev.recipient.fiscalCode, message: 'missing fiscal code' });
+    if (errors) return { errors, cancel: 'the back-office row cannot be read' };
+
+    const data: Record<string, unknown> = {};
+    for (const [name, column] of dataFields) {
+      const v = cellText(row[column]);
+      if (v !== undefined) data[name] = v;
+    }
+    for (const d of dates) data[d.name] = new Date(instants[d.name]!).toISOString();
+
+    let keyText: string;
+    try {
+      const scope: Record<string, unknown> = {};
+      for (const root of keyRoots) {
+        if (Object.hasOwn(data, root)) scope[root] = data[root];
+        else if (Object.hasOwn(row, root)) scope[root] = row[root];
+      }
+      if (key instanceof TemplateError) throw key;
+      keyText = key.render(scope, keyOptions);
+    } catch (e) {
+      return { errors: [{ rowKey: id, field: 'event.key', message: e instanceof TemplateError ? e.message : String(e) }] };
+    }
+    const phone = ev.recipient.phone ? cellText(row[ev.recipient.phone]) : undefined;
+    const language = ev.recipient.language ? normaliseLanguage(row[ev.recipient.language]) : undefined;
+    const event: EmittedEvent = {
+      key: `${spec.name}:${keyText}`,
+      type: ev.type,
+      entity,
+      rowKey: id,
+      recipient: { fiscalCode: fiscalCode!, ...(phone ? { phone } : {}), ...(language ? { language } : {}) },
+      data,
+    };
+    if (rules.notBefore) event.notBefore = new Date(instants[rules.notBefore.date]! + rules.notBefore.offsetHours * 3_600_000);
+    if (rules.expiresAt) event.expiresAt = new Date(instants[rules.expiresAt.date]! + rules.expiresAt.offsetHours * 3_600_000);
+    return { events: [event] };
   };
-  return { events: [event] };
+  if (!opts.entityOnVerdict) return verdict;
+  return (row, id) => {
+    const v = verdict(row, id);
+    v.entity = entityPrefix + id;
+    return v;
+  };
+}
+
+const mappers = new WeakMap<DeclarativeSpec, RowMapper>();
+
+/** rowMapper(spec) for one row (tests, a one-off dry run); the compiled mapper is kept per spec. */
+export function mapRow(spec: DeclarativeSpec, row: Record<string, unknown>, id: string): RowVerdict {
+  let m = mappers.get(spec);
+  if (!m) mappers.set(spec, (m = rowMapper(spec)));
+  return m(row, id);
 }
