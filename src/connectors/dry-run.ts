@@ -39,7 +39,7 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
   const signal = new AbortController().signal;
 
   for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(now), log: deps.log, pendingEntities: pending, signal })) {
-    const prepared = prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
+    const prepared = await prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
     report.rowErrors.push(...prepared.rowErrors);
     report.cancellations.push(...(batch.cancellations ?? []));
     if (batch.cursor !== undefined) report.cursor = batch.cursor;

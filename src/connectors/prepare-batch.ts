@@ -7,6 +7,7 @@ import { initialDeliveries, type StoredRoute } from './routing.js';
 import type { Channel, DeliveryContext } from '../channels/channel.js';
 import { ChannelError } from '../channels/channel.js';
 import { checkFiscalCode, normalizeFiscalCode } from '../util/fiscal-code.js';
+import { nextTurn, SLICE } from '../util/next-turn.js';
 
 export interface PrepareDeps {
   definition: ConnectorDefinition;
@@ -34,13 +35,15 @@ function instant(value: unknown, field: string): { ms?: number; error?: string }
   return { ms: value.getTime() };
 }
 
-export function prepareBatch(batch: Batch, deps: PrepareDeps): Prepared {
+export async function prepareBatch(batch: Batch, deps: PrepareDeps): Promise<Prepared> {
   const rowErrors: RowError[] = [...(batch.errors ?? [])];
   const events: NewEvent[] = [];
   const seen = new Set<string>();
   // One route object per event type and batch: the store writes its JSON once, not per event.
   const routes = new Map<string, StoredRoute>();
-  for (const e of batch.events) {
+  for (let i = 0; i < batch.events.length; i++) {
+    if (i % SLICE === SLICE - 1) await nextTurn();
+    const e = batch.events[i]!;
     const rowKey = rowKeyOf(e);
     const fail = (field: string, message: string) => rowErrors.push({ rowKey, field, message });
     if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > 400) { fail('key', 'dedup key must be a non-empty string of at most 400 characters'); continue; }

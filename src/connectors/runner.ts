@@ -14,6 +14,7 @@ import { finishRun, startRun, type RunTotals } from '../store/runs.js';
 import { maskText } from '../util/mask.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
+import { nextTurn } from '../util/next-turn.js';
 import { ProgressTracker, rowsTotalOf, type PollProgress } from './progress.js';
 
 export interface RunnerDeps {
@@ -107,9 +108,9 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   // Commits stay one after another, in order; a page read ahead but not committed when the run
   // stops is simply read again by the next run, from the committed cursor.
   const readAhead = () => {
-    const p = batches.next().then((step) => {
+    const p = batches.next().then(async (step) => {
       if (step.done) return undefined;
-      const prepared = prepareBatch(step.value, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now: clock() });
+      const prepared = await prepareBatch(step.value, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now: clock() });
       return { batch: step.value, prepared };
     });
     p.catch(() => {}); // its failure surfaces when awaited below, not as an unhandled rejection
@@ -153,7 +154,7 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
       // Let the event loop turn between batches: with a synchronous driver (better-sqlite3) every
       // await resolves as a microtask, so without this the lease renewal timer and a Ctrl-C
       // would only be seen after the whole backfill.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
       if (deps.stop?.aborted) return true;
     }
   } finally {

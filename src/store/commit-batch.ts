@@ -3,7 +3,7 @@
 // a crash after leaves everything, and the next poll's duplicates are absorbed by the ledger.
 import type { Knex } from 'knex';
 import type { Cancellation, RowError } from '../connectors/contract.js';
-import { assertFence, type Lease } from './lease.js';
+import { FencedError, type Lease } from './lease.js';
 
 export interface NewDelivery {
   channel: string;
@@ -70,46 +70,78 @@ function isPostgres(knex: Knex): boolean {
   return ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
 }
 
-const EVENT_TYPES: Record<string, string> = {
-  dedup_key: 'text', instance_id: 'text', type: 'text', entity: 'text', fiscal_code: 'text', phone: 'text', language: 'text',
-  payload: 'text', not_before: 'bigint', expires_at: 'bigint', route: 'text', created_at: 'bigint',
-};
-const DELIVERY_TYPES: Record<string, string> = {
-  event_id: 'bigint', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text', state: 'text',
-  attempts: 'integer', polls: 'integer', next_attempt_at: 'bigint', created_at: 'bigint', updated_at: 'bigint',
-};
-
-/** `json_to_recordset(?::json) as x(col type, …)` with its bindings (the column names). */
-function recordset(types: Record<string, string>): { sql: string; names: string[] } {
-  const names = Object.keys(types);
-  return { sql: `json_to_recordset(?::json) as x(${names.map((c) => `?? ${types[c]}`).join(', ')})`, names };
-}
-
 /**
- * PostgreSQL: the events and their deliveries in one statement, each table's rows as one JSON
- * parameter read by json_to_recordset. JSON.stringify is native: about half the client CPU of an
- * array parameter per column, whose elements node-postgres escapes one by one, and less server
- * time too; and one round trip per batch, not two plus the event ids coming back. Deliveries are
- * written only for the events actually inserted (ON CONFLICT skips the ledger's duplicates).
- * Returns the dedup keys of the inserted events.
+ * PostgreSQL: the whole batch in one statement — new events, their deliveries, and the entity
+ * sets' supersessions — each table's rows as one JSON parameter read by json_to_recordset.
+ * JSON.stringify is native: about half the client CPU of an array parameter per column, whose
+ * elements node-postgres escapes one by one. One round trip, so a commit never waits for the
+ * event loop between its parts while the next page is being checked.
+ * - Deliveries are written only for events actually inserted (ON CONFLICT skips the ledger's
+ *   duplicates): they join the insert's RETURNING on the dedup key.
+ * - The supersession sees the statement's snapshot, without this batch's own rows, which it
+ *   keeps anyway. Its lookups are index probes per entity and per event, forced (OFFSET 0 keeps
+ *   each lateral subquery apart, and the state test stays outside the deliveries probe): left to
+ *   itself, the planner hashes every event of the instance, or reads every pending delivery, for
+ *   each batch — a whole-ledger scan per batch, quadratic over a backfill.
  */
-async function insertEventsWithDeliveries(trx: Knex.Transaction, events: Array<Record<string, unknown>>, deliveries: Array<Record<string, unknown>>): Promise<string[]> {
-  if (events.length === 0) return [];
-  const ev = recordset(EVENT_TYPES);
-  const dl = recordset({ dedup_key: 'text', ...DELIVERY_TYPES });
-  const dcols = dl.names.slice(2); // without dedup_key and event_id
-  const list = (names: string[]) => names.map(() => '??').join(', ');
+async function writePostgres(trx: Knex.Transaction, input: CommitInput): Promise<Written> {
+  const { now, instanceId } = input;
+  if (input.events.length === 0 && input.cancellations.length === 0) return { insertedEvents: [], cancelled: 0 };
+  const json = jsonMemo();
+  // A key twice in one batch (callers other than prepareBatch do not dedupe): the first is
+  // inserted, as ON CONFLICT would do, and only its deliveries may join it.
+  const seen = new Set<string>();
+  const events = input.events.filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const ev = recordset(EVENT_JSON);
+  const dl = recordset(DELIVERY_JSON);
+  const list = (names: string[], prefix = '') => names.map((n) => `${prefix}${n}`).join(', ');
   const sql = `with ev as (
-      insert into events (${list(ev.names)}) select ${list(ev.names)} from ${ev.sql}
+      insert into events (instance_id, created_at, ${list(ev.names)}) select ?, ?, ${list(ev.names, 'x.')} from ${ev.sql}
       on conflict (instance_id, dedup_key) do nothing returning id, dedup_key
     ), dl as (
-      insert into deliveries (event_id, ${list(dcols)}) select ev.id, ${dcols.map(() => 'x.??').join(', ')}
-      from ${dl.sql} join ev on ev.dedup_key = x.dedup_key
+      insert into deliveries (event_id, state, attempts, polls, created_at, updated_at, ${list(dl.names.slice(1))})
+      select ev.id, 'pending', 0, 0, ?, ?, ${list(dl.names.slice(1), 'x.')} from ${dl.sql} join ev on ev.dedup_key = x.dedup_key
+    ), sup as (
+      update deliveries as d set state = 'cancelled', reason = t.reason, lease_token = null, lease_until = null, finished_at = ?, updated_at = ?
+      from (
+        select p.id, k.reason from json_to_recordset(?::json) as k(entity text, keys text[], reason text)
+        cross join lateral (select id, dedup_key from events where instance_id = ? and entity = k.entity offset 0) as e
+        cross join lateral (select id, state from deliveries where event_id = e.id offset 0) as p
+        where e.dedup_key <> all(k.keys) and p.state = 'pending'
+      ) as t
+      where d.id = t.id
+      returning 1
     )
-    select dedup_key from ev`;
-  const bindings = [...ev.names, ...ev.names, JSON.stringify(events), ...ev.names, ...dcols, ...dcols, JSON.stringify(deliveries), ...dl.names];
-  const res = (await trx.raw(sql, bindings)) as { rows: { dedup_key: string }[] };
-  return res.rows.map((r) => r.dedup_key);
+    select (select count(*) from sup) as cancelled, (select coalesce(json_agg(dedup_key), '[]') from ev) as keys`;
+  const eventRows = events.map((e) => ({
+    dedup_key: e.key, type: e.type, entity: e.entity ?? null, fiscal_code: e.fiscalCode, phone: e.phone ?? null, language: e.language ?? null,
+    payload: JSON.stringify(e.data), not_before: e.notBefore ?? null, expires_at: e.expiresAt ?? null, route: json(e.route),
+  }));
+  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => ({
+    dedup_key: e.key, channel: d.channel, options: json(d.options), route_index: d.routeIndex, address: d.address, reason: d.reason ?? null,
+    next_attempt_at: Math.max(e.notBefore ?? now, now),
+  })));
+  const bindings = [instanceId, now, JSON.stringify(eventRows), now, now, JSON.stringify(deliveryRows), now, now, JSON.stringify(entitySets(input)), instanceId];
+  const res = (await trx.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string }] };
+  const row = res.rows[0];
+  const keys = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as string[];
+  const typeOf = new Map(events.map((e) => [e.key, e.type]));
+  return { insertedEvents: keys.map((key) => ({ key, type: typeOf.get(key)! })), cancelled: Number(row.cancelled) };
+}
+
+/** Columns the JSON rows carry (the batch's constants are bound once). */
+const EVENT_JSON: Record<string, string> = {
+  dedup_key: 'text', type: 'text', entity: 'text', fiscal_code: 'text', phone: 'text', language: 'text',
+  payload: 'text', not_before: 'bigint', expires_at: 'bigint', route: 'text',
+};
+const DELIVERY_JSON: Record<string, string> = {
+  dedup_key: 'text', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text', next_attempt_at: 'bigint',
+};
+
+/** `json_to_recordset(?::json) as x(col type, …)`; the column names are written in (ours, not input). */
+function recordset(types: Record<string, string>): { sql: string; names: string[] } {
+  const names = Object.keys(types);
+  return { sql: `json_to_recordset(?::json) as x(${names.map((c) => `${c} ${types[c]}`).join(', ')})`, names };
 }
 
 /** JSON text of objects a batch shares between its rows (one route per event type), built once. */
@@ -149,33 +181,7 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 export async function commitBatch(knex: Knex, input: CommitInput): Promise<CommitResult> {
   return knex.transaction(async (trx) => {
     const { now, instanceId } = input;
-    if (input.lease) await assertFence(trx, input.lease, now);
-
-    const json = jsonMemo();
-    const pg = isPostgres(trx);
-    const rowsPerInsert = pg ? 5000 : insertRows(trx);
-    const insertedEvents: CommitResult['insertedEvents'] = [];
-    for (const part of chunks(input.events, rowsPerInsert)) {
-      const rows = part.map((e) => eventRow(e, instanceId, now, json));
-      const byKey = new Map(part.map((e) => [e.key, e]));
-      let keys: string[];
-      if (pg) {
-        keys = await insertEventsWithDeliveries(trx, rows, part.flatMap((e) => e.deliveries.map((d) => ({ dedup_key: e.key, ...deliveryRow(0, d, Math.max(e.notBefore ?? now, now), now, json) }))));
-      } else {
-        // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
-        const ids = (await trx('events').insert(rows).onConflict(['instance_id', 'dedup_key']).ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
-        const deliveries = ids.flatMap(({ id, dedup_key }) => {
-          const e = byKey.get(dedup_key)!;
-          return e.deliveries.map((d) => deliveryRow(id, d, Math.max(e.notBefore ?? now, now), now, json));
-        });
-        for (const dpart of chunks(deliveries, rowsPerInsert)) await trx('deliveries').insert(dpart);
-        keys = ids.map((r) => r.dedup_key);
-      }
-      for (const key of keys) insertedEvents.push({ key, type: byKey.get(key)!.type });
-    }
-    const inserted = insertedEvents.length;
-
-    const cancelled = await supersede(trx, input);
+    const { insertedEvents, cancelled } = isPostgres(trx) ? await writePostgres(trx, input) : await writeRowByBatch(trx, input);
 
     for (const err of input.rowErrors) {
       await trx('row_errors')
@@ -184,13 +190,40 @@ export async function commitBatch(knex: Knex, input: CommitInput): Promise<Commi
         .merge({ message: err.message, last_seen: now, seen: trx.raw('row_errors.seen + 1') });
     }
 
+    // Last, so the row stays locked only for the commit: the cursor moves only while the lease is
+    // still ours (same owner, same epoch), or the whole batch rolls back (FencedError).
     if (input.cursor !== undefined || input.lease) {
       const patch: Record<string, unknown> = { updated_at: now };
       if (input.cursor !== undefined) patch.cursor = JSON.stringify(input.cursor);
-      await trx('connector_state').where({ instance_id: instanceId }).update(patch);
+      const fence = input.lease ? { lease_owner: input.lease.owner, lease_epoch: input.lease.epoch } : {};
+      const n = await trx('connector_state').where({ instance_id: instanceId, ...fence }).update(patch);
+      if (input.lease && n !== 1) throw new FencedError(instanceId);
     }
-    return { insertedEvents, inserted, duplicates: input.events.length - inserted, cancelled };
+    return { insertedEvents, inserted: insertedEvents.length, duplicates: input.events.length - insertedEvents.length, cancelled };
   });
+}
+
+type Written = Pick<CommitResult, 'insertedEvents' | 'cancelled'>;
+
+/** SQLite, SQL Server: multi-row inserts sized to the driver, then the entity sets. */
+async function writeRowByBatch(trx: Knex.Transaction, input: CommitInput): Promise<Written> {
+  const { now, instanceId } = input;
+  const json = jsonMemo();
+  const rowsPerInsert = insertRows(trx);
+  const insertedEvents: CommitResult['insertedEvents'] = [];
+  for (const part of chunks(input.events, rowsPerInsert)) {
+    const rows = part.map((e) => eventRow(e, instanceId, now, json));
+    const byKey = new Map(part.map((e) => [e.key, e]));
+    // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
+    const ids = (await trx('events').insert(rows).onConflict(['instance_id', 'dedup_key']).ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
+    const deliveries = ids.flatMap(({ id, dedup_key }) => {
+      const e = byKey.get(dedup_key)!;
+      return e.deliveries.map((d) => deliveryRow(id, d, Math.max(e.notBefore ?? now, now), now, json));
+    });
+    for (const dpart of chunks(deliveries, rowsPerInsert)) await trx('deliveries').insert(dpart);
+    for (const { dedup_key } of ids) insertedEvents.push({ key: dedup_key, type: byKey.get(dedup_key)!.type });
+  }
+  return { insertedEvents, cancelled: await supersede(trx, input) };
 }
 
 export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: number, json: (v: unknown) => string = JSON.stringify) {
@@ -214,39 +247,32 @@ export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: n
  * Entity sets: the events a batch emits for an entity are its complete current set, so pending
  * deliveries of that entity's other events are superseded; an explicit cancellation empties the set.
  */
-async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<number> {
-  const keep = new Map<string, { keys: Set<string>; reason: string }>();
+function entitySets(input: CommitInput): Array<{ entity: string; keys: string[]; reason: string }> {
+  const keep = new Map<string, { entity: string; keys: string[]; reason: string }>();
   for (const e of input.events) {
     if (!e.entity) continue;
-    const s = keep.get(e.entity) ?? { keys: new Set<string>(), reason: `superseded by ${e.key}` };
-    s.keys.add(e.key);
-    keep.set(e.entity, s);
+    const s = keep.get(e.entity);
+    if (s) s.keys.push(e.key);
+    else keep.set(e.entity, { entity: e.entity, keys: [e.key], reason: `superseded by ${e.key}` });
   }
-  for (const c of input.cancellations) keep.set(c.entity, { keys: new Set(), reason: c.reason });
-  if (keep.size === 0) return 0;
+  for (const c of input.cancellations) keep.set(c.entity, { entity: c.entity, keys: [], reason: c.reason });
+  return [...keep.values()];
+}
 
+/** writePostgres's supersession, in steps: the entities' events (index on instance_id, entity), then their pending deliveries. */
+async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<number> {
+  const keep = new Map(entitySets(input).map((s) => [s.entity, { keys: new Set(s.keys), reason: s.reason }]));
+  if (keep.size === 0) return 0;
   let cancelled = 0;
-  const pg = isPostgres(trx);
-  for (const part of pg ? [[...keep.keys()]] : chunks([...keep.keys()], 500)) {
-    // The entities' events first (index on instance_id, entity): in a backfill every entity is
-    // new and its only events are this batch's own, so nothing is left to look for in deliveries.
-    // PostgreSQL: one index probe per entity, forced (OFFSET 0 keeps the lateral subquery apart).
-    // Left to itself, the planner hashes or scans every event of the instance for a batch of a
-    // thousand entities — a whole-ledger scan per batch, quadratic over a backfill.
-    const found = pg
-      ? ((await trx.raw(
-        'select e.id, e.entity, e.dedup_key from unnest(?::text[]) as x(entity) cross join lateral (select id, entity, dedup_key from events where instance_id = ? and entity = x.entity offset 0) as e',
-        [part, input.instanceId] as Knex.RawBinding[],
-      )) as { rows: unknown[] }).rows
-      : await trx('events').where('instance_id', input.instanceId).whereIn('entity', part).select('id', 'entity', 'dedup_key');
-    const others = (found as { id: number; entity: string; dedup_key: string }[])
-      .filter((e) => !keep.get(e.entity)!.keys.has(e.dedup_key));
+  for (const part of chunks([...keep.keys()], 500)) {
+    const found = (await trx('events').where('instance_id', input.instanceId).whereIn('entity', part).select('id', 'entity', 'dedup_key')) as { id: number; entity: string; dedup_key: string }[];
     const byReason = new Map<string, number[]>();
-    for (const e of others) {
-      const reason = keep.get(e.entity)!.reason;
-      const ids = byReason.get(reason);
+    for (const e of found) {
+      const set = keep.get(e.entity)!;
+      if (set.keys.has(e.dedup_key)) continue;
+      const ids = byReason.get(set.reason);
       if (ids) ids.push(e.id);
-      else byReason.set(reason, [e.id]);
+      else byReason.set(set.reason, [e.id]);
     }
     for (const [reason, eventIds] of byReason) {
       for (const ids of chunks(eventIds, 500)) {

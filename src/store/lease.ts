@@ -52,14 +52,6 @@ export async function releaseLease(knex: Knex, lease: Lease, now: number): Promi
     .update({ lease_owner: null, lease_expires_at: null, updated_at: now });
 }
 
-/** Inside a commit transaction: proves the lease is still ours and locks the row until commit. */
-export async function assertFence(trx: Knex.Transaction, lease: Lease, now: number): Promise<void> {
-  const n = await trx('connector_state')
-    .where({ instance_id: lease.instanceId, lease_owner: lease.owner, lease_epoch: lease.epoch })
-    .update({ updated_at: now });
-  if (n !== 1) throw new FencedError(lease.instanceId);
-}
-
 export async function readCursor(knex: Knex, instanceId: string): Promise<unknown> {
   const row = await knex('connector_state').where({ instance_id: instanceId }).first('cursor');
   return row?.cursor ? JSON.parse(row.cursor as string) : undefined;

@@ -18,11 +18,11 @@ const deps = {
 const event = (key: string, data: Record<string, unknown>, extra: Partial<EmittedEvent> = {}): EmittedEvent => ({ key, type: 't', rowKey: key, recipient: { fiscalCode: 'RSSMRA80A01H501U' }, data, ...extra });
 
 describe('prepareBatch', () => {
-  it('copies flat data, turns the rest into what JSON will give back, and renders that', () => {
+  it('copies flat data, turns the rest into what JSON will give back, and renders that', async () => {
     rendered.length = 0;
     const flat = { a: 'x', n: 3, b: true, z: null, gone: undefined };
     const nested = { at: new Date('2026-12-24T09:30:00Z'), office: { name: 'Anagrafe' }, list: [1, 2] };
-    const out = prepareBatch({ events: [event('k1', flat), event('k2', nested)] }, deps);
+    const out = await prepareBatch({ events: [event('k1', flat), event('k2', nested)] }, deps);
     expect(out.rowErrors).toEqual([]);
     expect(out.events[0]!.data).toEqual({ a: 'x', n: 3, b: true, z: null });
     expect(out.events[0]!.data).not.toBe(flat); // a later change to the connector's object changes nothing stored
@@ -30,15 +30,15 @@ describe('prepareBatch', () => {
     expect(rendered).toEqual([out.events[0]!.data, out.events[1]!.data]);
   });
 
-  it('takes one route per event type and batch, shared by its events', () => {
+  it('takes one route per event type and batch, shared by its events', async () => {
     routeCalls = 0;
-    const out = prepareBatch({ events: [event('k1', {}), event('k2', {}), event('k3', {})] }, deps);
+    const out = await prepareBatch({ events: [event('k1', {}), event('k2', {}), event('k3', {})] }, deps);
     expect(routeCalls).toBe(1);
     expect(out.events[2]!.route).toBe(out.events[0]!.route);
   });
 
-  it('names the row and field of data JSON cannot hold, or text the store cannot hold, and keeps the rest', () => {
-    const out = prepareBatch({ events: [
+  it('names the row and field of data JSON cannot hold, or text the store cannot hold, and keeps the rest', async () => {
+    const out = await prepareBatch({ events: [
       event('big', { n: 10n }),
       event('nan', { n: Number.NaN, d: new Date(Number.NaN) }),
       event('key\u0000', {}, { rowKey: 'r-key' }),

@@ -28,4 +28,16 @@ describe.each(run)('commitBatch of 2,000 events on %s', (dialect) => {
     const orphans = await store.knex('events').leftJoin('deliveries', 'deliveries.event_id', 'events.id').whereNull('deliveries.id').count({ n: '*' }).first();
     expect(Number(orphans?.n)).toBe(0);
   });
+
+  it('stores a key given twice in one batch once, with the first one\'s delivery', async () => {
+    store = await testStore(dialect);
+    const twice = (channel: string): NewEvent => ({
+      key: 'same', type: 't', fiscalCode: 'RSSMRA80A01H501U', data: { channel },
+      route: { mode: 'first', steps: [{ channel, options: {} }] },
+      deliveries: [{ channel, options: {}, routeIndex: 0, address: null }],
+    });
+    const r = await commitBatch(store.knex, { instanceId: 'dup', events: [twice('appio'), twice('appio')], cancellations: [], rowErrors: [], now: Date.now() });
+    expect(r).toMatchObject({ inserted: 1, duplicates: 1 });
+    expect(await store.knex('deliveries').select('channel')).toEqual([{ channel: 'appio' }]);
+  });
 });

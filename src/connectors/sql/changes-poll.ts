@@ -15,6 +15,7 @@ import { dialectOf, selectLocalDateTime } from './source.js';
 import { instantToWallTime } from '../../util/local-time.js';
 import { cellText } from './rows.js';
 import { withRowsTotal } from '../progress.js';
+import { nextTurn, SLICE } from '../../util/next-turn.js';
 
 /**
  * The position after the last committed row: the change column as the database's own text, and
@@ -173,7 +174,9 @@ export async function* pollChanges(spec: ChangesPollSpec, ctx: PollContext<unkno
     if (rows.length === 0) break;
     const total = !yielded && rows.length === spec.pageSize ? await rowsInRun(spec, upper, start) : undefined;
     const batch: Batch<ChangeCursor> & Required<Pick<Batch, 'events' | 'cancellations' | 'errors'>> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      if (i % SLICE === SLICE - 1) await nextTurn();
+      const row = rows[i]!;
       const id = cellText(row.id)!;
       const v = spec.verdict(row, id);
       if (v.errors?.length) batch.errors.push(...v.errors);
