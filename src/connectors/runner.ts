@@ -7,7 +7,7 @@ import type { Channel } from '../channels/channel.js';
 import type { ConnectorInstance } from './registry.js';
 import { routeFor } from './routing.js';
 import { prepareBatch } from './prepare-batch.js';
-import { commitBatch } from '../store/commit-batch.js';
+import { commitBatch, encodeEvents } from '../store/commit-batch.js';
 import { acquireLease, FencedError, readCursor, releaseLease, renewLease, type Lease } from '../store/lease.js';
 import { pendingEntities } from '../store/pending-entities.js';
 import { finishRun, startRun, type RunTotals } from '../store/runs.js';
@@ -111,7 +111,8 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
     const p = batches.next().then(async (step) => {
       if (step.done) return undefined;
       const prepared = await prepareBatch(step.value, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now: clock() });
-      return { batch: step.value, prepared };
+      // The store's encoding of the batch too, off the commit's critical path.
+      return { batch: step.value, prepared, encoded: encodeEvents(knex, prepared.events, step.value.cancellations ?? []) };
     });
     p.catch(() => {}); // its failure surfaces when awaited below, not as an unhandled rejection
     return p;
@@ -121,7 +122,7 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
     for (;;) {
       const page = await next;
       if (!page) return false;
-      const { batch, prepared } = page;
+      const { batch, prepared, encoded } = page;
       signal.throwIfAborted();
       const now = clock();
       next = readAhead();
@@ -132,6 +133,7 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
         events: prepared.events,
         cancellations: batch.cancellations ?? [],
         rowErrors: prepared.rowErrors,
+        encoded,
         ...(def.shape === 'incremental' && batch.cursor !== undefined ? { cursor: batch.cursor } : {}),
         now,
       });

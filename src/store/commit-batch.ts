@@ -40,6 +40,8 @@ export interface CommitInput {
   rowErrors: RowError[];
   /** undefined keeps the stored cursor. */
   cursor?: unknown;
+  /** encodeEvents(knex, events), done ahead (while the previous batch commits); else done here. */
+  encoded?: EncodedEvents | undefined;
   now: number;
 }
 
@@ -87,11 +89,7 @@ function isPostgres(knex: Knex): boolean {
 async function writePostgres(trx: Knex.Transaction, input: CommitInput): Promise<Written> {
   const { now, instanceId } = input;
   if (input.events.length === 0 && input.cancellations.length === 0) return { insertedEvents: [], cancelled: 0 };
-  const json = jsonMemo();
-  // A key twice in one batch (callers other than prepareBatch do not dedupe): the first is
-  // inserted, as ON CONFLICT would do, and only its deliveries may join it.
-  const seen = new Set<string>();
-  const events = input.events.filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const encoded = input.encoded ?? encodePostgres(input.events, input.cancellations);
   const ev = recordset(EVENT_JSON);
   const dl = recordset(DELIVERY_JSON);
   const list = (names: string[], prefix = '') => names.map((n) => `${prefix}${n}`).join(', ');
@@ -99,8 +97,9 @@ async function writePostgres(trx: Knex.Transaction, input: CommitInput): Promise
       insert into events (instance_id, created_at, ${list(ev.names)}) select ?, ?, ${list(ev.names, 'x.')} from ${ev.sql}
       on conflict (instance_id, dedup_key) do nothing returning id, dedup_key
     ), dl as (
-      insert into deliveries (event_id, state, attempts, polls, created_at, updated_at, ${list(dl.names.slice(1))})
-      select ev.id, 'pending', 0, 0, ?, ?, ${list(dl.names.slice(1), 'x.')} from ${dl.sql} join ev on ev.dedup_key = x.dedup_key
+      insert into deliveries (event_id, state, attempts, polls, created_at, updated_at, next_attempt_at, ${list(dl.names.slice(2))})
+      select ev.id, 'pending', 0, 0, ?, ?, greatest(coalesce(x.not_before, ?), ?), ${list(dl.names.slice(2), 'x.')}
+      from ${dl.sql} join ev on ev.dedup_key = x.dedup_key
     ), sup as (
       update deliveries as d set state = 'cancelled', reason = t.reason, lease_token = null, lease_until = null, finished_at = ?, updated_at = ?
       from (
@@ -113,20 +112,44 @@ async function writePostgres(trx: Knex.Transaction, input: CommitInput): Promise
       returning 1
     )
     select (select count(*) from sup) as cancelled, (select coalesce(json_agg(dedup_key), '[]') from ev) as keys`;
+  const bindings = [instanceId, now, encoded.events, now, now, now, now, encoded.deliveries, now, now, encoded.sets, instanceId];
+  const res = (await trx.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string }] };
+  const row = res.rows[0];
+  const keys = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as string[];
+  const typeOf = new Map(input.events.map((e) => [e.key, e.type]));
+  return { insertedEvents: keys.map((key) => ({ key, type: typeOf.get(key)! })), cancelled: Number(row.cancelled) };
+}
+
+/** A batch as writePostgres's three JSON parameters. */
+export interface EncodedEvents {
+  readonly events: string;
+  readonly deliveries: string;
+  readonly sets: string;
+}
+
+/**
+ * The batch's rows as the store will bind them, for a caller that can do it ahead, off the
+ * commit's critical path (the runner, while the previous batch commits). Undefined where the
+ * store does not use it (SQLite, SQL Server).
+ */
+export function encodeEvents(knex: Knex, events: NewEvent[], cancellations: Cancellation[]): EncodedEvents | undefined {
+  return isPostgres(knex) ? encodePostgres(events, cancellations) : undefined;
+}
+
+function encodePostgres(all: NewEvent[], cancellations: Cancellation[]): EncodedEvents {
+  const json = jsonMemo();
+  // A key twice in one batch (callers other than prepareBatch do not dedupe): the first is
+  // inserted, as ON CONFLICT would do, and only its deliveries may join it.
+  const seen = new Set<string>();
+  const events = all.filter((e) => !seen.has(e.key) && seen.add(e.key));
   const eventRows = events.map((e) => ({
     dedup_key: e.key, type: e.type, entity: e.entity ?? null, fiscal_code: e.fiscalCode, phone: e.phone ?? null, language: e.language ?? null,
     payload: JSON.stringify(e.data), not_before: e.notBefore ?? null, expires_at: e.expiresAt ?? null, route: json(e.route),
   }));
   const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => ({
-    dedup_key: e.key, channel: d.channel, options: json(d.options), route_index: d.routeIndex, address: d.address, reason: d.reason ?? null,
-    next_attempt_at: Math.max(e.notBefore ?? now, now),
+    dedup_key: e.key, not_before: e.notBefore ?? null, channel: d.channel, options: json(d.options), route_index: d.routeIndex, address: d.address, reason: d.reason ?? null,
   })));
-  const bindings = [instanceId, now, JSON.stringify(eventRows), now, now, JSON.stringify(deliveryRows), now, now, JSON.stringify(entitySets(input)), instanceId];
-  const res = (await trx.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string }] };
-  const row = res.rows[0];
-  const keys = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as string[];
-  const typeOf = new Map(events.map((e) => [e.key, e.type]));
-  return { insertedEvents: keys.map((key) => ({ key, type: typeOf.get(key)! })), cancelled: Number(row.cancelled) };
+  return { events: JSON.stringify(eventRows), deliveries: JSON.stringify(deliveryRows), sets: JSON.stringify(entitySets(events, cancellations)) };
 }
 
 /** Columns the JSON rows carry (the batch's constants are bound once). */
@@ -135,7 +158,7 @@ const EVENT_JSON: Record<string, string> = {
   payload: 'text', not_before: 'bigint', expires_at: 'bigint', route: 'text',
 };
 const DELIVERY_JSON: Record<string, string> = {
-  dedup_key: 'text', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text', next_attempt_at: 'bigint',
+  dedup_key: 'text', not_before: 'bigint', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text',
 };
 
 /** `json_to_recordset(?::json) as x(col type, …)`; the column names are written in (ours, not input). */
@@ -247,21 +270,21 @@ export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: n
  * Entity sets: the events a batch emits for an entity are its complete current set, so pending
  * deliveries of that entity's other events are superseded; an explicit cancellation empties the set.
  */
-function entitySets(input: CommitInput): Array<{ entity: string; keys: string[]; reason: string }> {
+function entitySets(events: NewEvent[], cancellations: Cancellation[]): Array<{ entity: string; keys: string[]; reason: string }> {
   const keep = new Map<string, { entity: string; keys: string[]; reason: string }>();
-  for (const e of input.events) {
+  for (const e of events) {
     if (!e.entity) continue;
     const s = keep.get(e.entity);
     if (s) s.keys.push(e.key);
     else keep.set(e.entity, { entity: e.entity, keys: [e.key], reason: `superseded by ${e.key}` });
   }
-  for (const c of input.cancellations) keep.set(c.entity, { entity: c.entity, keys: [], reason: c.reason });
+  for (const c of cancellations) keep.set(c.entity, { entity: c.entity, keys: [], reason: c.reason });
   return [...keep.values()];
 }
 
 /** writePostgres's supersession, in steps: the entities' events (index on instance_id, entity), then their pending deliveries. */
 async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<number> {
-  const keep = new Map(entitySets(input).map((s) => [s.entity, { keys: new Set(s.keys), reason: s.reason }]));
+  const keep = new Map(entitySets(input.events, input.cancellations).map((s) => [s.entity, { keys: new Set(s.keys), reason: s.reason }]));
   if (keep.size === 0) return 0;
   let cancelled = 0;
   for (const part of chunks([...keep.keys()], 500)) {
