@@ -77,7 +77,9 @@ function isPostgres(knex: Knex): boolean {
  * sets' supersessions — each table's rows as one JSON parameter read by json_to_recordset.
  * JSON.stringify is native: about half the client CPU of an array parameter per column, whose
  * elements node-postgres escapes one by one. One round trip, so a commit never waits for the
- * event loop between its parts while the next page is being checked.
+ * event loop between its parts while the next page is being checked; and no BEGIN and COMMIT
+ * around it, a single statement being atomic by itself.
+ * - The lease fence and the new cursor are the statement's first part (see fence below).
  * - Deliveries are written only for events actually inserted (ON CONFLICT skips the ledger's
  *   duplicates): they join the insert's RETURNING on the dedup key.
  * - The supersession sees the statement's snapshot, without this batch's own rows, which it
@@ -86,15 +88,23 @@ function isPostgres(knex: Knex): boolean {
  *   itself, the planner hashes every event of the instance, or reads every pending delivery, for
  *   each batch — a whole-ledger scan per batch, quadratic over a backfill.
  */
-async function writePostgres(trx: Knex.Transaction, input: CommitInput): Promise<Written> {
+async function writePostgres(knex: Knex, input: CommitInput): Promise<Written> {
   const { now, instanceId } = input;
-  if (input.events.length === 0 && input.cancellations.length === 0) return { insertedEvents: [], cancelled: 0 };
   const encoded = input.encoded ?? encodePostgres(input.events, input.cancellations);
   const ev = recordset(EVENT_JSON);
   const dl = recordset(DELIVERY_JSON);
   const list = (names: string[], prefix = '') => names.map((n) => `${prefix}${n}`).join(', ');
-  const sql = `with ev as (
+  // The fence: the connector's state row, updated only while the lease is ours; everything else
+  // is written only if it was (a sub-statement reads another's RETURNING, never its effects).
+  const fenced = input.cursor !== undefined || input.lease !== undefined;
+  const gate = input.lease ? 'exists (select 1 from fence)' : 'true';
+  const state = stateOf(input);
+  const sql = `with ${fenced ? `fence as (
+      update connector_state set ${Object.keys(state).map((c) => `${c} = ?`).join(', ')}
+      where instance_id = ?${input.lease ? ' and lease_owner = ? and lease_epoch = ?' : ''} returning 1
+    ), ` : ''}ev as (
       insert into events (instance_id, created_at, ${list(ev.names)}) select ?, ?, ${list(ev.names, 'x.')} from ${ev.sql}
+      where ${gate}
       on conflict (instance_id, dedup_key) do nothing returning id, dedup_key
     ), dl as (
       insert into deliveries (event_id, state, attempts, polls, created_at, updated_at, next_attempt_at, ${list(dl.names.slice(2))})
@@ -106,15 +116,19 @@ async function writePostgres(trx: Knex.Transaction, input: CommitInput): Promise
         select p.id, k.reason from json_to_recordset(?::json) as k(entity text, keys text[], reason text)
         cross join lateral (select id, dedup_key from events where instance_id = ? and entity = k.entity offset 0) as e
         cross join lateral (select id, state from deliveries where event_id = e.id offset 0) as p
-        where e.dedup_key <> all(k.keys) and p.state = 'pending'
+        where e.dedup_key <> all(k.keys) and p.state = 'pending' and ${gate}
       ) as t
       where d.id = t.id
       returning 1
     )
-    select (select count(*) from sup) as cancelled, (select coalesce(json_agg(dedup_key), '[]') from ev) as keys`;
-  const bindings = [instanceId, now, encoded.events, now, now, now, now, encoded.deliveries, now, now, encoded.sets, instanceId];
-  const res = (await trx.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string }] };
+    select (select count(*) from sup) as cancelled, (select coalesce(json_agg(dedup_key), '[]') from ev) as keys${input.lease ? ', (select count(*) from fence) as fence' : ''}`;
+  const bindings = [
+    ...(fenced ? [...Object.values(state), instanceId, ...(input.lease ? [input.lease.owner, input.lease.epoch] : [])] : []),
+    instanceId, now, encoded.events, now, now, now, now, encoded.deliveries, now, now, encoded.sets, instanceId,
+  ] as Knex.RawBinding[];
+  const res = (await knex.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string; fence?: string | number }] };
   const row = res.rows[0];
+  if (input.lease && Number(row.fence) !== 1) throw new FencedError(instanceId);
   const keys = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as string[];
   const typeOf = new Map(input.events.map((e) => [e.key, e.type]));
   return { insertedEvents: keys.map((key) => ({ key, type: typeOf.get(key)! })), cancelled: Number(row.cancelled) };
@@ -202,28 +216,49 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 }
 
 export async function commitBatch(knex: Knex, input: CommitInput): Promise<CommitResult> {
-  return knex.transaction(async (trx) => {
-    const { now, instanceId } = input;
-    const { insertedEvents, cancelled } = isPostgres(trx) ? await writePostgres(trx, input) : await writeRowByBatch(trx, input);
+  let written: Written;
+  if (isPostgres(knex)) {
+    // One statement is atomic by itself: a transaction only when row errors go with it.
+    written = input.rowErrors.length === 0
+      ? await writePostgres(knex, input)
+      : await knex.transaction(async (trx) => {
+        const w = await writePostgres(trx, input);
+        await writeRowErrors(trx, input);
+        return w;
+      });
+  } else {
+    written = await knex.transaction(async (trx) => {
+      const w = await writeRowByBatch(trx, input);
+      await writeRowErrors(trx, input);
+      // Last, so the row stays locked only for the commit: the cursor moves only while the lease
+      // is still ours (same owner, same epoch), or the whole batch rolls back.
+      if (input.cursor !== undefined || input.lease) {
+        const n = await trx('connector_state').where({ instance_id: input.instanceId, ...fenceOf(input) }).update(stateOf(input));
+        if (input.lease && n !== 1) throw new FencedError(input.instanceId);
+      }
+      return w;
+    });
+  }
+  const { insertedEvents, cancelled } = written;
+  return { insertedEvents, inserted: insertedEvents.length, duplicates: input.events.length - insertedEvents.length, cancelled };
+}
 
-    for (const err of input.rowErrors) {
-      await trx('row_errors')
-        .insert({ instance_id: instanceId, row_key: err.rowKey, field: err.field ?? '', message: err.message, first_seen: now, last_seen: now, seen: 1 })
-        .onConflict(['instance_id', 'row_key', 'field'])
-        .merge({ message: err.message, last_seen: now, seen: trx.raw('row_errors.seen + 1') });
-    }
+function fenceOf(input: CommitInput): Record<string, unknown> {
+  return input.lease ? { lease_owner: input.lease.owner, lease_epoch: input.lease.epoch } : {};
+}
 
-    // Last, so the row stays locked only for the commit: the cursor moves only while the lease is
-    // still ours (same owner, same epoch), or the whole batch rolls back (FencedError).
-    if (input.cursor !== undefined || input.lease) {
-      const patch: Record<string, unknown> = { updated_at: now };
-      if (input.cursor !== undefined) patch.cursor = JSON.stringify(input.cursor);
-      const fence = input.lease ? { lease_owner: input.lease.owner, lease_epoch: input.lease.epoch } : {};
-      const n = await trx('connector_state').where({ instance_id: instanceId, ...fence }).update(patch);
-      if (input.lease && n !== 1) throw new FencedError(instanceId);
-    }
-    return { insertedEvents, inserted: insertedEvents.length, duplicates: input.events.length - insertedEvents.length, cancelled };
-  });
+function stateOf(input: CommitInput): Record<string, unknown> {
+  return { updated_at: input.now, ...(input.cursor !== undefined ? { cursor: JSON.stringify(input.cursor) } : {}) };
+}
+
+async function writeRowErrors(trx: Knex.Transaction, input: CommitInput): Promise<void> {
+  const { now, instanceId } = input;
+  for (const err of input.rowErrors) {
+    await trx('row_errors')
+      .insert({ instance_id: instanceId, row_key: err.rowKey, field: err.field ?? '', message: err.message, first_seen: now, last_seen: now, seen: 1 })
+      .onConflict(['instance_id', 'row_key', 'field'])
+      .merge({ message: err.message, last_seen: now, seen: trx.raw('row_errors.seen + 1') });
+  }
 }
 
 type Written = Pick<CommitResult, 'insertedEvents' | 'cancelled'>;

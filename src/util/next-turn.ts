@@ -3,7 +3,7 @@
 // needs a turn of the loop to be sent. Giving one back every SLICE items keeps the two overlapped.
 
 /** Items handled between two turns of the event loop. */
-export const SLICE = 250;
+export const SLICE = 100;
 
 /** Resolves on the next turn of the event loop, after pending I/O callbacks. */
 export function nextTurn(): Promise<void> {
