@@ -2,6 +2,7 @@
 // Strict because a citizen must never receive "Appuntamento il undefined": a missing value is
 // an error, not an empty string. No HTML escaping (output is markdown/plain text) and values
 // are inserted literally, never re-parsed as templates.
+import { offsetMs } from '../util/local-time.js';
 
 export interface TemplateOptions {
   /** Time zone for date filters. Default "Europe/Rome". */
@@ -177,14 +178,29 @@ function applyFilter(name: Exclude<TemplateFilter, 'default'>, value: unknown, v
       }
       // A calendar date (YYYY-MM-DD) is the same day everywhere: format it in UTC, where it was built.
       const timeZone = d.dateOnly ? 'UTC' : ctx.timeZone;
-      if (name === 'date') return fmt(ctx.locale, timeZone, 'date').format(d.date);
-      const time = fmt(ctx.locale, timeZone, 'time').format(d.date);
-      if (name === 'time') return time;
-      // Intl says "alle ore 10:30" in Italian; the plainer "alle 10:30" reads better in a message.
-      if (ctx.locale.toLowerCase().split('-')[0] === 'it') return `${fmt(ctx.locale, timeZone, 'weekdayDate').format(d.date)} alle ${time}`;
-      return fmt(ctx.locale, timeZone, 'full').format(d.date);
+      const ms = d.date.getTime();
+      // None of these formats shows seconds: within a minute of the zone's clock the text is the
+      // same, so a backfill formats each minute once (Intl is the costly part of rendering).
+      const key = `${name}|${ctx.locale}|${timeZone}|${Math.floor((ms + offsetMs(ms, timeZone)) / 60_000)}`;
+      const cached = formatted.get(key);
+      if (cached !== undefined) return cached;
+      const text = formatDate(name, d.date, ctx.locale, timeZone);
+      if (formatted.size >= 50_000) formatted.clear();
+      formatted.set(key, text);
+      return text;
     }
   }
+}
+
+const formatted = new Map<string, string>();
+
+function formatDate(name: 'date' | 'time' | 'datetime', date: Date, locale: string, timeZone: string): string {
+  if (name === 'date') return fmt(locale, timeZone, 'date').format(date);
+  const time = fmt(locale, timeZone, 'time').format(date);
+  if (name === 'time') return time;
+  // Intl says "alle ore 10:30" in Italian; the plainer "alle 10:30" reads better in a message.
+  if (locale.toLowerCase().split('-')[0] === 'it') return `${fmt(locale, timeZone, 'weekdayDate').format(date)} alle ${time}`;
+  return fmt(locale, timeZone, 'full').format(date);
 }
 
 const FORMATS = {

@@ -1,7 +1,7 @@
 // The attempts log: every provider call made for a delivery, for "what happened and why".
 import type { Knex } from 'knex';
 import type { Store } from './db.js';
-import { jsonEachRows, unnestRows } from './bulk-rows.js';
+import { jsonEachRows, recordsetRows } from './bulk-rows.js';
 
 export interface AttemptRecord {
   deliveryId: number;
@@ -65,7 +65,7 @@ export class AttemptLog {
     }
     // One statement whatever the count, the rows as bulk parameters (see bulk-rows.ts).
     const tuples = rows.map((r) => COLUMNS.map((c) => r[c]));
-    const pg = dialect === 'postgres' ? unnestRows(TYPES, tuples) : null;
+    const pg = dialect === 'postgres' ? recordsetRows('v', COLUMNS, TYPES, tuples) : null;
     const { sql, bindings } = pg ? { sql: `select * from ${pg.sql}`, bindings: pg.bindings } : jsonEachRows(COLUMNS, tuples);
     await knex.raw(`insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }

@@ -1,14 +1,23 @@
-// Many rows as a few bound parameters, for statements over a whole batch: PostgreSQL reads one
-// array per column through unnest(), SQLite one JSON array through json_each(). Either way the
+// Many rows as one bound parameter, for statements over a whole batch: PostgreSQL reads JSON
+// objects through json_to_recordset(), SQLite a JSON array of tuples through json_each(). Either way the
 // statement's text is the same whatever the number of rows, so it is parsed (SQLite: compiled,
 // on this thread) once per batch, not in proportion to it. Rows are tuples in column order.
 import type { Knex } from 'knex';
 
-/** `unnest(?::t1[], ?::t2[], …)` and its bindings: one array per column (node-postgres sends each as an array literal). */
-export function unnestRows(types: readonly string[], rows: readonly (readonly unknown[])[]): { sql: string; bindings: Knex.RawBinding[] } {
+/**
+ * `json_to_recordset(?::json) as <alias>(c1 t1, …)` and its one binding: the rows as JSON objects
+ * keyed by column. JSON.stringify is native; an array parameter per column costs about twice the
+ * client CPU (node-postgres escapes its elements one by one) and no less server time.
+ */
+export function recordsetRows(alias: string, columns: readonly string[], types: readonly string[], rows: readonly (readonly unknown[])[]): { sql: string; bindings: Knex.RawBinding[] } {
+  const objects = rows.map((r) => {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i++) o[columns[i]!] = r[i] ?? null;
+    return o;
+  });
   return {
-    sql: `unnest(${types.map((t) => `?::${t}[]`).join(', ')})`,
-    bindings: types.map((_, i) => rows.map((r) => r[i] ?? null)) as Knex.RawBinding[],
+    sql: `json_to_recordset(?::json) as ${alias}(${columns.map((c, i) => `${c} ${types[i]}`).join(', ')})`,
+    bindings: [JSON.stringify(objects)],
   };
 }
 

@@ -11,9 +11,9 @@ import type { Knex } from 'knex';
 import type { Store } from './db.js';
 import type { DeliveryState } from './states.js';
 import { LostLeaseError, transitionRow, type DeliveryPatch } from './update-delivery.js';
-import { jsonEachRows, unnestRows } from './bulk-rows.js';
+import { jsonEachRows, recordsetRows } from './bulk-rows.js';
 
-/** Columns a transition may set, with their PostgreSQL type (unnest needs typed arrays). */
+/** Columns a transition may set, with their PostgreSQL type (json_to_recordset needs them). */
 const COLUMNS = {
   state: 'text',
   attempts: 'integer',
@@ -159,8 +159,8 @@ export class DeliveryWriter {
     let sql: string;
     let bindings: Knex.RawBinding[];
     if (dialect === 'postgres') {
-      const from = unnestRows(['bigint', 'text', 'text', ...cols.map((c) => COLUMNS[c])], rows);
-      sql = `update deliveries as d set ${set} from ${from.sql} as v(${names.join(', ')}) where d.id = v.id and d.lease_token = v.token and d.state = v.from_state returning d.id`;
+      const from = recordsetRows('v', names, ['bigint', 'text', 'text', ...cols.map((c) => COLUMNS[c])], rows);
+      sql = `update deliveries as d set ${set} from ${from.sql} where d.id = v.id and d.lease_token = v.token and d.state = v.from_state returning d.id`;
       bindings = from.bindings;
     } else {
       const from = jsonEachRows(names, rows);

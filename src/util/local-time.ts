@@ -120,7 +120,7 @@ const QUARTER_MS = 15 * 60_000;
 const offsets = new Map<string, Map<number, number>>();
 
 /** Zone offset (wall minus UTC) in ms at an instant. */
-function offsetMs(instantMs: number, zone: string): number {
+export function offsetMs(instantMs: number, zone: string): number {
   let byQuarter = offsets.get(zone);
   if (!byQuarter) offsets.set(zone, (byQuarter = new Map()));
   const quarter = Math.floor(instantMs / QUARTER_MS);

@@ -123,3 +123,24 @@ describe('renderTemplate: filters', () => {
     expect(renderTemplate('{{ d }}', { d: new Date(start) })).toBe(start);
   });
 });
+
+describe('renderTemplate: date filters formatted once per minute', () => {
+  // Seeded instants, many seconds apart inside the same minutes, around DST changes and far from them:
+  // whatever is kept from an earlier call must be what Intl says for this one.
+  it('gives exactly what a fresh Intl format gives, in several zones and locales', () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const bases = [Date.UTC(2026, 2, 29, 0, 30), Date.UTC(2026, 9, 25, 0, 30), Date.UTC(1901, 5, 1), Date.UTC(2099, 11, 31, 23)];
+    for (const [timeZone, locale] of [['Europe/Rome', 'it-IT'], ['America/St_Johns', 'en-GB'], ['Asia/Kathmandu', 'de-DE']] as const) {
+      for (let i = 0; i < 400; i++) {
+        const at = new Date(bases[i % bases.length]! + Math.floor(random() * 3 * 3_600_000));
+        const expected = {
+          date: new Intl.DateTimeFormat(locale, { timeZone, day: 'numeric', month: 'long', year: 'numeric' }).format(at),
+          time: new Intl.DateTimeFormat(locale, { timeZone, hour: '2-digit', minute: '2-digit' }).format(at),
+        };
+        const out = renderTemplate('{{ at | date }}|{{ at | time }}', { at: at.toISOString() }, { timeZone, locale });
+        expect(out).toBe(`${expected.date}|${expected.time}`);
+      }
+    }
+  });
+});
