@@ -48,8 +48,7 @@ export async function prepareBatch(batch: Batch, deps: PrepareDeps): Promise<Pre
     const fail = (field: string, message: string) => rowErrors.push({ rowKey, field, message });
     if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > 400) { fail('key', 'dedup key must be a non-empty string of at most 400 characters'); continue; }
     // PostgreSQL text cannot hold U+0000; one such row would fail its whole batch at every poll.
-    if (e.key.includes('\0')) { fail('key', 'dedup key contains a NUL character (U+0000)'); continue; }
-    const nul = hasNul(e.entity) ? 'entity' : hasNul(e.recipient?.phone) ? 'phone' : hasNul(e.recipient?.language) ? 'language' : null;
+    const nul = hasNul(e.key) ? 'key' : hasNul(e.entity) ? 'entity' : hasNul(e.recipient?.phone) ? 'phone' : hasNul(e.recipient?.language) ? 'language' : null;
     if (nul) { fail(nul, `${nul} contains a NUL character (U+0000)`); continue; }
     if (seen.has(e.key)) { fail('key', `duplicate dedup key "${e.key}" in one batch; the first occurrence was kept`); continue; }
     const spec = deps.definition.eventTypes[e.type];

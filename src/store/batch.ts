@@ -87,6 +87,27 @@ export function jsonMemo(): (value: unknown) => string {
   };
 }
 
+/** An event's own columns, as every writer stores them (the batch's instance and time aside). */
+export function eventFields(e: NewEvent, json: (v: unknown) => string) {
+  return {
+    dedup_key: e.key,
+    type: e.type,
+    entity: e.entity ?? null,
+    fiscal_code: e.fiscalCode,
+    phone: e.phone ?? null,
+    language: e.language ?? null,
+    payload: JSON.stringify(e.data),
+    not_before: e.notBefore ?? null,
+    expires_at: e.expiresAt ?? null,
+    route: json(e.route),
+  };
+}
+
+/** A delivery's own columns (its event, state and times aside). */
+export function deliveryFields(d: NewDelivery, json: (v: unknown) => string) {
+  return { channel: d.channel, options: json(d.options), route_index: d.routeIndex, address: d.address, reason: d.reason ?? null };
+}
+
 export function stateOf(input: CommitInput): Record<string, unknown> {
   return { updated_at: input.now, ...(input.cursor !== undefined ? { cursor: JSON.stringify(input.cursor) } : {}) };
 }

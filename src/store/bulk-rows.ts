@@ -15,10 +15,12 @@ export function recordsetRows(alias: string, columns: readonly string[], types: 
     for (let i = 0; i < columns.length; i++) o[columns[i]!] = r[i] ?? null;
     return o;
   });
-  return {
-    sql: `json_to_recordset(?::json) as ${alias}(${columns.map((c, i) => `${c} ${types[i]}`).join(', ')})`,
-    bindings: [JSON.stringify(objects)],
-  };
+  return { sql: recordsetFrom(alias, columns, types), bindings: [JSON.stringify(objects)] };
+}
+
+/** `json_to_recordset(?::json) as <alias>(c1 t1, …)`: the column names are written in (ours, never input). */
+export function recordsetFrom(alias: string, columns: readonly string[], types: readonly string[]): string {
+  return `json_to_recordset(?::json) as ${alias}(${columns.map((c, i) => `${c} ${types[i]}`).join(', ')})`;
 }
 
 /** `select value ->> 0 as c0, … from json_each(?)` and its one binding: the rows as a JSON array. */

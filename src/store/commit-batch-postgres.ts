@@ -2,7 +2,8 @@
 import type { Knex } from 'knex';
 import type { Cancellation } from '../connectors/contract.js';
 import { FencedError } from './lease.js';
-import { entitySets, jsonMemo, stateOf, type CommitInput, type EncodedEvents, type NewEvent, type Written } from './batch.js';
+import { deliveryFields, entitySets, eventFields, jsonMemo, stateOf, type CommitInput, type EncodedEvents, type NewEvent, type Written } from './batch.js';
+import { recordsetFrom } from './bulk-rows.js';
 
 /**
  * PostgreSQL: the whole batch in one statement — new events, their deliveries, and the entity
@@ -28,10 +29,10 @@ export async function writePostgres(knex: Knex, input: CommitInput): Promise<Wri
   const list = (names: string[], prefix = '') => names.map((n) => `${prefix}${n}`).join(', ');
   // The fence: the connector's state row, updated only while the lease is ours; everything else
   // is written only if it was (a sub-statement reads another's RETURNING, never its effects).
-  const fenced = input.cursor !== undefined || input.lease !== undefined;
+  const writesState = input.cursor !== undefined || input.lease !== undefined;
   const gate = input.lease ? 'exists (select 1 from fence)' : 'true';
   const state = stateOf(input);
-  const sql = `with ${fenced ? `fence as (
+  const sql = `with ${writesState ? `fence as (
       update connector_state set ${Object.keys(state).map((c) => `${c} = ?`).join(', ')}
       where instance_id = ?${input.lease ? ' and lease_owner = ? and lease_epoch = ?' : ''} returning 1
     ), ` : ''}ev as (
@@ -55,7 +56,7 @@ export async function writePostgres(knex: Knex, input: CommitInput): Promise<Wri
     )
     select (select count(*) from sup) as cancelled, (select coalesce(json_agg(dedup_key), '[]') from ev) as keys${input.lease ? ', (select count(*) from fence) as fence' : ''}`;
   const bindings = [
-    ...(fenced ? [...Object.values(state), instanceId, ...(input.lease ? [input.lease.owner, input.lease.epoch] : [])] : []),
+    ...(writesState ? [...Object.values(state), instanceId, ...(input.lease ? [input.lease.owner, input.lease.epoch] : [])] : []),
     instanceId, now, encoded.events, now, now, now, now, encoded.deliveries, now, now, encoded.sets, instanceId,
   ] as Knex.RawBinding[];
   const res = (await knex.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string; fence?: string | number }] };
@@ -72,13 +73,8 @@ export function encodePostgres(all: NewEvent[], cancellations: Cancellation[]): 
   // inserted, as ON CONFLICT would do, and only its deliveries may join it.
   const seen = new Set<string>();
   const events = all.filter((e) => !seen.has(e.key) && seen.add(e.key));
-  const eventRows = events.map((e) => ({
-    dedup_key: e.key, type: e.type, entity: e.entity ?? null, fiscal_code: e.fiscalCode, phone: e.phone ?? null, language: e.language ?? null,
-    payload: JSON.stringify(e.data), not_before: e.notBefore ?? null, expires_at: e.expiresAt ?? null, route: json(e.route),
-  }));
-  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => ({
-    dedup_key: e.key, not_before: e.notBefore ?? null, channel: d.channel, options: json(d.options), route_index: d.routeIndex, address: d.address, reason: d.reason ?? null,
-  })));
+  const eventRows = events.map((e) => eventFields(e, json));
+  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => ({ dedup_key: e.key, not_before: e.notBefore ?? null, ...deliveryFields(d, json) })));
   return { events: JSON.stringify(eventRows), deliveries: JSON.stringify(deliveryRows), sets: JSON.stringify(entitySets(events, cancellations)) };
 }
 
@@ -91,8 +87,7 @@ const DELIVERY_JSON: Record<string, string> = {
   dedup_key: 'text', not_before: 'bigint', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text',
 };
 
-/** `json_to_recordset(?::json) as x(col type, …)`; the column names are written in (ours, not input). */
 function recordset(types: Record<string, string>): { sql: string; names: string[] } {
   const names = Object.keys(types);
-  return { sql: `json_to_recordset(?::json) as x(${names.map((c) => `${c} ${types[c]}`).join(', ')})`, names };
+  return { sql: recordsetFrom('x', names, names.map((n) => types[n]!)), names };
 }

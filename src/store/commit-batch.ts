@@ -4,28 +4,20 @@
 import type { Knex } from 'knex';
 import type { Cancellation } from '../connectors/contract.js';
 import { FencedError } from './lease.js';
-import { entitySets, jsonMemo, stateOf, type CommitInput, type CommitResult, type EncodedEvents, type NewDelivery, type NewEvent, type Written } from './batch.js';
+import { deliveryFields, entitySets, eventFields, jsonMemo, stateOf, type CommitInput, type CommitResult, type EncodedEvents, type NewDelivery, type NewEvent, type Written } from './batch.js';
+import { storeDialect } from './db.js';
 import { encodePostgres, writePostgres } from './commit-batch-postgres.js';
 
 export type { CommitInput, CommitResult, NewDelivery, NewEvent } from './batch.js';
 
-const CHUNK = 200;
-
 /**
  * Rows per multi-row INSERT (SQLite, SQL Server; PostgreSQL binds a batch as JSON): as many as the
  * driver's bound-parameter limit allows, since each statement is a round trip. SQL Server takes
- * 2100 parameters, SQLite 32766; events and deliveries rows have 12 columns each. knex writes a
- * multi-row insert on SQLite as one compound SELECT, which SQLite caps at 500 terms.
+ * 2100 parameters; events and deliveries rows have 12 columns each. knex writes a multi-row insert
+ * on SQLite as one compound SELECT, which SQLite caps at 500 terms.
  */
 function insertRows(knex: Knex): number {
-  const client = String(knex.client.config.client);
-  if (client === 'mssql') return Math.floor(2000 / 12);
-  if (client === 'sqlite3' || client === 'better-sqlite3') return 500;
-  return 1000;
-}
-
-function isPostgres(knex: Knex): boolean {
-  return ['pg', 'postgres', 'postgresql'].includes(String(knex.client.config.client));
+  return storeDialect(knex) === 'mssql' ? Math.floor(2000 / 12) : 500;
 }
 
 /**
@@ -34,27 +26,10 @@ function isPostgres(knex: Knex): boolean {
  * store does not use it (SQLite, SQL Server).
  */
 export function encodeEvents(knex: Knex, events: NewEvent[], cancellations: Cancellation[]): EncodedEvents | undefined {
-  return isPostgres(knex) ? encodePostgres(events, cancellations) : undefined;
+  return storeDialect(knex) === 'postgres' ? encodePostgres(events, cancellations) : undefined;
 }
 
-function eventRow(e: NewEvent, instanceId: string, now: number, json: (v: unknown) => string) {
-  return {
-    dedup_key: e.key,
-    instance_id: instanceId,
-    type: e.type,
-    entity: e.entity ?? null,
-    fiscal_code: e.fiscalCode,
-    phone: e.phone ?? null,
-    language: e.language ?? null,
-    payload: JSON.stringify(e.data),
-    not_before: e.notBefore ?? null,
-    expires_at: e.expiresAt ?? null,
-    route: json(e.route),
-    created_at: now,
-  };
-}
-
-function chunks<T>(items: T[], size = CHUNK): T[][] {
+function chunks<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
@@ -62,7 +37,7 @@ function chunks<T>(items: T[], size = CHUNK): T[][] {
 
 export async function commitBatch(knex: Knex, input: CommitInput): Promise<CommitResult> {
   let written: Written;
-  if (isPostgres(knex)) {
+  if (storeDialect(knex) === 'postgres') {
     // One statement is atomic by itself: a transaction only when row errors go with it.
     written = input.rowErrors.length === 0
       ? await writePostgres(knex, input)
@@ -109,7 +84,7 @@ async function writeRowByBatch(trx: Knex.Transaction, input: CommitInput): Promi
   const rowsPerInsert = insertRows(trx);
   const insertedEvents: CommitResult['insertedEvents'] = [];
   for (const part of chunks(input.events, rowsPerInsert)) {
-    const rows = part.map((e) => eventRow(e, instanceId, now, json));
+    const rows = part.map((e) => ({ ...eventFields(e, json), instance_id: instanceId, created_at: now }));
     const byKey = new Map(part.map((e) => [e.key, e]));
     // RETURNING yields only the rows actually inserted: duplicates are silently absorbed.
     const ids = (await trx('events').insert(rows).onConflict(['instance_id', 'dedup_key']).ignore().returning(['id', 'dedup_key'])) as { id: number; dedup_key: string }[];
@@ -126,11 +101,7 @@ async function writeRowByBatch(trx: Knex.Transaction, input: CommitInput): Promi
 export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: number, json: (v: unknown) => string = JSON.stringify) {
   return {
     event_id: eventId,
-    channel: d.channel,
-    options: json(d.options),
-    route_index: d.routeIndex,
-    address: d.address,
-    reason: d.reason ?? null,
+    ...deliveryFields(d, json),
     state: 'pending',
     attempts: 0,
     polls: 0,
@@ -140,7 +111,7 @@ export function deliveryRow(eventId: number, d: NewDelivery, due: number, now: n
   };
 }
 
-/** writePostgres's supersession, in steps: the entities' events (index on instance_id, entity), then their pending deliveries. */
+/** The entity sets' supersession on SQLite and SQL Server: the entities' events (index on instance_id, entity), then their pending deliveries. */
 async function supersede(trx: Knex.Transaction, input: CommitInput): Promise<number> {
   const keep = new Map(entitySets(input.events, input.cancellations).map((s) => [s.entity, { keys: new Set(s.keys), reason: s.reason }]));
   if (keep.size === 0) return 0;

@@ -27,11 +27,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function storeFromKnex(knex: Knex): Store {
+/** The store's dialect from its knex client (a transaction's too). */
+export function storeDialect(knex: Knex): StoreDialect {
   const client = String(knex.client.config.client);
-  const dialect: StoreDialect = client === 'pg' || client === 'postgres' || client === 'postgresql'
-    ? 'postgres' : client === 'mssql' ? 'mssql' : 'sqlite';
-  return { knex, dialect, close: () => knex.destroy() };
+  return client === 'pg' || client === 'postgres' || client === 'postgresql' ? 'postgres' : client === 'mssql' ? 'mssql' : 'sqlite';
+}
+
+export function storeFromKnex(knex: Knex): Store {
+  return { knex, dialect: storeDialect(knex), close: () => knex.destroy() };
 }
 
 export function openStore(cfg: StoreConfig): Store {

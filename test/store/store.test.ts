@@ -88,6 +88,21 @@ describe.each(run)('store on %s', (dialect) => {
     expect(await acquireLease(store.knex, 'i1', 'proc-a', 1000, T0 + 2004)).not.toBeNull();
   });
 
+  it('fencing: a fenced commit cancels nothing and records no row error, and a commit without a lease still moves the cursor', async () => {
+    await commitBatch(store.knex, { instanceId: 'i1', events: [ev('appt:1@10', { entity: 'appt:1' })], cancellations: [], rowErrors: [], now: T0 });
+    const a = await acquireLease(store.knex, 'i1', 'proc-a', 1000, T0);
+    await acquireLease(store.knex, 'i1', 'proc-b', 1000, T0 + 2000); // taken over
+    for (const rowErrors of [[], [{ rowKey: '7', field: 'cf', message: 'bad' }]]) {
+      await expect(commitBatch(store.knex, {
+        instanceId: 'i1', lease: a!, events: [ev('appt:1@12', { entity: 'appt:1' })], cancellations: [], rowErrors, cursor: { ts: 'x' }, now: T0 + 2001,
+      })).rejects.toBeInstanceOf(FencedError);
+      expect(await store.knex('deliveries').select('state')).toEqual([{ state: 'pending' }]);
+      expect(await store.knex('row_errors').count({ n: '*' })).toEqual([{ n: 0 }]);
+    }
+    await commitBatch(store.knex, { instanceId: 'i1', events: [], cancellations: [], rowErrors: [], cursor: { ts: 'y' }, now: T0 + 2002 });
+    expect(await readCursor(store.knex, 'i1')).toEqual({ ts: 'y' });
+  });
+
   it('claims only due, unleased work, and a lost lease cannot record', async () => {
     await commitBatch(store.knex, { instanceId: 'i1', events: [ev('now'), ev('later', { notBefore: T0 + 60_000 })], cancellations: [], rowErrors: [], now: T0 });
     const c1 = await claimDeliveries(store, { limit: 10, leaseMs: 1000, now: T0 });

@@ -30,7 +30,6 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
   // What the key reads: a data field by that name, else the raw column.
   const keyRoots = key instanceof TemplateError ? [] : [...new Set(key.variables.map((v) => v.split('.')[0]!))];
   const keyOptions = { timeZone: spec.timeZone };
-  const rules = { notBefore: ev.notBefore, expiresAt: ev.expiresAt };
   const entityPrefix = `${spec.name}:`;
 
   const verdict: RowMapper = (row, id) => {
@@ -82,8 +81,8 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
       recipient: { fiscalCode: fiscalCode!, ...(phone ? { phone } : {}), ...(language ? { language } : {}) },
       data,
     };
-    if (rules.notBefore) event.notBefore = new Date(instants[rules.notBefore.date]! + rules.notBefore.offsetHours * 3_600_000);
-    if (rules.expiresAt) event.expiresAt = new Date(instants[rules.expiresAt.date]! + rules.expiresAt.offsetHours * 3_600_000);
+    if (ev.notBefore) event.notBefore = new Date(instants[ev.notBefore.date]! + ev.notBefore.offsetHours * 3_600_000);
+    if (ev.expiresAt) event.expiresAt = new Date(instants[ev.expiresAt.date]! + ev.expiresAt.offsetHours * 3_600_000);
     return { events: [event] };
   };
   if (!opts.entityOnVerdict) return verdict;
@@ -92,13 +91,4 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
     v.entity = entityPrefix + id;
     return v;
   };
-}
-
-const mappers = new WeakMap<DeclarativeSpec, RowMapper>();
-
-/** rowMapper(spec) for one row (tests, a one-off dry run); the compiled mapper is kept per spec. */
-export function mapRow(spec: DeclarativeSpec, row: Record<string, unknown>, id: string): RowVerdict {
-  let m = mappers.get(spec);
-  if (!m) mappers.set(spec, (m = rowMapper(spec)));
-  return m(row, id);
 }
