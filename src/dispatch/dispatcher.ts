@@ -47,8 +47,6 @@ export class Dispatcher {
   private readonly attempts: AttemptLog;
   /** State changes, group-committed: one statement for the writes of many concurrent sends. */
   private readonly writer: DeliveryWriter;
-  /** `sending` on its own: each send waits for it, so it never queues behind outcome flushes. */
-  private readonly sendingWriter: DeliveryWriter;
   /** Provider requests in flight, at most cfg.concurrency however many deliveries are being worked. */
   private readonly providerSlot: LimitFunction;
 
@@ -57,7 +55,6 @@ export class Dispatcher {
     this.providerSlot = pLimit(deps.cfg.concurrency);
     this.attempts = new AttemptLog(deps.store);
     this.writer = new DeliveryWriter(deps.store);
-    this.sendingWriter = new DeliveryWriter(deps.store);
   }
 
   /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */
@@ -124,7 +121,6 @@ export class Dispatcher {
       await Promise.all(Array.from({ length: workers }, worker));
     } finally {
       while (this.deferred.size) await Promise.all(this.deferred);
-      await this.sendingWriter.settle();
       await this.writer.settle();
       await this.attempts.flush();
     }
@@ -163,7 +159,6 @@ export class Dispatcher {
         token,
         attempts: this.attempts,
         writer: this.writer,
-        sendingWriter: this.sendingWriter,
         defer: (id, written) => this.defer(id, written),
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,

@@ -27,11 +27,9 @@ export interface ProcessDeps {
   /** Where provider calls are recorded (batched). */
   attempts: AttemptLog;
   /**
-   * Where `sending` is written (group commit): the request waits for this write, so it has a writer
-   * of its own and never queues behind a flush of outcomes nobody waits for.
+   * Where state changes are written (group commit): a worker's outcome and the next `sending`
+   * usually arrive in the same turn and share one statement.
    */
-  sendingWriter: DeliveryWriter;
-  /** Where outcomes are written (group commit). */
   writer: DeliveryWriter;
   /**
    * Outcome writes are handed here instead of awaited, so the worker takes its next delivery while
@@ -122,7 +120,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     // delivery pending (it never left), not uncertain.
     let permit = await channel.reserveSend?.(ctx, message);
     try {
-      await deps.sendingWriter.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
+      await deps.writer.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
     } catch (e) {
       permit?.release();
       throw e;

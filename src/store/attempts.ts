@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { Store } from './db.js';
 import { jsonEachRows, recordsetRows } from './bulk-rows.js';
+import { queryRows } from './prepared.js';
 
 export interface AttemptRecord {
   deliveryId: number;
@@ -67,7 +68,7 @@ export class AttemptLog {
     const tuples = rows.map((r) => COLUMNS.map((c) => r[c]));
     const pg = dialect === 'postgres' ? recordsetRows('v', COLUMNS, TYPES, tuples) : null;
     const { sql, bindings } = pg ? { sql: `select * from ${pg.sql}`, bindings: pg.bindings } : jsonEachRows(COLUMNS, tuples);
-    await knex.raw(`insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
+    await queryRows(this.store, `insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }
 }
 

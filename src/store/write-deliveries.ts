@@ -2,16 +2,16 @@
 // (`sending` before the provider request, the outcome after it); written one statement each, the
 // store's round trips cost more than the HTTP call they guard. Writes that arrive while a flush
 // is running wait for the next one and go out together as ONE guarded UPDATE … FROM (the rows as
-// bulk parameters, see bulk-rows.ts): each row still applies only where its claim token and
-// expected state match (a process that lost its lease cannot overwrite newer work), and each
-// caller learns whether its own row applied.
+// one bulk parameter, see bulk-rows.ts), `sending`s and outcomes alike: each row still applies
+// only where its claim token and expected state match (a process that lost its lease cannot
+// overwrite newer work), and each caller learns whether its own row applied.
 // A caller's promise resolves only after its row is committed, so `sending` is durable before the
 // POST exactly as with a single write; only the number of statements changes.
-import type { Knex } from 'knex';
 import type { Store } from './db.js';
 import type { DeliveryState } from './states.js';
 import { LostLeaseError, transitionRow, type DeliveryPatch } from './update-delivery.js';
-import { jsonEachRows, recordsetRows } from './bulk-rows.js';
+import { jsonEachRows, recordsetFrom, recordsetRows } from './bulk-rows.js';
+import { queryRows } from './prepared.js';
 
 /** Columns a transition may set, with their PostgreSQL type (json_to_recordset needs them). */
 const COLUMNS = {
@@ -29,6 +29,22 @@ const COLUMNS = {
   lease_until: 'bigint',
 } as const;
 type Column = keyof typeof COLUMNS;
+
+/** Set by every transition; the others only when the transition names them (bit i of the mask). */
+const ALWAYS = ['state', 'updated_at'] as const;
+const MASKED = (Object.keys(COLUMNS) as Column[]).filter((c) => !(ALWAYS as readonly string[]).includes(c));
+const NAMES = ['id', 'token', 'from_state', 'mask', ...ALWAYS, ...MASKED];
+const TYPES = ['bigint', 'text', 'text', 'integer', ...[...ALWAYS, ...MASKED].map((c) => COLUMNS[c])];
+
+function updateSql(target: string, from: string): string {
+  const set = [
+    ...ALWAYS.map((c) => `${c} = v.${c}`),
+    ...MASKED.map((c, i) => `${c} = case when (v.mask & ${1 << i}) <> 0 then v.${c} else ${target}.${c} end`),
+  ].join(', ');
+  return `update deliveries${target === 'd' ? ' as d' : ''} set ${set} from ${from} where ${target}.id = v.id and ${target}.lease_token = v.token and ${target}.state = v.from_state returning ${target}.id`;
+}
+const PG_UPDATE = updateSql('d', recordsetFrom('v', NAMES, TYPES));
+const SQLITE_UPDATE = updateSql('deliveries', `(${jsonEachRows(NAMES, []).sql}) as v`);
 
 interface Pending {
   id: number;
@@ -123,52 +139,42 @@ export class DeliveryWriter {
   }
 
   private async writeBatch(batch: Pending[]): Promise<void> {
-    // Rows setting the same columns share one statement (usually all of a flush).
-    const shapes = new Map<string, Pending[]>();
-    for (const p of batch) {
-      const key = Object.keys(p.row).sort().join(',');
-      let group = shapes.get(key);
-      if (!group) shapes.set(key, (group = []));
-      group.push(p);
+    let applied: Set<number>;
+    try {
+      applied = await this.update(batch);
+    } catch (e) {
+      for (const p of batch) p.reject(e);
+      return;
     }
-    for (const group of shapes.values()) {
-      let applied: Set<number>;
-      try {
-        applied = await this.update(group);
-      } catch (e) {
-        for (const p of group) p.reject(e);
-        continue;
-      }
-      this.stats.statements++;
-      this.stats.rows += group.length;
-      for (const p of group) {
-        if (applied.has(p.id)) p.resolve();
-        else p.reject(new LostLeaseError(p.id));
-      }
+    this.stats.statements++;
+    this.stats.rows += batch.length;
+    for (const p of batch) {
+      if (applied.has(p.id)) p.resolve();
+      else p.reject(new LostLeaseError(p.id));
     }
   }
 
-  /** One guarded UPDATE for rows of one shape; the ids it changed. */
-  private async update(group: Pending[]): Promise<Set<number>> {
-    const { knex, dialect } = this.store;
-    const cols = (Object.keys(group[0]!.row) as Column[]).sort();
-    if (dialect === 'mssql') return this.updateOneByOne(group);
-    const names = ['id', 'token', 'from_state', ...cols];
-    const rows = group.map((p) => [p.id, p.token, p.from, ...cols.map((c) => p.row[c] ?? null)]);
-    const set = cols.map((c) => `${c} = v.${c}`).join(', ');
-    let sql: string;
-    let bindings: Knex.RawBinding[];
-    if (dialect === 'postgres') {
-      const from = recordsetRows('v', names, ['bigint', 'text', 'text', ...cols.map((c) => COLUMNS[c])], rows);
-      sql = `update deliveries as d set ${set} from ${from.sql} where d.id = v.id and d.lease_token = v.token and d.state = v.from_state returning d.id`;
-      bindings = from.bindings;
-    } else {
-      const from = jsonEachRows(names, rows);
-      sql = `update deliveries set ${set} from (${from.sql}) as v where deliveries.id = v.id and deliveries.lease_token = v.token and deliveries.state = v.from_state returning deliveries.id`;
-      bindings = from.bindings;
-    }
-    const result = (await knex.raw(sql, bindings)) as { rows?: Array<{ id: number }> } | Array<{ id: number }>;
-    return new Set((Array.isArray(result) ? result : (result.rows ?? [])).map((r) => Number(r.id)));
+  /**
+   * ONE guarded UPDATE for the whole flush, whatever each row sets: a row carries every column and
+   * a bit mask of those it sets; the others keep their value. (A statement per set of columns would
+   * send a `sending` and an outcome, which arrive together, in two.) The ids it changed.
+   */
+  private async update(batch: Pending[]): Promise<Set<number>> {
+    const { dialect } = this.store;
+    if (dialect === 'mssql') return this.updateOneByOne(batch);
+    const rows = batch.map((p) => {
+      let mask = 0;
+      const values = MASKED.map((c, i) => {
+        if (!(c in p.row)) return null;
+        mask |= 1 << i;
+        return p.row[c] ?? null;
+      });
+      return [p.id, p.token, p.from, mask, p.row.state, p.row.updated_at, ...values];
+    });
+    const changed = dialect === 'postgres'
+      ? await queryRows<{ id: number }>(this.store, PG_UPDATE, recordsetRows('v', NAMES, TYPES, rows).bindings)
+      : await queryRows<{ id: number }>(this.store, SQLITE_UPDATE, jsonEachRows(NAMES, rows).bindings);
+    return new Set(changed.map((r) => Number(r.id)));
   }
 
   /** SQL Server: updateDelivery() row by row, in one transaction (not yet run on a live server). */

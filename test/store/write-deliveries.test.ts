@@ -63,6 +63,25 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     await expect(writer.write(a, token, 'sending', { state: 'processed' }, T0 + 2)).rejects.toThrow(/illegal transition sending → processed/);
   });
 
+  it('writes of different shapes share one statement; a column a write does not name keeps its value, one it sets to null is cleared', async () => {
+    const { token, items } = await claimed(3);
+    const [a, b, c] = items.map((i) => i.delivery.id) as [number, number, number];
+    await store.knex('deliveries').whereIn('id', [a, b, c]).update({ last_error: 'earlier', reason: 'kept' });
+    const writer = new DeliveryWriter(store);
+    await Promise.all([
+      writer.write(a, token, 'pending', { state: 'sending', attempts: 1, keepLease: true }, T0 + 1),
+      writer.write(b, token, 'pending', { state: 'pending', attempts: 1, last_error: null, next_attempt_at: T0 + 60_000 }, T0 + 1),
+      writer.write(c, token, 'pending', { state: 'failed', last_error: 'http 400' }, T0 + 1),
+    ]);
+    expect(writer.stats).toEqual({ statements: 1, rows: 3 });
+    const rows = await store.knex('deliveries').select('id', 'state', 'attempts', 'last_error', 'reason', 'lease_token', 'next_attempt_at', 'finished_at').orderBy('id');
+    expect(rows.map((r) => ({ ...r, next_attempt_at: Number(r.next_attempt_at), finished_at: r.finished_at == null ? null : Number(r.finished_at) }))).toEqual([
+      { id: a, state: 'sending', attempts: 1, last_error: 'earlier', reason: 'kept', lease_token: token, next_attempt_at: T0, finished_at: null },
+      { id: b, state: 'pending', attempts: 1, last_error: null, reason: 'kept', lease_token: null, next_attempt_at: T0 + 60_000, finished_at: null },
+      { id: c, state: 'failed', attempts: 0, last_error: 'http 400', reason: 'kept', lease_token: null, next_attempt_at: T0, finished_at: T0 + 1 },
+    ]);
+  });
+
   it('two writes of one delivery go in order, never in one statement', async () => {
     const { token, items } = await claimed(1);
     const id = items[0]!.delivery.id;
