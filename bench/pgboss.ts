@@ -16,7 +16,7 @@ import { dispatcherSchema } from '../src/config/schema.js';
 import { migrateLatest, storeFromKnex } from '../src/store/db.js';
 import { scratchDb, PG_URL } from '../src/connectors/harness/scratch.js';
 import { fakeEndpoint } from './fake-endpoint.js';
-import { printTable, round, writeResult, type Row } from './report.js';
+import { cpuMeter, printTable, round, writeResult, type Row } from './report.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
 const CONCURRENCY = 32;
@@ -48,15 +48,18 @@ function noopTransport(): Transport {
   return { name: 'no-op', post: async () => `m${++n}`, close: async () => {} };
 }
 
-async function bare(t: Transport): Promise<number> {
+interface Run { setting: string; perSec: number; cpu: { nodeUs: number; pgUs: number } }
+
+async function bare(t: Transport): Promise<Run> {
   const limit = pLimit(CONCURRENCY);
+  const cpu = cpuMeter();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: N }, (_, i) => limit(() => t.post(i))));
-  return (N / (performance.now() - t0)) * 1000;
+  return { setting: `p-limit ${CONCURRENCY}`, perSec: (N / (performance.now() - t0)) * 1000, cpu: cpu.stop(N) };
 }
 
 /** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
-async function ponte(t: Transport, sendAhead: number): Promise<number> {
+async function ponte(t: Transport, sendAhead: number): Promise<Run> {
   const db = await scratchDb('postgres');
   try {
     const store = storeFromKnex(db.knex);
@@ -72,6 +75,7 @@ async function ponte(t: Transport, sendAhead: number): Promise<number> {
     };
     const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
     const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+    const cpu = cpuMeter();
     const t0 = performance.now();
     let done = 0;
     while (done < N) {
@@ -80,14 +84,13 @@ async function ponte(t: Transport, sendAhead: number): Promise<number> {
       done += s.processed;
     }
     const ms = performance.now() - t0;
+    const used = cpu.stop(done);
     if (done !== N) throw new Error(`ponte processed ${done} of ${N}`);
-    return (done / ms) * 1000;
+    return { setting: `concurrency ${CONCURRENCY}, sendAhead ${sendAhead}, batch 200`, perSec: (done / ms) * 1000, cpu: used };
   } finally {
     await db.destroy();
   }
 }
-
-interface BossRun { setting: string; perSec: number }
 
 /** A fresh queue of N jobs (inserted before the clock starts). */
 async function fill(boss: PgBoss, queue: string): Promise<void> {
@@ -110,13 +113,14 @@ async function settled(boss: PgBoss, schema: string, queue: string): Promise<voi
 }
 
 /** pg-boss work(): `workers` pollers fetching `batch` jobs each; one shared limit keeps 32 sends in flight. */
-async function bossWork(boss: PgBoss, schema: string, t: Transport, workers: number, batch: number): Promise<BossRun> {
+async function bossWork(boss: PgBoss, schema: string, t: Transport, workers: number, batch: number): Promise<Run> {
   const queue = `w${randomBytes(4).toString('hex')}`;
   await fill(boss, queue);
   const limit = pLimit(CONCURRENCY);
   let handled = 0;
   let allHandled!: () => void;
   const finished = new Promise<void>((r) => (allHandled = r));
+  const cpu = cpuMeter();
   const t0 = performance.now();
   const ids: string[] = [];
   for (let w = 0; w < workers; w++) {
@@ -129,16 +133,18 @@ async function bossWork(boss: PgBoss, schema: string, t: Transport, workers: num
   await finished;
   await settled(boss, schema, queue);
   const ms = performance.now() - t0;
+  const used = cpu.stop(N);
   await boss.offWork(queue);
-  return { setting: `work() ${workers}×batch ${batch}`, perSec: (N / ms) * 1000 };
+  return { setting: `work() ${workers}×batch ${batch}`, perSec: (N / ms) * 1000, cpu: used };
 }
 
 /** pg-boss fetch/complete: `loops` loops, each fetch(batch) → send (shared limit 32) → complete(ids). */
-async function bossFetch(boss: PgBoss, t: Transport, loops: number, batch: number): Promise<BossRun> {
+async function bossFetch(boss: PgBoss, t: Transport, loops: number, batch: number): Promise<Run> {
   const queue = `f${randomBytes(4).toString('hex')}`;
   await fill(boss, queue);
   const limit = pLimit(CONCURRENCY);
   let done = 0;
+  const cpu = cpuMeter();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: loops }, async () => {
     while (done < N) {
@@ -150,10 +156,15 @@ async function bossFetch(boss: PgBoss, t: Transport, loops: number, batch: numbe
     }
   }));
   const ms = performance.now() - t0;
-  return { setting: `fetch/complete ${loops} loops×batch ${batch}`, perSec: (N / ms) * 1000 };
+  return { setting: `fetch/complete ${loops} loops×batch ${batch}`, perSec: (N / ms) * 1000, cpu: cpu.stop(N) };
 }
 
-function best(runs: BossRun[]): BossRun {
+/** CPU per message: this process (the engine and its client) and the PostgreSQL server. */
+function cpuCells(r: Run): Row {
+  return { nodeCpuUs: r.cpu.nodeUs, pgCpuUs: Number.isNaN(r.cpu.pgUs) ? '' : r.cpu.pgUs };
+}
+
+function best(runs: Run[]): Run {
   return runs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
 }
 
@@ -170,26 +181,26 @@ try {
     try {
       // Warm the sockets and the JIT first, so the baseline is not penalised for going first.
       await bare(t);
-      const bareRate = await bare(t);
+      const bareRun = await bare(t);
+      const bareRate = bareRun.perSec;
       // The default (sendAhead 0: nothing prepared ahead of a free request slot) and sendAhead 8.
-      const ponteRates = [[0, await ponte(t, 0)], [8, await ponte(t, 8)]] as const;
-      const work: BossRun[] = [];
+      const ponteRuns = [await ponte(t, 0), await ponte(t, 8)];
+      const work: Run[] = [];
       for (const [w, b] of [[2, 500], [4, 250], [8, 100]] as const) work.push(await bossWork(boss, schema, t, w, b));
-      const fetch: BossRun[] = [];
+      const fetch: Run[] = [];
       for (const [l, b] of [[1, 32], [2, 100], [4, 50], [8, 32]] as const) fetch.push(await bossFetch(boss, t, l, b));
-      for (const r of [...work, ...fetch]) tried.push({ transport: t.name, setting: r.setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / bareRate) });
+      for (const r of [...work, ...fetch]) tried.push({ transport: t.name, setting: r.setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / bareRate), ...cpuCells(r) });
       const bw = best(work);
       const bf = best(fetch);
       const peer = Math.max(bw.perSec, bf.perSec);
-      const ponteRate = ponteRates[0][1];
-      rows.push({ transport: t.name, engine: 'bare axios loop', setting: `p-limit ${CONCURRENCY}`, perSec: Math.round(bareRate), ofBare: 1, ponteOver: round(ponteRate / bareRate) });
-      for (const [ahead, rate] of ponteRates) {
-        rows.push({ transport: t.name, engine: 'Ponte dispatcher', setting: `concurrency ${CONCURRENCY}, sendAhead ${ahead}, batch 200`, perSec: Math.round(rate), ofBare: round(rate / bareRate), ponteOver: round(rate / ponteRate) });
-      }
-      rows.push({ transport: t.name, engine: 'pg-boss work()', setting: bw.setting.replace('work() ', ''), perSec: Math.round(bw.perSec), ofBare: round(bw.perSec / bareRate), ponteOver: round(ponteRate / bw.perSec) });
-      rows.push({ transport: t.name, engine: 'pg-boss fetch/complete', setting: bf.setting.replace('fetch/complete ', ''), perSec: Math.round(bf.perSec), ofBare: round(bf.perSec / bareRate), ponteOver: round(ponteRate / bf.perSec) });
-      for (const [ahead, rate] of ponteRates) {
-        rows.push({ transport: t.name, engine: `Ponte (sendAhead ${ahead}) ÷ best pg-boss`, setting: t.name === 'no-op' ? 'target ≥ 2.5' : 'target ≥ 1.15', perSec: '', ofBare: '', ponteOver: round(rate / peer) });
+      const ponteRate = ponteRuns[0]!.perSec;
+      const row = (engine: string, r: Run, setting = r.setting): Row => ({ transport: t.name, engine, setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / bareRate), ponteOver: round(ponteRate / r.perSec), ...cpuCells(r) });
+      rows.push(row('bare axios loop', bareRun));
+      for (const r of ponteRuns) rows.push(row('Ponte dispatcher', r));
+      rows.push(row('pg-boss work()', bw, bw.setting.replace('work() ', '')));
+      rows.push(row('pg-boss fetch/complete', bf, bf.setting.replace('fetch/complete ', '')));
+      for (const r of ponteRuns) {
+        rows.push({ transport: t.name, engine: `Ponte (${r.setting.split(', ')[1]}) ÷ best pg-boss`, setting: t.name === 'no-op' ? 'target ≥ 2.5' : 'target ≥ 1.15', perSec: '', ofBare: '', ponteOver: round(r.perSec / peer), nodeCpuUs: '', pgCpuUs: '' });
       }
     } finally {
       await t.close();
@@ -203,6 +214,6 @@ try {
 }
 
 printTable('pg-boss settings tried (the best of each kind is kept)', tried);
-const title = `Against a peer: ${N} sends, concurrency ${CONCURRENCY}, PostgreSQL store, pg-boss 10.4 (ponteOver = Ponte with the default sendAhead 0 ÷ this)`;
+const title = `Against a peer: ${N} sends, concurrency ${CONCURRENCY}, PostgreSQL store, pg-boss 10.4 (ponteOver = Ponte with the default sendAhead 0 ÷ this; CPU in µs per message)`;
 printTable(title, rows);
 writeResult('pgboss', title, rows, { messages: N, concurrency: CONCURRENCY, tried });

@@ -1,6 +1,6 @@
 // Shared by the benchmarks: the machine's description, a printed table, and the JSON result file
 // (bench/results/<name>-<date>.json) that bench/index.ts turns into bench/results/latest.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 
 export type Row = Record<string, string | number>;
@@ -37,3 +37,37 @@ export function writeResult(name: string, title: string, rows: Row[], extra: Rec
 
 /** Rounds to n decimals (for ratios). */
 export const round = (x: number, n = 3): number => Number(x.toFixed(n));
+
+/**
+ * CPU spent between start and stop, per message: this process's and the PostgreSQL server's (all
+ * its processes, from /proc: Linux only, else NaN). Throughput on a shared 2-core machine swings
+ * with the host; CPU per message is the engine's own cost and far steadier.
+ */
+export function cpuMeter(): { stop(messages: number): { nodeUs: number; pgUs: number } } {
+  const node0 = process.cpuUsage();
+  const pg0 = postgresCpuMs();
+  return {
+    stop(messages) {
+      const node = process.cpuUsage(node0);
+      return { nodeUs: Math.round((node.user + node.system) / messages), pgUs: Math.round(((postgresCpuMs() - pg0) * 1000) / messages) };
+    },
+  };
+}
+
+function postgresCpuMs(): number {
+  if (process.platform !== 'linux') return NaN;
+  const tick = 10; // ms per clock tick (USER_HZ is 100 on Linux)
+  let ticks = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (!stat.includes('(postgres)')) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return ticks * tick;
+}
