@@ -2,6 +2,7 @@
 // Connection strings hold passwords, so config only names the environment variable holding one.
 import knexFactory, { type Knex } from 'knex';
 import { createRequire } from 'node:module';
+import pg from 'pg';
 import { z } from 'zod';
 
 export const SQL_CLIENTS = ['mssql', 'pg', 'mysql2', 'better-sqlite3'] as const;
@@ -53,6 +54,53 @@ function mssqlConnection(value: string, envName: string): string | Knex.MsSqlCon
   return settings as unknown as Knex.MsSqlConnectionConfig;
 }
 
+/**
+ * Zone-less dates and date-times reach connectors as the text the database holds
+ * ('2026-06-01 10:30:00', '2026-06-01'), the way `dates:` columns are read. Left to the drivers,
+ * node-postgres and mysql2 read a date-time in the Ponte process's own zone (under TZ=UTC a Rome
+ * 10:30 printed as 12:30) and a DATE as local midnight (the day before, west of UTC), and tedious
+ * reads both as UTC. As text, a template's date filter places them in the connector's zone.
+ * Types with a zone (timestamptz, datetimeoffset, MySQL TIMESTAMP) stay instants (Date).
+ */
+const PG_ZONELESS = new Set([1082 /* date */, 1114 /* timestamp */]);
+const MSSQL_ZONELESS = new Set(['Date', 'DateTime', 'DateTimeN', 'DateTime2', 'SmallDateTime']);
+
+function pgConnection(url: string): Knex.PgConnectionConfig {
+  const types = {
+    getTypeParser: (oid: number, format?: string) => (PG_ZONELESS.has(oid) && format !== 'binary' ? (text: string) => text : pg.types.getTypeParser(oid, format as 'text')),
+  };
+  return { connectionString: url, types } as Knex.PgConnectionConfig;
+}
+
+/** tedious, with useUTC (its default, set here explicitly), encodes a zone-less value's wall clock as UTC fields. */
+interface TediousColumn { metadata?: { type?: { name?: string } }; value: unknown }
+export function mssqlWallText(rows: unknown): void {
+  if (!Array.isArray(rows)) return;
+  for (const row of rows) {
+    if (!Array.isArray(row)) continue;
+    for (const col of row as TediousColumn[]) {
+      const type = col?.metadata?.type?.name;
+      if (!(col?.value instanceof Date) || !type || !MSSQL_ZONELESS.has(type) || Number.isNaN(col.value.getTime())) continue;
+      const iso = col.value.toISOString();
+      col.value = type === 'Date' ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+    }
+  }
+}
+
+function mssqlSource(connection: string | Knex.MsSqlConnectionConfig, common: Knex.Config): Knex {
+  const settings = typeof connection === 'string' ? connection : { ...connection, options: { ...connection.options, useUTC: true } };
+  const knex = knexFactory({ client: 'mssql', connection: settings, ...common });
+  // knex hands tedious's rows (columns with their type metadata) to processResponse: the one place
+  // where a DateTimeOffset can be told from a zone-less DateTime.
+  const client = knex.client as { processResponse(query: { response?: unknown } | null, runner: unknown): unknown };
+  const processResponse = client.processResponse.bind(client);
+  client.processResponse = (query, runner) => {
+    mssqlWallText(query?.response);
+    return processResponse(query, runner);
+  };
+  return knex;
+}
+
 /** Opens (lazily: knex connects on the first query) the back-office database. Call destroy() when done. */
 export function openSqlSource(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv = process.env): Knex {
   const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000 };
@@ -65,11 +113,12 @@ export function openSqlSource(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv = pro
     }
     case 'mssql': {
       const name = cfg.connectionEnv!;
-      return knexFactory({ client: 'mssql', connection: mssqlConnection(fromEnv(name, env), name), ...common });
+      return mssqlSource(mssqlConnection(fromEnv(name, env), name), common);
     }
     case 'pg':
+      return knexFactory({ client: 'pg', connection: pgConnection(fromEnv(cfg.connectionEnv!, env)), ...common });
     case 'mysql2':
-      return knexFactory({ client: cfg.client, connection: fromEnv(cfg.connectionEnv!, env), ...common });
+      return knexFactory({ client: 'mysql2', connection: { uri: fromEnv(cfg.connectionEnv!, env), dateStrings: ['DATE', 'DATETIME'] } as unknown as Knex.MySql2ConnectionConfig, ...common });
   }
 }
 
