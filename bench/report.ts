@@ -64,7 +64,9 @@ function postgresCpuMs(): number {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (!stat.includes('(postgres)')) continue;
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]); // utime, stime
+      // utime, stime, and cutime, cstime: a backend that exits meanwhile is reaped by the postmaster,
+      // whose children's times then hold its CPU (else the sum would drop by it).
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
     } catch {
       // the process ended meanwhile
     }
