@@ -6,6 +6,7 @@ import * as channelsConsent from './20261124_002_channels_consent.js';
 import * as processes from './20261124_003_processes.js';
 import * as citizenService from './20261124_004_citizen_service.js';
 import * as partialIndexes from './20261203_005_partial_indexes.js';
+import * as replyOutbox from './20261203_006_reply_outbox.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -15,6 +16,7 @@ const migrations: Record<string, Migration> = {
   '20261124_003_processes': processes,
   '20261124_004_citizen_service': citizenService,
   '20261203_005_partial_indexes': partialIndexes,
+  '20261203_006_reply_outbox': replyOutbox,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

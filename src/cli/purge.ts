@@ -24,6 +24,7 @@ export function formatPurge(r: PurgeResult, days: number): string {
     `  attempts log rows                     ${r.attempts}`,
     `  WhatsApp status webhooks              ${r.whatsappStatuses}`,
     `  inbound WhatsApp message texts        ${r.inboundTexts}`,
+    `  replies to citizens (reply outbox)    ${r.replies}`,
     'Kept: dedup keys, delivery states, timestamps, provider ids, reasons.',
   ].join('\n');
 }

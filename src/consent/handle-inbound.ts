@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { recordConsent } from '../store/consent.js';
+import { queueReplies } from '../store/reply-outbox.js';
 import { matchKeyword, type KeywordAction } from './keywords.js';
 
 export interface InboundText {
@@ -25,7 +26,7 @@ export interface InboundDeps {
 export interface InboundOutcome {
   duplicate: boolean;
   action: KeywordAction | null;
-  /** The text to send back, if any (the caller sends it, after answering the webhook). */
+  /** The text to send back, if any: queued in the reply outbox, sent after the webhook's answer. */
   reply?: string;
   cancelled?: number;
 }
@@ -36,7 +37,17 @@ export interface InboundOutcome {
  * afresh rather than found "already seen" with its STOP never applied.
  */
 export function handleInbound(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
-  return deps.knex.transaction((trx) => handle(msg, { ...deps, knex: trx }));
+  return deps.knex.transaction(async (trx) => {
+    const out = await handle(msg, { ...deps, knex: trx });
+    // Queued with the change it confirms: a kill before it is sent leaves it to the outbox sweep.
+    if (out.reply) await queueReplies(trx, msg.id, msg.fromE164, [replyText(out.reply)], deps.now?.() ?? Date.now());
+    return out;
+  });
+}
+
+/** A free-form text reply as the Cloud API's message object. */
+export function replyText(body: string): { type: 'text'; text: { body: string; preview_url: boolean } } {
+  return { type: 'text', text: { body, preview_url: /https?:\/\//.test(body) } };
 }
 
 async function handle(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {

@@ -62,6 +62,7 @@ export async function eraseCitizen(knex: Knex, phone: string, p: ErasureProof): 
     await trx('citizen_profiles').where({ phone }).delete();
     await trx('topic_subscriptions').where({ phone }).delete();
     await trx('inbound_messages').where({ phone }).update({ text: null });
+    await trx('reply_outbox').where({ phone }).delete(); // our earlier answers (this one's confirmation is queued after)
     await trx('consent_events').where({ phone }).whereNot({ action: 'opt_out' }).delete();
   });
   const r = await recordConsent(knex, { phone, action: 'opt_out', source: 'erasure', text: p.text ?? null, at: p.at });

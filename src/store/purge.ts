@@ -2,7 +2,8 @@
 // is final and the last one finished more than `days` ago, the event keeps only what dedup and
 // history need (dedup key, type, entity, route, delivery states, timestamps, provider ids, reasons)
 // and loses the rest: payload, phone, fiscal code, WhatsApp address, attempts log, WhatsApp statuses.
-// Inbound WhatsApp texts older than the retention lose their text. Everything runs in chunks of a
+// Inbound WhatsApp texts older than the retention lose their text, and replies to them older than
+// it are deleted from the reply outbox. Everything runs in chunks of a
 // few hundred ids, one short transaction each, so a large store is never locked for long.
 import type { Knex } from 'knex';
 import { TERMINAL_STATES } from './states.js';
@@ -33,6 +34,8 @@ export interface PurgeResult {
   whatsappStatuses: number;
   /** Inbound WhatsApp messages whose text was removed. */
   inboundTexts: number;
+  /** Replies to citizens deleted from the reply outbox (they hold the number and the text). */
+  replies: number;
 }
 
 const DAY_MS = 86_400_000;
@@ -42,7 +45,7 @@ export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult
   const cutoff = opts.now - opts.days * DAY_MS;
   const size = opts.chunkSize ?? 500;
   const dryRun = opts.dryRun ?? false;
-  const r: PurgeResult = { dryRun, cutoff, events: 0, addresses: 0, attempts: 0, whatsappStatuses: 0, inboundTexts: 0 };
+  const r: PurgeResult = { dryRun, cutoff, events: 0, addresses: 0, attempts: 0, whatsappStatuses: 0, inboundTexts: 0, replies: 0 };
 
   // Keyset paging over events.id: each chunk query resumes where the last one stopped.
   for (let after = 0; ;) {
@@ -61,6 +64,16 @@ export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult
     if (ids.length === 0) break;
     after = ids[ids.length - 1]!;
     r.inboundTexts += dryRun ? ids.length : await oldInbound(knex, cutoff).whereIn('id', ids).update({ text: null });
+  }
+
+  for (;;) {
+    const ids = (await knex('reply_outbox').where('created_at', '<', cutoff).orderBy('id').limit(size).pluck('id')).map(Number);
+    if (ids.length === 0) break;
+    if (dryRun) {
+      r.replies = Number(((await knex('reply_outbox').where('created_at', '<', cutoff).count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
+      break;
+    }
+    r.replies += await knex('reply_outbox').whereIn('id', ids).del();
   }
   return r;
 }

@@ -1,7 +1,7 @@
 // POST/GET /webhooks/whatsapp: Meta's verification handshake, then signed status and inbound
 // message notifications. Unsigned or forged requests get 401 and change nothing. What must not be
-// lost (statuses, inbound messages, consent changes) is stored before the 200; replies to the
-// citizen and waking the dispatcher happen after it.
+// lost (statuses, inbound messages, consent changes, the replies they call for) is stored before
+// the 200; sending the replies (from the reply outbox) and waking the dispatcher happen after it.
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Handler } from '../server/http-server.js';
@@ -10,6 +10,7 @@ import { recordStatus } from '../store/whatsapp-statuses.js';
 import { handleInbound } from '../consent/handle-inbound.js';
 import type { WhatsappConfig } from '../config/schema.js';
 import { handleCitizenMessage, type ConversationDeps, type OutboundMessage, type SendOutbound } from '../citizen/conversation/index.js';
+import { sendRepliesTo, type SendReply } from './send-replies.js';
 import type { StaffEndpoint, StaffEvent } from '../citizen/handoff/staff-endpoint.js';
 import type { CrashPoint } from '../util/crash-point.js';
 
@@ -63,8 +64,8 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
         log.debug({ status: s.status, fresh }, 'status webhook');
         deps.crashPoint?.('during-webhook');
       }
-      const replies: Array<[string, string]> = [];
-      const outbound: Array<[string, OutboundMessage[]]> = [];
+      // Inbound messages whose answers were queued in the reply outbox with their handling.
+      const answered: string[] = [];
       const staff: StaffEvent[] = [];
       const citizen = deps.citizen;
       for (const m of messages) {
@@ -74,14 +75,14 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
             { ...citizen.deps, knex: deps.knex, log, keywords: deps.cfg.keywords, replies: deps.cfg.replies, staffEndpoint: Boolean(citizen.staff) },
           );
           deps.crashPoint?.('during-webhook');
-          if (out.messages.length) outbound.push([m.fromE164, out.messages]);
+          if (out.messages.length) answered.push(m.id);
           staff.push(...out.staff);
           changed ||= out.cancelled > 0;
           continue;
         }
         const out = await handleInbound({ id: m.id, fromE164: m.fromE164, timestamp: m.timestamp, type: m.type, text: m.text }, { knex: deps.knex, keywords: deps.cfg.keywords, replies: deps.cfg.replies, log });
         deps.crashPoint?.('during-webhook');
-        if (out.reply) replies.push([m.fromE164, out.reply]);
+        if (out.reply) answered.push(m.id);
         changed ||= Boolean(out.cancelled);
       }
       return {
@@ -89,21 +90,26 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
         body: 'ok',
         after: async () => {
           if (changed) deps.wake?.();
-          for (const [to, text] of replies) {
-            await deps.reply(to, text).catch((e: unknown) => log.warn({ err: e }, 'reply to the citizen failed'));
-          }
-          for (const [to, list] of outbound) {
-            for (const msg of list) {
-              const ok = await citizen!.send(to, msg).then(() => true, (e: unknown) => {
-                log.warn({ err: e instanceof Error ? e.message : String(e), type: msg.type }, 'reply to the citizen failed');
-                return false;
-              });
-              if (!ok) break; // the rest would arrive out of context
-            }
+          const send = replySender(deps);
+          for (const id of answered) {
+            await sendRepliesTo(deps.knex, id, send, log).catch((e: unknown) => log.warn({ err: e }, 'replies to the citizen not sent now: the outbox sweep retries them'));
           }
           for (const e of staff) await citizen!.staff?.post(e);
         },
       };
     },
+  };
+}
+
+/**
+ * How a queued reply goes out: through the citizens' service sender when it is configured (texts,
+ * menus, media), else as a plain text (keyword confirmations are the only replies then).
+ */
+export function replySender(deps: Pick<WhatsappWebhookDeps, 'reply' | 'citizen'>): SendReply {
+  return (to, message) => {
+    if (deps.citizen) return deps.citizen.send(to, message as unknown as OutboundMessage);
+    const body = (message as { text?: { body?: string } }).text?.body;
+    if (message.type !== 'text' || typeof body !== 'string') return Promise.reject(new Error(`a ${message.type} reply needs the citizens' service, which is not configured`));
+    return deps.reply(to, body);
   };
 }

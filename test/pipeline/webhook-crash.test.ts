@@ -8,6 +8,8 @@ import { reminder, citizen } from '../helpers/pipeline.js';
 import { makeWaPipeline, whatsappOnly, type WaPipeline } from '../helpers/pipeline-whatsapp.js';
 import { recordConsent } from '../../src/store/consent.js';
 import { SimulatedCrash, throwingCrashPoint, type CrashPoint } from '../../src/util/crash-point.js';
+import { replySender } from '../../src/webhooks/whatsapp.js';
+import { sweepReplies } from '../../src/webhooks/send-replies.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const PHONE = '+393470000001';
@@ -67,9 +69,13 @@ describe.each(run)('crash during a webhook on %s', (dialect) => {
     expect(await p.store.knex('consents').where({ phone: PHONE }).first('state')).toEqual({ state: 'opted_out' });
     expect(await p.store.knex('inbound_messages').where({ id }).count({ n: '*' })).toEqual([{ n: 1 }]);
     expect(await p.store.knex('consent_events').where({ phone: PHONE, action: 'opt_out' }).count({ n: '*' })).toEqual([{ n: 1 }]);
-    // The retry is recognised as already handled, so its confirmation is not sent a second time
-    // (it cannot be told apart from a duplicate Meta sends after a 200): the STOP itself holds.
+    // The retry is recognised as already handled, so it does not answer again; the confirmation
+    // queued with the STOP is still in the reply outbox, and the restarted process's sweep sends it, once.
     expect(p.waSandbox.sends.filter((s) => s.type === 'text')).toHaveLength(0);
+    const send = replySender({ reply: (to, text) => p!.wa.sendText(to, text) });
+    expect(await sweepReplies(p.store.knex, send, p.log, () => Date.now() + 10_000)).toEqual({ sent: 1, failed: 0, stale: 0 });
+    expect(await sweepReplies(p.store.knex, send, p.log, () => Date.now() + 20_000)).toEqual({ sent: 0, failed: 0, stale: 0 });
+    expect(p.waSandbox.sends.filter((s) => s.type === 'text').map((s) => s.to)).toEqual([PHONE]);
     // And nothing more is sent to this citizen.
     p.backoffice.events = [reminder(2, { recipient: { fiscalCode: citizen(2), phone: '347 000 0001' } })];
     await p.poll();
@@ -97,5 +103,39 @@ describe.each(run)('crash during a webhook on %s', (dialect) => {
     // The confirmation goes out after the 200.
     for (let i = 0; i < 100 && p.waSandbox.sends.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(p.waSandbox.sends.filter((s) => s.type === 'text')).toHaveLength(1);
+  });
+
+  it('a confirmation whose send fails stays in the outbox: the sweep sends it later, or drops it once stale', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly });
+    await recordConsent(p.store.knex, { phone: PHONE, action: 'opt_in', source: 'test', at: Date.now() - 1000 });
+    const texts = () => p!.waSandbox.sends.filter((s) => s.type === 'text').length;
+    p.waSandbox.failNext(1, null, { httpStatus: 503 }); // the send right after the webhook's 200
+    const stop = await p.waSandbox.inbound(PHONE, 'STOP');
+    await p.waSandbox.idle();
+    let row: { state: string; last_error: string | null } | undefined;
+    for (let i = 0; i < 100 && !row?.last_error; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      row = await p.store.knex('reply_outbox').where({ inbound_id: stop }).first('state', 'last_error');
+    }
+    expect(row).toMatchObject({ state: 'pending', last_error: expect.stringMatching(/503/) });
+    expect(texts()).toBe(0);
+
+    const send = replySender({ reply: (to, text) => p!.wa.sendText(to, text) });
+    // Too recent for the sweep: it is the webhook's own to send.
+    expect(await sweepReplies(p.store.knex, send, p.log)).toEqual({ sent: 0, failed: 0, stale: 0 });
+    p.waSandbox.failNext(1, null, { httpStatus: 503 });
+    expect(await sweepReplies(p.store.knex, send, p.log, () => Date.now() + 10_000)).toEqual({ sent: 0, failed: 1, stale: 0 });
+    expect(await sweepReplies(p.store.knex, send, p.log, () => Date.now() + 20_000)).toEqual({ sent: 1, failed: 0, stale: 0 });
+    expect(await p.store.knex('reply_outbox').where({ inbound_id: stop }).first('state', 'attempts')).toEqual({ state: 'sent', attempts: 3 });
+    expect(texts()).toBe(1);
+
+    // A reply still unsent 15 minutes on is dropped, never sent late.
+    p.waSandbox.failNext(1, null, { httpStatus: 503 });
+    const optIn = await p.waSandbox.inbound(PHONE, 'ISCRIVIMI');
+    await p.waSandbox.idle();
+    for (let i = 0; i < 100 && !(await p.store.knex('reply_outbox').where({ inbound_id: optIn }).first('last_error'))?.last_error; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await sweepReplies(p.store.knex, send, p.log, () => Date.now() + 16 * 60_000)).toEqual({ sent: 0, failed: 0, stale: 1 });
+    expect(await p.store.knex('reply_outbox').where({ inbound_id: optIn }).first('state')).toEqual({ state: 'stale' });
+    expect(texts()).toBe(1);
   });
 });

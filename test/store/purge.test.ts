@@ -72,9 +72,13 @@ async function build(knex: Knex): Promise<void> {
     { id: 'wamid.in-old', phone: PHONE, type: 'text', text: 'STOP per favore, sono Mario Rossi', handled_as: 'opt_out', received_at: OLD },
     { id: 'wamid.in-recent', phone: PHONE, type: 'text', text: 'ISCRIVIMI', handled_as: 'opt_in', received_at: RECENT },
   ]);
+  await knex('reply_outbox').insert([
+    { inbound_id: 'wamid.in-old', phone: PHONE, seq: 0, message: '{"type":"text","text":{"body":"Non riceverai più messaggi"}}', state: 'sent', created_at: OLD, sent_at: OLD },
+    { inbound_id: 'wamid.in-recent', phone: PHONE, seq: 0, message: '{"type":"text","text":{"body":"Iscrizione confermata"}}', state: 'sent', created_at: RECENT, sent_at: RECENT },
+  ]);
 }
 
-const TABLES = ['events', 'deliveries', 'delivery_attempts', 'whatsapp_statuses', 'inbound_messages'] as const;
+const TABLES = ['events', 'deliveries', 'delivery_attempts', 'whatsapp_statuses', 'inbound_messages', 'reply_outbox'] as const;
 
 async function snapshot(knex: Knex): Promise<Record<string, Record<string, unknown>[]>> {
   const out: Record<string, Record<string, unknown>[]> = {};
@@ -103,6 +107,7 @@ const EXPECTED: Omit<PurgeResult, 'dryRun'> = {
   attempts: 8, // two per delivery: old-processed 2 deliveries, old-failed 1, old-dead-wa 1
   whatsappStatuses: 6, // sent, delivered and the earlier failed send, for two WhatsApp deliveries
   inboundTexts: 1,
+  replies: 1,
 };
 
 describe.each(run)('retention purge on %s', (dialect) => {
@@ -150,6 +155,8 @@ describe.each(run)('retention purge on %s', (dialect) => {
       { ...before.inbound_messages!.find((m) => m.id === 'wamid.in-old'), text: null },
       before.inbound_messages!.find((m) => m.id === 'wamid.in-recent'),
     ].sort((a, b) => String(a!.id).localeCompare(String(b!.id))));
+     // The old reply (the number and the text) is gone; the recent one stays.
+    expect(after.reply_outbox!.map((r) => r.inbound_id)).toEqual(['wamid.in-recent']);
   });
 
   it('the ledger still dedups purged events, and a second purge finds nothing new', async () => {
@@ -160,7 +167,7 @@ describe.each(run)('retention purge on %s', (dialect) => {
     expect(await snapshot(store.knex)).toEqual(snap);
 
     const second = await purge(store.knex, { now: NOW + DAY, days: 90 });
-    expect(second).toEqual({ dryRun: false, cutoff: NOW + DAY - 90 * DAY, events: 0, addresses: 0, attempts: 0, whatsappStatuses: 0, inboundTexts: 0 });
+    expect(second).toEqual({ dryRun: false, cutoff: NOW + DAY - 90 * DAY, events: 0, addresses: 0, attempts: 0, whatsappStatuses: 0, inboundTexts: 0, replies: 0 });
     expect(await snapshot(store.knex)).toEqual(snap);
   });
 

@@ -11,6 +11,7 @@ import { getSession, saveSession, type CitizenSession, type HandoffState } from 
 import { changeTopic, subscribedTopics } from '../../store/topic-subscriptions.js';
 import { setProfileAttribute } from '../../store/citizen-profiles.js';
 import { citizenData, eraseCitizen } from '../../store/citizen-data.js';
+import { queueReplies } from '../../store/reply-outbox.js';
 import {
   answerMenu,
   answerMessages,
@@ -89,10 +90,15 @@ const interactive = (menu: Menu): OutboundMessage => ({ type: 'interactive', int
  * One citizen message, stored (its id is the key Meta's retries are recognised by) in one
  * transaction with everything it changes — consent, subscriptions, session: a process killed in
  * between leaves neither, so the retry is handled afresh, never found "already seen" with its STOP
- * not applied. Replies are only returned here; they are sent after the transaction.
+ * not applied. Replies are queued in the reply outbox in the same transaction and sent after it.
  */
 export function handleCitizenMessage(msg: CitizenInbound, deps: ConversationDeps): Promise<ConversationOutcome> {
-  return deps.knex.transaction((trx) => handleMessage(msg, { ...deps, knex: trx }));
+  return deps.knex.transaction(async (trx) => {
+    const out = await handleMessage(msg, { ...deps, knex: trx });
+    // The answer is queued with what it answers: a kill before it is sent leaves it to the outbox sweep.
+    await queueReplies(trx, msg.id, msg.fromE164, out.messages, deps.now?.() ?? Date.now());
+    return out;
+  });
 }
 
 async function handleMessage(msg: CitizenInbound, deps: ConversationDeps): Promise<ConversationOutcome> {

@@ -1,0 +1,81 @@
+// The reply outbox: answers to a citizen's WhatsApp message, queued in the transaction that
+// handled the message and sent after the webhook's 200 (see migrations/20261203_006_reply_outbox).
+// A reply is claimed before it is sent, so the webhook's own send and the periodic sweep of left-
+// over replies (another process's, or this one's before a restart) never send it twice at once.
+// A process killed between the send and its record leaves the claim to expire and the reply is
+// sent again: a confirmation twice is better than none. Replies that could not go out within
+// REPLY_MAX_AGE_MS are dropped as stale: a late "you are unsubscribed" confuses more than it helps.
+import type { Knex } from 'knex';
+
+export interface ReplyRow {
+  id: number;
+  inbound_id: string;
+  phone: string;
+  seq: number;
+  message: string;
+  attempts: number;
+}
+
+export const REPLY_MAX_AGE_MS = 15 * 60_000;
+const CLAIM_MS = 60_000;
+
+/** Queues the answer to one inbound message, in the caller's transaction. */
+export async function queueReplies(trx: Knex, inboundId: string, phone: string, messages: readonly unknown[], now: number): Promise<void> {
+  if (messages.length === 0) return;
+  await trx('reply_outbox').insert(messages.map((m, seq) => ({
+    inbound_id: inboundId, phone, seq, message: JSON.stringify(m), state: 'pending', created_at: now,
+  })));
+}
+
+/**
+ * Claims sendable replies, oldest first: those of one inbound message (the webhook, right after
+ * its 200), or every one left over (the sweep). Each row is taken by one conditional UPDATE, so two
+ * processes never hold the same reply.
+ */
+export async function claimReplies(knex: Knex, scope: { inboundId: string } | { leftOverBefore: number }, now: number): Promise<ReplyRow[]> {
+  const q = knex('reply_outbox')
+    .select('id', 'inbound_id', 'phone', 'seq', 'message', 'attempts')
+    .where((w) => w.where('state', 'pending').orWhere((x) => x.where('state', 'sending').where('claim_until', '<', now)))
+    // After an earlier part of the same answer failed for good, the rest would arrive out of context.
+    .whereNotExists((sub) => sub.select(knex.raw('1')).from('reply_outbox as o')
+      .whereRaw('o.inbound_id = reply_outbox.inbound_id and o.seq < reply_outbox.seq')
+      .whereIn('o.state', ['failed', 'stale']))
+    .orderBy([{ column: 'created_at' }, { column: 'inbound_id' }, { column: 'seq' }])
+    .limit(200);
+  // The webhook's own answer is fresh by definition (and stamped by the engine's clock, which a
+  // test may set); left-overs are taken only while they are still worth sending.
+  if ('inboundId' in scope) q.where('inbound_id', scope.inboundId);
+  else q.where('created_at', '<', scope.leftOverBefore).where('created_at', '>=', now - REPLY_MAX_AGE_MS);
+  const rows = (await q) as ReplyRow[];
+  const claimed: ReplyRow[] = [];
+  for (const r of rows) {
+    const n = await knex('reply_outbox')
+      .where({ id: r.id })
+      .where((w) => w.where('state', 'pending').orWhere((x) => x.where('state', 'sending').where('claim_until', '<', now)))
+      .update({ state: 'sending', claim_until: now + CLAIM_MS, attempts: r.attempts + 1 });
+    if (n === 1) claimed.push({ ...r, id: Number(r.id), attempts: r.attempts + 1 });
+  }
+  return claimed;
+}
+
+/** Gives a claimed reply back untouched (an earlier part of its answer could not be sent now). */
+export async function releaseReply(knex: Knex, id: number): Promise<void> {
+  await knex('reply_outbox').where({ id, state: 'sending' }).update({ state: 'pending', claim_until: null });
+}
+
+export async function replySent(knex: Knex, id: number, now: number): Promise<void> {
+  await knex('reply_outbox').where({ id }).update({ state: 'sent', sent_at: now, claim_until: null, last_error: null });
+}
+
+/** A failed send: back to pending for the sweep, or failed for good (a permanent error). */
+export async function replyFailed(knex: Knex, id: number, error: string, permanent: boolean): Promise<void> {
+  await knex('reply_outbox').where({ id }).update({ state: permanent ? 'failed' : 'pending', claim_until: null, last_error: error.slice(0, 500) });
+}
+
+/** Replies that were never sent in time: marked stale (kept for the operator), never sent. */
+export async function staleReplies(knex: Knex, now: number): Promise<number> {
+  return knex('reply_outbox')
+    .whereIn('state', ['pending', 'sending'])
+    .where('created_at', '<', now - REPLY_MAX_AGE_MS)
+    .update({ state: 'stale', claim_until: null });
+}
