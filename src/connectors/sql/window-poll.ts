@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import type { Batch, Cancellation, EmittedEvent, PollContext, RowError } from '../contract.js';
 import { cellText, chunk, entityIds } from './rows.js';
 import { withRowsTotal } from '../progress.js';
+import { nextTurn, SLICE } from '../../util/next-turn.js';
 
 /** What one back-office row means now. */
 export interface RowVerdict {
@@ -48,9 +49,12 @@ export async function* pollWindow(spec: WindowPollSpec, ctx: PollContext<unknown
   const seen = new Set<string>();
   let yielded = false;
 
-  const toBatch = (rows: Record<string, unknown>[]): Batch<never> => {
+  const toBatch = async (rows: Record<string, unknown>[]): Promise<Batch<never>> => {
     const batch: Required<Pick<Batch<never>, 'events' | 'cancellations' | 'errors'>> & Batch<never> = { events: [], cancellations: [], errors: [], rowsRead: rows.length };
-    for (const row of rows) {
+    for (let i = 0; i < rows.length; i++) {
+      // A page's templates render on the event loop the webhook and /metrics share: let them in.
+      if (i % SLICE === SLICE - 1) await nextTurn();
+      const row = rows[i]!;
       const id = cellText(row.id);
       if (id === undefined) {
         batch.errors.push({ rowKey: '(null)', field: spec.idColumn, message: 'row without primary key' });
@@ -76,7 +80,7 @@ export async function* pollWindow(spec: WindowPollSpec, ctx: PollContext<unknown
     if (rows.length === 0) break;
     const total = !yielded && rows.length === spec.pageSize ? await windowRows(spec) : undefined;
     yielded = true;
-    yield withRowsTotal(toBatch(rows), total);
+    yield withRowsTotal(await toBatch(rows), total);
     if (rows.length < spec.pageSize) break;
     after = rows[rows.length - 1]!.id;
   }
@@ -85,7 +89,7 @@ export async function* pollWindow(spec: WindowPollSpec, ctx: PollContext<unknown
   for (const ids of chunk([...pending].filter((id) => !seen.has(id)), ID_CHUNK)) {
     ctx.signal.throwIfAborted();
     const rows = (await spec.byIds(ids)) as Record<string, unknown>[];
-    const batch = toBatch(rows);
+    const batch = await toBatch(rows);
     const gone: Cancellation[] = ids.filter((id) => !seen.has(id)).map((id) => ({ entity: `${spec.entityPrefix}:${id}`, reason: spec.goneReason }));
     batch.cancellations!.push(...gone);
     yielded = true;
