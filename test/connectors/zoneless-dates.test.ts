@@ -20,7 +20,7 @@ describe.each(run)('zone-less columns read from %s', (dialect) => {
       await db.knex.raw(`insert into visite values (1, '2026-06-01 10:30:00', '2026-06-01', '2026-06-01 10:30:00+02'), (2, '2026-01-15 08:05:30.25', '2026-01-15', null), (3, null, null, null)`);
     } else {
       await db.knex.raw(`create table visite (id int, ora datetime(3), giorno date, istante timestamp null)`);
-      await db.knex.raw(`insert into visite values (1, '2026-06-01 10:30:00', '2026-06-01', null), (2, '2026-01-15 08:05:30.25', '2026-01-15', null), (3, null, null, null)`);
+      await db.knex.raw(`insert into visite values (1, '2026-06-01 10:30:00', '2026-06-01', '2026-06-01 10:30:00'), (2, '2026-01-15 08:05:30.25', '2026-01-15', null), (3, null, null, null)`);
     }
   });
   afterAll(async () => { await db?.destroy(); });
@@ -44,12 +44,13 @@ describe.each(run)('zone-less columns read from %s', (dialect) => {
     }
   });
 
-  it.runIf(dialect === 'postgres')('keeps a column with a zone as an instant', async () => {
-    const source = openSqlSource({ client: 'pg', connectionEnv: 'BO' }, { BO: db.url });
+  it('keeps a column with a zone as an instant', async () => {
+    const source = openSqlSource({ client: db.client as 'pg' | 'mysql2', connectionEnv: 'BO' }, { BO: db.url });
     try {
       const row = (await source('visite').where({ id: 1 }).first('istante')) as { istante: unknown };
       expect(row.istante).toBeInstanceOf(Date);
-      expect((row.istante as Date).toISOString()).toBe('2026-06-01T08:30:00.000Z');
+      // timestamptz carries its offset; a MySQL TIMESTAMP's instant depends on the session zone.
+      if (dialect === 'postgres') expect((row.istante as Date).toISOString()).toBe('2026-06-01T08:30:00.000Z');
     } finally {
       await source.destroy();
     }
