@@ -4,6 +4,7 @@ import type { Cancellation } from '../connectors/contract.js';
 import { FencedError } from './lease.js';
 import { deliveryFields, entitySets, eventFields, jsonMemo, stateOf, type CommitInput, type EncodedEvents, type NewEvent, type Written } from './batch.js';
 import { recordsetFrom } from './bulk-rows.js';
+import { pgRows } from './prepared.js';
 
 /**
  * PostgreSQL: the whole batch in one statement — new events, their deliveries, and the entity
@@ -59,8 +60,7 @@ export async function writePostgres(knex: Knex, input: CommitInput): Promise<Wri
     ...(writesState ? [...Object.values(state), instanceId, ...(input.lease ? [input.lease.owner, input.lease.epoch] : [])] : []),
     instanceId, now, encoded.events, now, now, now, now, encoded.deliveries, now, now, encoded.sets, instanceId,
   ] as Knex.RawBinding[];
-  const res = (await knex.raw(sql, bindings)) as { rows: [{ cancelled: string | number; keys: string[] | string; fence?: string | number }] };
-  const row = res.rows[0];
+  const [row] = await pgRows<{ cancelled: string | number; keys: string[] | string; fence?: string | number }>(knex, sql, bindings) as [{ cancelled: string | number; keys: string[] | string; fence?: string | number }];
   if (input.lease && Number(row.fence) !== 1) throw new FencedError(instanceId);
   const keys = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as string[];
   const typeOf = new Map(input.events.map((e) => [e.key, e.type]));

@@ -37,8 +37,16 @@ export async function queryRows<R>(store: Store, sql: string, bindings: readonly
     const result = (await store.knex.raw(sql, bindings as Knex.RawBinding[])) as R[] | { rows?: R[] };
     return Array.isArray(result) ? result : (result.rows ?? []);
   }
+  return pgRows(store.knex, sql, bindings);
+}
+
+/**
+ * PostgreSQL only: the statement as a named prepared statement, on a pooled connection or, when
+ * `knex` is a transaction, on the transaction's own (knex's transaction client hands that out).
+ */
+export async function pgRows<R>(knex: Knex, sql: string, bindings: readonly unknown[]): Promise<R[]> {
   const { name, text } = pgForm(sql);
-  const pool = store.knex.client as unknown as PoolClient;
+  const pool = knex.client as unknown as PoolClient;
   const conn = await pool.acquireConnection();
   try {
     return (await conn.query({ name, text, values: bindings as unknown[] })).rows as R[];
