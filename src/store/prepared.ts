@@ -1,9 +1,9 @@
-// The dispatcher's hot statements as named prepared statements on PostgreSQL. Sent through knex,
-// every statement is parsed and planned again on each execution; at the dispatcher's rate that
-// was a quarter of the server's time (a plan per group commit, for statements whose text never
-// changes: their rows are one JSON parameter). Named, each pooled connection parses a statement
-// once and PostgreSQL settles on a generic plan after a few runs. Other stores: knex.raw as before
-// (better-sqlite3 already keeps compiled statements).
+// Ponte's hot PostgreSQL statements as named prepared statements: the dispatcher's group commits,
+// the attempts log, and a connector batch's commit. Sent through knex, every statement is parsed
+// and planned again on each execution: a quarter of the server's time at the dispatcher's rate,
+// and 6.7 of the ~37 ms a 1,000-row ingest batch spends in the server. Their text never changes
+// (the rows are JSON parameters), so each connection parses one once and PostgreSQL settles on a
+// generic plan after a few runs. Other stores: knex.raw (better-sqlite3 keeps compiled statements).
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Store } from './db.js';
