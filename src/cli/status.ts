@@ -28,7 +28,10 @@ export function formatStatus(r: StatusReport): string {
     out.push(`!!! CHANNEL ${a.channel.toUpperCase()} HALTED since ${a.since}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
     out.push(`    Its deliveries stay pending. Fix the cause, then: npx ponte channel resume ${a.channel}`, '');
   }
-  out.push(`Events in the ledger: ${r.events}`, `WhatsApp consents: ${r.consents.optedIn} opted in, ${r.consents.optedOut} opted out`, '');
+  out.push(`Events in the ledger: ${r.events}`, `WhatsApp consents: ${r.consents.optedIn} opted in, ${r.consents.optedOut} opted out`);
+  const { waiting, failed, stale } = r.replies;
+  if (waiting + failed + stale) out.push(`Replies to citizens not sent: ${waiting} waiting for the sweep, ${failed} refused by WhatsApp, ${stale} dropped as stale (older than 15 min)`);
+  out.push('');
   const channels = Object.keys(r.deliveries);
   const states = DELIVERY_STATES.filter((s) => r.totals[s]);
   if (channels.length === 0) out.push('Deliveries: none yet');

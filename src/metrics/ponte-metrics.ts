@@ -52,6 +52,7 @@ export class PonteMetrics {
 
   private readonly deliveries: Gauge<'channel' | 'state'>;
   private readonly uncertain: Gauge<'channel'>;
+  private readonly replies: Gauge<'state'>;
   private readonly oldestDue: Gauge;
   private readonly halted: Gauge<'channel'>;
   private readonly storeUp: Gauge;
@@ -76,6 +77,7 @@ export class PonteMetrics {
     this.uncertain = new Gauge({ name: `${PREFIX}deliveries_uncertain`, help: 'Deliveries whose send may or may not have reached the provider, held for an operator (read at scrape time).', labelNames: ['channel'], registers });
     this.oldestDue = new Gauge({ name: `${PREFIX}oldest_due_delivery_age_seconds`, help: 'How long the oldest due pending/accepted delivery has been waiting; 0 when none is overdue.', registers });
     this.halted = new Gauge({ name: `${PREFIX}channel_halted`, help: '1 while a stop-and-alert condition halts the channel (until `ponte channel resume`), else 0.', labelNames: ['channel'], registers });
+    this.replies = new Gauge({ name: `${PREFIX}reply_outbox`, help: 'Replies to citizens on WhatsApp not sent (yet): pending or sending (the sweep retries them), failed (refused for good), stale (dropped after 15 minutes); read at scrape time.', labelNames: ['state'], registers });
     this.storeUp = new Gauge({ name: `${PREFIX}store_up`, help: '1 when this scrape could read the store, else 0 (the store-derived series are then absent).', registers });
 
     this.sendDuration = new Histogram({
@@ -156,7 +158,7 @@ export class PonteMetrics {
       facts = await withTimeout(readStoreFacts(this.store.knex, this.clock()), this.storeTimeoutMs, 'reading the store for metrics');
     } catch {
       // Stale numbers would be worse than none: drop them and say the store could not be read.
-      for (const g of [this.deliveries, this.uncertain, this.oldestDue, this.halted]) g.reset();
+      for (const g of [this.deliveries, this.uncertain, this.oldestDue, this.halted, this.replies]) g.reset();
       this.storeUp.set(0);
       return;
     }
@@ -173,5 +175,8 @@ export class PonteMetrics {
     }
     for (const channel of new Set([...this.channels.keys(), ...facts.halted])) this.halted.set({ channel }, facts.halted.has(channel) ? 1 : 0);
     this.oldestDue.set(facts.oldestDueSeconds);
+    for (const state of REPLY_STATES) this.replies.set({ state }, facts.replies.get(state) ?? 0);
   }
 }
+
+const REPLY_STATES = ['pending', 'sending', 'failed', 'stale'] as const;

@@ -1,5 +1,5 @@
 // The facts /metrics reads from the store at scrape time: deliveries by channel and state, how
-// late the oldest due work is, and the halted channels. Three cheap queries, kept lean because a
+// late the oldest due work is, the halted channels and the replies not sent. Four cheap queries, kept lean because a
 // scrape comes every 15–60 s; `ponte status` (src/store/status.ts) shows the same facts in full.
 import type { Knex } from 'knex';
 import type { DeliveryState } from '../store/states.js';
@@ -11,6 +11,8 @@ export interface StoreFacts {
   oldestDueSeconds: number;
   /** Channels with an active stop-and-alert condition. */
   halted: Set<string>;
+  /** Replies to citizens in the outbox by state, those not sent (pending, sending, failed, stale). */
+  replies: Map<string, number>;
 }
 
 export async function readStoreFacts(knex: Knex, now: number): Promise<StoreFacts> {
@@ -25,9 +27,11 @@ export async function readStoreFacts(knex: Knex, now: number): Promise<StoreFact
   const oldest = (await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first()) as { t: number | string | null } | undefined;
   const t = oldest?.t == null ? null : Number(oldest.t);
   const alerts = (await knex('channel_alerts').select('channel')) as { channel: string }[];
+  const replies = (await knex('reply_outbox').whereNot('state', 'sent').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
   return {
     deliveries,
     oldestDueSeconds: t == null ? 0 : Math.max(0, (now - t) / 1000),
     halted: new Set(alerts.map((a) => a.channel)),
+    replies: new Map(replies.map((r) => [r.state, Number(r.n)])),
   };
 }

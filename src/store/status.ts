@@ -24,6 +24,8 @@ export interface StatusReport {
   /** Routing decisions: deliveries made because an earlier channel could not deliver. */
   fallbacks: Array<{ delivery: number; event: string; channel: string; state: DeliveryState; reason: string }>;
   consents: { optedIn: number; optedOut: number };
+  /** Replies to citizens on WhatsApp not sent: waiting for the sweep, refused for good, or dropped as stale. */
+  replies: { waiting: number; failed: number; stale: number };
 }
 
 const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
@@ -77,6 +79,10 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     optedOut: Number(consentRows.find((c) => c.state === 'opted_out')?.n ?? 0),
   };
 
+  const replyRows = (await knex('reply_outbox').whereNot('state', 'sent').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
+  const replyCount = (...states: string[]) => replyRows.filter((r) => states.includes(r.state)).reduce((a, r) => a + Number(r.n), 0);
+  const replies = { waiting: replyCount('pending', 'sending'), failed: replyCount('failed'), stale: replyCount('stale') };
+
   const oldest = await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first();
   const t = oldest?.t == null ? null : Number(oldest.t);
   return {
@@ -91,6 +97,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     alerts,
     fallbacks,
     consents,
+    replies,
   };
 }
 

@@ -10,6 +10,9 @@ import { recordConsent } from '../../src/store/consent.js';
 import { SimulatedCrash, throwingCrashPoint, type CrashPoint } from '../../src/util/crash-point.js';
 import { replySender } from '../../src/webhooks/whatsapp.js';
 import { sweepReplies } from '../../src/webhooks/send-replies.js';
+import { statusReport } from '../../src/store/status.js';
+import { PonteMetrics } from '../../src/metrics/index.js';
+import { parseSamples, value } from '../metrics/prom-text.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const PHONE = '+393470000001';
@@ -119,6 +122,9 @@ describe.each(run)('crash during a webhook on %s', (dialect) => {
     }
     expect(row).toMatchObject({ state: 'pending', last_error: expect.stringMatching(/503/) });
     expect(texts()).toBe(0);
+    // CED staff see it waiting: `ponte status` and /metrics.
+    expect((await statusReport(p.store.knex)).replies).toEqual({ waiting: 1, failed: 0, stale: 0 });
+    expect(value(parseSamples(await new PonteMetrics({ store: p.store, channels: p.channels, processMetrics: false }).metrics()), 'ponte_reply_outbox', { state: 'pending' })).toBe(1);
 
     const send = replySender({ reply: (to, text) => p!.wa.sendText(to, text) });
     // Too recent for the sweep: it is the webhook's own to send.
@@ -137,5 +143,8 @@ describe.each(run)('crash during a webhook on %s', (dialect) => {
     expect(await sweepReplies(p.store.knex, send, p.log, () => Date.now() + 16 * 60_000)).toEqual({ sent: 0, failed: 0, stale: 1 });
     expect(await p.store.knex('reply_outbox').where({ inbound_id: optIn }).first('state')).toEqual({ state: 'stale' });
     expect(texts()).toBe(1);
+    expect((await statusReport(p.store.knex)).replies).toEqual({ waiting: 0, failed: 0, stale: 1 });
+    const samples = parseSamples(await new PonteMetrics({ store: p.store, channels: p.channels, processMetrics: false }).metrics());
+    expect(['pending', 'sending', 'failed', 'stale'].map((state) => value(samples, 'ponte_reply_outbox', { state }))).toEqual([0, 0, 0, 1]);
   });
 });
