@@ -36,10 +36,12 @@ export async function claimReplies(knex: Knex, scope: { inboundId: string } | { 
   const q = knex('reply_outbox')
     .select('id', 'inbound_id', 'phone', 'seq', 'message', 'attempts')
     .where((w) => w.where('state', 'pending').orWhere((x) => x.where('state', 'sending').where('claim_until', '<', now)))
-    // After an earlier part of the same answer failed for good, the rest would arrive out of context.
+    // A part waits while an earlier part of its answer is being sent elsewhere (it would overtake
+    // it), and for good once one failed or went stale (it would arrive out of context). Earlier
+    // parts still pending come first in this same claim.
     .whereNotExists((sub) => sub.select(knex.raw('1')).from('reply_outbox as o')
       .whereRaw('o.inbound_id = reply_outbox.inbound_id and o.seq < reply_outbox.seq')
-      .whereIn('o.state', ['failed', 'stale']))
+      .where((w) => w.whereIn('o.state', ['failed', 'stale']).orWhere((x) => x.where('o.state', 'sending').where('o.claim_until', '>=', now))))
     .orderBy([{ column: 'created_at' }, { column: 'inbound_id' }, { column: 'seq' }])
     .limit(200);
   // The webhook's own answer is fresh by definition (and stamped by the engine's clock, which a
