@@ -11,6 +11,10 @@ import { SimulatedCrash, throwingCrashPoint, type CrashPoint } from '../../src/u
 import { replySender } from '../../src/webhooks/whatsapp.js';
 import { sweepReplies } from '../../src/webhooks/send-replies.js';
 import { statusReport } from '../../src/store/status.js';
+import { queueReplies } from '../../src/store/reply-outbox.js';
+import { startAppServer } from '../../src/app/server.js';
+import type { AppContext } from '../../src/app/context.js';
+import { configSchema } from '../../src/config/schema.js';
 import { PonteMetrics } from '../../src/metrics/index.js';
 import { parseSamples, value } from '../metrics/prom-text.js';
 
@@ -146,5 +150,27 @@ describe.each(run)('crash during a webhook on %s', (dialect) => {
     expect((await statusReport(p.store.knex)).replies).toEqual({ waiting: 0, failed: 0, stale: 1 });
     const samples = parseSamples(await new PonteMetrics({ store: p.store, channels: p.channels, processMetrics: false }).metrics());
     expect(['pending', 'sending', 'failed', 'stale'].map((state) => value(samples, 'ponte_reply_outbox', { state }))).toEqual([0, 0, 0, 1]);
+  });
+
+  it('the restarted server sweeps the outbox at once: a reply left by a killed process goes out', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly });
+    // The citizen wrote (WhatsApp allows free-form replies for 24 h after that) …
+    await p.waSandbox.inbound(PHONE, 'buongiorno');
+    await p.waSandbox.idle();
+    // … and a process killed after handling it left its confirmation queued, 10 s ago.
+    await queueReplies(p.store.knex, 'wamid.left-over', PHONE, [{ type: 'text', text: { body: 'Non riceverai più messaggi.', preview_url: false } }], Date.now() - 10_000);
+    const app = {
+      configFile: 'test', config: configSchema.parse({ server: { host: '127.0.0.1', port: 0 }, channels: { whatsapp: { phoneNumberId: '106540352242922' } } }),
+      store: p.store, channels: new Map([['whatsapp', p.wa]]), instances: [], log: p.log, owner: 'test-proc', close: async () => {},
+      whatsappSecrets: { appSecret: 'x', verifyToken: 'y' },
+    } as unknown as AppContext;
+    const server = (await startAppServer(app, { env: {} }))!;
+    try {
+      for (let i = 0; i < 100 && p.waSandbox.sends.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(p.waSandbox.sends.map((s) => [s.type, s.to])).toEqual([['text', PHONE]]);
+      expect(await p.store.knex('reply_outbox').first('state', 'attempts')).toEqual({ state: 'sent', attempts: 1 });
+    } finally {
+      await server.close();
+    }
   });
 });
