@@ -208,7 +208,6 @@ const FORMATS = {
   time: { hour: '2-digit', minute: '2-digit' },
   weekdayDate: { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' },
   full: { dateStyle: 'full', timeStyle: 'short' },
-  parts: { year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric', hourCycle: 'h23' },
 } satisfies Record<string, Intl.DateTimeFormatOptions>;
 
 // Building an Intl.DateTimeFormat costs far more than formatting with one: one per combination.
@@ -259,14 +258,6 @@ function toDate(value: unknown, variable: string, timeZone: string): { date: Dat
 /** The instant at which clocks in `timeZone` show `wall` (wall-clock fields encoded as UTC). */
 function wallTimeToUtc(wall: number, timeZone: string): number {
   // The offset at the guessed instant may differ across a DST change: correct once.
-  const guess = wall - zoneOffset(wall, timeZone);
-  return wall - zoneOffset(guess, timeZone);
-}
-
-/** How far `timeZone` is ahead of UTC at instant `t`, in ms. */
-function zoneOffset(t: number, timeZone: string): number {
-  const parts = fmt('en-US', timeZone, 'parts').formatToParts(new Date(t));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)?.value);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(t / 1000) * 1000;
+  const guess = wall - offsetMs(wall, timeZone);
+  return wall - offsetMs(guess, timeZone);
 }

@@ -144,3 +144,21 @@ describe('renderTemplate: date filters formatted once per minute', () => {
     }
   });
 });
+
+describe('renderTemplate: a date-time without an offset is wall-clock time in the zone', () => {
+  const at = (wall: string, zone = 'Europe/Rome') => renderTemplate('{{ t | datetime }}', { t: wall }, { timeZone: zone, locale: 'en-GB' });
+
+  it('summer and winter, and an instant with an offset for comparison', () => {
+    expect(at('2026-06-01T10:30')).toBe(renderTemplate('{{ t | datetime }}', { t: '2026-06-01T08:30:00Z' }, { timeZone: 'Europe/Rome', locale: 'en-GB' }));
+    expect(at('2026-01-15 10:30:00')).toBe(renderTemplate('{{ t | datetime }}', { t: '2026-01-15T09:30:00Z' }, { timeZone: 'Europe/Rome', locale: 'en-GB' }));
+    expect(at('2026-06-01T10:30', 'America/St_Johns')).toBe(renderTemplate('{{ t | datetime }}', { t: '2026-06-01T13:00:00Z' }, { timeZone: 'America/St_Johns', locale: 'en-GB' }));
+  });
+
+  it('a time the spring change skips moves forward; one the autumn change repeats is read as the later', () => {
+    const time = (wall: string) => renderTemplate('{{ t | time }}', { t: wall }, { timeZone: 'Europe/Rome' });
+    expect(time('2026-03-29T02:30')).toBe('03:30');
+    // 02:30 on 25 October happens twice in Rome; the later one (CET) is 01:30 UTC.
+    expect(renderTemplate('{{ t | datetime }}', { t: '2026-10-25T02:30' }, { timeZone: 'Europe/Rome', locale: 'en-GB' }))
+      .toBe(renderTemplate('{{ t | datetime }}', { t: '2026-10-25T01:30:00Z' }, { timeZone: 'Europe/Rome', locale: 'en-GB' }));
+  });
+});
