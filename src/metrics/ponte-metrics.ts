@@ -5,6 +5,7 @@
 //   in memory from the moment the process started.
 // Each instance owns its Registry (not prom-client's global one), so tests can make several.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { UNSENT_REPLY_STATES } from '../store/reply-outbox.js';
 import type { Store } from '../store/db.js';
 import type { Channel } from '../channels/channel.js';
 import { DELIVERY_STATES } from '../store/states.js';
@@ -175,8 +176,6 @@ export class PonteMetrics {
     }
     for (const channel of new Set([...this.channels.keys(), ...facts.halted])) this.halted.set({ channel }, facts.halted.has(channel) ? 1 : 0);
     this.oldestDue.set(facts.oldestDueSeconds);
-    for (const state of REPLY_STATES) this.replies.set({ state }, facts.replies.get(state) ?? 0);
+    for (const state of UNSENT_REPLY_STATES) this.replies.set({ state }, facts.replies.get(state) ?? 0);
   }
 }
-
-const REPLY_STATES = ['pending', 'sending', 'failed', 'stale'] as const;

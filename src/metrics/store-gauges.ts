@@ -3,6 +3,7 @@
 // scrape comes every 15–60 s; `ponte status` (src/store/status.ts) shows the same facts in full.
 import type { Knex } from 'knex';
 import type { DeliveryState } from '../store/states.js';
+import { unsentReplies, type UnsentReplyState } from '../store/reply-outbox.js';
 
 export interface StoreFacts {
   /** channel → state → count (only the pairs that have rows). */
@@ -12,7 +13,7 @@ export interface StoreFacts {
   /** Channels with an active stop-and-alert condition. */
   halted: Set<string>;
   /** Replies to citizens in the outbox by state, those not sent (pending, sending, failed, stale). */
-  replies: Map<string, number>;
+  replies: Map<UnsentReplyState, number>;
 }
 
 export async function readStoreFacts(knex: Knex, now: number): Promise<StoreFacts> {
@@ -27,11 +28,10 @@ export async function readStoreFacts(knex: Knex, now: number): Promise<StoreFact
   const oldest = (await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first()) as { t: number | string | null } | undefined;
   const t = oldest?.t == null ? null : Number(oldest.t);
   const alerts = (await knex('channel_alerts').select('channel')) as { channel: string }[];
-  const replies = (await knex('reply_outbox').whereNot('state', 'sent').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
   return {
     deliveries,
     oldestDueSeconds: t == null ? 0 : Math.max(0, (now - t) / 1000),
     halted: new Set(alerts.map((a) => a.channel)),
-    replies: new Map(replies.map((r) => [r.state, Number(r.n)])),
+    replies: await unsentReplies(knex),
   };
 }

@@ -66,14 +66,14 @@ export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult
     r.inboundTexts += dryRun ? ids.length : await oldInbound(knex, cutoff).whereIn('id', ids).update({ text: null });
   }
 
-  for (;;) {
-    const ids = (await knex('reply_outbox').where('created_at', '<', cutoff).orderBy('id').limit(size).pluck('id')).map(Number);
-    if (ids.length === 0) break;
-    if (dryRun) {
-      r.replies = Number(((await knex('reply_outbox').where('created_at', '<', cutoff).count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
-      break;
+  const oldReplies = () => knex('reply_outbox').where('created_at', '<', cutoff);
+  if (dryRun) r.replies = await countRows(oldReplies());
+  else {
+    for (;;) {
+      const ids = (await oldReplies().orderBy('id').limit(size).pluck('id')).map(Number);
+      if (ids.length === 0) break;
+      r.replies += await knex('reply_outbox').whereIn('id', ids).del();
     }
-    r.replies += await knex('reply_outbox').whereIn('id', ids).del();
   }
   return r;
 }
@@ -111,14 +111,17 @@ async function purgeEvents(trx: Knex.Transaction, ids: number[], cutoff: number)
   return { events: purged.length, addresses, attempts, whatsappStatuses };
 }
 
+async function countRows(q: Knex.QueryBuilder): Promise<number> {
+  return Number(((await q.count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
+}
+
 async function countEvents(knex: Knex, ids: number[]): Promise<EventCounts> {
-  const count = async (q: Knex.QueryBuilder) => Number(((await q.count({ n: '*' })) as { n: number | string }[])[0]?.n ?? 0);
   const statuses = await whatsappStatusesOf(knex, ids);
   return {
     events: ids.length,
-    addresses: await count(knex('deliveries').whereIn('event_id', ids).whereNotNull('address')),
-    attempts: await count(knex('delivery_attempts').whereIn('delivery_id', deliveriesOf(knex, ids))),
-    whatsappStatuses: statuses ? await count(statuses()) : 0,
+    addresses: await countRows(knex('deliveries').whereIn('event_id', ids).whereNotNull('address')),
+    attempts: await countRows(knex('delivery_attempts').whereIn('delivery_id', deliveriesOf(knex, ids))),
+    whatsappStatuses: statuses ? await countRows(statuses()) : 0,
   };
 }
 

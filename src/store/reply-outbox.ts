@@ -17,6 +17,10 @@ export interface ReplyRow {
 }
 
 export const REPLY_MAX_AGE_MS = 15 * 60_000;
+
+/** The states of a reply not (yet) sent; `sent` is the only other one. */
+export const UNSENT_REPLY_STATES = ['pending', 'sending', 'failed', 'stale'] as const;
+export type UnsentReplyState = (typeof UNSENT_REPLY_STATES)[number];
 const CLAIM_MS = 60_000;
 
 /** Queues the answer to one inbound message, in the caller's transaction. */
@@ -29,13 +33,14 @@ export async function queueReplies(trx: Knex, inboundId: string, phone: string, 
 
 /**
  * Claims sendable replies, oldest first: those of one inbound message (the webhook, right after
- * its 200), or every one left over (the sweep). Each row is taken by one conditional UPDATE, so two
- * processes never hold the same reply.
+ * its 200), or every one left over (the sweep). The conditional UPDATE that takes them skips any
+ * row another process took meanwhile, so two processes never hold the same reply.
  */
 export async function claimReplies(knex: Knex, scope: { inboundId: string } | { leftOverBefore: number }, now: number): Promise<ReplyRow[]> {
+  const claimable = (w: Knex.QueryBuilder) => w.where('state', 'pending').orWhere((x) => x.where('state', 'sending').where('claim_until', '<', now));
   const q = knex('reply_outbox')
-    .select('id', 'inbound_id', 'phone', 'seq', 'message', 'attempts')
-    .where((w) => w.where('state', 'pending').orWhere((x) => x.where('state', 'sending').where('claim_until', '<', now)))
+    .select('id')
+    .where(claimable)
     // A part waits while an earlier part of its answer is being sent elsewhere (it would overtake
     // it), and for good once one failed or went stale (it would arrive out of context). Earlier
     // parts still pending come first in this same claim.
@@ -48,16 +53,22 @@ export async function claimReplies(knex: Knex, scope: { inboundId: string } | { 
   // test may set); left-overs are taken only while they are still worth sending.
   if ('inboundId' in scope) q.where('inbound_id', scope.inboundId);
   else q.where('created_at', '<', scope.leftOverBefore).where('created_at', '>=', now - REPLY_MAX_AGE_MS);
-  const rows = (await q) as ReplyRow[];
-  const claimed: ReplyRow[] = [];
-  for (const r of rows) {
-    const n = await knex('reply_outbox')
-      .where({ id: r.id })
-      .where((w) => w.where('state', 'pending').orWhere((x) => x.where('state', 'sending').where('claim_until', '<', now)))
-      .update({ state: 'sending', claim_until: now + CLAIM_MS, attempts: r.attempts + 1 });
-    if (n === 1) claimed.push({ ...r, id: Number(r.id), attempts: r.attempts + 1 });
-  }
-  return claimed;
+  const ids = ((await q) as Array<{ id: number }>).map((r) => Number(r.id));
+  if (ids.length === 0) return [];
+  // One conditional UPDATE takes them all: a row another claimant took meanwhile no longer matches.
+  const claimed = (await knex('reply_outbox')
+    .whereIn('id', ids)
+    .where(claimable)
+    .update({ state: 'sending', claim_until: now + CLAIM_MS, attempts: knex.raw('attempts + 1') })
+    .returning(['id', 'inbound_id', 'phone', 'seq', 'message', 'attempts'])) as ReplyRow[];
+  const order = new Map(ids.map((id, i) => [id, i]));
+  return claimed.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+}
+
+/** Counts of the replies not sent, by state (`ponte status`, /metrics). */
+export async function unsentReplies(knex: Knex): Promise<Map<UnsentReplyState, number>> {
+  const rows = (await knex('reply_outbox').whereNot('state', 'sent').select('state').count({ n: '*' }).groupBy('state')) as { state: UnsentReplyState; n: number | string }[];
+  return new Map(rows.map((r) => [r.state, Number(r.n)]));
 }
 
 /** Gives a claimed reply back untouched (an earlier part of its answer could not be sent now). */

@@ -2,6 +2,7 @@
 // needs an operator (uncertain, dead, row errors) and how late the oldest due work is.
 import type { Knex } from 'knex';
 import { DELIVERY_STATES, type DeliveryState } from './states.js';
+import { unsentReplies } from './reply-outbox.js';
 
 export interface StatusReport {
   generatedAt: string;
@@ -79,9 +80,8 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     optedOut: Number(consentRows.find((c) => c.state === 'opted_out')?.n ?? 0),
   };
 
-  const replyRows = (await knex('reply_outbox').whereNot('state', 'sent').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];
-  const replyCount = (...states: string[]) => replyRows.filter((r) => states.includes(r.state)).reduce((a, r) => a + Number(r.n), 0);
-  const replies = { waiting: replyCount('pending', 'sending'), failed: replyCount('failed'), stale: replyCount('stale') };
+  const unsent = await unsentReplies(knex);
+  const replies = { waiting: (unsent.get('pending') ?? 0) + (unsent.get('sending') ?? 0), failed: unsent.get('failed') ?? 0, stale: unsent.get('stale') ?? 0 };
 
   const oldest = await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first();
   const t = oldest?.t == null ? null : Number(oldest.t);

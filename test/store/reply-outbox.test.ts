@@ -31,6 +31,15 @@ describe.each(run)('reply outbox on %s', (dialect) => {
     expect(parts(await sweep(T0 + 10_000 + 61_000))).toEqual(['in-1#0', 'in-1#1', 'in-2#0']);
   });
 
+  it('two sweeps at once share the replies out, none twice', async () => {
+    for (let i = 0; i < 40; i++) await queueReplies(store.knex, `in-${i}`, PHONE, [text(`r${i}`)], T0 + i);
+    const [a, b] = await Promise.all([sweep(T0 + 60_000), sweep(T0 + 60_000)]);
+    const ids = [...a!, ...b!].map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(40);
+    expect(await store.knex('reply_outbox').where({ state: 'sending' }).count({ n: '*' })).toEqual([{ n: 40 }]);
+  });
+
   it('a part waits while an earlier one is being sent elsewhere, and for good once one failed', async () => {
     await queueReplies(store.knex, 'in-1', PHONE, [text('a'), text('b')], T0);
     const [a] = await claimReplies(store.knex, { inboundId: 'in-1' }, T0 + 1);

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { normaliseKeyword } from '../../consent/keywords.js';
+import { replyText } from '../../consent/handle-inbound.js';
 import { phoneRef } from '../../channels/whatsapp/privacy.js';
 import { recordConsent } from '../../store/consent.js';
 import { getSession, saveSession, type CitizenSession, type HandoffState } from '../../store/citizen-sessions.js';
@@ -83,7 +84,7 @@ interface Pending {
 const RECENT_FOR_STAFF = 10;
 const HUMAN_STATES: readonly HandoffState[] = ['waiting_human', 'human'];
 
-const text = (body: string): OutboundMessage => ({ type: 'text', text: { body, preview_url: /https?:\/\//.test(body) } });
+const text: (body: string) => OutboundMessage = replyText;
 const interactive = (menu: Menu): OutboundMessage => ({ type: 'interactive', interactive: menuInteractive(menu) });
 
 /**
