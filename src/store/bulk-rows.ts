@@ -10,12 +10,16 @@ import type { Knex } from 'knex';
  * client CPU (node-postgres escapes its elements one by one) and no less server time.
  */
 export function recordsetRows(alias: string, columns: readonly string[], types: readonly string[], rows: readonly (readonly unknown[])[]): { sql: string; bindings: Knex.RawBinding[] } {
-  const objects = rows.map((r) => {
+  return { sql: recordsetFrom(alias, columns, types), bindings: [recordsetJson(columns, rows)] };
+}
+
+/** recordsetRows' binding alone, for a statement whose text is built once (see recordsetFrom). */
+export function recordsetJson(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  return JSON.stringify(rows.map((r) => {
     const o: Record<string, unknown> = {};
     for (let i = 0; i < columns.length; i++) o[columns[i]!] = r[i] ?? null;
     return o;
-  });
-  return { sql: recordsetFrom(alias, columns, types), bindings: [JSON.stringify(objects)] };
+  }));
 }
 
 /** `json_to_recordset(?::json) as <alias>(c1 t1, …)`: the column names are written in (ours, never input). */

@@ -60,7 +60,7 @@ export async function writePostgres(knex: Knex, input: CommitInput): Promise<Wri
     ...(writesState ? [...Object.values(state), instanceId, ...(input.lease ? [input.lease.owner, input.lease.epoch] : [])] : []),
     instanceId, now, encoded.events, now, now, now, now, encoded.deliveries, now, now, encoded.sets, instanceId,
   ] as Knex.RawBinding[];
-  const [row] = await pgRows<{ cancelled: string | number; keys: string[] | string; fence?: string | number }>(knex, sql, bindings) as [{ cancelled: string | number; keys: string[] | string; fence?: string | number }];
+  const row = (await pgRows<{ cancelled: string | number; keys: string[] | string; fence?: string | number }>(knex, sql, bindings))[0]!;
   if (input.lease && Number(row.fence) !== 1) throw new FencedError(instanceId);
   const keys = (typeof row.keys === 'string' ? JSON.parse(row.keys) : row.keys) as string[];
   const typeOf = new Map(input.events.map((e) => [e.key, e.type]));

@@ -10,7 +10,7 @@
 import type { Store } from './db.js';
 import type { DeliveryState } from './states.js';
 import { LostLeaseError, transitionRow, type DeliveryPatch } from './update-delivery.js';
-import { jsonEachRows, recordsetFrom, recordsetRows } from './bulk-rows.js';
+import { jsonEachRows, recordsetFrom, recordsetJson } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
 
 /** Columns a transition may set, with their PostgreSQL type (json_to_recordset needs them). */
@@ -171,9 +171,10 @@ export class DeliveryWriter {
       });
       return [p.id, p.token, p.from, mask, p.row.state, p.row.updated_at, ...values];
     });
+    // The statements' text is built once (below the columns); only the rows' JSON is per flush.
     const changed = dialect === 'postgres'
-      ? await queryRows<{ id: number }>(this.store, PG_UPDATE, recordsetRows('v', NAMES, TYPES, rows).bindings)
-      : await queryRows<{ id: number }>(this.store, SQLITE_UPDATE, jsonEachRows(NAMES, rows).bindings);
+      ? await queryRows<{ id: number }>(this.store, PG_UPDATE, [recordsetJson(NAMES, rows)])
+      : await queryRows<{ id: number }>(this.store, SQLITE_UPDATE, [JSON.stringify(rows)]);
     return new Set(changed.map((r) => Number(r.id)));
   }
 
