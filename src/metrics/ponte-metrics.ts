@@ -8,8 +8,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { UNSENT_REPLY_STATES } from '../store/reply-outbox.js';
 import type { Store } from '../store/db.js';
 import type { Channel } from '../channels/channel.js';
-import { DELIVERY_STATES } from '../store/states.js';
-import { readStoreFacts, type StoreFacts } from './store-gauges.js';
+import { StoreFactsReader, type StoreFacts, type StoreFactsOptions } from './store-gauges.js';
 import { withTimeout } from './timeout.js';
 
 /** A channel that can report its client-side rate limiters (AppIO: one per owner; WhatsApp: the number's throughput). */
@@ -28,6 +27,8 @@ export interface PonteMetricsOptions {
   processMetrics?: boolean;
   /** How long a scrape waits for the store's facts. Default 3000 ms. */
   storeTimeoutMs?: number;
+  /** How often the finished deliveries are counted (a read of the whole ledger). */
+  storeFacts?: StoreFactsOptions;
 }
 
 /** The subset of a run's totals the metrics count. */
@@ -50,6 +51,7 @@ export class PonteMetrics {
   private readonly clock: () => number;
   private readonly storeTimeoutMs: number;
   private refreshing: Promise<void> | null = null;
+  readonly storeFacts: StoreFactsReader;
 
   private readonly deliveries: Gauge<'channel' | 'state'>;
   private readonly uncertain: Gauge<'channel'>;
@@ -71,6 +73,7 @@ export class PonteMetrics {
     this.channels = opts.channels ?? new Map();
     this.clock = opts.clock ?? Date.now;
     this.storeTimeoutMs = opts.storeTimeoutMs ?? 3000;
+    this.storeFacts = new StoreFactsReader(opts.store.knex, opts.storeFacts);
     const registers = [this.registry];
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
 
@@ -156,7 +159,7 @@ export class PonteMetrics {
   private async refreshStoreFacts(): Promise<void> {
     let facts: StoreFacts;
     try {
-      facts = await withTimeout(readStoreFacts(this.store.knex, this.clock()), this.storeTimeoutMs, 'reading the store for metrics');
+      facts = await withTimeout(this.storeFacts.read(this.clock()), this.storeTimeoutMs, 'reading the store for metrics');
     } catch {
       // Stale numbers would be worse than none: drop them and say the store could not be read.
       for (const g of [this.deliveries, this.uncertain, this.oldestDue, this.halted, this.replies]) g.reset();
@@ -168,10 +171,11 @@ export class PonteMetrics {
     this.uncertain.reset();
     this.halted.reset();
     // Every state of every known channel, 0 included: a state that empties must drop to 0, not vanish.
+    // (Until the finished deliveries of a big ledger are first counted, their states are absent.)
     const channels = new Set([...this.channels.keys(), ...facts.deliveries.keys()]);
     for (const channel of channels) {
       const byState = facts.deliveries.get(channel);
-      for (const state of DELIVERY_STATES) this.deliveries.set({ channel, state }, byState?.get(state) ?? 0);
+      for (const state of facts.states) this.deliveries.set({ channel, state }, byState?.get(state) ?? 0);
       this.uncertain.set({ channel }, byState?.get('uncertain') ?? 0);
     }
     for (const channel of new Set([...this.channels.keys(), ...facts.halted])) this.halted.set({ channel }, facts.halted.has(channel) ? 1 : 0);

@@ -1,13 +1,22 @@
 // The facts /metrics reads from the store at scrape time: deliveries by channel and state, how
-// late the oldest due work is, the halted channels and the replies not sent. Four cheap queries, kept lean because a
-// scrape comes every 15–60 s; `ponte status` (src/store/status.ts) shows the same facts in full.
+// late the oldest due work is, the halted channels and the replies not sent. A scrape comes every
+// 15–60 s, so each read must cost what the live work costs, not what the ledger weighs: the
+// deliveries still in play (pending, sending, accepted, uncertain) are counted at every scrape
+// through the (state, next_attempt_at) index; the finished ones, millions after years of service
+// and counted only by reading the whole table (a third of a second per million rows), at most
+// every few minutes, in the background. `ponte status` (src/store/status.ts) counts everything
+// at once for a person.
 import type { Knex } from 'knex';
-import type { DeliveryState } from '../store/states.js';
+import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import { unsentReplies, type UnsentReplyState } from '../store/reply-outbox.js';
 
+type Counts = Map<string, Map<DeliveryState, number>>;
+
 export interface StoreFacts {
-  /** channel → state → count (only the pairs that have rows). */
-  deliveries: Map<string, Map<DeliveryState, number>>;
+  /** channel → state → count: the live states always, the finished ones once first read. */
+  deliveries: Counts;
+  /** The states `deliveries` covers (every state once the finished ones have been read). */
+  states: readonly DeliveryState[];
   /** Seconds since the oldest pending/accepted delivery became due; 0 when nothing is overdue. */
   oldestDueSeconds: number;
   /** Channels with an active stop-and-alert condition. */
@@ -16,22 +25,67 @@ export interface StoreFacts {
   replies: Map<UnsentReplyState, number>;
 }
 
-export async function readStoreFacts(knex: Knex, now: number): Promise<StoreFacts> {
-  const rows = (await knex('deliveries').select('channel', 'state').count({ n: '*' }).groupBy('channel', 'state')) as { channel: string; state: DeliveryState; n: number | string }[];
-  const deliveries: StoreFacts['deliveries'] = new Map();
+/** States a delivery can still leave by itself: counted at every scrape. */
+export const LIVE_STATES: readonly DeliveryState[] = DELIVERY_STATES.filter((s) => !TERMINAL_STATES.includes(s));
+
+export interface StoreFactsOptions {
+  /** How old the finished deliveries' counts may be before a scrape starts a new count. Default 5 minutes. */
+  finishedMaxAgeMs?: number;
+  /** How long a scrape waits for the very first count of the finished ones before going without. Default 1 s. */
+  firstWaitMs?: number;
+}
+
+export class StoreFactsReader {
+  private finished: { at: number; counts: Counts } | null = null;
+  /** The count of finished deliveries in flight, if any (awaited by tests). */
+  counting: Promise<void> | null = null;
+  private readonly maxAgeMs: number;
+  private readonly firstWaitMs: number;
+
+  constructor(private readonly knex: Knex, opts: StoreFactsOptions = {}) {
+    this.maxAgeMs = opts.finishedMaxAgeMs ?? 5 * 60_000;
+    this.firstWaitMs = opts.firstWaitMs ?? 1_000;
+  }
+
+  async read(now: number): Promise<StoreFacts> {
+    const { knex } = this;
+    if (!this.counting && (!this.finished || now - this.finished.at >= this.maxAgeMs)) {
+      // A failed count keeps the previous one (or none); the next scrape tries again.
+      this.counting = countByState(knex, TERMINAL_STATES).then((counts) => { this.finished = { at: now, counts }; }, () => {})
+        .finally(() => { this.counting = null; });
+    }
+    const live = await countByState(knex, LIVE_STATES);
+    // The first scrape of a small store gets everything; that of a big one goes without the finished states.
+    if (!this.finished && this.counting) await Promise.race([this.counting, new Promise((r) => setTimeout(r, this.firstWaitMs).unref())]);
+    const deliveries: Counts = new Map();
+    for (const source of this.finished ? [live, this.finished.counts] : [live]) {
+      for (const [channel, byState] of source) {
+        let into = deliveries.get(channel);
+        if (!into) deliveries.set(channel, (into = new Map()));
+        for (const [state, n] of byState) into.set(state, n);
+      }
+    }
+    // The same definition as `ponte status` (oldestDueSeconds): due work not yet worked off.
+    const oldest = (await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first()) as { t: number | string | null } | undefined;
+    const t = oldest?.t == null ? null : Number(oldest.t);
+    const alerts = (await knex('channel_alerts').select('channel')) as { channel: string }[];
+    return {
+      deliveries,
+      states: this.finished ? DELIVERY_STATES : LIVE_STATES,
+      oldestDueSeconds: t == null ? 0 : Math.max(0, (now - t) / 1000),
+      halted: new Set(alerts.map((a) => a.channel)),
+      replies: await unsentReplies(knex),
+    };
+  }
+}
+
+async function countByState(knex: Knex, states: readonly DeliveryState[]): Promise<Counts> {
+  const rows = (await knex('deliveries').whereIn('state', states).select('channel', 'state').count({ n: '*' }).groupBy('channel', 'state')) as { channel: string; state: DeliveryState; n: number | string }[];
+  const counts: Counts = new Map();
   for (const r of rows) {
-    let byState = deliveries.get(r.channel);
-    if (!byState) deliveries.set(r.channel, (byState = new Map()));
+    let byState = counts.get(r.channel);
+    if (!byState) counts.set(r.channel, (byState = new Map()));
     byState.set(r.state, Number(r.n));
   }
-  // The same definition as `ponte status` (oldestDueSeconds): due work not yet worked off.
-  const oldest = (await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first()) as { t: number | string | null } | undefined;
-  const t = oldest?.t == null ? null : Number(oldest.t);
-  const alerts = (await knex('channel_alerts').select('channel')) as { channel: string }[];
-  return {
-    deliveries,
-    oldestDueSeconds: t == null ? 0 : Math.max(0, (now - t) / 1000),
-    halted: new Set(alerts.map((a) => a.channel)),
-    replies: await unsentReplies(knex),
-  };
+  return counts;
 }

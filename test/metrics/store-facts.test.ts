@@ -1,0 +1,76 @@
+// What /metrics reads from the store at each scrape must cost what the live work costs, not what
+// the permanent ledger weighs: the deliveries in play are counted every time, the finished ones
+// (millions after years) at most every few minutes. On every store.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { availableDialects } from '../helpers/databases.js';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
+import { LIVE_STATES, StoreFactsReader } from '../../src/metrics/store-gauges.js';
+import { PonteMetrics } from '../../src/metrics/index.js';
+import { DELIVERY_STATES, TERMINAL_STATES } from '../../src/store/states.js';
+import { parseSamples, value } from './prom-text.js';
+
+const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
+if (skipped.length) console.warn(`[store-facts] skipped: ${skipped.join('; ')}`);
+
+const T0 = Date.UTC(2026, 11, 3, 9, 0, 0);
+const MAX_AGE = 5 * 60_000;
+
+const ev = (key: string): NewEvent => ({
+  key, type: 't', fiscalCode: 'RSSMRA80A01H501U', data: {},
+  route: { mode: 'first', steps: [{ channel: 'appio', options: {} }] },
+  deliveries: [{ channel: 'appio', options: {}, routeIndex: 0, address: null }],
+});
+
+describe.each(run)('store facts for /metrics on %s', (dialect) => {
+  let store: TestStore;
+  /** The SQL of every statement the store runs. */
+  let statements: string[];
+  beforeEach(async () => {
+    store = await testStore(dialect);
+    await commitBatch(store.knex, { instanceId: 'i', events: ['a', 'b', 'c', 'd'].map(ev), cancellations: [], rowErrors: [], now: T0 });
+    const ids = (await store.knex('deliveries').orderBy('id').pluck('id')) as number[];
+    await store.knex('deliveries').whereIn('id', ids.slice(0, 2)).update({ state: 'processed', finished_at: T0 });
+    await store.knex('deliveries').where('id', ids[2]).update({ state: 'uncertain' });
+    statements = [];
+    store.knex.on('query', (q: { sql: string }) => statements.push(q.sql));
+  });
+  afterEach(async () => { await store.close(); });
+  /** The statements that counted deliveries by state. */
+  const counts = () => statements.filter((s) => /from [`"]?deliveries[`"]? .*group by/i.test(s));
+
+  it('counts the live states at every read and the finished ones once per interval', async () => {
+    const reader = new StoreFactsReader(store.knex, { finishedMaxAgeMs: MAX_AGE });
+    const first = await reader.read(T0);
+    expect(first.states).toEqual(DELIVERY_STATES);
+    expect(Object.fromEntries(first.deliveries.get('appio')!)).toEqual({ processed: 2, uncertain: 1, pending: 1 });
+    expect(counts()).toHaveLength(2); // the live states, and the finished ones
+
+    // One more finished, one more pending: a read within the interval sees the pending one at once
+    // and does not count the finished ones again.
+    const ids = (await store.knex('deliveries').orderBy('id').pluck('id')) as number[];
+    await store.knex('deliveries').where('id', ids[3]).update({ state: 'processed', finished_at: T0 + 1 });
+    await commitBatch(store.knex, { instanceId: 'i', events: [ev('e')], cancellations: [], rowErrors: [], now: T0 + 1 });
+    statements = [];
+    const second = await reader.read(T0 + MAX_AGE - 1);
+    expect(reader.counting).toBeNull();
+    expect(counts()).toHaveLength(1);
+    expect(Object.fromEntries(second.deliveries.get('appio')!)).toEqual({ processed: 2, uncertain: 1, pending: 1 });
+
+    // Once the interval has passed, a read starts a new count of the finished ones; the next read has it.
+    statements = [];
+    await reader.read(T0 + MAX_AGE);
+    await reader.counting; // still running, or already done
+    expect(counts()).toHaveLength(2);
+    const third = await reader.read(T0 + MAX_AGE + 1);
+    expect(Object.fromEntries(third.deliveries.get('appio')!)).toEqual({ processed: 3, uncertain: 1, pending: 1 });
+  });
+
+  it('/metrics shows every state of the channel, 0 included, from both counts', async () => {
+    expect(LIVE_STATES).toEqual(['pending', 'sending', 'accepted', 'uncertain']);
+    expect([...LIVE_STATES, ...TERMINAL_STATES].sort()).toEqual([...DELIVERY_STATES].sort());
+    const m = new PonteMetrics({ store, processMetrics: false, clock: () => T0 });
+    const s = parseSamples(await m.metrics());
+    for (const state of DELIVERY_STATES) expect(value(s, 'ponte_deliveries', { channel: 'appio', state })).toBe({ processed: 2, uncertain: 1, pending: 1 }[state as string] ?? 0);
+  });
+});
