@@ -65,9 +65,12 @@ export async function claimReplies(knex: Knex, scope: { inboundId: string } | { 
   return claimed.map((r) => ({ ...r, id: Number(r.id) })).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
-/** Counts of the replies not sent, by state (`ponte status`, /metrics). */
+/**
+ * Counts of the replies not sent, by state (`ponte status`, /metrics at every scrape). The states
+ * are named, not `<> 'sent'`: the (state, created_at) index then skips the sent replies kept until purge.
+ */
 export async function unsentReplies(knex: Knex): Promise<Map<UnsentReplyState, number>> {
-  const rows = (await knex('reply_outbox').whereNot('state', 'sent').select('state').count({ n: '*' }).groupBy('state')) as { state: UnsentReplyState; n: number | string }[];
+  const rows = (await knex('reply_outbox').whereIn('state', UNSENT_REPLY_STATES).select('state').count({ n: '*' }).groupBy('state')) as { state: UnsentReplyState; n: number | string }[];
   return new Map(rows.map((r) => [r.state, Number(r.n)]));
 }
 
