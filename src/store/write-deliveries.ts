@@ -110,6 +110,8 @@ export class DeliveryWriter {
     if (this.scheduled || this.flushing.size >= this.parallel) return;
     this.scheduled = true;
     // One turn of the event loop: writes made by the other workers in the same turn join in.
+    // (A microtask instead made a statement per worker: SQLite's dispatch at 20 ms fell from
+    // 0.85–0.92 to 0.51–0.63 of the bare loop; PostgreSQL's did not move.)
     setImmediate(() => {
       this.scheduled = false;
       this.flush();
