@@ -51,7 +51,7 @@ export class PonteMetrics {
   private readonly clock: () => number;
   private readonly storeTimeoutMs: number;
   private refreshing: Promise<void> | null = null;
-  readonly storeFacts: StoreFactsReader;
+  private readonly storeFacts: StoreFactsReader;
 
   private readonly deliveries: Gauge<'channel' | 'state'>;
   private readonly uncertain: Gauge<'channel'>;
