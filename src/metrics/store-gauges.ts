@@ -9,8 +9,7 @@
 import type { Knex } from 'knex';
 import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import { unsentReplies, type UnsentReplyState } from '../store/reply-outbox.js';
-
-type Counts = Map<string, Map<DeliveryState, number>>;
+import { deliveryCounts, oldestDueAt, type DeliveryCounts as Counts } from '../store/delivery-counts.js';
 
 export interface StoreFacts {
   /** channel → state → count: the live states always, the finished ones once first read. */
@@ -51,23 +50,16 @@ export class StoreFactsReader {
     const { knex } = this;
     if (!this.counting && (!this.finished || now - this.finished.at >= this.maxAgeMs)) {
       // A failed count keeps the previous one (or none); the next scrape tries again.
-      this.counting = countByState(knex, TERMINAL_STATES).then((counts) => { this.finished = { at: now, counts }; }, () => {})
+      this.counting = deliveryCounts(knex, TERMINAL_STATES).then((counts) => { this.finished = { at: now, counts }; }, () => {})
         .finally(() => { this.counting = null; });
     }
-    const live = await countByState(knex, LIVE_STATES);
+    const live = await deliveryCounts(knex, LIVE_STATES);
     // The first scrape of a small store gets everything; that of a big one goes without the finished states.
     if (!this.finished && this.counting) await Promise.race([this.counting, new Promise((r) => setTimeout(r, this.firstWaitMs).unref())]);
-    const deliveries: Counts = new Map();
-    for (const source of this.finished ? [live, this.finished.counts] : [live]) {
-      for (const [channel, byState] of source) {
-        let into = deliveries.get(channel);
-        if (!into) deliveries.set(channel, (into = new Map()));
-        for (const [state, n] of byState) into.set(state, n);
-      }
-    }
-    // The same definition as `ponte status` (oldestDueSeconds): due work not yet worked off.
-    const oldest = (await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first()) as { t: number | string | null } | undefined;
-    const t = oldest?.t == null ? null : Number(oldest.t);
+    // The two counts cover disjoint states: a channel's maps join without overwriting.
+    const deliveries: Counts = new Map(live);
+    for (const [channel, byState] of this.finished?.counts ?? []) deliveries.set(channel, new Map([...(live.get(channel) ?? []), ...byState]));
+    const t = await oldestDueAt(knex, now);
     const alerts = (await knex('channel_alerts').select('channel')) as { channel: string }[];
     return {
       deliveries,
@@ -77,15 +69,4 @@ export class StoreFactsReader {
       replies: await unsentReplies(knex),
     };
   }
-}
-
-async function countByState(knex: Knex, states: readonly DeliveryState[]): Promise<Counts> {
-  const rows = (await knex('deliveries').whereIn('state', states).select('channel', 'state').count({ n: '*' }).groupBy('channel', 'state')) as { channel: string; state: DeliveryState; n: number | string }[];
-  const counts: Counts = new Map();
-  for (const r of rows) {
-    let byState = counts.get(r.channel);
-    if (!byState) counts.set(r.channel, (byState = new Map()));
-    byState.set(r.state, Number(r.n));
-  }
-  return counts;
 }

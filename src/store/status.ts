@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { DELIVERY_STATES, type DeliveryState } from './states.js';
 import { unsentReplies } from './reply-outbox.js';
+import { deliveryCounts, oldestDueAt } from './delivery-counts.js';
 
 export interface StatusReport {
   generatedAt: string;
@@ -32,12 +33,13 @@ export interface StatusReport {
 const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
 
 export async function statusReport(knex: Knex, now = Date.now()): Promise<StatusReport> {
-  const byState = (await knex('deliveries').select('channel', 'state').count({ n: '*' }).groupBy('channel', 'state')) as { channel: string; state: DeliveryState; n: number | string }[];
   const deliveries: StatusReport['deliveries'] = {};
   const totals: StatusReport['totals'] = {};
-  for (const r of byState) {
-    (deliveries[r.channel] ??= {})[r.state] = Number(r.n);
-    totals[r.state] = (totals[r.state] ?? 0) + Number(r.n);
+  for (const [channel, byState] of await deliveryCounts(knex)) {
+    for (const [state, n] of byState) {
+      (deliveries[channel] ??= {})[state] = n;
+      totals[state] = (totals[state] ?? 0) + n;
+    }
   }
   const [{ n: events } = { n: 0 }] = (await knex('events').count({ n: '*' })) as { n: number | string }[];
 
@@ -83,8 +85,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
   const unsent = await unsentReplies(knex);
   const replies = { waiting: (unsent.get('pending') ?? 0) + (unsent.get('sending') ?? 0), failed: unsent.get('failed') ?? 0, stale: unsent.get('stale') ?? 0 };
 
-  const oldest = await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first();
-  const t = oldest?.t == null ? null : Number(oldest.t);
+  const t = await oldestDueAt(knex, now);
   return {
     generatedAt: new Date(now).toISOString(),
     deliveries,
