@@ -155,7 +155,7 @@ describe.each(run)('retention purge on %s', (dialect) => {
       { ...before.inbound_messages!.find((m) => m.id === 'wamid.in-old'), text: null },
       before.inbound_messages!.find((m) => m.id === 'wamid.in-recent'),
     ].sort((a, b) => String(a!.id).localeCompare(String(b!.id))));
-     // The old reply (the number and the text) is gone; the recent one stays.
+    // The old reply (the number and the text) is gone; the recent one stays.
     expect(after.reply_outbox!.map((r) => r.inbound_id)).toEqual(['wamid.in-recent']);
   });
 

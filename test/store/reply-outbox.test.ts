@@ -3,7 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
-import { claimReplies, queueReplies, replyFailed, replySent } from '../../src/store/reply-outbox.js';
+import { claimReplies, queueReplies, releaseReply, replyFailed, replySent } from '../../src/store/reply-outbox.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[reply-outbox] skipped: ${skipped.join('; ')}`);
@@ -42,17 +42,17 @@ describe.each(run)('reply outbox on %s', (dialect) => {
 
   it('a part waits while an earlier one is being sent elsewhere, and for good once one failed', async () => {
     await queueReplies(store.knex, 'in-1', PHONE, [text('a'), text('b')], T0);
-    const [a] = await claimReplies(store.knex, { inboundId: 'in-1' }, T0 + 1);
-    // The webhook holds part 0 and released part 1 (simulated: back to pending).
-    await store.knex('reply_outbox').where({ inbound_id: 'in-1', seq: 1 }).update({ state: 'pending', claim_until: null });
+    const [a, b] = await claimReplies(store.knex, { inboundId: 'in-1' }, T0 + 1);
+    // The webhook holds part 0 and released part 1.
+    await releaseReply(store.knex, b!.id);
     expect(await sweep(T0 + 10_000)).toEqual([]);
     await replySent(store.knex, a!.id, T0 + 10_001);
     expect(parts(await sweep(T0 + 10_002))).toEqual(['in-1#1']);
 
     await queueReplies(store.knex, 'in-2', PHONE, [text('c'), text('d')], T0 + 20_000);
-    const [c] = await claimReplies(store.knex, { inboundId: 'in-2' }, T0 + 20_001);
+    const [c, d] = await claimReplies(store.knex, { inboundId: 'in-2' }, T0 + 20_001);
     await replyFailed(store.knex, c!.id, 'http 400: recipient not in allowed list', true);
-    await store.knex('reply_outbox').where({ inbound_id: 'in-2', seq: 1 }).update({ state: 'pending', claim_until: null });
+    await releaseReply(store.knex, d!.id);
     expect(await sweep(T0 + 30_000)).toEqual([]);
   });
 });
