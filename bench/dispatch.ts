@@ -1,11 +1,9 @@
 // Dispatch benchmark (issue 6 #9): Ponte's dispatcher (claim → POST → record, on a real store)
 // against a bare axios keep-alive loop posting the same messages to the same local endpoint (in a
 // process of its own: see fake-endpoint.ts) with the same concurrency. Prints the ratio; writes
-// bench/results/dispatch-<date>.json.
+// bench/results/dispatch-<date>.json (report.ts).
 //   npm run bench            (defaults: 20,000 messages, concurrency 32, latencies 0 and 20 ms)
 //   BENCH_MESSAGES=5000 npm run bench
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { pino } from 'pino';
 import pLimit from 'p-limit';
 import { providerHttp } from '../src/channels/http-client.js';
@@ -19,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scratchDb, type Dialect } from '../src/connectors/harness/scratch.js';
 import { fakeEndpoint } from './fake-endpoint.js';
+import { printTable, writeResult, type Row } from './report.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONCURRENCY = 32;
@@ -83,7 +82,7 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number): Promise<
 // bare loop of its own round; the median round is reported. One run of each swings by ±10 % on a
 // shared 2-core machine, more than the differences worth seeing.
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
-const rows: Array<Record<string, string | number>> = [];
+const rows: Row[] = [];
 for (const latency of LATENCIES) {
   const endpoint = await fakeEndpoint(latency);
   const settings = DIALECTS.flatMap((dialect) => SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, ponte: [] as number[] })));
@@ -108,10 +107,6 @@ for (const latency of LATENCIES) {
   await endpoint.close();
 }
 
-console.log(`\nDispatch benchmark: ${N} messages, concurrency ${CONCURRENCY}, ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`);
-console.log('latency  store     ahead  bare loop/s  ponte/s   ponte ÷ bare');
-for (const r of rows) console.log(`${String(r.latencyMs).padStart(4)} ms  ${String(r.store).padEnd(9)} ${String(r.sendAhead).padStart(5)}  ${String(r.bareLoopPerSec).padStart(10)}  ${String(r.pontePerSec).padStart(8)}   ${r.ratio}   (rounds: ${r.ratiosOfRounds})`);
-mkdirSync('bench/results', { recursive: true });
-const file = `bench/results/dispatch-${new Date().toISOString().slice(0, 10)}.json`;
-writeFileSync(file, JSON.stringify({ machine: { cores: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version }, messages: N, concurrency: CONCURRENCY, rounds: REPEAT, rows }, null, 2));
-console.log(`written to ${file}`);
+const title = `Dispatch: ${N} messages, concurrency ${CONCURRENCY}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${REPEAT} rounds)`;
+printTable(title, rows);
+writeResult('dispatch', title, rows, { messages: N, concurrency: CONCURRENCY, rounds: REPEAT });

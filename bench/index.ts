@@ -5,9 +5,10 @@
 //   npm run bench                          all of them (full sizes: tens of minutes)
 //   BENCH_QUICK=1 npm run bench            small sizes, to check that they work
 //   BENCH_ONLY=pgboss,latency npm run bench     (the others keep their last result in latest.md)
+//   BENCH_ONLY= npm run bench              none: only rewrite latest.md from the stored results
 //   BENCH_TIMEOUT_MIN=n     stop a bench still running after n minutes (default 60; quick 10)
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { machine, type Row } from './report.js';
 
@@ -42,16 +43,23 @@ function run(name: string): Promise<number | null> {
   return new Promise((r) => child.on('exit', (code) => { clearTimeout(timer); r(code); }));
 }
 
-/** The result file `name` wrote since `since` (its newest bench/results/<name>-<date>.json). */
+/**
+ * The newest result of `name` written at or after `since` (ms), judged by the time the bench wrote
+ * into it (`at`, else the date in its file name): a fresh clone gives every file the same mtime,
+ * which once let an older day's result stand in latest.md for the newest one.
+ */
 function resultOf(name: string, since: number): { title?: string; machine?: Record<string, unknown>; rows: Row[]; [k: string]: unknown } | undefined {
   if (!existsSync(RESULTS)) return undefined;
-  const files = readdirSync(RESULTS)
-    .filter((f) => new RegExp(`^${name}-\\d{4}-\\d{2}-\\d{2}\\.json$`).test(f))
-    .map((f) => ({ f, mtime: statSync(join(RESULTS, f)).mtimeMs }))
-    .filter((x) => x.mtime >= since)
-    .sort((a, b) => b.mtime - a.mtime);
-  if (!files[0]) return undefined;
-  return JSON.parse(readFileSync(join(RESULTS, files[0].f), 'utf8'));
+  const pattern = new RegExp(`^${name}-(\\d{4}-\\d{2}-\\d{2})\\.json$`);
+  let newest: { at: number; result: NonNullable<ReturnType<typeof resultOf>> } | undefined;
+  for (const f of readdirSync(RESULTS)) {
+    const m = pattern.exec(f);
+    if (!m) continue;
+    const result = JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as NonNullable<ReturnType<typeof resultOf>>;
+    const at = typeof result.at === 'string' ? Date.parse(result.at) : Date.parse(m[1]!);
+    if (at >= since && (!newest || at > newest.at)) newest = { at, result };
+  }
+  return newest?.result;
 }
 
 function markdownTable(rows: Row[]): string {
