@@ -7,14 +7,14 @@ import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
 import { claimDeliveries } from '../store/claim-deliveries.js';
 import { recoverStaleSends } from '../store/recover-stale.js';
-import { LostLeaseError, releaseClaim } from '../store/update-delivery.js';
+import { LostLeaseError, releaseClaim, releaseClaims } from '../store/update-delivery.js';
 import { processDelivery, type Outcome } from './process-delivery.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
 import { AttemptLog } from '../store/attempts.js';
 import { DeliveryWriter } from '../store/write-deliveries.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
-import pLimit, { type LimitFunction } from 'p-limit';
+import { ProviderSlots } from './provider-slots.js';
 
 export interface DispatcherDeps {
   store: Store;
@@ -48,11 +48,11 @@ export class Dispatcher {
   /** State changes, group-committed: one statement for the writes of many concurrent sends. */
   private readonly writer: DeliveryWriter;
   /** Provider requests in flight, at most cfg.concurrency however many deliveries are being worked. */
-  private readonly providerSlot: LimitFunction;
+  private readonly providerSlots: ProviderSlots;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
-    this.providerSlot = pLimit(deps.cfg.concurrency);
+    this.providerSlots = new ProviderSlots(deps.cfg.concurrency);
     this.attempts = new AttemptLog(deps.store);
     this.writer = new DeliveryWriter(deps.store);
   }
@@ -108,7 +108,9 @@ export class Dispatcher {
           await refill();
           continue;
         }
-        if (queue.length < workers && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
+        // The next claim starts while half a batch is still queued: a claim takes a few ms, which
+        // at the last few queued items left workers idle (no-op sends: 7.9k → 8.2k/s).
+        if (queue.length < Math.max(workers, cfg.batchSize / 2) && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
         const work = queue.shift()!;
         await this.throttle();
         const outcome = await this.work(work);
@@ -120,11 +122,20 @@ export class Dispatcher {
     try {
       await Promise.all(Array.from({ length: workers }, worker));
     } finally {
+      // Claimed but never started (a stop, or an error): given back for the next pass or process.
+      await (refilling as Promise<void> | null)?.catch(() => undefined);
+      await this.release(queue.splice(0)).catch((e: unknown) => this.deps.log.warn({ err: e }, 'could not give back unstarted claims; their leases expire'));
       while (this.deferred.size) await Promise.all(this.deferred);
       await this.writer.settle();
       await this.attempts.flush();
     }
     return stats;
+  }
+
+  private async release(left: Work[]): Promise<void> {
+    const byToken = new Map<string, number[]>();
+    for (const { item, token } of left) byToken.set(token, [...(byToken.get(token) ?? []), item.delivery.id]);
+    for (const [token, ids] of byToken) await releaseClaims(this.deps.store.knex, ids, token);
   }
 
   /** Outcome writes in flight: awaited before a pass ends; a refused one is a lost claim. */
@@ -163,7 +174,7 @@ export class Dispatcher {
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,
-        providerSlot: this.providerSlot,
+        providerSlots: this.providerSlots,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {
           this.halted.set(name, err.message);

@@ -16,6 +16,7 @@ import type { CrashPoint } from '../util/crash-point.js';
 import { finishAndFallBack } from '../store/fall-back.js';
 import { quietUntil } from './quiet-hours.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
+import type { ProviderSlots } from './provider-slots.js';
 
 export interface ProcessDeps {
   knex: Knex;
@@ -45,7 +46,7 @@ export interface ProcessDeps {
   onHalt?: (channel: string, error: ChannelError) => void;
   metrics?: PonteMetrics | undefined;
   /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
-  providerSlot: <T>(call: () => Promise<T>) => Promise<T>;
+  providerSlots: ProviderSlots;
 }
 
 /** What became of a claimed delivery: its new state, 'lost' (claim taken over) or 'held' (channel halted). */
@@ -246,11 +247,11 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
   let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
-  const result = await quickRetry(() => deps.providerSlot(async () => {
+  const result = await quickRetry(() => deps.providerSlots.run(async () => {
     started = deps.clock();
     t0 = performance.now();
     return fn();
-  }), {
+  }, kind === 'send' ? 'send' : 'other'), {
     retries: deps.cfg.quickRetries,
     onFailedTry: (e) => {
       const ce = e instanceof ChannelError ? e : undefined;

@@ -45,5 +45,15 @@ export async function extendClaim(knex: Knex, ids: number[], token: string, unti
 
 /** Gives a claimed delivery back untouched (its channel was halted while it waited in the queue). */
 export async function releaseClaim(knex: Knex, id: number, token: string): Promise<void> {
-  await knex('deliveries').where({ id, lease_token: token }).update({ lease_token: null, lease_until: null });
+  await releaseClaims(knex, [id], token);
+}
+
+/**
+ * Gives claimed deliveries back untouched (a stopping dispatcher's queue), so another process or
+ * the restart takes them at once instead of after the lease.
+ */
+export async function releaseClaims(knex: Knex, ids: readonly number[], token: string): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500) {
+    await knex('deliveries').whereIn('id', ids.slice(i, i + 500)).where({ lease_token: token }).update({ lease_token: null, lease_until: null });
+  }
 }

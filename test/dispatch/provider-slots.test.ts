@@ -1,0 +1,63 @@
+// The provider slots: never more than `size` calls at once, and a freed slot goes to a waiting
+// send before any waiting check or status poll (a prepared send is already `sending`).
+import { describe, expect, it } from 'vitest';
+import { ProviderSlots } from '../../src/dispatch/provider-slots.js';
+
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+describe('ProviderSlots', () => {
+  it('runs at most size calls at once and hands a freed slot to a waiting send first', async () => {
+    const slots = new ProviderSlots(2);
+    const started: string[] = [];
+    const gates = new Map<string, ReturnType<typeof gate>>();
+    const call = (name: string, kind: 'send' | 'other') => slots.run(async () => {
+      started.push(name);
+      const g = gate();
+      gates.set(name, g);
+      await g.promise;
+      return name;
+    }, kind);
+
+    const a = call('check-a', 'other');
+    const b = call('send-b', 'send');
+    const c = call('check-c', 'other');
+    const d = call('poll-d', 'other');
+    const e = call('send-e', 'send');
+    await new Promise((r) => setImmediate(r));
+    expect(started).toEqual(['check-a', 'send-b']);
+    expect(slots.counts).toEqual({ active: 2, waiting: 3 });
+
+    gates.get('check-a')!.open();
+    expect(await a).toBe('check-a');
+    await new Promise((r) => setImmediate(r));
+    // send-e queued last, but it is a send: it goes before check-c and poll-d.
+    expect(started).toEqual(['check-a', 'send-b', 'send-e']);
+
+    gates.get('send-b')!.open();
+    await b;
+    await new Promise((r) => setImmediate(r));
+    expect(started.at(-1)).toBe('check-c'); // the others keep their order among themselves
+    gates.get('send-e')!.open();
+    gates.get('check-c')!.open();
+    await Promise.all([c, e]);
+    await new Promise((r) => setImmediate(r));
+    gates.get('poll-d')!.open();
+    expect(await d).toBe('poll-d');
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('frees the slot of a call that throws', async () => {
+    const slots = new ProviderSlots(1);
+    await expect(slots.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(await slots.run(async () => 'next', 'send')).toBe('next');
+    expect(slots.counts).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('refuses a size below 1', () => {
+    expect(() => new ProviderSlots(0)).toThrow('size must be at least 1');
+  });
+});
