@@ -8,6 +8,7 @@ import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
 import { LIVE_STATES, StoreFactsReader } from '../../src/metrics/store-gauges.js';
 import { PonteMetrics } from '../../src/metrics/index.js';
 import { DELIVERY_STATES, TERMINAL_STATES } from '../../src/store/states.js';
+import { deliveryCounts } from '../../src/store/delivery-counts.js';
 import { parseSamples, value } from './prom-text.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
@@ -64,6 +65,58 @@ describe.each(run)('store facts for /metrics on %s', (dialect) => {
     expect(counts()).toHaveLength(2);
     const third = await reader.read(T0 + MAX_AGE + 1);
     expect(Object.fromEntries(third.deliveries.get('appio')!)).toEqual({ processed: 3, uncertain: 1, pending: 1 });
+  });
+
+  it('a big store: the first read waits firstWaitMs for the finished count, then goes without it; a later read has it', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const reader = new StoreFactsReader(store.knex, {
+      finishedMaxAgeMs: MAX_AGE, firstWaitMs: 300,
+      // As slow as counting millions of finished rows: done only when the test says so.
+      countFinished: async (k) => { calls++; await gate; return deliveryCounts(k, TERMINAL_STATES); },
+    });
+    const t0 = performance.now();
+    const first = await reader.read(T0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(first.states).toEqual(LIVE_STATES);
+    expect(Object.fromEntries(first.deliveries.get('appio')!)).toEqual({ uncertain: 1, pending: 1 });
+    // A read while the count still runs does not start a second one, and does not wait again.
+    const t1 = performance.now();
+    expect((await reader.read(T0 + 1)).states).toEqual(LIVE_STATES);
+    expect(performance.now() - t1).toBeLessThan(250);
+    expect(calls).toBe(1);
+
+    release();
+    await reader.counting;
+    const later = await reader.read(T0 + 2);
+    expect(later.states).toEqual(DELIVERY_STATES);
+    expect(Object.fromEntries(later.deliveries.get('appio')!)).toEqual({ processed: 2, uncertain: 1, pending: 1 });
+    expect(calls).toBe(1);
+  });
+
+  it('a failed count of the finished deliveries keeps the previous one, and the next read tries again', async () => {
+    let fail = false;
+    let calls = 0;
+    const reader = new StoreFactsReader(store.knex, {
+      finishedMaxAgeMs: MAX_AGE,
+      countFinished: async (k) => { calls++; if (fail) throw new Error('statement timeout'); return deliveryCounts(k, TERMINAL_STATES); },
+    });
+    await reader.read(T0);
+    fail = true;
+    await reader.read(T0 + MAX_AGE); // starts a count that fails
+    await reader.counting;
+    const kept = await reader.read(T0 + MAX_AGE + 1); // the failure left no fresh count: tries again
+    await reader.counting;
+    expect(calls).toBe(3);
+    expect(kept.states).toEqual(DELIVERY_STATES);
+    expect(Object.fromEntries(kept.deliveries.get('appio')!)).toEqual({ processed: 2, uncertain: 1, pending: 1 });
+
+    // Never counted at all (it fails from the first read): the live states alone, no error.
+    const never = new StoreFactsReader(store.knex, { countFinished: async () => { throw new Error('statement timeout'); } });
+    const facts = await never.read(T0);
+    expect(facts.states).toEqual(LIVE_STATES);
+    expect(Object.fromEntries(facts.deliveries.get('appio')!)).toEqual({ uncertain: 1, pending: 1 });
   });
 
   it('/metrics shows every state of the channel, 0 included, from both counts', async () => {
