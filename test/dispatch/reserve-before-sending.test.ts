@@ -7,7 +7,8 @@ import { testStore, type TestStore } from '../helpers/store.js';
 import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../../src/config/schema.js';
-import type { Channel, RenderedMessage, SendPermit } from '../../src/channels/channel.js';
+import type { SendPermit } from '../../src/channels/channel.js';
+import { stubChannel } from '../helpers/channel.js';
 
 describe('rate slot before `sending`', () => {
   let store: TestStore;
@@ -21,15 +22,10 @@ describe('rate slot before `sending`', () => {
     const released: number[] = [];
     const sentWith: Array<SendPermit | undefined> = [];
     let n = 0;
-    const channel: Channel<RenderedMessage> = {
-      name: 'appio',
-      render: () => ({ language: 'it', subject: 'Promemoria appuntamento', markdown: 'x'.repeat(80) }),
-      checkRecipient: async () => ({ ok: true }),
-      describeSend: () => ({ method: 'POST', url: 'x', headers: {} }),
+    const channel = stubChannel({
       reserveSend: () => new Promise<SendPermit>((resolve) => waiting.push(resolve)),
       send: async (_ctx, _m, permit) => { sentWith.push(permit); return { providerId: `m${++n}` }; },
-      status: async () => ({ state: 'processed' }),
-    };
+    });
     const cfg = dispatcherSchema.parse({ concurrency: 3, batchSize: 10, quickRetries: 0 });
     const drained = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();
     const states = async () => (await store.knex('deliveries').select('state').orderBy('id')).map((r) => r.state as string);

@@ -9,7 +9,7 @@ import { testStore, type TestStore } from '../helpers/store.js';
 import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../../src/config/schema.js';
-import type { Channel, RenderedMessage } from '../../src/channels/channel.js';
+import { stubChannel } from '../helpers/channel.js';
 
 describe.each([0, 3])('sendAhead %i', (sendAhead) => {
   let store: TestStore;
@@ -29,17 +29,13 @@ describe.each([0, 3])('sendAhead %i', (sendAhead) => {
     // Sends are held until the test opens the gate; profile checks answer at once.
     const held: Array<() => void> = [];
     let n = 0;
-    const channel: Channel<RenderedMessage> = {
-      name: 'appio',
-      render: () => ({ language: 'it', subject: 'Promemoria appuntamento', markdown: 'x'.repeat(80) }),
+    const channel = stubChannel({
       checkRecipient: () => call(async () => ({ ok: true as const })),
-      describeSend: () => ({ method: 'POST', url: 'x', headers: {} }),
       send: () => call(async () => {
         await new Promise<void>((resolve) => held.push(resolve));
         return { providerId: `m${++n}` };
       }),
-      status: async () => ({ state: 'processed' }),
-    };
+    });
     const concurrency = 4;
     const cfg = dispatcherSchema.parse({ concurrency, sendAhead, batchSize: 50, quickRetries: 0 });
     const drained = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();

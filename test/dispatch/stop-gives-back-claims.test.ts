@@ -8,7 +8,7 @@ import { availableDialects } from '../helpers/databases.js';
 import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../../src/config/schema.js';
-import type { Channel, RenderedMessage } from '../../src/channels/channel.js';
+import { stubChannel } from '../helpers/channel.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[stop-gives-back-claims] skipped: ${skipped.join('; ')}`);
@@ -24,17 +24,12 @@ describe.each(run)('stopping the dispatcher on %s', (dialect) => {
     await seedDeliveries(store, N);
     const held: Array<() => void> = [];
     let n = 0;
-    const channel: Channel<RenderedMessage> = {
-      name: 'appio',
-      render: () => ({ language: 'it', subject: 'Promemoria appuntamento', markdown: 'x'.repeat(80) }),
-      checkRecipient: async () => ({ ok: true }),
-      describeSend: () => ({ method: 'POST', url: 'x', headers: {} }),
+    const channel = stubChannel({
       send: async () => {
         await new Promise<void>((resolve) => held.push(resolve));
         return { providerId: `m${++n}` };
       },
-      status: async () => ({ state: 'processed' }),
-    };
+    });
     const cfg = dispatcherSchema.parse({ concurrency, batchSize: 20, quickRetries: 0 });
     const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
     const drained = dispatcher.drain();
@@ -54,7 +49,7 @@ describe.each(run)('stopping the dispatcher on %s', (dialect) => {
     expect(states.filter((d) => d.state === 'pending')).toHaveLength(N - concurrency);
 
     // A second dispatcher (the restart) takes the rest at once, without waiting for any lease.
-    const again = new Dispatcher({ store, channels: new Map([['appio', { ...channel, send: async () => ({ providerId: `m${++n}` }) }]]), cfg, log: pino({ level: 'silent' }) });
+    const again = new Dispatcher({ store, channels: new Map([['appio', stubChannel()]]), cfg, log: pino({ level: 'silent' }) });
     expect((await again.drain()).processed).toBe(N - concurrency);
   });
 });
