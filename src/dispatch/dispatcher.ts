@@ -54,7 +54,8 @@ export class Dispatcher {
     this.clock = deps.clock ?? Date.now;
     this.providerSlots = new ProviderSlots(deps.cfg.concurrency);
     this.attempts = new AttemptLog(deps.store);
-    this.writer = new DeliveryWriter(deps.store);
+    // PostgreSQL: the provider calls logged meanwhile ride along with each group commit.
+    this.writer = new DeliveryWriter(deps.store, { attempts: this.attempts });
   }
 
   /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */

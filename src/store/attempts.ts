@@ -35,6 +35,8 @@ export async function logAttempt(knex: Knex, a: AttemptRecord): Promise<void> {
  * The attempts log written in batches: one INSERT for many provider calls instead of one each, off
  * the per-message path. Flushed when full, after a short delay, and at the end of every dispatcher
  * pass; a crash loses at most the last fraction of a second of history, never a delivery's state.
+ * On PostgreSQL the dispatcher's group commits take the waiting records first (DeliveryWriter), so
+ * they are committed with the state change that follows them and this rarely writes by itself.
  */
 export class AttemptLog {
   private buffer: AttemptRecord[] = [];
@@ -42,6 +44,22 @@ export class AttemptLog {
   private writing: Promise<void> = Promise.resolve();
 
   constructor(private readonly store: Store, private readonly maxBatch = 200, private readonly maxDelayMs = 250) {}
+
+  /**
+   * Takes every buffered record, to be written by someone else's statement (the PostgreSQL
+   * DeliveryWriter inserts them in its group commit); putBack() returns them if that failed.
+   */
+  take(): AttemptRecord[] {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    return this.buffer.splice(0);
+  }
+
+  putBack(records: AttemptRecord[]): void {
+    if (records.length === 0) return;
+    this.buffer.unshift(...records);
+    this.timer ??= setTimeout(() => { void this.flush(); }, this.maxDelayMs);
+  }
 
   add(a: AttemptRecord): void {
     this.buffer.push(a);
@@ -54,18 +72,18 @@ export class AttemptLog {
     this.timer = undefined;
     const rows = this.buffer.splice(0);
     if (rows.length === 0) return this.writing;
-    this.writing = this.writing.then(() => this.insert(rows.map(attemptRow))).then(() => undefined, () => undefined);
+    this.writing = this.writing.then(() => this.insert(rows)).then(() => undefined, () => undefined);
     return this.writing;
   }
 
-  private async insert(rows: Array<ReturnType<typeof attemptRow>>): Promise<void> {
+  private async insert(records: AttemptRecord[]): Promise<void> {
     const { knex, dialect } = this.store;
     if (dialect === 'mssql') {
-      await knex('delivery_attempts').insert(rows);
+      await knex('delivery_attempts').insert(records.map(attemptRow));
       return;
     }
     // One statement whatever the count, the rows as bulk parameters (see bulk-rows.ts).
-    const tuples = rows.map((r) => COLUMNS.map((c) => r[c]));
+    const tuples = attemptTuples(records);
     const pg = dialect === 'postgres' ? recordsetRows('v', COLUMNS, TYPES, tuples) : null;
     const { sql, bindings } = pg ? { sql: `select * from ${pg.sql}`, bindings: pg.bindings } : jsonEachRows(COLUMNS, tuples);
     await queryRows(this.store, `insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
@@ -74,3 +92,14 @@ export class AttemptLog {
 
 const COLUMNS = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
 const TYPES = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];
+/** The attempts log's columns and their PostgreSQL types, for a statement that inserts rows of attemptTuples(). */
+export const ATTEMPT_COLUMNS: readonly string[] = COLUMNS;
+export const ATTEMPT_TYPES: readonly string[] = TYPES;
+
+/** Records as tuples in ATTEMPT_COLUMNS order. */
+export function attemptTuples(records: readonly AttemptRecord[]): unknown[][] {
+  return records.map((a) => {
+    const r = attemptRow(a);
+    return COLUMNS.map((c) => r[c]);
+  });
+}

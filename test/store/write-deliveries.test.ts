@@ -7,6 +7,7 @@ import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
 import { claimDeliveries } from '../../src/store/claim-deliveries.js';
 import { DeliveryWriter, WRITE_SQL } from '../../src/store/write-deliveries.js';
 import { LostLeaseError } from '../../src/store/update-delivery.js';
+import { AttemptLog } from '../../src/store/attempts.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[write-deliveries] skipped: ${skipped.join('; ')}`);
@@ -118,5 +119,32 @@ describe.each(run)('delivery writer on %s', (dialect) => {
       expect(plan).toMatch(/SEARCH deliveries USING INTEGER PRIMARY KEY/);
     }
     expect(plan).not.toMatch(/SCAN deliveries|Seq Scan on deliveries/i);
+  });
+
+  it.runIf(dialect === 'postgres')('PostgreSQL: a flush inserts the attempts log\'s waiting records in its own statement; a failed flush gives them back', async () => {
+    const { token, items } = await claimed(3);
+    const [a, b, c] = items.map((i) => i.delivery.id) as [number, number, number];
+    // Its own flush would come only after 10 s or 200 records: what is written here, the writer wrote.
+    const log = new AttemptLog(store, 200, 10_000);
+    const writer = new DeliveryWriter(store, { attempts: log });
+    const call = (deliveryId: number, kind: 'check' | 'send', outcome = 'ok') => ({ deliveryId, kind, startedAt: T0, durationMs: 12, outcome });
+    log.add(call(a, 'check'));
+    log.add(call(a, 'send', 'transient'));
+    await writer.write(a, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1);
+    expect(writer.stats.statements).toBe(1);
+    const logged = async () => (await store.knex('delivery_attempts').orderBy('id').select('delivery_id', 'kind', 'outcome')).map((r) => `${Number(r.delivery_id) === a ? 'a' : Number(r.delivery_id) === b ? 'b' : 'c'}:${r.kind}:${r.outcome}`);
+    expect(await logged()).toEqual(['a:check:ok', 'a:send:transient']);
+
+    // A flush that fails (a provider id longer than the column) rolls back its records with it;
+    // they go out with the next flush, once, in their order.
+    log.add(call(b, 'check'));
+    log.add(call(b, 'send'));
+    await expect(writer.write(b, token, 'pending', { state: 'sending', provider_id: 'x'.repeat(300), keepLease: true }, T0 + 2)).rejects.toThrow(/too long/);
+    expect(await logged()).toEqual(['a:check:ok', 'a:send:transient']);
+    log.add(call(c, 'check'));
+    await writer.write(c, token, 'pending', { state: 'sending', keepLease: true }, T0 + 3);
+    expect(await logged()).toEqual(['a:check:ok', 'a:send:transient', 'b:check:ok', 'b:send:ok', 'c:check:ok']);
+    await log.flush();
+    expect(await logged()).toHaveLength(5);
   });
 });
