@@ -135,7 +135,11 @@ export class Dispatcher {
 
   private async release(left: Work[]): Promise<void> {
     const byToken = new Map<string, number[]>();
-    for (const { item, token } of left) byToken.set(token, [...(byToken.get(token) ?? []), item.delivery.id]);
+    for (const { item, token } of left) {
+      const ids = byToken.get(token) ?? [];
+      ids.push(item.delivery.id);
+      byToken.set(token, ids);
+    }
     for (const [token, ids] of byToken) await releaseClaims(this.deps.store.knex, ids, token);
   }
 
