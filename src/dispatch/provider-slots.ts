@@ -12,7 +12,7 @@ export class ProviderSlots {
     if (!(size >= 1)) throw new Error(`provider slots: size must be at least 1 (got ${size})`);
   }
 
-  /** Requests running now and waiting for a slot (tests, metrics). */
+  /** Requests running now and waiting for a slot (tests). */
   get counts(): { active: number; waiting: number } {
     return { active: this.active, waiting: this.sends.length + this.others.length };
   }

@@ -1,7 +1,7 @@
 // The attempts log: every provider call made for a delivery, for "what happened and why".
 import type { Knex } from 'knex';
 import type { Store } from './db.js';
-import { jsonEachRows, recordsetRows } from './bulk-rows.js';
+import { jsonEachRows, recordsetFrom } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
 
 export interface AttemptRecord {
@@ -82,24 +82,25 @@ export class AttemptLog {
       await knex('delivery_attempts').insert(records.map(attemptRow));
       return;
     }
-    // One statement whatever the count, the rows as bulk parameters (see bulk-rows.ts).
-    const tuples = attemptTuples(records);
-    const pg = dialect === 'postgres' ? recordsetRows('v', COLUMNS, TYPES, tuples) : null;
-    const { sql, bindings } = pg ? { sql: `select * from ${pg.sql}`, bindings: pg.bindings } : jsonEachRows(COLUMNS, tuples);
+    // One statement whatever the count, the rows as one bulk parameter (see bulk-rows.ts).
+    if (dialect === 'postgres') return void await queryRows(this.store, PG_INSERT_ATTEMPTS, [attemptsJson(records)]);
+    const { sql, bindings } = jsonEachRows(COLUMNS, records.map((a) => {
+      const r = attemptRow(a);
+      return COLUMNS.map((c) => r[c]);
+    }));
     await queryRows(this.store, `insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }
 }
 
 const COLUMNS = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
 const TYPES = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];
-/** The attempts log's columns and their PostgreSQL types, for a statement that inserts rows of attemptTuples(). */
-export const ATTEMPT_COLUMNS: readonly string[] = COLUMNS;
-export const ATTEMPT_TYPES: readonly string[] = TYPES;
+/**
+ * PostgreSQL: the INSERT of attemptsJson(records), its one parameter. The log runs it alone; the
+ * DeliveryWriter runs it inside its group commit (a data-modifying WITH).
+ */
+export const PG_INSERT_ATTEMPTS = `insert into delivery_attempts (${COLUMNS.join(', ')}) select * from ${recordsetFrom('attempt', COLUMNS, TYPES)}`;
 
-/** Records as tuples in ATTEMPT_COLUMNS order. */
-export function attemptTuples(records: readonly AttemptRecord[]): unknown[][] {
-  return records.map((a) => {
-    const r = attemptRow(a);
-    return COLUMNS.map((c) => r[c]);
-  });
+/** PG_INSERT_ATTEMPTS' parameter: the records as JSON objects keyed by column. */
+export function attemptsJson(records: readonly AttemptRecord[]): string {
+  return JSON.stringify(records.map(attemptRow));
 }

@@ -5,15 +5,10 @@
 import type { Knex } from 'knex';
 
 /**
- * `json_to_recordset(?::json) as <alias>(c1 t1, …)` and its one binding: the rows as JSON objects
- * keyed by column. JSON.stringify is native; an array parameter per column costs about twice the
- * client CPU (node-postgres escapes its elements one by one) and no less server time.
+ * PostgreSQL reads the rows as JSON objects keyed by column (json_to_recordset, see recordsetFrom).
+ * JSON.stringify is native; an array parameter per column costs about twice the client CPU
+ * (node-postgres escapes its elements one by one) and no less server time.
  */
-export function recordsetRows(alias: string, columns: readonly string[], types: readonly string[], rows: readonly (readonly unknown[])[]): { sql: string; bindings: Knex.RawBinding[] } {
-  return { sql: recordsetFrom(alias, columns, types), bindings: [recordsetJson(columns, rows)] };
-}
-
-/** recordsetRows' binding alone, for a statement whose text is built once (see recordsetFrom). */
 export function recordsetJson(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   return JSON.stringify(rows.map((r) => {
     const o: Record<string, unknown> = {};

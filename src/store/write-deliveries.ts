@@ -12,7 +12,7 @@ import type { DeliveryState } from './states.js';
 import { LostLeaseError, transitionRow, type DeliveryPatch } from './update-delivery.js';
 import { jsonEachRows, recordsetFrom, recordsetJson } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
-import { ATTEMPT_COLUMNS, ATTEMPT_TYPES, attemptTuples, type AttemptLog } from './attempts.js';
+import { attemptsJson, PG_INSERT_ATTEMPTS, type AttemptLog } from './attempts.js';
 
 /** Columns a transition may set, with their PostgreSQL type (json_to_recordset needs them). */
 const COLUMNS = {
@@ -54,8 +54,7 @@ const PG_UPDATE = `with ${PG_ROWS} ${PG_SET}`;
 // referenced or not): one statement and one commit for both, where the log's own INSERTs were a
 // sixth of the dispatcher's statements; and the calls are committed with the next state change
 // instead of up to 250 ms later.
-const PG_UPDATE_AND_LOG = `with ${PG_ROWS}, a as (insert into delivery_attempts (${ATTEMPT_COLUMNS.join(', ')}) `
-  + `select * from ${recordsetFrom('y', ATTEMPT_COLUMNS, ATTEMPT_TYPES)}) ${PG_SET}`;
+const PG_UPDATE_AND_LOG = `with ${PG_ROWS}, a as (${PG_INSERT_ATTEMPTS}) ${PG_SET}`;
 const SQLITE_UPDATE = updateSql('deliveries', `(${jsonEachRows(NAMES, []).sql}) as v`);
 /** The flush statements (tests check their plans). */
 export const WRITE_SQL = { postgres: PG_UPDATE, postgresWithAttempts: PG_UPDATE_AND_LOG, sqlite: SQLITE_UPDATE } as const;
@@ -196,7 +195,7 @@ export class DeliveryWriter {
     const logged = this.attempts?.take() ?? [];
     if (logged.length === 0) return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE, [recordsetJson(NAMES, rows)]));
     try {
-      return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE_AND_LOG, [recordsetJson(NAMES, rows), recordsetJson(ATTEMPT_COLUMNS, attemptTuples(logged))]));
+      return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE_AND_LOG, [recordsetJson(NAMES, rows), attemptsJson(logged)]));
     } catch (e) {
       this.attempts!.putBack(logged); // the statement rolled back: the log writes them later
       throw e;

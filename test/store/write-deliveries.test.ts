@@ -105,15 +105,23 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     let plan: string;
     if (dialect === 'postgres') {
       await store.knex.raw('analyze deliveries');
-      plan = await store.knex.transaction(async (trx) => {
-        // The generic plan is what a named prepared statement runs after its first executions.
-        await trx.raw('set local plan_cache_mode = force_generic_plan');
-        await trx.raw(`prepare ponte_flush_plan(json) as ${WRITE_SQL.postgres.replace('?', '$1')}`);
-        const r = (await trx.raw(`explain execute ponte_flush_plan('${rows}')`)) as { rows: Array<Record<string, string>> };
-        await trx.raw('deallocate ponte_flush_plan');
-        return r.rows.map((x) => x['QUERY PLAN']).join('\n');
-      });
-      expect(plan).toMatch(/Index Scan using deliveries_pkey on deliveries/);
+      // Both forms of the flush: alone, and carrying the attempts log's records.
+      const plans: string[] = [];
+      for (const [sql, args] of [[WRITE_SQL.postgres, `'${rows}'`], [WRITE_SQL.postgresWithAttempts, `'${rows}', '[]'`]] as const) {
+        plans.push(await store.knex.transaction(async (trx) => {
+          // The generic plan is what a named prepared statement runs after its first executions.
+          await trx.raw('set local plan_cache_mode = force_generic_plan');
+          let n = 0;
+          const params = sql.split('?').length - 1;
+          await trx.raw(`prepare ponte_flush_plan(${Array(params).fill('json').join(', ')}) as ${sql.replace(/\?/g, () => `$${++n}`)}`);
+          const r = (await trx.raw(`explain execute ponte_flush_plan(${args})`)) as { rows: Array<Record<string, string>> };
+          await trx.raw('deallocate ponte_flush_plan');
+          return r.rows.map((x) => x['QUERY PLAN']).join('\n');
+        }));
+      }
+      for (const p of plans) expect(p).toMatch(/Index Scan using deliveries_pkey on deliveries/);
+      expect(plans[1]).toMatch(/Insert on delivery_attempts/);
+      plan = plans.join('\n');
     } else {
       plan = JSON.stringify(await store.knex.raw(`explain query plan ${WRITE_SQL.sqlite}`, [JSON.stringify([[7, 't', 'pending', 0, 'sending', T0]])]));
       expect(plan).toMatch(/SEARCH deliveries USING INTEGER PRIMARY KEY/);
