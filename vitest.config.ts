@@ -8,5 +8,7 @@ export default defineConfig({
     // Integration suites share the real PostgreSQL/MariaDB databases: one file at a time.
     fileParallelism: false,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
+    // Each file's scratch folders (test/helpers/temp-dir.ts) are removed when it ends.
+    setupFiles: ['./test/helpers/cleanup.setup.ts'],
   },
 });

@@ -8,6 +8,7 @@ import { broadcastFeedItems } from '../../src/broadcast/feeds/feed-broadcasts.js
 import { loadCitizenService } from '../../src/citizen/service/index.js';
 import { citizenServiceSchema } from '../../src/config/schema.js';
 import { testStore, type TestStore } from '../helpers/store.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const fixture = (f: string) => readFileSync(`test/broadcast/fixtures/${f}`, 'utf8');
 const service = loadCitizenService('config/citizen-service.yaml').service;
@@ -55,13 +56,12 @@ describe('feeds', () => {
 describe('pollFeed', () => {
   it('first read records where the feed stands; a new item later becomes one broadcast', async () => {
     const { pollFeed } = await import('../../src/broadcast/feeds/poll-feed.js');
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
     const axios = (await import('axios')).default;
     store = await testStore('sqlite');
     await store.knex('topic_subscriptions').insert({ phone: '+393471111111', topic: 'notizie', state: 'subscribed', updated_at: Date.now() });
-    const file = join(mkdtempSync(join(tmpdir(), 'feed-')), 'notizie.xml');
+    const file = join(tempDir('feed'), 'notizie.xml');
     const rss = fixture('notizie.rss.xml');
     writeFileSync(file, rss);
     const feed = citizenServiceSchema.parse({ feeds: [{ id: 'notizie', url: file, topic: 'notizie', template: 'notizie_comune' }] }).feeds[0]!;
@@ -80,13 +80,12 @@ describe('scheduleFeeds (ponte run)', () => {
   it('reads each feed on its schedule and wakes the dispatcher when an item became a broadcast', async () => {
     const { scheduleFeeds } = await import('../../src/broadcast/feeds/schedule-feeds.js');
     const { configSchema } = await import('../../src/config/schema.js');
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
     const { pino } = await import('pino');
     store = await testStore('sqlite');
     await store.knex('topic_subscriptions').insert({ phone: '+393471111111', topic: 'meteo', state: 'subscribed', updated_at: Date.now() });
-    const file = join(mkdtempSync(join(tmpdir(), 'feed-')), 'allerte.xml');
+    const file = join(tempDir('feed'), 'allerte.xml');
     const atom = fixture('allerte.atom.xml');
     writeFileSync(file, atom);
     const config = configSchema.parse({

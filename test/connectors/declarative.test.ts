@@ -1,11 +1,11 @@
 // Declarative connectors (connector.yaml + query.sql) on SQLite, PostgreSQL and MariaDB: the
 // window, the dedup keys, cancellation, bad rows, and file/field-named errors.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { availableDialects, scratchDb, type ScratchDb } from '../helpers/databases.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { declarativeConnector, readDeclarative, windowQuery } from '../../src/connectors/declarative/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import type { Batch } from '../../src/connectors/contract.js';
@@ -70,7 +70,7 @@ describe.each(run)('declarative window connector on %s', (dialect) => {
 
 describe('declarative connector files', () => {
   function withFiles(yaml: string, sql = 'SELECT id FROM t'): string {
-    const dir = mkdtempSync(join(tmpdir(), 'ponte-decl-'));
+    const dir = tempDir('decl');
     mkdirSync(join(dir, 'c'));
     writeFileSync(join(dir, 'c', 'connector.yaml'), yaml);
     writeFileSync(join(dir, 'c', 'query.sql'), sql);

@@ -1,8 +1,8 @@
 import knexFactory from 'knex';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/temp-dir.js';
 import { dialectOf, openSqlSource, sqlSourceSchema } from '../../src/connectors/sql/source.js';
 
 describe('sqlSourceSchema', () => {
@@ -49,7 +49,7 @@ describe('openSqlSource', () => {
   });
 
   it('opens SQLite read-only: no write, no empty file created for a wrong path', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ponte-src-'));
+    const dir = tempDir('src');
     const filename = join(dir, 'backoffice.sqlite');
     const writer = knexFactory({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
     await writer.schema.createTable('t', (t) => { t.integer('n'); });

@@ -1,10 +1,10 @@
 // Consent: proof of every change, the newest change wins, an opt-out cancels that number's
 // pending WhatsApp sends (and nobody else's), keywords as citizens actually type them.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableDialects } from '../helpers/databases.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { recordConsent, isOptedIn } from '../../src/store/consent.js';
 import { matchKeyword } from '../../src/consent/keywords.js';
@@ -67,7 +67,7 @@ describe.each(run)('consent on %s', (dialect) => {
   });
 
   it('CSV import normalises numbers, records the source, reports bad lines by number', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ponte-csv-'));
+    const dir = tempDir('csv');
     const file = join(dir, 'consensi.csv');
     writeFileSync(file, ['phone,action,date,note', '347 123 4567,opt_in,2026-11-01T10:00:00Z,modulo 12', '0039 347 987 6543,,,', 'not a phone,opt_in,,', '+39 347 123 4567,maybe,,', '3471234567,opt_out,2026-11-20T10:00:00Z,revoca allo sportello'].join('\n'));
     const r = await importConsentCsv(store.knex, file, 'modulo cartaceo', T0);

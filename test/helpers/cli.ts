@@ -1,16 +1,16 @@
 // Running the real `ponte` CLI (from the TypeScript sources, through tsx) in a scratch folder
 // holding a copy of config/, exactly as a newcomer runs it in a fresh clone.
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tempDir } from './temp-dir.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export function scratchWorkdir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ponte-cli-'));
+  const dir = tempDir('cli');
   cpSync(join(ROOT, 'config'), join(dir, 'config'), { recursive: true });
   // Any free port for `ponte run`'s HTTP server: tests (and a CI run beside a developer's) never collide.
   const file = join(dir, 'config/ponte.yaml');

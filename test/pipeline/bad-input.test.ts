@@ -1,12 +1,12 @@
 // Issue 6, item 7: bad rows and bad settings, each producing ONE clear error that names the
 // connector, the row (its key) and the field — with everything else still going out.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, mkdtempSync, mkdirSync, cpSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, mkdirSync, cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import knexFactory from 'knex';
 import { pino } from 'pino';
 import { makePipeline, reminder, citizen, type Pipeline } from '../helpers/pipeline.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { resolveInstances } from '../../src/connectors/registry.js';
@@ -103,7 +103,7 @@ describe('bad settings', () => {
 
 describe('a back-office that is unreachable or has a renamed column', () => {
   it('fails that connector\'s run (recorded, retried next time); the other connector is unaffected', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'ponte-bad-'));
+    const dir = tempDir('bad');
     mkdirSync(join(dir, 'connectors'));
     cpSync('connectors/scadenze-tari', join(dir, 'connectors/scadenze-tari'), { recursive: true });
     const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'bo.sqlite') }, useNullAsDefault: true });

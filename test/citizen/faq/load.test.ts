@@ -1,10 +1,10 @@
 // config/faq.yaml: the real file loads and follows its own writing rules; every problem in an
 // edited file is reported at once, each line naming the file and the path to fix.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../helpers/temp-dir.js';
 import { ConfigError } from '../../../src/config/errors.js';
 import { ANSWER_MAX, FaqConfigError, formatAnswer, loadFaq, parseFaq } from '../../../src/citizen/faq/index.js';
 
@@ -140,12 +140,12 @@ describe('loading errors name the file and the path', () => {
 
   it('not YAML, and a file that cannot be read', () => {
     expect(errorsOf('entries: [unclosed')[0]).toMatch(/^config\/faq\.yaml: not valid YAML: /);
-    const missing = join(mkdtempSync(join(tmpdir(), 'ponte-faq-')), 'faq.yaml');
+    const missing = join(tempDir('faq'), 'faq.yaml');
     expect(() => loadFaq(missing)).toThrow(`${missing}: cannot read the file: ENOENT`);
   });
 
   it('loadFaq reads a file from disk and reports it by its path', () => {
-    const path = join(mkdtempSync(join(tmpdir(), 'ponte-faq-')), 'faq.yaml');
+    const path = join(tempDir('faq'), 'faq.yaml');
     writeFileSync(path, faqYaml((f) => (f.entries[1].id = 'faq:tari')));
     expect(() => loadFaq(path)).toThrow(`${path}: entries[1].id: duplicate id "faq:tari" (also entries[0].id)`);
   });
