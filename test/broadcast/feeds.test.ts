@@ -2,7 +2,8 @@
 // fixtures: each new item one broadcast, re-reading creates nothing, old items are not news,
 // a feed that is not a feed is named.
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseFeed, FeedError } from '../../src/broadcast/feeds/parse-feed.js';
 import { broadcastFeedItems } from '../../src/broadcast/feeds/feed-broadcasts.js';
 import { loadCitizenService } from '../../src/citizen/service/index.js';
@@ -56,8 +57,6 @@ describe('feeds', () => {
 describe('pollFeed', () => {
   it('first read records where the feed stands; a new item later becomes one broadcast', async () => {
     const { pollFeed } = await import('../../src/broadcast/feeds/poll-feed.js');
-    const { writeFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
     const axios = (await import('axios')).default;
     store = await testStore('sqlite');
     await store.knex('topic_subscriptions').insert({ phone: '+393471111111', topic: 'notizie', state: 'subscribed', updated_at: Date.now() });
@@ -80,8 +79,6 @@ describe('scheduleFeeds (ponte run)', () => {
   it('reads each feed on its schedule and wakes the dispatcher when an item became a broadcast', async () => {
     const { scheduleFeeds } = await import('../../src/broadcast/feeds/schedule-feeds.js');
     const { configSchema } = await import('../../src/config/schema.js');
-    const { writeFileSync } = await import('node:fs');
-    const { join } = await import('node:path');
     const { pino } = await import('pino');
     store = await testStore('sqlite');
     await store.knex('topic_subscriptions').insert({ phone: '+393471111111', topic: 'meteo', state: 'subscribed', updated_at: Date.now() });

@@ -1,11 +1,11 @@
 // The acceptance harness itself: it passes the reference and scaffolded connectors on every
 // database, and fails — naming the check — the classic polling bugs.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { availableDialects } from '../helpers/databases.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { harnessTarget } from '../../src/connectors/harness/target.js';
 import { runHarness, CHECK_NAMES, type CheckResult } from '../../src/connectors/harness/harness.js';
 import { scaffoldConnector } from '../../src/connectors/harness/scaffold.js';
@@ -50,14 +50,10 @@ describe('acceptance harness', () => {
   });
 
   it.each([['window'], ['incremental']] as const)('passes what `ponte connector new --sql --shape %s` creates', async (shape) => {
-    const cwd = mkdtempSync(join(tmpdir(), 'ponte-scaffold-'));
-    try {
-      const files = scaffoldConnector('pratiche-suap', { kind: 'sql', shape, cwd });
-      expect(files).toEqual(['connectors/pratiche-suap/connector.yaml', 'connectors/pratiche-suap/query.sql', 'connectors/pratiche-suap/fixture.yaml', 'connectors/pratiche-suap/pratiche-suap.test.ts']);
-      expect(failures(await runHarness(await harnessTarget('pratiche-suap', cwd), { dialect: 'sqlite', log }))).toEqual([]);
-    } finally {
-      rmSync(cwd, { recursive: true, force: true });
-    }
+    const cwd = tempDir('scaffold');
+    const files = scaffoldConnector('pratiche-suap', { kind: 'sql', shape, cwd });
+    expect(files).toEqual(['connectors/pratiche-suap/connector.yaml', 'connectors/pratiche-suap/query.sql', 'connectors/pratiche-suap/fixture.yaml', 'connectors/pratiche-suap/pratiche-suap.test.ts']);
+    expect(failures(await runHarness(await harnessTarget('pratiche-suap', cwd), { dialect: 'sqlite', log }))).toEqual([]);
   });
 
   it('passes what `ponte connector new --ts` creates', async () => {
