@@ -16,6 +16,7 @@ import { purge } from '../store/purge.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
 import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
+import { durabilityWarnings } from '../store/durability.js';
 
 export interface DaemonOptions {
   /** Poll every connector once at start instead of waiting for its first schedule. */
@@ -40,6 +41,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     await clearAlert(app.store.knex, a.channel);
     log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
+  for (const w of await durabilityWarnings(app.store)) log.warn(w);
   const sharing = await shareAccountLimits(app);
   const stopSharing = sharing.stop;
   // No IO request before the shared budget is safe to use (see shareAccountLimits): until then a

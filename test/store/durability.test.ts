@@ -1,0 +1,33 @@
+// The durability check on a real PostgreSQL: silent on a server that keeps its commits, one named
+// warning when the role's sessions skip waiting for them (ALTER ROLE … SET is how admins do it;
+// here the session setting stands in for it).
+import { afterEach, describe, expect, it } from 'vitest';
+import knexFactory, { type Knex } from 'knex';
+import { availableDialects, PG_URL } from '../helpers/databases.js';
+import { storeFromKnex } from '../../src/store/db.js';
+import { durabilityWarnings } from '../../src/store/durability.js';
+
+const { run, skipped } = await availableDialects(['postgres']);
+if (skipped.length) console.warn(`[durability] skipped: ${skipped.join('; ')}`);
+
+describe.skipIf(run.length === 0)('durability warnings on postgres', () => {
+  let knex: Knex | undefined;
+  afterEach(async () => { await knex?.destroy(); knex = undefined; });
+
+  const open = (sessionSql?: string) => knexFactory({
+    client: 'pg', connection: PG_URL,
+    pool: { min: 0, max: 1, ...(sessionSql ? { afterCreate: (c: { query(s: string, cb: (e: Error | null) => void): void }, done: (e: Error | null, c: unknown) => void) => c.query(sessionSql, (e) => done(e, c)) } : {}) },
+  });
+
+  it('says nothing when commits are durable', async () => {
+    knex = open();
+    expect(await durabilityWarnings(storeFromKnex(knex))).toEqual([]);
+  });
+
+  it('names synchronous_commit = off and what it risks', async () => {
+    knex = open('set synchronous_commit = off');
+    expect(await durabilityWarnings(storeFromKnex(knex))).toEqual([
+      'PostgreSQL has synchronous_commit = off: a crash of the database server can lose the last commits, and a send recorded in them may go out twice',
+    ]);
+  });
+});
