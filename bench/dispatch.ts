@@ -25,6 +25,8 @@ const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number)
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 /** Deliveries prepared beyond the requests in flight: the default (0, strict) and 8. */
 const SEND_AHEAD = (process.env.BENCH_SEND_AHEAD ?? '0,8').split(',').map(Number);
+/** Also measured: onUncertain resend (at least once: no `sending` before the request), sendAhead 0. */
+const RESEND = process.env.BENCH_RESEND !== '0';
 
 async function bareLoop(url: string): Promise<number> {
   const { http, close } = providerHttp(10_000);
@@ -53,7 +55,7 @@ function benchChannel(url: string): Channel<RenderedMessage> & { close(): void }
   };
 }
 
-async function ponte(url: string, dialect: Dialect, sendAhead: number): Promise<number> {
+async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncertain: 'hold' | 'resend'): Promise<number> {
   // The store exactly as Ponte opens it (SQLite: WAL and its pragmas), on a scratch file or schema.
   const dir = mkdtempSync(join(tmpdir(), 'ponte-bench-'));
   const db = dialect === 'sqlite' ? null : await scratchDb(dialect);
@@ -61,7 +63,7 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number): Promise<
   await migrateLatest(store);
   await seedDeliveries(store, N);
   const channel = benchChannel(url);
-  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
+  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
   const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
   const t0 = performance.now();
   let done = 0;
@@ -85,13 +87,16 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const rows: Row[] = [];
 for (const latency of LATENCIES) {
   const endpoint = await fakeEndpoint(latency);
-  const settings = DIALECTS.flatMap((dialect) => SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, ponte: [] as number[] })));
+  const settings = DIALECTS.flatMap((dialect) => [
+    ...SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, onUncertain: 'hold' as const, ponte: [] as number[] })),
+    ...(RESEND ? [{ dialect, sendAhead: 0, onUncertain: 'resend' as const, ponte: [] as number[] }] : []),
+  ]);
   const bares: number[] = []; // one per round
   await bareLoop(endpoint.origin); // warm the sockets and the JIT first, as pgboss.ts does: a cold first loop inflated round 1's ratios
   for (let round = 0; round < REPEAT; round++) {
     bares.push(await bareLoop(endpoint.origin));
     for (const s of settings) {
-      s.ponte.push(await ponte(endpoint.origin, s.dialect, s.sendAhead).catch((e: unknown) => { console.error(`${s.dialect}: ${(e as Error).message}`); return NaN; }));
+      s.ponte.push(await ponte(endpoint.origin, s.dialect, s.sendAhead, s.onUncertain).catch((e: unknown) => { console.error(`${s.dialect}: ${(e as Error).message}`); return NaN; }));
     }
   }
   for (const s of settings) {
@@ -100,7 +105,7 @@ for (const latency of LATENCIES) {
     const order = ratios.map((r, round) => ({ r: Number.isNaN(r) ? Infinity : r, round })).sort((a, b) => a.r - b.r);
     const mid = order[Math.floor((REPEAT - 1) / 2)]!.round;
     rows.push({
-      latencyMs: latency, store: s.dialect, sendAhead: s.sendAhead, bareLoopPerSec: Math.round(bares[mid]!), pontePerSec: Math.round(s.ponte[mid]!),
+      latencyMs: latency, store: s.dialect, sendAhead: s.sendAhead, onUncertain: s.onUncertain, bareLoopPerSec: Math.round(bares[mid]!), pontePerSec: Math.round(s.ponte[mid]!),
       ratio: Number(ratios[mid]!.toFixed(3)), ratiosOfRounds: ratios.map((r) => r.toFixed(2)).join(' / '),
     });
   }

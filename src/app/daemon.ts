@@ -104,7 +104,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       stopPolls.abort();
       const graceMs = opts.graceMs ?? 30_000;
       void Promise.all([loop.stop(graceMs), settleWithin([...polls.values()], graceMs)]).then(async ([sends, pollsDone]) => {
-        if (!sends) log.warn('grace period over: exiting with sends still in flight (the next run holds them as uncertain)');
+        if (!sends) log.warn(`grace period over: exiting with sends still in flight (the next run ${config.dispatcher.onUncertain === 'hold' ? 'holds them as uncertain' : 'sends them again'})`);
         if (!pollsDone) log.warn('grace period over: exiting during a connector poll (its uncommitted batch is read again by the next poll)');
         await server?.close();
         await stopSharing();

@@ -103,7 +103,11 @@ export const dispatcherSchema = z.strictObject({
   /** Delays between status polls of an accepted message; the last one repeats. */
   statusPollSeconds: z.array(z.number().positive()).min(1).default([5, 30, 120, 600, 3600]),
   statusMaxAgeHours: z.number().positive().default(168),
-  /** What to do with a send whose fate is unknown (IO has no idempotency key). */
+  /**
+   * What to do with a send whose fate is unknown (IO has no idempotency key): 'hold' it as
+   * uncertain for an operator (never two), or 'resend' it (at least once; then no `sending` is
+   * written before a request while the claim is young, see process-delivery.ts).
+   */
   onUncertain: z.enum(['hold', 'resend']).default('hold'),
 });
 

@@ -38,6 +38,8 @@ export interface DrainStats {
 interface Work {
   item: ClaimedDelivery;
   token: string;
+  /** When the claim was taken (its lease runs from here). */
+  claimedAt: number;
 }
 
 export class Dispatcher {
@@ -77,8 +79,10 @@ export class Dispatcher {
   async drain(): Promise<DrainStats> {
     const { cfg, store } = this.deps;
     const stats: DrainStats = { processed: 0, outcomes: {}, recoveredUncertain: 0 };
-    stats.recoveredUncertain = await recoverStaleSends(store.knex, this.clock());
-    if (stats.recoveredUncertain) this.deps.log.warn({ count: stats.recoveredUncertain }, 'sends interrupted by a stop are now uncertain (held for an operator)');
+    stats.recoveredUncertain = await recoverStaleSends(store.knex, this.clock(), cfg.onUncertain);
+    if (stats.recoveredUncertain) {
+      this.deps.log.warn({ count: stats.recoveredUncertain }, cfg.onUncertain === 'hold' ? 'sends interrupted by a stop are now uncertain (held for an operator)' : 'sends interrupted by a stop are due again (onUncertain: resend)');
+    }
 
     await this.refreshAlerts();
     for (const [channel, reason] of this.halted) {
@@ -91,10 +95,11 @@ export class Dispatcher {
       refilling ??= (async () => {
         const channels = [...this.deps.channels.keys()].filter((c) => !this.halted.has(c));
         if (channels.length === 0) { exhausted = true; return; }
-        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels });
+        const claimedAt = this.clock();
+        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: claimedAt, channels });
         if (items.length < cfg.batchSize) exhausted = true;
         if (items.length) this.deps.crashPoint?.('after-claim');
-        for (const item of items) queue.push({ item, token });
+        for (const item of items) queue.push({ item, token, claimedAt });
       })().finally(() => { refilling = null; });
       return refilling;
     };
@@ -159,7 +164,7 @@ export class Dispatcher {
     while (this.deferred.size > this.deps.cfg.batchSize * 4) await Promise.race(this.deferred);
   }
 
-  private async work({ item, token }: Work): Promise<Outcome> {
+  private async work({ item, token, claimedAt }: Work): Promise<Outcome> {
     const channel = this.deps.channels.get(item.delivery.channel)!;
     if (this.halted.has(channel.name)) {
       await releaseClaim(this.deps.store.knex, item.delivery.id, token);
@@ -173,6 +178,7 @@ export class Dispatcher {
         log: this.deps.log,
         clock: this.clock,
         token,
+        claimedAt,
         attempts: this.attempts,
         writer: this.writer,
         defer: (id, written) => this.defer(id, written),

@@ -25,6 +25,8 @@ export interface ProcessDeps {
   log: Logger;
   clock: () => number;
   token: string;
+  /** When the claim was taken: its lease runs out cfg.leaseSeconds later. */
+  claimedAt: number;
   /** Where provider calls are recorded (batched). */
   attempts: AttemptLog;
   /**
@@ -104,6 +106,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
   }
   const ctx = deliveryContext(item);
   let state: DeliveryState = 'pending';
+  let requested = false; // the send request was made (it may have reached the provider)
   try {
     let message: ChannelMessage = channel.render(ctx, e.language ?? undefined);
 
@@ -120,23 +123,31 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     // The provider's rate slot first, then `sending`: a crash while waiting for the slot leaves the
     // delivery pending (it never left), not uncertain.
     let permit = await channel.reserveSend?.(ctx, message);
-    try {
-      await deps.writer.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
-    } catch (e) {
-      permit?.release();
-      throw e;
+    // `sending` is durable before the request so that a crash makes it uncertain, not resent. With
+    // onUncertain 'resend' a crash is to resend it anyway, so the write is skipped (a store round
+    // trip less per message), unless the claim is past half its lease: the guarded write is then
+    // how a process learns another has taken the delivery over, before it sends a copy. (The other
+    // half covers the request and its quick retries: 3 × 10 s by default against 60 s.)
+    if (cfg.onUncertain === 'hold' || clock() - deps.claimedAt > cfg.leaseSeconds * 500) {
+      try {
+        await deps.writer.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
+      } catch (e) {
+        permit?.release();
+        throw e;
+      }
+      state = 'sending';
     }
-    state = 'sending';
     deps.crashPoint?.('before-post');
     const { providerId } = await tracked(deps, d.id, 'send', () => {
       const p = permit; // the reserved slot serves the first try; quick retries take their own
       permit = undefined;
+      requested = true;
       return channel.send(ctx, message, p);
     });
     deps.crashPoint?.('after-post');
     log.info({ providerId }, 'sent: accepted by the provider');
-    return write('sending', {
-      state: 'accepted', provider_id: providerId, sent_at: clock(), polls: 0, last_error: null,
+    return write(state, {
+      state: 'accepted', provider_id: providerId, sent_at: clock(), polls: 0, last_error: null, attempts: d.attempts + 1,
       next_attempt_at: clock() + statusPollDelayMs(0, cfg.statusPollSeconds),
     });
   } catch (err) {
@@ -148,11 +159,11 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
         log.warn({ err: message }, 'failed permanently');
         return write(state, { state: 'failed', last_error: message, attempts });
       case 'uncertain': {
-        const confirmed = state === 'sending' ? await channel.confirmedSend?.(ctx).catch(() => null) : null;
+        const confirmed = requested ? await channel.confirmedSend?.(ctx).catch(() => null) : null;
         if (confirmed) {
           log.info({ providerId: confirmed }, 'send outcome was unknown, but the provider already confirmed it');
-          return write('sending', {
-            state: 'accepted', provider_id: confirmed, sent_at: clock(), polls: 0, last_error: message, reason: 'send confirmed by the provider after an unanswered request',
+          return write(state, {
+            state: 'accepted', provider_id: confirmed, sent_at: clock(), polls: 0, last_error: message, attempts, reason: 'send confirmed by the provider after an unanswered request',
             next_attempt_at: clock() + statusPollDelayMs(0, cfg.statusPollSeconds),
           });
         }

@@ -22,7 +22,7 @@ export const TERMINAL_STATES: readonly DeliveryState[] = ['processed', 'rejected
 export const CLAIMABLE_STATES: readonly DeliveryState[] = ['pending', 'accepted'];
 
 const allowed: Record<DeliveryState, readonly DeliveryState[]> = {
-  pending: ['sending', 'skipped', 'failed', 'cancelled', 'expired', 'dead', 'pending'],
+  pending: ['sending', 'accepted', 'skipped', 'failed', 'cancelled', 'expired', 'dead', 'pending'], // → accepted: onUncertain resend writes no `sending`
   sending: ['accepted', 'pending', 'failed', 'dead', 'uncertain', 'expired'],
   accepted: ['processed', 'rejected', 'failed', 'accepted'],
   uncertain: ['pending', 'cancelled', 'accepted', 'processed'], // operator: resend, drop, or confirm

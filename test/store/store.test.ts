@@ -123,6 +123,17 @@ describe.each(run)('store on %s', (dialect) => {
     expect((await claimDeliveries(store, { limit: 10, leaseMs: 1000, now: T0 + 60_000 })).items.map((i) => i.event.dedup_key)).toEqual(['later']);
   });
 
+  it('onUncertain resend: a send interrupted by a crash goes back to pending and is claimed again', async () => {
+    await commitBatch(store.knex, { instanceId: 'i1', events: [ev('k1')], cancellations: [], rowErrors: [], now: T0 });
+    const c1 = await claimDeliveries(store, { limit: 10, leaseMs: 1000, now: T0 });
+    const id = c1.items[0]!.delivery.id;
+    await updateDelivery(store.knex, id, c1.token, 'pending', { state: 'sending', attempts: 1, keepLease: true }, T0 + 10);
+    expect(await recoverStaleSends(store.knex, T0 + 500, 'resend')).toBe(0);
+    expect(await recoverStaleSends(store.knex, T0 + 2000, 'resend')).toBe(1);
+    expect(await store.knex('deliveries').where({ id }).first('state', 'attempts', 'lease_token', 'next_attempt_at')).toEqual({ state: 'pending', attempts: 1, lease_token: null, next_attempt_at: T0 + 2000 });
+    expect((await claimDeliveries(store, { limit: 10, leaseMs: 1000, now: T0 + 2000 })).items.map((i) => i.delivery.id)).toEqual([id]);
+  });
+
   it('status polls are claimed ahead of an older backlog of sends, at most half a batch while sends wait', async () => {
     await commitBatch(store.knex, { instanceId: 'i1', events: Array.from({ length: 10 }, (_, i) => ev(`k${i}`)), cancellations: [], rowErrors: [], now: T0 });
     // Four sent messages whose status polls are due after the six sends still waiting since T0.

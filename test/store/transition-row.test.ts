@@ -21,6 +21,6 @@ describe('transitionRow', () => {
 
   it('refuses a transition the state machine does not allow, naming the delivery', () => {
     expect(() => transitionRow(7, 'processed', { state: 'pending' }, 100)).toThrow('delivery 7: illegal transition processed → pending');
-    expect(() => transitionRow(7, 'pending', { state: 'accepted' }, 100)).toThrow(/illegal transition pending → accepted/);
+    expect(() => transitionRow(7, 'pending', { state: 'processed' }, 100)).toThrow(/illegal transition pending → processed/);
   });
 });

@@ -6,7 +6,8 @@
 //    `uncertain` by the next run, never resent;
 //  - a second SIGTERM: exit 130 at once; the next run holds the in-flight sends uncertain and
 //    finishes the rest exactly once;
-//  - SIGTERM during a connector poll: it stops after a committed batch, its lease is released.
+//  - SIGTERM during a connector poll: it stops after a committed batch, its lease is released;
+//  - with onUncertain resend, a SIGKILL with sends in flight: the next run sends them again.
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import type { InFlightAtKill } from './judge.js';
@@ -140,6 +141,36 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('graceful stop of `ponte run`
     expect(v.violations).toEqual([]);
     expect(v.uncertain).toBe(sending.length);
     expect(v).toMatchObject({ processed: ROWS - sending.length, lost: 0 });
+  }, 90_000);
+
+  it.runIf(dialect === 'sqlite')('onUncertain resend: after a SIGKILL with sends in flight, the next run sends them again; nothing is held, nothing lost', async () => {
+    const w = (world = await stopWorld(dialect, { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, onUncertain: 'resend' }));
+    const p = w.start();
+    await untilPostsInFlight(w, p, 1);
+    p.child.kill('SIGKILL');
+    await p.exited;
+    // In hand at the kill: `pending` under the dead process's lease (no `sending` is written while a
+    // claim is young) or `sending` (an older claim); both are sent again once the lease runs out.
+    const inHand = new Set(await w.claimedIds());
+    const postedBeforeKill = new Set(w.postsSince(p.spawnAt));
+    expect(inHand.size, p.tail()).toBeGreaterThan(0);
+    await sleep(LATENCY_MS); // let the POSTs that left before the kill land
+
+    const again = await finish(w);
+    const deliveries = await w.view.deliveries();
+    expect(deliveries.map((d) => d.state)).toEqual(Array(ROWS).fill('processed'));
+    const resent = deliveries.filter((d) => inHand.has(d.id) && postedBeforeKill.has(d.fiscalCode));
+    expect(resent.length, 'no delivery was both in hand and POSTed at the kill: nothing tested').toBeGreaterThan(0);
+    // Each of them was POSTed again by the next run: at least once, never held.
+    const postedAfter = new Set(w.postsSince(again.spawnAt));
+    for (const d of resent) expect(postedAfter.has(d.fiscalCode), `delivery ${d.id} sent again`).toBe(true);
+    // Every citizen has a message; a second copy only where a request was in flight at the kill.
+    for (const d of deliveries) {
+      const copies = w.sandbox.messages.filter((m) => m.fiscalCode === d.fiscalCode);
+      expect(copies.length, `delivery ${d.id}`).toBeGreaterThanOrEqual(1);
+      if (copies.length > 1) expect(resent.map((r) => r.id), `delivery ${d.id}: ${copies.length} copies`).toContain(d.id);
+      expect(copies.map((m) => m.id)).toContain(d.providerId);
+    }
   }, 90_000);
 
   it.runIf(dialect === 'sqlite')('SIGTERM during a connector poll: the poll stops after a committed batch, its run is recorded, the lease released, exit 0; a restart reads the rest', async () => {

@@ -35,6 +35,8 @@ export interface WorkdirSettings {
   pollEverySeconds: number;
   concurrency: number;
   batchSize: number;
+  /** The dispatcher's onUncertain (default 'hold', the product's default). */
+  onUncertain?: 'hold' | 'resend';
 }
 
 export interface Workdir {
@@ -105,7 +107,7 @@ function tortureConfig(w: Workdir, s: WorkdirSettings): string {
     maxAttempts: 50,
     backoff: { baseSeconds: 0.2, maxSeconds: 1 },
     statusPollSeconds: [0.3, 0.6],
-    onUncertain: 'hold',
+    onUncertain: s.onUncertain ?? 'hold',
   };
   cfg.connectors = [{
     id: 'torture',
