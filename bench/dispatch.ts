@@ -10,7 +10,7 @@ import { providerHttp } from '../src/channels/http-client.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { seedDeliveries } from './seed-deliveries.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
-import { dispatcherSchema } from '../src/config/schema.js';
+import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
 import { migrateLatest, openStore, storeFromKnex, type Store } from '../src/store/db.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,7 +55,7 @@ function benchChannel(url: string): Channel<RenderedMessage> & { close(): void }
   };
 }
 
-async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncertain: 'hold' | 'resend'): Promise<number> {
+async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncertain: OnUncertain): Promise<number> {
   // The store exactly as Ponte opens it (SQLite: WAL and its pragmas), on a scratch file or schema.
   const dir = mkdtempSync(join(tmpdir(), 'ponte-bench-'));
   const db = dialect === 'sqlite' ? null : await scratchDb(dialect);

@@ -12,7 +12,7 @@ import { providerHttp } from '../src/channels/http-client.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { seedDeliveries } from './seed-deliveries.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
-import { dispatcherSchema } from '../src/config/schema.js';
+import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
 import { migrateLatest, storeFromKnex } from '../src/store/db.js';
 import { scratchDb, PG_URL } from '../src/connectors/harness/scratch.js';
 import { fakeEndpoint } from './fake-endpoint.js';
@@ -59,7 +59,7 @@ async function bare(t: Transport): Promise<Run> {
 }
 
 /** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
-async function ponte(t: Transport, sendAhead: number, onUncertain: 'hold' | 'resend' = 'hold'): Promise<Run> {
+async function ponte(t: Transport, sendAhead: number, onUncertain: OnUncertain = 'hold'): Promise<Run> {
   const db = await scratchDb('postgres');
   try {
     const store = storeFromKnex(db.knex);

@@ -250,6 +250,7 @@ export const configSchema = z.strictObject({
 export type PonteConfig = z.infer<typeof configSchema>;
 export type ConnectorInstanceConfig = z.infer<typeof connectorInstanceSchema>;
 export type DispatcherConfig = z.infer<typeof dispatcherSchema>;
+export type OnUncertain = DispatcherConfig['onUncertain'];
 export type AppioConfig = z.infer<typeof appioSchema>;
 export type DeliverStep = z.infer<typeof deliverStepSchema>;
 export type RouteConfig = z.infer<typeof routeInput>;

@@ -32,14 +32,13 @@ export interface DispatcherDeps {
 export interface DrainStats {
   processed: number;
   outcomes: Partial<Record<Outcome, number>>;
-  recoveredUncertain: number;
+  /** Sends a stopped process left `sending`: now uncertain (hold) or due again (resend). */
+  recoveredSends: number;
 }
 
 interface Work {
   item: ClaimedDelivery;
   token: string;
-  /** When the claim was taken (its lease runs from here). */
-  claimedAt: number;
 }
 
 export class Dispatcher {
@@ -78,10 +77,10 @@ export class Dispatcher {
   /** Works everything that is due now, then returns. */
   async drain(): Promise<DrainStats> {
     const { cfg, store } = this.deps;
-    const stats: DrainStats = { processed: 0, outcomes: {}, recoveredUncertain: 0 };
-    stats.recoveredUncertain = await recoverStaleSends(store.knex, this.clock(), cfg.onUncertain);
-    if (stats.recoveredUncertain) {
-      this.deps.log.warn({ count: stats.recoveredUncertain }, cfg.onUncertain === 'hold' ? 'sends interrupted by a stop are now uncertain (held for an operator)' : 'sends interrupted by a stop are due again (onUncertain: resend)');
+    const stats: DrainStats = { processed: 0, outcomes: {}, recoveredSends: 0 };
+    stats.recoveredSends = await recoverStaleSends(store.knex, this.clock(), cfg.onUncertain);
+    if (stats.recoveredSends) {
+      this.deps.log.warn({ count: stats.recoveredSends }, cfg.onUncertain === 'hold' ? 'sends interrupted by a stop are now uncertain (held for an operator)' : 'sends interrupted by a stop are due again (onUncertain: resend)');
     }
 
     await this.refreshAlerts();
@@ -95,11 +94,10 @@ export class Dispatcher {
       refilling ??= (async () => {
         const channels = [...this.deps.channels.keys()].filter((c) => !this.halted.has(c));
         if (channels.length === 0) { exhausted = true; return; }
-        const claimedAt = this.clock();
-        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: claimedAt, channels });
+        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels });
         if (items.length < cfg.batchSize) exhausted = true;
         if (items.length) this.deps.crashPoint?.('after-claim');
-        for (const item of items) queue.push({ item, token, claimedAt });
+        for (const item of items) queue.push({ item, token });
       })().finally(() => { refilling = null; });
       return refilling;
     };
@@ -164,7 +162,7 @@ export class Dispatcher {
     while (this.deferred.size > this.deps.cfg.batchSize * 4) await Promise.race(this.deferred);
   }
 
-  private async work({ item, token, claimedAt }: Work): Promise<Outcome> {
+  private async work({ item, token }: Work): Promise<Outcome> {
     const channel = this.deps.channels.get(item.delivery.channel)!;
     if (this.halted.has(channel.name)) {
       await releaseClaim(this.deps.store.knex, item.delivery.id, token);
@@ -178,7 +176,6 @@ export class Dispatcher {
         log: this.deps.log,
         clock: this.clock,
         token,
-        claimedAt,
         attempts: this.attempts,
         writer: this.writer,
         defer: (id, written) => this.defer(id, written),

@@ -25,8 +25,6 @@ export interface ProcessDeps {
   log: Logger;
   clock: () => number;
   token: string;
-  /** When the claim was taken: its lease runs out cfg.leaseSeconds later. */
-  claimedAt: number;
   /** Where provider calls are recorded (batched). */
   attempts: AttemptLog;
   /**
@@ -125,10 +123,10 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     let permit = await channel.reserveSend?.(ctx, message);
     // `sending` is durable before the request so that a crash makes it uncertain, not resent. With
     // onUncertain 'resend' a crash is to resend it anyway, so the write is skipped (a store round
-    // trip less per message), unless the claim is past half its lease: the guarded write is then
-    // how a process learns another has taken the delivery over, before it sends a copy. (The other
-    // half covers the request and its quick retries: 3 × 10 s by default against 60 s.)
-    if (cfg.onUncertain === 'hold' || clock() - deps.claimedAt > cfg.leaseSeconds * 500) {
+    // trip less per message), unless less than half the claim's lease is left: the guarded write is
+    // then how a process learns another has taken the delivery over, before it sends a copy. (The
+    // half left covers the request and its quick retries: 3 × 10 s by default against 60 s.)
+    if (cfg.onUncertain === 'hold' || (d.lease_until ?? 0) - clock() < (cfg.leaseSeconds * 1000) / 2) {
       try {
         await deps.writer.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
       } catch (e) {

@@ -2,8 +2,9 @@
 // idempotency key). With onUncertain 'hold' (the default) it becomes 'uncertain' and is held for an
 // operator — never resent silently; with 'resend' (at least once) it is due again at once.
 import type { Knex } from 'knex';
+import type { OnUncertain } from '../config/schema.js';
 
-export async function recoverStaleSends(knex: Knex, now: number, onUncertain: 'hold' | 'resend' = 'hold'): Promise<number> {
+export async function recoverStaleSends(knex: Knex, now: number, onUncertain: OnUncertain = 'hold'): Promise<number> {
   return knex('deliveries')
     .where('state', 'sending')
     .where('lease_until', '<', now)

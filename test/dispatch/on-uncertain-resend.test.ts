@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
-import { dispatcherSchema } from '../../src/config/schema.js';
+import { dispatcherSchema, type OnUncertain } from '../../src/config/schema.js';
 import { ChannelError } from '../../src/channels/channel.js';
 import { stubChannel } from '../helpers/channel.js';
 
@@ -20,7 +20,7 @@ describe('onUncertain: resend', () => {
   const rows = () => store.knex('deliveries').orderBy('id').select('state', 'attempts', 'provider_id', 'lease_token');
 
   /** Drains 3 deliveries and returns each one's state in the store while its request was made. */
-  async function statesSeenBySend(onUncertain: 'hold' | 'resend', clock?: { now: number; atReserve?: number }): Promise<string[]> {
+  async function statesSeenBySend(onUncertain: OnUncertain, clock?: { now: number; atReserve?: number }): Promise<string[]> {
     await seedDeliveries(store, 3);
     const seen: string[] = [];
     let n = 0;

@@ -10,7 +10,7 @@ describe('SQLite store settings', () => {
   afterEach(async () => { await store?.close(); store = undefined; });
 
   it('opens in WAL mode with durable commits (synchronous FULL), a busy timeout and foreign keys', async () => {
-    store = openStore({ client: 'sqlite', filename: join(tempDir('ponte-pragmas-'), 'store.sqlite') });
+    store = openStore({ client: 'sqlite', filename: join(tempDir('pragmas'), 'store.sqlite') });
     const pragma = async (name: string) => Object.values(((await store!.knex.raw(`pragma ${name}`)) as Array<Record<string, unknown>>)[0]!)[0];
     expect(await pragma('journal_mode')).toBe('wal');
     expect(await pragma('synchronous')).toBe(2); // 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA

@@ -7,6 +7,7 @@ import knexFactory, { type Knex } from 'knex';
 import { parse, stringify } from 'yaml';
 import { fiscalCodeCheckChar } from '../../src/util/fiscal-code.js';
 import { instantToWallTime } from '../../src/util/local-time.js';
+import type { OnUncertain } from '../../src/config/schema.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const MONTHS = 'ABCDEHLMPRST';
@@ -36,7 +37,7 @@ export interface WorkdirSettings {
   concurrency: number;
   batchSize: number;
   /** The dispatcher's onUncertain (default 'hold', the product's default). */
-  onUncertain?: 'hold' | 'resend';
+  onUncertain?: OnUncertain;
 }
 
 export interface Workdir {

@@ -10,6 +10,7 @@ import { judge, type InFlightAtKill, type Verdict } from './judge.js';
 import { Backoffice, makeWorkdir, tortureFiscalCode, type Workdir } from './setup.js';
 import { StoreView } from './store-view.js';
 import { ponteEnv, startPonte, type PonteProcess } from './ponte-process.js';
+import type { OnUncertain } from '../../src/config/schema.js';
 
 export interface StopWorld {
   sandbox: IoSandbox;
@@ -29,7 +30,7 @@ export interface StopWorld {
   close: () => Promise<void>;
 }
 
-export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: number; latencyMs: number; concurrency: number; onUncertain?: 'hold' | 'resend' }): Promise<StopWorld> {
+export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: number; latencyMs: number; concurrency: number; onUncertain?: OnUncertain }): Promise<StopWorld> {
   const sandbox = await startIoSandbox({ processingDelayMs: 50, limit: { requests: 1_000_000, windowMs: 1000 } });
   const front = await startIoFront(sandbox.url, opts.latencyMs);
   const w = makeWorkdir({ ioUrl: front.url, pageSize: 50, pollEverySeconds: 3, concurrency: opts.concurrency, batchSize: opts.concurrency, ...(opts.onUncertain ? { onUncertain: opts.onUncertain } : {}) });
