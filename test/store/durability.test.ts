@@ -1,11 +1,13 @@
 // The durability check on a real PostgreSQL: silent on a server that keeps its commits, one named
 // warning when the role's sessions skip waiting for them (ALTER ROLE … SET is how admins do it;
-// here the session setting stands in for it).
+// here the session setting stands in for it), and `ponte run` logging that warning at start.
 import { afterEach, describe, expect, it } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import { availableDialects, PG_URL } from '../helpers/databases.js';
 import { storeFromKnex } from '../../src/store/db.js';
 import { durabilityWarnings } from '../../src/store/durability.js';
+import { stopWorld, type StopWorld } from '../torture/stop-world.js';
+import { STORE_URL_ENV } from '../torture/setup.js';
 
 const { run, skipped } = await availableDialects(['postgres']);
 if (skipped.length) console.warn(`[durability] skipped: ${skipped.join('; ')}`);
@@ -30,4 +32,16 @@ describe.skipIf(run.length === 0)('durability warnings on postgres', () => {
       'PostgreSQL has synchronous_commit = off: a crash of the database server can lose the last commits, and a send recorded in them may go out twice',
     ]);
   });
+
+  it('`ponte run` logs it at start', async () => {
+    let world: StopWorld | undefined;
+    try {
+      world = await stopWorld('postgres', { rows: 1, latencyMs: 0, concurrency: 1 });
+      // The setting on every connection of the store, as an ALTER ROLE … SET would put it.
+      const p = world.start([], { [STORE_URL_ENV]: `${world.storeUrl!}%20-c%20synchronous_commit%3Doff` });
+      expect(await p.waitFor(/^PostgreSQL has synchronous_commit = off: /, 30_000), p.tail()).toBe(true);
+    } finally {
+      await world?.close();
+    }
+  }, 60_000);
 });

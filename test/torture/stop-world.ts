@@ -18,9 +18,12 @@ export interface StopWorld {
   w: Workdir;
   backoffice: Backoffice;
   view: StoreView;
+  /** PostgreSQL: the scratch store's URL as `ponte run` gets it. */
+  storeUrl: string | undefined;
   /** The store itself, for reads the view has no method for. */
   store: () => Knex;
-  start: (args?: string[]) => PonteProcess;
+  /** A `ponte run` on this world; `env` adds to (or overrides) the test environment. */
+  start: (args?: string[], env?: NodeJS.ProcessEnv) => PonteProcess;
   /** POST /messages that reached the front at or after `from` (epoch ms). */
   postsSince: (from: number) => string[];
   claimedIds: () => Promise<number[]>;
@@ -47,8 +50,8 @@ export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: nu
   const env = ponteEnv(pg?.url);
   const started: PonteProcess[] = [];
   return {
-    sandbox, front, w, backoffice, view, store,
-    start: (args = []) => { const p = startPonte(w.dir, w.configFile, env, args); started.push(p); return p; },
+    sandbox, front, w, backoffice, view, store, storeUrl: pg?.url,
+    start: (args = [], extra = {}) => { const p = startPonte(w.dir, w.configFile, { ...env, ...extra }, args); started.push(p); return p; },
     postsSince: (from) => front.records.filter((r) => r.method === 'POST' && /\/messages$/.test(r.path) && r.at >= from).map((r) => r.submitFor ?? '?'),
     claimedIds: async () => (await store()('deliveries').whereNotNull('lease_token').pluck('id')).map(Number),
     heldLeases: async () => store()('connector_state').whereNotNull('lease_owner').where('lease_expires_at', '>=', Date.now()).select('instance_id', 'lease_owner'),
