@@ -94,7 +94,7 @@ export class Dispatcher {
       refilling ??= (async () => {
         const channels = [...this.deps.channels.keys()].filter((c) => !this.halted.has(c));
         if (channels.length === 0) { exhausted = true; return; }
-        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels });
+        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels, countTakeovers: cfg.onUncertain === 'resend' });
         if (items.length < cfg.batchSize) exhausted = true;
         if (items.length) this.deps.crashPoint?.('after-claim');
         for (const item of items) queue.push({ item, token });

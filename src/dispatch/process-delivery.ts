@@ -91,6 +91,12 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     log.info('expired before it could be sent');
     return write('pending', { state: 'expired', reason: `expired at ${new Date(e.expires_at).toISOString()} before it could be sent` });
   }
+  // Only takeovers of a lost claim bring a pending delivery here with its budget spent (see
+  // countTakeovers): its process stopped while working it, every time; each may have sent a copy.
+  if (cfg.onUncertain === 'resend' && d.attempts >= cfg.maxAttempts) {
+    log.error({ attempts: d.attempts }, 'dead: the process stopped while working it, each time');
+    return write('pending', { state: 'dead', reason: `gave up: the process stopped ${d.attempts} times while working it (onUncertain: resend; it may have gone out up to ${d.attempts} times)` });
+  }
   const quiet = item.route.quietHours;
   const until = quiet ? quietUntil(clock(), quiet, deps.timeZone) : null;
   if (quiet && until !== null) {

@@ -13,6 +13,13 @@ export interface ClaimOptions {
   leaseMs: number;
   now: number;
   channels?: string[];
+  /**
+   * Count a takeover of an expired lease on a pending delivery as an attempt. With onUncertain
+   * 'resend' no `sending` is written before a request, so a process that dies mid-send leaves only
+   * its lease behind; counting the takeover lets the retry budget end a crash loop (each turn of
+   * which may have sent a copy) instead of resending forever.
+   */
+  countTakeovers?: boolean;
 }
 
 export async function claimDeliveries(store: Store, opts: ClaimOptions): Promise<{ token: string; items: ClaimedDelivery[] }> {
@@ -62,8 +69,12 @@ async function claimLane(store: Store, state: DeliveryState, limit: number, toke
     due.forUpdate().skipLocked();
     claim.whereRaw('id = any(array(?))', [due]);
   } else claim.whereIn('id', due);
+  const takeover = opts.countTakeovers && state === 'pending'
+    // SET reads the old row: a lease still set here is an expired one (the WHERE admits no other).
+    ? { attempts: knex.raw('attempts + case when lease_until is not null then 1 else 0 end') }
+    : {};
   const rows = (await claim
-    .update({ lease_token: token, lease_until: opts.now + opts.leaseMs })
+    .update({ lease_token: token, lease_until: opts.now + opts.leaseMs, ...takeover })
     .returning('*')) as DeliveryRow[];
   return rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
 }

@@ -52,7 +52,8 @@ export async function operatorAction(knex: Knex, id: number, action: OperatorAct
   }
   const note = opts.note ? `: ${opts.note}` : '';
   const patch: Record<string, unknown> = { state: to, updated_at: now, lease_token: null, lease_until: null };
-  if (action === 'resend') Object.assign(patch, { next_attempt_at: now, reason: `resent by an operator${note}` });
+  // A resend starts a fresh retry budget: the operator asked for it to be tried again, fully.
+  if (action === 'resend') Object.assign(patch, { next_attempt_at: now, attempts: 0, reason: `resent by an operator${note}` });
   if (action === 'cancel') Object.assign(patch, { reason: `cancelled by an operator${note}`, finished_at: now });
   if (action === 'confirm') Object.assign(patch, { provider_id: opts.providerId, sent_at: now, polls: 0, next_attempt_at: now, reason: `confirmed as sent by an operator${note}` });
   const n = await knex('deliveries').where({ id, state: d.state }).where((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now)).update(patch);

@@ -10,6 +10,10 @@ import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema, type OnUncertain } from '../../src/config/schema.js';
 import { ChannelError } from '../../src/channels/channel.js';
 import { stubChannel } from '../helpers/channel.js';
+import { SimulatedCrash } from '../../src/util/crash-point.js';
+import { operatorAction } from '../../src/store/operator.js';
+import { claimDeliveries } from '../../src/store/claim-deliveries.js';
+import { releaseClaims } from '../../src/store/update-delivery.js';
 
 describe('onUncertain: resend', () => {
   let store: TestStore;
@@ -56,5 +60,53 @@ describe('onUncertain: resend', () => {
     const stats = await new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();
     expect(stats.outcomes).toEqual({ pending: 1 });
     expect(await store.knex('deliveries').first('state', 'attempts', 'last_error')).toEqual({ state: 'pending', attempts: 1, last_error: 'timeout after 10000 ms' });
+  });
+
+  it('a delivery whose process dies while sending it, every time, ends dead after maxAttempts sends', async () => {
+    // No `sending` is written in this mode, so only the expired lease tells the next claim that a
+    // process stopped while working it. Counting those takeovers bounds the copies a crash loop sends.
+    await seedDeliveries(store, 1);
+    const { id } = (await store.knex('deliveries').first('id')) as { id: number };
+    let sends = 0;
+    const crashing = stubChannel({ send: async () => { sends++; throw new SimulatedCrash('before-post'); } });
+    const cfg = dispatcherSchema.parse({ concurrency: 1, batchSize: 10, quickRetries: 0, onUncertain: 'resend', maxAttempts: 3, leaseSeconds: 60 });
+    const clock = { now: Date.now() };
+    const run = (channel: typeof crashing) => new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), clock: () => clock.now }).drain();
+    for (let i = 0; i < 3; i++) {
+      await expect(run(crashing)).rejects.toBeInstanceOf(SimulatedCrash);
+      clock.now += 61_000; // the dead process's lease runs out
+    }
+    expect(sends).toBe(3);
+    const stats = await run(crashing);
+    expect(stats.outcomes).toEqual({ dead: 1 });
+    expect(sends).toBe(3);
+    const row = await store.knex('deliveries').where({ id }).first('state', 'attempts', 'reason', 'lease_token');
+    expect(row).toEqual({ state: 'dead', attempts: 3, lease_token: null, reason: 'gave up: the process stopped 3 times while working it (onUncertain: resend; it may have gone out up to 3 times)' });
+
+    // An operator's resend starts a fresh budget: it is sent, not dead-lettered at once.
+    await operatorAction(store.knex, id, 'resend', { now: clock.now });
+    const ok = stubChannel({ send: async () => ({ providerId: 'm1' }) });
+    expect((await run(ok)).outcomes).toEqual({ accepted: 1 });
+    expect(await store.knex('deliveries').where({ id }).first('state', 'attempts')).toEqual({ state: 'accepted', attempts: 1 });
+  });
+
+  it('a claim given back unstarted, or one that recorded its outcome, is not a takeover', async () => {
+    await seedDeliveries(store, 2);
+    const claim = (now: number) => claimDeliveries(store, { limit: 10, leaseMs: 60_000, now, channels: ['appio'], countTakeovers: true });
+    const { token, items } = await claim(Date.now());
+    await releaseClaims(store.knex, items.map((i) => i.delivery.id), token);
+    expect((await claim(Date.now())).items.map((i) => i.delivery.attempts)).toEqual([0, 0]);
+    // A lease that expired is one: the same claim an hour later counts it.
+    expect((await claim(Date.now() + 3_600_000)).items.map((i) => i.delivery.attempts)).toEqual([1, 1]);
+
+    await store.knex('deliveries').update({ attempts: 0, lease_token: null, lease_until: null });
+    const cfg = dispatcherSchema.parse({ concurrency: 1, batchSize: 10, quickRetries: 0, onUncertain: 'resend' });
+    const failing = stubChannel({ send: async () => { throw new ChannelError('503', 'transient'); } });
+    const d = new Dispatcher({ store, channels: new Map([['appio', failing]]), cfg, log: pino({ level: 'silent' }) });
+    await d.drain();
+    await store.knex('deliveries').update({ next_attempt_at: 0 });
+    await d.drain();
+    // Two transient failures each: 2 attempts, not 3 (the outcome cleared the lease).
+    expect((await rows()).map((r) => [r.state, r.attempts])).toEqual([['pending', 2], ['pending', 2]]);
   });
 });

@@ -134,6 +134,16 @@ describe.each(run)('store on %s', (dialect) => {
     expect((await claimDeliveries(store, { limit: 10, leaseMs: 1000, now: T0 + 2000 })).items.map((i) => i.delivery.id)).toEqual([id]);
   });
 
+  it('onUncertain resend: a claim that takes over an expired lease counts an attempt; a plain claim does not', async () => {
+    await commitBatch(store.knex, { instanceId: 'i1', events: [ev('k1'), ev('k2')], cancellations: [], rowErrors: [], now: T0 });
+    const claim = async (now: number, countTakeovers = true) => (await claimDeliveries(store, { limit: 10, leaseMs: 1000, now, countTakeovers })).items.map((i) => i.delivery.attempts);
+    expect(await claim(T0)).toEqual([0, 0]);
+    expect(await claim(T0 + 1500)).toEqual([1, 1]);
+    expect(await claim(T0 + 3000, false)).toEqual([1, 1]);
+    await store.knex('deliveries').update({ lease_token: null, lease_until: null });
+    expect(await claim(T0 + 4000)).toEqual([1, 1]);
+  });
+
   it('status polls are claimed ahead of an older backlog of sends, at most half a batch while sends wait', async () => {
     await commitBatch(store.knex, { instanceId: 'i1', events: Array.from({ length: 10 }, (_, i) => ev(`k${i}`)), cancellations: [], rowErrors: [], now: T0 });
     // Four sent messages whose status polls are due after the six sends still waiting since T0.
