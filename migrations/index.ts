@@ -7,6 +7,7 @@ import * as processes from './20261124_003_processes.js';
 import * as citizenService from './20261124_004_citizen_service.js';
 import * as partialIndexes from './20261203_005_partial_indexes.js';
 import * as replyOutbox from './20261203_006_reply_outbox.js';
+import * as statusIndexes from './20261204_007_status_indexes.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '20261124_004_citizen_service': citizenService,
   '20261203_005_partial_indexes': partialIndexes,
   '20261203_006_reply_outbox': replyOutbox,
+  '20261204_007_status_indexes': statusIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

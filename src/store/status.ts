@@ -4,6 +4,7 @@ import type { Knex } from 'knex';
 import { DELIVERY_STATES, type DeliveryState } from './states.js';
 import { unsentReplies } from './reply-outbox.js';
 import { deliveryCounts, oldestDueAt } from './delivery-counts.js';
+import { ATTENTION_SQL, FALLBACK_SQL } from '../../migrations/20261204_007_status_indexes.js';
 
 export interface StatusReport {
   generatedAt: string;
@@ -31,6 +32,23 @@ export interface StatusReport {
 }
 
 const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
+
+// Each reads a partial index by its own predicate (migration 007): the latest few rows, not a
+// scan of the ledger. Exported for the test that checks their plans.
+/** The latest deliveries that need an operator. */
+export function attentionQuery(knex: Knex, limit = 50): Knex.QueryBuilder {
+  return knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
+    .whereRaw(`d.${ATTENTION_SQL}`)
+    .orderBy('d.updated_at', 'desc').limit(limit)
+    .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason', 'd.last_error');
+}
+
+/** The latest deliveries made because an earlier channel could not deliver. */
+export function fallbackQuery(knex: Knex, limit = 20): Knex.QueryBuilder {
+  return knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
+    .whereRaw(`d.${FALLBACK_SQL}`).orderBy('d.id', 'desc').limit(limit)
+    .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason');
+}
 
 export async function statusReport(knex: Knex, now = Date.now()): Promise<StatusReport> {
   const deliveries: StatusReport['deliveries'] = {};
@@ -61,19 +79,14 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     connector: String(r.instance_id), rowKey: String(r.row_key), field: String(r.field), message: String(r.message), seen: Number(r.seen), lastSeen: iso(r.last_seen as number)!,
   }));
 
-  const attention = ((await knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
-    .whereIn('d.state', ['uncertain', 'dead', 'failed'])
-    .orderBy('d.updated_at', 'desc').limit(50)
-    .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason', 'd.last_error')) as Record<string, unknown>[]).map((r) => ({
+  const attention = ((await attentionQuery(knex)) as Record<string, unknown>[]).map((r) => ({
     delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: (r.reason as string | null) ?? null, lastError: (r.last_error as string | null) ?? null,
   }));
 
   const alerts = ((await knex('channel_alerts').select('*')) as Record<string, unknown>[]).map((a) => ({
     channel: String(a.channel), reason: String(a.reason), code: (a.code as string | null) ?? null, since: iso(a.since as number)!,
   }));
-  const fallbacks = ((await knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
-    .where('d.route_index', '>', 0).orderBy('d.id', 'desc').limit(20)
-    .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason')) as Record<string, unknown>[]).map((r) => ({
+  const fallbacks = ((await fallbackQuery(knex)) as Record<string, unknown>[]).map((r) => ({
     delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: String(r.reason ?? ''),
   }));
   const consentRows = (await knex('consents').select('state').count({ n: '*' }).groupBy('state')) as { state: string; n: number | string }[];

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
+import { attentionQuery, fallbackQuery } from '../../src/store/status.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[partial-indexes] skipped: ${skipped.join('; ')}`);
@@ -50,6 +51,41 @@ describe.each(run)('partial delivery indexes on %s', (dialect) => {
         "select c.relname, c.reltuples from pg_class c where c.relnamespace = current_schema()::regnamespace and c.relname in ('deliveries_provider_id_index', 'deliveries_channel_address_index') order by 1",
       )) as { rows: { relname: string; reltuples: number }[] };
       expect(entries.rows.map((r) => [r.relname, Number(r.reltuples)])).toEqual([['deliveries_channel_address_index', 3], ['deliveries_provider_id_index', 1]]);
+    }
+  });
+
+  it("serve `ponte status`'s lists from the rows they are about, not a scan of the ledger", async () => {
+    store = await testStore(dialect);
+    const now = Date.now();
+    const events = Array.from({ length: 5000 }, (_, i) => ev(i, 'appio', null));
+    await commitBatch(store.knex, { instanceId: 'i', events, cancellations: [], rowErrors: [], now });
+    // Years of finished work, a few deliveries gone bad (the newest last), a few fallbacks.
+    await store.knex('deliveries').update({ state: 'processed', updated_at: store.knex.raw('id') });
+    const bad = ['dead', 'failed', 'uncertain'] as const;
+    for (let i = 0; i < 60; i++) await store.knex('deliveries').where({ id: 100 + i * 50 }).update({ state: bad[i % 3], updated_at: now + i });
+    await store.knex('deliveries').whereIn('id', [7, 4007]).update({ route_index: 1 });
+    await store.knex.raw(dialect === 'postgres' ? 'analyze deliveries' : 'analyze');
+
+    const latest = (await attentionQuery(store.knex, 5)) as { id: number; state: string }[];
+    expect(latest.map((r) => [Number(r.id), r.state])).toEqual([59, 58, 57, 56, 55].map((i) => [100 + i * 50, bad[i % 3]]));
+    expect(((await fallbackQuery(store.knex)) as { id: number }[]).map((r) => Number(r.id))).toEqual([4007, 7]);
+
+    const explain = async (q: { toString(): string }) => JSON.stringify(dialect === 'sqlite'
+      ? await store!.knex.raw(`explain query plan ${q.toString()}`)
+      : ((await store!.knex.raw(`explain ${q.toString()}`)) as { rows: unknown[] }).rows);
+    // PostgreSQL reads the newest rows of the partial index and stops at the limit. SQLite's planner
+    // prefers the (state, next_attempt_at) index for the IN list: it reads only the rows in those
+    // states and sorts them, which is not a scan of the ledger either.
+    const attention = await explain(attentionQuery(store.knex));
+    if (dialect === 'postgres') expect(attention).toContain('deliveries_attention_index');
+    else expect(attention).toMatch(/SEARCH d USING INDEX deliveries_\w+ \(state=\?\)/);
+    expect(attention).not.toMatch(/SCAN d\b|Seq Scan on deliveries/);
+    expect(await explain(fallbackQuery(store.knex))).toContain('deliveries_fallback_index');
+    if (dialect === 'postgres') {
+      const entries = (await store.knex.raw(
+        "select c.relname, c.reltuples from pg_class c where c.relnamespace = current_schema()::regnamespace and c.relname in ('deliveries_attention_index', 'deliveries_fallback_index') order by 1",
+      )) as { rows: { relname: string; reltuples: number }[] };
+      expect(entries.rows.map((r) => [r.relname, Number(r.reltuples)])).toEqual([['deliveries_attention_index', 60], ['deliveries_fallback_index', 2]]);
     }
   });
 });
