@@ -19,6 +19,14 @@ export async function deliveryCounts(knex: Knex, states?: readonly DeliveryState
 
 /** When the oldest due work not yet worked off (pending or accepted) became due; null when none is. */
 export async function oldestDueAt(knex: Knex, now: number): Promise<number | null> {
-  const row = (await knex('deliveries').whereIn('state', ['pending', 'accepted']).where('next_attempt_at', '<=', now).min({ t: 'next_attempt_at' }).first()) as { t: number | string | null } | undefined;
-  return row?.t == null ? null : Number(row.t);
+  // One state at a time: each is the first entry of a range of the (state, next_attempt_at) index.
+  // Over both states at once (`state in (…)`) PostgreSQL cannot read the index in order and
+  // planned a scan of the whole ledger: 711 ms at 10 M deliveries, on every /metrics scrape.
+  let oldest: number | null = null;
+  for (const state of ['pending', 'accepted'] as const) {
+    const row = (await knex('deliveries').where('state', state).where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at').first('next_attempt_at')) as { next_attempt_at: number | string } | undefined;
+    if (row && (oldest === null || Number(row.next_attempt_at) < oldest)) oldest = Number(row.next_attempt_at);
+  }
+  return oldest;
 }
