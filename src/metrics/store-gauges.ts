@@ -1,11 +1,13 @@
 // The facts /metrics reads from the store at scrape time: deliveries by channel and state, how
 // late the oldest due work is, the halted channels and the replies not sent. A scrape comes every
-// 15–60 s, so each read must cost what the live work costs, not what the ledger weighs: the
-// deliveries still in play (pending, sending, accepted, uncertain) are counted at every scrape
-// through the (state, next_attempt_at) index; the finished ones, millions after years of service
-// and counted only by reading the whole table (a third of a second per million rows), at most
-// every few minutes, in the background. `ponte status` (src/store/status.ts) counts everything
-// at once for a person.
+// 15–60 s, so each read must cost what the live work costs, not what the ledger weighs:
+// - the deliveries still in play (pending, sending, accepted, uncertain) are counted at every
+//   scrape while that is cheap. Scheduled reminders can make them a million rows (1.3 s on
+//   PostgreSQL): a count that slow is reused for many times as long as it took, and redone in the
+//   background, so counting takes at most a twentieth of the store's time;
+// - the finished ones, millions after years of service and counted only by reading the whole
+//   table (a third of a second per million rows), at most every few minutes, in the background.
+// `ponte status` (src/store/status.ts) counts everything at once for a person.
 import type { Knex } from 'knex';
 import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import { unsentReplies, type UnsentReplyState } from '../store/reply-outbox.js';
@@ -34,7 +36,16 @@ export interface StoreFactsOptions {
   firstWaitMs?: number;
   /** How the finished deliveries are counted (tests slow it down or make it fail). */
   countFinished?: (knex: Knex) => Promise<Counts>;
+  /** How the live deliveries are counted (tests slow it down). */
+  countLive?: (knex: Knex) => Promise<Counts>;
+  /** The share of the time a slow live count may keep the store busy (default 1/20). */
+  liveCountShare?: number;
+  /** Wall clock (ms) that times the live count (tests). */
+  wallClock?: () => number;
 }
+
+/** A live count faster than this is redone at every scrape: fresh figures cost nothing there. */
+const SLOW_COUNT_MS = 50;
 
 export class StoreFactsReader {
   private finished: { at: number; counts: Counts } | null = null;
@@ -43,11 +54,38 @@ export class StoreFactsReader {
   private readonly maxAgeMs: number;
   private readonly firstWaitMs: number;
   private readonly countFinished: (knex: Knex) => Promise<Counts>;
+  private readonly countLive: (knex: Knex) => Promise<Counts>;
+  private readonly liveShare: number;
+  private readonly wall: () => number;
+  /** The last live count, when it ended (wall clock, ms) and how long it took. */
+  private live: { endedAt: number; tookMs: number; counts: Counts } | null = null;
+  /** The live count in flight, if any (awaited by tests). */
+  liveCounting: Promise<Counts> | null = null;
 
   constructor(private readonly knex: Knex, opts: StoreFactsOptions = {}) {
     this.maxAgeMs = opts.finishedMaxAgeMs ?? 5 * 60_000;
     this.firstWaitMs = opts.firstWaitMs ?? 1_000;
     this.countFinished = opts.countFinished ?? ((k) => deliveryCounts(k, TERMINAL_STATES));
+    this.countLive = opts.countLive ?? ((k) => deliveryCounts(k, LIVE_STATES));
+    this.liveShare = opts.liveCountShare ?? 1 / 20;
+    this.wall = opts.wallClock ?? (() => performance.now());
+  }
+
+  /** The live states' counts: fresh, or (when counting them is slow) the last ones while they are recent. */
+  private async liveCounts(): Promise<Counts> {
+    const last = this.live;
+    const count = () => (this.liveCounting ??= (async () => {
+      const t0 = this.wall();
+      const counts = await this.countLive(this.knex);
+      const t1 = this.wall();
+      this.live = { endedAt: t1, tookMs: t1 - t0, counts };
+      return counts;
+    })().finally(() => { this.liveCounting = null; }));
+    if (!last || last.tookMs < SLOW_COUNT_MS) return count();
+    if (this.wall() - last.endedAt >= last.tookMs * (1 / this.liveShare - 1)) {
+      count().catch(() => {}); // a failed refresh keeps the last count; a later scrape tries again
+    }
+    return last.counts;
   }
 
   async read(now: number): Promise<StoreFacts> {
@@ -58,7 +96,7 @@ export class StoreFactsReader {
       this.counting = this.countFinished(knex).then((counts) => { this.finished = { at: now, counts }; }, () => {})
         .finally(() => { this.counting = null; });
     }
-    const live = await deliveryCounts(knex, LIVE_STATES);
+    const live = await this.liveCounts();
     // The first scrape of a small store gets everything; that of a big one goes without the finished
     // states, and so do the scrapes while that first count runs (without waiting again).
     if (starts && !this.finished && this.counting) await Promise.race([this.counting, new Promise((r) => setTimeout(r, this.firstWaitMs).unref())]);

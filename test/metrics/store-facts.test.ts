@@ -67,6 +67,41 @@ describe.each(run)('store facts for /metrics on %s', (dialect) => {
     expect(Object.fromEntries(third.deliveries.get('appio')!)).toEqual({ processed: 3, uncertain: 1, pending: 1 });
   });
 
+  it('a slow live count (a million scheduled reminders) is reused for a while and redone in the background', async () => {
+    let calls = 0;
+    let wall = 0;
+    const reader = new StoreFactsReader(store.knex, {
+      wallClock: () => wall,
+      // Each count takes 80 ms: reused for 19 × 80 ms by default.
+      countLive: async (k) => { calls++; wall += 80; return deliveryCounts(k, LIVE_STATES); },
+    });
+    const pendingOf = async () => (await reader.read(T0)).deliveries.get('appio')!.get('pending');
+    expect(await pendingOf()).toBe(1);
+    expect(calls).toBe(1);
+    await commitBatch(store.knex, { instanceId: 'i', events: [ev('e')], cancellations: [], rowErrors: [], now: T0 + 1 });
+    // Within the interval: the last count, no new one.
+    wall += 19 * 80 - 1;
+    expect(await pendingOf()).toBe(1);
+    expect(calls).toBe(1);
+    // After it: the last count still answers at once, while a new one runs; the next read has it.
+    wall += 1;
+    expect(await pendingOf()).toBe(1);
+    expect(calls).toBe(2);
+    await reader.liveCounting;
+    expect(await pendingOf()).toBe(2);
+    expect(calls).toBe(2);
+  });
+
+  it('a fast live count is redone at every read', async () => {
+    let calls = 0;
+    let wall = 0;
+    const reader = new StoreFactsReader(store.knex, { wallClock: () => wall, countLive: async (k) => { calls++; wall += 49; return deliveryCounts(k, LIVE_STATES); } });
+    await reader.read(T0);
+    await commitBatch(store.knex, { instanceId: 'i', events: [ev('e')], cancellations: [], rowErrors: [], now: T0 + 1 });
+    expect((await reader.read(T0)).deliveries.get('appio')!.get('pending')).toBe(2);
+    expect(calls).toBe(2);
+  });
+
   it('a big store: the first read waits firstWaitMs for the finished count, then goes without it; a later read has it', async () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
