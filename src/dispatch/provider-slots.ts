@@ -3,8 +3,13 @@
 // `sending` (durable), so until its request leaves it is pure *uncertain* exposure on a crash, and
 // deliveries prepared ahead (sendAhead) only help if a prepared send takes the next free slot.
 // (With one FIFO queue a prepared send waited behind checks for a whole turnover of the slots.)
+// Requests that get a slot in one turn of the event loop leave together at the end of it: sent
+// one by one as each answer came in, they cost 20–30 % more CPU each (0 ms endpoint, 2 cores:
+// resend mode on SQLite 2,000–2,500 → 2,600–3,400 messages/s); in bursts each wakeup of either side serves
+// many. In hold mode the group commit of `sending` had been making the bursts by chance.
 export class ProviderSlots {
   private active = 0;
+  private departure: Promise<void> | null = null;
   private readonly sends: Array<() => void> = [];
   private readonly others: Array<() => void> = [];
 
@@ -22,11 +27,17 @@ export class ProviderSlots {
     // A slot freed later is handed straight to the waiter (active stays the same).
     else await new Promise<void>((resolve) => (kind === 'send' ? this.sends : this.others).push(resolve));
     try {
+      await this.nextDeparture();
       return await call();
     } finally {
       const next = this.sends.shift() ?? this.others.shift();
       if (next) next();
       else this.active--;
     }
+  }
+
+  /** Resolves at the end of this turn of the event loop (its check phase), once for all callers. */
+  private nextDeparture(): Promise<void> {
+    return (this.departure ??= new Promise<void>((resolve) => setImmediate(() => { this.departure = null; resolve(); })));
   }
 }

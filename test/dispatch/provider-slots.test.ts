@@ -50,6 +50,26 @@ describe('ProviderSlots', () => {
     expect(slots.counts).toEqual({ active: 0, waiting: 0 });
   });
 
+  it('calls that get a slot in one turn of the event loop leave together at its end', async () => {
+    const slots = new ProviderSlots(8);
+    const log: string[] = [];
+    const runs = ['a', 'b', 'c'].map((name) => slots.run(async () => { log.push(`call ${name}`); }));
+    // Microtasks of this turn (answers of other requests, the next deliveries' preparation) run first.
+    await Promise.resolve();
+    await Promise.resolve();
+    log.push('same turn');
+    setImmediate(() => log.push('end of turn'));
+    await Promise.all(runs);
+    await new Promise((r) => setImmediate(r));
+    // All three in the one callback queued before 'end of turn', none in the turn that asked.
+    expect(log).toEqual(['same turn', 'call a', 'call b', 'call c', 'end of turn']);
+    // The next turn's calls leave at the end of that one.
+    const later = slots.run(async () => { log.push('call d'); });
+    expect(log.at(-1)).toBe('end of turn');
+    await later;
+    expect(log.at(-1)).toBe('call d');
+  });
+
   it('frees the slot of a call that throws', async () => {
     const slots = new ProviderSlots(1);
     await expect(slots.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
