@@ -7,6 +7,7 @@
 import { pino } from 'pino';
 import pLimit from 'p-limit';
 import { providerHttp } from '../src/channels/http-client.js';
+import { endOfTurn } from '../src/util/next-turn.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { seedDeliveries } from './seed-deliveries.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
@@ -37,8 +38,6 @@ const RESEND = process.env.BENCH_RESEND !== '0';
 async function bareLoop(url: string, burst = false): Promise<number> {
   const { http, close } = providerHttp(10_000);
   const limit = pLimit(CONCURRENCY);
-  let turn: Promise<void> | null = null;
-  const endOfTurn = () => (turn ??= new Promise<void>((r) => setImmediate(() => { turn = null; r(); })));
   const t0 = performance.now();
   await Promise.all(Array.from({ length: N }, (_, i) => limit(async () => {
     if (burst) await endOfTurn();

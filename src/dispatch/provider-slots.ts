@@ -7,9 +7,10 @@
 // one by one as each answer came in, they cost 20–30 % more CPU each (0 ms endpoint, 2 cores:
 // resend mode on SQLite 2,000–2,500 → 2,600–3,400 messages/s); in bursts each wakeup of either side serves
 // many. In hold mode the group commit of `sending` had been making the bursts by chance.
+import { endOfTurn } from '../util/next-turn.js';
+
 export class ProviderSlots {
   private active = 0;
-  private departure: Promise<void> | null = null;
   private readonly sends: Array<() => void> = [];
   private readonly others: Array<() => void> = [];
 
@@ -27,17 +28,12 @@ export class ProviderSlots {
     // A slot freed later is handed straight to the waiter (active stays the same).
     else await new Promise<void>((resolve) => (kind === 'send' ? this.sends : this.others).push(resolve));
     try {
-      await this.nextDeparture();
+      await endOfTurn(); // leave with the others at the end of this turn (see above)
       return await call();
     } finally {
       const next = this.sends.shift() ?? this.others.shift();
       if (next) next();
       else this.active--;
     }
-  }
-
-  /** Resolves at the end of this turn of the event loop (its check phase), once for all callers. */
-  private nextDeparture(): Promise<void> {
-    return (this.departure ??= new Promise<void>((resolve) => setImmediate(() => { this.departure = null; resolve(); })));
   }
 }

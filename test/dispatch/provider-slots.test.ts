@@ -61,7 +61,7 @@ describe('ProviderSlots', () => {
     setImmediate(() => log.push('end of turn'));
     await Promise.all(runs);
     await new Promise((r) => setImmediate(r));
-    // All three in the one callback queued before 'end of turn', none in the turn that asked.
+    // All three together at the end of the turn, none in the turn that asked.
     expect(log).toEqual(['same turn', 'call a', 'call b', 'call c', 'end of turn']);
     // The next turn's calls leave at the end of that one.
     const later = slots.run(async () => { log.push('call d'); });
