@@ -38,14 +38,14 @@ export interface StoreFactsOptions {
   countFinished?: (knex: Knex) => Promise<Counts>;
   /** How the live deliveries are counted (tests slow it down). */
   countLive?: (knex: Knex) => Promise<Counts>;
-  /** The share of the time a slow live count may keep the store busy (default 1/20). */
-  liveCountShare?: number;
   /** Wall clock (ms) that times the live count (tests). */
   wallClock?: () => number;
 }
 
 /** A live count faster than this is redone at every scrape: fresh figures cost nothing there. */
 const SLOW_COUNT_MS = 50;
+/** A slower one is reused for this many times as long as it took: counting keeps the store busy 1/20 of the time at most. */
+const SLOW_COUNT_REUSE = 19;
 
 export class StoreFactsReader {
   private finished: { at: number; counts: Counts } | null = null;
@@ -55,7 +55,6 @@ export class StoreFactsReader {
   private readonly firstWaitMs: number;
   private readonly countFinished: (knex: Knex) => Promise<Counts>;
   private readonly countLive: (knex: Knex) => Promise<Counts>;
-  private readonly liveShare: number;
   private readonly wall: () => number;
   /** The last live count, when it ended (wall clock, ms) and how long it took. */
   private live: { endedAt: number; tookMs: number; counts: Counts } | null = null;
@@ -67,7 +66,6 @@ export class StoreFactsReader {
     this.firstWaitMs = opts.firstWaitMs ?? 1_000;
     this.countFinished = opts.countFinished ?? ((k) => deliveryCounts(k, TERMINAL_STATES));
     this.countLive = opts.countLive ?? ((k) => deliveryCounts(k, LIVE_STATES));
-    this.liveShare = opts.liveCountShare ?? 1 / 20;
     this.wall = opts.wallClock ?? (() => performance.now());
   }
 
@@ -82,7 +80,7 @@ export class StoreFactsReader {
       return counts;
     })().finally(() => { this.liveCounting = null; }));
     if (!last || last.tookMs < SLOW_COUNT_MS) return count();
-    if (this.wall() - last.endedAt >= last.tookMs * (1 / this.liveShare - 1)) {
+    if (this.wall() - last.endedAt >= last.tookMs * SLOW_COUNT_REUSE) {
       count().catch(() => {}); // a failed refresh keeps the last count; a later scrape tries again
     }
     return last.counts;

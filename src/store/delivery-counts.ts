@@ -1,6 +1,6 @@
 // Counts over the deliveries that `ponte status` and /metrics both show, read one way for both.
 import type { Knex } from 'knex';
-import type { DeliveryState } from './states.js';
+import { CLAIMABLE_STATES, type DeliveryState } from './states.js';
 
 /** channel → state → count (only the pairs that have rows); `states` limits the read (default: all). */
 export type DeliveryCounts = Map<string, Map<DeliveryState, number>>;
@@ -23,7 +23,7 @@ export async function oldestDueAt(knex: Knex, now: number): Promise<number | nul
   // Over both states at once (`state in (…)`) PostgreSQL cannot read the index in order and
   // planned a scan of the whole ledger: 711 ms at 10 M deliveries, on every /metrics scrape.
   let oldest: number | null = null;
-  for (const state of ['pending', 'accepted'] as const) {
+  for (const state of CLAIMABLE_STATES) {
     const row = (await knex('deliveries').where('state', state).where('next_attempt_at', '<=', now)
       .orderBy('next_attempt_at').first('next_attempt_at')) as { next_attempt_at: number | string } | undefined;
     if (row && (oldest === null || Number(row.next_attempt_at) < oldest)) oldest = Number(row.next_attempt_at);

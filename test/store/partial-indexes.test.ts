@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
+import { planOf } from '../helpers/plan.js';
 import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
 import { attentionQuery, fallbackQuery } from '../../src/store/status.js';
 
@@ -70,17 +71,14 @@ describe.each(run)('partial delivery indexes on %s', (dialect) => {
     expect(latest.map((r) => [Number(r.id), r.state])).toEqual([59, 58, 57, 56, 55].map((i) => [100 + i * 50, bad[i % 3]]));
     expect(((await fallbackQuery(store.knex)) as { id: number }[]).map((r) => Number(r.id))).toEqual([4007, 7]);
 
-    const explain = async (q: { toString(): string }) => JSON.stringify(dialect === 'sqlite'
-      ? await store!.knex.raw(`explain query plan ${q.toString()}`)
-      : ((await store!.knex.raw(`explain ${q.toString()}`)) as { rows: unknown[] }).rows);
     // PostgreSQL reads the newest rows of the partial index and stops at the limit. SQLite's planner
     // prefers the (state, next_attempt_at) index for the IN list: it reads only the rows in those
     // states and sorts them, which is not a scan of the ledger either.
-    const attention = await explain(attentionQuery(store.knex));
+    const attention = await planOf(store, attentionQuery(store.knex).toString());
     if (dialect === 'postgres') expect(attention).toContain('deliveries_attention_index');
     else expect(attention).toMatch(/SEARCH d USING INDEX deliveries_\w+ \(state=\?\)/);
     expect(attention).not.toMatch(/SCAN d\b|Seq Scan on deliveries/);
-    expect(await explain(fallbackQuery(store.knex))).toContain('deliveries_fallback_index');
+    expect(await planOf(store, fallbackQuery(store.knex).toString())).toContain('deliveries_fallback_index');
     if (dialect === 'postgres') {
       const entries = (await store.knex.raw(
         "select c.relname, c.reltuples from pg_class c where c.relnamespace = current_schema()::regnamespace and c.relname in ('deliveries_attention_index', 'deliveries_fallback_index') order by 1",
