@@ -3,6 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { keepCompiledStatements, type PreparingDatabase } from './sqlite-statements.js';
 import { migrationSource, latestMigration } from '../../migrations/index.js';
 
 // bigint columns (ids, epoch-ms instants) as JS numbers: all our values are far below 2^53.
@@ -49,7 +50,7 @@ export function openStore(cfg: StoreConfig): Store {
         min: 1,
         max: 1,
         // WAL lets `ponte status` read while the daemon writes; busy_timeout rides out short locks.
-        afterCreate: (conn: { pragma(s: string): unknown }, done: (e: Error | null, c: unknown) => void) => {
+        afterCreate: (conn: PreparingDatabase & { pragma(s: string): unknown }, done: (e: Error | null, c: unknown) => void) => {
           conn.pragma('journal_mode = WAL');
           // FULL: every commit is on disk before it returns, as PostgreSQL's are. With NORMAL a
           // power cut can lose the last seconds of commits, among them a `sending` whose request
@@ -58,7 +59,7 @@ export function openStore(cfg: StoreConfig): Store {
           conn.pragma('synchronous = FULL');
           conn.pragma('busy_timeout = 5000');
           conn.pragma('foreign_keys = ON');
-          done(null, conn);
+          done(null, keepCompiledStatements(conn));
         },
       },
     });

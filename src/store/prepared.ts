@@ -3,7 +3,7 @@
 // and planned again on each execution: a quarter of the server's time at the dispatcher's rate,
 // and 6.7 of the ~37 ms a 1,000-row ingest batch spends in the server. Their text never changes
 // (the rows are JSON parameters), so each connection parses one once and PostgreSQL settles on a
-// generic plan after a few runs. Other stores: knex.raw (better-sqlite3 keeps compiled statements).
+// generic plan after a few runs. Other stores: knex.raw (SQLite: the connection keeps its compiled statements, see sqlite-statements.ts).
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Store } from './db.js';
