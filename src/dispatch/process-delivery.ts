@@ -142,12 +142,13 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       state = 'sending';
     }
     deps.crashPoint?.('before-post');
+    // After its `sending` commit the first try is in the burst of every send that commit released.
     const { providerId } = await tracked(deps, d.id, 'send', () => {
       const p = permit; // the reserved slot serves the first try; quick retries take their own
       permit = undefined;
       requested = true;
       return channel.send(ctx, message, p);
-    });
+    }, state === 'sending');
     deps.crashPoint?.('after-post');
     log.info({ providerId }, 'sent: accepted by the provider');
     return write(state, {
@@ -258,15 +259,20 @@ function outcome(deps: ProcessDeps, id: number, from: DeliveryState, patch: Deli
 }
 
 /** A provider call with quick retries, each try written to the attempts log. */
-async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' | 'send' | 'status', fn: () => Promise<T>): Promise<T> {
+async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' | 'send' | 'status', fn: () => Promise<T>, firstInBurst = false): Promise<T> {
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
   let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
-  const result = await quickRetry(() => deps.providerSlots.run(async () => {
-    started = deps.clock();
-    t0 = performance.now();
-    return fn();
-  }, kind === 'send' ? 'send' : 'other'), {
+  let inBurst = firstInBurst;
+  const result = await quickRetry(() => {
+    const together = inBurst;
+    inBurst = false; // a quick retry comes alone, after its delay
+    return deps.providerSlots.run(async () => {
+      started = deps.clock();
+      t0 = performance.now();
+      return fn();
+    }, kind === 'send' ? 'send' : 'other', together);
+  }, {
     retries: deps.cfg.quickRetries,
     onFailedTry: (e) => {
       const ce = e instanceof ChannelError ? e : undefined;

@@ -6,7 +6,9 @@
 // Requests that get a slot in one turn of the event loop leave together at the end of it: sent
 // one by one as each answer came in, they cost 20–30 % more CPU each (0 ms endpoint, 2 cores:
 // resend mode on SQLite 2,000–2,500 → 2,600–3,400 messages/s); in bursts each wakeup of either side serves
-// many. In hold mode the group commit of `sending` had been making the bursts by chance.
+// many. A send released by the group commit of its `sending` is already in such a burst (every
+// send of that commit resumes in the same turn): when a slot is free it leaves at once, since the
+// wait only delayed it (20 ms endpoint, PostgreSQL: 1,065–1,209 → 1,203–1,285 messages/s).
 import { endOfTurn } from '../util/next-turn.js';
 
 export class ProviderSlots {
@@ -23,12 +25,18 @@ export class ProviderSlots {
     return { active: this.active, waiting: this.sends.length + this.others.length };
   }
 
-  async run<T>(call: () => Promise<T>, kind: 'send' | 'other' = 'other'): Promise<T> {
+  /** `inBurst`: the caller resumed together with others (one group commit released them all). */
+  async run<T>(call: () => Promise<T>, kind: 'send' | 'other' = 'other', inBurst = false): Promise<T> {
+    let waited = false;
     if (this.active < this.size) this.active++;
-    // A slot freed later is handed straight to the waiter (active stays the same).
-    else await new Promise<void>((resolve) => (kind === 'send' ? this.sends : this.others).push(resolve));
+    else {
+      // A slot freed later is handed straight to the waiter (active stays the same), as an answer
+      // comes in: one by one, so it joins the end-of-turn burst below.
+      waited = true;
+      await new Promise<void>((resolve) => (kind === 'send' ? this.sends : this.others).push(resolve));
+    }
     try {
-      await endOfTurn(); // leave with the others at the end of this turn (see above)
+      if (waited || !inBurst) await endOfTurn(); // leave with the others at the end of this turn (see above)
       return await call();
     } finally {
       const next = this.sends.shift() ?? this.others.shift();

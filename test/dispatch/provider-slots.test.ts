@@ -70,6 +70,26 @@ describe('ProviderSlots', () => {
     expect(log.at(-1)).toBe('call d');
   });
 
+  it('a call released in a burst (inBurst) leaves at once when a slot is free, else at the end of the turn', async () => {
+    const slots = new ProviderSlots(1);
+    const log: string[] = [];
+    const first = slots.run(async () => {
+      log.push('call a');
+      await new Promise((r) => setImmediate(r));
+      setImmediate(() => log.push('end of the turn a ended in'));
+    }, 'send', true);
+    const second = slots.run(async () => { log.push('call b'); }, 'send', true); // waits for a's slot
+    log.push('same turn');
+    await Promise.all([first, second]);
+    // a needed no turn; b got its slot as a's call ended (one by one), so it waited for the burst.
+    expect(log).toEqual(['call a', 'same turn', 'end of the turn a ended in', 'call b']);
+    let asked = true;
+    const third = slots.run(async () => { log.push(asked ? 'call c in the turn that asked' : 'call c'); }, 'send', false);
+    asked = false;
+    await third;
+    expect(log.at(-1)).toBe('call c'); // without inBurst: never in the turn that asked
+  });
+
   it('frees the slot of a call that throws', async () => {
     const slots = new ProviderSlots(1);
     await expect(slots.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
