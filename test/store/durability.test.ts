@@ -5,12 +5,24 @@ import { afterEach, describe, expect, it } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import { availableDialects, PG_URL } from '../helpers/databases.js';
 import { storeFromKnex } from '../../src/store/db.js';
-import { durabilityWarnings } from '../../src/store/durability.js';
+import { durabilityWarnings, postgresDurabilityRisks } from '../../src/store/durability.js';
 import { stopWorld, type StopWorld } from '../torture/stop-world.js';
 import { STORE_URL_ENV } from '../torture/setup.js';
 
 const { run, skipped } = await availableDialects(['postgres']);
 if (skipped.length) console.warn(`[durability] skipped: ${skipped.join('; ')}`);
+
+describe('durability warnings from the server\'s settings', () => {
+  it('names fsync = off, alone or with synchronous_commit = off; nothing for on, local or remote_apply', () => {
+    const risk = 'a crash of the database server can lose the last commits, and a send recorded in them may go out twice';
+    expect(postgresDurabilityRisks({ fsync: 'off', synchronousCommit: 'on' })).toEqual([`PostgreSQL has fsync = off: ${risk} (or the database be corrupted)`]);
+    expect(postgresDurabilityRisks({ fsync: 'off', synchronousCommit: 'off' })).toEqual([
+      `PostgreSQL has fsync = off: ${risk} (or the database be corrupted)`,
+      `PostgreSQL has synchronous_commit = off: ${risk}`,
+    ]);
+    for (const synchronousCommit of ['on', 'local', 'remote_write', 'remote_apply']) expect(postgresDurabilityRisks({ fsync: 'on', synchronousCommit })).toEqual([]);
+  });
+});
 
 describe.skipIf(run.length === 0)('durability warnings on postgres', () => {
   let knex: Knex | undefined;
