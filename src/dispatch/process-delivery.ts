@@ -263,16 +263,11 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   // Sends are retried in-process only for errors that prove nothing was created (transient).
   let started = deps.clock();
   let t0 = performance.now(); // wall time for metrics: deps.clock may be a test's fake clock
-  let inBurst = firstInBurst;
-  const result = await quickRetry(() => {
-    const together = inBurst;
-    inBurst = false; // a quick retry comes alone, after its delay
-    return deps.providerSlots.run(async () => {
-      started = deps.clock();
-      t0 = performance.now();
-      return fn();
-    }, kind === 'send' ? 'send' : 'other', together);
-  }, {
+  const result = await quickRetry((retry) => deps.providerSlots.run(async () => {
+    started = deps.clock();
+    t0 = performance.now();
+    return fn();
+  }, kind === 'send' ? 'send' : 'other', firstInBurst && !retry), {
     retries: deps.cfg.quickRetries,
     onFailedTry: (e) => {
       const ce = e instanceof ChannelError ? e : undefined;

@@ -20,21 +20,22 @@ function isQuick(e: unknown): boolean {
   return e instanceof ChannelError && e.errorClass === 'transient' && (e.detail.retryAfterMs ?? 0) <= MAX_QUICK_WAIT_MS;
 }
 
-export async function quickRetry<T>(fn: () => Promise<T>, opts: QuickRetryOptions): Promise<T> {
-  const tryOnce = () => fn().catch((e: unknown) => {
+/** `fn` learns whether its try is a retry (one that comes alone, after a delay). */
+export async function quickRetry<T>(fn: (retry: boolean) => Promise<T>, opts: QuickRetryOptions): Promise<T> {
+  const tryOnce = (retry: boolean) => fn(retry).catch((e: unknown) => {
     opts.onFailedTry?.(e);
     throw e;
   });
   // The first try outside p-retry: it is the one nearly every call ends with, and the dispatcher
   // makes thousands a second.
   try {
-    return await tryOnce();
+    return await tryOnce(false);
   } catch (e) {
     if (opts.retries === 0 || !isQuick(e)) throw e;
   }
   // What p-retry would have waited before its first retry (randomize: ×1..2).
   await sleep(MIN_TIMEOUT_MS * (1 + Math.random()), undefined, opts.signal ? { signal: opts.signal } : {});
-  return pRetry(() => tryOnce().catch((e: unknown) => {
+  return pRetry(() => tryOnce(true).catch((e: unknown) => {
     throw isQuick(e) ? e : new AbortError(e instanceof Error ? e : new Error(String(e)));
   }), {
     retries: opts.retries - 1,

@@ -6,7 +6,8 @@ import { ChannelError } from '../../src/channels/channel.js';
 
 function failing(errors: ChannelError[], result = 'ok') {
   let tries = 0;
-  return { fn: async () => { const e = errors[tries++]; if (e) throw e; return result; }, tries: () => tries };
+  const retries: boolean[] = [];
+  return { fn: async (retry: boolean) => { retries.push(retry); const e = errors[tries++]; if (e) throw e; return result; }, tries: () => tries, retries };
 }
 
 describe('quickRetry', () => {
@@ -24,6 +25,7 @@ describe('quickRetry', () => {
     const ok = failing([t(), t()]);
     await expect(quickRetry(ok.fn, { retries: 2, onFailedTry: (e) => failed.push(e) })).resolves.toBe('ok');
     expect(ok.tries()).toBe(3);
+    expect(ok.retries).toEqual([false, true, true]); // a retry comes alone: it must not skip the send burst
     expect(failed).toHaveLength(2);
     const exhausted = failing([t(), t(), t(), t()]);
     const err = await quickRetry(exhausted.fn, { retries: 2 }).catch((e: unknown) => e);
