@@ -55,6 +55,7 @@ function benchChannel(url: string): Channel<RenderedMessage> & { close(): void }
     name: 'appio',
     render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
     checkRecipient: async () => ({ ok: true }),
+    localCheck: true, // as WhatsApp's consent lookup: no request, so no provider slot
     describeSend: () => ({ method: 'POST', url, headers: {} }),
     async send(ctx, m) {
       const r = await http.post(`${url}/api/v1/messages`, { fiscal_code: ctx.event.recipient.fiscalCode, content: { subject: m.subject, markdown: m.markdown } });

@@ -69,6 +69,7 @@ async function ponte(t: Transport, sendAhead: number, onUncertain: OnUncertain =
       name: 'appio',
       render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
       checkRecipient: async () => ({ ok: true }),
+      localCheck: true, // no request (as WhatsApp's consent lookup): no provider slot
       describeSend: () => ({ method: 'POST', url: 'bench', headers: {} }),
       send: async (ctx) => ({ providerId: await t.post(ctx.event.key) }),
       status: async () => ({ state: 'processed' }),

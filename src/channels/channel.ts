@@ -82,6 +82,12 @@ export interface Channel<M extends ChannelMessage = ChannelMessage> {
   render(ctx: DeliveryContext, language?: string): M;
   /** Pre-send eligibility (IO: profile exists and sender_allowed). */
   checkRecipient(ctx: DeliveryContext): Promise<Eligibility>;
+  /**
+   * checkRecipient makes no provider request (WhatsApp: the consent ledger in Ponte's own store).
+   * The dispatcher then runs it without a provider slot and logs no provider call for it: it
+   * would otherwise wait its turn behind real requests and fill the attempts log with lookups.
+   */
+  readonly localCheck?: boolean;
   /** The request send() would make, for dry-run. */
   describeSend(ctx: DeliveryContext, message: M): DescribedRequest;
   /**

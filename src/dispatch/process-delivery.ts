@@ -114,7 +114,9 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
   try {
     let message: ChannelMessage = channel.render(ctx, e.language ?? undefined);
 
-    const eligibility = await tracked(deps, d.id, 'check', () => channel.checkRecipient(ctx));
+    const eligibility = channel.localCheck
+      ? await channel.checkRecipient(ctx)
+      : await tracked(deps, d.id, 'check', () => channel.checkRecipient(ctx));
     if (!eligibility.ok) {
       const { nextChannel } = await finishAndFallBack(deps.knex, item, deps.token, 'pending', { state: 'skipped', reason: eligibility.reason }, clock());
       log.info({ reason: eligibility.reason, fallback: nextChannel }, nextChannel ? `skipped: falls back to ${nextChannel}` : 'skipped: recipient not reachable on this channel');

@@ -80,6 +80,8 @@ const NOT_NORMALISABLE = 'whatsapp: phone number cannot be normalised to E.164';
 
 export class WhatsappChannel implements Channel<WhatsappMessage> {
   readonly name = 'whatsapp';
+  /** Eligibility is the consent ledger (a store lookup): no request to Meta. */
+  readonly localCheck = true;
   private readonly url: string;
   private readonly token: string;
   private readonly tokenEnv: string;

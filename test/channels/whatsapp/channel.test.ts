@@ -153,6 +153,7 @@ describe('checkRecipient', () => {
     expect(await ch.checkRecipient(delivery('12'))).toEqual({ ok: false, reason: 'whatsapp: phone number not valid' });
     expect(asked).toEqual(['+393471234567', '+393477654321']);
     expect(sb.requests).toHaveLength(0); // eligibility is ours alone: Meta has no contact check
+    expect(ch.localCheck).toBe(true); // so the dispatcher runs it without a provider slot
   });
 
   it('a failing consent store is transient, and does not leak the number', async () => {
