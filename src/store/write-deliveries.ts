@@ -71,7 +71,13 @@ interface Pending {
 export interface DeliveryWriterOptions {
   /** Rows per statement at most (parameters per statement stay far below every store's limit). */
   maxBatch?: number;
-  /** Flushes running at once (PostgreSQL: on separate pooled connections; SQLite has one). */
+  /**
+   * Flushes running at once (SQLite has one connection). PostgreSQL: up to 8 on separate pooled
+   * connections, leaving two of the pool to claims and everything else. More flushes in flight
+   * let a `sending` start its statement sooner instead of queueing behind three (20 ms endpoint,
+   * eight paired runs, 3 → 8: 1,210–1,290 → 1,265–1,296 messages/s, each pair won by 8; no
+   * difference at 0 ms).
+   */
   parallel?: number;
   /** PostgreSQL: the attempts log whose waiting records each flush inserts in its own statement. */
   attempts?: AttemptLog;
@@ -85,12 +91,12 @@ export class DeliveryWriter {
   private readonly maxBatch: number;
   private readonly parallel: number;
   private readonly attempts: AttemptLog | undefined;
-  /** Statements issued and rows written (tests, benchmarks). */
-  readonly stats = { statements: 0, rows: 0 };
+  /** Statements issued, rows written, and the most flushes that ran at once (tests, benchmarks). */
+  readonly stats = { statements: 0, rows: 0, mostAtOnce: 0 };
 
   constructor(private readonly store: Store, opts: DeliveryWriterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 500;
-    this.parallel = opts.parallel ?? (store.dialect === 'postgres' ? 3 : 1);
+    this.parallel = opts.parallel ?? (store.dialect === 'postgres' ? Math.max(1, Math.min(8, poolMax(store) - 2)) : 1);
     this.attempts = store.dialect === 'postgres' ? opts.attempts : undefined;
   }
 
@@ -140,6 +146,7 @@ export class DeliveryWriter {
       if (this.queue.length) this.schedule();
     });
     this.flushing.add(f);
+    this.stats.mostAtOnce = Math.max(this.stats.mostAtOnce, this.flushing.size);
   }
 
   /** Up to maxBatch writes, at most one per delivery (a second write of one id waits its turn). */
@@ -216,3 +223,8 @@ export class DeliveryWriter {
 }
 
 const ids = (rows: Array<{ id: number }>): Set<number> => new Set(rows.map((r) => Number(r.id)));
+
+/** The store's connection pool size (knex's default is 10). */
+function poolMax(store: Store): number {
+  return (store.knex.client as { config?: { pool?: { max?: number } } }).config?.pool?.max ?? 10;
+}

@@ -8,6 +8,8 @@ import { claimDeliveries } from '../../src/store/claim-deliveries.js';
 import { DeliveryWriter, WRITE_SQL } from '../../src/store/write-deliveries.js';
 import { LostLeaseError } from '../../src/store/update-delivery.js';
 import { AttemptLog } from '../../src/store/attempts.js';
+import { storeFromKnex } from '../../src/store/db.js';
+import knexFactory from 'knex';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[write-deliveries] skipped: ${skipped.join('; ')}`);
@@ -74,7 +76,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
       writer.write(b, token, 'pending', { state: 'pending', attempts: 1, last_error: null, next_attempt_at: T0 + 60_000 }, T0 + 1),
       writer.write(c, token, 'pending', { state: 'failed', last_error: 'http 400' }, T0 + 1),
     ]);
-    expect(writer.stats).toEqual({ statements: 1, rows: 3 });
+    expect(writer.stats).toMatchObject({ statements: 1, rows: 3 });
     const rows = await store.knex('deliveries').select('id', 'state', 'attempts', 'last_error', 'reason', 'lease_token', 'next_attempt_at', 'finished_at').orderBy('id');
     expect(rows.map((r) => ({ ...r, next_attempt_at: Number(r.next_attempt_at), finished_at: r.finished_at == null ? null : Number(r.finished_at) }))).toEqual([
       { id: a, state: 'sending', attempts: 1, last_error: 'earlier', reason: 'kept', lease_token: token, next_attempt_at: T0, finished_at: null },
@@ -154,5 +156,41 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     expect(await logged()).toEqual(['a:check:ok', 'a:send:transient', 'b:check:ok', 'b:send:ok', 'c:check:ok']);
     await log.flush();
     expect(await logged()).toHaveLength(5);
+  });
+
+  it.runIf(dialect === 'postgres')('PostgreSQL: runs up to 8 flushes at once, two fewer than the pool has connections', async () => {
+    const { token, items } = await claimed(12);
+    const small = knexFactory({ ...store.scratch.config, pool: { min: 0, max: 4 } });
+    // Twelve writes, one per turn of the event loop (each would be a flush of its own), while
+    // another session locks every row: each flush then waits inside PostgreSQL until it lets go.
+    const whileLocked = async (writer: DeliveryWriter, write: (id: number) => Promise<void>): Promise<void> => {
+      const lock = await store.knex.transaction();
+      try {
+        await lock('deliveries').select('id').forUpdate();
+        const done: Array<Promise<void>> = [];
+        for (const it of items) {
+          done.push(write(it.delivery.id));
+          await new Promise((r) => setImmediate(r));
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        expect(writer.stats.statements).toBe(0); // every flush that started is waiting for the lock
+        await lock.commit();
+        await Promise.all(done);
+      } finally {
+        if (!lock.isCompleted()) await lock.rollback();
+      }
+    };
+    try {
+      const big = new DeliveryWriter(store); // the pool's default 10 connections
+      await whileLocked(big, (id) => big.write(id, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1));
+      expect(big.stats.mostAtOnce).toBe(8);
+      const four = new DeliveryWriter(storeFromKnex(small));
+      await whileLocked(four, (id) => four.write(id, token, 'sending', { state: 'accepted', provider_id: `m${id}`, sent_at: T0 + 2, next_attempt_at: T0 + 5000 }, T0 + 2));
+      expect(four.stats.mostAtOnce).toBe(2);
+      expect(big.stats.rows + four.stats.rows).toBe(24);
+    } finally {
+      await small.destroy();
+    }
+    expect((await store.knex('deliveries').distinct('state')).map((r) => r.state)).toEqual(['accepted']);
   });
 });
