@@ -96,7 +96,7 @@ export class DeliveryWriter {
 
   constructor(private readonly store: Store, opts: DeliveryWriterOptions = {}) {
     this.maxBatch = opts.maxBatch ?? 500;
-    this.parallel = opts.parallel ?? (store.dialect === 'postgres' ? Math.max(1, Math.min(8, poolMax(store) - 2)) : 1);
+    this.parallel = opts.parallel ?? (store.dialect === 'postgres' ? postgresParallel(store) : 1);
     this.attempts = store.dialect === 'postgres' ? opts.attempts : undefined;
   }
 
@@ -224,7 +224,11 @@ export class DeliveryWriter {
 
 const ids = (rows: Array<{ id: number }>): Set<number> => new Set(rows.map((r) => Number(r.id)));
 
-/** The store's connection pool size (knex's default is 10). */
-function poolMax(store: Store): number {
-  return (store.knex.client as { config?: { pool?: { max?: number } } }).config?.pool?.max ?? 10;
+/**
+ * Up to 8 flushes, two fewer than the pool's connections. The size is read from the live pool, not
+ * the config: a config without `pool` gets knex's own default, which the config does not show.
+ */
+function postgresParallel(store: Store): number {
+  const max = (store.knex.client as { pool?: { max?: number } }).pool?.max;
+  return max === undefined ? 1 : Math.max(1, Math.min(8, max - 2));
 }
