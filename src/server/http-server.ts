@@ -2,6 +2,7 @@
 // is enough for a handful of routes, and it hands us the raw body bytes the signature needs.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen } from './listen.js';
+import { readBody } from './read-body.js';
 import type { Logger } from 'pino';
 
 export interface Reply {
@@ -21,19 +22,6 @@ export interface HttpServer {
 
 const MAX_BODY = 4 * 1024 * 1024; // Meta's payloads reach 3 MB
 
-function readRaw(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY) chunks.push(c);
-    });
-    req.on('end', () => resolve(size > MAX_BODY ? null : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 function send(res: ServerResponse, r: Reply): void {
   const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
   res.writeHead(r.status, { 'Content-Type': r.contentType ?? (typeof r.body === 'object' ? 'application/json' : 'text/plain; charset=utf-8') });
@@ -47,7 +35,7 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: { h
     void (async () => {
       try {
         if (!handler) return send(res, { status: 404, body: { error: 'not found' } });
-        const raw = await readRaw(req);
+        const raw = await readBody(req, MAX_BODY);
         if (raw === null) return send(res, { status: 413, body: { error: 'payload too large' } });
         const reply = await handler(req, url, raw);
         send(res, reply);

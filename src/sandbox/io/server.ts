@@ -3,6 +3,7 @@
 // APIM in front (route → key → per-owner rate limit), then IO's handlers (validation against
 // the OpenAPI spec, ProblemJson errors, asynchronous processing of created messages).
 import { listen } from '../../server/listen.js';
+import { readBody } from '../../server/read-body.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Faults, type FaultKind, type FaultOptions, type SandboxOp } from './faults.js';
 import { OwnerRateLimiter, type OwnerStats, type RateLimit } from './rate.js';
@@ -145,19 +146,6 @@ function tooManyRequests(retryAfterMs: number): Reply {
   });
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSandbox> {
   const validators: Validators = loadValidators(
     ['getProfileByPOST', 'getProfile', FISCAL_CODE_IN_BODY, FISCAL_CODE_IN_PATH, 'getMessage'],
@@ -270,7 +258,8 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
     const at = Date.now();
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
-    const raw = await readBody(req);
+    // An oversized body reads as none: the request is then refused as malformed.
+    const raw = (await readBody(req, MAX_BODY_BYTES))?.toString('utf8') ?? '';
     let body: unknown;
     let bodyError = false;
     if (raw.length > 0) {

@@ -3,6 +3,7 @@
 // POST /{version}/{phone-number-id}/messages: token, throughput, payload rules, the 24 h
 // window, the pair rate limit; then, asynchronously, signed status webhooks.
 import { listen } from '../../server/listen.js';
+import { readBody } from '../../server/read-body.js';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { inboundEnvelope, statusEnvelope, type Business, type StatusEvent } from './envelope.js';
 import { codelessError, graphError, type Reply } from './errors.js';
@@ -94,19 +95,6 @@ export interface WhatsappSandbox {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 const E164 = /^\+[1-9]\d{6,14}$/;
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 /** Turns the typed-text message of an inbound envelope into a tap on an interactive row or button, as Meta sends it. */
 function tapInteractive(body: Record<string, unknown>, reply: NonNullable<InboundOptions['interactiveReply']>, title: string): void {
@@ -201,7 +189,8 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     const at = Date.now();
     const method = req.method ?? 'GET';
     const path = new URL(req.url ?? '/', 'http://sandbox').pathname;
-    const raw = await readBody(req);
+    // An oversized body reads as none: the request is then refused as malformed.
+    const raw = (await readBody(req, MAX_BODY_BYTES))?.toString('utf8') ?? '';
     const record: RecordedRequest = { method, path, headers: req.headers, status: 0, at };
     try {
       record.body = JSON.parse(raw);
