@@ -36,9 +36,13 @@ export function formatStatus(r: StatusReport): string {
   const states = DELIVERY_STATES.filter((s) => r.totals[s]);
   if (channels.length === 0) out.push('Deliveries: none yet');
   else {
-    const width = Math.max(...states.map((s) => s.length), 8);
-    out.push('Deliveries'.padEnd(width + 2) + channels.map((c) => c.padStart(8)).join(''));
-    for (const s of states) out.push(`  ${s.padEnd(width)}${channels.map((c) => String(r.deliveries[c]![s] ?? 0).padStart(8)).join('')}`);
+    // Each column as wide as its channel's name or its largest count, with two spaces between:
+    // names longer than a fixed width ran into each other ("appiowhatsapp").
+    const width = Math.max(...states.map((s) => s.length), 'Deliveries'.length - 2);
+    const cells = channels.map((c) => states.map((s) => String(r.deliveries[c]![s] ?? 0)));
+    const cols = channels.map((c, i) => Math.max(c.length, ...cells[i]!.map((v) => v.length)) + 2);
+    out.push('Deliveries'.padEnd(width + 2) + channels.map((c, i) => c.padStart(cols[i]!)).join(''));
+    states.forEach((s, j) => out.push(`  ${s.padEnd(width)}${cells.map((col, i) => col[j]!.padStart(cols[i]!)).join('')}`));
   }
   if (r.oldestDueSeconds != null) out.push('', `Oldest due delivery waiting: ${r.oldestDueSeconds} s`);
   out.push('', 'Connectors');

@@ -1,0 +1,45 @@
+// `ponte status` as a person reads it: the deliveries table keeps its columns apart whatever the
+// channels' names and counts.
+import { describe, expect, it } from 'vitest';
+import { formatStatus } from '../../src/cli/status.js';
+import type { StatusReport } from '../../src/store/status.js';
+
+function report(deliveries: StatusReport['deliveries']): StatusReport {
+  const totals: StatusReport['totals'] = {};
+  for (const byState of Object.values(deliveries)) {
+    for (const [s, n] of Object.entries(byState)) totals[s as keyof typeof totals] = (totals[s as keyof typeof totals] ?? 0) + n!;
+  }
+  return {
+    generatedAt: '2026-12-05T00:00:00.000Z', deliveries, totals, events: 0, connectors: [], rowErrors: [], attention: [],
+    oldestDueSeconds: null, alerts: [], fallbacks: [], consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 },
+  };
+}
+
+/** The deliveries table of the output: its header and state rows, split on runs of spaces. */
+function table(text: string): string[][] {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('Deliveries'));
+  const end = lines.indexOf('', start);
+  return lines.slice(start, end).map((l) => l.trim().split(/\s{2,}/));
+}
+
+describe('formatStatus: deliveries by channel and state', () => {
+  it('keeps long channel names and large counts in columns of their own', () => {
+    const text = formatStatus(report({ appio: { pending: 2, processed: 12_345_678 }, whatsapp: { processed: 2, skipped: 1 } }));
+    expect(table(text)).toEqual([
+      ['Deliveries', 'appio', 'whatsapp'],
+      ['pending', '2', '0'],
+      ['processed', '12345678', '2'],
+      ['skipped', '0', '1'],
+    ]);
+    // right-aligned: each count ends where its channel's name ends
+    const lines = text.split('\n');
+    const header = lines.find((l) => l.startsWith('Deliveries'))!;
+    const processed = lines.find((l) => l.trimStart().startsWith('processed'))!;
+    expect(processed.length).toBe(header.length);
+  });
+
+  it('says so when there are none', () => {
+    expect(formatStatus(report({}))).toContain('Deliveries: none yet');
+  });
+});
