@@ -2,7 +2,9 @@
 // something failed, and the operator's remedies (the uncertain-send policy ends here).
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
-import { deliveryDetail, listDeliveries, operatorAction, type OperatorAction } from '../store/operator.js';
+import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type OperatorAction } from '../store/operator.js';
+import { PURGED_FISCAL_CODE } from '../store/purge.js';
+import { CLAIMABLE_STATES, TERMINAL_STATES } from '../store/states.js';
 import { maskDeep, maskFiscalCode, maskText } from '../util/mask.js';
 
 const iso = (ms: number | null) => (ms == null ? '-' : new Date(Number(ms)).toISOString());
@@ -24,18 +26,7 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<numb
     const d = await deliveryDetail(s.knex, Number(id));
     if (!d) { console.error(`delivery ${id} does not exist`); return 1; }
     if (opts.json) { console.log(JSON.stringify(maskDeep(d), null, 2)); return 0; }
-    const { delivery: x, event: e } = d;
-    console.log([
-      `Delivery #${x.id} on ${x.channel}: ${x.state.toUpperCase()}`,
-      `  event       ${e.dedup_key} [${e.type}] from ${e.instance_id}`,
-      `  recipient   ${maskFiscalCode(e.fiscal_code)}`,
-      `  send from   ${iso(e.not_before)}   expires ${iso(e.expires_at)}`,
-      `  attempts    ${x.attempts}   next ${iso(x.next_attempt_at)}   provider id ${x.provider_id ?? '-'}`,
-      `  reason      ${maskText(x.reason ?? '-')}`,
-      `  last error  ${maskText(x.last_error ?? '-')}`,
-      '  history:',
-      ...d.attempts.map((a) => `    ${iso(a.started_at)} ${a.kind.padEnd(6)} ${a.outcome.padEnd(10)} ${a.http_status ?? ''} ${a.duration_ms} ms ${maskText(a.error ?? '')}`),
-    ].join('\n'));
+    console.log(formatDelivery(d));
     return 0;
   });
 }
@@ -54,4 +45,31 @@ export async function actionCommand(action: OperatorAction, ids: string[], opts:
     }
     return failed ? 1 : 0;
   });
+}
+
+/** What comes next for a delivery in this state: nothing once it is final, a person for the held ones. */
+function whatNext(x: DeliveryDetail['delivery']): string {
+  if (TERMINAL_STATES.includes(x.state)) return `finished ${iso(x.finished_at)}`;
+  if (x.state === 'accepted') return `next status check ${iso(x.next_attempt_at)}`;
+  if (CLAIMABLE_STATES.includes(x.state)) return `next attempt ${iso(x.next_attempt_at)}`;
+  if (x.state === 'uncertain') return 'held for an operator: resend, confirm or cancel';
+  return `in flight since ${iso(x.updated_at)}`; // sending
+}
+
+/** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
+export function formatDelivery(d: DeliveryDetail): string {
+  const { delivery: x, event: e } = d;
+  const recipient = e.fiscal_code === PURGED_FISCAL_CODE ? '(removed by retention)' : maskFiscalCode(e.fiscal_code);
+  return [
+    `Delivery #${x.id} on ${x.channel}: ${x.state.toUpperCase()}`,
+    `  event       ${e.dedup_key} [${e.type}] from ${e.instance_id}`,
+    `  recipient   ${recipient}`,
+    `  send from   ${iso(e.not_before)}   expires ${iso(e.expires_at)}`,
+    `  attempts    ${x.attempts}   sent ${iso(x.sent_at)}   provider id ${x.provider_id ?? '-'}`,
+    `  now         ${whatNext(x)}`,
+    `  reason      ${maskText(x.reason ?? '-')}`,
+    `  last error  ${maskText(x.last_error ?? '-')}`,
+    d.attempts.length ? '  history:' : '  history:   none kept (no provider call yet, or removed by retention)',
+    ...d.attempts.map((a) => `    ${iso(a.started_at)} ${a.kind.padEnd(6)} ${a.outcome.padEnd(10)} ${a.http_status ?? ''} ${a.duration_ms} ms ${maskText(a.error ?? '')}`),
+  ].join('\n');
 }

@@ -1,0 +1,50 @@
+// `ponte delivery show` for a person: the line about what comes next fits the delivery's state
+// (a finished one has no "next attempt"), personal data stays masked, and a purged event says so.
+import { describe, expect, it } from 'vitest';
+import { formatDelivery } from '../../src/cli/deliveries.js';
+import type { DeliveryDetail } from '../../src/store/operator.js';
+import type { DeliveryState } from '../../src/store/states.js';
+
+const T = Date.UTC(2026, 11, 5, 9, 0, 0);
+
+function detail(state: DeliveryState, extra: Partial<DeliveryDetail['delivery']> = {}, fiscalCode = 'RSSMRA80A01H501U'): DeliveryDetail {
+  return {
+    delivery: {
+      id: 7, event_id: 3, channel: 'appio', options: null, state, attempts: 1, polls: 0, next_attempt_at: T + 60_000,
+      route_index: 0, address: null, lease_token: null, lease_until: null, provider_id: null, reason: null, last_error: null,
+      created_at: T - 3_600_000, updated_at: T, sent_at: null, finished_at: null, ...extra,
+    },
+    event: {
+      id: 3, instance_id: 'demo-ztl', dedup_key: 'ztl:201:2026-12-11:7d', type: 'ztl.expiry', fiscal_code: fiscalCode, phone: null,
+      language: null, payload: null, entity: null, not_before: null, expires_at: null, route: null, created_at: T - 3_600_000,
+    },
+    attempts: [{ kind: 'send', started_at: T, duration_ms: 12, outcome: 'ok', http_status: 201, error: null }],
+  };
+}
+
+const line = (text: string, label: string) => text.split('\n').find((l) => l.trimStart().startsWith(label))!.trim();
+
+describe('formatDelivery', () => {
+  it('a processed delivery shows when it was sent and finished, not a next attempt', () => {
+    const text = formatDelivery(detail('processed', { sent_at: T, finished_at: T + 5_000, provider_id: '01M9' }));
+    expect(line(text, 'now')).toBe('now         finished 2026-12-05T09:00:05.000Z');
+    expect(line(text, 'attempts')).toBe('attempts    1   sent 2026-12-05T09:00:00.000Z   provider id 01M9');
+    expect(text).not.toMatch(/next/);
+  });
+
+  it('pending and accepted deliveries say what is due next, uncertain ones who acts', () => {
+    expect(line(formatDelivery(detail('pending')), 'now')).toBe('now         next attempt 2026-12-05T09:01:00.000Z');
+    expect(line(formatDelivery(detail('accepted', { sent_at: T })), 'now')).toBe('now         next status check 2026-12-05T09:01:00.000Z');
+    expect(line(formatDelivery(detail('uncertain')), 'now')).toBe('now         held for an operator: resend, confirm or cancel');
+    expect(line(formatDelivery(detail('sending')), 'now')).toBe('now         in flight since 2026-12-05T09:00:00.000Z');
+  });
+
+  it('masks the fiscal code, and names a recipient removed by retention as such', () => {
+    const text = formatDelivery(detail('processed'));
+    expect(text).toContain('recipient   RSS************U');
+    expect(text).not.toContain('RSSMRA80A01H501U');
+    const purged = formatDelivery({ ...detail('processed', { finished_at: T }, '****************'), attempts: [] });
+    expect(line(purged, 'recipient')).toBe('recipient   (removed by retention)');
+    expect(line(purged, 'history')).toMatch(/none kept/);
+  });
+});
