@@ -4,21 +4,40 @@ import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type OperatorAction } from '../store/operator.js';
 import { PURGED_FISCAL_CODE } from '../store/purge.js';
-import { CLAIMABLE_STATES, TERMINAL_STATES } from '../store/states.js';
+import { CLAIMABLE_STATES, DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
+import type { DeliveryRow } from '../store/rows.js';
 import { maskDeep, maskFiscalCode, maskText } from '../util/mask.js';
 
 const iso = (ms: number | null) => (ms == null ? '-' : new Date(Number(ms)).toISOString());
 
 export async function listCommand(opts: GlobalOptions & { state?: string; limit?: string }): Promise<number> {
+  const filter = listFilter(opts);
+  if ('error' in filter) { console.error(filter.error); return 2; }
   return withStore(opts, async (s) => {
-    const rows = await listDeliveries(s.knex, { ...(opts.state ? { state: opts.state } : {}), limit: Number(opts.limit ?? 50) });
+    const rows = await listDeliveries(s.knex, filter);
     if (opts.json) { console.log(JSON.stringify(maskDeep(rows), null, 2)); return 0; }
     if (rows.length === 0) console.log('no deliveries match');
-    for (const r of rows) {
-      console.log(`#${r.id} ${r.channel} ${r.state.toUpperCase()} ${r.type} ${r.dedup_key}${r.reason || r.last_error ? ` — ${maskText(r.reason ?? r.last_error ?? '')}` : ''}`);
-    }
+    for (const r of rows) console.log(formatDeliveryLine(r));
     return 0;
   });
+}
+
+/** The list's options, checked: a misspelt state would otherwise match nothing and look like "none". */
+export function listFilter(opts: { state?: string; limit?: string }): { state?: DeliveryState; limit: number } | { error: string } {
+  const limit = Number(opts.limit ?? 50);
+  if (!Number.isInteger(limit) || limit < 1) return { error: `--limit: expected a whole number of at least 1, got "${opts.limit}"` };
+  if (opts.state === undefined) return { limit };
+  const state = opts.state.toLowerCase();
+  if (!(DELIVERY_STATES as readonly string[]).includes(state)) {
+    return { error: `--state: "${opts.state}" is not a delivery state; one of ${DELIVERY_STATES.join(', ')}` };
+  }
+  return { state: state as DeliveryState, limit };
+}
+
+/** One line of `ponte deliveries`: when it last changed, where, its state, the event, and why. */
+export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: string }): string {
+  const why = r.reason || r.last_error ? ` — ${maskText(r.reason ?? r.last_error ?? '')}` : '';
+  return `#${r.id} ${iso(r.updated_at).slice(0, 19)}Z ${r.channel} ${r.state.toUpperCase()} ${r.type} ${r.dedup_key}${why}`;
 }
 
 export async function showCommand(id: string, opts: GlobalOptions): Promise<number> {

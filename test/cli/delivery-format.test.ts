@@ -1,7 +1,7 @@
 // `ponte delivery show` for a person: the line about what comes next fits the delivery's state
 // (a finished one has no "next attempt"), personal data stays masked, and a purged event says so.
 import { describe, expect, it } from 'vitest';
-import { formatDelivery } from '../../src/cli/deliveries.js';
+import { formatDelivery, formatDeliveryLine, listFilter } from '../../src/cli/deliveries.js';
 import type { DeliveryDetail } from '../../src/store/operator.js';
 import type { DeliveryState } from '../../src/store/states.js';
 
@@ -46,5 +46,21 @@ describe('formatDelivery', () => {
     const purged = formatDelivery({ ...detail('processed', { finished_at: T }, '****************'), attempts: [] });
     expect(line(purged, 'recipient')).toBe('recipient   (removed by retention)');
     expect(line(purged, 'history')).toMatch(/none kept/);
+  });
+});
+
+describe('ponte deliveries', () => {
+  it('each line says when the delivery last changed, in UTC, and why, masked', () => {
+    const { delivery, event } = detail('skipped', { reason: 'io: no IO profile for RSSMRA80A01H501U' });
+    expect(formatDeliveryLine({ ...delivery, dedup_key: event.dedup_key, type: event.type }))
+      .toBe('#7 2026-12-05T09:00:00Z appio SKIPPED ztl.expiry ztl:201:2026-12-11:7d — io: no IO profile for RSS************U');
+  });
+
+  it('refuses a misspelt state or a bad limit, naming the option and the valid states', () => {
+    expect(listFilter({ state: 'procesed' })).toEqual({ error: expect.stringMatching(/^--state: "procesed" is not a delivery state; one of pending, .*uncertain/) });
+    expect(listFilter({ limit: 'ten' })).toEqual({ error: '--limit: expected a whole number of at least 1, got "ten"' });
+    expect(listFilter({ limit: '0' })).toHaveProperty('error');
+    expect(listFilter({ state: 'UNCERTAIN', limit: '5' })).toEqual({ state: 'uncertain', limit: 5 });
+    expect(listFilter({})).toEqual({ limit: 50 });
   });
 });
