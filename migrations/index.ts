@@ -8,6 +8,7 @@ import * as citizenService from './20261124_004_citizen_service.js';
 import * as partialIndexes from './20261203_005_partial_indexes.js';
 import * as replyOutbox from './20261203_006_reply_outbox.js';
 import * as statusIndexes from './20261204_007_status_indexes.js';
+import * as recipientPseudonyms from './20261205_008_recipient_pseudonyms.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '20261203_005_partial_indexes': partialIndexes,
   '20261203_006_reply_outbox': replyOutbox,
   '20261204_007_status_indexes': statusIndexes,
+  '20261205_008_recipient_pseudonyms': recipientPseudonyms,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

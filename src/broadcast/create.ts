@@ -3,6 +3,7 @@
 // resend/cancel tools then work exactly as for reminders. Fan-out is idempotent: creating the same
 // key again (after a crash midway) adds only the citizens not yet in the ledger.
 import type { Knex } from 'knex';
+import { recipientPseudonyms } from '../store/store-meta.js';
 import { commitBatch, type NewEvent } from '../store/commit-batch.js';
 import type { CitizenService } from '../citizen/service/index.js';
 import { topicSubscribers, inSegment, countBy, type Recipient } from './audience.js';
@@ -79,6 +80,8 @@ export async function createBroadcast(req: BroadcastRequest, deps: BroadcastDeps
   const options = templateOptions(req.template, plan.language, req.params);
   const data: Record<string, unknown> = { topic: req.topic, broadcast: id };
   req.params.forEach((p, i) => { data[`p${i + 1}`] = p; });
+  // The recipient is named by a pseudonym: dedup keys outlive retention and erasure (migration 008).
+  const pseudonym = await recipientPseudonyms(deps.knex);
   const route = { mode: 'first', steps: [{ channel: 'whatsapp', options }], ...(req.urgent || !deps.quietHours ? {} : { quietHours: deps.quietHours }) };
   // Recipient i goes on the day its position falls in; each day's sends start at the same hour.
   const dayOf: number[] = [];
@@ -86,7 +89,7 @@ export async function createBroadcast(req: BroadcastRequest, deps: BroadcastDeps
   const events: NewEvent[] = plan.recipients.map((r, i) => {
     const notBefore = plan.startsAt + (dayOf[i] ?? 0) * DAY;
     return {
-      key: `${req.key}:${r.phone}`, type: 'broadcast', fiscalCode: '', phone: r.phone, data, notBefore,
+      key: `${req.key}:${pseudonym(r.phone)}`, type: 'broadcast', fiscalCode: '', phone: r.phone, data, notBefore,
       // An alert is worthless a day late; news may wait two.
       expiresAt: notBefore + (req.urgent ? 1 : 2) * DAY,
       route, deliveries: [{ channel: 'whatsapp', options, routeIndex: 0, address: r.phone }],
@@ -108,7 +111,7 @@ export async function cancelBroadcast(knex: Knex, id: number, now = Date.now()):
   if (!b) throw new Error(`no broadcast ${id}`);
   return knex.transaction(async (trx) => {
     await trx('broadcasts').where({ id }).update({ status: 'cancelled', cancelled_at: now });
-    // Keys "<broadcast key>:<phone>": a range on the ledger's unique index (";" follows ":").
+    // Keys "<broadcast key>:<recipient's pseudonym>": a range on the ledger's unique index (";" follows ":").
     const ids = trx('events').where({ instance_id: broadcastInstance(String(b.topic)) })
       .where('dedup_key', '>', `${b.key}:`).where('dedup_key', '<', `${b.key};`).select('id');
     const cancelled = await trx('deliveries').whereIn('event_id', ids).whereIn('state', ['pending'])

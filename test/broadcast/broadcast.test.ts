@@ -51,6 +51,10 @@ describe.each(run)('broadcasts on %s', (dialect) => {
 
     const first = await createBroadcast(alert(), deps());
     expect(first).toMatchObject({ audience: 5, created: 5, alreadyThere: 0, days: [5] });
+    // Dedup keys are kept for good: they name the recipient by pseudonym, not by number.
+    const keys = (await p.store.knex('events').where({ type: 'broadcast' }).pluck('dedup_key')) as string[];
+    expect(keys).toHaveLength(5);
+    for (const k of keys) expect(k).toMatch(/^allerta-2026-11-24:r[A-Za-z0-9_-]{20}$/);
     await p.settle();
     // The operator (or a restarted cron) creates it again: nothing new, nothing resent.
     const again = await createBroadcast(alert(), deps());

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { recipientPseudonyms } from '../../src/store/store-meta.js';
 import { parseFeed, FeedError } from '../../src/broadcast/feeds/parse-feed.js';
 import { broadcastFeedItems } from '../../src/broadcast/feeds/feed-broadcasts.js';
 import { loadCitizenService } from '../../src/citizen/service/index.js';
@@ -41,7 +42,8 @@ describe('feeds', () => {
     expect(first.created.map((b) => [b.audience, b.created])).toEqual([[1, 1]]); // the 13 November item is older than `since`
     expect((await broadcastFeedItems(news, feed, deps)).created).toEqual([]);
     const ev = await store.knex('events').where({ instance_id: 'broadcast:notizie' }).select('dedup_key', 'payload');
-    expect(ev.map((e) => e.dedup_key)).toEqual(['feed:notizie:https://www.comune.ponteverde.example/notizie/1203:+393471111111']);
+    // The recipient by pseudonym, never by number: dedup keys outlive retention (migration 008).
+    expect(ev.map((e) => e.dedup_key)).toEqual([`feed:notizie:https://www.comune.ponteverde.example/notizie/1203:${(await recipientPseudonyms(store.knex))('+393471111111')}`]);
     expect(JSON.parse(ev[0].payload)).toMatchObject({ p1: 'Mercatino di Natale in piazza Garibaldi', p2: 'https://www.comune.ponteverde.example/notizie/mercatino-natale' });
 
     // An alert feed wired to a MARKETING template by mistake: nothing sent, the reason kept.

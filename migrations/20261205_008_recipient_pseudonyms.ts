@@ -1,0 +1,47 @@
+// A broadcast's dedup keys named each recipient by phone number ("<broadcast key>:+39…"). The
+// ledger keeps dedup keys for good — through retention, which removes the event's phone, and
+// through a citizen's erasure — so the number stayed in clear forever, and `ponte deliveries`
+// printed it. A recipient is now named by a pseudonym: an HMAC of the number under a random key
+// this store draws once (kept in store_meta). The same number always gives the same pseudonym in
+// one store, so creating a broadcast again still fans out once; without the store's key the
+// pseudonym does not lead back to the number. Existing keys are rewritten the same way.
+// The function lives here, not in src/, so this migration keeps doing what it did when it ran.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+
+export const RECIPIENT_KEY_NAME = 'recipient_pseudonym_key';
+
+/** The recipient part of a broadcast's dedup key: 20 characters of base64url (120 bits). */
+export function recipientPseudonym(storeKey: string, phone: string): string {
+  return `r${createHmac('sha256', storeKey).update(phone).digest('base64url').slice(0, 20)}`;
+}
+
+const E164_TAIL = /:(\+[1-9]\d{6,14})$/;
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.createTable('store_meta', (t) => {
+    t.string('name', 60).primary();
+    t.text('value').notNullable();
+  });
+  const key = randomBytes(32).toString('hex');
+  await knex('store_meta').insert({ name: RECIPIENT_KEY_NAME, value: key });
+  // Broadcast events carry no fiscal code; their key ends with the recipient's number.
+  let after = 0;
+  for (;;) {
+    const rows = (await knex('events').where('type', 'broadcast').where('id', '>', after).orderBy('id').limit(1000)
+      .select('id', 'dedup_key')) as Array<{ id: number | string; dedup_key: string }>;
+    if (rows.length === 0) break;
+    after = Number(rows.at(-1)!.id);
+    for (const r of rows) {
+      const m = E164_TAIL.exec(r.dedup_key);
+      if (!m) continue;
+      const pseudonymous = r.dedup_key.slice(0, m.index + 1) + recipientPseudonym(key, m[1]!);
+      await knex('events').where('id', r.id).update({ dedup_key: pseudonymous });
+    }
+  }
+}
+
+export async function down(knex: Knex): Promise<void> {
+  // The numbers cannot be recovered from their pseudonyms: the keys stay as they are.
+  await knex.schema.dropTable('store_meta');
+}
