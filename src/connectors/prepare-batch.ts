@@ -29,6 +29,22 @@ function hasNul(v: unknown): boolean {
   return typeof v === 'string' && v.includes('\0');
 }
 
+/**
+ * Whether the key carries this event's own fiscal code or phone number (as written, or its digits).
+ * Keys are never purged, so the data would outlive retention and a citizen's erasure.
+ */
+function personalDataIn(key: string, fiscalCode: string, phone: unknown): string | null {
+  if (key.toUpperCase().includes(fiscalCode)) return 'fiscal code';
+  if (phone === undefined || phone === null) return null;
+  const written = String(phone).trim();
+  const digits = written.replace(/\D/g, '');
+  // The national number (without +39/0039): what a back-office most often stores.
+  const national = digits.replace(/^(00)?39(?=\d{9,10}$)/, '');
+  if (written.length >= 6 && key.includes(written)) return 'phone number';
+  if (national.length >= 6 && key.replace(/[\s.\-/]/g, '').includes(national)) return 'phone number';
+  return null;
+}
+
 function instant(value: unknown, field: string): { ms?: number; error?: string } {
   if (value === undefined || value === null) return {};
   if (!(value instanceof Date) || Number.isNaN(value.getTime())) return { error: `${field} is not a valid date` };
@@ -62,6 +78,8 @@ export async function prepareBatch(batch: Batch, deps: PrepareDeps): Promise<Pre
     const data = storedData(e.data);
     if (!data) { fail('data', 'event data is not JSON-serialisable'); continue; }
     const fiscalCode = normalizeFiscalCode(e.recipient.fiscalCode);
+    const personal = personalDataIn(e.key, fiscalCode, e.recipient.phone);
+    if (personal) { fail('key', `dedup key holds the citizen's ${personal}; the ledger keeps keys for good, after retention has removed it: key on the row's id instead`); continue; }
     let route = routes.get(e.type);
     if (!route) routes.set(e.type, (route = deps.routeFor(e.type)));
     const deliveries = initialDeliveries(route, e.recipient);

@@ -31,6 +31,8 @@ describe('bad rows: one error each, naming connector, row and field; the rest go
       reminder(8), reminder(8, { data: { what: 'again', name: 'Mario8' } }),          // duplicate key inside one batch
       reminder(9, { type: 'test.nope' }),                                             // unknown event type
       reminder(10),                                                                   // good
+      reminder(12, { key: `test:12:${citizen(12).toLowerCase()}` }),                  // the fiscal code in the dedup key
+      reminder(13, { key: 'test:13:347-123-4567', recipient: { fiscalCode: citizen(13), phone: '+39 347 1234567' } }), // the phone in the dedup key
     ];
     p.backoffice.errors = [{ rowKey: '11', field: 'data_ora', message: 'missing appointment date/time' }]; // null date (from the connector)
     await p.poll();
@@ -48,6 +50,8 @@ describe('bad rows: one error each, naming connector, row and field; the rest go
     ['8', 'key', /duplicate dedup key "test:8" in one batch; the first occurrence was kept/],
     ['9', 'type', /unknown event type "test.nope" \(connector declares: test.reminder\)/],
     ['11', 'data_ora', /missing appointment date\/time/],
+    ['12', 'key', /dedup key holds the citizen's fiscal code; the ledger keeps keys for good/],
+    ['13', 'key', /dedup key holds the citizen's phone number; .*key on the row's id instead/],
   ])('row %s [%s]', async (row, field, message) => {
     const errs = await p.store.knex('row_errors').where({ row_key: row }).select('instance_id', 'field', 'message');
     expect(errs).toHaveLength(1);
