@@ -37,7 +37,7 @@ export function listFilter(opts: { state?: string; limit?: string }): { state?: 
 /** One line of `ponte deliveries`: when it last changed, where, its state, the event, and why. */
 export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: string }): string {
   const why = r.reason || r.last_error ? ` — ${maskText(r.reason ?? r.last_error ?? '')}` : '';
-  return `#${r.id} ${iso(r.updated_at).slice(0, 19)}Z ${r.channel} ${r.state.toUpperCase()} ${r.type} ${r.dedup_key}${why}`;
+  return `#${r.id} ${iso(r.updated_at).slice(0, 19)}Z ${r.channel} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
 }
 
 export async function showCommand(id: string, opts: GlobalOptions): Promise<number> {
@@ -81,7 +81,7 @@ export function formatDelivery(d: DeliveryDetail): string {
   const recipient = e.fiscal_code === PURGED_FISCAL_CODE ? '(removed by retention)' : maskFiscalCode(e.fiscal_code);
   return [
     `Delivery #${x.id} on ${x.channel}: ${x.state.toUpperCase()}`,
-    `  event       ${e.dedup_key} [${e.type}] from ${e.instance_id}`,
+    `  event       ${maskText(e.dedup_key)} [${e.type}] from ${e.instance_id}`,
     `  recipient   ${recipient}`,
     `  send from   ${iso(e.not_before)}   expires ${iso(e.expires_at)}`,
     `  attempts    ${x.attempts}   sent ${iso(x.sent_at)}   provider id ${x.provider_id ?? '-'}`,

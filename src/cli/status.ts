@@ -4,7 +4,7 @@ import { withStore } from './store-only.js';
 import { migrateLatest } from '../store/db.js';
 import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
-import { maskText } from '../util/mask.js';
+import { maskDeep, maskText } from '../util/mask.js';
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   return withStore(opts, async (store) => {
@@ -16,7 +16,8 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
     }
     await migrateLatest(store); // a store written by an older Ponte
     const report = await statusReport(store.knex);
-    if (opts.json) console.log(JSON.stringify(report, null, 2));
+    // Masked like the text: reasons and keys can quote a fiscal code or a number.
+    if (opts.json) console.log(JSON.stringify(maskDeep(report), null, 2));
     else console.log(formatStatus(report));
     return 0;
   }, false);
@@ -58,11 +59,11 @@ export function formatStatus(r: StatusReport): string {
   }
   if (r.fallbacks.length) {
     out.push('', 'Routing decisions (latest)');
-    for (const f of r.fallbacks) out.push(`  #${f.delivery} ${f.channel} ${f.state}: ${maskText(f.reason)}  (${f.event})`);
+    for (const f of r.fallbacks) out.push(`  #${f.delivery} ${f.channel} ${f.state}: ${maskText(f.reason)}  (${maskText(f.event)})`);
   }
   if (r.attention.length) {
     out.push('', 'Needs attention');
-    for (const a of r.attention) out.push(`  #${a.delivery} ${a.channel} ${a.state}: ${maskText(a.reason ?? a.lastError ?? '')}  (${a.event})`);
+    for (const a of r.attention) out.push(`  #${a.delivery} ${a.channel} ${a.state}: ${maskText(a.reason ?? a.lastError ?? '')}  (${maskText(a.event)})`);
   }
   return out.join('\n');
 }

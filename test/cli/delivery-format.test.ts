@@ -56,6 +56,13 @@ describe('ponte deliveries', () => {
       .toBe('#7 2026-12-05T09:00:00Z appio SKIPPED ztl.expiry ztl:201:2026-12-11:7d — io: no IO profile for RSS************U');
   });
 
+  it('masks a fiscal code or number a connector put in its dedup key', () => {
+    const { delivery, event } = detail('pending');
+    const line = formatDeliveryLine({ ...delivery, dedup_key: 'tari:RSSMRA80A01H501U:2026', type: 'tari.due' });
+    expect(line).toContain('tari:RSS************U:2026');
+    expect(formatDelivery({ ...detail('pending'), event: { ...event, dedup_key: 'x:+393471234567' } })).toContain('event       x:+39********67 ');
+  });
+
   it('refuses a misspelt state or a bad limit, naming the option and the valid states', () => {
     expect(listFilter({ state: 'procesed' })).toEqual({ error: expect.stringMatching(/^--state: "procesed" is not a delivery state; one of pending, .*uncertain/) });
     expect(listFilter({ limit: 'ten' })).toEqual({ error: '--limit: expected a whole number of at least 1, got "ten"' });
