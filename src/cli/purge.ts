@@ -23,7 +23,7 @@ export function formatPurge(r: PurgeResult, days: number): string {
     `  WhatsApp addresses of deliveries      ${r.addresses}`,
     `  attempts log rows                     ${r.attempts}`,
     `  WhatsApp status webhooks              ${r.whatsappStatuses}`,
-    `  inbound WhatsApp message texts        ${r.inboundTexts}`,
+    `  inbound WhatsApp messages             ${r.inbound}`,
     `  replies to citizens (reply outbox)    ${r.replies}`,
     'Kept: dedup keys, delivery states, timestamps, provider ids, reasons.',
   ].join('\n');

@@ -2,8 +2,9 @@
 // is final and the last one finished more than `days` ago, the event keeps only what dedup and
 // history need (dedup key, type, entity, route, delivery states, timestamps, provider ids, reasons)
 // and loses the rest: payload, phone, fiscal code, WhatsApp address, attempts log, WhatsApp statuses.
-// Inbound WhatsApp texts older than the retention lose their text, and replies to them older than
-// it are deleted from the reply outbox. Everything runs in chunks of a
+// Inbound WhatsApp messages older than the retention are deleted, number and text (they are kept
+// only to drop Meta's repeated webhooks, which come within days), and so are replies to them older
+// than it, from the reply outbox. Everything runs in chunks of a
 // few hundred ids, one short transaction each, so a large store is never locked for long.
 import type { Knex } from 'knex';
 import { TERMINAL_STATES } from './states.js';
@@ -32,8 +33,8 @@ export interface PurgeResult {
   attempts: number;
   /** WhatsApp status webhooks deleted. */
   whatsappStatuses: number;
-  /** Inbound WhatsApp messages whose text was removed. */
-  inboundTexts: number;
+  /** Inbound WhatsApp messages deleted (their number and text). */
+  inbound: number;
   /** Replies to citizens deleted from the reply outbox (they hold the number and the text). */
   replies: number;
 }
@@ -45,7 +46,7 @@ export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult
   const cutoff = opts.now - opts.days * DAY_MS;
   const size = opts.chunkSize ?? 500;
   const dryRun = opts.dryRun ?? false;
-  const r: PurgeResult = { dryRun, cutoff, events: 0, addresses: 0, attempts: 0, whatsappStatuses: 0, inboundTexts: 0, replies: 0 };
+  const r: PurgeResult = { dryRun, cutoff, events: 0, addresses: 0, attempts: 0, whatsappStatuses: 0, inbound: 0, replies: 0 };
 
   // Keyset paging over events.id: each chunk query resumes where the last one stopped.
   for (let after = 0; ;) {
@@ -63,7 +64,7 @@ export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult
     const ids = (await oldInbound(knex, cutoff).where('id', '>', after).orderBy('id').limit(size).pluck('id')).map(String);
     if (ids.length === 0) break;
     after = ids[ids.length - 1]!;
-    r.inboundTexts += dryRun ? ids.length : await oldInbound(knex, cutoff).whereIn('id', ids).update({ text: null });
+    r.inbound += dryRun ? ids.length : await oldInbound(knex, cutoff).whereIn('id', ids).del();
   }
 
   const oldReplies = () => knex('reply_outbox').where('created_at', '<', cutoff);
@@ -92,7 +93,7 @@ function finishedEvents(knex: Knex, cutoff: number) {
 }
 
 function oldInbound(knex: Knex, cutoff: number) {
-  return knex('inbound_messages').where('received_at', '<', cutoff).whereNotNull('text');
+  return knex('inbound_messages').where('received_at', '<', cutoff);
 }
 
 type EventCounts = Pick<PurgeResult, 'events' | 'addresses' | 'attempts' | 'whatsappStatuses'>;
