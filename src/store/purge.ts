@@ -40,6 +40,8 @@ export interface PurgeResult {
 }
 
 const DAY_MS = 86_400_000;
+/** How long Meta may repeat a webhook: inbound messages are kept at least this long to drop the repeats. */
+const INBOUND_DEDUP_DAYS = 7;
 
 export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult> {
   if (!Number.isInteger(opts.days) || opts.days < 1) throw new Error(`purge: retention days must be a whole number ≥ 1, not ${opts.days}`);
@@ -60,11 +62,14 @@ export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult
     r.whatsappStatuses += counts.whatsappStatuses;
   }
 
+  // Kept 7 days at least whatever the retention: Meta retries a webhook for up to 7 days, and a
+  // repeated "ISCRIVIMI" whose row was gone would be handled again.
+  const inboundCutoff = Math.min(cutoff, opts.now - INBOUND_DEDUP_DAYS * DAY_MS);
   for (let after = ''; ;) {
-    const ids = (await oldInbound(knex, cutoff).where('id', '>', after).orderBy('id').limit(size).pluck('id')).map(String);
+    const ids = (await oldInbound(knex, inboundCutoff).where('id', '>', after).orderBy('id').limit(size).pluck('id')).map(String);
     if (ids.length === 0) break;
     after = ids[ids.length - 1]!;
-    r.inbound += dryRun ? ids.length : await oldInbound(knex, cutoff).whereIn('id', ids).del();
+    r.inbound += dryRun ? ids.length : await oldInbound(knex, inboundCutoff).whereIn('id', ids).del();
   }
 
   const oldReplies = () => knex('reply_outbox').where('created_at', '<', cutoff);

@@ -179,6 +179,13 @@ describe.each(run)('retention purge on %s', (dialect) => {
     expect(left).toEqual(['old-accepted', 'old-mixed', 'old-pending', 'old-uncertain']);
   });
 
+  it('keeps inbound messages 7 days whatever the retention: Meta may repeat a webhook that long', async () => {
+    await store.knex('inbound_messages').insert({ id: 'wamid.in-3d', phone: PHONE, type: 'text', text: 'ISCRIVIMI METEO', handled_as: 'opt_in', received_at: NOW - 3 * DAY });
+    const r = await purge(store.knex, { now: NOW, days: 1 });
+    expect(r.inbound).toBe(2); // the 120- and 10-day-old ones
+    expect(await store.knex('inbound_messages').pluck('id')).toEqual(['wamid.in-3d']);
+  });
+
   it('refuses a retention that is not a whole number of days ≥ 1', async () => {
     await expect(purge(store.knex, { now: NOW, days: 0 })).rejects.toThrow('retention days must be a whole number ≥ 1, not 0');
     await expect(purge(store.knex, { now: NOW, days: 1.5 })).rejects.toThrow('not 1.5');
