@@ -19,12 +19,19 @@ export function recipientPseudonym(storeKey: string, phone: string): string {
 const E164_TAIL = /:(\+[1-9]\d{6,14})$/;
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.createTable('store_meta', (t) => {
-    t.string('name', 60).primary();
-    t.text('value').notNullable();
-  });
-  const key = randomBytes(32).toString('hex');
-  await knex('store_meta').insert({ name: RECIPIENT_KEY_NAME, value: key });
+  // The table and its key survive a `down` (below): an up after it finds them and goes on.
+  if (!(await knex.schema.hasTable('store_meta'))) {
+    await knex.schema.createTable('store_meta', (t) => {
+      t.string('name', 60).primary();
+      t.text('value').notNullable();
+    });
+  }
+  let row = (await knex('store_meta').where({ name: RECIPIENT_KEY_NAME }).first('value')) as { value: string } | undefined;
+  if (!row) {
+    row = { value: randomBytes(32).toString('hex') };
+    await knex('store_meta').insert({ name: RECIPIENT_KEY_NAME, value: row.value });
+  }
+  const key = row.value;
   // Broadcast events carry no fiscal code; their key ends with the recipient's number.
   let after = 0;
   for (;;) {
@@ -41,7 +48,7 @@ export async function up(knex: Knex): Promise<void> {
   }
 }
 
-export async function down(knex: Knex): Promise<void> {
-  // The numbers cannot be recovered from their pseudonyms: the keys stay as they are.
-  await knex.schema.dropTable('store_meta');
+export async function down(_knex: Knex): Promise<void> {
+  // Nothing to undo: the numbers cannot be recovered from their pseudonyms, and the store's key
+  // stays, since the keys already written depend on it (a new one would fan a broadcast out again).
 }
