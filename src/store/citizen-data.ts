@@ -3,6 +3,7 @@
 // staff record for a citizen who asked at an office or on a web form.
 import type { Knex } from 'knex';
 import { recordConsent } from './consent.js';
+import { purgeBroadcastsTo } from './purge.js';
 import { changeTopic, pendingTopicDeliveries, subscribedTopics } from './topic-subscriptions.js';
 import { getProfile } from './citizen-profiles.js';
 import { getSession, type CitizenSession } from './citizen-sessions.js';
@@ -45,7 +46,8 @@ export interface ErasureProof {
 }
 
 /**
- * Erases session, profile, subscriptions and the text of inbound messages; keeps the consent
+ * Erases session, profile, subscriptions, the text of inbound messages, and the number from the
+ * broadcasts it received whose deliveries are final (purge.ts, as retention would); keeps the consent
  * events that prove opt-outs (the opt-in rows and their texts go), records a final global opt-out
  * (source "erasure", which also cancels pending WhatsApp sends) and marks the number opted out.
  */
@@ -64,6 +66,8 @@ export async function eraseCitizen(knex: Knex, phone: string, p: ErasureProof): 
     await trx('inbound_messages').where({ phone }).update({ text: null });
     await trx('reply_outbox').where({ phone }).delete(); // our earlier answers (this one's confirmation is queued after)
     await trx('consent_events').where({ phone }).whereNot({ action: 'opt_out' }).delete();
+    // The broadcasts already sent (and those just cancelled) keep their dedup keys, by pseudonym.
+    await purgeBroadcastsTo(trx, phone, p.at);
   });
   const r = await recordConsent(knex, { phone, action: 'opt_out', source: 'erasure', text: p.text ?? null, at: p.at });
   // recordConsent writes the plain row; the erasure's proof columns are added here.

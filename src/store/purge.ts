@@ -103,6 +103,17 @@ function oldInbound(knex: Knex, cutoff: number) {
 
 type EventCounts = Pick<PurgeResult, 'events' | 'addresses' | 'attempts' | 'whatsappStatuses'>;
 
+/**
+ * A citizen's erasure: the broadcasts sent to this number lose it now instead of at retention, as
+ * the purge would take them (payload, number, WhatsApp address, attempts log, status webhooks).
+ * Only events whose deliveries are all final: one still with WhatsApp keeps its number until it ends.
+ */
+export async function purgeBroadcastsTo(trx: Knex.Transaction, phone: string, now: number): Promise<number> {
+  const ids = (await trx('events').where('instance_id', 'like', 'broadcast:%').where({ phone }).pluck('id')).map(Number);
+  if (ids.length === 0) return 0;
+  return (await purgeEvents(trx, ids, now + 1)).events;
+}
+
 async function purgeEvents(trx: Knex.Transaction, ids: number[], cutoff: number): Promise<EventCounts> {
   // The conditions are checked again in the UPDATE: an operator may have resent one of these
   // deliveries, or another process purged them, since the chunk was read.
