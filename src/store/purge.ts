@@ -109,7 +109,9 @@ type EventCounts = Pick<PurgeResult, 'events' | 'addresses' | 'attempts' | 'what
  * Only events whose deliveries are all final: one still with WhatsApp keeps its number until it ends.
  */
 export async function purgeBroadcastsTo(trx: Knex.Transaction, phone: string, now: number): Promise<number> {
-  const ids = (await trx('events').where('instance_id', 'like', 'broadcast:%').where({ phone }).pluck('id')).map(Number);
+  // Through the deliveries' address index: events has none on the number (a scan of the ledger).
+  const ids = (await trx('events').whereIn('id', trx('deliveries').select('event_id').where({ channel: 'whatsapp', address: phone }))
+    .where('instance_id', 'like', 'broadcast:%').where({ phone }).pluck('id')).map(Number);
   if (ids.length === 0) return 0;
   return (await purgeEvents(trx, ids, now + 1)).events;
 }
