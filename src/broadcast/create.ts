@@ -4,6 +4,7 @@
 // key again (after a crash midway) adds only the citizens not yet in the ledger.
 import type { Knex } from 'knex';
 import { recipientPseudonyms } from '../store/store-meta.js';
+import { broadcastInstance } from '../store/topic-subscriptions.js';
 import { commitBatch, type NewEvent } from '../store/commit-batch.js';
 import type { CitizenService } from '../citizen/service/index.js';
 import { topicSubscribers, inSegment, countBy, type Recipient } from './audience.js';
@@ -33,8 +34,6 @@ export interface BroadcastPlan {
   payload: Record<string, unknown>;
   startsAt: number;
 }
-
-export const broadcastInstance = (topic: string) => `broadcast:${topic}`;
 
 function templateOptions(template: string, language: string, params: string[]) {
   return { template, language, body: params.map((_, i) => `{{ p${i + 1} }}`) };

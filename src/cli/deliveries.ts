@@ -4,7 +4,7 @@ import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type OperatorAction } from '../store/operator.js';
 import { PURGED_FISCAL_CODE } from '../store/purge.js';
-import { CLAIMABLE_STATES, DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
+import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import type { DeliveryRow } from '../store/rows.js';
 import { maskDeep, maskFiscalCode, maskText } from '../util/mask.js';
 
@@ -70,7 +70,7 @@ export async function actionCommand(action: OperatorAction, ids: string[], opts:
 function whatNext(x: DeliveryDetail['delivery']): string {
   if (TERMINAL_STATES.includes(x.state)) return `finished ${iso(x.finished_at)}`;
   if (x.state === 'accepted') return `next status check ${iso(x.next_attempt_at)}`;
-  if (CLAIMABLE_STATES.includes(x.state)) return `next attempt ${iso(x.next_attempt_at)}`;
+  if (x.state === 'pending') return `next attempt ${iso(x.next_attempt_at)}`;
   if (x.state === 'uncertain') return 'held for an operator: resend, confirm or cancel';
   return `in flight since ${iso(x.updated_at)}`; // sending
 }

@@ -106,12 +106,12 @@ type EventCounts = Pick<PurgeResult, 'events' | 'addresses' | 'attempts' | 'what
 /**
  * A citizen's erasure: the broadcasts sent to this number lose it now instead of at retention, as
  * the purge would take them (payload, number, WhatsApp address, attempts log, status webhooks).
- * Only events whose deliveries are all final: one still with WhatsApp keeps its number until it ends.
+ * Only events whose deliveries are all final: one still with WhatsApp keeps its number until retention.
  */
 export async function purgeBroadcastsTo(trx: Knex.Transaction, phone: string, now: number): Promise<number> {
   // Through the deliveries' address index: events has none on the number (a scan of the ledger).
   const ids = (await trx('events').whereIn('id', trx('deliveries').select('event_id').where({ channel: 'whatsapp', address: phone }))
-    .where('instance_id', 'like', 'broadcast:%').where({ phone }).pluck('id')).map(Number);
+    .where({ type: 'broadcast', phone }).pluck('id')).map(Number);
   if (ids.length === 0) return 0;
   return (await purgeEvents(trx, ids, now + 1)).events;
 }
