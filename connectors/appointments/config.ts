@@ -1,22 +1,15 @@
 // Configuration of the appointments connector. Table and column names come from config because
 // every back-office names them differently (SQL Server: e.g. table "dbo.Appuntamenti").
 import { z } from 'zod';
-import { isValidTimeZone } from '../../src/util/local-time.js';
 import { sqlSourceSchema } from '../../src/connectors/sql/source.js';
-
-const column = z.string().min(1);
-/** Optional columns: null when the table has no such column. */
-const optionalColumn = (name: string) => column.nullable().default(name);
+import { citizenColumns, column, optionalColumn, pageSizeField, timeZoneField } from '../../src/connectors/sql/config-fields.js';
 
 export const appointmentsConfigSchema = z.object({
   source: sqlSourceSchema,
   table: z.string().min(1).default('appuntamenti'),
   columns: z
     .object({
-      id: column.default('id'),
-      fiscalCode: column.default('codice_fiscale'),
-      phone: optionalColumn('telefono'),
-      language: optionalColumn('lingua'),
+      ...citizenColumns,
       /** Local wall-clock start (datetime2 / timestamp / DATETIME / SQLite text), no time zone. */
       startsAt: column.default('data_ora'),
       status: column.default('stato'),
@@ -35,9 +28,8 @@ export const appointmentsConfigSchema = z.object({
   lookaheadHours: z.number().positive().max(24 * 90).default(72),
   eventType: z.string().min(1).default('appointment.reminder'),
   /** Zone of the back-office's wall-clock times. */
-  timeZone: z.string().refine(isValidTimeZone, 'unknown time zone').default('Europe/Rome'),
-  /** Rows per batch (keyset pages). */
-  pageSize: z.number().int().positive().max(10_000).default(1000),
+  timeZone: timeZoneField,
+  pageSize: pageSizeField,
 }).superRefine((c, ctx) => {
   // Otherwise an appointment enters the window after its reminder time and is reminded late.
   if (c.leadHours > c.lookaheadHours) ctx.addIssue({ code: 'custom', path: ['lookaheadHours'], message: `lookaheadHours (${c.lookaheadHours}) must be at least leadHours (${c.leadHours})` });

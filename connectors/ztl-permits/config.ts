@@ -1,21 +1,14 @@
 // Configuration of the ZTL permit connector (restricted-traffic-zone access permits).
 import { z } from 'zod';
-import { isValidTimeZone } from '../../src/util/local-time.js';
 import { sqlSourceSchema } from '../../src/connectors/sql/source.js';
-
-const column = z.string().min(1);
-/** Optional columns: null when the table has no such column. */
-const optionalColumn = (name: string) => column.nullable().default(name);
+import { citizenColumns, column, pageSizeField, timeZoneField } from '../../src/connectors/sql/config-fields.js';
 
 export const ztlPermitsConfigSchema = z.object({
   source: sqlSourceSchema,
   table: z.string().min(1).default('permessi_ztl'),
   columns: z
     .object({
-      id: column.default('id'),
-      fiscalCode: column.default('codice_fiscale'),
-      phone: optionalColumn('telefono'),
-      language: optionalColumn('lingua'),
+      ...citizenColumns,
       plate: column.default('targa'),
       /** DATE: the day the permit expires. */
       expiresOn: column.default('scadenza'),
@@ -37,9 +30,8 @@ export const ztlPermitsConfigSchema = z.object({
   sendAt: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour)').default('09:00'),
   eventType: z.string().min(1).default('ztl.expiry'),
   /** Zone of the back-office dates and of sendAt. */
-  timeZone: z.string().refine(isValidTimeZone, 'unknown time zone').default('Europe/Rome'),
-  /** Rows per batch (keyset pages). */
-  pageSize: z.number().int().positive().max(10_000).default(1000),
+  timeZone: timeZoneField,
+  pageSize: pageSizeField,
 });
 
 export type ZtlPermitsConfig = z.infer<typeof ztlPermitsConfigSchema>;

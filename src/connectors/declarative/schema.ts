@@ -2,10 +2,9 @@
 // in a .sql file; everything else — shape, key, recipient, dates, templates — is here.
 import { z } from 'zod';
 import { sqlSourceSchema } from '../sql/source.js';
-import { isValidTimeZone } from '../../util/local-time.js';
+import { column, pageSizeField, timeZoneField } from '../sql/config-fields.js';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'lower-case letters, digits and -');
-const column = z.string().min(1);
 const template = z.strictObject({ subject: z.string().min(1), markdown: z.string().min(1) });
 
 /** When an event goes out or stops being worth sending, relative to one of its dates. */
@@ -26,8 +25,8 @@ export const declarativeSchema = z.strictObject({
   /** The row's primary key column (unique, never null). */
   key: column.default('id'),
   /** Back-office local times are in this zone. */
-  timeZone: z.string().refine(isValidTimeZone, 'unknown time zone').default('Europe/Rome'),
-  pageSize: z.number().int().positive().max(10_000).default(1000),
+  timeZone: timeZoneField,
+  pageSize: pageSizeField,
   /** shape: window — rows whose `column` falls in [now - behindHours, now + aheadHours]. */
   window: z.strictObject({
     column,
