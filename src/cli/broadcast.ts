@@ -1,12 +1,11 @@
 // `ponte broadcast create|list|cancel`: an operator's broadcast to the WhatsApp subscribers of a
 // topic, optionally narrowed to a segment. --dry-run shows the audience per segment, the exact
 // payload and how many days the messaging limit makes it take, and writes nothing.
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
+import { readYamlFile } from '../config/yaml-file.js';
 import { loadCitizenService } from '../citizen/service/index.js';
 import { createBroadcast, planBroadcast, cancelBroadcast, type BroadcastPlan } from '../broadcast/create.js';
 import type { BroadcastRequest } from '../broadcast/validate.js';
@@ -34,7 +33,7 @@ function parseSegment(items: string[] = []): Segment | null {
 }
 
 function requestFrom(o: BroadcastCreateOptions): BroadcastRequest {
-  const fromFile = o.file ? (parseYaml(readFileSync(o.file, 'utf8')) ?? {}) as Partial<BroadcastRequest> & { at?: string } : {};
+  const fromFile = o.file ? readYamlFile(o.file) as Partial<BroadcastRequest> & { at?: string } : {};
   const topic = o.topic ?? fromFile.topic;
   const template = o.template ?? fromFile.template;
   if (!topic) throw new Error('a broadcast needs --topic (or topic: in the file)');

@@ -1,8 +1,7 @@
 // Reading config/ponte.yaml (or the file named by --config / PONTE_CONFIG): YAML → zod → typed.
-import { readFileSync } from 'node:fs';
-import { parse, YAMLParseError } from 'yaml';
 import { configSchema, type PonteConfig } from './schema.js';
 import { ConfigError, zodProblems } from './errors.js';
+import { parseYamlText, readConfigText } from './yaml-file.js';
 
 export const DEFAULT_CONFIG_FILE = 'config/ponte.yaml';
 
@@ -11,24 +10,11 @@ export function configFile(explicit?: string, env: NodeJS.ProcessEnv = process.e
 }
 
 export function parseConfig(text: string, file: string): PonteConfig {
-  let raw: unknown;
-  try {
-    raw = parse(text) ?? {};
-  } catch (e) {
-    const msg = e instanceof YAMLParseError ? `${e.message}` : String(e);
-    throw new ConfigError(file, [`not valid YAML: ${msg}`]);
-  }
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(parseYamlText(text, file));
   if (!result.success) throw new ConfigError(file, zodProblems(result.error));
   return result.data;
 }
 
 export function loadConfig(file: string): PonteConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ConfigError(file, [`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
-  }
-  return parseConfig(text, file);
+  return parseConfig(readConfigText(file), file);
 }

@@ -2,6 +2,7 @@
 // nothing, the real create (idempotent by key), list, cancel, and the refusals named.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { ponte, scratchWorkdir } from '../helpers/cli.js';
 import { openStore } from '../../src/store/db.js';
 
@@ -51,5 +52,18 @@ describe('ponte broadcast', () => {
     const wrong = await ponte(['broadcast', 'create', '--topic', 'meteo', '--template', 'notizie_comune', '--param', 'x', '--dry-run'], { cwd });
     expect(wrong.code).not.toBe(0);
     expect(wrong.stderr).toMatch(/approved as MARKETING but topic "meteo" is UTILITY/);
+  }, 60_000);
+
+  it('a broadcast file that is missing or not YAML is named, with what is wrong, and no stack trace', async () => {
+    const cwd = scratchWorkdir();
+    expect((await ponte(['migrate'], { cwd })).code).toBe(0);
+    const missing = await ponte(['broadcast', 'create', '--file', 'allerta.yaml', '--dry-run'], { cwd });
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/allerta\.yaml: .*\n.*cannot read the file: ENOENT/);
+    writeFileSync(join(cwd, 'allerta.yaml'), 'topic: meteo\ntemplate: [allerta_meteo\n');
+    const bad = await ponte(['broadcast', 'create', '--file', 'allerta.yaml', '--dry-run'], { cwd });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/allerta\.yaml: .*\n.*not valid YAML: .*line 3/);
+    for (const r of [missing, bad]) expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 60_000);
 });

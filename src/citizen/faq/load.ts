@@ -1,10 +1,9 @@
 // Reading config/faq.yaml: YAML → zod (shape) → check.ts (ids, searchable words, lengths,
 // synonyms) → Faq. Every problem is reported at once, one per line, as
 // "<file>: <path>: <what is wrong>", so staff editing the file can fix them all in one go.
-import { readFileSync } from 'node:fs';
-import { parse, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatPath, zodProblems } from '../../config/errors.js';
+import { parseYamlText, readConfigText } from '../../config/yaml-file.js';
 import { checkFaq } from './check.js';
 import { Faq } from './faq.js';
 import { faqFileSchema } from './schema.js';
@@ -20,17 +19,13 @@ export class FaqConfigError extends ConfigError {
   }
 }
 
+const fail = (file: string, problems: string[]) => new FaqConfigError(file, problems);
+
 // "Invalid input: expected string, received undefined" says less than "required".
 const errorMap: z.core.$ZodErrorMap = (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined);
 
 export function parseFaq(text: string, file: string = DEFAULT_FAQ_FILE): Faq {
-  let raw: unknown;
-  try {
-    raw = parse(text) ?? {};
-  } catch (e) {
-    throw new FaqConfigError(file, [`not valid YAML: ${e instanceof YAMLParseError ? e.message : String(e)}`]);
-  }
-  const parsed = faqFileSchema.safeParse(raw, { error: errorMap });
+  const parsed = faqFileSchema.safeParse(parseYamlText(text, file, fail), { error: errorMap });
   if (!parsed.success) throw new FaqConfigError(file, [...new Set(zodProblems(parsed.error))]);
   const { problems, vocabulary } = checkFaq(parsed.data);
   if (problems.length) throw new FaqConfigError(file, problems.map((p) => `${formatPath(p.path)}: ${p.message}`));
@@ -38,11 +33,5 @@ export function parseFaq(text: string, file: string = DEFAULT_FAQ_FILE): Faq {
 }
 
 export function loadFaq(file: string = DEFAULT_FAQ_FILE): Faq {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new FaqConfigError(file, [`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
-  }
-  return parseFaq(text, file);
+  return parseFaq(readConfigText(file, fail), file);
 }

@@ -1,9 +1,8 @@
 // Reading config/citizen-service.yaml: YAML → zod (shape) → check.ts (Meta limits, ids,
 // references). Every problem is reported at once, each as "<file>: <path>: <what is wrong>".
-import { readFileSync } from 'node:fs';
-import { parse, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { ConfigError, formatPath, zodProblems } from '../../config/errors.js';
+import { parseYamlText, readConfigText } from '../../config/yaml-file.js';
 import { checkService } from './check.js';
 import type { Problem } from './limits.js';
 import { citizenServiceSchema, type CitizenService } from './schema.js';
@@ -25,6 +24,8 @@ export interface LoadedCitizenService {
   warnings: string[];
 }
 
+const fail = (file: string, problems: string[]) => new CitizenServiceConfigError(file, problems);
+
 const line = (p: Problem) => `${formatPath(p.path)}: ${p.message}`;
 
 // "Invalid input: expected string, received undefined" says less than "required".
@@ -42,13 +43,7 @@ function shapeProblems(error: z.ZodError): string[] {
 }
 
 export function parseCitizenService(text: string, file: string = DEFAULT_CITIZEN_SERVICE_FILE): LoadedCitizenService {
-  let raw: unknown;
-  try {
-    raw = parse(text) ?? {};
-  } catch (e) {
-    throw new CitizenServiceConfigError(file, [`not valid YAML: ${e instanceof YAMLParseError ? e.message : String(e)}`]);
-  }
-  const parsed = citizenServiceSchema.safeParse(raw, { error: errorMap });
+  const parsed = citizenServiceSchema.safeParse(parseYamlText(text, file, fail), { error: errorMap });
   if (!parsed.success) throw new CitizenServiceConfigError(file, [...new Set(shapeProblems(parsed.error))]);
   const { service, problems, warnings } = checkService(parsed.data);
   if (problems.length) throw new CitizenServiceConfigError(file, [...new Set(problems.map(line))]);
@@ -56,11 +51,5 @@ export function parseCitizenService(text: string, file: string = DEFAULT_CITIZEN
 }
 
 export function loadCitizenService(file: string = DEFAULT_CITIZEN_SERVICE_FILE): LoadedCitizenService {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new CitizenServiceConfigError(file, [`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
-  }
-  return parseCitizenService(text, file);
+  return parseCitizenService(readConfigText(file, fail), file);
 }

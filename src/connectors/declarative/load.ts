@@ -3,9 +3,9 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Knex } from 'knex';
-import { parse, YAMLParseError } from 'yaml';
 import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '../contract.js';
 import { ConfigError, zodProblems } from '../../config/errors.js';
+import { readYamlFile } from '../../config/yaml-file.js';
 import { declarativeInstanceSchema, declarativeSchema, type DeclarativeSpec } from './schema.js';
 import { dateAlias, rowMapper } from './map-row.js';
 import { openSqlSource, readFrom, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
@@ -24,13 +24,7 @@ export function declarativeFile(use: string, cwd = process.cwd()): string | null
 }
 
 export function readDeclarative(file: string): { spec: DeclarativeSpec; sql: string } {
-  let raw: unknown;
-  try {
-    raw = parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new ConfigError(file, [e instanceof YAMLParseError ? `not valid YAML: ${e.message}` : `cannot read: ${(e as Error).message}`]);
-  }
-  const parsed = declarativeSchema.safeParse(raw);
+  const parsed = declarativeSchema.safeParse(readYamlFile(file));
   if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
   const spec = parsed.data;
   const sqlFile = join(dirname(file), spec.query);

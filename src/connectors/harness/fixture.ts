@@ -1,11 +1,11 @@
 // connectors/<name>/fixture.yaml: the back-office table the acceptance harness seeds into a
 // scratch database, and one valid example row. The harness builds its own cases from that row
 // (other keys, dates in the window, ties, NULLs, DST days, deletions).
-import { readFileSync, existsSync } from 'node:fs';
-import { parse } from 'yaml';
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import { ConfigError, zodProblems } from '../../config/errors.js';
+import { readYamlFile } from '../../config/yaml-file.js';
 
 const columnType = z.string().regex(/^(integer|text|datetime|date|string\(\d+\))$/, 'integer, text, datetime, date or string(N)');
 
@@ -34,7 +34,7 @@ export type Fixture = z.infer<typeof fixtureSchema>;
 
 export function readFixture(file: string): Fixture {
   if (!existsSync(file)) throw new ConfigError(file, ['missing: the acceptance harness needs fixture.yaml (table, columns, an example row)']);
-  const parsed = fixtureSchema.safeParse(parse(readFileSync(file, 'utf8')));
+  const parsed = fixtureSchema.safeParse(readYamlFile(file));
   if (!parsed.success) throw new ConfigError(file, zodProblems(parsed.error));
   return parsed.data;
 }
