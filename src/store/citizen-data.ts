@@ -24,7 +24,7 @@ export async function citizenData(knex: Knex, phone: string): Promise<CitizenDat
     getProfile(knex, phone),
     knex('consents').where({ phone }).first('state'),
     knex('consent_events').where({ phone }).count({ n: '*' }).first(),
-    knex('inbound_messages').where({ phone }).whereNotNull('text').count({ n: '*' }).first(),
+    knex('inbound_messages').where({ phone }).count({ n: '*' }).first(),
     getSession(knex, phone),
   ]);
   return {
@@ -45,8 +45,11 @@ export interface ErasureProof {
   at: number;
 }
 
+/** Stands for the number in the rows an erasure keeps (as '-' stands for a broadcast's fiscal code). */
+export const ERASED = '-';
+
 /**
- * Erases session, profile, subscriptions, the text of inbound messages, and the number from the
+ * Erases session, profile, subscriptions, the number and text of inbound messages, and the number from the
  * broadcasts it received whose deliveries are final (purge.ts, as retention would); keeps the consent
  * events that prove opt-outs (the opt-in rows and their texts go), records a final global opt-out
  * (source "erasure", which also cancels pending WhatsApp sends) and marks the number opted out.
@@ -63,7 +66,9 @@ export async function eraseCitizen(knex: Knex, phone: string, p: ErasureProof): 
     await trx('citizen_sessions').where({ phone }).delete();
     await trx('citizen_profiles').where({ phone }).delete();
     await trx('topic_subscriptions').where({ phone }).delete();
-    await trx('inbound_messages').where({ phone }).update({ text: null });
+    // Kept for Meta's repeated webhooks (by message id: a repeated old ISCRIVIMI must not
+    // subscribe the number again), but no longer the number's: no phone, text or what was done.
+    await trx('inbound_messages').where({ phone }).update({ phone: ERASED, text: null, handled_as: null });
     await trx('reply_outbox').where({ phone }).delete(); // our earlier answers (this one's confirmation is queued after)
     await trx('consent_events').where({ phone }).whereNot({ action: 'opt_out' }).delete();
     // The broadcasts already sent (and those just cancelled) keep their dedup keys, by pseudonym.

@@ -9,7 +9,7 @@ import { parseWebhook, verifyHandshake, verifySignature } from '../channels/what
 import { recordStatus } from '../store/whatsapp-statuses.js';
 import { handleInbound } from '../consent/handle-inbound.js';
 import type { WhatsappConfig } from '../config/schema.js';
-import { handleCitizenMessage, type ConversationDeps, type OutboundMessage, type SendOutbound } from '../citizen/conversation/index.js';
+import { handleCitizenMessage, handoffNotTaken, type ConversationDeps, type OutboundMessage, type SendOutbound } from '../citizen/conversation/index.js';
 import { sendRepliesTo, type SendReply } from './send-replies.js';
 import type { StaffEndpoint, StaffEvent } from '../citizen/handoff/staff-endpoint.js';
 import type { CrashPoint } from '../util/crash-point.js';
@@ -94,7 +94,13 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
           for (const id of answered) {
             await sendRepliesTo(deps.knex, id, send, log).catch((e: unknown) => log.warn({ err: e }, 'replies to the citizen not sent now: the outbox sweep retries them'));
           }
-          for (const e of staff) await citizen!.staff?.post(e);
+          for (const e of staff) {
+            if (await citizen!.staff?.post(e) !== false || e.event !== 'handoff') continue;
+            // Nobody took the conversation: the citizen is told so and stays with the bot.
+            const back = await handoffNotTaken(deps.knex, citizen!.deps.service, e, citizen!.deps.now?.() ?? Date.now())
+              .catch((err: unknown) => { log.error({ err }, 'hand-off not taken, and the conversation could not be given back to the bot'); return null; });
+            if (back) await sendRepliesTo(deps.knex, back.inboundId, send, log).catch((err: unknown) => log.warn({ err }, 'reply to the citizen not sent now: the outbox sweep retries it'));
+          }
         },
       };
     },

@@ -102,6 +102,23 @@ export function handleCitizenMessage(msg: CitizenInbound, deps: ConversationDeps
   });
 }
 
+/**
+ * The staff endpoint did not take a hand-off (down, refused, no token). The citizen, just told a
+ * person would answer, would wait for no one: the conversation goes back to the bot and a reply
+ * saying so, with the office's link, is queued in the outbox (sent by the caller). Null when the
+ * conversation has moved on meanwhile.
+ */
+export function handoffNotTaken(knex: Knex, service: CitizenService, event: StaffEvent, now: number): Promise<{ inboundId: string } | null> {
+  const phone = event.conversation.phone;
+  const inboundId = `${event.messages.at(-1)?.id ?? 'handoff'}:not-taken`;
+  return knex.transaction(async (trx) => {
+    if ((await getSession(trx, phone))?.handoff !== 'waiting_human') return null;
+    await saveSession(trx, phone, { handoff: 'bot', handoffAt: now }, now);
+    await queueReplies(trx, inboundId, phone, [text(fill(service.texts.handoffUnavailable, { link: service.handoff.link ?? '' }))], now);
+    return { inboundId };
+  });
+}
+
 async function handleMessage(msg: CitizenInbound, deps: ConversationDeps): Promise<ConversationOutcome> {
   const now = deps.now?.() ?? Date.now();
   const { knex, service } = deps;
@@ -153,9 +170,13 @@ class Turn {
     const kw = this.msg.type === 'interactive' ? null : readKeyword(this.msg.text, { ...this.deps.keywords, entry: this.service.entryKeywords }, this.service.topics);
     // (a) Plain STOP ends everything, whatever the state of the conversation.
     if (kw?.kind === 'stopAll') return this.stopAll();
+    const menu = await this.currentMenu();
+    const chosen = matchChoice(menu, { type: this.msg.type, ...(this.msg.text !== undefined ? { text: this.msg.text } : {}), ...(this.msg.replyId !== undefined ? { replyId: this.msg.replyId } : {}) }, { knownIds: this.knownIds() });
+    if (HUMAN_STATES.includes(this.handoff)) return this.withPerson(kw, menu, chosen);
+    // An answer to the question shown wins over the consent words it resembles: "Sì" (or "Sì,
+    // cancella") to "Vuoi davvero cancellare…?" erases; ISCRIVIMI's "SI" would record a consent.
+    if (chosen !== null && menu.id === 'sys:erase' && await this.choose(chosen, menu)) return;
     if (kw?.kind === 'topic') return this.topicKeyword(kw.action, kw.topic, kw.word);
-    // While a person has the conversation the bot is silent: the message goes to staff.
-    if (HUMAN_STATES.includes(this.handoff)) return this.forwardToStaff();
     // "Sì" right after the offer of a person accepts it (before "SI" is read as the reminders opt-in).
     if (this.pending.operatorOffer && this.msg.text && YES_WORDS.some((w) => normaliseKeyword(w) === normaliseKeyword(this.msg.text!))) {
       return this.act({ kind: 'operator' }, 'operator-offer');
@@ -178,12 +199,7 @@ class Turn {
       }
     }
     // (b) A choice on the menu last shown (an expired session is read against the home menu).
-    const menu = await this.currentMenu();
-    const chosen = matchChoice(menu, { type: this.msg.type, ...(this.msg.text !== undefined ? { text: this.msg.text } : {}), ...(this.msg.replyId !== undefined ? { replyId: this.msg.replyId } : {}) }, { knownIds: this.knownIds() });
-    if (chosen !== null) {
-      const action = await this.actionOf(chosen, menu);
-      if (action) return this.act(action, `choice:${chosen}`);
-    }
+    if (chosen !== null && await this.choose(chosen, menu)) return;
     // (c) Free text: the FAQ when it is sure, else the home menu and the offer of a person.
     const hit = this.msg.text ? this.deps.faq?.answer(this.msg.text) : null;
     if (hit?.confident) {
@@ -197,6 +213,42 @@ class Turn {
     await this.showMenu(this.homeMenu());
     await this.save({ pending: { operatorOffer: true } });
     this.out.handledAs = hit ? `faq-unsure:${hit.entry.id}` : 'unknown';
+  }
+
+  /** Acts on a chosen option; false when the id leads nowhere (an option since removed). */
+  private async choose(id: string, menu: Menu): Promise<boolean> {
+    const action = await this.actionOf(id, menu);
+    if (!action) return false;
+    await this.act(action, `choice:${id}`);
+    return true;
+  }
+
+  /**
+   * While a person has (or is about to have) the conversation the bot is silent and the message
+   * goes to staff, except for what is the citizen's right whoever answers: their data (I MIEI
+   * DATI, PRIVACY, CANCELLA I MIEI DATI and its confirmation) and a topic's STOP/ISCRIVIMI. Still
+   * waiting for a person, MENU (an entry word) takes the citizen back to the bot; staff are told.
+   */
+  private async withPerson(kw: ReturnType<typeof readKeyword>, menu: Menu, chosen: string | null): Promise<void> {
+    if (chosen !== null && menu.id === 'sys:erase') {
+      await this.choose(chosen, menu);
+      return;
+    }
+    switch (kw?.kind) {
+      case 'topic':
+        return this.topicKeyword(kw.action, kw.topic, kw.word);
+      case 'privacy':
+      case 'mydata':
+      case 'erase':
+        return this.act({ kind: kw.kind }, `keyword:${kw.kind}`);
+      case 'entry':
+        if (this.handoff !== 'waiting_human') break;
+        await this.forwardToStaff('bot');
+        await this.save({ handoff: 'bot', handoffAt: this.now });
+        this.out.messages.push(text(this.service.welcome));
+        return this.act({ kind: 'home' }, 'entry:left-waiting');
+    }
+    return this.forwardToStaff();
   }
 
   // ---- keywords
@@ -213,10 +265,21 @@ class Turn {
   }
 
   private async optInAll(): Promise<void> {
+    const notice = await this.noticeIfFirst();
     await recordConsent(this.knex, { phone: this.phone, action: 'opt_in', source: 'whatsapp-keyword', text: this.msg.text ?? null, at: this.now });
     await this.proveGlobal();
-    this.out.messages.push(text(this.deps.replies.optIn));
+    this.out.messages.push(text(this.deps.replies.optIn), ...notice);
     this.out.handledAs = 'opt_in';
+  }
+
+  /**
+   * The privacy notice, when this is the citizen's first opt-in under its version: it goes with
+   * the confirmation, so the version each consent row records is one the citizen was shown.
+   * (An erasure deletes the opt-in rows: after it, the next opt-in shows the notice again.)
+   */
+  private async noticeIfFirst(): Promise<OutboundMessage[]> {
+    const shown = await this.knex('consent_events').where({ phone: this.phone, action: 'opt_in', privacy_version: this.service.privacy.version }).first('id');
+    return shown ? [] : [text(this.service.privacy.text)];
   }
 
   /** recordConsent writes the plain row of a global change; the proof columns are added here. */
@@ -312,8 +375,9 @@ class Turn {
       this.out.messages.push(text(fill(on ? this.service.texts.alreadySubscribed : this.service.texts.notSubscribed, vars)));
       return;
     }
+    const notice = action === 'opt_in' ? await this.noticeIfFirst() : [];
     this.out.cancelled += (await this.changeTopic(topicId, action, source)).cancelled;
-    this.out.messages.push(text(fill(action === 'opt_in' ? this.service.texts.subscribed : this.service.texts.unsubscribed, vars)));
+    this.out.messages.push(text(fill(action === 'opt_in' ? this.service.texts.subscribed : this.service.texts.unsubscribed, vars)), ...notice);
   }
 
   private changeTopic(topic: string, action: 'opt_in' | 'opt_out', source: string) {
@@ -350,12 +414,13 @@ class Turn {
     this.out.handledAs = 'operator';
   }
 
-  private async forwardToStaff(): Promise<void> {
+  /** The message to staff; `state` when it changes the conversation's (the citizen left the wait). */
+  private async forwardToStaff(state: HandoffState = this.handoff): Promise<void> {
     this.out.handledAs = `staff:${this.handoff}`;
     if (!this.deps.staffEndpoint) return;
     this.out.staff.push({
       event: 'message',
-      conversation: { phone: this.phone, state: this.handoff, officeOpen: isOpen(this.service.handoff.officeHours, new Date(this.now)) },
+      conversation: { phone: this.phone, state, officeOpen: isOpen(this.service.handoff.officeHours, new Date(this.now)) },
       messages: [{ id: this.msg.id, type: this.msg.type, text: this.msg.text ?? null, at: this.now }],
     });
   }

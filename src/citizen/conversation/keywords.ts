@@ -2,6 +2,7 @@
 // everything, "STOP METEO" / "ISCRIVIMI METEO" change one topic, and the fixed service words.
 import { normaliseKeyword } from '../../consent/keywords.js';
 import type { Topic } from '../service/index.js';
+export { YES_WORDS } from '../service/index.js';
 
 export type KeywordCommand =
   | { kind: 'stopAll' }
@@ -19,8 +20,13 @@ export interface KeywordLists {
 export const MYDATA_WORDS = ['I MIEI DATI', 'MIEI DATI'];
 export const ERASE_WORDS = ['CANCELLA I MIEI DATI', 'CANCELLA MIEI DATI'];
 export const OPERATOR_WORDS = ['OPERATORE', 'PARLA CON UN OPERATORE'];
-/** Accepting the offer of a person after an answer the bot was not sure of. */
-export const YES_WORDS = ['SI', 'SÌ', 'OK', 'VA BENE', 'CERTO'];
+
+// Between "ISCRIVIMI" and the topic people write articles, prepositions and "avvisi":
+// "Iscrivimi al meteo", "iscrivimi agli avvisi meteo", "stop all'argomento meteo" (apostrophes are
+// spaces after normaliseKeyword). Dropped only when what is left names a topic.
+const FILLERS = new Set(['A', 'AL', 'ALLA', 'ALLE', 'ALLO', 'AGLI', 'AI', 'ALL', 'IL', 'LO', 'LA', 'I', 'GLI', 'LE', 'L',
+  'DI', 'DEL', 'DELLA', 'DELLE', 'DEGLI', 'DEI', 'DELL', 'D', 'PER', 'DA', 'DAGLI', 'DALLE', 'DALL', 'SU', 'SUGLI', 'SULLE',
+  'AVVISI', 'AVVISO', 'NOTIFICHE', 'MESSAGGI', 'ARGOMENTO', 'TEMA']);
 
 export function readKeyword(text: string | undefined, lists: KeywordLists, topics: readonly Topic[]): KeywordCommand | null {
   if (!text) return null;
@@ -40,7 +46,9 @@ export function readKeyword(text: string | undefined, lists: KeywordLists, topic
       const k = normaliseKeyword(w);
       if (t.startsWith(`${k} `)) {
         const word = t.slice(k.length + 1);
-        const topic = topics.find((x) => normaliseKeyword(x.keyword) === word || x.id.toUpperCase() === word) ?? null;
+        const bare = word.split(' ').filter((x) => !FILLERS.has(x)).join(' ');
+        const names = (x: Topic) => [normaliseKeyword(x.keyword), x.id.toUpperCase(), normaliseKeyword(x.title)];
+        const topic = topics.find((x) => names(x).includes(word)) ?? topics.find((x) => names(x).includes(bare)) ?? null;
         return { kind: 'topic', action, topic, word };
       }
     }

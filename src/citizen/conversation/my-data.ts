@@ -3,7 +3,9 @@
 import type { CitizenData } from '../../store/citizen-data.js';
 import type { CitizenService } from '../service/index.js';
 
-const when = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+/** "5 dicembre 2026 alle ore 07:33": the citizen's local time (the office's zone), not UTC. */
+const when = (ms: number, timeZone: string) =>
+  new Intl.DateTimeFormat('it-IT', { timeZone, day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(ms);
 
 export function describeData(d: CitizenData, service: CitizenService, phone?: string): string {
   const topicTitle = (id: string) => service.topics.find((t) => t.id === id)?.title ?? id;
@@ -21,7 +23,7 @@ export function describeData(d: CitizenData, service: CitizenService, phone?: st
   lines.push(`• Messaggi che ci hai scritto: ${d.inboundMessages}`);
   if (d.session) {
     const state = d.session.handoff === 'bot' || d.session.handoff === 'closed' ? 'con l\'assistente' : 'con un operatore';
-    lines.push(`• Conversazione: ${state}${d.session.lastInboundAt ? `, ultimo messaggio ${when(d.session.lastInboundAt)}` : ''}`);
+    lines.push(`• Conversazione: ${state}${d.session.lastInboundAt ? `, ultimo messaggio ${when(d.session.lastInboundAt, service.handoff.officeHours.zone)}` : ''}`);
   }
   return lines.join('\n');
 }

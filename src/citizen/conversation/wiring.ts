@@ -22,6 +22,6 @@ export function citizenServiceWiring(config: PonteConfig, channel: WhatsappChann
   const endpoint = service.handoff.endpoint;
   const staff = endpoint ? new StaffEndpoint({ url: endpoint.url, tokenEnv: endpoint.tokenEnv, env, log }) : undefined;
   if (endpoint && !env[endpoint.tokenEnv]) log.warn(`hand-off: set environment variable ${endpoint.tokenEnv} (the staff endpoint's token): until then staff cannot be reached nor reply`);
-  const routes = endpoint ? staffRoutes({ knex, tokenEnv: endpoint.tokenEnv, env, log, sendText: (to, text) => channel.sendText(to, text, { paced: false }) }) : {};
+  const routes = endpoint ? staffRoutes({ knex, tokenEnv: endpoint.tokenEnv, env, log, closedNotice: service.texts.handoffClosed, sendText: (to, text) => channel.sendText(to, text, { paced: false }) }) : {};
   return { hook: { deps: { service, faq }, send: channelSender(channel), ...(staff ? { staff } : {}) }, routes };
 }

@@ -1,7 +1,7 @@
 // Staff's side of the hand-off on Ponte's HTTP server: POST /staff/reply {phone, text} sends a
 // staff reply as free-form text while the citizen's 24-hour window is open (409 outside it: only
-// an approved template may go then), POST /staff/close {phone} gives the conversation back to
-// the bot. Both need the Bearer token of the staff endpoint (the env variable the config names).
+// an approved template may go then) to a citizen who asked for a person; POST /staff/close {phone}
+// gives the conversation back to the bot and tells the citizen so. Both need the Bearer token of the staff endpoint (the env variable the config names).
 import { timingSafeEqual } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
@@ -19,6 +19,8 @@ export interface StaffRoutesDeps {
   log: Logger;
   /** Sends a free-form text to the citizen; returns the wamid. */
   sendText: (toE164: string, text: string) => Promise<string>;
+  /** Sent to the citizen when staff close the conversation (texts.handoffClosed). */
+  closedNotice?: string;
   now?: () => number;
 }
 
@@ -59,6 +61,11 @@ export function staffRoutes(deps: StaffRoutesDeps): Record<string, Handler> {
       if (!session?.lastInboundAt || now - session.lastInboundAt >= WINDOW_MS) {
         return { status: 409, body: { error: 'the citizen has not written in the last 24 hours: a free-form reply is not allowed, send an approved template instead' } };
       }
+      // Staff write to citizens who asked for a person, not to whoever wrote to the bot (nor to
+      // one who has since erased their data: the erasure deletes the conversation).
+      if (session.handoff === 'bot') {
+        return { status: 409, body: { error: 'this citizen has not asked for a person (the bot has the conversation): staff reply only after OPERATORE' } };
+      }
       let wamid: string;
       try {
         wamid = await deps.sendText(phone, text);
@@ -76,7 +83,16 @@ export function staffRoutes(deps: StaffRoutesDeps): Record<string, Handler> {
       if (!session) return { status: 404, body: { error: 'no conversation with this number' } };
       await saveSession(deps.knex, phone, { handoff: 'closed', handoffAt: now, menu: null, pending: null }, now);
       log.info({ to: phoneRef(phone) }, 'hand-off closed: the bot answers again');
-      return { status: 200, body: { handoff: 'closed' } };
+      // Told, so the citizen does not keep writing to a person who has gone (inside the 24-hour
+      // window only: outside it only a template may go).
+      let notified = false;
+      if (deps.closedNotice && session.handoff !== 'closed' && session.lastInboundAt && now - session.lastInboundAt < WINDOW_MS) {
+        notified = await deps.sendText(phone, deps.closedNotice).then(() => true, (e: unknown) => {
+          log.warn({ to: phoneRef(phone), err: e instanceof Error ? e.message : String(e) }, 'the citizen could not be told the conversation was closed');
+          return false;
+        });
+      }
+      return { status: 200, body: { handoff: 'closed', notified } };
     }),
   };
 }

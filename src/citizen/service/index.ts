@@ -6,7 +6,7 @@ export { SYSTEM_IDS, type Menu, type MenuOption, type MenuAction } from './menu.
 export { LIMITS, menuKind, menuProblems } from './limits.js';
 export { menuInteractive, menuPlainText, LETTERS, type Interactive, type InteractiveButton, type InteractiveList } from './interactive.js';
 export { answerMessages, answerMenu, answerText, type OutboundContent } from './answer.js';
-export { topicsMenu, profileMenu, eraseConfirmMenu } from './system-menus.js';
+export { topicsMenu, profileMenu, eraseConfirmMenu, YES_WORDS, NO_WORDS } from './system-menus.js';
 export { matchChoice, type InboundChoice, type MatchOptions } from './match-choice.js';
 export { isOpen, nextOpening, formatOpening, type OfficeHours } from './office-hours.js';
 export { fill, TEXT_PLACEHOLDERS, type Texts, type TextKey } from './texts.js';

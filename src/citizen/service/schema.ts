@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { BARE_ACTIONS, SYSTEM_ID_PREFIX, type Menu, type MenuAction } from './menu.js';
 import { LIMITS, tooLong } from './limits.js';
-import { TEXT_PLACEHOLDERS, placeholderProblem, type TextKey, type Texts } from './texts.js';
+import { TEXT_DEFAULTS, TEXT_PLACEHOLDERS, placeholderProblem, type TextKey, type Texts } from './texts.js';
 import { parseOfficeHours } from './office-hours.js';
 import { isValidTimeZone } from '../../util/local-time.js';
 
@@ -160,13 +160,14 @@ export const handoffSchema = z
   });
 
 const textsShape = Object.fromEntries(
-  (Object.keys(TEXT_PLACEHOLDERS) as TextKey[]).map((k) => [
-    k,
-    text(LIMITS.body).superRefine((s, ctx) => {
+  (Object.keys(TEXT_PLACEHOLDERS) as TextKey[]).map((k) => {
+    const checked = text(LIMITS.body).superRefine((s, ctx) => {
       const problem = placeholderProblem(s, TEXT_PLACEHOLDERS[k]);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
-    }),
-  ]),
+    });
+    const fallback = TEXT_DEFAULTS[k];
+    return [k, fallback === undefined ? checked : checked.default(fallback)];
+  }),
 ) as unknown as Record<TextKey, z.ZodType<string>>;
 
 export const citizenServiceSchema = z.strictObject({

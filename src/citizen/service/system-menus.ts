@@ -49,14 +49,19 @@ export function profileMenu(profile: Profile, attribute: string, texts: Texts): 
   };
 }
 
-/** "Are you sure?" before erasing the citizen's data: yes / no. */
+/** A typed yes: accepts the offer of a person, confirms the erasure ("Sì" there is not ISCRIVIMI's "SI"). */
+export const YES_WORDS = ['SI', 'SÌ', 'OK', 'VA BENE', 'CERTO'];
+/** A typed no to the erase confirmation. */
+export const NO_WORDS = ['NO', 'ANNULLA', 'NO GRAZIE'];
+
+/** "Are you sure?" before erasing the citizen's data: yes / no, tapped or typed. */
 export function eraseConfirmMenu(texts: Texts): Menu {
   return {
     id: 'sys:erase',
     body: texts.eraseConfirm,
     options: [
-      { id: SYSTEM_IDS.eraseYes, title: texts.eraseYes, keywords: [], action: { kind: 'eraseConfirmed' } },
-      { id: SYSTEM_IDS.eraseNo, title: texts.eraseNo, keywords: [], action: { kind: 'home' } },
+      { id: SYSTEM_IDS.eraseYes, title: texts.eraseYes, keywords: YES_WORDS, action: { kind: 'eraseConfirmed' } },
+      { id: SYSTEM_IDS.eraseNo, title: texts.eraseNo, keywords: NO_WORDS, action: { kind: 'home' } },
     ],
   };
 }

@@ -33,11 +33,24 @@ export const TEXT_PLACEHOLDERS = {
   erased: [],
   /** Handing over to staff during office hours; {{link}} = handoff.link when there is one. */
   handoffOpen: ['link'],
+  /** The staff endpoint could not take the conversation: the citizen stays with the bot. */
+  handoffUnavailable: ['link'],
+  /** Staff closed the conversation (POST /staff/close): the bot answers again. */
+  handoffClosed: [],
   /** Back to the bot after an idle timeout. */
   sessionExpired: [],
 } as const satisfies Record<string, readonly string[]>;
 
 export type TextKey = keyof typeof TEXT_PLACEHOLDERS;
+
+/**
+ * Texts added after a service file may already have been written: a default keeps those files
+ * valid (every other text must be in the file, so that the municipality has read what is sent).
+ */
+export const TEXT_DEFAULTS: Partial<Record<TextKey, string>> = {
+  handoffUnavailable: 'In questo momento non riesco a passarti a un operatore, scusa. Puoi usare la chat sul sito {{link}} o riprovare più tardi scrivendo OPERATORE.',
+  handoffClosed: 'La conversazione con l\'operatore è terminata. Grazie! Se ti serve altro scrivi MENU.',
+};
 export type Texts = Record<TextKey, string>;
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;

@@ -122,6 +122,72 @@ describe.each(run)('conversation engine (%s)', (dialect) => {
     expect(await stateOf(meteo)).toBe('cancelled');
   });
 
+  it('"Sì" typed to the erase question erases (it is not ISCRIVIMI\'s "SI"); "no" keeps everything', async () => {
+    store = await testStore(dialect);
+    const bodies = (o: Awaited<ReturnType<typeof say>>) => o.messages.map((m: any) => m.text?.body ?? m.interactive?.body?.text);
+    await say('ISCRIVIMI METEO');
+    await say('CANCELLA I MIEI DATI');
+    const no = await say('No');
+    expect(no.handledAs).toBe('choice:sys:erase:no');
+    expect(await store.knex('topic_subscriptions').where({ phone: PHONE, state: 'subscribed' }).select('topic')).toEqual([{ topic: 'meteo' }]);
+    for (const typed of ['Sì', 'Si, cancella']) {
+      await say('ISCRIVIMI METEO');
+      await say('CANCELLA I MIEI DATI');
+      const yes = await say(typed);
+      expect(yes.handledAs).toBe('choice:sys:erase:yes');
+      expect(bodies(yes)).toEqual([service.texts.erased]);
+      expect(await store.knex('topic_subscriptions').where({ phone: PHONE })).toEqual([]);
+      expect(await store.knex('consent_events').where({ phone: PHONE, action: 'opt_in' })).toEqual([]);
+    }
+    // Away from that question, a bare "SI" is still the reminders opt-in.
+    expect((await say('SI')).handledAs).toBe('opt_in');
+  });
+
+  it('an erasure unlinks the number from the messages kept against repeated webhooks; I MIEI DATI counts them all', async () => {
+    store = await testStore(dialect);
+    await say('ciao');
+    await say('orari');
+    now += 91 * 24 * 3600_000; // a text retention removed is still one of the citizen's messages
+    await store.knex('inbound_messages').where({ phone: PHONE }).update({ text: null });
+    const mine = await say('I MIEI DATI');
+    expect((mine.messages[0] as any).text.body).toContain('• Messaggi che ci hai scritto: 3');
+    expect((mine.messages[0] as any).text.body).toMatch(/ultimo messaggio \d{1,2} \w+ 2027 alle ore 10:00/); // Rome time, not UTC
+    await say('CANCELLA I MIEI DATI');
+    const erasureId = `wamid.t${n + 1}`;
+    await say('Sì');
+    expect(await store.knex('inbound_messages').where({ phone: PHONE })).toEqual([]);
+    const kept = await store.knex('inbound_messages').orderBy('received_at').select('id', 'phone', 'text', 'handled_as');
+    expect(kept).toHaveLength(5); // ciao, orari, I MIEI DATI, CANCELLA I MIEI DATI, Sì
+    expect(kept.every((r: any) => r.phone === '-' && r.text === null)).toBe(true);
+    expect(kept.slice(0, 4).every((r: any) => r.handled_as === null)).toBe(true);
+    // Meta repeating the erasure's own webhook (or an older ISCRIVIMI) is still recognised.
+    expect((await handleCitizenMessage({ id: erasureId, fromE164: PHONE, type: 'text', text: 'Sì' }, deps())).duplicate).toBe(true);
+  });
+
+  it('the privacy notice goes with a first opt-in, so the version recorded is one the citizen was shown', async () => {
+    store = await testStore(dialect);
+    const first = await say('ISCRIVIMI METEO');
+    expect(first.messages.map((m: any) => m.text.body)).toEqual([
+      service.texts.subscribed.replace('{{topic}}', 'Allerte meteo').replace('{{keyword}}', 'METEO'),
+      service.privacy.text,
+    ]);
+    expect(await store.knex('consent_events').where({ phone: PHONE, topic: 'meteo' }).select('action', 'privacy_version')).toEqual([{ action: 'opt_in', privacy_version: service.privacy.version }]);
+    // Shown once: the next opt-ins just confirm.
+    expect((await say('ISCRIVIMI NOTIZIE')).messages).toHaveLength(1);
+    expect((await say('ISCRIVIMI')).messages).toHaveLength(1);
+    // A new number's first global opt-in gets it too.
+    expect((await say('ISCRIVIMI', { phone: OTHER })).messages.map((m: any) => m.text.body)).toEqual([wa.replies.optIn, service.privacy.text]);
+  });
+
+  it('topics are found in natural phrasings: "Iscrivimi al meteo", "stop agli avvisi meteo", the topic\'s title', async () => {
+    store = await testStore(dialect);
+    expect((await say('Iscrivimi al meteo')).handledAs).toBe('opt_in:meteo');
+    expect((await say('stop agli avvisi meteo')).handledAs).toBe('opt_out:meteo');
+    expect((await say('iscrivimi alle allerte meteo')).handledAs).toBe('opt_in:meteo');
+    const unknown = await say('iscrivimi al calcio');
+    expect(unknown.handledAs).toBe('unknown-topic');
+  });
+
   it('an expired session reads the choice against the home menu; a duplicate webhook is ignored', async () => {
     store = await testStore(dialect);
     await say('ciao');

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../../helpers/databases.js';
 import { getSession } from '../../../src/store/citizen-sessions.js';
-import { startConversation, STAFF_TOKEN, type Conversation } from './harness.js';
+import { serviceWith, startConversation, STAFF_TOKEN, type Conversation } from './harness.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 
@@ -48,8 +48,11 @@ describe.each(run)('hand-off (%s)', (dialect) => {
     expect(await c.say('menu')).toEqual([]); // still with a person: even MENU goes to staff
     expect(c.staff.received.at(-1)!.body.conversation.state).toBe('human');
 
-    // Closed: the bot answers again.
-    expect((await c.staffPost('close', { phone: c.phone })).status).toBe(200);
+    // Closed: the citizen is told, and the bot answers again.
+    const beforeClose = c.sandbox.sends.length;
+    const closed = await c.staffPost('close', { phone: c.phone });
+    expect(closed).toEqual({ status: 200, body: { handoff: 'closed', notified: true } });
+    expect(c.sandbox.sends.slice(beforeClose).map((s) => s.text)).toEqual([c.service.texts.handoffClosed]);
     expect((await getSession(knex, c.phone))!.handoff).toBe('closed');
     const again = await c.say('menu');
     expect(again.map((m) => m.type)).toEqual(['text', 'interactive']);
@@ -91,6 +94,45 @@ describe.each(run)('hand-off (%s)', (dialect) => {
     const stop = await c.say('STOP');
     expect(stop).toHaveLength(1);
     expect((await c.store.knex('consents').where({ phone: c.phone }).first()).state).toBe('opted_out');
+  });
+
+  it('waiting for a person, the citizen can still see and erase their data; MENU takes them back to the bot', async () => {
+    let now = SATURDAY_10;
+    c = await startConversation(dialect, { now: () => now });
+    const { knex } = c.store;
+    await c.say('ISCRIVIMI METEO');
+    await c.say('operatore');
+    expect((await getSession(knex, c.phone))!.handoff).toBe('waiting_human');
+    now += 1000;
+    const mine = await c.say('I MIEI DATI');
+    expect(mine[0]!.text).toContain('• Iscrizioni: Allerte meteo');
+    expect((await c.say('PRIVACY')).map((m) => m.text)).toEqual([c.service.privacy.text]);
+    const ask = await c.say('CANCELLA I MIEI DATI');
+    expect(ask[0]!.interactive!.body.text).toBe(c.service.texts.eraseConfirm);
+    const erased = await c.say('Sì');
+    expect(erased.map((m) => m.text)).toEqual([c.service.texts.erased]);
+    expect(await knex('topic_subscriptions').where({ phone: c.phone })).toEqual([]);
+    expect(await getSession(knex, c.phone)).toBeNull(); // the hand-off ended with the data
+    // Staff may no longer write to the number as if it were still in the hand-off.
+    expect((await c.staffPost('reply', { phone: c.phone, text: 'Buongiorno' })).status).toBe(409);
+
+    // Another wait; MENU leaves it, and staff are told the citizen went back to the bot.
+    await c.say('operatore');
+    const menu = await c.say('MENU');
+    expect(menu.map((m) => m.type)).toEqual(['text', 'interactive']);
+    expect((await getSession(knex, c.phone))!.handoff).toBe('bot');
+    expect(c.staff.received.at(-1)!.body).toMatchObject({ event: 'message', conversation: { state: 'bot' }, messages: [{ text: 'MENU' }] });
+  });
+
+  it('a hand-off the staff endpoint does not take: the citizen is told, with the link, and stays with the bot', async () => {
+    c = await startConversation(dialect, { now: () => TUESDAY_10, service: (url) => serviceWith(url.replace('/handoff', '/down').replace(/:\d+\//, ':9/')) });
+    const replies = await c.say('OPERATORE');
+    expect(replies.map((m) => m.text)).toEqual([
+      c.service.texts.handoffOpen.replace('{{link}}', 'https://www.comune.ponteverde.example/chat'),
+      c.service.texts.handoffUnavailable.replace('{{link}}', 'https://www.comune.ponteverde.example/chat'),
+    ]);
+    expect((await getSession(c.store.knex, c.phone))!.handoff).toBe('bot');
+    expect((await c.say('orari')).length).toBeGreaterThan(0); // the bot answers again
   });
 
   it('with a link only, the citizen gets the link and the bot keeps the conversation', async () => {

@@ -114,7 +114,7 @@ export async function startConversation(dialect: Dialect, opts: { staffEndpoint?
   };
   const server = await startHttpServer({
     ...routes, 'POST /webhooks/whatsapp': tracked,
-    ...(endpoint ? staffRoutes({ knex, tokenEnv: endpoint.tokenEnv, env, log, sendText: (to, text) => channel.sendText(to, text, { paced: false }), ...(opts.now ? { now: opts.now } : {}) }) : {}),
+    ...(endpoint ? staffRoutes({ knex, tokenEnv: endpoint.tokenEnv, env, log, closedNotice: service.texts.handoffClosed, sendText: (to, text) => channel.sendText(to, text, { paced: false }), ...(opts.now ? { now: opts.now } : {}) }) : {}),
   }, { host: '127.0.0.1', port: 0, log });
   sandbox.setWebhookUrl(`${server.url}/webhooks/whatsapp`);
   const phone = '+393471234567';

@@ -55,7 +55,8 @@ describe.each(run)('scripted conversation (%s)', (dialect) => {
     const sub = await c.tap('sys:sub:meteo');
     const subWamid = c.sandbox.webhooks.filter((w) => w.kind === 'inbound').at(-1)!;
     const subId = (subWamid.body as any).entry[0].changes[0].value.messages[0].id as string;
-    expect(sub.map((m) => m.text)).toEqual(['Fatto! ✅ Da ora ricevi gli avvisi «Allerte meteo». Per non riceverli più scrivi STOP METEO.']);
+    // The first opt-in comes with the privacy notice: the version its proof records was shown.
+    expect(sub.map((m) => m.text)).toEqual(['Fatto! ✅ Da ora ricevi gli avvisi «Allerte meteo». Per non riceverli più scrivi STOP METEO.', s.privacy.text]);
     expect(await knex('topic_subscriptions').where({ phone: c.phone }).select('topic', 'state')).toEqual([{ topic: 'meteo', state: 'subscribed' }]);
     const proofIn = await knex('consent_events').where({ phone: c.phone, topic: 'meteo' }).select('action', 'source', 'text', 'privacy_version', 'proof');
     expect(proofIn).toEqual([{ action: 'opt_in', source: 'whatsapp-menu', text: 'Allerte meteo', privacy_version: '2026-09', proof: subId }]);
