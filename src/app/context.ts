@@ -31,6 +31,8 @@ export interface AppContext {
   whatsappSandbox?: WhatsappSandbox;
   /** Secrets the webhook needs (from the environment; placeholders in sandbox mode). */
   whatsappSecrets?: { appSecret: string; verifyToken: string };
+  /** Cuts the channels' requests in flight (they fail now and are recorded as such); the store stays open. */
+  cutRequests(): void;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       ...(sandbox ? { sandbox } : {}),
       ...(waSandbox ? { whatsappSandbox: waSandbox } : {}),
       ...(whatsappSecrets ? { whatsappSecrets } : {}),
+      cutRequests: closeChannels,
       close: async () => {
         closeChannels();
         await store.close();

@@ -104,10 +104,20 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       stopPolls.abort();
       const graceMs = opts.graceMs ?? 30_000;
       void Promise.all([loop.stop(graceMs), settleWithin([...polls.values()], graceMs)]).then(async ([sends, pollsDone]) => {
-        if (!sends) log.warn(`grace period over: exiting with sends still in flight (the next run ${config.dispatcher.onUncertain === 'hold' ? 'holds them as uncertain' : 'sends them again'})`);
+        if (!sends) {
+          // The requests still out are cut now, while the store is open, so that this run records
+          // each as it is (uncertain with hold: it may have arrived; due again with resend) and the
+          // log says what the store says. Left `sending`, they waited for the lease to expire and
+          // the next run, while this run's log had already called them uncertain.
+          log.warn(`grace period over: cutting the sends still in flight; they are recorded as ${config.dispatcher.onUncertain === 'hold' ? 'uncertain (held for an operator)' : 'due again (onUncertain: resend)'}`);
+          app.cutRequests();
+          if (!(await loop.stop(RECORD_MS))) log.warn(`sends still unrecorded ${RECORD_MS / 1000} s after the cut: exiting; the next run ${config.dispatcher.onUncertain === 'hold' ? 'holds them as uncertain' : 'sends them again'}`);
+        }
         if (!pollsDone) log.warn('grace period over: exiting during a connector poll (its uncommitted batch is read again by the next poll)');
         await server?.close();
         await stopSharing();
+        // The last line of a run: a supervisor's log shows it ended, and how.
+        log.info({ clean: sends && pollsDone }, sends && pollsDone ? 'stopped: everything in flight was recorded' : 'stopped with work cut short (see above)');
         resolve({ clean: sends && pollsDone });
       });
     };
@@ -124,6 +134,9 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   if (!stopping) trigger();
   return stopped;
 }
+
+/** After the grace period, how long the cut sends get to be recorded before the process exits. */
+const RECORD_MS = 5_000;
 
 /** True when every promise settled within ms. */
 async function settleWithin(work: Promise<unknown>[], ms: number): Promise<boolean> {

@@ -50,7 +50,7 @@ describe.each(run)('observability endpoints on %s', (dialect) => {
     metrics = new PonteMetrics({ store: p.store, channels: p.channels, processMetrics: false });
     const app = {
       configFile: 'test', config: configSchema.parse({ server: { host: '127.0.0.1', port: 0 } }),
-      store: p.store, channels: p.channels, instances: [p.instance], log: p.log, owner: 'test-proc', close: async () => {},
+      store: p.store, channels: p.channels, instances: [p.instance], log: p.log, owner: 'test-proc', cutRequests: () => {}, close: async () => {},
     } satisfies AppContext;
     server = (await startAppServer(app, { metrics }))!;
   });

@@ -2,8 +2,8 @@
 // IO (1 s per call), judged from what the IO sandbox received.
 //  - within the grace period: no new claim, the in-flight sends finish and are recorded, the
 //    connector lease is released, exit 0; a restart finishes everything exactly once;
-//  - grace shorter than a send: exit 1 at the end of the grace, the sends still in flight are held
-//    `uncertain` by the next run, never resent;
+//  - grace shorter than a send: exit 1 at the end of the grace, the sends still in flight are cut and
+//    recorded `uncertain` by this run, never resent;
 //  - a second SIGTERM: exit 130 at once; the next run holds the in-flight sends uncertain and
 //    finishes the rest exactly once;
 //  - SIGTERM during a connector poll: it stops after a committed batch, its lease is released;
@@ -93,15 +93,17 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('graceful stop of `ponte run`
     expect(v).toMatchObject({ messages: ROWS, processed: ROWS, uncertain: 0, duplicates: 0, lost: 0 });
   }, 90_000);
 
-  it.runIf(dialect === 'sqlite')('grace shorter than a send: exits 1 when it ends; the next run holds those sends uncertain, resends nothing', async () => {
+  it.runIf(dialect === 'sqlite')('grace shorter than a send: the sends still out are cut and recorded uncertain by this run, which exits 1; the next resends nothing', async () => {
     const w = (world = await stopWorld(dialect, { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY }));
     const p = w.start(['--grace-seconds', '0.2']);
     await untilPostsInFlight(w, p, 1);
     p.child.kill('SIGTERM');
     const end = await exitWithin(p, 10_000);
     expect(end, p.tail()).toEqual({ code: 1, signal: null });
-    expect(p.messages).toContain('grace period over: exiting with sends still in flight (the next run holds them as uncertain)');
-    const sending = await w.view.sendingIds();
+    expect(p.messages).toContain('grace period over: cutting the sends still in flight; they are recorded as uncertain (held for an operator)');
+    // What the log says is what the store says, before any other run: none left `sending`.
+    expect(await w.view.sendingIds()).toEqual([]);
+    const sending = await w.view.uncertainIds();
     expect(sending.length, p.tail()).toBeGreaterThan(0);
     // The connector's lease is not the problem here: its poll had finished long before.
     expect(await w.heldLeases()).toEqual([]);
@@ -112,7 +114,7 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('graceful stop of `ponte run`
     const inFlight = new Map<number, InFlightAtKill>();
     const again = await finish(w);
     for (const id of sending) inFlight.set(id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS });
-    expect(again.messages).toContain('sends interrupted by a stop are now uncertain (held for an operator)');
+    expect(again.messages.filter((m) => m.startsWith('sends interrupted by a stop'))).toEqual([]);
     const v = await w.verdict(inFlight);
     expect(v.violations).toEqual([]);
     expect(v.uncertain).toBe(sending.length);

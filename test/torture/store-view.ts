@@ -38,6 +38,10 @@ export class StoreView {
     return this.read([], async (k) => (await k('deliveries').where({ state: 'sending' }).pluck('id')).map(Number));
   }
 
+  uncertainIds(): Promise<number[]> {
+    return this.read([], async (k) => (await k('deliveries').where({ state: 'uncertain' }).pluck('id')).map(Number));
+  }
+
   /**
    * Ends the connector lease held by a process the driver has SIGKILLed (its owner id carries its
    * pid). The runner's lease lasts 5 minutes and is not configurable; a dead owner cannot commit,
