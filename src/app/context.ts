@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { PonteConfig } from '../config/schema.js';
-import { openStore, migrateLatest, type Store } from '../store/db.js';
+import { describeUrl, openStore, migrateLatest, type Store } from '../store/db.js';
 import { resolveInstances, type ConnectorInstance } from '../connectors/registry.js';
 import type { Channel } from '../channels/channel.js';
 import type { EventTypeSpec } from '../connectors/contract.js';
@@ -55,10 +55,11 @@ export function storeConfigFrom(config: PonteConfig, env: NodeJS.ProcessEnv) {
   if (url) {
     const client = /^postgres(ql)?:/.test(url) ? 'pg' as const : /^mssql:|^sqlserver:/.test(url) ? 'mssql' as const : null;
     if (!client) throw new Error(`${config.store.urlEnv}: unsupported URL scheme (use postgres://… or mssql://…)`);
-    return { client, url, ...(config.store.schema ? { schema: config.store.schema } : {}), pool: { max: config.store.poolMax } };
+    const where = `${client === 'pg' ? 'PostgreSQL' : 'SQL Server'} ${describeUrl(url)} (from $${config.store.urlEnv})`;
+    return { client, url, where, ...(config.store.schema ? { schema: config.store.schema } : {}), pool: { max: config.store.poolMax } };
   }
   if (config.store.client !== 'sqlite') throw new Error(`store.client is "${config.store.client}" but ${config.store.urlEnv} is not set`);
-  return { client: 'sqlite' as const, filename: config.store.filename };
+  return { client: 'sqlite' as const, filename: config.store.filename, where: `SQLite file ${config.store.filename} (store.filename; $${config.store.urlEnv} not set)` };
 }
 
 export async function createApp(opts: AppOptions): Promise<AppContext> {
@@ -66,7 +67,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
   const config = opts.config ?? loadConfig(opts.configFile);
   const instances = await resolveInstances(config, opts.configFile, opts.only);
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-  const store = openStore(storeConfigFrom(config, env));
+  const store = openStore(storeConfigFrom(config, env), { log: opts.log });
   let sandbox: IoSandbox | undefined;
   let waSandbox: WhatsappSandbox | undefined;
   const closeChannels = () => {

@@ -87,7 +87,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   tasks.push(cron.schedule(schedule, () => purge(app.store.knex, { now: Date.now(), days })
     .then(({ cutoff, ...counts }) => log.info({ ...counts, days, cutoff: new Date(cutoff).toISOString() }, 'retention purge done'))
     .catch((e) => log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
-  log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule }, 'ponte running');
+  log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule, store: app.store.where }, 'ponte running');
 
   // The signal handlers come first: a SIGTERM during the first (possibly long) poll must still
   // stop gracefully, not kill the process with sends in flight.

@@ -15,7 +15,8 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
       return 1;
     }
     await migrateLatest(store); // a store written by an older Ponte
-    const report = await statusReport(store.knex);
+    // Which store: with $DATABASE_URL unset, the default SQLite file is read, which is easy to miss.
+    const report = { store: store.where ?? store.dialect, ...(await statusReport(store.knex)) };
     // Masked like the text: reasons and keys can quote a fiscal code or a number.
     if (opts.json) console.log(JSON.stringify(maskDeep(report), null, 2));
     else console.log(formatStatus(report));
@@ -23,8 +24,8 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
   }, false);
 }
 
-export function formatStatus(r: StatusReport): string {
-  const out: string[] = [`Ponte status at ${r.generatedAt}`, ''];
+export function formatStatus(r: StatusReport & { store?: string }): string {
+  const out: string[] = [`Ponte status at ${r.generatedAt}`, ...(r.store ? [`Store: ${r.store}`] : []), ''];
   for (const a of r.alerts) {
     out.push(`!!! CHANNEL ${a.channel.toUpperCase()} HALTED since ${a.since}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
     out.push(`    Its deliveries stay pending. Fix the cause, then: npx ponte channel resume ${a.channel}`, '');

@@ -3,12 +3,13 @@
 import type { GlobalOptions } from './common.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { storeConfigFrom } from '../app/context.js';
-import { openStore, migrateLatest, type Store } from '../store/db.js';
+import { connectStore, openStore, migrateLatest, type Store } from '../store/db.js';
 
 export async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promise<T>, migrate = true): Promise<T> {
   const config = loadConfig(configFile(opts.config));
   const store = openStore(storeConfigFrom(config, process.env));
   try {
+    await connectStore(store);
     if (migrate) await migrateLatest(store);
     return await fn(store);
   } finally {

@@ -1,5 +1,7 @@
 // Opening the store: SQLite file by default (zero setup), PostgreSQL in production.
 import knexFactory, { type Knex } from 'knex';
+import type { Logger } from 'pino';
+import { knexLog } from './knex-log.js';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -20,11 +22,15 @@ export interface StoreConfig {
   /** PostgreSQL schema (search_path), optional. */
   schema?: string;
   pool?: { max?: number };
+  /** Which store and from which setting, for people (no credentials): "PostgreSQL 10.0.0.5:5432/ponte (from $DATABASE_URL)". */
+  where?: string;
 }
 
 export interface Store {
   knex: Knex;
   dialect: StoreDialect;
+  /** Which store this is and which setting chose it (StoreConfig.where). */
+  where?: string;
   close(): Promise<void>;
 }
 
@@ -38,7 +44,7 @@ export function storeFromKnex(knex: Knex): Store {
   return { knex, dialect: storeDialect(knex), close: () => knex.destroy() };
 }
 
-export function openStore(cfg: StoreConfig): Store {
+export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store {
   if (cfg.client === 'sqlite') {
     const filename = cfg.filename ?? 'data/ponte.sqlite';
     if (filename !== ':memory:') mkdirSync(dirname(filename), { recursive: true });
@@ -46,6 +52,7 @@ export function openStore(cfg: StoreConfig): Store {
       client: 'better-sqlite3',
       connection: { filename },
       useNullAsDefault: true,
+      log: knexLog(opts.log),
       pool: {
         min: 1,
         max: 1,
@@ -63,22 +70,55 @@ export function openStore(cfg: StoreConfig): Store {
         },
       },
     });
-    return storeFromKnex(knex);
+    return { ...storeFromKnex(knex), where: cfg.where ?? `SQLite file ${filename}` };
   }
   if (!cfg.url) throw new Error(`store: client "${cfg.client}" needs a connection URL (set DATABASE_URL)`);
   const knex = knexFactory({
     client: cfg.client,
     connection: cfg.url,
     pool: { min: 0, max: cfg.pool?.max ?? 10 },
+    log: knexLog(opts.log),
     ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
   });
-  return storeFromKnex(knex);
+  return { ...storeFromKnex(knex), ...(cfg.where ? { where: cfg.where } : {}) };
+}
+
+/** Host, port and database of a connection URL: never its user or password. */
+export function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname}`;
+  } catch {
+    return '(a URL that does not parse)';
+  }
+}
+
+// Errors that mean "this store cannot be reached as configured", worth naming the setting for.
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000', 'SQLITE_CANTOPEN', 'ESOCKET', 'ELOGIN']);
+
+/** Connects once: a store that cannot be reached is an error naming it and the setting that chose it. */
+export async function connectStore(store: Store): Promise<void> {
+  await reachable(store, store.knex.raw('select 1'));
+}
+
+/** A store that cannot be reached is named, with the setting that chose it. */
+function reachable<T>(store: Store, work: Promise<T>): Promise<T> {
+  return work.catch((e: unknown) => {
+    const code = (e as { code?: string }).code;
+    const timeout = e instanceof Error && e.name === 'KnexTimeoutError';
+    if (!store.where || !(timeout || (code && UNREACHABLE.has(code)))) throw e;
+    throw new Error(`the store cannot be reached: ${store.where}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  });
 }
 
 // Arbitrary, fixed: one advisory lock id for "Ponte is migrating this database".
 const MIGRATION_LOCK = 7_320_104_611;
 
-export async function migrateLatest(store: Store): Promise<string[]> {
+export function migrateLatest(store: Store): Promise<string[]> {
+  return reachable(store, migrate(store));
+}
+
+async function migrate(store: Store): Promise<string[]> {
   const latest = async () => ((await store.knex.migrate.latest({ migrationSource })) as [number, string[]])[1];
   if (String(store.knex.client.config.client) !== 'pg') return latest();
   // Several processes starting together on an empty PostgreSQL race in knex's own lock table

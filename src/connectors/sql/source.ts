@@ -4,6 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import { createRequire } from 'node:module';
 import pg from 'pg';
 import { z } from 'zod';
+import { knexLog } from '../../store/knex-log.js';
 
 export const SQL_CLIENTS = ['mssql', 'pg', 'mysql2', 'better-sqlite3'] as const;
 
@@ -103,7 +104,7 @@ function mssqlSource(connection: string | Knex.MsSqlConnectionConfig, common: Kn
 
 /** Opens (lazily: knex connects on the first query) the back-office database. Call destroy() when done. */
 export function openSqlSource(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv = process.env): Knex {
-  const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000 };
+  const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000, log: knexLog(undefined, 'back-office') };
   switch (cfg.client) {
     case 'better-sqlite3': {
       const filename = cfg.filename ?? fromEnv(cfg.connectionEnv!, env);
