@@ -11,7 +11,7 @@ import { DispatchLoop } from '../dispatch/loop.js';
 import { runConnector } from '../connectors/runner.js';
 import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
-import { activeAlerts, clearAlert } from '../store/channel-alerts.js';
+import { activeAlerts, resumeChannel } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
 import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
@@ -38,7 +38,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted, loudly.
   for (const a of await activeAlerts(app.store.knex)) {
     if (!app.channels.has(a.channel)) continue;
-    await clearAlert(app.store.knex, a.channel);
+    await resumeChannel(app.store.knex, a.channel, Date.now());
     log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
   for (const w of await durabilityWarnings(app.store)) log.warn(w);

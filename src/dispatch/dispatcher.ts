@@ -69,6 +69,22 @@ export class Dispatcher {
     for (const a of await activeAlerts(this.deps.store.knex)) this.halted.set(a.channel, a.reason);
   }
 
+  /** Halts as last logged: a halt is logged when it comes (or its reason changes) and when it ends, not at every pass. */
+  private readonly loggedHalts = new Map<string, string>();
+
+  private reportHalts(): void {
+    for (const [channel, reason] of this.halted) {
+      if (!this.deps.channels.has(channel) || this.loggedHalts.get(channel) === reason) continue;
+      this.loggedHalts.set(channel, reason);
+      this.deps.log.error({ channel, reason }, `channel ${channel} is HALTED: its deliveries stay pending until \`ponte channel resume ${channel}\``);
+    }
+    for (const channel of [...this.loggedHalts.keys()]) {
+      if (this.halted.has(channel)) continue;
+      this.loggedHalts.delete(channel);
+      this.deps.log.warn({ channel }, `channel ${channel} resumed: its deliveries go out again`);
+    }
+  }
+
   /** Stop claiming; in-flight work finishes. */
   stop(): void {
     this.stopping = true;
@@ -84,9 +100,7 @@ export class Dispatcher {
     }
 
     await this.refreshAlerts();
-    for (const [channel, reason] of this.halted) {
-      if (this.deps.channels.has(channel)) this.deps.log.error({ channel, reason }, `channel ${channel} is HALTED: its deliveries stay pending until \`ponte channel resume ${channel}\``);
-    }
+    this.reportHalts();
     const queue: Work[] = [];
     let exhausted = false;
     let refilling: Promise<void> | null = null;

@@ -14,6 +14,7 @@ import { quickRetry } from './quick-retry.js';
 import { maskText } from '../util/mask.js';
 import type { CrashPoint } from '../util/crash-point.js';
 import { finishAndFallBack } from '../store/fall-back.js';
+import { HALT_RETRY_MS } from '../store/channel-alerts.js';
 import { quietUntil } from './quiet-hours.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import type { ProviderSlots } from './provider-slots.js';
@@ -184,7 +185,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       case 'halt':
         deps.onHalt?.(channel.name, err);
         log.error({ err: message }, 'channel halted: work kept pending');
-        return write(state, { state: 'pending', last_error: message, next_attempt_at: clock() + 60_000 });
+        return write(state, { state: 'pending', last_error: message, next_attempt_at: clock() + HALT_RETRY_MS });
       case 'transient':
       default:
         return retryOrGiveUp(item, deps, state, attempts, err, write, log);

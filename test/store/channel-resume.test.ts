@@ -1,0 +1,43 @@
+// `ponte channel resume`: the alert is lifted and the sends the halt put off (in flight when it
+// came, written pending a minute ahead) are due at once; other pending work keeps its schedule.
+import { afterEach, describe, expect, it } from 'vitest';
+import { availableDialects } from '../helpers/databases.js';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { activeAlerts, HALT_RETRY_MS, raiseAlert, resumeChannel } from '../../src/store/channel-alerts.js';
+import { ponte, scratchWorkdir } from '../helpers/cli.js';
+
+const { run } = await availableDialects(['sqlite', 'postgres']);
+let store: TestStore | undefined;
+afterEach(async () => { await store?.close(); store = undefined; });
+
+describe.each(run)('channel resume (%s)', (dialect) => {
+  it('makes due the sends the halt put off, and only those', async () => {
+    store = await testStore(dialect);
+    const k = store.knex;
+    const t0 = Date.parse('2026-12-05T09:00:00Z');
+    const delivery = async (key: string, channel: string, nextAt: number, updatedAt: number) => {
+      const [ev] = await k('events').insert({ dedup_key: key, instance_id: 'test', type: 't', fiscal_code: 'RSSMRA85T10A562S', created_at: t0 }).returning('id');
+      const eventId = typeof ev === 'object' ? (ev as { id: number }).id : ev;
+      const [d] = await k('deliveries').insert({ event_id: eventId, channel, state: 'pending', next_attempt_at: nextAt, created_at: t0, updated_at: updatedAt }).returning('id');
+      return Number(typeof d === 'object' ? (d as { id: number }).id : d);
+    };
+    await raiseAlert(k, 'whatsapp', 'token expired', '190', t0);
+    const putOff = await delivery('a', 'whatsapp', t0 + 1000 + HALT_RETRY_MS, t0 + 1000); // in flight at the halt
+    const retry = await delivery('b', 'whatsapp', t0 + 30_000, t0 - 5000); // a retry scheduled before it
+    const other = await delivery('c', 'appio', t0 + 1000 + HALT_RETRY_MS, t0 + 1000); // another channel
+    const now = t0 + 5000;
+    expect(await resumeChannel(k, 'whatsapp', now)).toEqual({ due: 1 });
+    const next = async (id: number) => Number((await k('deliveries').where({ id }).first('next_attempt_at')).next_attempt_at);
+    expect([await next(putOff), await next(retry), await next(other)]).toEqual([now, t0 + 30_000, t0 + 1000 + HALT_RETRY_MS]);
+    expect(await activeAlerts(k)).toEqual([]);
+    expect(await resumeChannel(k, 'whatsapp', now)).toBeNull();
+  });
+});
+
+describe('ponte channel resume', () => {
+  it('an unknown channel is refused, naming the channels there are', async () => {
+    const r = await ponte(['channel', 'resume', 'telegram'], { cwd: scratchWorkdir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown channel "telegram" (channels: appio, whatsapp)');
+  }, 60_000);
+});
