@@ -42,6 +42,10 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
   for (const w of await durabilityWarnings(app.store)) log.warn(w);
+  // The HTTP server first: a port already taken must fail the start before this process joins
+  // the IO budget sharing, where even a dead process's heartbeat halved the others' share.
+  let wake: () => void = () => undefined;
+  const server = await startAppServer(app, { wake: () => wake(), metrics, crashPoint });
   const sharing = await shareAccountLimits(app);
   const stopSharing = sharing.stop;
   // No IO request before the shared budget is safe to use (see shareAccountLimits): until then a
@@ -53,7 +57,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     held ??= setTimeout(() => { held = undefined; void loop.trigger(); }, wait);
   };
   if (sharing.holdUntil > Date.now()) log.info({ seconds: Math.ceil((sharing.holdUntil - Date.now()) / 1000) }, 'IO requests held: other Ponte processes used the shared IO budget within its last window');
-  const server = await startAppServer(app, { wake: trigger, metrics, crashPoint });
+  wake = trigger;
   const tasks: ScheduledTask[] = [];
   // Running polls, so that a stop waits for them: closing the store under a poll would leave its
   // lease held (5 minutes) and its run unrecorded.
