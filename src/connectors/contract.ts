@@ -91,6 +91,12 @@ export interface EventTypeSpec {
   personalFields?: string[];
   /** Templates by language code; "it" is required and is the fallback. */
   templates: { it: MessageTemplate } & Record<string, MessageTemplate>;
+  /**
+   * Every data name an event of this type can carry, when the connector knows them (a declarative
+   * connector does: its `data` and `dates`). Given, the WhatsApp template parameters of the
+   * instance's routes are checked against them when the configuration loads.
+   */
+  dataFields?: readonly string[];
 }
 
 export interface ConnectorDefinition<S extends z.ZodType = z.ZodType, C = unknown> {

@@ -7,6 +7,7 @@ import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
 import { ConfigError, zodProblems } from '../config/errors.js';
 import { declarativeConnector, declarativeFile } from './declarative/load.js';
+import { routeTemplateProblems } from './route-templates.js';
 
 type Loader = () => Promise<{ default: ConnectorDefinition }>;
 
@@ -60,6 +61,11 @@ export async function resolveInstances(config: PonteConfig, file: string, only?:
     const parsed = definition.configSchema.safeParse(settings.config);
     if (!parsed.success) {
       problems.push(...zodProblems(parsed.error, [`connectors[${i}] (${settings.id})`, 'config']));
+      continue;
+    }
+    const templates = routeTemplateProblems(settings, definition, `connectors[${i}] (${settings.id})`);
+    if (templates.length) {
+      problems.push(...templates);
       continue;
     }
     out.push({ id: settings.id, definition, config: parsed.data, settings });

@@ -10,6 +10,8 @@ import { declarativeConnector, readDeclarative, windowQuery } from '../../src/co
 import { ConfigError } from '../../src/config/errors.js';
 import type { Batch } from '../../src/connectors/contract.js';
 import knexFactory from 'knex';
+import { parseConfig } from '../../src/config/load.js';
+import { resolveInstances } from '../../src/connectors/registry.js';
 
 const { run } = await availableDialects();
 const FILE = 'connectors/scadenze-tari/connector.yaml';
@@ -90,6 +92,33 @@ describe('declarative connector files', () => {
     expect(problems(withFiles(base, 'SELECT * FROM t ORDER BY id'))).toEqual(['query: query.sql must not ORDER BY (Ponte orders and pages the rows itself)']);
     const err = (() => { try { readDeclarative(withFiles(base.replace('templates:', 'templatez:'))); } catch (e) { return e as ConfigError; } return null; })();
     expect(err!.message).toMatch(/connector\.yaml: invalid configuration/);
+  });
+
+  // A variable no event carries failed every row with the same "template variable … is missing";
+  // it is a mistake in connector.yaml, found when the connector loads.
+  it('checks the templates against the data and dates names when it loads', () => {
+    expect(problems(withFiles(base.replace('**{{ amount }} euro** scade', '**{{ amount }} euro** per {{ school }} scade'))))
+      .toEqual(['templates.it.markdown: "school" is not in the event\'s data (it carries: amount, instalment, due)']);
+    // A default does not excuse a name no event can have: the default would always be printed.
+    expect(problems(withFiles(base.replace('TARI: an instalment', "TARI {{ rata | default('') }}: an instalment"))))
+      .toEqual(['templates.en.subject: "rata" is not in the event\'s data (it carries: amount, instalment, due)']);
+    expect(problems(withFiles(base.replace('{{ due | date }}**.\n\n      Puoi', '{{ due | data }}**.\n\n      Puoi'))))
+      .toEqual(['templates.it.markdown: unknown template filter "data" (known: datetime, date, time, upper, lower, default)']);
+    expect(problems(withFiles(base.replace('key: "{{ id }}:{{ due }}"', 'key: "{{ id }}:{{ due "'))))
+      .toEqual(['event.key: unclosed "{{" at character 10 of the template']);
+  });
+
+  it('checks WhatsApp template parameters of an instance against the data when the configuration loads', async () => {
+    const dir = join(withFiles(base, readFileSync('connectors/scadenze-tari/query.sql', 'utf8')), '..');
+    const yaml = (body: string) => `channels:\n  appio:\n    services: { anagrafe: { keyEnv: IO_KEY_ANAGRAFE } }\n  whatsapp:\n    phoneNumberId: "1"\n`
+      + `connectors:\n  - id: tari\n    use: ${dir}\n    schedule: "* * * * *"\n    deliver: [ { channel: appio }, { channel: whatsapp, template: promemoria_tari, body: ${body} } ]\n    config: { source: { client: better-sqlite3, filename: x.sqlite } }\n`;
+    const load = async (body: string) => {
+      try { await resolveInstances(parseConfig(yaml(body), 'ponte.yaml'), 'ponte.yaml'); } catch (e) { return (e as ConfigError).problems; }
+      return [];
+    };
+    expect(await load('["{{ amount }}", "{{ due | date }}"]')).toEqual([]);
+    expect(await load('["{{ amount }}", "{{ school }}"]'))
+      .toEqual(['connectors[0] (tari).deliver[1].body[1] (event type "tari.scadenza"): "school" is not in the event\'s data (it carries: amount, instalment, due)']);
   });
 
   it('compiles to T-SQL for SQL Server', () => {

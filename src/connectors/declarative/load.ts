@@ -12,6 +12,8 @@ import { openSqlSource, readFrom, localBound, selectLocalDateTime, type SqlSourc
 import { pollWindow } from '../sql/window-poll.js';
 import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
 import { instantToWallTime } from '../../util/local-time.js';
+import { compileTemplate, TemplateError } from '../../messages/template.js';
+import { templateProblem } from '../../messages/template-check.js';
 
 export const DECLARATIVE_FILE = 'connector.yaml';
 
@@ -34,8 +36,36 @@ export function readDeclarative(file: string): { spec: DeclarativeSpec; sql: str
   const problems: string[] = [];
   if (sql.includes('?')) problems.push(`query: ${spec.query} must not contain "?" (knex would read it as a parameter)`);
   if (/\border\s+by\b/i.test(sql)) problems.push(`query: ${spec.query} must not ORDER BY (Ponte orders and pages the rows itself)`);
+  problems.push(...templateProblems(spec));
   if (problems.length) throw new ConfigError(file, problems);
   return { spec, sql };
+}
+
+/**
+ * The templates against what an event of this connector carries (its `data` and `dates` names),
+ * and the dedup key's syntax: a mistake here would otherwise be the same row error on every row.
+ */
+function templateProblems(spec: DeclarativeSpec): string[] {
+  const names = new Set(dataNames(spec));
+  const problems: string[] = [];
+  for (const [lang, template] of Object.entries(spec.templates)) {
+    for (const part of ['subject', 'markdown'] as const) {
+      const problem = templateProblem(template[part], names);
+      if (problem) problems.push(`templates.${lang}.${part}: ${problem}`);
+    }
+  }
+  try {
+    compileTemplate(spec.event.key);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    problems.push(`event.key: ${e.message}`);
+  }
+  return problems;
+}
+
+/** The data of every event: its `data` names (trimmed text) and its `dates` names (ISO instants). */
+function dataNames(spec: DeclarativeSpec): string[] {
+  return [...Object.keys(spec.event.data), ...Object.keys(spec.event.dates)];
 }
 
 /** The user's SELECT as a subquery, with the date columns also selected as text. */
@@ -67,7 +97,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
   const read = readDeclarative(file);
   const sql = read.sql;
   const spec: DeclarativeSpec = { ...read.spec, ...(overrides.pageSize ? { pageSize: overrides.pageSize } : {}), ...(read.spec.cursor ? { cursor: { ...read.spec.cursor, ...(overrides.lagSeconds !== undefined ? { lagSeconds: overrides.lagSeconds } : {}), ...(overrides.startFrom ? { startFrom: overrides.startFrom } : {}) } } : {}) };
-  const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates } };
+  const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates, dataFields: dataNames(spec) } };
   const check = async (config: { source?: SqlSourceConfig | undefined }, log: { info: (o: object, m: string) => void }) => {
     const knex = openSqlSource(sourceOf(spec, config, file));
     try {
