@@ -2,7 +2,7 @@
 // real HTTP, the real AppIO channel, the runner and the dispatcher — with a scripted back-office.
 import { z } from 'zod';
 import { pino, type Logger } from 'pino';
-import { defineConnector, type EmittedEvent, type Cancellation, type RowError } from '../../src/connectors/contract.js';
+import { defineConnector, type ConnectorDefinition, type EmittedEvent, type Cancellation, type RowError } from '../../src/connectors/contract.js';
 import type { ConnectorInstance } from '../../src/connectors/registry.js';
 import { AppioChannel } from '../../src/channels/appio/index.js';
 import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../src/sandbox/io/index.js';
@@ -67,12 +67,14 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }>; deliver?: ConnectorInstance['settings']['deliver']; extraChannels?: Channel[] } = {}): Promise<Pipeline> {
+export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }>; deliver?: ConnectorInstance['settings']['deliver']; extraChannels?: Channel[]; connector?: { definition: ConnectorDefinition; config: unknown } } = {}): Promise<Pipeline> {
   const store = await testStore(dialect);
   const sandbox = await startIoSandbox({ processingDelayMs: 50, ...opts.sandbox });
   const log: Logger = pino({ level: process.env.PONTE_TEST_LOG ?? 'silent' });
   const backoffice: Backoffice = { events: [], cancellations: [], errors: [] };
-  const definition = {
+  // A real connector when given (tests may swap instance.definition later, e.g. after editing its
+  // connector.yaml); otherwise the scripted back-office.
+  const definition: ConnectorDefinition = opts.connector?.definition ?? {
     ...testConnector,
     async *poll() {
       yield { events: structuredClone(backoffice.events), cancellations: [...backoffice.cancellations], errors: [...backoffice.errors] };
@@ -83,13 +85,13 @@ export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandbox
     services: { anagrafe: { keyEnv: 'IO_KEY_TEST', owner: 'comune' } },
     ...(opts.owners ? { owners: opts.owners } : {}),
     timeoutMs: 2000,
-    render: ioRenderer((t) => definition.eventTypes[t as 'test.reminder'], 'Europe/Rome'),
+    render: ioRenderer((t) => instance.definition.eventTypes[t], 'Europe/Rome'),
     env: { IO_KEY_TEST: 'test-key' },
     logger: log,
   });
   const channels = new Map<string, Channel>([['appio', channel], ...(opts.extraChannels ?? []).map((c): [string, Channel] => [c.name, c])]);
   const instance: ConnectorInstance = {
-    id: 'scripted-1', definition, config: {},
+    id: 'scripted-1', definition, config: opts.connector?.config ?? {},
     settings: { id: 'scripted-1', use: 'scripted', schedule: '* * * * *', enabled: true, deliver: opts.deliver ?? { mode: 'first', channels: [{ channel: 'appio', service: 'anagrafe' }], listForm: true }, routes: {}, config: {} },
   };
   const cfg = dispatcherSchema.parse({

@@ -13,6 +13,8 @@ import { resolveInstances } from '../../src/connectors/registry.js';
 import { runConnector } from '../../src/connectors/runner.js';
 import { AppioChannel } from '../../src/channels/appio/index.js';
 import { testStore } from '../helpers/store.js';
+import { declarativeConnector } from '../../src/connectors/declarative/load.js';
+import { instantToWallTime } from '../../src/util/local-time.js';
 
 const phoneless = (n: number, phone: string) => reminder(n, { recipient: { fiscalCode: citizen(n), phone } });
 
@@ -138,6 +140,51 @@ describe('a back-office that is unreachable or has a renamed column', () => {
     } finally {
       process.chdir(cwd);
       await store.close();
+    }
+  });
+});
+
+describe('a column connector.yaml maps that query.sql does not return (a typo, or a column renamed)', () => {
+  // The tester's case: one letter missing in `fiscalCode: codice_fiscale`. Read as undefined, the
+  // column looked like a NULL on every row: the run went "ok" with a row error per row and
+  // cancelled every pending reminder, and the ledger kept their keys, so the fix sent nothing.
+  it('fails the run (recorded), cancels nothing, and the run after the fix sends everything', async () => {
+    const dir = tempDir('bad-col');
+    const folder = join(dir, 'connectors/scadenze-tari');
+    cpSync('connectors/scadenze-tari', folder, { recursive: true });
+    const yamlFile = join(folder, 'connector.yaml');
+    const good = readFileSync(yamlFile, 'utf8');
+    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(dir, 'bo.sqlite') }, useNullAsDefault: true });
+    await bo.schema.createTable('rate_tari', (t) => { t.integer('id'); t.string('codice_fiscale'); t.string('telefono'); t.string('lingua'); t.string('scadenza'); t.string('importo'); t.string('rata'); t.string('stato'); });
+    // Due in three days: inside the window, the reminder (7 days before) already sendable.
+    const due = instantToWallTime(new Date(Date.now() + 3 * 86_400_000), 'Europe/Rome');
+    await bo('rate_tari').insert([1, 2, 3].map((n) => ({ id: n, codice_fiscale: citizen(n), scadenza: due, importo: '10,00', rata: `${n}/3`, stato: 'DA_PAGARE' })));
+    await bo.destroy();
+    const config = { source: { client: 'better-sqlite3', filename: join(dir, 'bo.sqlite') } };
+    const p = await makePipeline('sqlite', { connector: { definition: declarativeConnector(yamlFile), config } });
+    const pending = async () => Object.values(await p.states()).filter((s) => s === 'pending').length;
+    try {
+      expect((await p.poll()).eventsNew).toBe(3);
+      expect(await pending()).toBe(3);
+
+      writeFileSync(yamlFile, good.replace('fiscalCode: codice_fiscale', 'fiscalCode: codice_fiscal'));
+      p.instance.definition = declarativeConnector(yamlFile);
+      const failed = await p.poll();
+      expect(failed).toMatchObject({ status: 'failed', rowsRead: 0, cancelled: 0, rowErrors: 0 });
+      expect(failed.error).toMatch(/^scadenze-tari: .*connector\.yaml names column\(s\) that .*query\.sql does not return — event\.recipient\.fiscalCode: "codice_fiscal"\. The query returns: id, codice_fiscale, telefono, lingua, scadenza, importo, rata, stato\./);
+      const run = await p.store.knex('connector_runs').orderBy('id', 'desc').first();
+      expect(run).toMatchObject({ instance_id: 'scripted-1', status: 'failed' });
+      expect(run.error).toMatch(/"codice_fiscal"/);
+      expect(await p.store.knex('row_errors').count({ n: '*' })).toEqual([{ n: 0 }]);
+      expect(await pending()).toBe(3); // nothing cancelled
+
+      writeFileSync(yamlFile, good);
+      p.instance.definition = declarativeConnector(yamlFile);
+      expect(await p.poll()).toMatchObject({ status: 'ok', eventsNew: 0, eventsDuplicate: 3, cancelled: 0, rowErrors: 0 });
+      await p.settle();
+      expect(p.sandbox.messages.map((m) => m.fiscalCode).sort()).toEqual([citizen(1), citizen(2), citizen(3)]);
+    } finally {
+      await p.close();
     }
   });
 });

@@ -1,7 +1,7 @@
 // From connectors/<name>/connector.yaml (+ its .sql) to a connector definition: the YAML is checked
 // with errors naming the file and the field, the query is wrapped with the shape's conditions.
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { Knex } from 'knex';
 import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '../contract.js';
 import { ConfigError, zodProblems } from '../../config/errors.js';
@@ -14,6 +14,7 @@ import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
 import { instantToWallTime } from '../../util/local-time.js';
 import { compileTemplate, TemplateError } from '../../messages/template.js';
 import { templateProblem } from '../../messages/template-check.js';
+import { checkColumns } from './columns.js';
 
 export const DECLARATIVE_FILE = 'connector.yaml';
 
@@ -68,6 +69,12 @@ function dataNames(spec: DeclarativeSpec): string[] {
   return [...Object.keys(spec.event.data), ...Object.keys(spec.event.dates)];
 }
 
+/** A path as an operator would type it: relative to the working folder when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
+}
+
 /** The user's SELECT as a subquery, with the date columns also selected as text. */
 export function wrappedQuery(knex: Knex, spec: DeclarativeSpec, sql: string): Knex.QueryBuilder {
   const columns: Array<Knex.Raw | string> = [knex.raw('q.*')];
@@ -98,15 +105,25 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
   const sql = read.sql;
   const spec: DeclarativeSpec = { ...read.spec, ...(overrides.pageSize ? { pageSize: overrides.pageSize } : {}), ...(read.spec.cursor ? { cursor: { ...read.spec.cursor, ...(overrides.lagSeconds !== undefined ? { lagSeconds: overrides.lagSeconds } : {}), ...(overrides.startFrom ? { startFrom: overrides.startFrom } : {}) } } : {}) };
   const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates, dataFields: dataNames(spec) } };
+  const where = { connector: spec.name, yamlFile: shown(file), sqlFile: shown(join(dirname(file), spec.query)) };
+  const key = compileTemplate(spec.event.key); // readDeclarative has refused a key that does not compile
   const check = async (config: { source?: SqlSourceConfig | undefined }, log: { info: (o: object, m: string) => void }) => {
     const knex = openSqlSource(sourceOf(spec, config, file));
     try {
+      await checkColumns(knex, spec, sql, where, key);
       await wrappedQuery(knex, spec, sql).whereRaw('1 = 0');
       log.info({ connector: spec.name }, 'query and columns readable');
     } finally {
       await knex.destroy();
     }
   };
+  /** A run: the columns first (a missing one fails it before any row is read), then the shape's poll. */
+  async function* run<T>(config: { source?: SqlSourceConfig | undefined }, poll: (knex: Knex) => AsyncIterable<T>): AsyncGenerator<T> {
+    yield* readFrom(sourceOf(spec, config, file), async function* (knex) {
+      await checkColumns(knex, spec, sql, where, key);
+      yield* poll(knex);
+    });
+  }
   if (spec.shape === 'incremental') {
     return defineConnector<typeof declarativeInstanceSchema, ChangeCursor>({
       name: spec.name,
@@ -116,7 +133,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
       eventTypes,
       check,
       async *poll(ctx) {
-        yield* readFrom(sourceOf(spec, ctx.config, file), (knex) => pollChanges({
+        yield* run(ctx.config, (knex) => pollChanges({
             knex,
             source: () => wrappedQuery(knex, spec, sql),
             tsColumn: `q.${spec.cursor!.column}`,
@@ -140,7 +157,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
     eventTypes,
     check,
     async *poll(ctx) {
-      yield* readFrom(sourceOf(spec, ctx.config, file), (knex) => pollWindow({
+      yield* run(ctx.config, (knex) => pollWindow({
           knex,
           entityPrefix: spec.name,
           idColumn: `q.${spec.key}`,
