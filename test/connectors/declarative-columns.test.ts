@@ -1,7 +1,8 @@
 // A declarative connector whose connector.yaml names a column query.sql does not return (a typo,
 // or a column renamed by the back-office) must fail the run before reading a row: read as
 // undefined, the column looked like a NULL on every row, and a window connector then cancelled
-// every pending reminder as "the back-office row cannot be read".
+// every pending reminder as "the back-office row cannot be read". And a query the database
+// refuses is named by connector and file, with the database's message, not the generated SQL.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -102,5 +103,19 @@ describe.each(run)('declarative connector columns on %s', (dialect) => {
     const r = await poll(edited('pratiche-edilizie', (y) => y.replace('column: aggiornata_il ', 'column: aggiornata_al ')), config());
     expect(r.batches).toEqual([]);
     expect(r.error!.message).toMatch(/^pratiche-edilizie: .* does not return — cursor\.column: "aggiornata_al"\. The query returns: id, numero_pratica, codice_fiscale, telefono, stato, aggiornata_il\./);
+  });
+
+  it('a query the database refuses names the connector and the file, not the generated SQL, and masks values', async () => {
+    // A fiscal-code-shaped name, so that the database's message quotes it (PostgreSQL lower-cases it).
+    const file = edited('scadenze-tari', undefined, (s) => s.replace('r.stato', `r.stato, r.${CF}`));
+    const r = await poll(file, config(), ['scadenze-tari:1']);
+    expect(r.batches).toEqual([]);
+    expect(r.error!.message).toMatch(/^scadenze-tari: the back-office database refused the query of \S*connectors\/scadenze-tari\/query\.sql: /);
+    expect(r.error!.message).not.toMatch(/select q\.|from \(|rate_tari|ponte_probe/i); // no generated SQL
+    expect(r.error!.message.toUpperCase()).not.toContain(CF);
+    expect(r.error!.message).toMatch(/RSS\*+U/i);
+    // The connector's check (harness "config valid", ponte connector check) says the same.
+    const conn = declarativeConnector(file);
+    await expect(conn.check!(conn.configSchema.parse(config()), pino({ level: 'silent' }))).rejects.toThrow(/^scadenze-tari: the back-office database refused the query of /);
   });
 });

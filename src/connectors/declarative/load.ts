@@ -8,10 +8,11 @@ import { ConfigError, zodProblems } from '../../config/errors.js';
 import { readYamlFile } from '../../config/yaml-file.js';
 import { declarativeInstanceSchema, declarativeSchema, type DeclarativeSpec } from './schema.js';
 import { dateAlias, rowMapper } from './map-row.js';
-import { openSqlSource, readFrom, localBound, selectLocalDateTime, type SqlSourceConfig } from '../sql/source.js';
+import { openSqlSource, readFrom, localBound, selectLocalDateTime, QUERY_REFUSED, type SqlSourceConfig } from '../sql/source.js';
 import { pollWindow } from '../sql/window-poll.js';
 import { pollChanges, type ChangeCursor } from '../sql/changes-poll.js';
 import { instantToWallTime } from '../../util/local-time.js';
+import { maskText } from '../../util/mask.js';
 import { compileTemplate, TemplateError } from '../../messages/template.js';
 import { templateProblem } from '../../messages/template-check.js';
 import { checkColumns } from './columns.js';
@@ -75,6 +76,17 @@ function shown(path: string): string {
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/**
+ * A query the back-office database refused (a wrong column in query.sql, a type mismatch) as one
+ * line naming the connector and the file, with the database's message (source.ts has removed the
+ * generated SQL) masked: databases quote values, and values can be fiscal codes. Other errors
+ * (connection, abort, a missing column) already say what they are and pass unchanged.
+ */
+function explained(e: unknown, connector: string, sqlFile: string): unknown {
+  if (!(e instanceof Error) || !(e as { [QUERY_REFUSED]?: boolean })[QUERY_REFUSED]) return e;
+  return new Error(`${connector}: the back-office database refused the query of ${sqlFile}: ${maskText(e.message)}`, { cause: e });
+}
+
 /** The user's SELECT as a subquery, with the date columns also selected as text. */
 export function wrappedQuery(knex: Knex, spec: DeclarativeSpec, sql: string): Knex.QueryBuilder {
   const columns: Array<Knex.Raw | string> = [knex.raw('q.*')];
@@ -113,16 +125,22 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
       await checkColumns(knex, spec, sql, where, key);
       await wrappedQuery(knex, spec, sql).whereRaw('1 = 0');
       log.info({ connector: spec.name }, 'query and columns readable');
+    } catch (e) {
+      throw explained(e, where.connector, where.sqlFile);
     } finally {
       await knex.destroy();
     }
   };
   /** A run: the columns first (a missing one fails it before any row is read), then the shape's poll. */
   async function* run<T>(config: { source?: SqlSourceConfig | undefined }, poll: (knex: Knex) => AsyncIterable<T>): AsyncGenerator<T> {
-    yield* readFrom(sourceOf(spec, config, file), async function* (knex) {
-      await checkColumns(knex, spec, sql, where, key);
-      yield* poll(knex);
-    });
+    try {
+      yield* readFrom(sourceOf(spec, config, file), async function* (knex) {
+        await checkColumns(knex, spec, sql, where, key);
+        yield* poll(knex);
+      });
+    } catch (e) {
+      throw explained(e, where.connector, where.sqlFile);
+    }
   }
   if (spec.shape === 'incremental') {
     return defineConnector<typeof declarativeInstanceSchema, ChangeCursor>({

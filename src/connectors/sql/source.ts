@@ -104,7 +104,31 @@ function mssqlSource(connection: string | Knex.MsSqlConnectionConfig, common: Kn
 
 /** Opens (lazily: knex connects on the first query) the back-office database. Call destroy() when done. */
 export function openSqlSource(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv = process.env): Knex {
-  const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000, log: knexLog(undefined, 'back-office') };
+  return withDatabaseMessages(openKnex(cfg, env));
+}
+
+/** Marks an error whose message is the back-office database's own, the query text removed. */
+export const QUERY_REFUSED = Symbol('ponte.queryRefused');
+
+/**
+ * knex prefixes a failed query's error with the whole SQL ("<sql> - <database message>"). For a
+ * declarative connector that is the generated wrapper around query.sql: a screenful that hides
+ * the one line that matters, and, with its bindings written in, values read from the back-office.
+ * Bindings are never compiled into the message (compileSqlOnError: false, set in openKnex), and
+ * the SQL prefix is cut off as the error is raised, so callers see only what the database said.
+ */
+function withDatabaseMessages(knex: Knex): Knex {
+  knex.on('query-error', (err: unknown, query: { sql?: unknown }) => {
+    if (!(err instanceof Error) || typeof query?.sql !== 'string') return;
+    const prefix = `${query.sql} - `;
+    if (err.message.startsWith(prefix)) err.message = err.message.slice(prefix.length);
+    Object.defineProperty(err, QUERY_REFUSED, { value: true });
+  });
+  return knex;
+}
+
+function openKnex(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv): Knex {
+  const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000, compileSqlOnError: false, log: knexLog(undefined, 'back-office') };
   switch (cfg.client) {
     case 'better-sqlite3': {
       const filename = cfg.filename ?? fromEnv(cfg.connectionEnv!, env);
