@@ -86,7 +86,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       let channelEnv = env;
       const sb = config.sandbox?.io;
       if (sb?.enabled && opts.sandbox !== false) {
-        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, citizens: { notFound: sb.notOnIo } });
+        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, citizens: { notFound: sb.notOnIo }, ...(sb.stateFile ? { stateFile: sb.stateFile } : {}) });
         baseUrl = sandbox.url;
         // The sandbox accepts any key: give services without one a visible placeholder.
         channelEnv = { ...env };

@@ -27,6 +27,8 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
   }
   const log = cliLogger(opts);
   for (const f of [config.store.filename, DEMO_BACKOFFICE]) for (const s of ['', '-wal', '-shm']) rmSync(f + s, { force: true });
+  // The fake IO starts afresh with the store (it keeps its messages for later commands).
+  if (config.sandbox.io.stateFile) rmSync(config.sandbox.io.stateFile, { force: true });
   mkdirSync(dirname(DEMO_BACKOFFICE), { recursive: true });
   const backoffice = knexFactory({ client: 'better-sqlite3', connection: { filename: DEMO_BACKOFFICE }, useNullAsDefault: true });
   try {

@@ -67,6 +67,8 @@ export const sandboxSchema = z.strictObject({
     processingDelayMs: z.number().int().min(0).default(300),
     /** Fiscal codes the fake treats as having no IO profile (demo of a skipped delivery). */
     notOnIo: z.array(z.string()).default([]),
+    /** Keeps the messages the fake created across commands (JSON lines), so a later command can poll their status. */
+    stateFile: z.string().min(1).optional(),
   }).optional(),
   whatsapp: z.strictObject({
     enabled: z.boolean().default(true),

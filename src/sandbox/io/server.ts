@@ -23,6 +23,8 @@ export interface IoSandboxOptions {
   citizens?: CitizenOptions;
   /** How long a created message stays ACCEPTED. Default 200 ms. */
   processingDelayMs?: number;
+  /** A file keeping the created messages across restarts (JSON lines); default: memory only. */
+  stateFile?: string;
   faults?: FaultOptions;
   /** Default: the copy of IO's spec next to this file. */
   specPath?: string;
@@ -151,7 +153,7 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
     ['getProfileByPOST', 'getProfile', FISCAL_CODE_IN_BODY, FISCAL_CODE_IN_PATH, 'getMessage'],
     opts.specPath,
   );
-  const state = new IoState(opts.citizens ?? {}, opts.processingDelayMs ?? 200);
+  const state = new IoState(opts.citizens ?? {}, opts.processingDelayMs ?? 200, opts.stateFile);
   const limiter = new OwnerRateLimiter(opts.limit ?? { requests: 150, windowMs: 5000 });
   const faults = new Faults(opts.faults);
   const requests: RecordedRequest[] = [];

@@ -1,5 +1,7 @@
 // What the fake IO knows: citizens' profiles and the messages services have created.
 import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export interface CitizenOptions {
   /** No IO profile: getProfile 404, messages end REJECTED (USER_NOT_FOUND). */
@@ -60,11 +62,28 @@ export class IoState {
   constructor(
     private readonly citizens: CitizenOptions,
     private readonly processingDelayMs: number,
+    /**
+     * Where created messages are kept (one JSON line each), so that the embedded sandbox of one
+     * command (`ponte dispatch --once`) knows the messages another created: without it the next
+     * command's status poll found none and the deliveries ended FAILED "status could not be read".
+     */
+    private readonly file?: string,
   ) {
     this.notFound = new Set(citizens.notFound);
     this.blocked = new Set(citizens.senderNotAllowed);
     this.rejected = new Set(citizens.rejectOnProcess);
     this.failing = new Set(citizens.failOnProcess);
+    if (file && existsSync(file)) {
+      for (const line of readFileSync(file, 'utf8').split('\n')) {
+        if (!line.trim()) continue;
+        try {
+          const m = JSON.parse(line) as Omit<SandboxMessage, 'status' | 'createdAt'> & { createdAt: string; final: MessageStatus; doneAt: number };
+          this.byId.set(m.id, { ...m, createdAt: new Date(m.createdAt) });
+        } catch {
+          // A line cut by a kill mid-write: that message is simply unknown, as at a fresh start.
+        }
+      }
+    }
   }
 
   /** The profile IO would return, or undefined for "Profile not found". */
@@ -85,6 +104,10 @@ export class IoState {
         : 'PROCESSED';
     const stored = { ...m, id: ulid(now), createdAt: new Date(now), final, doneAt: now + this.processingDelayMs };
     this.byId.set(stored.id, stored);
+    if (this.file) {
+      mkdirSync(dirname(this.file), { recursive: true });
+      appendFileSync(this.file, `${JSON.stringify(stored)}\n`);
+    }
     return this.view(stored, now);
   }
 

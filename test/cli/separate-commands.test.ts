@@ -1,0 +1,39 @@
+// The CED flow in separate commands on the embedded default, as docs/connectors.md shows it:
+// `ponte poll`, then `ponte dispatch --once` (the sends), then later another `dispatch --once`
+// (the status polls). Each command starts its own IO sandbox; the sandbox keeps the messages it
+// created in data/io-sandbox.jsonl, so the later command's status polls find them. Without it
+// every accepted message ended FAILED "status could not be read" (404).
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import knexFactory from 'knex';
+import { ponte, scratchWorkdir } from '../helpers/cli.js';
+import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
+import { openStore } from '../../src/store/db.js';
+
+describe('poll, then dispatch --once, then dispatch --once again', () => {
+  it('the second command polls the status of what the first sent: processed, not failed', async () => {
+    const cwd = scratchWorkdir();
+    mkdirSync(join(cwd, 'data'));
+    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
+    await seedDemoBackoffice(bo);
+    await bo.destroy();
+    expect((await ponte(['poll', 'demo-ztl'], { cwd })).code).toBe(0);
+    expect((await ponte(['dispatch', '--once'], { cwd })).code).toBe(0);
+    const states = async () => {
+      const store = openStore({ client: 'sqlite', filename: join(cwd, 'data/ponte.sqlite') });
+      try {
+        return (await store.knex('deliveries').where({ channel: 'appio' }).select('state', 'reason')) as Array<{ state: string; reason: string | null }>;
+      } finally {
+        await store.close();
+      }
+    };
+    const sent = await states();
+    expect(sent.filter((d) => d.state === 'accepted').length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 5_500)); // the first status poll is 5 s after the send
+    expect((await ponte(['dispatch', '--once'], { cwd })).code).toBe(0);
+    const after = await states();
+    expect(after.filter((d) => d.state === 'failed')).toEqual([]);
+    expect(after.filter((d) => d.state === 'processed').length).toBe(sent.filter((d) => d.state === 'accepted').length);
+  }, 120_000);
+});
