@@ -62,7 +62,8 @@ function synonymMap(groups: string[][], stopWords: ReadonlySet<string>, problems
 export function checkFaq(file: FaqFile): Checked {
   const problems: Problem[] = [];
   const stopWords = stopWordSet(file.stopWords, problems);
-  const vocabulary: Vocabulary = { synonyms: synonymMap(file.synonyms, stopWords, problems), stopWords };
+  const synonyms = synonymMap(file.synonyms, stopWords, problems);
+  const vocabulary: Vocabulary = { synonyms, synonymGroups: new Set(synonyms.values()), stopWords };
   const firstIndex = new Map<string, number>();
 
   file.entries.forEach((entry, i) => {

@@ -9,6 +9,8 @@ import { STOP_WORDS } from './stopwords.js';
 /** What a FAQ file adds to the built-in rules: synonyms (stem → stem searched instead) and stop words. */
 export interface Vocabulary {
   synonyms: ReadonlyMap<string, string>;
+  /** The term of every synonym group (what its words are searched as). */
+  synonymGroups?: ReadonlySet<string>;
   /** Folded words never searched, such as the comune's name, which citizens write about anything. */
   stopWords: ReadonlySet<string>;
 }
@@ -49,6 +51,28 @@ export function termOf(word: string, vocabulary: Vocabulary = NO_VOCABULARY): st
   // Numbers (years, 112) are kept whole: stemming "2027" means nothing.
   const t = /^\p{N}+$/u.test(word) ? word : stem(word);
   return vocabulary.synonyms.get(t) ?? t;
+}
+
+/**
+ * Only the inflection off: the final vowel, an -i- before it (-io/-ia: "orario"/"orari") and the
+ * hard-c/g h ("buca"/"buche"). Snowball goes further and takes derivations off too: "fermate"
+ * (bus stops) and "fermiate" (you stop) both become "ferm", "smarrimento" and "smarrito" both
+ * "smarr". Keywords weigh three times a variant, so they are matched on this stricter form.
+ * Words of 3 letters or fewer are kept whole ("cie", "imu", "f24").
+ */
+export function inflectionStem(word: string): string {
+  if (word.length <= 3 || /^\p{N}+$/u.test(word)) return word;
+  return word.replace(/[aeiou]$/, '').replace(/i$/, '').replace(/([cg])h$/, '$1');
+}
+
+/**
+ * A keyword's term: its inflection stem, or the group's term for a synonym (the file says those
+ * words are interchangeable). Null for exactly the words termOf drops, so the two stay aligned.
+ */
+export function keywordTermOf(word: string, vocabulary: Vocabulary = NO_VOCABULARY): string | null {
+  const t = termOf(word, vocabulary);
+  if (t === null || /^\p{N}+$/u.test(word)) return t;
+  return vocabulary.synonymGroups?.has(t) ? t : inflectionStem(word);
 }
 
 /** The single-word terms of `text`, in order, repeats kept (the index counts term frequency). */

@@ -53,6 +53,18 @@ describe('Faq.answer', () => {
     expect(faqWith(0.1, (lead - 1) * 0.9).answer('tari casa')?.confident).toBe(true);
   });
 
+  it('one word alone is confident only when it is a keyword, inflected; a word sharing its stem is not', () => {
+    const faq = faqWith(1, 0.25);
+    expect(faq.answer('loculi')).toMatchObject({ entry: { id: 'faq:cimiteri' }, confident: true });
+    // "loculare" has the Snowball stem of "loculo" (locul): found, but a guess on its own.
+    const alone = faq.answer('loculare')!;
+    expect(alone.entry.id).toBe('faq:cimiteri');
+    expect(alone.runnerUp).toBeNull();
+    expect(alone.confident).toBe(false);
+    // With a second word of the entry behind it, the stem is enough.
+    expect(faq.answer('loculare al cimitero')).toMatchObject({ entry: { id: 'faq:cimiteri' }, confident: true });
+  });
+
   it('a tie between two entries is never confident, even with margin 0', () => {
     const m = faqWith(0.1, 0).answer('tassa rifiuti')!;
     expect(m.score).toBe(m.runnerUp!.score);

@@ -1,6 +1,6 @@
 // The same word written the ways citizens write it must become the same search term.
 import { describe, expect, it } from 'vitest';
-import { foldAccents, queryTerms, splitWords, stem, termOf, wordTerms, type Vocabulary } from '../../../src/citizen/faq/normalise.js';
+import { foldAccents, inflectionStem, keywordTermOf, queryTerms, splitWords, stem, termOf, wordTerms, type Vocabulary } from '../../../src/citizen/faq/normalise.js';
 
 describe('accent folding and splitting', () => {
   it('"perchè", "perché", "perche" and "PERCHÉ" fold to one word', () => {
@@ -42,6 +42,27 @@ describe('stemming and stop words', () => {
 
   it('keeps numbers whole and drops single letters', () => {
     expect(wordTerms('calendario 2027 zona B')).toEqual([stem('calendario'), '2027', stem('zona')]);
+  });
+});
+
+describe('inflection stem (how a lone word must match a keyword)', () => {
+  it('joins singular and plural, masculine and feminine', () => {
+    for (const [a, b] of [['loculo', 'loculi'], ['multa', 'multe'], ['orario', 'orari'], ['buca', 'buche'], ['anziano', 'anziane']]) {
+      expect(inflectionStem(a!)).toBe(inflectionStem(b!));
+    }
+  });
+
+  it('keeps apart the words Snowball joins through a derivation', () => {
+    expect(stem('fermiate')).toBe(stem('fermate'));
+    expect(inflectionStem('fermiate')).not.toBe(inflectionStem('fermate'));
+    expect(inflectionStem('smarrito')).not.toBe(inflectionStem('smarrimento'));
+  });
+
+  it('keeps short words and numbers whole; a synonym is its group\'s term', () => {
+    expect(['cie', 'imu', 'f24', '2027'].map(inflectionStem)).toEqual(['cie', 'imu', 'f24', '2027']);
+    const vocabulary: Vocabulary = { synonyms: new Map([[stem('pulmino'), stem('scuolabus')]]), synonymGroups: new Set([stem('scuolabus')]), stopWords: new Set() };
+    expect(keywordTermOf('pulmino', vocabulary)).toBe(keywordTermOf('scuolabus', vocabulary));
+    expect(keywordTermOf('della', vocabulary)).toBeNull();
   });
 });
 
