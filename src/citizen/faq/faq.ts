@@ -1,6 +1,7 @@
 // Answering free text from the FAQ (citizen-service.md §4 rule 5): the best entry is answered only
 // when it is both strong enough (score ≥ threshold) and clearly ahead of the best *other* entry
-// (margin), and rests on more than one word unless that word is one of its keywords; otherwise the caller shows topics or offers an operator, and may offer `search`'s
+// (margin; just ahead when both matched the same words of the message), and rests on more than one
+// word unless that word is one of its keywords; otherwise the caller shows topics or offers an operator, and may offer `search`'s
 // top hits as "did you mean".
 import type MiniSearch from 'minisearch';
 import { isPair, keywordTermOf, queryTerms, splitWords, termOf, type Vocabulary } from './normalise.js';
@@ -14,10 +15,22 @@ export interface FaqHit {
 }
 
 export interface FaqMatch extends FaqHit {
-  /** Above the threshold and ahead of runnerUp by the margin: safe to send without asking. */
+  /** Above the threshold and ahead of runnerUp by the margin (see answer): safe to send without asking. */
   confident: boolean;
   /** The best entry other than `entry`, or null when no other entry matched at all. */
   runnerUp: FaqHit | null;
+}
+
+/**
+ * Whether two hits matched exactly the same words and pairs of the question. The margin is there
+ * for a message that points to two entries with different words of it; when both matched the very
+ * same words, nothing in the message tells them apart any better, and the higher score says which
+ * entry those words are more central to. "carta d'identità" matches faq:cie (in its question and
+ * three variants) and faq:cie-smarrimento (question and one variant) alike, 97.7 to 89.3: with the
+ * margin it was never answered, although the general entry is plainly what a bare topic asks for.
+ */
+function sameWords(a: { matched: string[] }, b: { matched: string[] }): boolean {
+  return a.matched.length === b.matched.length && b.matched.every((t) => a.matched.includes(t));
 }
 
 export class Faq {
@@ -59,7 +72,7 @@ export class Faq {
     const [best, runnerUp = null] = this.#search(text);
     if (!best) return null;
     // Strictly ahead: two entries that tie are a guess even with margin 0.
-    const ahead = runnerUp === null || best.score > runnerUp.score * (1 + this.margin);
+    const ahead = runnerUp === null || best.score > runnerUp.score * (1 + (sameWords(best, runnerUp) ? 0 : this.margin));
     const confident = best.score >= this.threshold && ahead && !this.#restsOnAStemAlone(text, best);
     return { entry: best.entry, score: best.score, confident, runnerUp: runnerUp && { entry: runnerUp.entry, score: runnerUp.score } };
   }

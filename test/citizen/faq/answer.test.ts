@@ -65,6 +65,17 @@ describe('Faq.answer', () => {
     expect(faq.answer('loculare al cimitero')).toMatchObject({ entry: { id: 'faq:cimiteri' }, confident: true });
   });
 
+  it('when the runner-up matched the very same words, being ahead is enough: the margin is for rival words', () => {
+    // "tari" alone: in faq:tari (question and keyword) and in faq:tari-dichiarazione (question).
+    const m = faqWith(0.1, 100).answer('tari')!;
+    expect(m.entry.id).toBe('faq:tari');
+    expect(m.runnerUp?.entry.id).toBe('faq:tari-dichiarazione');
+    expect(m.score).toBeLessThan(m.runnerUp!.score * 101);
+    expect(m.confident).toBe(true);
+    // "casa" is a word only faq:tari-dichiarazione has: the margin applies again.
+    expect(faqWith(0.1, 100).answer('tari casa')?.confident).toBe(false);
+  });
+
   it('a tie between two entries is never confident, even with margin 0', () => {
     const m = faqWith(0.1, 0).answer('tassa rifiuti')!;
     expect(m.score).toBe(m.runnerUp!.score);
