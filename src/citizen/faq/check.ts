@@ -3,7 +3,7 @@
 // answers that fit a WhatsApp body with their links, and single-word synonyms and stop words, with
 // no word in two synonym groups.
 import { formatAnswer } from './format.js';
-import { splitWords, termOf, wordTerms, type Vocabulary } from './normalise.js';
+import { inflectionStem, splitWords, termOf, wordTerms, type Vocabulary } from './normalise.js';
 import { ANSWER_MAX, type FaqFile } from './schema.js';
 
 export interface Problem {
@@ -59,11 +59,22 @@ function synonymMap(groups: string[][], stopWords: ReadonlySet<string>, problems
   return map;
 }
 
+/** Each listed synonym, as an inflection stem, → the term its group is searched as (for keywords). */
+function synonymWords(groups: string[][], synonyms: ReadonlyMap<string, string>, stopWords: ReadonlySet<string>): Map<string, string> {
+  const plain: Vocabulary = { synonyms, stopWords };
+  const words = new Map<string, string>();
+  for (const word of groups.flat().flatMap((text) => splitWords(text))) {
+    const term = termOf(word, plain);
+    if (term !== null) words.set(inflectionStem(word), term);
+  }
+  return words;
+}
+
 export function checkFaq(file: FaqFile): Checked {
   const problems: Problem[] = [];
   const stopWords = stopWordSet(file.stopWords, problems);
   const synonyms = synonymMap(file.synonyms, stopWords, problems);
-  const vocabulary: Vocabulary = { synonyms, synonymGroups: new Set(synonyms.values()), stopWords };
+  const vocabulary: Vocabulary = { synonyms, synonymWords: synonymWords(file.synonyms, synonyms, stopWords), stopWords };
   const firstIndex = new Map<string, number>();
 
   file.entries.forEach((entry, i) => {

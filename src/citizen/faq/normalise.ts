@@ -9,8 +9,11 @@ import { STOP_WORDS } from './stopwords.js';
 /** What a FAQ file adds to the built-in rules: synonyms (stem → stem searched instead) and stop words. */
 export interface Vocabulary {
   synonyms: ReadonlyMap<string, string>;
-  /** The term of every synonym group (what its words are searched as). */
-  synonymGroups?: ReadonlySet<string>;
+  /**
+   * The words listed in synonym groups, as inflection stems → their group's term. Only these, not
+   * every word sharing a listed word's Snowball stem: for keywords ("perso" lists "persa", not "persona").
+   */
+  synonymWords?: ReadonlyMap<string, string>;
   /** Folded words never searched, such as the comune's name, which citizens write about anything. */
   stopWords: ReadonlySet<string>;
 }
@@ -66,13 +69,13 @@ export function inflectionStem(word: string): string {
 }
 
 /**
- * A keyword's term: its inflection stem, or the group's term for a synonym (the file says those
- * words are interchangeable). Null for exactly the words termOf drops, so the two stay aligned.
+ * A word as a keyword: its inflection stem, or its group's term when the word itself is listed in
+ * a synonym group (the file says those words are interchangeable). Null for the words termOf drops.
  */
 export function keywordTermOf(word: string, vocabulary: Vocabulary = NO_VOCABULARY): string | null {
-  const t = termOf(word, vocabulary);
-  if (t === null || /^\p{N}+$/u.test(word)) return t;
-  return vocabulary.synonymGroups?.has(t) ? t : inflectionStem(word);
+  if (termOf(word, vocabulary) === null) return null;
+  const t = inflectionStem(word);
+  return vocabulary.synonymWords?.get(t) ?? t;
 }
 
 /** The single-word terms of `text`, in order, repeats kept (the index counts term frequency). */

@@ -3,7 +3,7 @@
 // MiniSearch does no stemming: tokenize runs the whole of normalise.ts (it needs neighbouring
 // words for the pairs, which processTerm never sees), so processTerm has nothing left to do.
 import MiniSearch, { type SearchOptions } from 'minisearch';
-import { isPair, terms, type Vocabulary } from './normalise.js';
+import { isPair, PAIR_MARK, terms, type Vocabulary } from './normalise.js';
 import type { FaqEntry } from './schema.js';
 
 interface FaqDocument {
@@ -20,8 +20,12 @@ const BOOST = { question: 1.5, variants: 1, keywords: 3 };
 
 // Typos ("residensa", "eletorale") are one edit on a stem of 5+ letters; shorter stems
 // ("tari", "imu", "cie") get no fuzziness, or "tari" would also find "tar…" words. A pair gets one
-// edit (a typo in either word), not 20 % of its length, or "~port~cart" would find "~furt~cart".
-const fuzzy = (term: string): number | false => (isPair(term) ? 1 : term.length >= 5 ? 0.2 : false);
+// edit (a typo in either word), not 20 % of its length, or "~port~cart" would find "~furt~cart";
+// and only when both its words are long enough to take a typo alone, or "~can~smarr" (il cane…
+// perso) would find "~cas~smarr" (in caso di smarrimento) in faq:cie-smarrimento.
+const typoLength = 5;
+const fuzzy = (term: string): number | false =>
+  isPair(term) ? (term.split(PAIR_MARK).slice(1).every((w) => w.length >= typoLength) ? 1 : false) : term.length >= typoLength ? 0.2 : false;
 
 // A prefix hit covers stems Snowball cut differently ("scaduta" → scad, "scadenza" → scadenz);
 // from 4 letters, so "ora" does not match "orar…" and every other o-word. Never for pairs.

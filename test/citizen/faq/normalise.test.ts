@@ -60,8 +60,14 @@ describe('inflection stem (how a lone word must match a keyword)', () => {
 
   it('keeps short words and numbers whole; a synonym is its group\'s term', () => {
     expect(['cie', 'imu', 'f24', '2027'].map(inflectionStem)).toEqual(['cie', 'imu', 'f24', '2027']);
-    const vocabulary: Vocabulary = { synonyms: new Map([[stem('pulmino'), stem('scuolabus')]]), synonymGroups: new Set([stem('scuolabus')]), stopWords: new Set() };
-    expect(keywordTermOf('pulmino', vocabulary)).toBe(keywordTermOf('scuolabus', vocabulary));
+    const vocabulary: Vocabulary = {
+      synonyms: new Map([[stem('perso'), stem('smarrito')]]),
+      synonymWords: new Map([[inflectionStem('perso'), stem('smarrito')], [inflectionStem('smarrito'), stem('smarrito')]]),
+      stopWords: new Set(),
+    };
+    expect(keywordTermOf('persa', vocabulary)).toBe(keywordTermOf('smarriti', vocabulary));
+    // Same Snowball stem as a listed word, but not listed: its own keyword term.
+    expect(keywordTermOf('smarrimento', vocabulary)).not.toBe(keywordTermOf('smarrito', vocabulary));
     expect(keywordTermOf('della', vocabulary)).toBeNull();
   });
 });
