@@ -32,10 +32,14 @@ export function foldAccents(text: string): string {
   return text.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
 }
 
-/** Folded words; apostrophes split ("dell'anagrafe" → dell, anagrafe), "e-mail" → e, mail. */
+/**
+ * Folded words; apostrophes split ("dell'anagrafe" → dell, anagrafe), "e-mail" → e, mail. Modifier
+ * letters split too: U+02BC "ʼ", which some keyboards type for the apostrophe, is a letter to
+ * Unicode, and "dʼidentità" would stay one word that matches nothing.
+ */
 export function splitWords(text: string): string[] {
   return foldAccents(text)
-    .split(/[^\p{L}\p{N}]+/u)
+    .split(/(?:[^\p{L}\p{N}]|\p{Lm})+/u)
     .filter(Boolean);
 }
 

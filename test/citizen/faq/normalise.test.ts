@@ -15,6 +15,12 @@ describe('accent folding and splitting', () => {
   it('splits on apostrophes, punctuation and hyphens, keeping digits', () => {
     expect(splitWords("Dov'è l'ufficio dell'anagrafe?! (e-mail, F24)")).toEqual(['dov', 'e', 'l', 'ufficio', 'dell', 'anagrafe', 'e', 'mail', 'f24']);
   });
+
+  it('every apostrophe citizens type splits an elided word: \' ’ ‘ ` ´ and ʼ (U+02BC)', () => {
+    for (const apostrophe of ["'", '\u2019', '\u2018', '`', '\u00B4', '\u02BC']) {
+      expect(splitWords(`carta d${apostrophe}identità dell${apostrophe}anagrafe`)).toEqual(['carta', 'd', 'identita', 'dell', 'anagrafe']);
+    }
+  });
 });
 
 describe('stemming and stop words', () => {
