@@ -1,8 +1,8 @@
 // Answering free text from the FAQ (citizen-service.md §4 rule 5): the best entry is answered only
 // when it is both strong enough (score ≥ threshold) and clearly ahead of the best *other* entry
-// (margin; just ahead when both matched the same words of the message), and rests on more than one
-// word unless that word is one of its keywords; otherwise the caller shows topics or offers an operator, and may offer `search`'s
-// top hits as "did you mean".
+// (margin; just ahead when both matched the same words of the message), and rests on more than
+// one word unless that word is one of its keywords; otherwise the caller shows topics or offers an
+// operator, and may offer `search`'s top hits as "did you mean".
 import type MiniSearch from 'minisearch';
 import { isPair, keywordTermOf, queryTerms, splitWords, termOf, type Vocabulary } from './normalise.js';
 import type { FaqEntry, FaqFile } from './schema.js';

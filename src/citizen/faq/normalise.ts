@@ -64,7 +64,8 @@ export function termOf(word: string, vocabulary: Vocabulary = NO_VOCABULARY): st
  * Only the inflection off: the final vowel, an -i- before it (-io/-ia: "orario"/"orari") and the
  * hard-c/g h ("buca"/"buche"). Snowball goes further and takes derivations off too: "fermate"
  * (bus stops) and "fermiate" (you stop) both become "ferm", "smarrimento" and "smarrito" both
- * "smarr". Keywords weigh three times a variant, so they are matched on this stricter form.
+ * "smarr". Snowball still ranks; this stricter form decides whether a message resting on one
+ * word names a keyword of the entry (Faq.answer).
  * Words of 3 letters or fewer are kept whole ("cie", "imu", "f24").
  */
 export function inflectionStem(word: string): string {
