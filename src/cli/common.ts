@@ -29,7 +29,10 @@ export async function withApp<T>(opts: GlobalOptions, extra: Partial<AppOptions>
   }
 }
 
-/** Runs a command body; configuration errors print cleanly and exit 2, others exit 1. */
+/** A bad option value or argument: printed like a config error, exit 2 (as commander's own usage errors). */
+export class UsageError extends Error {}
+
+/** Runs a command body; configuration and usage errors print cleanly and exit 2, others exit 1. */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | number>) {
   return async (...args: A): Promise<void> => {
     try {
@@ -38,6 +41,11 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | n
     } catch (e) {
       if (e instanceof ConfigError) {
         console.error(e.message);
+        process.exitCode = 2;
+        return;
+      }
+      if (e instanceof UsageError) {
+        console.error(`ponte: ${e.message}`);
         process.exitCode = 2;
         return;
       }

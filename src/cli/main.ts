@@ -15,6 +15,7 @@ import { connectorNewCommand, connectorTestCommand } from './connector.js';
 import { purgeCommand } from './purge.js';
 import { broadcastCancelCommand, broadcastCreateCommand, broadcastListCommand } from './broadcast.js';
 import { chatCommand } from './chat.js';
+import { resolveLevel } from '../log/logger.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -24,10 +25,22 @@ const program = new Command('ponte')
 
 const globals = () => program.opts<{ config?: string; logLevel?: string }>();
 
+// Every command, not only those that log: a typo in --log-level or $PONTE_LOG_LEVEL is named at
+// once (exit 2) instead of being accepted by one command and refused by the next.
+program.hook('preAction', () => {
+  try {
+    resolveLevel(globals().logLevel);
+  } catch (e) {
+    console.error(`ponte: ${(e as Error).message}`);
+    process.exit(2);
+  }
+});
+
 program.command('run').description('run the daemon: connectors on their schedules, the dispatcher, status polling')
   .option('--no-poll-at-start', 'wait for each connector\'s first schedule instead of polling at start')
   .option('--grace-seconds <n>', 'on SIGTERM, how long in-flight sends may take to finish (default: shutdown.graceSeconds in the config, 30)')
-  .action(action((o: { pollAtStart?: boolean; graceSeconds?: string }) => runCommand({ ...globals(), ...o })));
+  .option('--port <n>', 'the HTTP server\'s port (default: server.port in the config): one per process when several run on one host')
+  .action(action((o: { pollAtStart?: boolean; graceSeconds?: string; port?: string }) => runCommand({ ...globals(), ...o })));
 
 program.command('poll <connector>').description('poll one connector now')
   .option('--dry-run', 'print the events and the exact requests that would be sent; store and send nothing')

@@ -18,7 +18,7 @@ export interface LoggerOptions {
 
 export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-function resolveLevel(option: string | undefined): LevelWithSilent {
+export function resolveLevel(option: string | undefined): LevelWithSilent {
   const fromEnv = option === undefined && process.env.PONTE_LOG_LEVEL !== undefined;
   const raw = option ?? process.env.PONTE_LOG_LEVEL ?? 'info';
   const level = raw.trim().toLowerCase();

@@ -28,7 +28,7 @@ function send(res: ServerResponse, r: Reply): void {
   res.end(body);
 }
 
-export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger }): Promise<HttpServer> {
+export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string }): Promise<HttpServer> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handler = routes[`${req.method} ${url.pathname}`];
@@ -46,6 +46,6 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: { h
       }
     })();
   });
-  const listening = await listen(server, opts.host, opts.port, 'HTTP server');
+  const listening = await listen(server, opts.host, opts.port, opts.name ?? 'HTTP server');
   return { url: listening.origin, close: listening.close };
 }

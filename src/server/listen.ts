@@ -16,7 +16,12 @@ export async function listen(server: Server, host: string, port: number, what: s
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      // Node's "listen EADDRINUSE 127.0.0.1:8080" names neither the server nor what to change.
+      if (e.code === 'EADDRINUSE') reject(new Error(`${what}: ${host}:${port} is already in use (another Ponte process, or another program)`, { cause: e }));
+      else if (e.code === 'EACCES') reject(new Error(`${what}: not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`, { cause: e }));
+      else reject(e);
+    });
     server.listen(port, host, () => resolve());
   });
   const address = server.address();
