@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { PonteConfig } from '../config/schema.js';
 import { describeUrl, openStore, migrateLatest, type Store } from '../store/db.js';
+import { useStoreRefKey } from '../store/store-meta.js';
 import { resolveInstances, type ConnectorInstance } from '../connectors/registry.js';
 import type { Channel } from '../channels/channel.js';
 import type { EventTypeSpec } from '../connectors/contract.js';
@@ -75,7 +76,11 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
   };
   const channels = new Map<string, Channel>();
   try {
-    if (opts.migrate !== false) await migrateLatest(store);
+    if (opts.migrate !== false) {
+      await migrateLatest(store);
+      // Before any channel logs a citizen: refs keyed by this store, the same in every process.
+      await useStoreRefKey(store.knex);
+    }
 
     const templates = new Map<string, EventTypeSpec>();
     for (const inst of instances) for (const [type, spec] of Object.entries(inst.definition.eventTypes)) if (!templates.has(type)) templates.set(type, spec);

@@ -7,6 +7,7 @@ import { maskDeep } from '../util/mask.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { existsSync } from 'node:fs';
 import { progressPrinter } from '../connectors/progress.js';
+import { useStoreRefKey } from '../store/store-meta.js';
 
 export interface PollOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -20,6 +21,8 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
     // Dry-run never creates or migrates a store; it reads an existing SQLite one if there is one.
     const hasStore = config.store.client !== 'sqlite' || existsSync(config.store.filename) || Boolean(process.env[config.store.urlEnv]);
     return withApp(opts, { only: [id], migrate: false, config, log: cliLogger({ ...opts, logLevel: opts.logLevel ?? 'warn' }) }, async (app) => {
+      // An existing store keys the refs as the daemon does; without one they stay per-process.
+      if (hasStore) await useStoreRefKey(app.store.knex);
       const report = await dryRun(app.instances[0]!, { ...(hasStore ? { knex: app.store.knex } : {}), channels: app.channels, log: app.log });
       const shown = opts.reveal ? report : maskDeep(report);
       if (opts.json) console.log(JSON.stringify(shown, null, 2));

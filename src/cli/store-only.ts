@@ -4,6 +4,7 @@ import type { GlobalOptions } from './common.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { storeConfigFrom } from '../app/context.js';
 import { connectStore, openStore, migrateLatest, type Store } from '../store/db.js';
+import { useStoreRefKey } from '../store/store-meta.js';
 
 export async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promise<T>, migrate = true): Promise<T> {
   const config = loadConfig(configFile(opts.config));
@@ -11,6 +12,8 @@ export async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promis
   try {
     await connectStore(store);
     if (migrate) await migrateLatest(store);
+    // Refs in this command's lines (tel#…, cf#…) match the daemon's (see src/log/ref-key.ts).
+    await useStoreRefKey(store.knex);
     return await fn(store);
   } finally {
     await store.close();

@@ -1,13 +1,14 @@
-// Fiscal codes never appear in clear in logs or error messages: a short hash identifies the
-// citizen well enough to correlate log lines, without revealing who it is.
-import { createHash } from 'node:crypto';
+// Fiscal codes never appear in clear in logs or error messages: a short keyed hash identifies
+// the citizen well enough to correlate log lines, without revealing who it is (an unkeyed hash
+// would: see src/log/ref-key.ts).
+import { keyedRef } from '../../log/ref-key.js';
 import { FISCAL_CODE_SHAPE } from '../../util/fiscal-code.js';
 
 const SHAPE = new RegExp(FISCAL_CODE_SHAPE, 'gi');
 
-/** "cf#" plus the first 12 hex digits of the SHA-256 of the upper-cased code. */
+/** "cf#" plus 12 hex digits of the keyed hash of the upper-cased code. */
 export function fiscalCodeRef(fiscalCode: string): string {
-  return `cf#${createHash('sha256').update(fiscalCode.trim().toUpperCase()).digest('hex').slice(0, 12)}`;
+  return `cf#${keyedRef(fiscalCode.trim().toUpperCase())}`;
 }
 
 /** Replace every fiscal-code-like token, and `known` codes even if malformed, with their ref. */

@@ -1,5 +1,6 @@
 // The AppIO channel against the IO sandbox, over real HTTP: exact payloads, outcomes, and the
 // class of every failure the sandbox can inject.
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelError } from '../../../src/channels/channel.js';
@@ -67,7 +68,7 @@ describe('configuration', () => {
 });
 
 describe('logging', () => {
-  it('never logs a fiscal code in clear, only its short hash', async () => {
+  it('never logs a fiscal code in clear, only its keyed ref', async () => {
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
     const { sb, ch } = await setup({}, { logger });
@@ -81,6 +82,8 @@ describe('logging', () => {
     const all = lines.join('\n');
     expect(all).not.toContain(CF);
     expect(all).toContain(fiscalCodeRef(CF));
+    // Not the unkeyed SHA-256, which anyone with a list of residents could match.
+    expect(all).not.toContain(createHash('sha256').update(CF).digest('hex').slice(0, 12));
   });
 });
 

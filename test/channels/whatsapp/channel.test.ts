@@ -1,5 +1,6 @@
 // The WhatsApp channel against the WhatsApp sandbox, over real HTTP: exact requests, the wamid,
 // eligibility, status from the webhooks a receiver stored, free-form replies, logging.
+import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ChannelError } from '../../../src/channels/channel.js';
@@ -267,5 +268,7 @@ describe('privacy', () => {
     const all = [...lines, refused.message, halted.message].join('\n');
     for (const form of ['3471234567', '+393471234567', '393471234567', TOKEN]) expect(all).not.toContain(form);
     expect(lines.join('\n')).toContain(phoneRef('+393471234567'));
+    // Not the unkeyed SHA-256 of the digits, which a brute force over the mobile range reverses.
+    expect(all).not.toContain(createHash('sha256').update('393471234567').digest('hex').slice(0, 12));
   });
 });
