@@ -16,6 +16,7 @@ import { purgeCommand } from './purge.js';
 import { broadcastCancelCommand, broadcastCreateCommand, broadcastListCommand } from './broadcast.js';
 import { chatCommand } from './chat.js';
 import { resolveLevel } from '../log/logger.js';
+import { refCommand } from './ref.js';
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')
@@ -129,6 +130,9 @@ program.command('purge').description('retention: remove personal content of even
   .option('--days <n>', 'retention in days (default: retention.days in the config, 90)')
   .option('--json', 'machine-readable output')
   .action(action((o: { dryRun?: boolean; days?: string; json?: boolean }) => purgeCommand({ ...globals(), ...o })));
+
+program.command('ref <phone-or-fiscal-code>').description('the ref (tel#…, cf#…) that names a citizen in this installation\'s logs, to grep for')
+  .action(action((who: string) => refCommand(who, globals())));
 
 program.command('migrate').description('apply pending store migrations')
   .action(action(() => migrateCommand(globals())));
