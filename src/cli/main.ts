@@ -131,8 +131,9 @@ program.command('purge').description('retention: remove personal content of even
   .option('--json', 'machine-readable output')
   .action(action((o: { dryRun?: boolean; days?: string; json?: boolean }) => purgeCommand({ ...globals(), ...o })));
 
-program.command('ref <phone-or-fiscal-code>').description('the ref (tel#…, cf#…) that names a citizen in this installation\'s logs, to grep for')
-  .action(action((who: string) => refCommand(who, globals())));
+program.command('ref <phone-or-fiscal-code...>').description('the ref (tel#…, cf#…) that names a citizen in this installation\'s logs, to grep for')
+  // Variadic: a number as people write it ("347 123 4567") arrives as several words.
+  .action(action((words: string[]) => refCommand(words.join(' '), globals())));
 
 program.command('migrate').description('apply pending store migrations')
   .action(action(() => migrateCommand(globals())));

@@ -22,7 +22,7 @@ describe('ponte ref', () => {
     expect(cf).toMatch(/^cf#[0-9a-f]{12}$/);
     expect(cf).not.toBe(`cf#${unkeyed(DEMO_FISCAL_CODES.mario)}`);
     // A local number as the citizen says it, on the phone to the office.
-    const chat = await ponte(['ref', '333 000 0303'], { cwd });
+    const chat = await ponte(['ref', '333', '000', '0303'], { cwd }); // unquoted, as typed
     expect(chat.code).toBe(0);
     const tel = chat.stdout.trim();
     expect(tel).toMatch(/^tel#[0-9a-f]{12}$/);
