@@ -39,7 +39,7 @@ describe('ponte ref', () => {
     expect(other.code).toBe(0);
     expect(other.stdout.trim()).toMatch(/^tel#[0-9a-f]{12}$/);
     expect(other.stdout.trim()).not.toBe(tel);
-  }, 90_000);
+  }, 120_000);
 
   it('refuses what is neither a phone number nor a fiscal code, saying which and why, exit 2', async () => {
     const cwd = scratchWorkdir();
@@ -53,5 +53,5 @@ describe('ponte ref', () => {
     expect(typo.code).toBe(2);
     expect(typo.stderr).toMatch(/not a valid fiscal code: wrong check character: expected S/);
     expect(typo.stderr).not.toContain('RSSMRA85T10A562X');
-  });
+  }, 60_000);
 });
