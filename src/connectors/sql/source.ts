@@ -2,6 +2,7 @@
 // Connection strings hold passwords, so config only names the environment variable holding one.
 import knexFactory, { type Knex } from 'knex';
 import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { z } from 'zod';
 import { knexLog } from '../../store/knex-log.js';
@@ -132,6 +133,8 @@ function openKnex(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv): Knex {
   switch (cfg.client) {
     case 'better-sqlite3': {
       const filename = cfg.filename ?? fromEnv(cfg.connectionEnv!, env);
+      // SQLite's own "unable to open database file" names neither file nor cause.
+      if (!existsSync(filename)) throw new Error(`back-office database: the SQLite file ${filename} does not exist`);
       // Read-only: a connector never writes to a back-office, and a wrong path fails instead of
       // creating an empty database.
       return knexFactory({ client: 'better-sqlite3', connection: { filename, options: { readonly: true } } as Knex.BetterSqlite3ConnectionConfig, useNullAsDefault: true, ...common });
