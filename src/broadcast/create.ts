@@ -10,6 +10,7 @@ import type { CitizenService } from '../citizen/service/index.js';
 import { topicSubscribers, inSegment, countBy, type Recipient } from './audience.js';
 import { bookedPerDay, readMessagingLimit } from './messaging-limit.js';
 import { planDays } from './plan.js';
+import { quietUntil, type QuietHours } from '../dispatch/quiet-hours.js';
 import { validateBroadcast, type BroadcastRequest, type CitizenServiceSettings } from './validate.js';
 
 const DAY = 86_400_000;
@@ -20,7 +21,9 @@ export interface BroadcastDeps {
   service: CitizenService;
   settings: CitizenServiceSettings;
   phoneNumberId: string;
-  quietHours?: { from: string; to: string } | undefined;
+  quietHours?: QuietHours | undefined;
+  /** The zone quiet hours are read in: the dispatcher's (config timeZone). */
+  timeZone?: string;
   now?: number;
 }
 
@@ -32,7 +35,11 @@ export interface BroadcastPlan {
   limit: { limit: number; tier: string };
   /** The exact Cloud API payload one recipient gets (the number masked). */
   payload: Record<string, unknown>;
+  /** When the first sends may go: the requested time, moved to the end of the quiet hours if inside them. */
   startsAt: number;
+  /** Set when quiet hours moved the start: the window and the time asked for. */
+  quietHoursMoved: (QuietHours & { requestedAt: number }) | null;
+  timeZone: string;
 }
 
 function templateOptions(template: string, language: string, params: string[]) {
@@ -45,12 +52,20 @@ export async function planBroadcast(req: BroadcastRequest, deps: BroadcastDeps):
   const all = await topicSubscribers(deps.knex, req.topic);
   const recipients = all.filter((r) => inSegment(r, req.segment));
   const limit = await readMessagingLimit(deps.knex, deps.phoneNumberId);
-  const startsAt = Math.max(req.at ?? now, now);
+  const requestedAt = Math.max(req.at ?? now, now);
+  // The dispatcher holds a send due inside the quiet hours until they end (process-delivery.ts):
+  // start the plan there, by the same rule, so the dry run, the day budgets and the stored
+  // schedule say when messages really go.
+  const timeZone = deps.timeZone ?? 'Europe/Rome';
+  const quiet = req.urgent ? undefined : deps.quietHours;
+  const until = quiet ? quietUntil(requestedAt, quiet, timeZone) : null;
+  const startsAt = until ?? requestedAt;
+  const quietHoursMoved = quiet && until !== null ? { ...quiet, requestedAt } : null;
   const booked = await bookedPerDay(deps.knex, startsAt, 3650);
   const days = planDays({ audience: recipients.length, limit: limit.limit, booked, reserve: deps.settings.reminderReserve });
   const attrs = Object.keys(deps.service.profile?.attributes ?? {});
   return {
-    audience: recipients.length, bySegment: countBy(recipients, attrs), days, limit, startsAt, recipients, language,
+    audience: recipients.length, bySegment: countBy(recipients, attrs), days, limit, startsAt, quietHoursMoved, timeZone, recipients, language,
     payload: {
       messaging_product: 'whatsapp', recipient_type: 'individual', to: '+39********', type: 'template',
       template: { name: req.template, language: { code: language, policy: 'deterministic' }, components: req.params.length ? [{ type: 'body', parameters: req.params.map((text) => ({ type: 'text', text })) }] : [] },

@@ -1,6 +1,7 @@
 // `ponte broadcast create|list|cancel`: an operator's broadcast to the WhatsApp subscribers of a
 // topic, optionally narrowed to a segment. --dry-run shows the audience per segment, the exact
-// payload and how many days the messaging limit makes it take, and writes nothing.
+// payload, how many days the messaging limit makes it take and when the first messages really
+// go (after the quiet hours), and writes nothing.
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { configFile, loadConfig } from '../config/load.js';
@@ -14,6 +15,7 @@ import { fetchMessagingLimit, saveMessagingLimit } from '../broadcast/messaging-
 import type { WhatsappConfig } from '../config/schema.js';
 import type { Knex } from 'knex';
 import axios from 'axios';
+import { instantToWallTime } from '../util/local-time.js';
 
 export interface BroadcastCreateOptions extends GlobalOptions {
   file?: string; topic?: string; template?: string; param?: string[]; segment?: string[]; key?: string;
@@ -48,6 +50,11 @@ function requestFrom(o: BroadcastCreateOptions): BroadcastRequest {
   };
 }
 
+/** An instant as the rest of the CLI prints it (UTC), with the local time an operator reads beside it. */
+export function when(ms: number, zone: string): string {
+  return `${new Date(ms).toISOString()} (${instantToWallTime(new Date(ms), zone).slice(0, 16)} ${zone})`;
+}
+
 export function formatPlan(plan: BroadcastPlan, req: BroadcastRequest, dryRun: boolean): string {
   const lines = [
     `${dryRun ? 'Dry run (nothing written): b' : 'B'}roadcast "${req.key}" to topic ${req.topic}${req.segment ? `, segment ${JSON.stringify(req.segment)}` : ''}${req.urgent ? ' (urgent: ignores quiet hours)' : ''}`,
@@ -58,9 +65,12 @@ export function formatPlan(plan: BroadcastPlan, req: BroadcastRequest, dryRun: b
   }
   lines.push(`  messaging limit: ${plan.limit.limit === -1 ? 'unlimited' : `${plan.limit.limit} citizens / 24 h`} (${plan.limit.tier})`);
   const n = plan.days.length;
+  const from = when(plan.startsAt, plan.timeZone);
   lines.push(n <= 1
-    ? `  this broadcast will take 1 day: all ${plan.audience} from ${new Date(plan.startsAt).toISOString()}`
-    : `  this broadcast will take ${n} days: ${plan.days.map((k, d) => `day ${d + 1}: ${k}`).join(', ')}`);
+    ? `  this broadcast will take 1 day: all ${plan.audience} from ${from}`
+    : `  this broadcast will take ${n} days: ${plan.days.map((k, d) => `day ${d + 1}: ${k}`).join(', ')}; from ${from}, each day at that hour`);
+  const q = plan.quietHoursMoved;
+  if (q) lines.push(`  quiet hours ${q.from}–${q.to} (${plan.timeZone}) moved the start from ${when(q.requestedAt, plan.timeZone)}`);
   lines.push('  payload (one per citizen):', JSON.stringify(plan.payload, null, 2).replace(/^/gm, '    '));
   return lines.join('\n');
 }
@@ -73,7 +83,7 @@ function citizenSetup(opts: GlobalOptions) {
   const wa = config.channels.whatsapp;
   if (!wa) throw new ConfigError(file, ['channels.whatsapp: not configured (broadcasts go only to WhatsApp)']);
   const service = loadCitizenService(settings.file).service;
-  return { settings, service, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, wa };
+  return { settings, service, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, timeZone: config.timeZone, wa };
 }
 
 /** The limit is read fresh from the Cloud API when the token is set; else the stored one is used (and said). */

@@ -54,6 +54,27 @@ describe('ponte broadcast', () => {
     expect(wrong.stderr).toMatch(/approved as MARKETING but topic "meteo" is UTILITY/);
   }, 60_000);
 
+  it('inside the quiet hours, the dry run and the create say when the sends really start (the dispatcher\'s rule), in UTC and Rome time', async () => {
+    const cwd = scratchWorkdir();
+    expect((await ponte(['migrate'], { cwd })).code).toBe(0);
+    await seedSubscribers(cwd, 2);
+    // 07:34 in Rome, inside the configured quiet hours 21:00–08:00: nothing goes before 08:00.
+    const args = ['broadcast', 'create', '--topic', 'meteo', '--template', 'allerta_meteo', '--param', 'Vento forte', '--key', 'alba-1', '--at', '2099-12-05T07:34:00+01:00'];
+    const dry = await ponte([...args, '--dry-run'], { cwd });
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('all 2 from 2099-12-05T07:00:00.000Z (2099-12-05 08:00 Europe/Rome)');
+    expect(dry.stdout).toContain('quiet hours 21:00–08:00 (Europe/Rome) moved the start from 2099-12-05T06:34:00.000Z (2099-12-05 07:34 Europe/Rome)');
+    const created = await ponte(args, { cwd });
+    expect(created.stdout).toContain('all 2 from 2099-12-05T07:00:00.000Z (2099-12-05 08:00 Europe/Rome)');
+    const list = JSON.parse((await ponte(['broadcast', 'list', '--json'], { cwd })).stdout);
+    expect(list[0]).toMatchObject({ key: 'alba-1', scheduledAt: '2099-12-05T07:00:00.000Z' });
+    // Urgent ones ignore quiet hours, as the dispatcher does.
+    const urgent = await ponte([...args, '--key', 'alba-2', '--urgent', '--dry-run'], { cwd });
+    expect(urgent.stdout).toContain('all 2 from 2099-12-05T06:34:00.000Z (2099-12-05 07:34 Europe/Rome)');
+    expect(urgent.stdout).not.toMatch(/moved the start/);
+    for (const r of [dry, created, urgent]) expect(r.stdout).not.toMatch(/\+39347\d{7}/);
+  }, 60_000);
+
   it('a broadcast file that is missing or not YAML is named, with what is wrong, and no stack trace', async () => {
     const cwd = scratchWorkdir();
     expect((await ponte(['migrate'], { cwd })).code).toBe(0);
