@@ -11,6 +11,7 @@ import { topicSubscribers, inSegment, countBy, type Recipient } from './audience
 import { bookedPerDay, readMessagingLimit } from './messaging-limit.js';
 import { planDays } from './plan.js';
 import { quietUntil, type QuietHours } from '../dispatch/quiet-hours.js';
+import { TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import { validateBroadcast, type BroadcastRequest, type CitizenServiceSettings } from './validate.js';
 
 const DAY = 86_400_000;
@@ -77,7 +78,8 @@ export interface CreatedBroadcast extends BroadcastPlan { id: number; created: n
 
 export async function createBroadcast(req: BroadcastRequest, deps: BroadcastDeps): Promise<CreatedBroadcast> {
   const now = deps.now ?? Date.now();
-  const plan = await planBroadcast(req, deps);
+  // One clock for the plan and the row: two Date.now() calls made a broadcast due now 'scheduled'.
+  const plan = await planBroadcast(req, { ...deps, now });
   const existing = await deps.knex('broadcasts').where({ key: req.key }).first();
   if (existing?.status === 'cancelled') throw new Error(`broadcast "${req.key}" was cancelled; use a new key to send it again`);
   let id: number;
@@ -125,13 +127,30 @@ export async function cancelBroadcast(knex: Knex, id: number, now = Date.now()):
   if (!b) throw new Error(`no broadcast ${id}`);
   return knex.transaction(async (trx) => {
     await trx('broadcasts').where({ id }).update({ status: 'cancelled', cancelled_at: now });
-    // Keys "<broadcast key>:<recipient's pseudonym>": a range on the ledger's unique index (";" follows ":").
-    const ids = trx('events').where({ instance_id: broadcastInstance(String(b.topic)) })
-      .where('dedup_key', '>', `${b.key}:`).where('dedup_key', '<', `${b.key};`).select('id');
+    const ids = broadcastEvents(trx, { topic: String(b.topic), key: String(b.key) }).select('id');
     const cancelled = await trx('deliveries').whereIn('event_id', ids).whereIn('state', ['pending'])
       .update({ state: 'cancelled', reason: `broadcast ${id} cancelled by an operator`, finished_at: now, updated_at: now, lease_token: null, lease_until: null });
     return { cancelled };
   });
+}
+
+/** A broadcast's events in the ledger: keys "<broadcast key>:<recipient's pseudonym>", a range on its unique index (";" follows ":"). */
+export function broadcastEvents(knex: Knex, b: { topic: string; key: string }): Knex.QueryBuilder {
+  return knex('events').where({ instance_id: broadcastInstance(b.topic) }).where('dedup_key', '>', `${b.key}:`).where('dedup_key', '<', `${b.key};`);
+}
+
+export type BroadcastStatus = 'scheduled' | 'sending' | 'done' | 'cancelled';
+
+/**
+ * A broadcast's status, from its deliveries (count per state). The row's own status is written at
+ * creation and changed after only by an operator's cancel: the dispatcher finishes deliveries,
+ * never the broadcast, so the row alone said "sending" for good.
+ */
+export function broadcastStatus(b: { status: string; scheduledAt: number }, deliveries: Record<string, number>, now: number): BroadcastStatus {
+  if (b.status === 'cancelled') return 'cancelled';
+  const open = Object.entries(deliveries).some(([state, n]) => n > 0 && !TERMINAL_STATES.includes(state as DeliveryState));
+  if (!open) return 'done';
+  return b.scheduledAt > now ? 'scheduled' : 'sending';
 }
 
 export function formatDuration(days: number[]): string {

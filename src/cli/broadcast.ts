@@ -8,7 +8,7 @@ import { configFile, loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import { readYamlFile } from '../config/yaml-file.js';
 import { loadCitizenService } from '../citizen/service/index.js';
-import { createBroadcast, planBroadcast, cancelBroadcast, type BroadcastPlan } from '../broadcast/create.js';
+import { createBroadcast, planBroadcast, cancelBroadcast, broadcastEvents, broadcastStatus, type BroadcastPlan } from '../broadcast/create.js';
 import type { BroadcastRequest } from '../broadcast/validate.js';
 import type { Segment } from '../broadcast/audience.js';
 import { fetchMessagingLimit, saveMessagingLimit } from '../broadcast/messaging-limit.js';
@@ -121,18 +121,21 @@ export async function broadcastCreateCommand(opts: BroadcastCreateOptions): Prom
 }
 
 export async function broadcastListCommand(opts: GlobalOptions): Promise<number> {
+  const { timeZone } = loadConfig(configFile(opts.config));
   return withStore(opts, async (s) => {
     const rows = await s.knex('broadcasts').orderBy('id', 'desc').limit(50);
+    const now = Date.now();
     const out = [];
     for (const b of rows) {
-      const states = await s.knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
-        .where('e.instance_id', `broadcast:${b.topic}`).where('e.dedup_key', '>', `${b.key}:`).where('e.dedup_key', '<', `${b.key};`)
-        .groupBy('d.state').select('d.state').count({ n: '*' }) as Array<{ state: string; n: number | string }>;
-      out.push({ id: Number(b.id), key: b.key, topic: b.topic, status: b.status, audience: Number(b.audience), days: Number(b.days), scheduledAt: new Date(Number(b.scheduled_at)).toISOString(), deliveries: Object.fromEntries(states.map((r) => [r.state, Number(r.n)])) });
+      const states = await s.knex('deliveries').whereIn('event_id', broadcastEvents(s.knex, b).select('id'))
+        .groupBy('state').select('state').count({ n: '*' }) as Array<{ state: string; n: number | string }>;
+      const deliveries = Object.fromEntries(states.map((r) => [r.state, Number(r.n)]));
+      const scheduledAt = Number(b.scheduled_at);
+      out.push({ id: Number(b.id), key: b.key, topic: b.topic, status: broadcastStatus({ status: b.status, scheduledAt }, deliveries, now), audience: Number(b.audience), days: Number(b.days), scheduledAt: new Date(scheduledAt).toISOString(), deliveries });
     }
     if (opts.json) console.log(JSON.stringify(out, null, 2));
     else if (!out.length) console.log('No broadcasts yet.');
-    else for (const b of out) console.log(`${b.id}  ${b.key}  ${b.topic}  ${b.status}  audience ${b.audience}  ${b.days} day(s)  ${Object.entries(b.deliveries).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    else for (const b of out) console.log(`${b.id}  ${b.key}  ${b.topic}  ${b.status}  audience ${b.audience}  ${b.days} day(s) from ${when(Date.parse(b.scheduledAt), timeZone)}  ${Object.entries(b.deliveries).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     return 0;
   });
 }

@@ -7,7 +7,7 @@ import { reminder, citizen } from '../helpers/pipeline.js';
 import { makeWaPipeline, whatsappOnly, type WaPipeline } from '../helpers/pipeline-whatsapp.js';
 import { loadCitizenService } from '../../src/citizen/service/index.js';
 import { citizenServiceSchema } from '../../src/config/schema.js';
-import { createBroadcast, planBroadcast, cancelBroadcast, type BroadcastDeps } from '../../src/broadcast/create.js';
+import { createBroadcast, planBroadcast, cancelBroadcast, broadcastStatus, type BroadcastDeps } from '../../src/broadcast/create.js';
 import { saveMessagingLimit } from '../../src/broadcast/messaging-limit.js';
 import { planDays } from '../../src/broadcast/plan.js';
 import { IO_REFUSAL, type BroadcastRequest } from '../../src/broadcast/validate.js';
@@ -157,5 +157,21 @@ describe('messaging-limit plan', () => {
   it('counts citizens already reached today and is unlimited at TIER_UNLIMITED', () => {
     expect(planDays({ audience: 2000, limit: 2000, booked: [1500], reserve: 0.1 })).toEqual([300, 1700]);
     expect(planDays({ audience: 2000, limit: -1, booked: [1500], reserve: 0.1 })).toEqual([2000]);
+  });
+});
+
+describe('broadcast status', () => {
+  const now = Date.UTC(2026, 11, 5, 9);
+  const row = (status: string, scheduledAt = now - DAY) => ({ status, scheduledAt });
+  it('comes from the deliveries: done once all are final, whatever the row said at creation', () => {
+    expect(broadcastStatus(row('sending'), { processed: 4, failed: 1, expired: 1 }, now)).toBe('done');
+    expect(broadcastStatus(row('scheduled'), {}, now)).toBe('done'); // an empty audience has nothing left to send
+    expect(broadcastStatus(row('scheduled'), { processed: 3, pending: 2 }, now)).toBe('sending'); // day 2 of 2
+    expect(broadcastStatus(row('sending'), { processed: 3, uncertain: 1 }, now)).toBe('sending'); // held for an operator
+    expect(broadcastStatus(row('scheduled', now + 60_000), { pending: 5 }, now)).toBe('scheduled');
+    expect(broadcastStatus(row('sending', now), { pending: 5 }, now)).toBe('sending');
+  });
+  it('an operator\'s cancel stays cancelled', () => {
+    expect(broadcastStatus(row('cancelled'), { processed: 2, cancelled: 3 }, now)).toBe('cancelled');
   });
 });

@@ -75,6 +75,25 @@ describe('ponte broadcast', () => {
     for (const r of [dry, created, urgent]) expect(r.stdout).not.toMatch(/\+39347\d{7}/);
   }, 60_000);
 
+  it('list says done once every delivery is final, not the "sending" written at creation', async () => {
+    const cwd = scratchWorkdir();
+    expect((await ponte(['migrate'], { cwd })).code).toBe(0);
+    await seedSubscribers(cwd, 2);
+    // Urgent and due now: nothing waits for quiet hours, whatever the hour the test runs at.
+    const created = await ponte(['broadcast', 'create', '--topic', 'meteo', '--template', 'allerta_meteo', '--param', 'Vento', '--key', 'ora-1', '--urgent'], { cwd });
+    expect(created.code).toBe(0);
+    expect(JSON.parse((await ponte(['broadcast', 'list', '--json'], { cwd })).stdout)[0]).toMatchObject({ status: 'sending', deliveries: { pending: 2 } });
+    // What the dispatcher leaves behind: one delivered, one the citizen's phone refused.
+    const store = openStore({ client: 'sqlite', filename: join(cwd, 'data/ponte.sqlite') });
+    const ids = (await store.knex('deliveries').orderBy('id').pluck('id')) as number[];
+    await store.knex('deliveries').where({ id: ids[0] }).update({ state: 'processed', finished_at: Date.now() });
+    await store.knex('deliveries').where({ id: ids[1] }).update({ state: 'failed', finished_at: Date.now() });
+    await store.close();
+    const list = await ponte(['broadcast', 'list', '--json'], { cwd });
+    expect(JSON.parse(list.stdout)[0]).toMatchObject({ key: 'ora-1', status: 'done', deliveries: { processed: 1, failed: 1 } });
+    expect((await ponte(['broadcast', 'list'], { cwd })).stdout).toMatch(/^1  ora-1  meteo  done  audience 2 /m);
+  }, 60_000);
+
   it('a broadcast file that is missing or not YAML is named, with what is wrong, and no stack trace', async () => {
     const cwd = scratchWorkdir();
     expect((await ponte(['migrate'], { cwd })).code).toBe(0);
