@@ -6,7 +6,7 @@ import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, ty
 import { PURGED_FISCAL_CODE } from '../store/purge.js';
 import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import type { DeliveryRow } from '../store/rows.js';
-import { maskDeep, maskFiscalCode, maskText } from '../util/mask.js';
+import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../util/mask.js';
 
 const iso = (ms: number | null) => (ms == null ? '-' : new Date(Number(ms)).toISOString());
 
@@ -75,14 +75,21 @@ function whatNext(x: DeliveryDetail['delivery']): string {
   return `in flight since ${iso(x.updated_at)}`; // sending
 }
 
+/** Whom it is for, masked: the fiscal code, or the number for a broadcast (whose events carry none). */
+function recipientOf({ delivery: x, event: e }: DeliveryDetail): string {
+  if (e.fiscal_code === PURGED_FISCAL_CODE) return '(removed by retention)';
+  if (e.fiscal_code) return maskFiscalCode(e.fiscal_code);
+  const phone = e.phone ?? x.address;
+  return phone ? maskPhone(phone) : '-';
+}
+
 /** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
 export function formatDelivery(d: DeliveryDetail): string {
   const { delivery: x, event: e } = d;
-  const recipient = e.fiscal_code === PURGED_FISCAL_CODE ? '(removed by retention)' : maskFiscalCode(e.fiscal_code);
   return [
     `Delivery #${x.id} on ${x.channel}: ${x.state.toUpperCase()}`,
     `  event       ${maskText(e.dedup_key)} [${e.type}] from ${e.instance_id}`,
-    `  recipient   ${recipient}`,
+    `  recipient   ${recipientOf(d)}`,
     `  send from   ${iso(e.not_before)}   expires ${iso(e.expires_at)}`,
     `  attempts    ${x.attempts}   sent ${iso(x.sent_at)}   provider id ${x.provider_id ?? '-'}`,
     `  now         ${whatNext(x)}`,
