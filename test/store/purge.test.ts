@@ -229,7 +229,7 @@ describe('ponte purge (CLI)', () => {
     expect(JSON.stringify(JSON.parse(done.stdout))).not.toContain(CF);
 
     const bad = await ponte(['purge', '--days', 'ninety'], { cwd });
-    expect(bad.code).toBe(1);
+    expect(bad.code).toBe(2); // a usage error
     expect(bad.stderr).toContain('--days must be a whole number of days ≥ 1, not "ninety"');
   });
 });
