@@ -5,6 +5,7 @@ import { ConfigError } from '../config/errors.js';
 import { configFile } from '../config/load.js';
 import { createApp, type AppContext, type AppOptions } from '../app/context.js';
 import { pino, type Logger } from 'pino';
+import { maskDeep, maskText } from '../util/mask.js';
 
 export interface GlobalOptions {
   config?: string;
@@ -32,7 +33,13 @@ export async function withApp<T>(opts: GlobalOptions, extra: Partial<AppOptions>
 /** A bad option value or argument: printed like a config error, exit 2 (as commander's own usage errors). */
 export class UsageError extends Error {}
 
-/** Runs a command body; configuration and usage errors print cleanly and exit 2, others exit 1. */
+/**
+ * Runs a command body; configuration and usage errors print cleanly and exit 2, others exit 1.
+ * This is the last-resort printer of every command, and what reaches it may quote a citizen:
+ * a back-office SQL error carries the offending value (`invalid input syntax for type integer:
+ * "+39 347 …"`), a connector's own error anything it read. The logger masks such text; so must
+ * this, or a terminal (or a ticket it is pasted into) gets what the logs never hold.
+ */
 export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | number>) {
   return async (...args: A): Promise<void> => {
     try {
@@ -40,17 +47,18 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void | n
       if (typeof code === 'number') process.exitCode = code;
     } catch (e) {
       if (e instanceof ConfigError) {
-        console.error(e.message);
+        console.error(maskText(e.message));
         process.exitCode = 2;
         return;
       }
       if (e instanceof UsageError) {
-        console.error(`ponte: ${e.message}`);
+        console.error(`ponte: ${maskText(e.message)}`);
         process.exitCode = 2;
         return;
       }
-      console.error(`ponte: ${e instanceof Error ? e.message : String(e)}`);
-      if (process.env.PONTE_DEBUG) console.error(e);
+      console.error(`ponte: ${maskText(e instanceof Error ? e.message : String(e))}`);
+      // Stack, cause and the driver's own fields (a pg error's `detail`), masked the same way.
+      if (process.env.PONTE_DEBUG) console.error(maskDeep(e));
       process.exitCode = 1;
     }
   };

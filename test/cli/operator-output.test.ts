@@ -1,0 +1,56 @@
+// What the CLI prints to an operator when things go wrong or are only being looked at: errors
+// masked like the logs, dry runs that show whole requests, and messages that say where to look.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+import { ponte, scratchWorkdir } from '../helpers/cli.js';
+import { DEMO_APPOINTMENTS, seedDemoBackoffice } from '../../src/demo/backoffice.js';
+
+const PHONE = '+39 347 1234501';
+const FISCAL_CODE = 'RSSMRA80A01H501U';
+
+describe('ponte poll --dry-run', () => {
+  let cwd: string;
+  beforeAll(async () => {
+    cwd = scratchWorkdir();
+    mkdirSync(join(cwd, 'data'), { recursive: true });
+    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
+    try {
+      await seedDemoBackoffice(bo);
+      // The office is the WhatsApp template's second body parameter: one holding a phone number
+      // shows whether the parameters are printed, and printed masked.
+      await bo('appuntamenti').where({ id: DEMO_APPOINTMENTS.in3h }).update({ ufficio: `Anagrafe, tel. ${PHONE}` });
+    } finally {
+      await bo.destroy();
+    }
+    // A connector whose poll fails with personal data in the message, as a back-office's SQL
+    // error does (PostgreSQL quotes the value it could not convert).
+    writeFileSync(join(cwd, 'failing-connector.mjs'), `
+export default {
+  name: 'failing', description: 'fails', shape: 'window', eventTypes: {},
+  configSchema: { safeParse: (v) => ({ success: true, data: v }) },
+  async *poll() {
+    throw new Error('select * from t where telefono = 1 - invalid input syntax for type integer: "${PHONE}" (codice fiscale ${FISCAL_CODE})');
+  },
+};
+`);
+    appendFileSync(join(cwd, 'config/ponte.yaml'), `
+  - id: failing
+    use: ./failing-connector.mjs
+    schedule: "*/5 * * * *"
+    deliver:
+      - channel: appio
+        service: anagrafe
+`);
+  });
+
+  it('prints a failing poll\'s error with phone numbers and fiscal codes masked', async () => {
+    const dry = await ponte(['poll', 'failing', '--dry-run'], { cwd, env: { PONTE_DEBUG: '1' } });
+    expect(dry.code).toBe(1);
+    expect(dry.stderr).toMatch(/^ponte: select \* from t where telefono = 1 - invalid input syntax for type integer: "\+39\*{8}01" \(codice fiscale RSS\*{12}U\)/);
+    // Neither the message nor the PONTE_DEBUG dump (stack included) holds them in clear.
+    expect(dry.stderr).not.toContain('1234501');
+    expect(dry.stderr).not.toContain(FISCAL_CODE);
+  });
+});
