@@ -3,7 +3,7 @@ import type { GlobalOptions } from './common.js';
 import { withApp, cliLogger } from './common.js';
 import { runConnector } from '../connectors/runner.js';
 import { dryRun, type DryRunReport } from '../connectors/dry-run.js';
-import { maskDeep } from '../util/mask.js';
+import { maskDeep, WHOLE_DOCUMENT_DEPTH } from '../util/mask.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { existsSync } from 'node:fs';
 import { progressPrinter } from '../connectors/progress.js';
@@ -24,7 +24,9 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
       // An existing store keys the refs as the daemon does; without one they stay per-process.
       if (hasStore) await useStoreRefKey(app.store.knex);
       const report = await dryRun(app.instances[0]!, { ...(hasStore ? { knex: app.store.knex } : {}), channels: app.channels, log: app.log });
-      const shown = opts.reveal ? report : maskDeep(report);
+      // The dry run promises the exact requests: the logs' depth limit would cut a WhatsApp
+      // template's parameters (11 levels down) to "[Too deep]".
+      const shown = opts.reveal ? report : maskDeep(report, { maxDepth: WHOLE_DOCUMENT_DEPTH });
       if (opts.json) console.log(JSON.stringify(shown, null, 2));
       else printDryRun(shown, Boolean(opts.reveal));
       return 0;

@@ -53,26 +53,33 @@ export function maskText(s: string): string {
 const MAX_DEPTH = 10;
 
 /**
+ * For output that promises to show a whole document (`ponte poll --dry-run`: the exact requests).
+ * A WhatsApp template's parameters sit 11 levels down in a dry-run report, past MAX_DEPTH; this
+ * leaves room for any request body while still bounding a pathological structure.
+ */
+export const WHOLE_DOCUMENT_DEPTH = 64;
+
+/**
  * A copy of `value` with maskText applied to every string (keys included). Never mutates
  * the input; cycles and shared references are kept; Errors stay Errors (same prototype)
  * with message, stack and own properties masked; objects with toJSON (Date, Buffer ...)
  * are replaced by their masked JSON form.
  */
-export function maskDeep<T>(value: T): T {
-  return walk(value, new Map(), 0) as T;
+export function maskDeep<T>(value: T, opts: { maxDepth?: number } = {}): T {
+  return walk(value, new Map(), 0, opts.maxDepth ?? MAX_DEPTH) as T;
 }
 
-function walk(value: unknown, seen: Map<object, unknown>, depth: number): unknown {
+function walk(value: unknown, seen: Map<object, unknown>, depth: number, maxDepth: number): unknown {
   if (typeof value === 'string') return maskText(value);
   if (typeof value !== 'object' || value === null) return value;
   const done = seen.get(value);
   if (done !== undefined) return done;
-  if (depth >= MAX_DEPTH) return '[Too deep]';
+  if (depth >= maxDepth) return '[Too deep]';
 
   if (Array.isArray(value)) {
     const out: unknown[] = [];
     seen.set(value, out);
-    for (const item of value) out.push(walk(item, seen, depth + 1));
+    for (const item of value) out.push(walk(item, seen, depth + 1, maxDepth));
     return out;
   }
   if (value instanceof Error) {
@@ -80,7 +87,7 @@ function walk(value: unknown, seen: Map<object, unknown>, depth: number): unknow
     seen.set(value, out);
     for (const key of Object.getOwnPropertyNames(value)) {
       const enumerable = Object.getOwnPropertyDescriptor(value, key)?.enumerable ?? false;
-      const v = walk((value as unknown as Record<string, unknown>)[key], seen, depth + 1);
+      const v = walk((value as unknown as Record<string, unknown>)[key], seen, depth + 1, maxDepth);
       Object.defineProperty(out, maskText(key), { value: v, enumerable, writable: true, configurable: true });
     }
     return out;
@@ -93,12 +100,12 @@ function walk(value: unknown, seen: Map<object, unknown>, depth: number): unknow
     // a broken toJSON must not break logging: fall back to the own properties
   }
   if (json !== value) {
-    const out = walk(json, seen, depth);
+    const out = walk(json, seen, depth, maxDepth);
     seen.set(value, out);
     return out;
   }
   const out: Record<string, unknown> = {};
   seen.set(value, out);
-  for (const [k, v] of Object.entries(value)) out[maskText(k)] = walk(v, seen, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[maskText(k)] = walk(v, seen, depth + 1, maxDepth);
   return out;
 }

@@ -45,6 +45,26 @@ export default {
 `);
   });
 
+  it('shows a WhatsApp template\'s parameters, masked', async () => {
+    const dry = await ponte(['poll', 'demo-appuntamenti', '--dry-run', '--json'], { cwd });
+    expect(dry.code).toBe(0);
+    type Send = { channel: string; request?: { body: { template: { components: Array<{ type: string; parameters: unknown }> } } } };
+    const report = JSON.parse(dry.stdout) as { events: Array<{ key: string; sends: Send[] }> };
+    const event = report.events.find((e) => e.key.startsWith(`appointment:${DEMO_APPOINTMENTS.in3h}:`))!;
+    const wa = event.sends.find((s) => s.channel === 'whatsapp')!;
+    const body = wa.request!.body.template.components.find((c) => c.type === 'body')!;
+    expect(body.parameters).toEqual([
+      { type: 'text', text: expect.any(String) },
+      { type: 'text', text: 'Anagrafe, tel. +39********01' },
+    ]);
+    expect(dry.stdout).not.toContain('1234501');
+
+    const text = await ponte(['poll', 'demo-appuntamenti', '--dry-run'], { cwd });
+    expect(text.code).toBe(0);
+    expect(text.stdout).not.toContain('Too deep');
+    expect(text.stdout).toContain('Anagrafe, tel. +39********01');
+  });
+
   it('prints a failing poll\'s error with phone numbers and fiscal codes masked', async () => {
     const dry = await ponte(['poll', 'failing', '--dry-run'], { cwd, env: { PONTE_DEBUG: '1' } });
     expect(dry.code).toBe(1);

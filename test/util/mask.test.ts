@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../../src/util/mask.js';
+import { maskDeep, maskFiscalCode, maskPhone, maskText, WHOLE_DOCUMENT_DEPTH } from '../../src/util/mask.js';
 
 describe('maskFiscalCode / maskPhone', () => {
   it('keeps the first 3 and the last character of a fiscal code', () => {
@@ -141,5 +141,14 @@ describe('maskDeep', () => {
     for (let i = 0; i < 20; i++) deep = { next: deep };
     expect(JSON.stringify(maskDeep(deep))).not.toContain('RSSMRA85T10A562S');
     expect(JSON.stringify(maskDeep(deep))).toContain('[Too deep]');
+  });
+
+  it('walks deeper when asked (a dry run shows whole requests), still masking', () => {
+    let deep: Record<string, unknown> = { cf: 'RSSMRA85T10A562S' };
+    for (let i = 0; i < 20; i++) deep = { next: deep };
+    const out = JSON.stringify(maskDeep(deep, { maxDepth: WHOLE_DOCUMENT_DEPTH }));
+    expect(out).not.toContain('[Too deep]');
+    expect(out).toContain('RSS************S');
+    expect(out).not.toContain('RSSMRA85T10A562S');
   });
 });
