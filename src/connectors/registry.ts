@@ -2,11 +2,12 @@
 // connector's own schema (errors name the file, the instance and the field).
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
 import { ConfigError, zodProblems } from '../config/errors.js';
-import { declarativeConnector, declarativeFile } from './declarative/load.js';
+import { DECLARATIVE_FILE, declarativeConnector, declarativeFile } from './declarative/load.js';
 import { routeTemplateProblems } from './route-templates.js';
 
 type Loader = () => Promise<{ default: ConnectorDefinition }>;
@@ -38,11 +39,34 @@ export async function loadDefinition(use: string): Promise<ConnectorDefinition> 
   // A TypeScript connector in connectors/<name>/ loads from beside this module: the sources under
   // tsx/vitest, dist/ once built (`npm run build` after adding one).
   const asPath = resolve(use);
-  const url = /^[a-z0-9][a-z0-9-]*$/.test(use) ? new URL(`../../connectors/${use}/index.js`, import.meta.url).href
+  const byName = /^[a-z0-9][a-z0-9-]*$/.test(use);
+  const url = byName ? new URL(`../../connectors/${use}/index.js`, import.meta.url).href
     : pathToFileURL(existsSync(asPath) && statSync(asPath).isDirectory() ? join(asPath, 'index.js') : asPath).href;
+  // Node's "Cannot find module '/…/dist/connectors/x/index.js'" says neither what `use:` meant
+  // nor that a typo, or running from another folder, is the likely cause.
+  if (!builtin && byName && !existsSync(fileURLToPath(url)) && !existsSync(fileURLToPath(url).replace(/\.js$/, '.ts'))) throw new Error(unknownConnector(use));
   const mod = builtin ? await builtin() : ((await import(url)) as { default?: ConnectorDefinition });
   if (!mod.default || typeof mod.default.poll !== 'function') throw new Error(`connector "${use}" does not export a connector made with defineConnector()`);
   return mod.default;
+}
+
+/** Where a connector named by `use:` was looked for, and the ones that do exist. */
+function unknownConnector(use: string, cwd = process.cwd()): string {
+  const tsDir = fileURLToPath(new URL('../../connectors/', import.meta.url)); // dist/connectors/ once built
+  const ponteDir = fileURLToPath(new URL('../../', import.meta.url)).replace(/[\\/](dist[\\/]?)?$/, '');
+  const source = join(ponteDir, 'connectors', use, 'index.ts');
+  const unbuilt = existsSync(source) ? ` (${source} exists but is not built: run \`npm run build\`)` : '';
+  return `no connector named "${use}" (a typo, or ponte run from another folder?): looked for connectors/${use}/${DECLARATIVE_FILE} in ${cwd} `
+    + `and connectors/${use}/index.ts in ${ponteDir}${unbuilt}. Connectors found: ${knownConnectors(cwd, tsDir).join(', ') || 'none'}`;
+}
+
+/** Built-ins, declarative connectors under ./connectors and TypeScript ones beside Ponte. */
+function knownConnectors(cwd: string, tsDir: string): string[] {
+  const found = new Set(Object.keys(BUILTINS));
+  const dirs = (root: string) => { try { return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name); } catch { return []; } };
+  for (const name of dirs(join(cwd, 'connectors'))) if (existsSync(join(cwd, 'connectors', name, DECLARATIVE_FILE))) found.add(name);
+  for (const name of dirs(tsDir)) if (existsSync(join(tsDir, name, 'index.js')) || existsSync(join(tsDir, name, 'index.ts'))) found.add(name);
+  return [...found].sort();
 }
 
 export async function resolveInstances(config: PonteConfig, file: string, only?: string[]): Promise<ConnectorInstance[]> {

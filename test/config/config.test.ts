@@ -61,6 +61,18 @@ describe('config/ponte.yaml', () => {
     expect((unknown as ConfigError).problems[0]).toMatch(/^connectors\[1\] \(demo-ztl\)\.use: /);
   });
 
+  it('a `use:` naming no connector says where it looked and which connectors exist', async () => {
+    const err = await resolveInstances(parseConfig(base.replace('use: ztl-permits', 'use: ztl-permitz'), FILE), FILE).catch((e: unknown) => e);
+    const [problem] = (err as ConfigError).problems;
+    // Not node's "Cannot find module '/…/dist/connectors/ztl-permitz/index.js'".
+    expect(problem).not.toMatch(/Cannot find module/);
+    expect(problem).toContain('connectors[1] (demo-ztl).use: no connector named "ztl-permitz"');
+    expect(problem).toContain(`connectors/ztl-permitz/connector.yaml in ${process.cwd()}`);
+    expect(problem).toContain('connectors/ztl-permitz/index.ts in');
+    // The tests run from the repository root: its declarative examples are found too.
+    expect(problem).toMatch(/Connectors found: appointments, pratiche-edilizie, scadenze-tari, ztl-permits$/);
+  });
+
   it('secrets come only from the environment, and a missing one is named without any value', () => {
     const cfg = parseConfig(base, FILE);
     expect(() => new AppioChannel({ baseUrl: 'http://127.0.0.1:9/api/v1', services: cfg.channels.appio!.services, render: () => { throw new Error('unused'); }, env: { IO_KEY_ANAGRAFE: 'k1' } }))
