@@ -8,9 +8,16 @@ export class ConfigError extends Error {
   }
 }
 
-export function formatPath(path: readonly PropertyKey[]): string {
+/** A name to show after a path prefix, e.g. the instance id after `connectors[0]`. */
+export type PathLabel = (path: readonly PropertyKey[]) => string | undefined;
+
+export function formatPath(path: readonly PropertyKey[], label?: PathLabel): string {
   let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+  for (const [i, p] of path.entries()) {
+    out += typeof p === 'number' ? `[${p}]` : out ? `.${String(p)}` : String(p);
+    const name = label?.(path.slice(0, i + 1));
+    if (name !== undefined) out += ` (${name})`;
+  }
   return out || '(root)';
 }
 
@@ -22,19 +29,19 @@ function unionBranch(issue: Issue & { code: 'invalid_union' }): Issue[] | null {
   return branches.length === 1 ? branches[0]! : null;
 }
 
-function describeIssues(issues: readonly Issue[], prefix: readonly PropertyKey[]): string[] {
+function describeIssues(issues: readonly Issue[], prefix: readonly PropertyKey[], label?: PathLabel): string[] {
   return issues.flatMap((issue) => {
     const at = [...prefix, ...issue.path];
     if (issue.code === 'invalid_union') {
       const branch = unionBranch(issue);
-      if (branch) return describeIssues(branch, at);
+      if (branch) return describeIssues(branch, at, label);
     }
-    const path = formatPath(at);
+    const path = formatPath(at, label);
     if (issue.code === 'unrecognized_keys') return [`${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`];
     return [`${path}: ${issue.message}`];
   });
 }
 
-export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
-  return describeIssues(error.issues as Issue[], prefix);
+export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = [], label?: PathLabel): string[] {
+  return describeIssues(error.issues as Issue[], prefix, label);
 }

@@ -3,7 +3,11 @@
 import { z } from 'zod';
 import { validate as validCron } from 'node-cron';
 
-const cron = z.string().refine((s) => validCron(s), { message: 'not a valid cron expression (node-cron syntax, optional seconds field)' });
+// The bad expression is quoted: "not valid" alone leaves the reader to find which one in the file.
+// A schedule is never a secret.
+const cron = z.string().refine((s) => validCron(s), {
+  error: (issue) => `not a valid cron expression: ${JSON.stringify(issue.input)} (node-cron syntax, optional seconds field)`,
+});
 const envName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must be an environment variable name (A-Z, 0-9, _)');
 const id = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,99}$/, 'lower-case letters, digits, - and _ (max 100)');
 

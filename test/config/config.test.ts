@@ -37,18 +37,18 @@ describe('config/ponte.yaml', () => {
     expect(problems(base.replace('batchSize: 50', 'batchSize: 50\n  batchSzie: 10'))).toEqual(['dispatcher: unknown field(s) "batchSzie"']);
     expect(problems(base.replace('concurrency: 16', 'concurrency: "many"'))[0]).toMatch(/^dispatcher\.concurrency: .*number/i);
     expect(problems(base.replace('schedule: "*/5 * * * *"', 'schedule: "every five minutes"'))).toEqual([
-      'connectors[0].schedule: not a valid cron expression (node-cron syntax, optional seconds field)',
+      'connectors[0] (demo-appuntamenti).schedule: not a valid cron expression: "every five minutes" (node-cron syntax, optional seconds field)',
     ]);
     expect(problems(base.replace('service: anagrafe', 'service: anagrafee'))).toEqual([
-      'connectors[0].deliver.channels[0].service: unknown IO service "anagrafee" (known: anagrafe, polizia-locale)',
+      'connectors[0] (demo-appuntamenti).deliver.channels[0].service: unknown IO service "anagrafee" (known: anagrafe, polizia-locale)',
     ]);
     // The list shorthand of `deliver:` is named as written.
     expect(problems(base.replace('service: polizia-locale\n      - channel: whatsapp', 'service: polizia\n      - channel: whatsapp'))).toEqual([
-      'connectors[1].deliver[0].service: unknown IO service "polizia" (known: anagrafe, polizia-locale)',
+      'connectors[1] (demo-ztl).deliver[0].service: unknown IO service "polizia" (known: anagrafe, polizia-locale)',
     ]);
-    expect(problems(base.replace('# quietHours: { from: "21:00", to: "08:00" }', 'quietHours: { from: "9pm", to: "08:00" } #'))[0]).toMatch(/^connectors\[0\]\.deliver\.quietHours\.from: a local time HH:MM/);
+    expect(problems(base.replace('# quietHours: { from: "21:00", to: "08:00" }', 'quietHours: { from: "9pm", to: "08:00" } #'))[0]).toMatch(/^connectors\[0\] \(demo-appuntamenti\)\.deliver\.quietHours\.from: a local time HH:MM/);
     expect(problems(base.replace('keyEnv: IO_KEY_ANAGRAFE', 'keyEnv: io-key'))[0]).toMatch(/^channels\.appio\.services\.anagrafe\.keyEnv: must be an environment variable name/);
-    expect(problems('connectors: [ { id: a, use: x, schedule: "* * * * *", deliver: [] } ]')[0]).toMatch(/^connectors\[0\]\.deliver: /);
+    expect(problems('connectors: [ { id: a, use: x, schedule: "* * * * *", deliver: [] } ]')[0]).toMatch(/^connectors\[0\] \(a\)\.deliver: /);
     expect(problems('store: [1, 2')[0]).toMatch(/^not valid YAML/);
   });
 

@@ -93,7 +93,7 @@ describe('bad settings', () => {
   });
 
   it('an invalid cron expression names the connector entry', () => {
-    expect(problems(base.replace('schedule: "0 8 * * *"', 'schedule: "0 25 * * *"'))).toEqual(['connectors[1].schedule: not a valid cron expression (node-cron syntax, optional seconds field)']);
+    expect(problems(base.replace('schedule: "0 8 * * *"', 'schedule: "0 25 * * *"'))).toEqual(['connectors[1] (demo-ztl).schedule: not a valid cron expression: "0 25 * * *" (node-cron syntax, optional seconds field)']);
   });
 
   it('a missing secret names the variable, never a value', () => {
