@@ -23,7 +23,14 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
     return withApp(opts, { only: [id], migrate: false, config, log: cliLogger({ ...opts, logLevel: opts.logLevel ?? 'warn' }) }, async (app) => {
       // An existing store keys the refs as the daemon does; without one they stay per-process.
       if (hasStore) await useStoreRefKey(app.store.knex);
-      const report = await dryRun(app.instances[0]!, { ...(hasStore ? { knex: app.store.knex } : {}), channels: app.channels, log: app.log });
+      let report: DryRunReport;
+      try {
+        report = await dryRun(app.instances[0]!, { ...(hasStore ? { knex: app.store.knex } : {}), channels: app.channels, log: app.log });
+      } catch (e) {
+        // A poll's failure (a back-office variable not set, a broken query) comes from code that
+        // knows the source, not the instance: name the instance and the file that declares it.
+        throw new Error(`connector ${id} (${file}): ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
       // The dry run promises the exact requests: the logs' depth limit would cut a WhatsApp
       // template's parameters (11 levels down) to "[Too deep]".
       const shown = opts.reveal ? report : maskDeep(report, { maxDepth: WHOLE_DOCUMENT_DEPTH });

@@ -42,6 +42,15 @@ export default {
     deliver:
       - channel: appio
         service: anagrafe
+
+  - id: mensa
+    use: appointments
+    schedule: "*/5 * * * *"
+    deliver:
+      - channel: appio
+        service: anagrafe
+    config:
+      source: { client: pg, connectionEnv: PONTE_TEST_MENSA_DB_UR }
 `);
   });
 
@@ -68,9 +77,15 @@ export default {
   it('prints a failing poll\'s error with phone numbers and fiscal codes masked', async () => {
     const dry = await ponte(['poll', 'failing', '--dry-run'], { cwd, env: { PONTE_DEBUG: '1' } });
     expect(dry.code).toBe(1);
-    expect(dry.stderr).toMatch(/^ponte: select \* from t where telefono = 1 - invalid input syntax for type integer: "\+39\*{8}01" \(codice fiscale RSS\*{12}U\)/);
+    expect(dry.stderr).toMatch(/^ponte: connector failing \(config\/ponte\.yaml\): select \* from t where telefono = 1 - invalid input syntax for type integer: "\+39\*{8}01" \(codice fiscale RSS\*{12}U\)/);
     // Neither the message nor the PONTE_DEBUG dump (stack included) holds them in clear.
     expect(dry.stderr).not.toContain('1234501');
     expect(dry.stderr).not.toContain(FISCAL_CODE);
+  });
+
+  it('names the instance and its config file when the poll fails', async () => {
+    const dry = await ponte(['poll', 'mensa', '--dry-run'], { cwd });
+    expect(dry.code).toBe(1);
+    expect(dry.stderr.trim()).toBe('ponte: connector mensa (config/ponte.yaml): back-office database: environment variable PONTE_TEST_MENSA_DB_UR is not set');
   });
 });
