@@ -50,12 +50,12 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<numb
   });
 }
 
-export async function actionCommand(action: OperatorAction, ids: string[], opts: GlobalOptions & { providerId?: string; note?: string }): Promise<number> {
+export async function actionCommand(action: OperatorAction, ids: string[], opts: GlobalOptions & { providerId?: string; note?: string; force?: boolean }): Promise<number> {
   return withStore(opts, async (s) => {
     let failed = 0;
     for (const id of ids) {
       try {
-        const to = await operatorAction(s.knex, Number(id), action, { ...(opts.providerId ? { providerId: opts.providerId } : {}), ...(opts.note ? { note: opts.note } : {}) });
+        const to = await operatorAction(s.knex, Number(id), action, { ...(opts.providerId ? { providerId: opts.providerId } : {}), ...(opts.note ? { note: opts.note } : {}), ...(opts.force ? { force: true } : {}) });
         console.log(`delivery ${id}: now ${to}`);
       } catch (e) {
         failed++;

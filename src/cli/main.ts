@@ -70,7 +70,8 @@ delivery.command('show <id>').description('state, reason, and every provider cal
   .action(action((id: string, o: { json?: boolean }) => showCommand(id, { ...globals(), ...o })));
 delivery.command('resend <ids...>').description('send again (uncertain, failed, dead or skipped): for uncertain, only once you know the citizen did not get it')
   .option('--note <text>', 'why, kept on the delivery')
-  .action(action((ids: string[], o: { note?: string }) => actionCommand('resend', ids, { ...globals(), ...o })));
+  .option('--force', 'also resend one the provider had accepted (it has a provider id): it may already have reached the citizen')
+  .action(action((ids: string[], o: { note?: string; force?: boolean }) => actionCommand('resend', ids, { ...globals(), ...o })));
 delivery.command('cancel <ids...>').description('never send (pending or uncertain)')
   .option('--note <text>', 'why, kept on the delivery')
   .action(action((ids: string[], o: { note?: string }) => actionCommand('cancel', ids, { ...globals(), ...o })));

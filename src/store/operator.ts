@@ -29,15 +29,27 @@ export async function deliveryDetail(knex: Knex, id: number): Promise<DeliveryDe
 
 export type OperatorAction = 'resend' | 'cancel' | 'confirm';
 
+/** Why a resend of an accepted message needs --force, and what to check first. */
+function alreadyAccepted(d: DeliveryRow): string {
+  return [
+    `delivery ${d.id} is ${d.state}, but ${d.channel} accepted it as message ${d.provider_id}: it may already have reached the citizen,`,
+    '  and a resend would send a second copy (IO has no idempotency key; see the README, "The uncertain case").',
+    `  Check first: \`ponte delivery show ${d.id}\` (last error and status checks), the message's status with the provider`,
+    `  (${d.channel === 'appio' ? `IO: GET /messages/{fiscal_code}/${d.provider_id}` : `WhatsApp: the status webhooks for ${d.provider_id}`}), or the citizen.`,
+    `  If it did not arrive: ponte delivery resend ${d.id} --force --note "why"`,
+  ].join('\n');
+}
+
 const TARGET: Record<OperatorAction, DeliveryState> = { resend: 'pending', cancel: 'cancelled', confirm: 'accepted' };
 
 /**
  * resend: uncertain/failed/dead/skipped → pending (due now). For an uncertain one this is the
- * operator's decision that the citizen did not get it: the one place a resend is allowed.
+ * operator's decision that the citizen did not get it: the one place a resend is allowed. One the
+ * provider had accepted (it has a provider id) needs `force`.
  * cancel: pending/uncertain → cancelled. confirm: uncertain → accepted with the provider's id
  * (the operator found the message), after which its status is polled as usual.
  */
-export async function operatorAction(knex: Knex, id: number, action: OperatorAction, opts: { now?: number; providerId?: string; note?: string } = {}): Promise<DeliveryState> {
+export async function operatorAction(knex: Knex, id: number, action: OperatorAction, opts: { now?: number; providerId?: string; note?: string; force?: boolean } = {}): Promise<DeliveryState> {
   const now = opts.now ?? Date.now();
   const d = (await knex('deliveries').where({ id }).first()) as DeliveryRow | undefined;
   if (!d) throw new Error(`delivery ${id} does not exist`);
@@ -46,6 +58,10 @@ export async function operatorAction(knex: Knex, id: number, action: OperatorAct
   if (!canTransition(d.state, to) || (action === 'cancel' && !['pending', 'uncertain'].includes(d.state))) throw refuse('not allowed from this state');
   if (d.lease_until != null && d.lease_until > now) throw refuse('a Ponte process is working on it right now; try again in a minute');
   if (action === 'confirm' && !opts.providerId) throw new Error('confirm needs the provider message id (--provider-id)');
+  // A provider id means the provider took the message (e.g. failed only because its status could
+  // not be read afterwards): the citizen may have it, and IO has no idempotency key, so a resend
+  // is a likely second copy. Only on purpose, after checking.
+  if (action === 'resend' && d.provider_id != null && !opts.force) throw new Error(alreadyAccepted(d));
   if (action === 'resend') {
     const ev = await knex('events').where({ id: d.event_id }).first('payload');
     if (ev && ev.payload == null) throw refuse('its content was purged after the retention period; nothing is left to send');
