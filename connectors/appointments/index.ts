@@ -60,6 +60,7 @@ export default defineConnector({
   shape: 'window',
   configSchema: appointmentsConfigSchema,
   eventTypes: { 'appointment.reminder': appointmentReminder },
+  columnsOf: (c) => ({ fiscalCode: c.columns.fiscalCode, phone: c.columns.phone, language: c.columns.language, notBefore: c.columns.startsAt, expiresAt: c.columns.startsAt }),
 
   check: (config, log) => checkReadable(config.source, `appointments: table ${config.table}`, (knex) => selectAppointments(knex, config), log),
 

@@ -75,6 +75,7 @@ export default defineConnector({
   shape: 'window',
   configSchema: ztlPermitsConfigSchema,
   eventTypes: { 'ztl.expiry': ztlExpiry },
+  columnsOf: (c) => ({ fiscalCode: c.columns.fiscalCode, phone: c.columns.phone, language: c.columns.language, notBefore: c.columns.expiresOn, expiresAt: c.columns.expiresOn }),
 
   check: (config, log) => checkReadable(config.source, `ztl-permits: table ${config.table}`, (knex) => selectPermits(knex, config), log),
 

@@ -99,12 +99,21 @@ export interface EventTypeSpec {
   dataFields?: readonly string[];
 }
 
+/** The event fields read from one back-office column, which the runner checks after the connector. */
+export type ColumnField = 'fiscalCode' | 'phone' | 'language' | 'notBefore' | 'expiresAt';
+
 export interface ConnectorDefinition<S extends z.ZodType = z.ZodType, C = unknown> {
   name: string;
   description: string;
   shape: ConnectorShape;
   configSchema: S;
   eventTypes: Record<string, EventTypeSpec>;
+  /**
+   * The column each event field is read from, for an instance's config. Row errors name the
+   * column, the name a CED person sees in their table; the runner's own checks (a malformed fiscal
+   * code) only know the event field, and without this they name that instead ("fiscalCode").
+   */
+  columnsOf?(config: z.infer<S>): Partial<Record<ColumnField, string | null>>;
   /** Optional connectivity and schema check ("ponte connector check"), Airbyte-style. */
   check?(config: z.infer<S>, log: Logger): Promise<void>;
   poll(ctx: PollContext<z.infer<S>, C>): AsyncIterable<Batch<C>>;

@@ -9,6 +9,7 @@ import { routeFor, type StoredRoute } from './routing.js';
 import { prepareBatch } from './prepare-batch.js';
 import { pendingEntities } from '../store/pending-entities.js';
 import { readCursor } from '../store/lease.js';
+import { compareRowKeys } from '../util/row-key-order.js';
 
 export interface DryRunEvent {
   key: string;
@@ -37,9 +38,10 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
   const pending = deps.knex && def.shape === 'window' ? await safe(() => pendingEntities(deps.knex!, instance.id), [] as string[]) : [];
   const report: DryRunReport = { connector: instance.id, events: [], cancellations: [], rowErrors: [] };
   const signal = new AbortController().signal;
+  const columns = def.columnsOf?.(instance.config);
 
   for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(now), log: deps.log, pendingEntities: pending, signal })) {
-    const prepared = await prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now });
+    const prepared = await prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now, columns });
     report.rowErrors.push(...prepared.rowErrors);
     report.cancellations.push(...(batch.cancellations ?? []));
     if (batch.cursor !== undefined) report.cursor = batch.cursor;
@@ -69,5 +71,8 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
       });
     }
   }
+  // Read order mixes the connector's errors with the runner's (16, 19, 15 …): by row key, a
+  // person finds a row, and sees its errors together.
+  report.rowErrors.sort((a, b) => compareRowKeys(a.rowKey, b.rowKey));
   return report;
 }

@@ -1,7 +1,7 @@
 // Turning what a connector emitted into what the store commits. Every event is checked here,
 // once, for every connector: a bad event becomes a row error naming the row and the field, and
 // the rest of the batch goes on.
-import type { Batch, ConnectorDefinition, EmittedEvent, RowError } from './contract.js';
+import type { Batch, ColumnField, ConnectorDefinition, EmittedEvent, RowError } from './contract.js';
 import type { NewDelivery, NewEvent } from '../store/commit-batch.js';
 import { initialDeliveries, type StoredRoute } from './routing.js';
 import type { Channel, DeliveryContext } from '../channels/channel.js';
@@ -14,6 +14,8 @@ export interface PrepareDeps {
   channels: Map<string, Channel>;
   routeFor: (eventType: string) => StoredRoute;
   now: number;
+  /** definition.columnsOf(instance config): row errors on these fields name the column. */
+  columns?: Partial<Record<ColumnField, string | null>> | undefined;
 }
 
 export interface Prepared {
@@ -58,7 +60,8 @@ export async function prepareBatch(batch: Batch, deps: PrepareDeps): Promise<Pre
     if (i % SLICE === SLICE - 1) await nextTurn();
     const e = batch.events[i]!;
     const rowKey = rowKeyOf(e);
-    const fail = (field: string, message: string) => rowErrors.push({ rowKey, field, message });
+    // The column when the connector says which one (as its own row errors do), else the event field.
+    const fail = (field: string, message: string) => rowErrors.push({ rowKey, field: deps.columns?.[field as ColumnField] ?? field, message });
     if (typeof e.key !== 'string' || e.key.length === 0 || e.key.length > 400) { fail('key', 'dedup key must be a non-empty string of at most 400 characters'); continue; }
     // PostgreSQL text cannot hold U+0000; one such row would fail its whole batch at every poll.
     const nul = hasNul(e.key) ? 'key' : hasNul(e.entity) ? 'entity' : hasNul(e.recipient?.phone) ? 'phone' : hasNul(e.recipient?.language) ? 'language' : null;

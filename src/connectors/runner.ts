@@ -101,6 +101,7 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   const def = instance.definition;
   const cursor = def.shape === 'incremental' ? await readCursor(knex, instance.id) : undefined;
   const pending = def.shape === 'window' ? await pendingEntities(knex, instance.id) : [];
+  const columns = def.columnsOf?.(instance.config);
 
   const batches = def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })[Symbol.asyncIterator]();
   // Read ahead: the source fetches and checks its next page while this one commits (at most two
@@ -110,7 +111,7 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   const readAhead = () => {
     const p = batches.next().then(async (step) => {
       if (step.done) return undefined;
-      const prepared = await prepareBatch(step.value, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now: clock() });
+      const prepared = await prepareBatch(step.value, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now: clock(), columns });
       // The store's encoding of the batch too, off the commit's critical path.
       return { batch: step.value, prepared, encoded: encodeEvents(knex, prepared.events, step.value.cancellations ?? []) };
     });

@@ -5,6 +5,7 @@ import { DELIVERY_STATES, type DeliveryState } from './states.js';
 import { unsentReplies } from './reply-outbox.js';
 import { deliveryCounts, oldestDueAt } from './delivery-counts.js';
 import { ATTENTION_SQL, FALLBACK_SQL } from '../../migrations/20261204_007_status_indexes.js';
+import { compareRowKeys } from '../util/row-key-order.js';
 
 export interface StatusReport {
   generatedAt: string;
@@ -75,9 +76,11 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     });
   }
 
+  // The 50 seen last, shown by connector and row key: in last-seen order one poll's rows came out
+  // shuffled (16, 19, 15 …), and a person looks a row up by its key.
   const rowErrors = ((await knex('row_errors').orderBy('last_seen', 'desc').limit(50)) as Record<string, unknown>[]).map((r) => ({
     connector: String(r.instance_id), rowKey: String(r.row_key), field: String(r.field), message: String(r.message), seen: Number(r.seen), lastSeen: iso(r.last_seen as number)!,
-  }));
+  })).sort((a, b) => a.connector.localeCompare(b.connector) || compareRowKeys(a.rowKey, b.rowKey));
 
   const attention = ((await attentionQuery(knex)) as Record<string, unknown>[]).map((r) => ({
     delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: (r.reason as string | null) ?? null, lastError: (r.last_error as string | null) ?? null,

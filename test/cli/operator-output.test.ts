@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import knexFactory from 'knex';
 import { ponte, scratchWorkdir } from '../helpers/cli.js';
 import { DEMO_APPOINTMENTS, seedDemoBackoffice } from '../../src/demo/backoffice.js';
+import { instantToWallTime } from '../../src/util/local-time.js';
 
 const PHONE = '+39 347 1234501';
 const FISCAL_CODE = 'RSSMRA80A01H501U';
@@ -21,6 +22,9 @@ describe('ponte poll --dry-run', () => {
       // The office is the WhatsApp template's second body parameter: one holding a phone number
       // shows whether the parameters are printed, and printed masked.
       await bo('appuntamenti').where({ id: DEMO_APPOINTMENTS.in3h }).update({ ufficio: `Anagrafe, tel. ${PHONE}` });
+      // A malformed fiscal code on a row read before the demo's bad rows (105 null date, 106 bad
+      // check character, 107 text too long): the runner finds it after the connector's own errors.
+      await bo('appuntamenti').insert({ id: 100, codice_fiscale: 'RSSMRA80A01H50', telefono: null, lingua: 'it', data_ora: instantToWallTime(new Date(Date.now() + 5 * 3_600_000), 'Europe/Rome'), stato: 'CONFERMATO', ufficio: 'Anagrafe', servizio: 'Certificato', indirizzo: null });
     } finally {
       await bo.destroy();
     }
@@ -72,6 +76,19 @@ export default {
     expect(text.code).toBe(0);
     expect(text.stdout).not.toContain('Too deep');
     expect(text.stdout).toContain('Anagrafe, tel. +39********01');
+  });
+
+  it('lists row errors by row key, naming the column for a bad fiscal code as for a missing date', async () => {
+    const dry = await ponte(['poll', 'demo-appuntamenti', '--dry-run', '--json'], { cwd });
+    expect(dry.code).toBe(0);
+    const report = JSON.parse(dry.stdout) as { rowErrors: Array<{ rowKey: string; field: string; message: string }> };
+    expect(report.rowErrors.map((e) => [e.rowKey, e.field])).toEqual([
+      ['100', 'codice_fiscale'], ['105', 'data_ora'], ['106', 'codice_fiscale'], ['107', 'message'],
+    ]);
+    const text = await ponte(['poll', 'demo-appuntamenti', '--dry-run'], { cwd });
+    expect(text.stdout.split('\n').filter((l) => l.startsWith('! row')).map((l) => l.split(':')[0])).toEqual([
+      '! row 100 field codice_fiscale', '! row 105 field data_ora', '! row 106 field codice_fiscale', '! row 107 field message',
+    ]);
   });
 
   it('prints a failing poll\'s error with phone numbers and fiscal codes masked', async () => {

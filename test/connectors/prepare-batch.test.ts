@@ -50,4 +50,15 @@ describe('prepareBatch', () => {
     expect(out.events.map((e) => e.key)).toEqual(['nan', 'ok']);
     expect(out.events[0]!.data).toEqual({ n: null, d: null }); // as JSON stores them, so the render check sees it
   });
+
+  it('names the column a field was read from when the connector says, else the event field', async () => {
+    const bad = event('bad-cf', {}, { recipient: { fiscalCode: 'RSSMRA80A01H50', phone: '347\u0000' } });
+    const columns = { fiscalCode: 'codice_fiscale', phone: null };
+    expect((await prepareBatch({ events: [bad] }, { ...deps, columns })).rowErrors).toEqual([
+      { rowKey: 'bad-cf', field: 'phone', message: 'phone contains a NUL character (U+0000)' }, // no column named: the field
+    ]);
+    const cf = event('bad-cf', {}, { recipient: { fiscalCode: 'RSSMRA80A01H50' } });
+    expect((await prepareBatch({ events: [cf] }, { ...deps, columns })).rowErrors.map((e) => e.field)).toEqual(['codice_fiscale']);
+    expect((await prepareBatch({ events: [cf] }, deps)).rowErrors.map((e) => e.field)).toEqual(['fiscalCode']);
+  });
 });
