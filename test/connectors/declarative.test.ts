@@ -67,6 +67,8 @@ describe.each(run)('declarative window connector on %s', (dialect) => {
     expect(r.errors).toEqual([{ rowKey: '5', field: 'codice_fiscale', message: 'missing fiscal code' }, { rowKey: '6', field: 'scadenza', message: 'missing due date' }]);
     // Stable: the same rows, the same keys.
     expect((await collect(conn, config)).events.map((e) => e.key)).toEqual(r.events.map((e) => e.key));
+    // The central checks (a wrong check character …) name the table's columns too, as above.
+    expect(conn.columnsOf!(config)).toEqual({ fiscalCode: 'codice_fiscale', phone: 'telefono', language: 'lingua', notBefore: 'scadenza', expiresAt: 'scadenza' });
   });
 });
 

@@ -119,6 +119,12 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
   const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates, dataFields: dataNames(spec) } };
   const where = { connector: spec.name, yamlFile: shown(file), sqlFile: shown(join(dirname(file), spec.query)) };
   const key = compileTemplate(spec.event.key); // readDeclarative has refused a key that does not compile
+  // Row errors name the back-office column a CED person sees in the table, as the built-ins do.
+  const dateColumn = (rule: DeclarativeSpec['event']['notBefore']) => (rule ? spec.event.dates[rule.date] ?? null : null);
+  const columnsOf = () => ({
+    fiscalCode: spec.event.recipient.fiscalCode, phone: spec.event.recipient.phone ?? null, language: spec.event.recipient.language ?? null,
+    notBefore: dateColumn(spec.event.notBefore), expiresAt: dateColumn(spec.event.expiresAt),
+  });
   const check = async (config: { source?: SqlSourceConfig | undefined }, log: { info: (o: object, m: string) => void }) => {
     const knex = openSqlSource(sourceOf(spec, config, file));
     try {
@@ -149,6 +155,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
       shape: 'incremental',
       configSchema: declarativeInstanceSchema,
       eventTypes,
+      columnsOf,
       check,
       async *poll(ctx) {
         yield* run(ctx.config, (knex) => pollChanges({
@@ -173,6 +180,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
     shape: 'window',
     configSchema: declarativeInstanceSchema,
     eventTypes,
+    columnsOf,
     check,
     async *poll(ctx) {
       yield* run(ctx.config, (knex) => pollWindow({
