@@ -9,7 +9,7 @@ import { configFile, loadConfig } from '../config/load.js';
 import { seedDemoBackoffice } from '../demo/backoffice.js';
 import { runConnector } from '../connectors/runner.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
-import { maskFiscalCode } from '../util/mask.js';
+import { maskFiscalCode, maskPhone } from '../util/mask.js';
 import { startAppServer } from '../app/server.js';
 import { recordConsent } from '../store/consent.js';
 import { demoConversation } from '../demo/conversation.js';
@@ -57,12 +57,14 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
     }
     await server?.close();
     const rows = await app.store.knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
-      .select('d.id', 'd.channel', 'd.state', 'd.reason', 'd.last_error', 'd.provider_id', 'd.next_attempt_at', 'e.type', 'e.fiscal_code', 'e.dedup_key').orderBy('d.id');
+      .select('d.id', 'd.channel', 'd.state', 'd.reason', 'd.last_error', 'd.provider_id', 'd.next_attempt_at', 'e.type', 'e.fiscal_code', 'e.phone', 'e.dedup_key').orderBy('d.id');
     const errors = await app.store.knex('row_errors').select('instance_id', 'row_key', 'field', 'message').orderBy('id');
     const lines = ['', 'Demo finished. What happened to each event:', ''];
     for (const r of rows) {
       const detail = r.state === 'pending' ? `due ${new Date(Number(r.next_attempt_at)).toISOString()}` : r.reason ?? r.last_error ?? (r.provider_id ? `message ${r.provider_id}` : '');
-      lines.push(`  #${String(r.id).padEnd(3)} ${String(r.type).padEnd(21)} ${maskFiscalCode(r.fiscal_code)}  ${String(r.channel).padEnd(9)} ${String(r.state).toUpperCase().padEnd(10)} ${detail}`);
+      // A broadcast's recipient is a number (its fiscal code is '-'): the column keeps its width.
+      const who = r.fiscal_code === '-' && r.phone ? maskPhone(r.phone) : maskFiscalCode(r.fiscal_code);
+      lines.push(`  #${String(r.id).padEnd(3)} ${String(r.type).padEnd(21)} ${who.padEnd(16)}  ${String(r.channel).padEnd(9)} ${String(r.state).toUpperCase().padEnd(10)} ${detail}`);
     }
     if (errors.length) {
       lines.push('', 'Back-office rows skipped, with the reason:', '');

@@ -1,8 +1,13 @@
 // `ponte sandbox`: the IO fake on its own, for a CED to point a test config (or curl) at.
 import { startIoSandbox } from '../sandbox/io/index.js';
+import { UsageError } from './common.js';
 
 export async function sandboxCommand(o: { port: string; failRate: string }): Promise<number> {
-  const sandbox = await startIoSandbox({ port: Number(o.port), faults: { rate500: Number(o.failRate) } });
+  const port = Number(o.port);
+  const failRate = Number(o.failRate);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port: expected a port number 0–65535, got "${o.port}"`);
+  if (!(failRate >= 0 && failRate <= 1)) throw new UsageError(`--fail-rate: expected a fraction from 0 to 1 (e.g. 0.1), got "${o.failRate}"`);
+  const sandbox = await startIoSandbox({ port, faults: { rate500: failRate } });
   console.log(`IO sandbox listening at ${sandbox.url} (any subscription key is accepted). Ctrl-C to stop.`);
   await new Promise<void>((resolve) => { process.once('SIGINT', resolve); process.once('SIGTERM', resolve); });
   await sandbox.close();

@@ -64,7 +64,10 @@ export function formatStatus(r: StatusReport & { store?: string }): string {
   }
   if (r.attention.length) {
     out.push('', 'Needs attention');
-    for (const a of r.attention) out.push(`  #${a.delivery} ${a.channel} ${a.state}: ${maskText(a.reason ?? a.lastError ?? '')}  (${maskText(a.event)})`);
+    // The latest 50 changed (the query's order), shown by state then delivery, so each kind reads as one list.
+    const rank = (st: string) => DELIVERY_STATES.indexOf(st as (typeof DELIVERY_STATES)[number]);
+    const attention = [...r.attention].sort((x, y) => rank(x.state) - rank(y.state) || x.delivery - y.delivery);
+    for (const a of attention) out.push(`  #${a.delivery} ${a.channel} ${a.state}: ${maskText(a.reason ?? a.lastError ?? '')}  (${maskText(a.event)})`);
   }
   return out.join('\n');
 }

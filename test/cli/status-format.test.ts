@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatStatus } from '../../src/cli/status.js';
 import type { StatusReport } from '../../src/store/status.js';
+import { DELIVERY_STATES } from '../../src/store/states.js';
 
 function report(deliveries: StatusReport['deliveries']): StatusReport {
   const totals: StatusReport['totals'] = {};
@@ -41,5 +42,21 @@ describe('formatStatus: deliveries by channel and state', () => {
 
   it('says so when there are none', () => {
     expect(formatStatus(report({}))).toContain('Deliveries: none yet');
+  });
+});
+
+describe('formatStatus: what needs attention', () => {
+  it('lists it by state, then delivery (the store gives the latest changed first), and names the store', () => {
+    const r = report({ appio: { uncertain: 2, dead: 1 } });
+    const a = (delivery: number, state: 'uncertain' | 'dead') => ({ delivery, event: `k${delivery}`, channel: 'appio', state, reason: state, lastError: null });
+    r.attention = [a(91, 'dead'), a(87, 'uncertain'), a(12, 'dead'), a(88, 'uncertain')];
+    const text = formatStatus({ ...r, store: 'SQLite file data/ponte.sqlite' });
+    expect(text.split('\n')[1]).toBe('Store: SQLite file data/ponte.sqlite');
+    const lines = text.split('\n');
+    const at = lines.indexOf('Needs attention');
+    const order = lines.slice(at + 1).map((l) => /^ {2}#(\d+) appio (\w+)/.exec(l)?.slice(1, 3).join(' '));
+    const byState = ['uncertain', 'dead'].sort((x, y) => DELIVERY_STATES.indexOf(x as never) - DELIVERY_STATES.indexOf(y as never));
+    const groups: Record<string, string[]> = { uncertain: ['87 uncertain', '88 uncertain'], dead: ['12 dead', '91 dead'] };
+    expect(order).toEqual(byState.flatMap((st) => groups[st]!));
   });
 });
