@@ -41,8 +41,10 @@ export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: s
 }
 
 export async function showCommand(id: string, opts: GlobalOptions): Promise<number> {
+  const ids = deliveryIds([id]);
+  if ('error' in ids) { console.error(`ponte: ${ids.error}`); return 2; }
   return withStore(opts, async (s) => {
-    const d = await deliveryDetail(s.knex, Number(id));
+    const d = await deliveryDetail(s.knex, ids[0]!);
     if (!d) { console.error(`delivery ${id} does not exist`); return 1; }
     if (opts.json) { console.log(JSON.stringify(maskDeep(d), null, 2)); return 0; }
     console.log(formatDelivery(d));
@@ -50,12 +52,21 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<numb
   });
 }
 
-export async function actionCommand(action: OperatorAction, ids: string[], opts: GlobalOptions & { providerId?: string; note?: string; force?: boolean }): Promise<number> {
+/** Delivery ids as typed: all checked before any is acted on, so a typo does not leave half done. */
+export function deliveryIds(ids: string[]): number[] | { error: string } {
+  const bad = ids.filter((id) => !/^[1-9]\d{0,17}$/.test(id.trim()));
+  if (bad.length) return { error: `not a delivery id: ${bad.map((b) => `"${b}"`).join(', ')} (ids are the numbers \`ponte deliveries\` shows after #); nothing was done` };
+  return ids.map((id) => Number(id.trim()));
+}
+
+export async function actionCommand(action: OperatorAction, typed: string[], opts: GlobalOptions & { providerId?: string; note?: string; force?: boolean }): Promise<number> {
+  const ids = deliveryIds(typed);
+  if ('error' in ids) { console.error(`ponte: ${ids.error}`); return 2; }
   return withStore(opts, async (s) => {
     let failed = 0;
     for (const id of ids) {
       try {
-        const to = await operatorAction(s.knex, Number(id), action, { ...(opts.providerId ? { providerId: opts.providerId } : {}), ...(opts.note ? { note: opts.note } : {}), ...(opts.force ? { force: true } : {}) });
+        const to = await operatorAction(s.knex, id, action, { ...(opts.providerId ? { providerId: opts.providerId } : {}), ...(opts.note ? { note: opts.note } : {}), ...(opts.force ? { force: true } : {}) });
         console.log(`delivery ${id}: now ${to}`);
       } catch (e) {
         failed++;

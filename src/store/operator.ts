@@ -40,6 +40,11 @@ function alreadyAccepted(d: DeliveryRow): string {
   ].join('\n');
 }
 
+const PROVIDER_ID: Record<string, { shape: RegExp; what: string }> = {
+  appio: { shape: /^[0-9A-HJKMNP-TV-Z]{26}$/i, what: 'an IO message id (26 characters, e.g. 01HQXK5Y3ZM8N9P2R4S6T8V0W1)' },
+  whatsapp: { shape: /^wamid\.[A-Za-z0-9+/=_-]{8,}$/, what: 'a WhatsApp message id (wamid.…)' },
+};
+
 const TARGET: Record<OperatorAction, DeliveryState> = { resend: 'pending', cancel: 'cancelled', confirm: 'accepted' };
 
 /**
@@ -58,6 +63,11 @@ export async function operatorAction(knex: Knex, id: number, action: OperatorAct
   if (!canTransition(d.state, to) || (action === 'cancel' && !['pending', 'uncertain'].includes(d.state))) throw refuse('not allowed from this state');
   if (d.lease_until != null && d.lease_until > now) throw refuse('a Ponte process is working on it right now; try again in a minute');
   if (action === 'confirm' && !opts.providerId) throw new Error('confirm needs the provider message id (--provider-id)');
+  // A mistyped id would be polled, answered 404, and end the delivery FAILED: refuse what cannot be
+  // the channel's message id (IO: a 26-character ULID; WhatsApp: a wamid).
+  if (action === 'confirm' && !PROVIDER_ID[d.channel]?.shape.test(opts.providerId!.trim())) {
+    throw new Error(`delivery ${id}: "${opts.providerId}" is not ${PROVIDER_ID[d.channel]?.what ?? `a ${d.channel} message id`}; nothing was changed`);
+  }
   // A provider id means the provider took the message (e.g. failed only because its status could
   // not be read afterwards): the citizen may have it, and IO has no idempotency key, so a resend
   // is a likely second copy. Only on purpose, after checking.
@@ -72,7 +82,13 @@ export async function operatorAction(knex: Knex, id: number, action: OperatorAct
   if (action === 'resend') Object.assign(patch, { next_attempt_at: now, attempts: 0, reason: `resent by an operator${note}` });
   if (action === 'cancel') Object.assign(patch, { reason: `cancelled by an operator${note}`, finished_at: now });
   if (action === 'confirm') Object.assign(patch, { provider_id: opts.providerId, sent_at: now, polls: 0, next_attempt_at: now, reason: `confirmed as sent by an operator${note}` });
-  const n = await knex('deliveries').where({ id, state: d.state }).where((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now)).update(patch);
-  if (n !== 1) throw refuse('it changed meanwhile');
+  if (action === 'confirm') patch.provider_id = opts.providerId!.trim();
+  await knex.transaction(async (trx) => {
+    const n = await trx('deliveries').where({ id, state: d.state }).where((q) => q.whereNull('lease_until').orWhere('lease_until', '<=', now)).update(patch);
+    if (n !== 1) throw refuse('it changed meanwhile');
+    // The operator's decision is part of the delivery's history (`delivery show`), beside the
+    // provider calls: the reason column alone is overwritten by whatever comes next.
+    await trx('delivery_attempts').insert({ delivery_id: id, kind: 'operator', started_at: now, duration_ms: 0, outcome: action, error: `${d.state} → ${to}${action === 'confirm' ? ` as message ${patch.provider_id as string}` : ''}${note}` });
+  });
   return to;
 }

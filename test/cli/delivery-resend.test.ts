@@ -27,6 +27,12 @@ describe('ponte delivery resend', () => {
       await knex.destroy();
     }
 
+    // A typo among the ids: nothing is done, not the ids before it.
+    const typo = await ponte(['delivery', 'resend', '2', 'abc'], { cwd });
+    expect([typo.code, typo.stdout]).toEqual([2, '']);
+    expect(typo.stderr.trim()).toBe('ponte: not a delivery id: "abc" (ids are the numbers `ponte deliveries` shows after #); nothing was done');
+    expect((await ponte(['delivery', 'show', 'abc'], { cwd })).code).toBe(2);
+
     const refused = await ponte(['delivery', 'resend', '1', '2'], { cwd });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('delivery 1 is failed, but appio accepted it as message 01HZZPROVIDERID: it may already have reached the citizen');

@@ -99,10 +99,17 @@ describe.each(run)('pipeline on %s', (dialect) => {
     await p.settle({ clock: () => Date.now() + 60_000 });
     const [c] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
     const created = p.sandbox.messages.find((m) => m.fiscalCode === citizen(4))!;
-    await expect(operatorAction(p.store.knex, c, 'confirm', { providerId: created.id })).resolves.toBe('accepted');
+    // A mistyped id is refused before anything changes (polled, it would end the delivery FAILED).
+    await expect(operatorAction(p.store.knex, c, 'confirm', { providerId: created.id.slice(0, 20) })).rejects.toThrow(/is not an IO message id .*nothing was changed/);
+    expect((await p.store.knex('deliveries').where({ id: c }).first('state')).state).toBe('uncertain');
+    await expect(operatorAction(p.store.knex, c, 'confirm', { providerId: created.id, note: 'found at IO' })).resolves.toBe('accepted');
     await p.settle();
     expect(await p.store.knex('deliveries').where({ id: c }).first('state', 'provider_id')).toEqual({ state: 'processed', provider_id: created.id });
     expect(p.sandbox.messages.filter((m) => m.fiscalCode === citizen(4))).toHaveLength(1);
+    // The operator's decisions are in each delivery's history, which the next state change keeps.
+    const history = async (id: number) => (await p.store.knex('delivery_attempts').where({ delivery_id: id, kind: 'operator' }).select('outcome', 'error')) as Array<{ outcome: string; error: string }>;
+    expect(await history(c)).toEqual([{ outcome: 'confirm', error: `uncertain → accepted as message ${created.id}: found at IO` }]);
+    expect(await history(b)).toEqual([{ outcome: 'resend', error: 'uncertain → pending: citizen says nothing arrived' }]);
   });
 
   it('a crash after the claim, before any request, loses nothing', async () => {
