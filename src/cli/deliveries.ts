@@ -2,6 +2,7 @@
 // something failed, and the operator's remedies (the uncertain-send policy ends here).
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
+import { deliveryJson } from './delivery-json.js';
 import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type OperatorAction } from '../store/operator.js';
 import { PURGED_FISCAL_CODE } from '../store/purge.js';
 import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
@@ -15,7 +16,7 @@ export async function listCommand(opts: GlobalOptions & { state?: string; limit?
   if ('error' in filter) { console.error(filter.error); return 2; }
   return withStore(opts, async (s) => {
     const rows = await listDeliveries(s.knex, filter);
-    if (opts.json) { console.log(JSON.stringify(maskDeep(rows), null, 2)); return 0; }
+    if (opts.json) { console.log(JSON.stringify(maskDeep(rows.map((r) => deliveryJson(r))), null, 2)); return 0; }
     if (rows.length === 0) console.log('no deliveries match');
     for (const r of rows) console.log(formatDeliveryLine(r));
     return 0;
@@ -46,7 +47,7 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<numb
   return withStore(opts, async (s) => {
     const d = await deliveryDetail(s.knex, ids[0]!);
     if (!d) { console.error(`delivery ${id} does not exist`); return 1; }
-    if (opts.json) { console.log(JSON.stringify(maskDeep(d), null, 2)); return 0; }
+    if (opts.json) { console.log(JSON.stringify(maskDeep({ delivery: deliveryJson(d.delivery), event: deliveryJson(d.event), attempts: d.attempts.map((a) => deliveryJson(a)) }), null, 2)); return 0; }
     console.log(formatDelivery(d));
     return 0;
   });
