@@ -1,20 +1,13 @@
 // `ponte delivery resend` of a message the provider had accepted: a likely second copy to the
 // citizen (IO has no idempotency key), so it takes --force and says what to check first.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import knexFactory from 'knex';
-import { ponte, scratchWorkdir } from '../helpers/cli.js';
-import { migrateLatest, storeFromKnex } from '../../src/store/db.js';
+import { ponte, scratchWorkdir, seedWorkdirStore } from '../helpers/cli.js';
 
 describe('ponte delivery resend', () => {
   it('refuses a delivery with a provider id unless --force, saying what to check', async () => {
     const cwd = scratchWorkdir();
-    mkdirSync(join(cwd, 'data'), { recursive: true });
-    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/ponte.sqlite') }, useNullAsDefault: true });
     const now = Date.now();
-    try {
-      await migrateLatest(storeFromKnex(knex));
+    await seedWorkdirStore(cwd, async (knex) => {
       const event = (id: number) => ({ id, dedup_key: `appointment:${id}:x`, instance_id: 'demo-appuntamenti', type: 'appointment.reminder', fiscal_code: 'RSSMRA80A01H501U', payload: '{}', created_at: now });
       await knex('events').insert([event(1), event(2)]);
       await knex('deliveries').insert([
@@ -23,9 +16,7 @@ describe('ponte delivery resend', () => {
         // Never reached IO: resent as before.
         { id: 2, event_id: 2, channel: 'appio', state: 'dead', attempts: 8, polls: 0, next_attempt_at: now, route_index: 0, provider_id: null, reason: 'retries used up', created_at: now, updated_at: now, finished_at: now },
       ]);
-    } finally {
-      await knex.destroy();
-    }
+    });
 
     // A typo among the ids: nothing is done, not the ids before it.
     const typo = await ponte(['delivery', 'resend', '2', 'abc'], { cwd });

@@ -1,28 +1,19 @@
 // `ponte status` lists the back-office rows skipped by connector and row key, the order a person
 // looks them up in, not the order they were last seen in.
 import { describe, expect, it } from 'vitest';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import knexFactory from 'knex';
-import { ponte, scratchWorkdir } from '../helpers/cli.js';
-import { migrateLatest, storeFromKnex } from '../../src/store/db.js';
+import { ponte, scratchWorkdir, seedWorkdirStore } from '../helpers/cli.js';
 
 describe('ponte status: row errors', () => {
   it('are sorted by connector, then row key (numeric keys as numbers)', async () => {
     const cwd = scratchWorkdir();
-    mkdirSync(join(cwd, 'data'), { recursive: true });
-    const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/ponte.sqlite') }, useNullAsDefault: true });
     const now = Date.now();
-    try {
-      await migrateLatest(storeFromKnex(knex));
+    await seedWorkdirStore(cwd, async (knex) => {
       // Last seen in this order, as one poll's connector errors and runner errors are written.
       const rows: Array<[string, string]> = [['tari', '16'], ['tari', '19'], ['ztl', '3'], ['tari', '15'], ['tari', '17'], ['tari', '21'], ['tari', '9']];
       await knex('row_errors').insert(rows.map(([instance_id, row_key], i) => ({
         instance_id, row_key, field: 'codice_fiscale', message: 'missing fiscal code', first_seen: now, last_seen: now - i * 1000, seen: 1,
       })));
-    } finally {
-      await knex.destroy();
-    }
+    });
     const json = await ponte(['status', '--json'], { cwd });
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as { rowErrors: Array<{ connector: string; rowKey: string }> };

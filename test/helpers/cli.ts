@@ -1,7 +1,9 @@
 // Running the real `ponte` CLI (from the TypeScript sources, through tsx) in a scratch folder
 // holding a copy of config/, exactly as a newcomer runs it in a fresh clone.
 import { spawn } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import knexFactory, { type Knex } from 'knex';
+import { migrateLatest, storeFromKnex } from '../../src/store/db.js';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tempDir } from './temp-dir.js';
@@ -53,4 +55,16 @@ export function ponte(args: string[], opts: { cwd: string; env?: NodeJS.ProcessE
     child.on('error', fail);
     child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
   });
+}
+
+/** Seeds the store `ponte` will open in `cwd` (data/ponte.sqlite, migrated) through `fn`, then closes it. */
+export async function seedWorkdirStore(cwd: string, fn: (knex: Knex) => Promise<void>): Promise<void> {
+  mkdirSync(join(cwd, 'data'), { recursive: true });
+  const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/ponte.sqlite') }, useNullAsDefault: true });
+  try {
+    await migrateLatest(storeFromKnex(knex));
+    await fn(knex);
+  } finally {
+    await knex.destroy();
+  }
 }
