@@ -47,6 +47,12 @@ export interface AppOptions {
   migrate?: boolean;
   /** Start the IO sandbox when the config enables it (default true). */
   sandbox?: boolean;
+  /**
+   * false: this command sends nothing (`ponte poll`: it stores events, or prints them), so the
+   * channels' secrets are not required; an unset one is a visible placeholder. Default true: the
+   * daemon and `dispatch` fail at start on a missing secret, not at the first send.
+   */
+  sends?: boolean;
   /** Pre-loaded config (tests). */
   config?: PonteConfig;
 }
@@ -98,6 +104,10 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         for (const s of Object.values(io.services)) channelEnv[s.keyEnv] ??= `sandbox-${s.keyEnv.toLowerCase()}`;
         opts.log.info({ url: sandbox.url }, 'IO sandbox started (local fake of the IO services API)');
       }
+      if (opts.sends === false) {
+        channelEnv = { ...channelEnv };
+        for (const s of Object.values(io.services)) channelEnv[s.keyEnv] ||= `<unset: $${s.keyEnv}>`;
+      }
       channels.set('appio', new AppioChannel({
         baseUrl,
         services: io.services,
@@ -124,6 +134,10 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp });
         graphUrl = waSandbox.url;
         opts.log.info({ url: waSandbox.url }, 'WhatsApp sandbox started (local fake of the Cloud API)');
+      }
+      if (opts.sends === false) {
+        waEnv = { ...waEnv };
+        for (const n of [wa.tokenEnv, wa.appSecretEnv, wa.verifyTokenEnv]) waEnv[n] ||= `<unset: $${n}>`;
       }
       const missing = [wa.appSecretEnv, wa.verifyTokenEnv].filter((n) => !waEnv[n]);
       if (missing.length) throw new Error(`whatsapp: set environment variable(s) ${missing.join(', ')} (the webhook cannot be verified without them)`);

@@ -20,7 +20,7 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
     const config = loadConfig(file);
     // Dry-run never creates or migrates a store; it reads an existing SQLite one if there is one.
     const hasStore = config.store.client !== 'sqlite' || existsSync(config.store.filename) || Boolean(process.env[config.store.urlEnv]);
-    return withApp(opts, { only: [id], migrate: false, config, log: cliLogger({ ...opts, logLevel: opts.logLevel ?? 'warn' }) }, async (app) => {
+    return withApp(opts, { only: [id], migrate: false, config, sends: false, log: cliLogger({ ...opts, logLevel: opts.logLevel ?? 'warn' }) }, async (app) => {
       // An existing store keys the refs as the daemon does; without one they stay per-process.
       if (hasStore) await useStoreRefKey(app.store.knex);
       let report: DryRunReport;
@@ -39,7 +39,8 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
       return 0;
     });
   }
-  return withApp(opts, { only: [id] }, async (app) => {
+  // A poll stores events and sends nothing: it runs without the channels' secrets.
+  return withApp(opts, { only: [id], sends: false }, async (app) => {
     // Ctrl-C stops after the batch being committed (the next poll resumes from its cursor); a
     // second Ctrl-C exits at once, which is safe too: an uncommitted batch leaves nothing behind.
     const stop = new AbortController();

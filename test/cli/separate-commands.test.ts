@@ -5,7 +5,7 @@
 // every accepted message ended FAILED "status could not be read" (404).
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import knexFactory from 'knex';
 import { ponte, scratchWorkdir } from '../helpers/cli.js';
 import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
@@ -35,5 +35,23 @@ describe('poll, then dispatch --once, then dispatch --once again', () => {
     const after = await states();
     expect(after.filter((d) => d.state === 'failed')).toEqual([]);
     expect(after.filter((d) => d.state === 'processed').length).toBe(sent.filter((d) => d.state === 'accepted').length);
+  }, 120_000);
+
+  it('without the sandbox, a poll needs no channel secret (it sends nothing); dispatch names the one missing', async () => {
+    const cwd = scratchWorkdir();
+    const file = join(cwd, 'config/ponte.yaml');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^( {2}(io|whatsapp):\n {4}enabled:) true$/gm, '$1 false'));
+    mkdirSync(join(cwd, 'data'));
+    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
+    await seedDemoBackoffice(bo);
+    await bo.destroy();
+    const noSecrets = { IO_KEY_ANAGRAFE: '', IO_KEY_POLIZIA_LOCALE: '', WHATSAPP_TOKEN: '', WHATSAPP_APP_SECRET: '', WHATSAPP_VERIFY_TOKEN: '' };
+    const poll = await ponte(['poll', 'demo-ztl'], { cwd, env: noSecrets });
+    expect(poll.code, poll.stderr).toBe(0);
+    const dry = await ponte(['poll', 'demo-ztl', '--dry-run'], { cwd, env: noSecrets });
+    expect(dry.code, dry.stderr).toBe(0);
+    const dispatch = await ponte(['dispatch', '--once'], { cwd, env: noSecrets });
+    expect(dispatch.code).toBe(1);
+    expect(dispatch.stderr).toMatch(/set environment variable IO_KEY_ANAGRAFE/);
   }, 120_000);
 });
