@@ -77,8 +77,8 @@ describe('config/ponte.yaml', () => {
     const cfg = parseConfig(base, FILE);
     expect(() => new AppioChannel({ baseUrl: 'http://127.0.0.1:9/api/v1', services: cfg.channels.appio!.services, render: () => { throw new Error('unused'); }, env: { IO_KEY_ANAGRAFE: 'k1' } }))
       .toThrow(/set environment variable IO_KEY_POLIZIA_LOCALE/);
-    expect(storeConfigFrom(cfg, { DATABASE_URL: 'postgres://u@h/db' })).toMatchObject({ client: 'pg', url: 'postgres://u@h/db' });
-    expect(storeConfigFrom(cfg, {})).toEqual({ client: 'sqlite', filename: 'data/ponte.sqlite' });
+    expect(storeConfigFrom(cfg, { DATABASE_URL: 'postgres://u:secret@h/db' })).toMatchObject({ client: 'pg', url: 'postgres://u:secret@h/db', where: 'PostgreSQL h/db (from $DATABASE_URL)' });
+    expect(storeConfigFrom(cfg, {})).toEqual({ client: 'sqlite', filename: 'data/ponte.sqlite', where: 'SQLite file data/ponte.sqlite (store.filename; $DATABASE_URL not set)' });
     expect(() => storeConfigFrom(cfg, { DATABASE_URL: 'oracle://x' })).toThrow(/DATABASE_URL: unsupported URL scheme/);
   });
 });
