@@ -199,6 +199,21 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     }
     requests.push(record);
 
+    // A citizen writing, for a person trying a running `ponte run` by hand: what the tests do
+    // through inbound(), over HTTP (curl … /_sandbox/inbound -d '{"from":"+39…","text":"Ciao"}').
+    if (method === 'POST' && path === '/_sandbox/inbound') {
+      const b = (record.body ?? {}) as { from?: unknown; text?: unknown };
+      if (typeof b.from !== 'string' || !E164.test(b.from) || typeof b.text !== 'string' || b.text === '') {
+        return reply(res, record, { status: 400, body: { error: 'expected {"from": "+39…" (E.164), "text": "…"}' } });
+      }
+      const id = await sandbox.inbound(b.from, b.text);
+      return reply(res, record, { status: 200, body: { id } });
+    }
+    // What the sandbox received (what a citizen would have got), for the same person.
+    if (method === 'GET' && path === '/_sandbox/sends') {
+      return reply(res, record, { status: 200, body: state.sends.map((x) => ({ at: new Date(x.at).toISOString(), to: x.to, type: x.type, text: x.text, template: x.template?.name, menu: x.interactive?.body?.text })) });
+    }
+
     const denied = authorize(req.headers.authorization);
     if (denied) return reply(res, record, denied);
     if (method !== 'POST' || path !== messagesPath) {
@@ -231,7 +246,7 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
   });
   const listening = await listen(server, opts.host ?? '127.0.0.1', opts.port ?? 0, 'WhatsApp sandbox');
 
-  return {
+  const sandbox: WhatsappSandbox = {
     url: listening.origin,
     sends: state.sends,
     requests,
@@ -270,4 +285,5 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
       return listening.close();
     },
   };
+  return sandbox;
 }

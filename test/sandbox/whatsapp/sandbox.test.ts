@@ -372,3 +372,21 @@ describe('limits and injected faults', () => {
     ]);
   });
 });
+
+describe('the sandbox over HTTP, for a person trying a running ponte by hand', () => {
+  it('POST /_sandbox/inbound posts a signed inbound webhook; GET /_sandbox/sends lists what was sent', async () => {
+    const { sb, rc } = await start();
+    const bad = await fetch(`${sb.url}/_sandbox/inbound`, { method: 'POST', body: JSON.stringify({ from: '3471234567', text: 'Ciao' }) });
+    expect(bad.status).toBe(400);
+    const ok = await fetch(`${sb.url}/_sandbox/inbound`, { method: 'POST', body: JSON.stringify({ from: '+393471234567', text: 'Ciao' }) });
+    expect(ok.status).toBe(200);
+    const { id } = (await ok.json()) as { id: string };
+    await sb.idle();
+    expect(rc.posts.every((p) => p.verified)).toBe(true);
+    expect(rc.inbound.map((m) => [m.id, m.fromE164, m.text])).toEqual([[id, '+393471234567', 'Ciao']]);
+    // The window it opened lets a free-form answer through, which the listing then shows.
+    expect((await post(sb, text('+393471234567', 'Buongiorno'))).status).toBe(200);
+    const sends = (await (await fetch(`${sb.url}/_sandbox/sends`)).json()) as Array<{ to: string; type: string; text: string }>;
+    expect(sends.map((x) => [x.to, x.type, x.text])).toEqual([['+393471234567', 'text', 'Buongiorno']]);
+  });
+});
