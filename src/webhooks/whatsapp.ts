@@ -91,15 +91,15 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
         after: async () => {
           if (changed) deps.wake?.();
           const send = replySender(deps);
-          for (const id of answered) {
-            await sendRepliesTo(deps.knex, id, send, log).catch((e: unknown) => log.warn({ err: e }, 'replies to the citizen not sent now: the outbox sweep retries them'));
-          }
+          // Staff first: a hand-off nobody takes changes the answer the citizen is about to get.
           for (const e of staff) {
             if (await citizen!.staff?.post(e) !== false || e.event !== 'handoff') continue;
-            // Nobody took the conversation: the citizen is told so and stays with the bot.
             const back = await handoffNotTaken(deps.knex, citizen!.deps.service, e, citizen!.deps.now?.() ?? Date.now())
               .catch((err: unknown) => { log.error({ err }, 'hand-off not taken, and the conversation could not be given back to the bot'); return null; });
-            if (back) await sendRepliesTo(deps.knex, back.inboundId, send, log).catch((err: unknown) => log.warn({ err }, 'reply to the citizen not sent now: the outbox sweep retries it'));
+            if (back && !answered.includes(back.inboundId)) answered.push(back.inboundId);
+          }
+          for (const id of answered) {
+            await sendRepliesTo(deps.knex, id, send, log).catch((e: unknown) => log.warn({ err: e }, 'replies to the citizen not sent now: the outbox sweep retries them'));
           }
         },
       };

@@ -103,19 +103,24 @@ export function handleCitizenMessage(msg: CitizenInbound, deps: ConversationDeps
 }
 
 /**
- * The staff endpoint did not take a hand-off (down, refused, no token). The citizen, just told a
- * person would answer, would wait for no one: the conversation goes back to the bot and a reply
- * saying so, with the office's link, is queued in the outbox (sent by the caller). Null when the
- * conversation has moved on meanwhile.
+ * The staff endpoint did not take a hand-off (down, refused, no token). The citizen, about to be
+ * told a person would answer, would wait for no one: the conversation goes back to the bot, and
+ * the answer still waiting in the outbox ("Ti metto in contatto…") becomes one saying so, with the
+ * office's link. If that answer already went out (the outbox sweep took it meanwhile), the notice
+ * is queued after it. Returns the inbound id whose replies to send; null when the conversation has
+ * moved on meanwhile.
  */
 export function handoffNotTaken(knex: Knex, service: CitizenService, event: StaffEvent, now: number): Promise<{ inboundId: string } | null> {
   const phone = event.conversation.phone;
-  const inboundId = `${event.messages.at(-1)?.id ?? 'handoff'}:not-taken`;
+  const asked = event.messages.at(-1)?.id ?? 'handoff';
+  const notice = text(fill(service.texts.handoffUnavailable, { link: service.handoff.link ?? '' }));
   return knex.transaction(async (trx) => {
     if ((await getSession(trx, phone))?.handoff !== 'waiting_human') return null;
     await saveSession(trx, phone, { handoff: 'bot', handoffAt: now }, now);
-    await queueReplies(trx, inboundId, phone, [text(fill(service.texts.handoffUnavailable, { link: service.handoff.link ?? '' }))], now);
-    return { inboundId };
+    const rewritten = await trx('reply_outbox').where({ inbound_id: asked, phone, state: 'pending' }).update({ message: JSON.stringify(notice) });
+    if (rewritten > 0) return { inboundId: asked };
+    await queueReplies(trx, `${asked}:not-taken`, phone, [notice], now);
+    return { inboundId: `${asked}:not-taken` };
   });
 }
 

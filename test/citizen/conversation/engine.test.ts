@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
 import { availableDialects } from '../../helpers/databases.js';
 import { testStore, type TestStore } from '../../helpers/store.js';
-import { handleCitizenMessage, type ConversationDeps } from '../../../src/citizen/conversation/index.js';
+import { handleCitizenMessage, handoffNotTaken, type ConversationDeps } from '../../../src/citizen/conversation/index.js';
 import { recordOptOut } from '../../../src/store/citizen-data.js';
 import { getProfile } from '../../../src/store/citizen-profiles.js';
 import { getSession } from '../../../src/store/citizen-sessions.js';
@@ -186,6 +186,28 @@ describe.each(run)('conversation engine (%s)', (dialect) => {
     expect((await say('iscrivimi alle allerte meteo')).handledAs).toBe('opt_in:meteo');
     const unknown = await say('iscrivimi al calcio');
     expect(unknown.handledAs).toBe('unknown-topic');
+  });
+
+  it('a hand-off nobody took: the waiting answer is rewritten, or, already sent, followed by the notice', async () => {
+    store = await testStore(dialect);
+    const k = store.knex;
+    const ask = async () => {
+      await say('operatore');
+      return { event: 'handoff' as const, conversation: { phone: PHONE, state: 'waiting_human', officeOpen: true }, messages: [{ id: `wamid.t${n}`, type: 'text', text: 'operatore', at: now }] };
+    };
+    const notice = service.texts.handoffUnavailable.replace('{{link}}', service.handoff.link ?? '');
+    const bodies = async (inbound: string) => ((await k('reply_outbox').where({ inbound_id: inbound }).orderBy('seq').pluck('message')) as string[]).map((m) => (JSON.parse(m) as { text: { body: string } }).text.body);
+
+    const first = await ask();
+    expect(await handoffNotTaken(k, service, first, now)).toEqual({ inboundId: first.messages[0]!.id });
+    expect(await bodies(first.messages[0]!.id)).toEqual([notice]);
+    expect((await getSession(k, PHONE))!.handoff).toBe('bot');
+    expect(await handoffNotTaken(k, service, first, now)).toBeNull(); // moved on: nothing more
+
+    const second = await ask();
+    await k('reply_outbox').where({ inbound_id: second.messages[0]!.id }).update({ state: 'sent' }); // the sweep was quicker
+    expect(await handoffNotTaken(k, service, second, now)).toEqual({ inboundId: `${second.messages[0]!.id}:not-taken` });
+    expect(await bodies(`${second.messages[0]!.id}:not-taken`)).toEqual([notice]);
   });
 
   it('an expired session reads the choice against the home menu; a duplicate webhook is ignored', async () => {
