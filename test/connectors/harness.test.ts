@@ -1,7 +1,7 @@
 // The acceptance harness itself: it passes the reference and scaffolded connectors on every
 // database, and fails — naming the check — the classic polling bugs.
 import { describe, expect, it } from 'vitest';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { availableDialects } from '../helpers/databases.js';
@@ -47,6 +47,17 @@ describe('acceptance harness', () => {
     const rs = await runHarness(await harnessTarget('test/fixtures/broken-connectors/app-clock-bound'), { dialect: 'sqlite', log });
     expect(status(rs)['a row committed late within the lag']).toBe('FAIL');
     expect(status(rs)['many rows sharing one cursor value across a batch boundary']).toBe('PASS');
+  });
+
+  it('rows refused as bad are named as such, not mistaken for a paging bug', async () => {
+    const cwd = tempDir('scaffold');
+    scaffoldConnector('pratiche-suap', { kind: 'sql', shape: 'window', cwd });
+    const fixture = join(cwd, 'connectors/pratiche-suap/fixture.yaml');
+    writeFileSync(fixture, readFileSync(fixture, 'utf8').replace(/RSSMRA80A01H501U/g, 'RSSMRA80A01H501X')); // wrong check character
+    const rs = await runHarness(await harnessTarget('pratiche-suap', cwd), { dialect: 'sqlite', log });
+    const ties = rs.find((r) => r.check === 'many rows sharing one cursor value across a batch boundary')!;
+    expect(ties.status).toBe('FAIL');
+    expect(ties.detail).toMatch(/^7 of 7 rows were refused as bad rows \(e\.g\. .*wrong check character.*\): fix that first$/);
   });
 
   it.each([['window'], ['incremental']] as const)('passes what `ponte connector new --sql --shape %s` creates', async (shape) => {

@@ -145,8 +145,12 @@ const CHECKS: Array<[string, Check]> = [
       const same = inWindow(c.target, Date.now());
       await c.db.knex(c.target.fixture.table).insert(rows(c.target, 7, () => same));
       const r = await w.poll();
+      // A run that failed, or rows refused as bad, is not a paging problem: say what it was.
+      if (r.status !== 'ok') return ['FAIL', `the poll ${r.status}: ${r.error}`];
+      const bad = await w.rowErrors();
+      if (bad.length) return ['FAIL', `${bad.length} of 7 rows were refused as bad rows (e.g. ${JSON.stringify(bad[0])}): fix that first`];
       const rowsWithEvents = new Set((await w.store.knex('events').pluck('entity')) as string[]).size;
-      return r.status === 'ok' && rowsWithEvents >= 7 ? ['PASS', `7 rows with the same ${c.target.dateColumn}, pages of ${PAGE}: all read once`] : ['FAIL', `only ${rowsWithEvents} of 7 rows sharing one ${c.target.dateColumn} were read across pages of ${PAGE}: the cursor must be (${c.target.dateColumn}, ${c.target.key})`];
+      return rowsWithEvents >= 7 ? ['PASS', `7 rows with the same ${c.target.dateColumn}, pages of ${PAGE}: all read once`] : ['FAIL', `only ${rowsWithEvents} of 7 rows sharing one ${c.target.dateColumn} were read across pages of ${PAGE}: the cursor must be (${c.target.dateColumn}, ${c.target.key})`];
     } finally { await w.close(); }
   }],
 
