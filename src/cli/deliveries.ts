@@ -89,7 +89,8 @@ function whatNext(x: DeliveryDetail['delivery']): string {
 
 /** Whom it is for, masked: the fiscal code, or the number for a broadcast (whose events carry none). */
 function recipientOf({ delivery: x, event: e }: DeliveryDetail): string {
-  if (e.fiscal_code === PURGED_FISCAL_CODE) return '(removed by retention)';
+  // A broadcast's number also goes at once when that citizen erases their data (citizen-data.ts).
+  if (e.fiscal_code === PURGED_FISCAL_CODE) return e.type === 'broadcast' ? '(removed by retention, or the citizen\'s erasure)' : '(removed by retention)';
   if (e.fiscal_code) return maskFiscalCode(e.fiscal_code);
   const phone = e.phone ?? x.address;
   return phone ? maskPhone(phone) : '-';

@@ -47,14 +47,14 @@ describe('formatDelivery', () => {
     expect(line(purged, 'recipient')).toBe('recipient   (removed by retention)');
     expect(line(purged, 'history')).toMatch(/none kept/);
   });
-  it('a broadcast (a number, no fiscal code) shows the number masked, or that retention removed it', () => {
+  it('a broadcast (a number, no fiscal code) shows the number masked, or that retention or an erasure removed it', () => {
     const base = detail('processed', { channel: 'whatsapp', address: '+393471234567', finished_at: T });
     const broadcast = { ...base, event: { ...base.event, instance_id: 'broadcast:meteo', dedup_key: 'vento-1:rAbCdEfGhIjKlMnOpQrSt', type: 'broadcast', fiscal_code: '', phone: '+393471234567' } };
     const text = formatDelivery(broadcast);
     expect(line(text, 'recipient')).toBe('recipient   +39********67');
     expect(text).not.toMatch(/\+39347\d{7}/);
     const purged = formatDelivery({ delivery: { ...broadcast.delivery, address: null }, event: { ...broadcast.event, fiscal_code: '****************', phone: null }, attempts: [] });
-    expect(line(purged, 'recipient')).toBe('recipient   (removed by retention)');
+    expect(line(purged, 'recipient')).toBe('recipient   (removed by retention, or the citizen\'s erasure)');
   });
 });
 
