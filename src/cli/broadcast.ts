@@ -2,14 +2,14 @@
 // topic, optionally narrowed to a segment. --dry-run shows the audience per segment, the exact
 // payload, how many days the messaging limit makes it take and when the first messages really
 // go (after the quiet hours), and writes nothing.
-import type { GlobalOptions } from './common.js';
+import { UsageError, type GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import { readYamlFile } from '../config/yaml-file.js';
 import { loadCitizenService } from '../citizen/service/index.js';
 import { createBroadcast, planBroadcast, cancelBroadcast, broadcastEvents, broadcastStatus, type BroadcastPlan } from '../broadcast/create.js';
-import type { BroadcastRequest } from '../broadcast/validate.js';
+import { BroadcastError, type BroadcastRequest } from '../broadcast/validate.js';
 import type { Segment } from '../broadcast/audience.js';
 import { fetchMessagingLimit, saveMessagingLimit } from '../broadcast/messaging-limit.js';
 import type { WhatsappConfig } from '../config/schema.js';
@@ -102,6 +102,16 @@ async function refreshLimit(knex: Knex, wa: WhatsappConfig): Promise<void> {
 }
 
 export async function broadcastCreateCommand(opts: BroadcastCreateOptions): Promise<number> {
+  try {
+    return await createBroadcastCommand(opts);
+  } catch (e) {
+    // A refused request (unknown topic, a template of the wrong category …) is the operator's to fix: exit 2.
+    if (e instanceof BroadcastError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+async function createBroadcastCommand(opts: BroadcastCreateOptions): Promise<number> {
   const req = requestFrom(opts);
   const setup = citizenSetup(opts);
   return withStore(opts, async (s) => {

@@ -46,7 +46,7 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<numb
   if ('error' in ids) { console.error(`ponte: ${ids.error}`); return 2; }
   return withStore(opts, async (s) => {
     const d = await deliveryDetail(s.knex, ids[0]!);
-    if (!d) { console.error(`delivery ${id} does not exist`); return 1; }
+    if (!d) { console.error(`ponte: delivery ${id} does not exist`); return 1; }
     if (opts.json) { console.log(JSON.stringify(maskDeep({ delivery: deliveryJson(d.delivery), event: deliveryJson(d.event), attempts: d.attempts.map((a) => deliveryJson(a)) }), null, 2)); return 0; }
     console.log(formatDelivery(d));
     return 0;
@@ -71,7 +71,7 @@ export async function actionCommand(action: OperatorAction, typed: string[], opt
         console.log(`delivery ${id}: now ${to}`);
       } catch (e) {
         failed++;
-        console.error((e as Error).message);
+        console.error(`ponte: ${maskText((e as Error).message)}`);
       }
     }
     return failed ? 1 : 0;

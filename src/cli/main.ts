@@ -24,6 +24,13 @@ const program = new Command('ponte')
   .option('-c, --config <file>', 'configuration file (default: $PONTE_CONFIG or config/ponte.yaml)')
   .option('--log-level <level>', 'trace, debug, info, warn, error, silent (default: $PONTE_LOG_LEVEL or info)');
 
+// commander's own usage errors (unknown option, missing argument, unknown command) exit 2 like
+// ours (a bad option value); help and --version still exit 0. Set before the commands are added:
+// they inherit it.
+program.exitOverride((err) => {
+  process.exit(err.exitCode === 0 ? 0 : 2);
+});
+
 const globals = () => program.opts<{ config?: string; logLevel?: string }>();
 
 // Every command, not only those that log: a typo in --log-level or $PONTE_LOG_LEVEL is named at

@@ -1,6 +1,6 @@
 // `ponte poll <connector> [--dry-run]`
 import type { GlobalOptions } from './common.js';
-import { withApp, cliLogger } from './common.js';
+import { withApp, cliLogger, UsageError } from './common.js';
 import { runConnector } from '../connectors/runner.js';
 import { dryRun, type DryRunReport } from '../connectors/dry-run.js';
 import { maskDeep, WHOLE_DOCUMENT_DEPTH } from '../util/mask.js';
@@ -15,9 +15,13 @@ export interface PollOptions extends GlobalOptions {
 }
 
 export async function pollCommand(id: string, opts: PollOptions): Promise<number> {
+  const file = configFile(opts.config);
+  const config = loadConfig(file);
+  // A wrong id is the argument's mistake, not the config's: the config is fine.
+  if (!config.connectors.some((c) => c.id === id)) {
+    throw new UsageError(`no connector "${id}" in ${file} (its connectors: ${config.connectors.map((c) => c.id).join(', ') || 'none'})`);
+  }
   if (opts.dryRun) {
-    const file = configFile(opts.config);
-    const config = loadConfig(file);
     // Dry-run never creates or migrates a store; it reads an existing SQLite one if there is one.
     const hasStore = config.store.client !== 'sqlite' || existsSync(config.store.filename) || Boolean(process.env[config.store.urlEnv]);
     return withApp(opts, { only: [id], migrate: false, config, sends: false, log: cliLogger({ ...opts, logLevel: opts.logLevel ?? 'warn' }) }, async (app) => {
@@ -40,7 +44,7 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
     });
   }
   // A poll stores events and sends nothing: it runs without the channels' secrets.
-  return withApp(opts, { only: [id], sends: false }, async (app) => {
+  return withApp(opts, { only: [id], sends: false, config }, async (app) => {
     // Ctrl-C stops after the batch being committed (the next poll resumes from its cursor); a
     // second Ctrl-C exits at once, which is safe too: an uncommitted batch leaves nothing behind.
     const stop = new AbortController();
@@ -68,10 +72,11 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
 
 function printDryRun(r: DryRunReport, revealed: boolean): void {
   const out: string[] = [];
-  out.push(`Dry run of ${r.connector}: ${r.events.length} event(s), ${r.cancellations.length} cancellation(s), ${r.rowErrors.length} row error(s). Nothing was stored or sent.`);
+  const known = r.events.filter((e) => e.alreadyInLedger).length;
+  out.push(`Dry run of ${r.connector}: ${r.events.length} event(s)${known ? ` (${known} already in the ledger: a poll would not send them again)` : ''}, ${r.cancellations.length} cancellation(s), ${r.rowErrors.length} row error(s). Nothing was stored or sent.`);
   if (!revealed) out.push('(fiscal codes and phone numbers masked; --reveal shows them)');
   for (const e of r.events) {
-    out.push('', `● ${e.key}  [${e.type}]`);
+    out.push('', `● ${e.key}  [${e.type}]${e.alreadyInLedger ? '  — already in the ledger: not sent again' : ''}`);
     out.push(`  send from ${e.notBefore ?? 'now'}${e.expiresAt ? `, not after ${e.expiresAt}` : ''}`);
     for (const s of e.sends) {
       if (s.error) { out.push(`  ${s.channel} (${s.routing}): cannot send: ${s.error}`); continue; }

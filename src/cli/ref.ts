@@ -27,7 +27,7 @@ export async function refCommand(raw: string, opts: GlobalOptions): Promise<numb
   const parsed = parse(raw);
   if ('error' in parsed) {
     // Echoed masked, like everything Ponte prints: a near-miss may still be someone's code.
-    console.error(`ponte ref: "${maskText(raw)}" is ${parsed.error}; expected a phone number or a fiscal code`);
+    console.error(`ponte: ref: "${maskText(raw)}" is ${parsed.error}; expected a phone number or a fiscal code`);
     return 2;
   }
   return withStore(opts, async () => {

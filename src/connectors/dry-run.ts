@@ -17,6 +17,8 @@ export interface DryRunEvent {
   entity?: string;
   notBefore?: string;
   expiresAt?: string;
+  /** Its dedup key is already in the store's ledger: a real poll would not send it again. */
+  alreadyInLedger?: true;
   /** Every channel of the event's route, in order, with the routing rule that would use it. */
   sends: Array<{ channel: string; routing: string; request?: DescribedRequest; error?: string }>;
 }
@@ -70,6 +72,15 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
         sends,
       });
     }
+  }
+  // "What a poll would make": an event already in the ledger would be found there and not sent.
+  if (deps.knex && report.events.length) {
+    const known = new Set<string>();
+    const keys = report.events.map((e) => e.key);
+    for (let i = 0; i < keys.length; i += 500) {
+      for (const k of (await safe(() => deps.knex!('events').whereIn('dedup_key', keys.slice(i, i + 500)).pluck('dedup_key'), [] as string[]))) known.add(String(k));
+    }
+    for (const e of report.events) if (known.has(e.key)) e.alreadyInLedger = true;
   }
   // Read order mixes the connector's errors with the runner's (16, 19, 15 …): by row key, a
   // person finds a row, and sees its errors together.

@@ -20,9 +20,10 @@ export async function importConsentCsv(knex: Knex, file: string, source: string,
     const line = i + 2; // header is line 1
     const phone = toE164(row.phone || row.telefono);
     if (!phone) { report.errors.push({ line, field: 'phone', message: 'missing or not a valid phone number' }); continue; }
-    const rawAction = (row.action || row.azione || 'opt_in').toLowerCase();
+    // opt-in / opt-out as `ponte consent set` spells them, opt_in / opt_out, or in Italian.
+    const rawAction = (row.action || row.azione || 'opt_in').toLowerCase().replace('-', '_');
     const action: ConsentAction | null = ['opt_in', 'optin', 'in', 'si', 'sì'].includes(rawAction) ? 'opt_in' : ['opt_out', 'optout', 'out', 'no'].includes(rawAction) ? 'opt_out' : null;
-    if (!action) { report.errors.push({ line, field: 'action', message: `"${rawAction}" is neither opt_in nor opt_out` }); continue; }
+    if (!action) { report.errors.push({ line, field: 'action', message: `"${row.action || row.azione}" is neither opt-in nor opt-out` }); continue; }
     const dateText = row.date || row.data;
     const at = dateText ? Date.parse(dateText) : now;
     if (Number.isNaN(at)) { report.errors.push({ line, field: 'date', message: `"${dateText}" is not an ISO date` }); continue; }

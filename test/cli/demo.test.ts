@@ -50,6 +50,8 @@ describe('ponte demo (npm start)', () => {
     type Req = { method: string; url: string; headers: Record<string, string>; body: { fiscal_code: string; to: string; content: { subject: string; markdown: string }; template: { name: string } } };
     const report = JSON.parse(dry.stdout) as { events: { key: string; sends: { channel: string; routing: string; request: Req }[] }[] };
     expect(report.events.length).toBeGreaterThan(0);
+    // The demo stored them already: a real poll would find them in the ledger and send nothing.
+    expect(report.events.every((e) => (e as { alreadyInLedger?: boolean }).alreadyInLedger)).toBe(true);
     // The exact WhatsApp payload next to the IO one, each with its routing rule.
     const [io, wa] = report.events[0]!.sends;
     expect(io).toMatchObject({ channel: 'appio', routing: 'first choice' });

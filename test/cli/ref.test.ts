@@ -46,7 +46,7 @@ describe('ponte ref', () => {
     const phone = await ponte(['ref', '12'], { cwd });
     expect(phone.code).toBe(2);
     expect(phone.stdout).toBe('');
-    expect(phone.stderr).toMatch(/ponte ref: "12" is not a valid phone number/);
+    expect(phone.stderr).toMatch(/ponte: ref: "12" is not a valid phone number/);
 
     // A typo in a fiscal code: named masked, as everything Ponte prints, with the reason.
     const typo = await ponte(['ref', 'RSSMRA85T10A562X'], { cwd });

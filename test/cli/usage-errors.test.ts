@@ -27,6 +27,18 @@ describe('usage errors', () => {
     expect(grace.stderr).toContain('--grace-seconds: expected a number of seconds ≥ 0, got soon');
   }, 90_000);
 
+  it("commander's own usage errors and a connector id that does not exist exit 2 too", async () => {
+    const cwd = scratchWorkdir();
+    for (const args of [['status', '--bogus'], ['ref'], ['nosuchcommand']]) {
+      const r = await ponte(args, { cwd });
+      expect(r.code, args.join(' ')).toBe(2);
+    }
+    const poll = await ponte(['poll', 'nosuch', '--dry-run'], { cwd });
+    expect(poll.code).toBe(2);
+    expect(poll.stderr).toMatch(/^ponte: no connector "nosuch" in config\/ponte\.yaml \(its connectors: demo-appuntamenti, demo-ztl/);
+    expect((await ponte(['--help'], { cwd })).code).toBe(0);
+  }, 60_000);
+
   it('ponte run on a port already taken: the server and the setting are named, exit 1', async () => {
     const cwd = scratchWorkdir();
     const taken = createServer();

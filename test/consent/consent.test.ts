@@ -69,12 +69,13 @@ describe.each(run)('consent on %s', (dialect) => {
   it('CSV import normalises numbers, records the source, reports bad lines by number', async () => {
     const dir = tempDir('csv');
     const file = join(dir, 'consensi.csv');
-    writeFileSync(file, ['phone,action,date,note', '347 123 4567,opt_in,2026-11-01T10:00:00Z,modulo 12', '0039 347 987 6543,,,', 'not a phone,opt_in,,', '+39 347 123 4567,maybe,,', '3471234567,opt_out,2026-11-20T10:00:00Z,revoca allo sportello'].join('\n'));
+    // opt-in / opt-out as `ponte consent set` spells them work as well as opt_in / opt_out.
+    writeFileSync(file, ['phone,action,date,note', '347 123 4567,opt-in,2026-11-01T10:00:00Z,modulo 12', '0039 347 987 6543,,,', 'not a phone,opt_in,,', '+39 347 123 4567,maybe,,', '3471234567,opt_out,2026-11-20T10:00:00Z,revoca allo sportello'].join('\n'));
     const r = await importConsentCsv(store.knex, file, 'modulo cartaceo', T0);
     expect(r.imported).toBe(3);
     expect(r.errors).toEqual([
       { line: 4, field: 'phone', message: 'missing or not a valid phone number' },
-      { line: 5, field: 'action', message: '"maybe" is neither opt_in nor opt_out' },
+      { line: 5, field: 'action', message: '"maybe" is neither opt-in nor opt-out' },
     ]);
     expect(await isOptedIn(store.knex, A)).toBe(false);
     expect(await isOptedIn(store.knex, B)).toBe(true);
