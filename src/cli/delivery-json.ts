@@ -1,7 +1,7 @@
 // The --json form of deliveries for scripts: instants as ISO strings (as the text output shows
 // them), JSON columns as objects (not JSON inside strings), and no claim internals (lease token
 // and deadline say which process holds it, for a moment; nothing a script should act on).
-const INSTANTS = new Set(['created_at', 'updated_at', 'next_attempt_at', 'sent_at', 'finished_at', 'not_before', 'expires_at', 'started_at', 'claimed_at']);
+const INSTANTS = new Set(['created_at', 'updated_at', 'next_attempt_at', 'sent_at', 'finished_at', 'not_before', 'expires_at', 'started_at']);
 const JSON_TEXT = new Set(['options', 'payload', 'route']);
 const INTERNAL = new Set(['lease_token', 'lease_until']);
 

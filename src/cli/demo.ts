@@ -63,7 +63,7 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
     for (const r of rows) {
       const detail = r.state === 'pending' ? `due ${new Date(Number(r.next_attempt_at)).toISOString()}` : r.reason ?? r.last_error ?? (r.provider_id ? `message ${r.provider_id}` : '');
       // A broadcast's recipient is a number (it has no fiscal code): the column keeps its width.
-      const who = (!r.fiscal_code || r.fiscal_code === '-') && r.phone ? maskPhone(r.phone) : maskFiscalCode(r.fiscal_code ?? '');
+      const who = !r.fiscal_code && r.phone ? maskPhone(r.phone) : maskFiscalCode(r.fiscal_code ?? '');
       lines.push(`  #${String(r.id).padEnd(3)} ${String(r.type).padEnd(21)} ${who.padEnd(16)}  ${String(r.channel).padEnd(9)} ${String(r.state).toUpperCase().padEnd(10)} ${detail}`);
     }
     if (errors.length) {

@@ -45,7 +45,7 @@ export interface ErasureProof {
   at: number;
 }
 
-/** Stands for the number in the rows an erasure keeps (as '-' stands for a broadcast's fiscal code). */
+/** Stands for the number in the inbound messages an erasure keeps (the column is not nullable). */
 export const ERASED = '-';
 
 /**

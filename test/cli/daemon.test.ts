@@ -1,10 +1,8 @@
 // `ponte run`: polls at start, dispatches until PROCESSED, and stops cleanly on SIGTERM.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import knexFactory from 'knex';
-import { ponteProcess, scratchWorkdir } from '../helpers/cli.js';
-import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
+import { ponteProcess, scratchWorkdir, seedWorkdirBackoffice } from '../helpers/cli.js';
 
 async function countProcessed(file: string): Promise<number> {
   const k = knexFactory({ client: 'better-sqlite3', connection: { filename: file, readonly: true } as never, useNullAsDefault: true });
@@ -22,10 +20,7 @@ async function countProcessed(file: string): Promise<number> {
 describe('ponte run', () => {
   it('runs the pipeline unattended and exits 0 on SIGTERM', async () => {
     const cwd = scratchWorkdir();
-    mkdirSync(join(cwd, 'data'));
-    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
-    await seedDemoBackoffice(bo);
-    await bo.destroy();
+    await seedWorkdirBackoffice(cwd);
 
     const daemon = ponteProcess(['run'], { cwd });
     const deadline = Date.now() + 50_000;

@@ -1,11 +1,10 @@
 // What the CLI prints to an operator when things go wrong or are only being looked at: errors
 // masked like the logs, dry runs that show whole requests, and messages that say where to look.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import knexFactory from 'knex';
-import { ponte, scratchWorkdir } from '../helpers/cli.js';
-import { DEMO_APPOINTMENTS, seedDemoBackoffice } from '../../src/demo/backoffice.js';
+import { ponte, scratchWorkdir, seedWorkdirBackoffice } from '../helpers/cli.js';
+import { DEMO_APPOINTMENTS } from '../../src/demo/backoffice.js';
 import { instantToWallTime } from '../../src/util/local-time.js';
 
 const PHONE = '+39 347 1234501';
@@ -15,19 +14,14 @@ describe('ponte poll --dry-run', () => {
   let cwd: string;
   beforeAll(async () => {
     cwd = scratchWorkdir();
-    mkdirSync(join(cwd, 'data'), { recursive: true });
-    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
-    try {
-      await seedDemoBackoffice(bo);
+    await seedWorkdirBackoffice(cwd, async (bo) => {
       // The office is the WhatsApp template's second body parameter: one holding a phone number
       // shows whether the parameters are printed, and printed masked.
       await bo('appuntamenti').where({ id: DEMO_APPOINTMENTS.in3h }).update({ ufficio: `Anagrafe, tel. ${PHONE}` });
       // A malformed fiscal code on a row read before the demo's bad rows (105 null date, 106 bad
       // check character, 107 text too long): the runner finds it after the connector's own errors.
       await bo('appuntamenti').insert({ id: 100, codice_fiscale: 'RSSMRA80A01H50', telefono: null, lingua: 'it', data_ora: instantToWallTime(new Date(Date.now() + 5 * 3_600_000), 'Europe/Rome'), stato: 'CONFERMATO', ufficio: 'Anagrafe', servizio: 'Certificato', indirizzo: null });
-    } finally {
-      await bo.destroy();
-    }
+    });
     // A connector whose poll fails with personal data in the message, as a back-office's SQL
     // error does (PostgreSQL quotes the value it could not convert).
     writeFileSync(join(cwd, 'failing-connector.mjs'), `

@@ -5,19 +5,14 @@
 // every accepted message ended FAILED "status could not be read" (404).
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import knexFactory from 'knex';
-import { ponte, scratchWorkdir } from '../helpers/cli.js';
-import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { ponte, scratchWorkdir, seedWorkdirBackoffice } from '../helpers/cli.js';
 import { openStore } from '../../src/store/db.js';
 
 describe('poll, then dispatch --once, then dispatch --once again', () => {
   it('the second command polls the status of what the first sent: processed, not failed', async () => {
     const cwd = scratchWorkdir();
-    mkdirSync(join(cwd, 'data'));
-    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
-    await seedDemoBackoffice(bo);
-    await bo.destroy();
+    await seedWorkdirBackoffice(cwd);
     expect((await ponte(['poll', 'demo-ztl'], { cwd })).code).toBe(0);
     expect((await ponte(['dispatch', '--once'], { cwd })).code).toBe(0);
     const states = async () => {
@@ -41,10 +36,7 @@ describe('poll, then dispatch --once, then dispatch --once again', () => {
     const cwd = scratchWorkdir();
     const file = join(cwd, 'config/ponte.yaml');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^( {2}(io|whatsapp):\n {4}enabled:) true$/gm, '$1 false'));
-    mkdirSync(join(cwd, 'data'));
-    const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
-    await seedDemoBackoffice(bo);
-    await bo.destroy();
+    await seedWorkdirBackoffice(cwd);
     const noSecrets = { IO_KEY_ANAGRAFE: '', IO_KEY_POLIZIA_LOCALE: '', WHATSAPP_TOKEN: '', WHATSAPP_APP_SECRET: '', WHATSAPP_VERIFY_TOKEN: '' };
     const poll = await ponte(['poll', 'demo-ztl'], { cwd, env: noSecrets });
     expect(poll.code, poll.stderr).toBe(0);

@@ -26,8 +26,7 @@ describe('a store that cannot be reached', () => {
       expect(r.stderr).toContain(`the store cannot be reached: PostgreSQL 127.0.0.1:${port}/ponte_prod (from $DATABASE_URL): connect ECONNREFUSED`);
       expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
       expect(r.stdout + r.stderr).not.toMatch(/\n\s+at /); // no stack trace
-      if (args.includes('--json')) for (const line of r.stdout.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow();
-      else expect(r.stdout).toBe('');
+      expect(r.stdout).toBe(''); // nothing there that a script reading --json would choke on
     }
   }, 60_000);
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { availableDialects, scratchDb, type ScratchDb } from '../helpers/databases.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { createRateTari } from './poll-helpers.js';
 import { declarativeConnector } from '../../src/connectors/declarative/load.js';
 import type { Batch } from '../../src/connectors/contract.js';
 
@@ -45,10 +46,7 @@ describe.each(run)('declarative connector columns on %s', (dialect) => {
   let db: ScratchDb;
   beforeEach(async () => {
     db = await scratchDb(dialect);
-    await db.knex.schema.createTable('rate_tari', (t) => {
-      t.integer('id').primary(); t.string('codice_fiscale', 16); t.string('telefono', 20); t.string('lingua', 5);
-      t.dateTime('scadenza'); t.string('importo', 20); t.string('rata', 10); t.string('stato', 20);
-    });
+    await createRateTari(db.knex);
     await db.knex.schema.createTable('pratiche_edilizie', (t) => {
       t.integer('id').primary(); t.string('numero_pratica', 30); t.string('codice_fiscale', 16); t.string('telefono', 20); t.string('stato', 30); t.dateTime('aggiornata_il');
     });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { availableDialects, scratchDb, type ScratchDb } from '../helpers/databases.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { createRateTari } from './poll-helpers.js';
 import { declarativeConnector, readDeclarative, windowQuery } from '../../src/connectors/declarative/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import type { Batch } from '../../src/connectors/contract.js';
@@ -30,10 +31,7 @@ describe.each(run)('declarative window connector on %s', (dialect) => {
   let db: ScratchDb;
   beforeEach(async () => {
     db = await scratchDb(dialect);
-    await db.knex.schema.createTable('rate_tari', (t) => {
-      t.integer('id').primary(); t.string('codice_fiscale', 16); t.string('telefono', 20); t.string('lingua', 5);
-      t.dateTime('scadenza'); t.string('importo', 20); t.string('rata', 10); t.string('stato', 20);
-    });
+    await createRateTari(db.knex);
     await db.knex('rate_tari').insert([
       { id: 1, codice_fiscale: CF, telefono: '347 123 4567', lingua: 'it', scadenza: '2026-11-30 23:59:00', importo: '120,50', rata: '2/4', stato: 'DA_PAGARE' },
       { id: 2, codice_fiscale: CF, telefono: null, lingua: 'en', scadenza: '2026-12-01 12:00:00', importo: '80,00', rata: '3/4', stato: 'DA_PAGARE' },

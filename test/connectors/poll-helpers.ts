@@ -81,3 +81,11 @@ export async function createPermitsTable(db: ScratchDb, table = 'permessi_ztl'):
     t.string('stato', 20);
   });
 }
+
+/** The back-office table of connectors/scadenze-tari (TARI instalments), empty. */
+export async function createRateTari(knex: Knex): Promise<void> {
+  await knex.schema.createTable('rate_tari', (t) => {
+    t.integer('id').primary(); t.string('codice_fiscale', 16); t.string('telefono', 20); t.string('lingua', 5);
+    t.dateTime('scadenza'); t.string('importo', 20); t.string('rata', 10); t.string('stato', 20);
+  });
+}

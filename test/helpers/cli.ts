@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import { migrateLatest, storeFromKnex } from '../../src/store/db.js';
+import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tempDir } from './temp-dir.js';
@@ -66,5 +67,17 @@ export async function seedWorkdirStore(cwd: string, fn: (knex: Knex) => Promise<
     await fn(knex);
   } finally {
     await knex.destroy();
+  }
+}
+
+/** Seeds the demo back-office `ponte` reads in `cwd` (data/demo-backoffice.sqlite), as `npm start` does; `edit` may change its rows. */
+export async function seedWorkdirBackoffice(cwd: string, edit?: (knex: Knex) => Promise<void>): Promise<void> {
+  mkdirSync(join(cwd, 'data'), { recursive: true });
+  const bo = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/demo-backoffice.sqlite') }, useNullAsDefault: true });
+  try {
+    await seedDemoBackoffice(bo);
+    await edit?.(bo);
+  } finally {
+    await bo.destroy();
   }
 }
