@@ -8,17 +8,17 @@ import { PURGED_FISCAL_CODE } from '../store/purge.js';
 import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import type { DeliveryRow } from '../store/rows.js';
 import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../util/mask.js';
+import { localStamp } from '../util/local-stamp.js';
 
-const iso = (ms: number | null) => (ms == null ? '-' : new Date(Number(ms)).toISOString());
 
 export async function listCommand(opts: GlobalOptions & { state?: string; limit?: string }): Promise<number> {
   const filter = listFilter(opts);
   if ('error' in filter) { console.error(filter.error); return 2; }
-  return withStore(opts, async (s) => {
+  return withStore(opts, async (s, config) => {
     const rows = await listDeliveries(s.knex, filter);
     if (opts.json) { console.log(JSON.stringify(maskDeep(rows.map((r) => deliveryJson(r))), null, 2)); return 0; }
     if (rows.length === 0) console.log('no deliveries match');
-    for (const r of rows) console.log(formatDeliveryLine(r));
+    for (const r of rows) console.log(formatDeliveryLine(r, config.timeZone));
     return 0;
   });
 }
@@ -35,20 +35,20 @@ export function listFilter(opts: { state?: string; limit?: string }): { state?: 
   return { state: state as DeliveryState, limit };
 }
 
-/** One line of `ponte deliveries`: when it last changed, where, its state, the event, and why. */
-export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: string }): string {
+/** One line of `ponte deliveries`: when it last changed (the municipality's clock), where, its state, the event, and why. */
+export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: string }, zone = 'Europe/Rome'): string {
   const why = r.reason || r.last_error ? ` — ${maskText(r.reason ?? r.last_error ?? '')}` : '';
-  return `#${r.id} ${iso(r.updated_at).slice(0, 19)}Z ${r.channel} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
+  return `#${r.id} ${localStamp(r.updated_at, zone)} ${r.channel} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
 }
 
 export async function showCommand(id: string, opts: GlobalOptions): Promise<number> {
   const ids = deliveryIds([id]);
   if ('error' in ids) { console.error(`ponte: ${ids.error}`); return 2; }
-  return withStore(opts, async (s) => {
+  return withStore(opts, async (s, config) => {
     const d = await deliveryDetail(s.knex, ids[0]!);
     if (!d) { console.error(`ponte: delivery ${id} does not exist`); return 1; }
     if (opts.json) { console.log(JSON.stringify(maskDeep({ delivery: deliveryJson(d.delivery), event: deliveryJson(d.event), attempts: d.attempts.map((a) => deliveryJson(a)) }), null, 2)); return 0; }
-    console.log(formatDelivery(d));
+    console.log(formatDelivery(d, config.timeZone));
     return 0;
   });
 }
@@ -79,12 +79,12 @@ export async function actionCommand(action: OperatorAction, typed: string[], opt
 }
 
 /** What comes next for a delivery in this state: nothing once it is final, a person for the held ones. */
-function whatNext(x: DeliveryDetail['delivery']): string {
-  if (TERMINAL_STATES.includes(x.state)) return `finished ${iso(x.finished_at)}`;
-  if (x.state === 'accepted') return `next status check ${iso(x.next_attempt_at)}`;
-  if (x.state === 'pending') return `next attempt ${iso(x.next_attempt_at)}`;
+function whatNext(x: DeliveryDetail['delivery'], at: (ms: number | null) => string): string {
+  if (TERMINAL_STATES.includes(x.state)) return `finished ${at(x.finished_at)}`;
+  if (x.state === 'accepted') return `next status check ${at(x.next_attempt_at)}`;
+  if (x.state === 'pending') return `next attempt ${at(x.next_attempt_at)}`;
   if (x.state === 'uncertain') return 'held for an operator: resend, confirm or cancel';
-  return `in flight since ${iso(x.updated_at)}`; // sending
+  return `in flight since ${at(x.updated_at)}`; // sending
 }
 
 /** Whom it is for, masked: the fiscal code, or the number for a broadcast (whose events carry none). */
@@ -97,18 +97,19 @@ function recipientOf({ delivery: x, event: e }: DeliveryDetail): string {
 }
 
 /** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
-export function formatDelivery(d: DeliveryDetail): string {
+export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string {
   const { delivery: x, event: e } = d;
+  const at = (ms: number | null) => localStamp(ms, zone);
   return [
     `Delivery #${x.id} on ${x.channel}: ${x.state.toUpperCase()}`,
     `  event       ${maskText(e.dedup_key)} [${e.type}] from ${e.instance_id}`,
     `  recipient   ${recipientOf(d)}`,
-    `  send from   ${iso(e.not_before)}   expires ${iso(e.expires_at)}`,
-    `  attempts    ${x.attempts}   sent ${iso(x.sent_at)}   provider id ${x.provider_id ?? '-'}`,
-    `  now         ${whatNext(x)}`,
+    `  send from   ${at(e.not_before)}   expires ${at(e.expires_at)}`,
+    `  attempts    ${x.attempts}   sent ${at(x.sent_at)}   provider id ${x.provider_id ?? '-'}`,
+    `  now         ${whatNext(x, at)}`,
     `  reason      ${maskText(x.reason ?? '-')}`,
     `  last error  ${maskText(x.last_error ?? '-')}`,
     d.attempts.length ? '  history:' : '  history:   none kept (no provider call yet, or removed by retention)',
-    ...d.attempts.map((a) => `    ${iso(a.started_at)} ${a.kind.padEnd(6)} ${a.outcome.padEnd(10)} ${a.http_status ?? ''} ${a.duration_ms} ms ${maskText(a.error ?? '')}`),
+    ...d.attempts.map((a) => `    ${at(a.started_at)} ${a.kind.padEnd(6)} ${a.outcome.padEnd(10)} ${a.http_status ?? ''} ${a.duration_ms} ms ${maskText(a.error ?? '')}`),
   ].join('\n');
 }

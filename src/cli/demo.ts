@@ -13,6 +13,7 @@ import { maskFiscalCode, maskPhone } from '../util/mask.js';
 import { startAppServer } from '../app/server.js';
 import { recordConsent } from '../store/consent.js';
 import { demoConversation } from '../demo/conversation.js';
+import { localStamp } from '../util/local-stamp.js';
 
 /** The demo citizen without the IO app who opted in to WhatsApp at the counter (fictitious). */
 export const DEMO_WHATSAPP_CITIZEN = '+393330000202';
@@ -61,7 +62,7 @@ export async function demoCommand(opts: GlobalOptions & { timeoutSeconds?: strin
     const errors = await app.store.knex('row_errors').select('instance_id', 'row_key', 'field', 'message').orderBy('id');
     const lines = ['', 'Demo finished. What happened to each event:', ''];
     for (const r of rows) {
-      const detail = r.state === 'pending' ? `due ${new Date(Number(r.next_attempt_at)).toISOString()}` : r.reason ?? r.last_error ?? (r.provider_id ? `message ${r.provider_id}` : '');
+      const detail = r.state === 'pending' ? `due ${localStamp(Number(r.next_attempt_at), config.timeZone)}` : r.reason ?? r.last_error ?? (r.provider_id ? `message ${r.provider_id}` : '');
       // A broadcast's recipient is a number (it has no fiscal code): the column keeps its width.
       const who = !r.fiscal_code && r.phone ? maskPhone(r.phone) : maskFiscalCode(r.fiscal_code ?? '');
       lines.push(`  #${String(r.id).padEnd(3)} ${String(r.type).padEnd(21)} ${who.padEnd(16)}  ${String(r.channel).padEnd(9)} ${String(r.state).toUpperCase().padEnd(10)} ${detail}`);

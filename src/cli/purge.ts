@@ -3,22 +3,23 @@ import { UsageError, type GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { purge, type PurgeResult } from '../store/purge.js';
+import { localStamp } from '../util/local-stamp.js';
 
 export async function purgeCommand(opts: GlobalOptions & { dryRun?: boolean; days?: string }): Promise<number> {
   const days = opts.days === undefined ? loadConfig(configFile(opts.config)).retention.days : Number(opts.days);
   if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days must be a whole number of days ≥ 1, not "${opts.days}"`);
-  return withStore(opts, async (s) => {
+  return withStore(opts, async (s, config) => {
     const r = await purge(s.knex, { now: Date.now(), days, dryRun: opts.dryRun ?? false });
     if (opts.json) console.log(JSON.stringify({ ...r, days, cutoff: new Date(r.cutoff).toISOString() }, null, 2));
-    else console.log(formatPurge(r, days));
+    else console.log(formatPurge(r, days, config.timeZone));
     return 0;
   });
 }
 
-export function formatPurge(r: PurgeResult, days: number): string {
+export function formatPurge(r: PurgeResult, days: number, zone = 'Europe/Rome'): string {
   const verb = r.dryRun ? 'would purge' : 'purged';
   return [
-    `Retention ${days} days: ${verb} what finished before ${new Date(r.cutoff).toISOString()}${r.dryRun ? ' (dry run: nothing changed)' : ''}`,
+    `Retention ${days} days: ${verb} what finished before ${localStamp(r.cutoff, zone)}${r.dryRun ? ' (dry run: nothing changed)' : ''}`,
     `  events (payload, phone, fiscal code)  ${r.events}`,
     `  WhatsApp addresses of deliveries      ${r.addresses}`,
     `  attempts log rows                     ${r.attempts}`,

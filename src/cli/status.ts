@@ -5,9 +5,10 @@ import { migrateLatest } from '../store/db.js';
 import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
 import { maskDeep, maskText } from '../util/mask.js';
+import { localStamp } from '../util/local-stamp.js';
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
-  return withStore(opts, async (store) => {
+  return withStore(opts, async (store, config) => {
     if (!(await store.knex.schema.hasTable('deliveries'))) {
       const msg = 'no Ponte store here yet: run `npm start` (demo) or `npx ponte run` first';
       if (opts.json) console.log(JSON.stringify({ error: msg }));
@@ -19,15 +20,17 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
     const report = { store: store.where ?? store.dialect, ...(await statusReport(store.knex)) };
     // Masked like the text: reasons and keys can quote a fiscal code or a number.
     if (opts.json) console.log(JSON.stringify(maskDeep(report), null, 2));
-    else console.log(formatStatus(report));
+    else console.log(formatStatus(report, config.timeZone));
     return 0;
   }, false);
 }
 
-export function formatStatus(r: StatusReport & { store?: string }): string {
-  const out: string[] = [`Ponte status at ${r.generatedAt}`, ...(r.store ? [`Store: ${r.store}`] : []), ''];
+/** The report for a person: instants on the municipality's clock (the JSON keeps them in UTC). */
+export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europe/Rome'): string {
+  const at = (iso: string | null | undefined) => localStamp(iso, zone);
+  const out: string[] = [`Ponte status at ${at(r.generatedAt)}`, ...(r.store ? [`Store: ${r.store}`] : []), ''];
   for (const a of r.alerts) {
-    out.push(`!!! CHANNEL ${a.channel.toUpperCase()} HALTED since ${a.since}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
+    out.push(`!!! CHANNEL ${a.channel.toUpperCase()} HALTED since ${at(a.since)}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
     out.push(`    Its deliveries stay pending. Fix the cause, then: npx ponte channel resume ${a.channel}`, '');
   }
   out.push(`Events in the ledger: ${r.events}`, `WhatsApp consents: ${r.consents.optedIn} opted in, ${r.consents.optedOut} opted out`);
@@ -51,7 +54,7 @@ export function formatStatus(r: StatusReport & { store?: string }): string {
   if (r.connectors.length === 0) out.push('  none has run yet');
   for (const c of r.connectors) {
     const last = c.lastRun ? `new ${c.lastRun.eventsNew}, already known ${c.lastRun.duplicates}, cancelled ${c.lastRun.cancelled}, row errors ${c.lastRun.rowErrors}` : '';
-    out.push(`  ${c.id}: last run ${c.lastRunAt ?? 'never'} ${c.lastRunStatus ?? ''}${last ? ` (${last})` : ''}${c.leaseHeldBy ? ` — running on ${c.leaseHeldBy}` : ''}`);
+    out.push(`  ${c.id}: last run ${c.lastRunAt ? at(c.lastRunAt) : 'never'} ${c.lastRunStatus ?? ''}${last ? ` (${last})` : ''}${c.leaseHeldBy ? ` — running on ${c.leaseHeldBy}` : ''}`);
     if (c.lastRunError) out.push(`    error: ${c.lastRunError}`);
   }
   if (r.rowErrors.length) {

@@ -3,10 +3,11 @@
 import type { GlobalOptions } from './common.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { storeConfigFrom } from '../app/context.js';
+import type { PonteConfig } from '../config/schema.js';
 import { connectStore, openStore, migrateLatest, type Store } from '../store/db.js';
 import { useStoreRefKey } from '../store/store-meta.js';
 
-export async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promise<T>, migrate = true): Promise<T> {
+export async function withStore<T>(opts: GlobalOptions, fn: (s: Store, config: PonteConfig) => Promise<T>, migrate = true): Promise<T> {
   const config = loadConfig(configFile(opts.config));
   const store = openStore(storeConfigFrom(config, process.env));
   try {
@@ -14,7 +15,7 @@ export async function withStore<T>(opts: GlobalOptions, fn: (s: Store) => Promis
     if (migrate) await migrateLatest(store);
     // Refs in this command's lines (tel#…, cf#…) match the daemon's (see src/log/ref-key.ts).
     await useStoreRefKey(store.knex);
-    return await fn(store);
+    return await fn(store, config);
   } finally {
     await store.close();
   }

@@ -27,16 +27,16 @@ const line = (text: string, label: string) => text.split('\n').find((l) => l.tri
 describe('formatDelivery', () => {
   it('a processed delivery shows when it was sent and finished, not a next attempt', () => {
     const text = formatDelivery(detail('processed', { sent_at: T, finished_at: T + 5_000, provider_id: '01M9' }));
-    expect(line(text, 'now')).toBe('now         finished 2026-12-05T09:00:05.000Z');
-    expect(line(text, 'attempts')).toBe('attempts    1   sent 2026-12-05T09:00:00.000Z   provider id 01M9');
+    expect(line(text, 'now')).toBe('now         finished 2026-12-05 10:00:05 CET');
+    expect(line(text, 'attempts')).toBe('attempts    1   sent 2026-12-05 10:00:00 CET   provider id 01M9');
     expect(text).not.toMatch(/next/);
   });
 
   it('pending and accepted deliveries say what is due next, uncertain ones who acts', () => {
-    expect(line(formatDelivery(detail('pending')), 'now')).toBe('now         next attempt 2026-12-05T09:01:00.000Z');
-    expect(line(formatDelivery(detail('accepted', { sent_at: T })), 'now')).toBe('now         next status check 2026-12-05T09:01:00.000Z');
+    expect(line(formatDelivery(detail('pending')), 'now')).toBe('now         next attempt 2026-12-05 10:01:00 CET');
+    expect(line(formatDelivery(detail('accepted', { sent_at: T })), 'now')).toBe('now         next status check 2026-12-05 10:01:00 CET');
     expect(line(formatDelivery(detail('uncertain')), 'now')).toBe('now         held for an operator: resend, confirm or cancel');
-    expect(line(formatDelivery(detail('sending')), 'now')).toBe('now         in flight since 2026-12-05T09:00:00.000Z');
+    expect(line(formatDelivery(detail('sending')), 'now')).toBe('now         in flight since 2026-12-05 10:00:00 CET');
   });
 
   it('masks the fiscal code, and names a recipient removed by retention as such', () => {
@@ -62,7 +62,7 @@ describe('ponte deliveries', () => {
   it('each line says when the delivery last changed, in UTC, and why, masked', () => {
     const { delivery, event } = detail('skipped', { reason: 'io: no IO profile for RSSMRA80A01H501U' });
     expect(formatDeliveryLine({ ...delivery, dedup_key: event.dedup_key, type: event.type }))
-      .toBe('#7 2026-12-05T09:00:00Z appio SKIPPED ztl.expiry ztl:201:2026-12-11:7d — io: no IO profile for RSS************U');
+      .toBe('#7 2026-12-05 10:00:00 CET appio SKIPPED ztl.expiry ztl:201:2026-12-11:7d — io: no IO profile for RSS************U');
   });
 
   it('masks a fiscal code or number a connector put in its dedup key', () => {
