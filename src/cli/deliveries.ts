@@ -3,36 +3,74 @@
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { deliveryJson } from './delivery-json.js';
-import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type OperatorAction } from '../store/operator.js';
+import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type DeliveryFilter, type OperatorAction } from '../store/operator.js';
+import { checkFiscalCode, normalizeFiscalCode } from '../util/fiscal-code.js';
+import { toE164 } from '../util/phone.js';
 import { PURGED_FISCAL_CODE } from '../store/purge.js';
-import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
+import { DELIVERY_STATES, TERMINAL_STATES } from '../store/states.js';
 import type { DeliveryRow } from '../store/rows.js';
 import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
 
 
-export async function listCommand(opts: GlobalOptions & { state?: string; limit?: string }): Promise<number> {
+export interface ListOptions { state?: string; limit?: string; citizen?: string; connector?: string; type?: string }
+
+export async function listCommand(opts: GlobalOptions & ListOptions): Promise<number> {
   const filter = listFilter(opts);
-  if ('error' in filter) { console.error(filter.error); return 2; }
+  if ('error' in filter) { console.error(`ponte: ${filter.error}`); return 2; }
   return withStore(opts, async (s, config) => {
     const rows = await listDeliveries(s.knex, filter);
     if (opts.json) { console.log(JSON.stringify(maskDeep(rows.map((r) => deliveryJson(r))), null, 2)); return 0; }
+    const known = config.connectors.map((c) => c.id);
+    if (rows.length === 0 && filter.connector && !known.includes(filter.connector)) {
+      // A misspelt id would read as "nothing went out": say which ids exist instead.
+      console.error(`ponte: --connector: no connector "${filter.connector}" in the configuration and no deliveries of one; ids: ${known.join(', ') || '(none configured)'}`);
+      return 2;
+    }
     if (rows.length === 0) console.log('no deliveries match');
     for (const r of rows) console.log(formatDeliveryLine(r, config.timeZone));
+    // Retention removes the recipient from finished events: a citizen's older messages are not found.
+    if (filter.fiscalCode || filter.phone) {
+      console.log(`(by recipient, only events not yet purged: those finished more than ${config.retention.days} days ago no longer name their citizen)`);
+    }
     return 0;
   });
 }
 
-/** The list's options, checked: a misspelt state would otherwise match nothing and look like "none". */
-export function listFilter(opts: { state?: string; limit?: string }): { state?: DeliveryState; limit: number } | { error: string } {
+/** The list's options, checked: a misspelt state or a mistyped fiscal code would otherwise match nothing and look like "none". */
+export function listFilter(opts: ListOptions): DeliveryFilter | { error: string } {
   const limit = Number(opts.limit ?? 50);
   if (!Number.isInteger(limit) || limit < 1) return { error: `--limit: expected a whole number of at least 1, got "${opts.limit}"` };
-  if (opts.state === undefined) return { limit };
-  const state = opts.state.toLowerCase();
-  if (!(DELIVERY_STATES as readonly string[]).includes(state)) {
-    return { error: `--state: "${opts.state}" is not a delivery state; one of ${DELIVERY_STATES.join(', ')}` };
+  const filter: DeliveryFilter = { limit };
+  if (opts.state !== undefined) {
+    const state = opts.state.toLowerCase();
+    if (!(DELIVERY_STATES as readonly string[]).includes(state)) {
+      return { error: `--state: "${opts.state}" is not a delivery state; one of ${DELIVERY_STATES.join(', ')}` };
+    }
+    filter.state = state;
   }
-  return { state: state as DeliveryState, limit };
+  if (opts.connector !== undefined) filter.connector = opts.connector.trim();
+  if (opts.type !== undefined) filter.type = opts.type.trim();
+  if (opts.citizen !== undefined) {
+    const who = citizenFilter(opts.citizen);
+    if ('error' in who) return who;
+    Object.assign(filter, who);
+  }
+  return filter;
+}
+
+/**
+ * A citizen as a helpdesk types them: a fiscal code (any case, spaces ignored) or a phone number
+ * (Italian by default, as WhatsApp stores it). Errors never repeat what was typed: it is personal data.
+ */
+function citizenFilter(typed: string): { fiscalCode: string } | { phone: string } | { error: string } {
+  const compact = typed.replace(/\s+/g, '');
+  if (/^[A-Za-z]/.test(compact)) {
+    const why = checkFiscalCode(compact);
+    return why ? { error: `--citizen: not a valid fiscal code (${why})` } : { fiscalCode: normalizeFiscalCode(compact) };
+  }
+  const phone = toE164(compact);
+  return phone ? { phone } : { error: '--citizen: neither a fiscal code nor a valid phone number (e.g. RSSMRA80A01H501U or +39 347 123 4567)' };
 }
 
 /** One line of `ponte deliveries`: when it last changed (the municipality's clock), where, its state, the event, and why. */

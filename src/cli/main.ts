@@ -8,7 +8,7 @@ import { migrateCommand } from './migrate.js';
 import { runCommand } from './run.js';
 import { demoCommand } from './demo.js';
 import { sandboxCommand } from './sandbox.js';
-import { actionCommand, listCommand, showCommand } from './deliveries.js';
+import { actionCommand, listCommand, showCommand, type ListOptions } from './deliveries.js';
 import { consentImportCommand, consentSetCommand } from './consent.js';
 import { channelResumeCommand } from './channel.js';
 import { connectorNewCommand, connectorTestCommand } from './connector.js';
@@ -67,9 +67,12 @@ program.command('status').description('deliveries by state, last run per connect
 
 program.command('deliveries').description('list recent deliveries (newest first)')
   .option('--state <state>', 'only this state (e.g. uncertain, failed, dead, pending)')
+  .option('--citizen <fiscal-code-or-phone>', "one citizen's deliveries (a helpdesk call: what did we send them, and why not)")
+  .option('--connector <id>', 'only events of this connector instance')
+  .option('--type <type>', 'only events of this type (e.g. tari.due)')
   .option('--limit <n>', 'how many', '50')
   .option('--json', 'machine-readable output')
-  .action(action((o: { state?: string; limit?: string; json?: boolean }) => listCommand({ ...globals(), ...o })));
+  .action(action((o: ListOptions & { json?: boolean }) => listCommand({ ...globals(), ...o })));
 
 const delivery = program.command('delivery').description('inspect or act on one delivery');
 delivery.command('show <id>').description('state, reason, and every provider call made for it')

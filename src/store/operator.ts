@@ -10,11 +10,27 @@ export interface DeliveryDetail {
   attempts: Array<{ kind: string; started_at: number; duration_ms: number; outcome: string; http_status: number | null; error: string | null }>;
 }
 
-export async function listDeliveries(knex: Knex, opts: { state?: string; limit?: number } = {}): Promise<Array<DeliveryRow & { dedup_key: string; type: string; instance_id: string }>> {
+/** What `ponte deliveries` narrows to; a citizen by fiscal code or by number (E.164), as stored. */
+export interface DeliveryFilter {
+  state?: string;
+  limit?: number;
+  fiscalCode?: string;
+  phone?: string;
+  connector?: string;
+  type?: string;
+}
+
+export async function listDeliveries(knex: Knex, opts: DeliveryFilter = {}): Promise<Array<DeliveryRow & { dedup_key: string; type: string; instance_id: string }>> {
   const q = knex('deliveries as d').join('events as e', 'e.id', 'd.event_id')
     .select('d.*', 'e.dedup_key', 'e.type', 'e.instance_id')
     .orderBy('d.id', 'desc').limit(opts.limit ?? 50);
   if (opts.state) q.where('d.state', opts.state);
+  if (opts.connector) q.where('e.instance_id', opts.connector);
+  if (opts.type) q.where('e.type', opts.type);
+  // No index on these (one would slow every ingest for a helpdesk lookup): a scan of the ledger.
+  if (opts.fiscalCode) q.where('e.fiscal_code', opts.fiscalCode);
+  // A WhatsApp delivery keeps its number in its address; an event's phone is the back-office's.
+  if (opts.phone) q.where((w) => w.where('e.phone', opts.phone!).orWhere('d.address', opts.phone!));
   return q;
 }
 
