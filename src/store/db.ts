@@ -118,8 +118,26 @@ export function migrateLatest(store: Store): Promise<string[]> {
   return reachable(store, migrate(store));
 }
 
+/**
+ * A store a newer Ponte has migrated (a rollback, or one process of several not yet upgraded):
+ * knex's own refusal reads "The migration directory is corrupt", which sends an operator looking
+ * for damage in the install. Say what it is instead, and never run on a schema this build does not know.
+ */
+async function refuseNewerStore(store: Store): Promise<void> {
+  if (!(await store.knex.schema.hasTable('knex_migrations'))) return;
+  const known = new Set(await migrationSource.getMigrations([]));
+  const applied = (await store.knex('knex_migrations').orderBy('id').pluck('name')) as string[];
+  const unknown = applied.filter((name) => !known.has(name));
+  if (unknown.length === 0) return;
+  throw new Error(`the store was migrated by a newer Ponte: this version does not know its migration(s) ${unknown.join(', ')} `
+    + `(its latest is ${latestMigration}). Run the newer version (every process sharing this store): a store cannot go back to an older release`);
+}
+
 async function migrate(store: Store): Promise<string[]> {
-  const latest = async () => ((await store.knex.migrate.latest({ migrationSource })) as [number, string[]])[1];
+  const latest = async () => {
+    await refuseNewerStore(store);
+    return ((await store.knex.migrate.latest({ migrationSource })) as [number, string[]])[1];
+  };
   if (String(store.knex.client.config.client) !== 'pg') return latest();
   // Several processes starting together on an empty PostgreSQL race in knex's own lock table
   // (both create it). A session advisory lock, held on one pooled connection while the migration
@@ -140,6 +158,7 @@ async function migrate(store: Store): Promise<string[]> {
 
 /** True when every migration this build knows has been applied. */
 export async function migrationsCurrent(store: Store): Promise<boolean> {
+  await refuseNewerStore(store);
   const [, pending] = (await store.knex.migrate.list({ migrationSource })) as [unknown[], unknown[]];
   return pending.length === 0 && latestMigration.length > 0;
 }
