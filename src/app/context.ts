@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { loadConfig } from '../config/load.js';
 import type { PonteConfig } from '../config/schema.js';
-import { describeUrl, openStore, migrateLatest, type Store } from '../store/db.js';
+import { describeUrl, openStore, migrateLatest, pendingMigrations, type Store } from '../store/db.js';
+import { describePlan, migrationPlan } from '../store/migration-plan.js';
 import { useStoreRefKey } from '../store/store-meta.js';
 import { resolveInstances, type ConnectorInstance } from '../connectors/registry.js';
 import type { Channel } from '../channels/channel.js';
@@ -83,6 +84,9 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
   const channels = new Map<string, Channel>();
   try {
     if (opts.migrate !== false) {
+      // Say it before a migration that may take minutes, so a quiet start is not taken for a hang.
+      const pending = await pendingMigrations(store);
+      if (pending.length) for (const line of describePlan(await migrationPlan(store, pending))) opts.log.warn({ store: store.where }, `migrating the store: ${line}`);
       await migrateLatest(store);
       // Before any channel logs a citizen: refs keyed by this store, the same in every process.
       await useStoreRefKey(store.knex);

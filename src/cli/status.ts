@@ -1,7 +1,6 @@
 // `ponte status [--json]`: what went out, what is waiting, what needs a person.
 import type { GlobalOptions } from './common.js';
-import { withStore } from './store-only.js';
-import { migrateLatest } from '../store/db.js';
+import { migrateSaying, withStore } from './store-only.js';
 import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
 import { maskDeep, maskText } from '../util/mask.js';
@@ -15,7 +14,7 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
       else console.error(msg);
       return 1;
     }
-    await migrateLatest(store); // a store written by an older Ponte
+    await migrateSaying(store); // a store written by an older Ponte
     // Which store: with $DATABASE_URL unset, the default SQLite file is read, which is easy to miss.
     const report = { store: store.where ?? store.dialect, ...(await statusReport(store.knex)) };
     // Masked like the text: reasons and keys can quote a fiscal code or a number.

@@ -156,6 +156,13 @@ async function migrate(store: Store): Promise<string[]> {
   }
 }
 
+/** The migrations this build would apply, oldest first (a store migrated by a newer Ponte is refused). */
+export async function pendingMigrations(store: Store): Promise<string[]> {
+  await refuseNewerStore(store);
+  const [, pending] = (await store.knex.migrate.list({ migrationSource })) as [unknown[], Array<{ file: string } | string>];
+  return pending.map((m) => (typeof m === 'string' ? m : m.file));
+}
+
 /** True when every migration this build knows has been applied. */
 export async function migrationsCurrent(store: Store): Promise<boolean> {
   await refuseNewerStore(store);
