@@ -13,7 +13,8 @@ export interface MigrationPlan {
 }
 
 export async function migrationPlan(store: Store, pending: string[]): Promise<MigrationPlan> {
-  if (!pending.includes(SLOW_MIGRATION)) return { pending, broadcastKeys: 0 };
+  // A new store has no ledger yet: nothing to rewrite.
+  if (!pending.includes(SLOW_MIGRATION) || !(await store.knex.schema.hasTable('events'))) return { pending, broadcastKeys: 0 };
   const row = (await store.knex('events').where('type', 'broadcast').count({ n: '*' }).first()) as { n: number | string } | undefined;
   return { pending, broadcastKeys: Number(row?.n ?? 0) };
 }

@@ -49,4 +49,13 @@ describe('ponte migrate', () => {
     expect(r.stderr).toContain('ponte: migrating the store first: 20261205_008_recipient_pseudonyms rewrites 2 broadcast dedup key(s)');
     expect(JSON.parse(r.stdout)).toMatchObject({ store: expect.stringContaining('SQLite file') });
   }, 60_000);
+
+  it('creates a new store, saying so', async () => {
+    const cwd = scratchWorkdir();
+    const r = await ponte(['migrate'], { cwd, env: { DATABASE_URL: '' } });
+    expect(r.code).toBe(0);
+    const all = await migrationSource.getMigrations([]);
+    expect(r.stdout).toContain(`${all.length} migration(s) to apply`);
+    expect(r.stdout).not.toContain('broadcast dedup key');
+  }, 60_000);
 });
