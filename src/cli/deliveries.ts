@@ -134,6 +134,13 @@ function recipientOf({ delivery: x, event: e }: DeliveryDetail): string {
   return phone ? maskPhone(phone) : '-';
 }
 
+/** Why a delivery shows no provider call: a send cut by a crash is written only as its state. */
+function noHistory(x: DeliveryDetail['delivery']): string {
+  if (x.state === 'uncertain') return 'no provider call recorded: the request was in flight when its process stopped, so its answer was never written (it may have reached the provider)';
+  if (x.state === 'sending') return 'none yet: the request is in flight';
+  return 'none kept (no provider call yet, or removed by retention)';
+}
+
 /** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
 export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string {
   const { delivery: x, event: e } = d;
@@ -147,7 +154,7 @@ export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string 
     `  now         ${whatNext(x, at)}`,
     `  reason      ${maskText(x.reason ?? '-')}`,
     `  last error  ${maskText(x.last_error ?? '-')}`,
-    d.attempts.length ? '  history:' : '  history:   none kept (no provider call yet, or removed by retention)',
+    d.attempts.length ? '  history:' : `  history:   ${noHistory(x)}`,
     ...d.attempts.map((a) => `    ${at(a.started_at)} ${a.kind.padEnd(6)} ${a.outcome.padEnd(10)} ${a.http_status ?? ''} ${a.duration_ms} ms ${maskText(a.error ?? '')}`),
   ].join('\n');
 }

@@ -46,6 +46,10 @@ describe('formatDelivery', () => {
     const purged = formatDelivery({ ...detail('processed', { finished_at: T }, '****************'), attempts: [] });
     expect(line(purged, 'recipient')).toBe('recipient   (removed by retention)');
     expect(line(purged, 'history')).toMatch(/none kept/);
+    // A send cut by a kill has no attempt row: its history must not read "no provider call yet".
+    const cut = formatDelivery({ ...detail('uncertain'), attempts: [] });
+    expect(line(cut, 'history')).toMatch(/the request was in flight when its process stopped/);
+    expect(cut).not.toMatch(/no provider call yet/);
   });
   it('a broadcast (a number, no fiscal code) shows the number masked, or that retention or an erasure removed it', () => {
     const base = detail('processed', { channel: 'whatsapp', address: '+393471234567', finished_at: T });
