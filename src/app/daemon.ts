@@ -17,6 +17,7 @@ import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
 import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
 import { durabilityWarnings } from '../store/durability.js';
+import { newerStoreProblem } from '../store/db.js';
 
 export interface DaemonOptions {
   /** Poll every connector once at start instead of waiting for its first schedule. */
@@ -95,14 +96,31 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
 
   // The signal handlers come first: a SIGTERM during the first (possibly long) poll must still
   // stop gracefully, not kill the process with sends in flight.
+  let schemaWatch: NodeJS.Timeout | undefined;
+  let refused = false;
   const stopped = new Promise<DaemonStop>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
       if (stopping) {
         log.warn({ signal: sig }, 'second signal: exiting now; unfinished work is picked up safely by the next run');
         process.exit(130);
       }
-      stopping = true;
       log.info({ signal: sig }, 'stopping: no new work is claimed; waiting for in-flight sends');
+      stop();
+    };
+    // A newer Ponte migrated the store under this process (an upgrade while it ran): its writes
+    // would follow the old schema's rules, so it stops as for a signal, and exits 1 to be noticed.
+    schemaWatch = setInterval(() => {
+      newerStoreProblem(app.store).then((why) => {
+        if (!why || stopping) return;
+        refused = true;
+        log.error(`${why}. Stopping: no new work is claimed; in-flight sends finish and are recorded`);
+        stop();
+      }).catch(() => undefined); // an unreachable store is the claims' and /readyz's to report
+    }, SCHEMA_CHECK_MS);
+    schemaWatch.unref();
+    const stop = () => {
+      stopping = true;
+      clearInterval(schemaWatch);
       for (const t of tasks) void t.stop();
       clearTimeout(held);
       stopPolls.abort();
@@ -122,7 +140,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
         await stopSharing();
         // The last line of a run: a supervisor's log shows it ended, and how.
         log.info({ clean: sends && pollsDone }, sends && pollsDone ? 'stopped: everything in flight was recorded' : 'stopped with work cut short (see above)');
-        resolve({ clean: sends && pollsDone });
+        resolve({ clean: sends && pollsDone && !refused });
       });
     };
     process.on('SIGTERM', onSignal);
@@ -138,6 +156,9 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   if (!stopping) trigger();
   return stopped;
 }
+
+/** How often a running daemon looks for migrations it does not know (cheap: a small table). */
+const SCHEMA_CHECK_MS = 5_000;
 
 /** After the grace period, how long the cut sends get to be recorded before the process exits. */
 const RECORD_MS = 5_000;

@@ -124,13 +124,19 @@ export function migrateLatest(store: Store): Promise<string[]> {
  * for damage in the install. Say what it is instead, and never run on a schema this build does not know.
  */
 async function refuseNewerStore(store: Store): Promise<void> {
-  if (!(await store.knex.schema.hasTable('knex_migrations'))) return;
+  const why = await newerStoreProblem(store);
+  if (why) throw new Error(why);
+}
+
+/** Why this build must not work on the store (a newer Ponte migrated it), or null. */
+export async function newerStoreProblem(store: Store): Promise<string | null> {
+  if (!(await store.knex.schema.hasTable('knex_migrations'))) return null;
   const known = new Set(await migrationSource.getMigrations([]));
   const applied = (await store.knex('knex_migrations').orderBy('id').pluck('name')) as string[];
   const unknown = applied.filter((name) => !known.has(name));
-  if (unknown.length === 0) return;
-  throw new Error(`the store was migrated by a newer Ponte: this version does not know its migration(s) ${unknown.join(', ')} `
-    + `(its latest is ${latestMigration}). Run the newer version (every process sharing this store): a store cannot go back to an older release`);
+  if (unknown.length === 0) return null;
+  return `the store was migrated by a newer Ponte: this version does not know its migration(s) ${unknown.join(', ')} `
+    + `(its latest is ${latestMigration}). Run the newer version (every process sharing this store): a store cannot go back to an older release`;
 }
 
 async function migrate(store: Store): Promise<string[]> {
