@@ -103,6 +103,24 @@ describe('APIM in front: routes, keys', () => {
     expect((await get(`${sb.url.replace('/api/v1', '')}/messages`, 'k1')).status).toBe(404);
     expect(sb.requests.map((r) => r.status)).toEqual([401, 401, 200, 404, 404]);
   });
+
+  it('a service in its test phase reaches only its authorized recipients: 403 "Recipient forbidden" for the others', async () => {
+    const other = fiscalCode(9);
+    const sb = await start({ keys: { k1: { service: 'anagrafe', owner: 'comune', authorizedRecipients: [CF] } } });
+    for (const res of [
+      await post(`${sb.url}/profiles`, { fiscal_code: other }, 'k1'),
+      await get(`${sb.url}/profiles/${other}`, 'k1'),
+      await post(`${sb.url}/messages`, message({ fiscal_code: other }), 'k1'),
+      await post(`${sb.url}/messages/${other}`, message({ fiscal_code: undefined }), 'k1'),
+    ]) {
+      expect(res.status).toBe(403);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(res.body).toEqual({ title: 'Recipient forbidden', status: 403, detail: 'You are not allowed to issue requests for the recipient.' });
+    }
+    expect(sb.messages).toHaveLength(0);
+    expect((await post(`${sb.url}/profiles`, { fiscal_code: CF }, 'k1')).status).toBe(200);
+    expect((await post(`${sb.url}/messages`, message(), 'k1')).status).toBe(201);
+  });
 });
 
 describe('profiles', () => {

@@ -15,8 +15,12 @@ export interface IoSandboxOptions {
   host?: string;
   /** Default 0: a random free port. */
   port?: number;
-  /** Subscription keys. Absent: any non-empty key is accepted, as service = key, owner "default". */
-  keys?: Record<string, { service: string; owner: string }>;
+  /**
+   * Subscription keys. Absent: any non-empty key is accepted, as service = key, owner "default".
+   * `authorizedRecipients`: the service is still in its test phase (an APIM user in the "limited"
+   * groups): profiles and messages of any other fiscal code get 403 "Recipient forbidden".
+   */
+  keys?: Record<string, Account>;
   /** APIM limit per owner, over all operations. Default 150 requests per 5000 ms. */
   limit?: RateLimit;
   /** Default: every well-formed fiscal code has a profile with sender_allowed true. */
@@ -67,6 +71,7 @@ const WHERE_FISCAL_CODE = 'The fiscalcode parameter must be specified in the pat
 const NOT_YOUR_MESSAGE = 'You are not allowed to read this message, you can only read messages that you have sent';
 const MISSING_KEY =
   'Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API.';
+const RECIPIENT_FORBIDDEN = 'You are not allowed to issue requests for the recipient.';
 const INVALID_KEY =
   'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.';
 
@@ -76,9 +81,10 @@ interface Reply {
   headers?: Record<string, string>;
 }
 
-interface Account {
+export interface Account {
   service: string;
   owner: string;
+  authorizedRecipients?: string[];
 }
 
 /** The part of IO's NewMessage the sandbox uses (the body has passed the spec's schema). */
@@ -169,6 +175,11 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
     const invalid = validate(route, body, bodyError);
     if (invalid) return invalid;
     const fcInPath = route.params.fiscal_code;
+    // A limited account (test phase) may reach only its authorized recipients (appio.md §1, §2.4).
+    const recipient = fcInPath ?? (body as { fiscal_code?: string } | undefined)?.fiscal_code;
+    if (route.op !== 'getMessage' && who.authorizedRecipients && recipient !== undefined && !who.authorizedRecipients.includes(recipient)) {
+      return problem(403, 'Recipient forbidden', RECIPIENT_FORBIDDEN);
+    }
     switch (route.op) {
       case 'getProfile':
         return getProfile(fcInPath ?? (body as { fiscal_code: string }).fiscal_code);
