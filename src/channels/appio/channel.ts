@@ -17,6 +17,7 @@ import {
 import { RateWindow } from '../../util/rate-window.js';
 import { classifyNetwork, classifyStatus, type IoCall } from './classify.js';
 import { fiscalCodeRef, maskFiscalCodes } from './privacy.js';
+import { operatorHint } from './operator-hint.js';
 
 export interface OwnerLimit {
   requests: number;
@@ -127,7 +128,7 @@ export class AppioChannel implements Channel {
     const fiscalCode = ctx.event.recipient.fiscalCode;
     const res = await this.call(ctx, 'profile', service, 'POST', '/profiles', { fiscal_code: fiscalCode });
     if (res.status === 404) return { ok: false, reason: 'io: no IO profile' };
-    if (res.status !== 200) throw this.httpError(ctx, 'profile', 'POST /profiles', res);
+    if (res.status !== 200) throw this.httpError(ctx, 'profile', service, 'POST /profiles', res);
     const profile = res.data as { sender_allowed?: unknown; preferred_languages?: unknown };
     if (typeof profile?.sender_allowed !== 'boolean') {
       throw new ChannelError('io: POST /profiles → 200 without sender_allowed', 'transient', { status: 200 });
@@ -161,7 +162,7 @@ export class AppioChannel implements Channel {
   async send(ctx: DeliveryContext, message: RenderedMessage, permit?: SendPermit): Promise<{ providerId: string }> {
     const service = this.serviceFor(ctx);
     const res = await this.call(ctx, 'send', service, 'POST', '/messages', messageBody(ctx, message), permit);
-    if (res.status < 200 || res.status >= 300) throw this.httpError(ctx, 'send', 'POST /messages', res);
+    if (res.status < 200 || res.status >= 300) throw this.httpError(ctx, 'send', service, 'POST /messages', res);
     // IO answers 201 {id} with Location: /api/v1/messages/{fiscal_code}/{id}.
     const body = res.data as { id?: unknown } | undefined;
     const location = typeof res.headers.location === 'string' ? res.headers.location : '';
@@ -181,7 +182,7 @@ export class AppioChannel implements Channel {
     const path = `/messages/${fc}/${encodeURIComponent(providerId)}`;
     const label = `GET /messages/{fiscal_code}/${providerId}`;
     const res = await this.call(ctx, 'status', service, 'GET', path);
-    if (res.status !== 200) throw this.httpError(ctx, 'status', label, res);
+    if (res.status !== 200) throw this.httpError(ctx, 'status', service, label, res);
     const status = (res.data as { status?: IoStatus } | undefined)?.status;
     switch (status) {
       case 'PROCESSED':
@@ -296,11 +297,12 @@ export class AppioChannel implements Channel {
     }
   }
 
-  private httpError(ctx: DeliveryContext, call: IoCall, label: string, res: AxiosResponse): ChannelError {
+  private httpError(ctx: DeliveryContext, call: IoCall, service: Service, label: string, res: AxiosResponse): ChannelError {
     // IO's errors are ProblemJson {title, detail}; APIM's are {statusCode, message}.
     const data = (res.data ?? {}) as { title?: unknown; detail?: unknown; message?: unknown };
     const text = [data.title, data.detail ?? data.message].filter((s) => typeof s === 'string' && s).join(': ');
-    const message = `io: ${label} → ${res.status}${text ? ` ${text}` : ''}`;
+    const hint = operatorHint(call, res.status, service);
+    const message = `io: ${label} → ${res.status}${text ? ` ${text}` : ''}${hint ? ` — ${hint}` : ''}`;
     const errorClass = classifyStatus(call, res.status);
     return new ChannelError(maskFiscalCodes(message, ctx.event.recipient.fiscalCode), errorClass, { status: res.status });
   }

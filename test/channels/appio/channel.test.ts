@@ -196,6 +196,8 @@ describe('status: GET /messages/{fiscal_code}/{id}', () => {
     const { providerId } = await ch.send(delivery(CF, { service: 'anagrafe' }), MESSAGE);
     const err = await failure(ch.status(delivery(CF, { service: 'tributi' }), providerId));
     expect(err).toMatchObject({ errorClass: 'permanent', detail: { status: 403 } });
+    // The operator learns which service's key read it, and what that means.
+    expect(err.message).toContain('sent by another service than IO service "tributi" (key from $IO_KEY_TRIBUTI)');
   });
 
   it('maps THROTTLED (in the enum, never set by IO today) to accepted', async () => {
@@ -279,10 +281,31 @@ describe('error classes against injected faults', () => {
     expect(sb.messages).toHaveLength(0);
   });
 
-  it('an unknown subscription key (401) → halt', async () => {
-    const sb = (sandbox = await startIoSandbox({ keys: { 'some-other-key': { service: 'x', owner: 'y' } } }));
+  it('an unknown subscription key (401) → halt, naming the service and its variable, never the key', async () => {
+    const sb = (sandbox = await startIoSandbox({ keys: { [ENV.IO_KEY_ANAGRAFE]: { service: 'anagrafe', owner: 'comune' } } }));
     channel = makeChannel(sb.url);
-    expect((await failure(channel.send(delivery(CF), MESSAGE))).errorClass).toBe('halt');
+    expect((await channel.checkRecipient(delivery(CF, { service: 'anagrafe' }))).ok).toBe(true);
+    const err = await failure(channel.send(delivery(CF, { service: 'tributi' }), MESSAGE));
+    expect(err.errorClass).toBe('halt');
+    expect(err.message).toContain('Access denied due to invalid subscription key');
+    expect(err.message).toContain('IO does not accept the key of IO service "tributi" (key from $IO_KEY_TRIBUTI)');
+    expect(err.message).not.toContain(ENV.IO_KEY_TRIBUTI);
+  });
+
+  it("403 for a recipient outside a test-phase service's authorized ones → permanent, telling the operator why", async () => {
+    const other = fiscalCode(101);
+    const { sb, ch } = await setup({
+      keys: { ...SANDBOX_KEYS, [ENV.IO_KEY_ANAGRAFE]: { service: 'anagrafe', owner: 'comune', authorizedRecipients: [CF] } },
+    });
+    expect((await ch.checkRecipient(delivery(CF))).ok).toBe(true);
+    for (const err of [await failure(ch.checkRecipient(delivery(other))), await failure(ch.send(delivery(other), MESSAGE))]) {
+      expect(err).toMatchObject({ errorClass: 'permanent', detail: { status: 403 } });
+      expect(err.message).toContain('Recipient forbidden');
+      expect(err.message).toContain('IO service "anagrafe" (key from $IO_KEY_ANAGRAFE)');
+      expect(err.message).toContain('test phase');
+      expect(err.message).not.toContain(other);
+    }
+    expect(sb.messages).toHaveLength(0);
   });
 
   it('connection refused → transient, even on send', async () => {
