@@ -141,12 +141,26 @@ function noHistory(x: DeliveryDetail['delivery']): string {
   return 'none kept (no provider call yet, or removed by retention)';
 }
 
+/**
+ * Which IO service sends it: a municipality has several (anagrafe, polizia locale ...), each with
+ * its own key, and a 401 or 403 is about one of them.
+ */
+function ioService(x: DeliveryDetail['delivery']): string {
+  if (x.channel !== 'appio' || !x.options) return '';
+  try {
+    const service = JSON.parse(x.options) as { service?: unknown } | null;
+    return typeof service?.service === 'string' ? ` (IO service ${service.service})` : '';
+  } catch {
+    return '';
+  }
+}
+
 /** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
 export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string {
   const { delivery: x, event: e } = d;
   const at = (ms: number | null) => localStamp(ms, zone);
   return [
-    `Delivery #${x.id} on ${x.channel}: ${x.state.toUpperCase()}`,
+    `Delivery #${x.id} on ${x.channel}${ioService(x)}: ${x.state.toUpperCase()}`,
     `  event       ${maskText(e.dedup_key)} [${e.type}] from ${e.instance_id}`,
     `  recipient   ${recipientOf(d)}`,
     `  send from   ${at(e.not_before)}   expires ${at(e.expires_at)}`,

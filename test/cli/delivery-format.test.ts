@@ -32,6 +32,12 @@ describe('formatDelivery', () => {
     expect(text).not.toMatch(/next/);
   });
 
+  it('names the IO service that sends it (each has its own key)', () => {
+    expect(formatDelivery(detail('processed', { options: '{"service":"polizia-locale"}' })).split('\n')[0])
+      .toBe('Delivery #7 on appio (IO service polizia-locale): PROCESSED');
+    expect(formatDelivery(detail('processed')).split('\n')[0]).toBe('Delivery #7 on appio: PROCESSED');
+  });
+
   it('pending and accepted deliveries say what is due next, uncertain ones who acts', () => {
     expect(line(formatDelivery(detail('pending')), 'now')).toBe('now         next attempt 2026-12-05 10:01:00 CET');
     expect(line(formatDelivery(detail('accepted', { sent_at: T })), 'now')).toBe('now         next status check 2026-12-05 10:01:00 CET');
