@@ -9,6 +9,7 @@ import * as partialIndexes from './20261203_005_partial_indexes.js';
 import * as replyOutbox from './20261203_006_reply_outbox.js';
 import * as statusIndexes from './20261204_007_status_indexes.js';
 import * as recipientPseudonyms from './20261205_008_recipient_pseudonyms.js';
+import * as scopedChannelAlerts from './20261205_009_scoped_channel_alerts.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '20261203_006_reply_outbox': replyOutbox,
   '20261204_007_status_indexes': statusIndexes,
   '20261205_008_recipient_pseudonyms': recipientPseudonyms,
+  '20261205_009_scoped_channel_alerts': scopedChannelAlerts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

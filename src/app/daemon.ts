@@ -11,7 +11,7 @@ import { DispatchLoop } from '../dispatch/loop.js';
 import { runConnector } from '../connectors/runner.js';
 import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
-import { activeAlerts, resumeChannel } from '../store/channel-alerts.js';
+import { activeAlerts, parseAlertKey, resumeChannel } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
 import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
@@ -38,9 +38,11 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const loop = new DispatchLoop(dispatcher, log);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted, loudly.
   for (const a of await activeAlerts(app.store.knex)) {
-    if (!app.channels.has(a.channel)) continue;
-    await resumeChannel(app.store.knex, a.channel, Date.now());
-    log.warn({ channel: a.channel, reason: a.reason }, `channel ${a.channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
+    const { channel, part } = parseAlertKey(a.channel);
+    if (!app.channels.has(channel)) continue;
+    // Null when an earlier alert of the same channel (its other part) has lifted this one too.
+    if (!(await resumeChannel(app.store.knex, channel, Date.now()))) continue;
+    log.warn({ channel, ...(part ? { part } : {}), reason: a.reason }, `channel ${channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);
   }
   for (const w of await durabilityWarnings(app.store)) log.warn(w);
   // The HTTP server first: a port already taken must fail the start before this process joins

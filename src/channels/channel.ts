@@ -64,7 +64,8 @@ export class ChannelError extends Error {
   constructor(
     message: string,
     readonly errorClass: ErrorClass,
-    readonly detail: { status?: number; code?: string; retryAfterMs?: number } = {},
+    /** `part`: what a 'halt' stops when it is less than the channel (IO: the service whose key IO refused). */
+    readonly detail: { status?: number; code?: string; retryAfterMs?: number; part?: string } = {},
   ) {
     super(message);
     this.name = 'ChannelError';
@@ -106,4 +107,6 @@ export interface Channel<M extends ChannelMessage = ChannelMessage> {
   confirmedSend?(ctx: DeliveryContext): Promise<string | null>;
   /** Outcome of an accepted message (IO: GET /messages/{fc}/{id}; WhatsApp: the statuses its webhooks stored). */
   status(ctx: DeliveryContext, providerId: string): Promise<ProviderStatus>;
+  /** The part of the channel a delivery goes through (IO: its service), matched against a halt's `part`. */
+  partOf?(ctx: DeliveryContext): string | undefined;
 }

@@ -5,6 +5,7 @@ import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
 import { maskDeep, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
+import { parseAlertKey } from '../store/channel-alerts.js';
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   return withStore(opts, async (store, config) => {
@@ -29,8 +30,11 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
   const at = (iso: string | null | undefined) => localStamp(iso, zone);
   const out: string[] = [`Ponte status at ${at(r.generatedAt)}`, ...(r.store ? [`Store: ${r.store}`] : []), ''];
   for (const a of r.alerts) {
-    out.push(`!!! CHANNEL ${a.channel.toUpperCase()} HALTED since ${at(a.since)}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
-    out.push(`    Its deliveries stay pending. Fix the cause, then: npx ponte channel resume ${a.channel}`, '');
+    const { channel, part } = parseAlertKey(a.channel);
+    const what = part ? `CHANNEL ${channel.toUpperCase()}: ${part.toUpperCase()} ONLY,` : `CHANNEL ${channel.toUpperCase()}`;
+    out.push(`!!! ${what} HALTED since ${at(a.since)}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
+    const whose = part ? `Its deliveries through ${part} stay pending (the rest of ${channel} goes on)` : 'Its deliveries stay pending';
+    out.push(`    ${whose}. Fix the cause, then: npx ponte channel resume ${channel}`, '');
   }
   out.push(`Events in the ledger: ${r.events}`, `WhatsApp consents: ${r.consents.optedIn} opted in, ${r.consents.optedOut} opted out`);
   const { waiting, failed, stale } = r.replies;

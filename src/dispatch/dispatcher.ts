@@ -7,10 +7,10 @@ import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
 import { claimDeliveries } from '../store/claim-deliveries.js';
 import { recoverStaleSends } from '../store/recover-stale.js';
-import { LostLeaseError, releaseClaim, releaseClaims } from '../store/update-delivery.js';
-import { processDelivery, type Outcome } from './process-delivery.js';
+import { deferClaim, LostLeaseError, releaseClaim, releaseClaims } from '../store/update-delivery.js';
+import { deliveryContext, processDelivery, type Outcome } from './process-delivery.js';
 import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
-import { activeAlerts, raiseAlert } from '../store/channel-alerts.js';
+import { activeAlerts, alertKey, HALT_RETRY_MS, parseAlertKey, raiseAlert } from '../store/channel-alerts.js';
 import { AttemptLog } from '../store/attempts.js';
 import { DeliveryWriter } from '../store/write-deliveries.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
@@ -59,7 +59,10 @@ export class Dispatcher {
     this.writer = new DeliveryWriter(deps.store, { attempts: this.attempts });
   }
 
-  /** Channels stopped by a stop-and-alert error (as of the last pass), with the reason. */
+  /**
+   * Channels stopped by a stop-and-alert error (as of the last pass), with the reason; a key
+   * "<channel>:<part>" stops only that part (an IO service whose key IO refused).
+   */
   get haltedChannels(): ReadonlyMap<string, string> {
     return this.halted;
   }
@@ -73,15 +76,18 @@ export class Dispatcher {
   private readonly loggedHalts = new Map<string, string>();
 
   private reportHalts(): void {
-    for (const [channel, reason] of this.halted) {
-      if (!this.deps.channels.has(channel) || this.loggedHalts.get(channel) === reason) continue;
-      this.loggedHalts.set(channel, reason);
-      this.deps.log.error({ channel, reason }, `channel ${channel} is HALTED: its deliveries stay pending until \`ponte channel resume ${channel}\``);
+    for (const [key, reason] of this.halted) {
+      const { channel, part } = parseAlertKey(key);
+      if (!this.deps.channels.has(channel) || this.loggedHalts.get(key) === reason) continue;
+      this.loggedHalts.set(key, reason);
+      const what = part ? `${channel} ${part}` : `channel ${channel}`;
+      this.deps.log.error({ channel, ...(part ? { part } : {}), reason }, `${what} is HALTED: its deliveries stay pending until \`ponte channel resume ${channel}\``);
     }
-    for (const channel of [...this.loggedHalts.keys()]) {
-      if (this.halted.has(channel)) continue;
-      this.loggedHalts.delete(channel);
-      this.deps.log.warn({ channel }, `channel ${channel} resumed: its deliveries go out again`);
+    for (const key of [...this.loggedHalts.keys()]) {
+      if (this.halted.has(key)) continue;
+      this.loggedHalts.delete(key);
+      const { channel, part } = parseAlertKey(key);
+      this.deps.log.warn({ channel, ...(part ? { part } : {}) }, `${part ? `${channel} ${part}` : `channel ${channel}`} resumed: its deliveries go out again`);
     }
   }
 
@@ -182,6 +188,13 @@ export class Dispatcher {
       await releaseClaim(this.deps.store.knex, item.delivery.id, token);
       return 'held';
     }
+    // A halted part (one IO service): the channel is still claimed for its other parts, so this
+    // delivery is put off, not just released, or the next claims would take it again first.
+    const part = this.halted.size ? channel.partOf?.(deliveryContext(item)) : undefined;
+    if (part !== undefined && this.halted.has(alertKey(channel.name, part))) {
+      await deferClaim(this.deps.store.knex, item.delivery.id, token, this.clock() + HALT_RETRY_MS, this.clock());
+      return 'held';
+    }
     try {
       return await processDelivery(item, {
         knex: this.deps.store.knex,
@@ -199,8 +212,9 @@ export class Dispatcher {
         providerSlots: this.providerSlots,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {
-          this.halted.set(name, err.message);
-          void raiseAlert(this.deps.store.knex, name, err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined), this.clock())
+          const key = alertKey(name, err.detail.part);
+          this.halted.set(key, err.message);
+          void raiseAlert(this.deps.store.knex, key, err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined), this.clock())
             .catch((e: unknown) => this.deps.log.error({ err: e }, 'could not record the channel alert'));
         },
       });

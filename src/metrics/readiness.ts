@@ -3,7 +3,7 @@
 // Each problem is named, with what to do, so an operator reading the probe knows where to look.
 import type { Store } from '../store/db.js';
 import { migrationsCurrent } from '../store/db.js';
-import { activeAlerts } from '../store/channel-alerts.js';
+import { activeAlerts, parseAlertKey } from '../store/channel-alerts.js';
 import { maskText } from '../util/mask.js';
 import { withTimeout } from './timeout.js';
 
@@ -47,10 +47,12 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
   // A schema this build does not know may not even have the alerts table: one problem, not two.
   if (checks.migrations !== 'ok') return { ready: false, checks, problems };
   try {
-    const alerts = (await withTimeout(activeAlerts(deps.store.knex), timeoutMs, 'reading channel alerts')).filter((a) => deps.channels.includes(a.channel));
+    const alerts = (await withTimeout(activeAlerts(deps.store.knex), timeoutMs, 'reading channel alerts'))
+      .map((a) => ({ ...a, ...parseAlertKey(a.channel) })).filter((a) => deps.channels.includes(a.channel));
     checks.channels = alerts.length ? 'failed' : 'ok';
     for (const a of alerts) {
-      problems.push(`channel ${a.channel}: halted since ${new Date(a.since).toISOString()}: ${maskText(a.reason)} (after fixing the cause: \`ponte channel resume ${a.channel}\`)`);
+      const what = a.part ? `channel ${a.channel} (${a.part} only)` : `channel ${a.channel}`;
+      problems.push(`${what}: halted since ${new Date(a.since).toISOString()}: ${maskText(a.reason)} (after fixing the cause: \`ponte channel resume ${a.channel}\`)`);
     }
   } catch (e) {
     checks.channels = 'failed';

@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { DELIVERY_STATES, TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import { unsentReplies, type UnsentReplyState } from '../store/reply-outbox.js';
 import { deliveryCounts, oldestDueAt, type DeliveryCounts as Counts } from '../store/delivery-counts.js';
+import { parseAlertKey } from '../store/channel-alerts.js';
 
 export interface StoreFacts {
   /** channel → state → count: the live states always, the finished ones once first read. */
@@ -107,7 +108,8 @@ export class StoreFactsReader {
       deliveries,
       states: this.finished ? DELIVERY_STATES : LIVE_STATES,
       oldestDueSeconds: t == null ? 0 : Math.max(0, (now - t) / 1000),
-      halted: new Set(alerts.map((a) => a.channel)),
+      // A halted part (one IO service) counts as its channel halted: something needs an operator.
+      halted: new Set(alerts.map((a) => parseAlertKey(a.channel).channel)),
       replies: await unsentReplies(knex),
     };
   }

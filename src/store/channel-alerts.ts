@@ -2,6 +2,20 @@
 // for every process sharing the store; its work stays pending until an operator resumes it.
 import type { Knex } from 'knex';
 
+/**
+ * An alert's key: the channel, or "<channel>:<part>" when the provider's "stop" concerns one part
+ * of it only (IO: one service's key), so that the channel's other parts go on.
+ */
+export function alertKey(channel: string, part?: string): string {
+  return part ? `${channel}:${part}` : channel;
+}
+
+/** The channel an alert key belongs to, and the part it halts (undefined: the whole channel). */
+export function parseAlertKey(key: string): { channel: string; part?: string } {
+  const i = key.indexOf(':');
+  return i < 0 ? { channel: key } : { channel: key.slice(0, i), part: key.slice(i + 1) };
+}
+
 export interface ChannelAlert {
   channel: string;
   reason: string;
@@ -31,10 +45,12 @@ export const HALT_RETRY_MS = 60_000;
  */
 export async function resumeChannel(knex: Knex, channel: string, now: number): Promise<{ due: number } | null> {
   return knex.transaction(async (trx) => {
-    const alert = (await trx('channel_alerts').where({ channel }).first('since')) as { since: number | string } | undefined;
-    if (!alert) return null;
-    await trx('channel_alerts').where({ channel }).del();
-    const since = Number(alert.since);
+    // The channel's own alert and those of its parts (e.g. one IO service's key): all lifted.
+    const mine = (q: Knex.QueryBuilder) => q.where({ channel }).orWhere('channel', 'like', `${channel}:%`);
+    const alerts = (await trx('channel_alerts').where(mine).select('since')) as Array<{ since: number | string }>;
+    if (alerts.length === 0) return null;
+    await trx('channel_alerts').where(mine).del();
+    const since = Math.min(...alerts.map((a) => Number(a.since)));
     const due = await trx('deliveries')
       .where({ channel, state: 'pending' })
       .where('updated_at', '>=', since)

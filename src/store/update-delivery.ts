@@ -54,6 +54,11 @@ export async function releaseClaim(knex: Knex, id: number, token: string): Promi
   await releaseClaims(knex, [id], token);
 }
 
+/** Gives a claimed delivery back, due again at `until` (its channel's part is halted meanwhile). */
+export async function deferClaim(knex: Knex, id: number, token: string, until: number, now: number): Promise<void> {
+  await knex('deliveries').where({ id, lease_token: token }).update({ lease_token: null, lease_until: null, next_attempt_at: until, updated_at: now });
+}
+
 /**
  * Gives claimed deliveries back untouched (a stopping dispatcher's queue), so another process or
  * the restart takes them at once instead of after the lease.

@@ -34,6 +34,20 @@ describe.each(run)('channel resume (%s)', (dialect) => {
   });
 });
 
+describe.each(run)('channel resume of a halted part (%s)', (dialect) => {
+  it("lifts the alerts of the channel's parts (one IO service's key), not another channel's", async () => {
+    store = await testStore(dialect);
+    const k = store.knex;
+    const t0 = Date.parse('2026-12-05T09:00:00Z');
+    // Longer than the 30 characters the column had before migration 009.
+    await raiseAlert(k, 'appio:servizi-demografici-elettorali', 'io: … 401 …', 'http 401', t0);
+    await raiseAlert(k, 'whatsapp', 'token expired', '190', t0);
+    expect(await resumeChannel(k, 'appio', t0 + 1000)).toEqual({ due: 0 });
+    expect((await activeAlerts(k)).map((a) => a.channel)).toEqual(['whatsapp']);
+    expect(await resumeChannel(k, 'appio', t0 + 2000)).toBeNull();
+  });
+});
+
 describe('ponte channel resume', () => {
   it('an unknown channel is refused, naming the channels there are', async () => {
     const r = await ponte(['channel', 'resume', 'telegram'], { cwd: scratchWorkdir() });

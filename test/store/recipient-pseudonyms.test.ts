@@ -20,7 +20,7 @@ describe.each(run)('recipient pseudonyms on %s', (dialect) => {
 
   it('the migration rewrites broadcast keys written with the number, and leaves other keys alone', async () => {
     store = await testStore(dialect);
-    await store.knex.migrate.down({ migrationSource }); // back to before 008
+    await store.knex.migrate.down({ migrationSource, name: '20261205_008_recipient_pseudonyms' }); // back to before 008 (later migrations stay)
     await store.knex('events').insert([
       event('allerta-2026-11-24:+393471000001', 'broadcast', '+393471000001'),
       event('feed:notizie:https://comune.example/n/1:+393471000002', 'broadcast', null, 'broadcast:notizie'),
@@ -29,7 +29,7 @@ describe.each(run)('recipient pseudonyms on %s', (dialect) => {
     await migrateLatest(store);
     const pseudonym = await recipientPseudonyms(store.knex);
     // Down and up again: the store's key stays, so do the pseudonyms already written.
-    await store.knex.migrate.down({ migrationSource });
+    await store.knex.migrate.down({ migrationSource, name: '20261205_008_recipient_pseudonyms' });
     await migrateLatest(store);
     expect((await recipientPseudonyms(store.knex))('+393471000001')).toBe(pseudonym('+393471000001'));
     const keys = (await store.knex('events').orderBy('id').pluck('dedup_key')) as string[];

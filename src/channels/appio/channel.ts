@@ -216,6 +216,12 @@ export class AppioChannel implements Channel {
     return [...owners].map(([owner, l]) => ({ owner, waitedMs: l.waitedMs, waiting: l.pending }));
   }
 
+  /** The IO service a delivery is sent by: a 401 halts that service only. */
+  partOf(ctx: DeliveryContext): string | undefined {
+    const chosen = ctx.options.service ?? this.defaultService;
+    return typeof chosen === 'string' ? chosen : undefined;
+  }
+
   /** Close the pooled keep-alive connections (tests, shutdown). */
   close(): void {
     this.closeHttp();
@@ -304,7 +310,9 @@ export class AppioChannel implements Channel {
     const hint = operatorHint(call, res.status, service);
     const message = `io: ${label} → ${res.status}${text ? ` ${text}` : ''}${hint ? ` — ${hint}` : ''}`;
     const errorClass = classifyStatus(call, res.status);
-    return new ChannelError(maskFiscalCodes(message, ctx.event.recipient.fiscalCode), errorClass, { status: res.status });
+    // A refused key is that service's: the owner's other services go on (see partOf).
+    const part = errorClass === 'halt' ? { part: service.name } : {};
+    return new ChannelError(maskFiscalCodes(message, ctx.event.recipient.fiscalCode), errorClass, { status: res.status, ...part });
   }
 
   private networkError(ctx: DeliveryContext, call: IoCall, label: string, err: unknown): ChannelError {

@@ -287,6 +287,7 @@ describe('error classes against injected faults', () => {
     expect((await channel.checkRecipient(delivery(CF, { service: 'anagrafe' }))).ok).toBe(true);
     const err = await failure(channel.send(delivery(CF, { service: 'tributi' }), MESSAGE));
     expect(err.errorClass).toBe('halt');
+    expect(err.detail.part).toBe('tributi'); // the halt stops that service only
     expect(err.message).toContain('Access denied due to invalid subscription key');
     expect(err.message).toContain('IO does not accept the key of IO service "tributi" (key from $IO_KEY_TRIBUTI)');
     expect(err.message).not.toContain(ENV.IO_KEY_TRIBUTI);
