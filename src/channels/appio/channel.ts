@@ -120,6 +120,9 @@ export class AppioChannel implements Channel {
     }
     checkLength('subject', message.subject, SUBJECT_LENGTH);
     checkLength('markdown', message.markdown, MARKDOWN_LENGTH);
+    // Checked here too, not only when the body is built: render is what a connector's batch check
+    // runs, so a bad due date is a row error at poll time instead of a failed send.
+    dueDate(ctx);
     return message;
   }
 
@@ -351,18 +354,31 @@ function checkLength(field: 'subject' | 'markdown', value: string, limits: { min
 /** The POST /messages body: fiscal code in the body (the path form is deprecated). */
 function messageBody(ctx: DeliveryContext, message: RenderedMessage): Record<string, unknown> {
   const content: Record<string, unknown> = { subject: message.subject, markdown: message.markdown };
-  const due = ctx.event.data.io_due_date;
-  if (due !== undefined && due !== null) content.due_date = ioTimestamp(due);
+  const due = dueDate(ctx);
+  if (due !== undefined) content.due_date = due;
   return { fiscal_code: ctx.event.recipient.fiscalCode, content };
 }
 
-/** IO wants an instant in UTC ("2026-03-01T22:59:59.000Z"); a bare date would be ambiguous. */
+function dueDate(ctx: DeliveryContext): string | undefined {
+  const due = ctx.event.data.io_due_date;
+  return due === undefined || due === null ? undefined : ioTimestamp(due);
+}
+
+/**
+ * IO wants an instant in UTC ("2026-03-01T22:59:59.000Z"). A bare date is ambiguous, and so is a
+ * date-time without its offset: JavaScript would read it in the server's own time zone, an hour
+ * or two away from the Italian wall-clock time the back-office meant.
+ */
 function ioTimestamp(value: unknown): string {
   const date =
-    value instanceof Date ? value : typeof value === 'string' && /\dT\d/.test(value) ? new Date(value) : undefined;
+    value instanceof Date
+      ? value
+      : typeof value === 'string' && /\dT\d.*(Z|[+-]\d\d:?\d\d)$/i.test(value)
+        ? new Date(value)
+        : undefined;
   if (!date || Number.isNaN(date.getTime())) {
     throw new ChannelError(
-      `io: data.io_due_date must be a date-time (e.g. 2026-03-01T22:59:59Z), got ${JSON.stringify(value)}`,
+      `io: data.io_due_date must be a date-time with its offset (e.g. 2026-03-01T23:59:59+01:00 or 2026-03-01T22:59:59Z), got ${JSON.stringify(value)}`,
       'permanent',
     );
   }

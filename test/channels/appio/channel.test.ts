@@ -161,6 +161,17 @@ describe('send: POST /messages', () => {
     expect(err.message).toContain('io_due_date');
   });
 
+  it('refuses at render (the batch check) a due date without its offset, which the server would read in its own zone', async () => {
+    const { sb, ch } = await setup();
+    for (const bad of ['2026-03-01T23:59:59', '2026-03-01', 'domani']) {
+      const err = await failure(Promise.resolve().then(() => ch.render(delivery(CF, {}, { io_due_date: bad }))));
+      expect(err.errorClass, bad).toBe('permanent');
+      expect(err.message, bad).toContain('io_due_date must be a date-time with its offset');
+    }
+    expect(ch.render(delivery(CF, {}, { io_due_date: '2026-03-01T22:59:59Z' })).subject).toBe(SUBJECT);
+    expect(sb.requests).toHaveLength(0);
+  });
+
   it('refuses an unknown service, naming it', async () => {
     const { sb, ch } = await setup();
     const err = await failure(ch.send(delivery(CF, { service: 'scuola' }), MESSAGE));
