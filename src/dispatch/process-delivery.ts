@@ -184,7 +184,8 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       }
       case 'halt':
         deps.onHalt?.(channel.name, err);
-        log.error({ err: message }, 'channel halted: work kept pending');
+        // A halt may stop one part of the channel only (an IO service whose key IO refused).
+        log.error({ err: message, ...(err.detail.part ? { part: err.detail.part } : {}) }, err.detail.part ? `${channel.name} ${err.detail.part} halted: its work kept pending` : 'channel halted: work kept pending');
         return write(state, { state: 'pending', last_error: message, next_attempt_at: clock() + HALT_RETRY_MS });
       case 'transient':
       default:

@@ -211,6 +211,14 @@ describe('status: GET /messages/{fiscal_code}/{id}', () => {
     expect(err.message).toContain('sent by another service than IO service "tributi" (key from $IO_KEY_TRIBUTI)');
   });
 
+  it('a status read of an id IO does not know (404) → permanent, saying a hand-confirmed id may be mistyped', async () => {
+    const { ch } = await setup();
+    const err = await failure(ch.status(delivery(CF), '01HQXK5Y3ZM8N9P2R4S6T8V0W1'));
+    expect(err).toMatchObject({ errorClass: 'permanent', detail: { status: 404 } });
+    expect(err.message).toContain('an id confirmed by hand may be mistyped');
+    expect(err.message).not.toContain(CF);
+  });
+
   it('maps THROTTLED (in the enum, never set by IO today) to accepted', async () => {
     // The sandbox never produces THROTTLED: a one-route stub answers it instead.
     const stub = createServer((_req, res) => {
