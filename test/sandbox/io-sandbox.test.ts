@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../src/sandbox/io/index.js';
 import { MARKDOWN, SUBJECT, fiscalCode, get, post } from './fixtures.js';
+import { loadValidators } from '../../src/sandbox/io/validate.js';
 
 const CF = fiscalCode(1);
 const message = (over: Record<string, unknown> = {}, content: Record<string, unknown> = {}) => ({
@@ -293,5 +294,61 @@ describe('fault injection', () => {
     const sb = await start({ faults: { rate500: 1, ops: ['submitMessage'] } });
     expect((await post(`${sb.url}/profiles`, { fiscal_code: CF })).status).toBe(200);
     expect((await post(`${sb.url}/messages`, message())).status).toBe(500);
+  });
+});
+
+describe('answers against the spec', () => {
+  it('every answer, success or error, matches the schema the spec declares for its operation and status', async () => {
+    const [absent, limitedOk, other] = [fiscalCode(40), fiscalCode(41), fiscalCode(42)];
+    const sb = await start({
+      processingDelayMs: 50,
+      citizens: { notFound: [absent] },
+      keys: {
+        a: { service: 'anagrafe', owner: 'comune' },
+        b: { service: 'tributi', owner: 'comune' },
+        t: { service: 'test-phase', owner: 'comune', authorizedRecipients: [limitedOk] },
+      },
+    });
+    const answers: Array<[string, { status: number; body: unknown }]> = [];
+    const ask = async (operationId: string, res: Promise<{ status: number; body: unknown }>) => {
+      const r = await res;
+      answers.push([operationId, r]);
+      return r;
+    };
+    await ask('getProfileByPOST', post(`${sb.url}/profiles`, { fiscal_code: CF }, 'a'));
+    await ask('getProfileByPOST', post(`${sb.url}/profiles`, { fiscal_code: absent }, 'a'));
+    await ask('getProfileByPOST', post(`${sb.url}/profiles`, { fiscal_code: 'nope' }, 'a'));
+    await ask('getProfileByPOST', post(`${sb.url}/profiles`, { fiscal_code: other }, 't'));
+    await ask('getProfile', get(`${sb.url}/profiles/${CF}`, 'a'));
+    await ask('getProfile', get(`${sb.url}/profiles/${absent}`, 'a'));
+    const created = await ask('submitMessageforUserWithFiscalCodeInBody', post(`${sb.url}/messages`, message(), 'a'));
+    await ask('submitMessageforUserWithFiscalCodeInBody', post(`${sb.url}/messages`, message({}, { subject: 'x' }), 'a'));
+    await ask('submitMessageforUserWithFiscalCodeInBody', post(`${sb.url}/messages`, message({ fiscal_code: other }), 't'));
+    await ask('submitMessageforUser', post(`${sb.url}/messages/${CF}`, message({ fiscal_code: undefined }), 'a'));
+    const id = (created.body as { id: string }).id;
+    await ask('getMessage', get(`${sb.url}/messages/${CF}/${id}`, 'a')); // ACCEPTED
+    await new Promise((r) => setTimeout(r, 80));
+    await ask('getMessage', get(`${sb.url}/messages/${CF}/${id}`, 'a')); // PROCESSED, with content
+    await ask('getMessage', get(`${sb.url}/messages/${CF}/${id}`, 'b'));
+    await ask('getMessage', get(`${sb.url}/messages/${CF}/01HQXK5Y3ZM8N9P2R4S6T8V0W1`, 'a'));
+    sb.failNext(1, '500');
+    await ask('submitMessageforUserWithFiscalCodeInBody', post(`${sb.url}/messages`, message(), 'a'));
+
+    expect(answers.map(([op, r]) => `${op} ${r.status}`)).toEqual([
+      'getProfileByPOST 200', 'getProfileByPOST 404', 'getProfileByPOST 400', 'getProfileByPOST 403',
+      'getProfile 200', 'getProfile 404',
+      'submitMessageforUserWithFiscalCodeInBody 201', 'submitMessageforUserWithFiscalCodeInBody 400',
+      'submitMessageforUserWithFiscalCodeInBody 403', 'submitMessageforUser 201',
+      'getMessage 200', 'getMessage 200', 'getMessage 403', 'getMessage 404',
+      'submitMessageforUserWithFiscalCodeInBody 500',
+    ]);
+    expect((answers[11]![1].body as { status: string }).status).toBe('PROCESSED');
+    const v = loadValidators(['getProfileByPOST', 'getProfile', 'submitMessageforUserWithFiscalCodeInBody', 'submitMessageforUser', 'getMessage']);
+    const invalid = answers.map(([op, r]) => [op, r.status, v.response(op, r.status, r.body)]).filter(([, , e]) => e !== null);
+    expect(invalid).toEqual([]);
+    // The check bites: a wrong status value, a profile without sender_allowed, a non-string title.
+    expect(v.response('getMessage', 200, { message: (answers[11]![1].body as { message: unknown }).message, status: 'DELIVERED' })).toContain('response.status');
+    expect(v.response('getProfileByPOST', 200, { preferred_languages: ['it_IT'] })).toContain('sender_allowed');
+    expect(v.response('getMessage', 404, { title: 404 })).toContain('response.title');
   });
 });

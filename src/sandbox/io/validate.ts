@@ -56,12 +56,16 @@ function normalize(node: unknown): unknown {
 interface OperationSchemas {
   body?: ValidateFunction;
   params: Record<string, ValidateFunction>;
+  /** The schema the spec declares for each response status. */
+  responses: Record<string, ValidateFunction>;
 }
 
 export interface Validators {
   /** null when valid, else a readable report naming each failing field ("root.content.subject ..."). */
   body(operationId: string, body: unknown): string | null;
   param(operationId: string, name: string, value: string): string | null;
+  /** An answer against the spec's schema for that status: null when valid or when the spec declares none. */
+  response(operationId: string, status: number, body: unknown): string | null;
 }
 
 // Compiling takes ~100 ms; tests start many sandboxes from the same spec.
@@ -116,7 +120,10 @@ function compile(operationIds: readonly string[], specPath: string): Validators 
     for (const op of Object.values(operations)) {
       const id = op.operationId as string | undefined;
       if (!id || !operationIds.includes(id)) continue;
-      const schemas: OperationSchemas = { params: {} };
+      const schemas: OperationSchemas = { params: {}, responses: {} };
+      for (const [status, r] of Object.entries((op.responses ?? {}) as Record<string, Json>)) {
+        if (r.schema) schemas.responses[status] = ajv.compile(r.schema as Json);
+      }
       for (const raw of (op.parameters ?? []) as Json[]) {
         const p = typeof raw.$ref === 'string' ? sharedParams[raw.$ref.replace(/^#\/parameters\//, '')] : raw;
         if (!p) throw new Error(`IO sandbox: unresolved parameter ${String(raw.$ref)} in ${id}`);
@@ -143,6 +150,11 @@ function compile(operationIds: readonly string[], specPath: string): Validators 
       const check = byOperation.get(operationId)?.params[name];
       if (!check || check(value)) return null;
       return report(check.errors ?? [], name);
+    },
+    response(operationId, status, body) {
+      const check = byOperation.get(operationId)?.responses[String(status)];
+      if (!check || check(body)) return null;
+      return report(check.errors ?? [], 'response');
     },
   };
 }
