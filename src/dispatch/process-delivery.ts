@@ -247,6 +247,14 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
   } catch (err) {
     if (!(err instanceof ChannelError)) throw err;
     const message = describe(err);
+    if (err.errorClass === 'halt') {
+      // A refused key fails every read as it would every send: halt, as a send would. Otherwise,
+      // with nothing left to send, the reads of a revoked key failed quietly until
+      // statusMaxAgeHours ended them 'failed'. The message stays accepted and is read again later.
+      deps.onHalt?.(channel.name, err);
+      log.error({ err: message, ...(err.detail.part ? { part: err.detail.part } : {}) }, 'status read refused: halted, polling resumes after the fix');
+      return write({ state: 'accepted', last_error: message, next_attempt_at: clock() + HALT_RETRY_MS });
+    }
     if (err.errorClass === 'permanent' || tooOld) {
       log.warn({ err: message }, 'status unavailable: giving up polling');
       return write({ state: 'failed', last_error: message, reason: 'status could not be read' });

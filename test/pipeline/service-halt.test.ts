@@ -12,14 +12,14 @@ import { formatStatus } from '../../src/cli/status.js';
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const KEYS = { 'key-anagrafe': { service: 'anagrafe', owner: 'comune' }, 'key-polizia': { service: 'polizia-locale', owner: 'comune' } };
 
-function twoServices(p: Pipeline, policeKey: string): AppioChannel {
+function twoServices(p: Pipeline, policeKey: string, registryKey = 'key-anagrafe'): AppioChannel {
   p.channel.close();
   const channel = new AppioChannel({
     baseUrl: p.sandbox.url,
     services: { anagrafe: { keyEnv: 'IO_KEY_ANAGRAFE', owner: 'comune' }, 'polizia-locale': { keyEnv: 'IO_KEY_POLIZIA_LOCALE', owner: 'comune' } },
     timeoutMs: 2000,
     render: ioRenderer((t) => p.instance.definition.eventTypes[t], 'Europe/Rome'),
-    env: { IO_KEY_ANAGRAFE: 'key-anagrafe', IO_KEY_POLIZIA_LOCALE: policeKey },
+    env: { IO_KEY_ANAGRAFE: registryKey, IO_KEY_POLIZIA_LOCALE: policeKey },
     logger: p.log,
   });
   p.channels.set('appio', channel);
@@ -75,5 +75,23 @@ describe.each(run)('one IO service with a refused key (%s)', (dialect) => {
     expect(await byService(p)).toEqual({ anagrafe: Array(4).fill('processed'), 'polizia-locale': Array(4).fill('processed') });
     expect(p.sandbox.messages).toHaveLength(8);
     expect(new Set(p.sandbox.messages.map((m) => m.fiscalCode)).size).toBe(8);
+  });
+
+  it('a status read refused with 401 halts that service too, and the message stays accepted', async () => {
+    // IO keeps the messages ACCEPTED: only status reads are left to do.
+    p = await makePipeline(dialect, { sandbox: { keys: KEYS, processingDelayMs: 600_000 } });
+    extra.push(twoServices(p, 'key-polizia'));
+    p.backoffice.events = [reminder(1), reminder(2)];
+    await p.poll();
+    await p.dispatcher().drain();
+    expect(Object.values(await p.states())).toEqual(['accepted', 'accepted']);
+    // The registry office's key is regenerated at IO; this process still has the old one.
+    extra.push(twoServices(p, 'key-polizia', 'old-registry-key'));
+    await p.dispatcher({ clock: () => Date.now() + 60_000 }).drain();
+    expect((await activeAlerts(p.store.knex)).map((a) => [a.channel, a.code])).toEqual([['appio:anagrafe', 'http 401']]);
+    const rows = (await p.store.knex('deliveries').orderBy('id').select('state', 'last_error')) as Array<{ state: string; last_error: string | null }>;
+    expect(rows.map((r) => r.state)).toEqual(['accepted', 'accepted']);
+    // The one read first carries IO's answer; the other may have been put off by the halt unread.
+    expect(rows.some((r) => r.last_error?.includes('$IO_KEY_ANAGRAFE'))).toBe(true);
   });
 });
