@@ -5,7 +5,6 @@ import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
 import { maskDeep, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
-import { parseAlertKey } from '../store/channel-alerts.js';
 
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   return withStore(opts, async (store, config) => {
@@ -30,7 +29,7 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
   const at = (iso: string | null | undefined) => localStamp(iso, zone);
   const out: string[] = [`Ponte status at ${at(r.generatedAt)}`, ...(r.store ? [`Store: ${r.store}`] : []), ''];
   for (const a of r.alerts) {
-    const { channel, part } = parseAlertKey(a.channel);
+    const { channel, part } = a;
     const what = part ? `CHANNEL ${channel.toUpperCase()}: ${part.toUpperCase()} ONLY,` : `CHANNEL ${channel.toUpperCase()}`;
     out.push(`!!! ${what} HALTED since ${at(a.since)}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
     const whose = part ? `Its deliveries through ${part} stay pending (the rest of ${channel} goes on)` : 'Its deliveries stay pending';

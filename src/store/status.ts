@@ -6,6 +6,7 @@ import { unsentReplies } from './reply-outbox.js';
 import { deliveryCounts, oldestDueAt } from './delivery-counts.js';
 import { ATTENTION_SQL, FALLBACK_SQL } from '../../migrations/20261204_007_status_indexes.js';
 import { compareRowKeys } from '../util/row-key-order.js';
+import { parseAlertKey } from './channel-alerts.js';
 
 export interface StatusReport {
   generatedAt: string;
@@ -24,7 +25,8 @@ export interface StatusReport {
   attention: Array<{ delivery: number; event: string; channel: string; state: DeliveryState; reason: string | null; lastError: string | null }>;
   oldestDueSeconds: number | null;
   /** Channels stopped by their provider (revoked token, blocked account): nothing goes out there. */
-  alerts: Array<{ channel: string; reason: string; code: string | null; since: string }>;
+  /** `part`: the one part of the channel halted (an IO service whose key IO refused); absent: all of it. */
+  alerts: Array<{ channel: string; part?: string; reason: string; code: string | null; since: string }>;
   /** Routing decisions: deliveries made because an earlier channel could not deliver. */
   fallbacks: Array<{ delivery: number; event: string; channel: string; state: DeliveryState; reason: string }>;
   consents: { optedIn: number; optedOut: number };
@@ -87,7 +89,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
   }));
 
   const alerts = ((await knex('channel_alerts').select('*')) as Record<string, unknown>[]).map((a) => ({
-    channel: String(a.channel), reason: String(a.reason), code: (a.code as string | null) ?? null, since: iso(a.since as number)!,
+    ...parseAlertKey(String(a.channel)), reason: String(a.reason), code: (a.code as string | null) ?? null, since: iso(a.since as number)!,
   }));
   const fallbacks = ((await fallbackQuery(knex)) as Record<string, unknown>[]).map((r) => ({
     delivery: Number(r.id), event: String(r.dedup_key), channel: String(r.channel), state: r.state as DeliveryState, reason: String(r.reason ?? ''),

@@ -63,7 +63,10 @@ describe.each(run)('one IO service with a refused key (%s)', (dialect) => {
     expect(alerts.map((a) => [a.channel, a.code])).toEqual([['appio:polizia-locale', 'http 401']]);
     expect(alerts[0]!.reason).toContain('$IO_KEY_POLIZIA_LOCALE');
     expect(p.sandbox.messages.every((m) => m.service === 'anagrafe')).toBe(true);
-    const status = formatStatus(await statusReport(p.store.knex, Date.now()));
+    const report = await statusReport(p.store.knex, Date.now());
+    // For scripts (status --json): the channel as everywhere else, and the part halted.
+    expect(report.alerts.map(({ channel, part }) => ({ channel, part }))).toEqual([{ channel: 'appio', part: 'polizia-locale' }]);
+    const status = formatStatus(report);
     expect(status).toContain('!!! CHANNEL APPIO: POLIZIA-LOCALE ONLY, HALTED since');
     expect(status).toContain('Fix the cause, then: npx ponte channel resume appio');
 
