@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import type { GlobalOptions } from './common.js';
 import { harnessTarget } from '../connectors/harness/target.js';
-import { runHarness } from '../connectors/harness/harness.js';
+import { backofficeLabel, runHarness } from '../connectors/harness/harness.js';
 import { scaffoldConnector } from '../connectors/harness/scaffold.js';
 import type { Dialect } from '../connectors/harness/scratch.js';
 
@@ -10,7 +10,7 @@ export async function connectorTestCommand(name: string, opts: GlobalOptions & {
   const dialect = (opts.db ?? 'sqlite') as Dialect;
   if (!['sqlite', 'postgres', 'mariadb'].includes(dialect)) throw new Error(`--db must be sqlite, postgres or mariadb, not "${dialect}"`);
   const target = await harnessTarget(name);
-  if (!opts.json) console.log(`Acceptance checks for connector ${name} (${target.shape}) on a scratch ${dialect} database:`);
+  if (!opts.json) console.log(`Acceptance checks for connector ${name} (${target.shape}) on ${backofficeLabel(target, dialect)}:`);
   const results = await runHarness(target, {
     dialect,
     log: pino({ level: 'silent' }),

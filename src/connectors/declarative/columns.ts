@@ -19,7 +19,7 @@ export function mappedColumns(spec: DeclarativeSpec, key?: CompiledTemplate): Ma
   const ev = spec.event;
   const out: MappedColumn[] = [{ field: 'key', column: spec.key }];
   if (spec.window) out.push({ field: 'window.column', column: spec.window.column });
-  if (spec.cursor) out.push({ field: 'cursor.column', column: spec.cursor.column });
+  if (spec.cursor?.column) out.push({ field: 'cursor.column', column: spec.cursor.column });
   out.push({ field: 'event.recipient.fiscalCode', column: ev.recipient.fiscalCode });
   if (ev.recipient.phone) out.push({ field: 'event.recipient.phone', column: ev.recipient.phone });
   if (ev.recipient.language) out.push({ field: 'event.recipient.language', column: ev.recipient.language });
@@ -56,15 +56,20 @@ function rowsOf(res: unknown): unknown[] {
 }
 
 /** The run-failing message when mapped columns are absent from the result set, or null. */
-export function missingColumnsMessage(where: { connector: string; yamlFile: string; sqlFile: string }, mapped: MappedColumn[], returned: string[]): string | null {
+export function missingColumnsMessage(where: { connector: string; yamlFile: string; sqlFile: string }, mapped: MappedColumn[], returned: string[], from: 'query' | 'file header' = 'query'): string | null {
   const have = new Set(returned);
   const missing = mapped.filter((m) => !have.has(m.column));
   if (missing.length === 0) return null;
   const lower = new Map(returned.map((c) => [c.toLowerCase(), c]));
   const described = missing.map((m) => {
     const near = lower.get(m.column.toLowerCase());
-    return `${m.field}: "${m.column}"${near ? ` (the query returns "${near}": names are case-sensitive)` : ''}`;
+    return `${m.field}: "${m.column}"${near ? ` (${from === 'query' ? 'the query returns' : 'the header has'} "${near}": names are case-sensitive)` : ''}`;
   });
+  if (from === 'file header') {
+    return `${where.connector}: ${where.yamlFile} names column(s) that the header line of ${where.sqlFile} does not have — ${described.join('; ')}. `
+      + `The header has: ${returned.join(', ') || '(no column)'}. `
+      + 'Nothing was read, stored or cancelled: fix the name in connector.yaml (or ask for the column in the export); the next run reads every row again.';
+  }
   return `${where.connector}: ${where.yamlFile} names column(s) that ${where.sqlFile} does not return — ${described.join('; ')}. `
     + `The query returns: ${returned.join(', ') || '(no column)'}. `
     + 'Nothing was read, stored or cancelled: fix the name in connector.yaml or select the column in the query; the next run reads every row again.';

@@ -1,7 +1,7 @@
 // connectors/<name>/connector.yaml: a SQL connector described as data. The query lives beside it
 // in a .sql file; everything else — shape, key, recipient, dates, templates — is here.
 import { z } from 'zod';
-import { sqlSourceSchema } from '../sql/source.js';
+import { sourceKind, sourceSchema } from '../sources/schema.js';
 import { column, pageSizeField, timeZoneField } from '../sql/config-fields.js';
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,60}$/, 'lower-case letters, digits and -');
@@ -18,10 +18,10 @@ export const declarativeSchema = z.strictObject({
   name,
   description: z.string().min(1),
   shape: z.enum(['window', 'incremental']),
-  /** Default source; an instance may override it in config/ponte.yaml. */
-  source: sqlSourceSchema.optional(),
-  /** The SELECT, in a file next to connector.yaml. */
-  query: z.string().regex(/\.sql$/, 'a .sql file next to connector.yaml').default('query.sql'),
+  /** Default source; an instance may override it in config/ponte.yaml. A database when `kind` is absent. */
+  source: sourceSchema.optional(),
+  /** Database sources: the SELECT, in a file next to connector.yaml (query.sql when absent). */
+  query: z.string().regex(/\.sql$/, 'a .sql file next to connector.yaml').optional(),
   /** The row's primary key column (unique, never null). */
   key: column.default('id'),
   /** Back-office local times are in this zone. */
@@ -35,11 +35,15 @@ export const declarativeSchema = z.strictObject({
   }).optional(),
   /** shape: incremental — rows changed since the last run, by a (change column, key) cursor. */
   cursor: z.strictObject({
-    column,
+    /** The change column (database sources). A file source's position cursor reads none. */
+    column: column.optional(),
     /** The first run: now (default) only records where to start; beginning notifies every existing row. */
     startFrom: z.enum(['now', 'beginning']).default('now'),
-    /** timestamp (default): a change time with the key as tiebreak; rowversion: SQL Server only. */
-    mode: z.enum(['timestamp', 'rowversion']).default('timestamp'),
+    /**
+     * timestamp (default for databases): a change time with the key as tiebreak; rowversion: SQL
+     * Server only; position (file sources, their only mode): the file and line last read.
+     */
+    mode: z.enum(['timestamp', 'rowversion', 'position']).optional(),
     /** Seconds below the database clock that are not read yet: rows committed late are not skipped. */
     lagSeconds: z.number().min(0).default(5),
   }).optional(),
@@ -62,16 +66,34 @@ export const declarativeSchema = z.strictObject({
   templates: z.object({ it: template }).catchall(template),
 }).superRefine((c, ctx) => {
   if (c.shape === 'window' && !c.window) ctx.addIssue({ code: 'custom', path: ['window'], message: 'shape window needs window: { column, aheadHours }' });
-  if (c.shape === 'incremental' && !c.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'shape incremental needs cursor: { column }' });
+  const kind = sourceKind(c.source);
+  const fileSource = kind !== null && kind !== 'sql';
+  if (c.shape === 'incremental' && !c.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: fileSource ? 'shape incremental needs cursor: { mode: position }' : 'shape incremental needs cursor: { column }' });
+  if (c.cursor && fileSource) {
+    if (c.cursor.mode && c.cursor.mode !== 'position') ctx.addIssue({ code: 'custom', path: ['cursor', 'mode'], message: `a ${kind} source is read by position (the file and line last read): mode: position` });
+    if (c.cursor.column) ctx.addIssue({ code: 'custom', path: ['cursor', 'column'], message: `a ${kind} source's cursor is the file and line last read, not a column: remove column (use window: for a file that is rewritten whole)` });
+  }
+  if (c.cursor && !fileSource) {
+    if (c.cursor.mode === 'position') ctx.addIssue({ code: 'custom', path: ['cursor', 'mode'], message: 'mode position is for file sources (source: { kind: csv })' });
+    if (!c.cursor.column) ctx.addIssue({ code: 'custom', path: ['cursor', 'column'], message: 'a database cursor needs column: the change column (§2 of docs/connectors.md)' });
+  }
+  if (fileSource && c.query) ctx.addIssue({ code: 'custom', path: ['query'], message: `a ${kind} source has no query: remove query` });
   for (const rule of ['notBefore', 'expiresAt'] as const) {
     const r = c.event[rule];
     if (r && !c.event.dates[r.date]) ctx.addIssue({ code: 'custom', path: ['event', rule, 'date'], message: `"${r.date}" is not one of event.dates (${Object.keys(c.event.dates).join(', ') || 'none'})` });
   }
 });
 
-export type DeclarativeSpec = z.infer<typeof declarativeSchema>;
+/** The spec with the cursor mode resolved from the source kind (position for files). */
+export const declarativeSpecSchema = declarativeSchema.transform((c) => {
+  if (!c.cursor) return c;
+  const fileSource = c.source !== undefined && sourceKind(c.source) !== 'sql';
+  return { ...c, cursor: { ...c.cursor, mode: c.cursor.mode ?? (fileSource ? 'position' as const : 'timestamp' as const) } };
+});
+
+export type DeclarativeSpec = z.output<typeof declarativeSpecSchema>;
 
 /** What an instance may set in config/ponte.yaml under `config:`. */
 export const declarativeInstanceSchema = z.strictObject({
-  source: sqlSourceSchema.optional(),
+  source: sourceSchema.optional(),
 });

@@ -10,7 +10,9 @@ import { readYamlFile } from '../../config/yaml-file.js';
 const columnType = z.string().regex(/^(integer|text|datetime|date|string\(\d+\))$/, 'integer, text, datetime, date or string(N)');
 
 export const fixtureSchema = z.strictObject({
-  table: z.string().min(1),
+  /** The table to create (database sources); a file source has none. */
+  table: z.string().min(1).optional(),
+  /** The columns, in file order for a file source (its header line). */
   columns: z.record(z.string(), columnType),
   /** A valid example row (the key and the date/cursor column are set by the harness). */
   row: z.record(z.string(), z.union([z.string(), z.number(), z.null()])),
@@ -41,8 +43,9 @@ export function readFixture(file: string): Fixture {
 
 /** Drops and creates the fixture's table in the scratch back-office. */
 export async function createTable(knex: Knex, f: Fixture, dialect: string): Promise<void> {
-  await knex.schema.dropTableIfExists(f.table);
-  await knex.schema.createTable(f.table, (t) => {
+  const table = f.table!; // harnessTarget requires it for database sources
+  await knex.schema.dropTableIfExists(table);
+  await knex.schema.createTable(table, (t) => {
     for (const [name, type] of Object.entries(f.columns)) {
       const m = /^string\((\d+)\)$/.exec(type);
       if (m) t.string(name, Number(m[1]));

@@ -13,10 +13,11 @@ import { runConnector, type RunReport } from '../runner.js';
 import { openStore, migrateLatest, type Store } from '../../store/db.js';
 import { ioRenderer } from '../../app/render.js';
 import { instantToWallTime, localDateOf } from '../../util/local-time.js';
-import { databaseNow } from '../sql/changes-poll.js';
 import { throwingCrashPoint, SimulatedCrash } from '../../util/crash-point.js';
-import { scratchDb, type Dialect, type ScratchDb } from './scratch.js';
-import { createTable, type Fixture } from './fixture.js';
+import type { Dialect } from './scratch.js';
+import type { Fixture } from './fixture.js';
+import { csvBackoffice, sqlBackoffice, type HarnessBackoffice } from './backoffice.js';
+import type { CsvSourceConfig } from '../sources/csv/schema.js';
 
 export interface HarnessTarget {
   name: string;
@@ -33,6 +34,10 @@ export interface HarnessTarget {
   cancel?: { column: string; value: string };
   /** Instance config without `source` (TypeScript connectors). */
   config: Record<string, unknown>;
+  /** A file source (CSV): the harness writes the file in its format instead of a table. */
+  csv?: CsvSourceConfig;
+  /** incremental: a cursor on a column (databases) or on the position in the files (file sources). */
+  cursorKind?: 'column' | 'position';
 }
 
 export type CheckStatus = 'PASS' | 'FAIL' | 'N/A';
@@ -43,7 +48,7 @@ const PAGE = 3;
 
 interface Ctx {
   target: HarnessTarget;
-  db: ScratchDb;
+  db: HarnessBackoffice;
   log: Logger;
 }
 
@@ -52,11 +57,10 @@ async function world(c: Ctx) {
   const dir = mkdtempSync(join(tmpdir(), 'ponte-harness-'));
   const store: Store = openStore({ client: 'sqlite', filename: join(dir, 'store.sqlite') });
   await migrateLatest(store);
-  await createTable(c.db.knex, c.target.fixture, c.db.dialect);
+  await c.db.reset();
   // The checks seed rows and then read them all: the first run starts from the beginning.
   let definition = c.target.definition({ pageSize: PAGE, lagSeconds: Math.min(c.target.lagSeconds, 2), startFrom: 'beginning' });
-  const source = c.db.dialect === 'sqlite' ? { client: c.db.client, filename: c.db.url } : { client: c.db.client, connectionEnv: 'PONTE_HARNESS_DB_URL' };
-  process.env.PONTE_HARNESS_DB_URL = c.db.url;
+  const source = c.db.source();
   // Small pages where the connector has the setting (TypeScript ones); declarative ones get it above.
   const paged = definition.configSchema.safeParse({ ...c.target.config, pageSize: PAGE, source });
   const config = paged.success ? paged.data : definition.configSchema.parse({ ...c.target.config, source });
@@ -98,7 +102,7 @@ const CHECKS: Array<[string, Check]> = [
     const w = await world(c);
     try {
       const def = c.target.definition({});
-      if (def.check) await def.check(def.configSchema.parse({ ...c.target.config, source: c.db.dialect === 'sqlite' ? { client: c.db.client, filename: c.db.url } : { client: c.db.client, connectionEnv: 'PONTE_HARNESS_DB_URL' } }), c.log);
+      if (def.check) await def.check(def.configSchema.parse({ ...c.target.config, source: c.db.source() }), c.log);
       return ['PASS', `${Object.keys(def.eventTypes).join(', ')}; query and columns readable`];
     } finally { await w.close(); }
   }],
@@ -107,7 +111,7 @@ const CHECKS: Array<[string, Check]> = [
     const w = await world(c);
     try {
       const now = Date.now();
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 5, (i) => inWindow(c.target, now, i)));
+      await c.db.insert(rows(c.target, 5, (i) => inWindow(c.target, now, i)));
       const a = await w.poll();
       if (a.status !== 'ok') return ['FAIL', `first poll ${a.status}: ${a.error}`];
       if (a.eventsNew === 0) return ['FAIL', `no events from 5 rows (row errors: ${JSON.stringify(await w.rowErrors())}); does the example row fall in the window?`];
@@ -120,7 +124,7 @@ const CHECKS: Array<[string, Check]> = [
     const w = await world(c);
     try {
       const now = Date.now();
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 8, (i) => inWindow(c.target, now, i)));
+      await c.db.insert(rows(c.target, 8, (i) => inWindow(c.target, now, i)));
       const crashed = await w.poll({ crashAt: ['poll-before-commit', 1] }).then(() => null, (e: unknown) => e);
       if (!(crashed instanceof SimulatedCrash)) return ['N/A', 'the connector read everything in one batch (no batch boundary to crash at)'];
       const after = await w.keys();
@@ -128,7 +132,7 @@ const CHECKS: Array<[string, Check]> = [
       const keys = await w.keys();
       const reference = await world(c);
       try {
-        await c.db.knex(c.target.fixture.table).insert(rows(c.target, 8, (i) => inWindow(c.target, now, i)));
+        await c.db.insert(rows(c.target, 8, (i) => inWindow(c.target, now, i)));
         await reference.poll();
         const expected = await reference.keys();
         const missing = expected.filter((k) => !keys.includes(k));
@@ -143,7 +147,7 @@ const CHECKS: Array<[string, Check]> = [
     const w = await world(c);
     try {
       const same = inWindow(c.target, Date.now());
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 7, () => same));
+      await c.db.insert(rows(c.target, 7, () => same));
       const r = await w.poll();
       // A run that failed, or rows refused as bad, is not a paging problem: say what it was.
       if (r.status !== 'ok') return ['FAIL', `the poll ${r.status}: ${r.error}`];
@@ -159,17 +163,17 @@ const CHECKS: Array<[string, Check]> = [
     const w = await world(c);
     try {
       const lag = Math.min(c.target.lagSeconds, 2);
-      const dbNow = await databaseNow(c.db.knex);
+      const dbNow = await c.db.now();
       const stamp = (msAgo: number) => {
         const at = dbNow - msAgo;
         return `${instantToWallTime(new Date(at), ZONE)}.${String(at % 1000).padStart(3, '0')}000`;
       };
       // The application clock is deliberately 10 minutes wrong: only the database clock may bound a read.
       const skewed = () => Date.now() + 10 * 60_000;
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 1, () => stamp(300)));
+      await c.db.insert(rows(c.target, 1, () => stamp(300)));
       await w.poll({ clock: skewed });
       // Stamped earlier, committed after the first read (a slow transaction).
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 1, () => stamp(1800), 2));
+      await c.db.insert(rows(c.target, 1, () => stamp(1800), 2));
       await new Promise((r) => setTimeout(r, (lag + 1.2) * 1000));
       await w.poll({ clock: () => skewed() + 60_000 });
       const keys = await w.keys();
@@ -183,7 +187,7 @@ const CHECKS: Array<[string, Check]> = [
     try {
       w.redefine({ pageSize: 1, lagSeconds: 0 });
       const base = `${instantToWallTime(new Date(Date.now() - 3_600_000), ZONE)}`;
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 3, (i) => `${base}.00000${i + 1}`));
+      await c.db.insert(rows(c.target, 3, (i) => `${base}.00000${i + 1}`));
       const r = await w.poll({ crashAt: ['poll-after-commit', 12] }).then((x) => x, (e: unknown) => e);
       if (r instanceof SimulatedCrash) return ['FAIL', 'more than 12 batches for 3 rows 1 µs apart: the cursor does not advance (precision lost, e.g. through a JS Date)'];
       const keys = await w.keys();
@@ -199,8 +203,8 @@ const CHECKS: Array<[string, Check]> = [
       const expected = ['2026-03-29T01:30:00.000Z', '2026-10-25T00:30:00.000Z'];
       const results: string[] = [];
       for (const [i, text] of wall.entries()) {
-        await c.db.knex(c.target.fixture.table).del();
-        await c.db.knex(c.target.fixture.table).insert(rows(c.target, 1, () => text, 100 + i));
+        await c.db.clear();
+        await c.db.insert(rows(c.target, 1, () => text, 100 + i));
         const day = Date.parse(expected[i]!);
         await w.poll({ clock: () => (c.target.shape === 'window' ? day - c.target.dateOffsetHours * 3_600_000 : Date.now()) });
         const payloads = (await w.store.knex('events').pluck('payload')) as string[];
@@ -215,13 +219,14 @@ const CHECKS: Array<[string, Check]> = [
     if (c.target.fixture.nullDateIsValid) return ['N/A', `fixture.yaml says a NULL ${c.target.dateColumn} is a normal value`];
     const w = await world(c);
     try {
-      await c.db.knex(c.target.fixture.table).insert([...rows(c.target, 1, () => inWindow(c.target, Date.now())), ...rows(c.target, 1, () => null, 2)]);
+      await c.db.insert([...rows(c.target, 1, () => inWindow(c.target, Date.now())), ...rows(c.target, 1, () => null, 2)]);
       const r = await w.poll();
-      if (c.target.shape === 'incremental') {
+      if (c.target.shape === 'incremental' && c.target.cursorKind !== 'position') {
         return r.status === 'failed' && (r.error ?? '').includes(c.target.dateColumn) ? ['PASS', `the run fails, naming ${c.target.dateColumn}: ${r.error}`] : ['FAIL', `a NULL ${c.target.dateColumn} was not reported (run ${r.status})`];
       }
       const errs = await w.rowErrors();
-      const named = errs.find((e) => e.row_key === '2');
+      // A file source's row key also says where the row is: "2 (export.csv line 3)".
+      const named = errs.find((e) => e.row_key === '2' || e.row_key.startsWith('2 ('));
       return named ? ['PASS', `row 2 [${named.field}]: ${named.message}`] : ['FAIL', `a NULL ${c.target.dateColumn} in row 2 produced no row error`];
     } finally { await w.close(); }
   }],
@@ -230,15 +235,15 @@ const CHECKS: Array<[string, Check]> = [
     const w = await world(c);
     try {
       const now = Date.now();
-      await c.db.knex(c.target.fixture.table).insert(rows(c.target, 2, (i) => inWindow(c.target, now, i)));
+      await c.db.insert(rows(c.target, 2, (i) => inWindow(c.target, now, i)));
       await w.poll();
       const t = c.target;
       if (t.shape === 'window') {
-        await c.db.knex(t.fixture.table).where(t.key, 1).del();
-        if (t.cancel) await c.db.knex(t.fixture.table).where(t.key, 2).update({ [t.cancel.column]: t.cancel.value });
+        await c.db.remove(1);
+        if (t.cancel) await c.db.update(2, { [t.cancel.column]: t.cancel.value });
       } else {
         if (!t.cancel) return ['N/A', 'an incremental connector cannot see deletions; declare cancelWhen to cancel on a status'];
-        await c.db.knex(t.fixture.table).where(t.key, 1).update({ [t.cancel.column]: t.cancel.value, [t.dateColumn]: inWindow(t, now, 30) });
+        await c.db.update(1, { [t.cancel.column]: t.cancel.value, [t.dateColumn]: inWindow(t, now, 30) });
       }
       await w.poll({ clock: () => Date.now() + (t.shape === 'incremental' ? 10 * 60_000 : 0) });
       const states = (await w.store.knex('deliveries as d').join('events as e', 'e.id', 'd.event_id').select('e.entity', 'd.state', 'd.reason')) as { entity: string; state: string; reason: string | null }[];
@@ -249,10 +254,17 @@ const CHECKS: Array<[string, Check]> = [
   }],
 ];
 
+/** What the report's first line says the checks run against. */
+export function backofficeLabel(target: HarnessTarget, dialect: Dialect): string {
+  return target.csv ? `a scratch CSV file (${target.csv.encoding}, delimiter "${target.csv.delimiter}")` : `a scratch ${dialect} database`;
+}
+
 export const CHECK_NAMES = CHECKS.map(([n]) => n);
 
 export async function runHarness(target: HarnessTarget, opts: { dialect: Dialect; log: Logger; onResult?: (r: CheckResult) => void }): Promise<CheckResult[]> {
-  const db = await scratchDb(opts.dialect);
+  const db = target.csv
+    ? csvBackoffice(target.csv, target.fixture, target.key, target.shape === 'incremental' ? 'append' : 'snapshot')
+    : await sqlBackoffice(opts.dialect, target.fixture, target.key);
   const results: CheckResult[] = [];
   try {
     for (const [check, fn] of CHECKS) {

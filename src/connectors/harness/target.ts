@@ -3,7 +3,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../config/errors.js';
-import { declarativeConnector, declarativeFile, readDeclarative } from '../declarative/load.js';
+import { declarativeConnector, declarativeFile, kindOf, readDeclarative } from '../declarative/load.js';
+import type { CsvSourceConfig } from '../sources/csv/schema.js';
 import { loadDefinition } from '../registry.js';
 import { readFixture } from './fixture.js';
 import type { HarnessTarget } from './harness.js';
@@ -13,13 +14,21 @@ export async function harnessTarget(name: string, cwd = process.cwd()): Promise<
   if (yamlFile) {
     const { spec } = readDeclarative(yamlFile);
     const fixture = readFixture(join(dirname(yamlFile), 'fixture.yaml'));
+    const csv = kindOf(spec) === 'csv' ? spec.source as CsvSourceConfig : undefined;
+    const position = spec.cursor?.mode === 'position';
+    // A position cursor reads no column: the checks' dates go in the first `dates` column.
+    const dateColumn = spec.window?.column ?? spec.cursor?.column ?? Object.values(spec.event.dates)[0];
+    if (!csv && !fixture.table) throw new ConfigError(join(dirname(yamlFile), 'fixture.yaml'), ['table: required (the table the harness creates in its scratch database)']);
+    if (!dateColumn) throw new ConfigError(yamlFile, ['event.dates: the acceptance harness needs a date column to build its cases (a file connector with a position cursor: put one under dates)']);
     return {
+      ...(csv ? { csv } : {}),
+      cursorKind: position ? 'position' : 'column',
       name: spec.name,
       shape: spec.shape,
       definition: (o) => declarativeConnector(yamlFile, o),
       fixture,
       key: spec.key,
-      dateColumn: spec.window?.column ?? spec.cursor!.column,
+      dateColumn,
       dateKind: 'datetime',
       dateOffsetHours: spec.window ? Math.max(1, spec.window.aheadHours / 2) : 0,
       lagSeconds: spec.cursor?.lagSeconds ?? 0,
@@ -31,7 +40,7 @@ export async function harnessTarget(name: string, cwd = process.cwd()): Promise<
   if (!folder) throw new Error(`connector "${name}": no connectors/${name}/connector.yaml, and no fixture.yaml for a TypeScript connector`);
   const fixtureFile = join(folder, 'fixture.yaml');
   const fixture = readFixture(fixtureFile);
-  const missing = (['key', 'dateColumn'] as const).filter((k) => !fixture[k]);
+  const missing = (['key', 'dateColumn', 'table'] as const).filter((k) => !fixture[k]);
   if (missing.length) throw new ConfigError(fixtureFile, missing.map((k) => `${k}: required for a TypeScript connector`));
   const definition = await loadDefinition(name);
   const dateKind = fixture.columns[fixture.dateColumn!] === 'date' ? 'date' : 'datetime';

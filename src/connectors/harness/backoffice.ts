@@ -1,0 +1,113 @@
+// The back-office the acceptance checks write their cases into: a table in a scratch database,
+// or a CSV file in a scratch folder. The checks only insert, update, delete and read the clock,
+// so the same checks run against a SQL connector and a file connector.
+import { appendFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import type { Fixture } from './fixture.js';
+import { createTable } from './fixture.js';
+import { scratchDb, type Dialect } from './scratch.js';
+import { databaseNow } from '../sql/changes-poll.js';
+import type { CsvSourceConfig } from '../sources/csv/schema.js';
+
+type Row = Record<string, unknown>;
+
+export interface HarnessBackoffice {
+  /** "a scratch postgres database", for the report's first line. */
+  label: string;
+  /** The instance's config.source reaching it. */
+  source(): Record<string, unknown>;
+  /** A fresh, empty table (or file). */
+  reset(): Promise<void>;
+  insert(rows: Row[]): Promise<void>;
+  /** Every row goes (a file read append-only cannot lose rows: there it does nothing). */
+  clear(): Promise<void>;
+  remove(id: unknown): Promise<void>;
+  update(id: unknown, values: Row): Promise<void>;
+  /** The back-office's clock (the database's; a file's is this machine's). */
+  now(): Promise<number>;
+  destroy(): Promise<void>;
+}
+
+export async function sqlBackoffice(dialect: Dialect, fixture: Fixture, key: string): Promise<HarnessBackoffice> {
+  const db = await scratchDb(dialect);
+  const table = () => db.knex(fixture.table!);
+  return {
+    label: `a scratch ${dialect} database`,
+    source: () => {
+      process.env.PONTE_HARNESS_DB_URL = db.url;
+      return db.dialect === 'sqlite' ? { client: db.client, filename: db.url } : { client: db.client, connectionEnv: 'PONTE_HARNESS_DB_URL' };
+    },
+    reset: () => createTable(db.knex, fixture, db.dialect),
+    insert: async (rows) => { await table().insert(rows); },
+    clear: async () => { await table().del(); },
+    remove: async (id) => { await table().where(key, id as string).del(); },
+    update: async (id, values) => { await table().where(key, id as string).update(values); },
+    now: () => databaseNow(db.knex),
+    destroy: () => db.destroy(),
+  };
+}
+
+/** A wall time as Italian exports write it: 29/03/2026 02:30:00 (a date: 29/03/2026). */
+function italian(value: unknown, type: string | undefined): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}:\d{2}:\d{2}))?/.exec(text);
+  if (!m || (type !== 'datetime' && type !== 'date')) return text;
+  return `${m[3]}/${m[2]}/${m[1]}${m[4] ? ` ${m[4]}` : ''}`;
+}
+
+/**
+ * A CSV export in the connector's own format (delimiter, encoding, header). A window connector
+ * reads a snapshot, so every change rewrites the file; an incremental one reads a file that is
+ * only appended to, so a change is a new line. Each write is dated in the past, beyond the
+ * source's settleSeconds, as a finished export would be.
+ */
+export function csvBackoffice(source: CsvSourceConfig, fixture: Fixture, key: string, mode: 'snapshot' | 'append'): HarnessBackoffice {
+  const dir = mkdtempSync(join(tmpdir(), 'ponte-harness-csv-'));
+  // A glob names the files; the harness writes one of them.
+  const pattern = basename(source.path);
+  const file = join(dir, pattern.replace(/\*/g, '20260101').replace(/\?/g, '0'));
+  const columns = source.columns ?? Object.keys(fixture.columns);
+  let rows: Row[] = [];
+  const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
+  const line = (r: Row) => `${columns.map((c) => quote(italian(r[c], fixture.columns[c]))).join(source.delimiter)}\r\n`;
+  const encode = (text: string) => (source.encoding === 'utf8' ? Buffer.from(text, 'utf8') : Buffer.from(text, 'latin1'));
+  const settled = () => {
+    const past = new Date(Date.now() - (source.settleSeconds + 60) * 1000);
+    utimesSync(file, past, past);
+  };
+  const rewrite = () => {
+    const header = source.header ? line(Object.fromEntries(columns.map((c) => [c, c]))) : '';
+    // A BOM, as Excel writes one: the reader must drop it from the first column's name.
+    writeFileSync(file, Buffer.concat([source.encoding === 'utf8' ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), encode(header + rows.map(line).join(''))]));
+    settled();
+  };
+  const append = (more: Row[]) => {
+    appendFileSync(file, encode(more.map(line).join('')));
+    settled();
+  };
+  return {
+    label: `a scratch CSV file (${source.encoding}, "${source.delimiter}")`,
+    source: () => ({ ...source, path: join(dir, pattern) }),
+    reset: async () => { rows = []; rewrite(); },
+    insert: async (more) => {
+      rows.push(...more);
+      if (mode === 'append') append(more);
+      else rewrite();
+    },
+    clear: async () => {
+      if (mode === 'append') return;
+      rows = [];
+      rewrite();
+    },
+    remove: async (id) => { rows = rows.filter((r) => String(r[key]) !== String(id)); rewrite(); },
+    update: async (id, values) => {
+      const changed = rows.filter((r) => String(r[key]) === String(id)).map((r) => Object.assign(r, values));
+      if (mode === 'append') append(changed.map((r) => ({ ...r })));
+      else rewrite();
+    },
+    now: async () => Date.now(),
+    destroy: async () => { rmSync(dirname(file), { recursive: true, force: true }); },
+  };
+}
