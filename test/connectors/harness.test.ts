@@ -29,6 +29,30 @@ describe('acceptance harness', () => {
     expect(failures(rs)).toEqual([]);
   });
 
+  it('passes the reference CSV connector mensa-scolastica, every check applying', async () => {
+    const target = await harnessTarget('mensa-scolastica');
+    expect(target.csv).toMatchObject({ kind: 'csv', delimiter: ';', encoding: 'windows-1252' });
+    const rs = await runHarness(target, { dialect: 'sqlite', log });
+    expect(failures(rs)).toEqual([]);
+    expect(rs.every((r) => r.status === 'PASS')).toBe(true);
+  });
+
+  it.each([['window'], ['incremental']] as const)('passes what `ponte connector new --csv --shape %s` creates', async (shape) => {
+    const cwd = tempDir('scaffold');
+    const files = scaffoldConnector('avvisi-suap', { kind: 'csv', shape, cwd });
+    expect(files).toEqual(['connectors/avvisi-suap/connector.yaml', 'connectors/avvisi-suap/fixture.yaml', 'connectors/avvisi-suap/avvisi-suap.test.ts']);
+    expect(failures(await runHarness(await harnessTarget('avvisi-suap', cwd), { dialect: 'sqlite', log }))).toEqual([]);
+  });
+
+  it('fails a CSV connector whose export lacks a mapped column, naming the header', async () => {
+    const cwd = tempDir('scaffold');
+    scaffoldConnector('avvisi-suap', { kind: 'csv', shape: 'window', cwd });
+    const fixture = join(cwd, 'connectors/avvisi-suap/fixture.yaml');
+    writeFileSync(fixture, readFileSync(fixture, 'utf8').replace('  stato: string(20)\n', ''));
+    const rs = await runHarness(await harnessTarget('avvisi-suap', cwd), { dialect: 'sqlite', log });
+    expect(rs.find((r) => r.check === 'config valid')).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/the header line of .* does not have — .*"stato"/) });
+  });
+
   it.runIf(run.includes('postgres'))('passes the declarative window connector on postgres', async () => {
     expect(failures(await runHarness(await harnessTarget('scadenze-tari'), { dialect: 'postgres', log }))).toEqual([]);
   });

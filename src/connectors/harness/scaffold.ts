@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ScaffoldOptions {
-  kind: 'sql' | 'ts';
+  kind: 'sql' | 'csv' | 'ts';
   shape: 'window' | 'incremental';
   cwd?: string;
 }
@@ -61,6 +61,31 @@ FROM ${table} t
 `,
     'fixture.yaml': FIXTURE(table, date),
   };
+}
+
+/** A declarative connector over a CSV export: the same mapping, no query. */
+function csvDeclarative(name: string, shape: 'window' | 'incremental'): Record<string, string> {
+  const sql = declarative(name, shape);
+  const table = name.replace(/-/g, '_');
+  const sourceBlock = `source:
+  kind: csv
+  # Relative to this folder, or absolute. ${shape === 'window' ? 'A * in the file name: the newest file (in name order) is read.' : 'A * in the file name: every file, in name order (avvisi-20261124.csv).'}
+  path: ../../data/${name}/${shape === 'window' ? `${table}.csv` : `${table}-*.csv`}
+  delimiter: ";"
+  encoding: windows-1252          # utf8 (a BOM is fine) | latin1 | windows-1252
+  header: true
+  settleSeconds: 60               # a file changed in the last minute may still be being written
+`;
+  const yaml = sql['connector.yaml']!
+    .replace('shape: ', `${sourceBlock}shape: `)
+    .replace(/cursor:\n  column: .*\n  lagSeconds: 5\n/, 'cursor:\n  mode: position          # the file and line last read: for files that are only appended to, or one new file a day\n')
+    .replace(/\n  dates: \{ when: (\w+) \}/, '\n  dates: { when: $1 }          # dd/mm/yyyy [hh:mm[:ss]] or ISO');
+  const fixture = sql['fixture.yaml']!
+    .replace(/^# What[\s\S]*?\ntable: .*\n/, `# What the acceptance harness (npx ponte connector test) writes into a scratch CSV file in the
+# format of connector.yaml's source: the columns in file order (the header line), and one valid
+# example row (the harness sets the key and the date itself).
+`);
+  return { 'connector.yaml': yaml, 'fixture.yaml': fixture };
 }
 
 function typescript(name: string): Record<string, string> {
@@ -157,7 +182,8 @@ export function scaffoldConnector(name: string, opts: ScaffoldOptions): string[]
   if (!/^[a-z0-9][a-z0-9-]{0,60}$/.test(name)) throw new Error(`connector name "${name}": use lower-case letters, digits and -`);
   const dir = join(opts.cwd ?? process.cwd(), 'connectors', name);
   if (existsSync(dir)) throw new Error(`connectors/${name} already exists`);
-  const files = { ...(opts.kind === 'sql' ? declarative(name, opts.shape) : typescript(name)), [`${name}.test.ts`]: TEST(name) };
+  const made = opts.kind === 'sql' ? declarative(name, opts.shape) : opts.kind === 'csv' ? csvDeclarative(name, opts.shape) : typescript(name);
+  const files = { ...made, [`${name}.test.ts`]: TEST(name) };
   mkdirSync(dir, { recursive: true });
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
   return Object.keys(files).map((f) => `connectors/${name}/${f}`);

@@ -43,7 +43,9 @@ function prepared(spec: DeclarativeSpec, row: Record<string, unknown>): Record<s
   if (spec.key !== 'id') row.id = row[spec.key];
   for (const [name, column] of Object.entries(spec.event.dates)) {
     const text = cellText(row[column]);
-    row[dateAlias(name)] = text === undefined ? undefined : isoWallText(text);
+    const iso = text === undefined ? undefined : isoWallText(text);
+    // An impossible date (31/02) keeps the file's own text, so the row error quotes what the file says.
+    row[dateAlias(name)] = iso !== undefined && parseWallTime(iso) ? iso : text;
   }
   return row;
 }

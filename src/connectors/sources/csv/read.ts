@@ -3,8 +3,8 @@
 // more). A file that is missing, empty, still being written or changed while read fails the
 // run: the next scheduled run reads it again, and the dedup ledger makes the re-read harmless.
 import { open, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { pipeline, Readable } from 'node:stream';
+import { CsvError, parse } from 'csv-parse';
 import type { CsvSourceConfig } from './schema.js';
 import { maskText } from '../../../util/mask.js';
 
@@ -43,6 +43,7 @@ async function opened(path: string, shown: string): Promise<FileHandle> {
 export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOptions): AsyncGenerator<CsvLine> {
   const { shown } = opts;
   const handle = await opened(path, shown);
+  const streams: Array<{ destroy(): unknown }> = [];
   try {
     const before = await handle.stat();
     const age = (opts.now ?? Date.now)() - before.mtimeMs;
@@ -67,7 +68,17 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
       const tail = decoder.decode();
       if (tail) yield tail;
     }
-    const parser = Readable.from(text()).pipe(parse({ delimiter: cfg.delimiter, info: true, relax_column_count: true, skip_empty_lines: true }));
+    const parser = parse({
+      delimiter: cfg.delimiter, info: true, relax_column_count: true, skip_empty_lines: true,
+      // Exports write `Primaria "G. Verdi"` unquoted: a quote inside a field is text, not an error.
+      relax_quotes: true,
+      // Both, always: left to guess from the first line, a \r\n header makes a \n-only file one huge record.
+      record_delimiter: ['\r\n', '\n'],
+    });
+    // pipeline (not pipe): when the run stops early (an abort, a failed page) every stream is
+    // destroyed; the error this gives is not news (the loop below has already ended), so it is dropped.
+    pipeline(Readable.from(text()), parser, () => {});
+    streams.push(stream, parser);
     let columns = cfg.columns;
     if (columns) opts.onHeader?.(columns);
     try {
@@ -87,7 +98,7 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
         yield { line: info.lines, row };
       }
     } catch (e) {
-      if (!String((e as { code?: unknown }).code ?? '').startsWith('CSV_')) throw e;
+      if (!(e instanceof CsvError)) throw e;
       // csv-parse quotes the offending field, which may be a fiscal code.
       throw new CsvFileError(`${shown}: not a readable CSV file (delimiter "${cfg.delimiter}"): ${maskText((e as Error).message)}`);
     }
@@ -97,6 +108,7 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
       throw new CsvFileError(`${shown}: the file changed while it was read (being rewritten?); the next run reads it again`);
     }
   } finally {
+    for (const s of streams) s.destroy();
     await handle.close();
   }
 }
