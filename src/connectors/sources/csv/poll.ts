@@ -10,16 +10,15 @@
 // new. This suits append-only files and one new file per day (avvisi-20261124.csv). A file that
 // now has fewer lines than were read was replaced, not appended to: the run fails, naming it.
 import { basename } from 'node:path';
-import type { Batch, PollContext, RowError } from '../../contract.js';
+import type { Batch, PollContext } from '../../contract.js';
 import type { DeclarativeSpec } from '../../declarative/schema.js';
-import { dateAlias, type RowMapper } from '../../declarative/map-row.js';
-import { cellText, entityIds } from '../../sql/rows.js';
-import { parseWallTime, wallTimeToInstant } from '../../../util/local-time.js';
+import type { RowMapper } from '../../declarative/map-row.js';
+import { cellText } from '../../sql/rows.js';
 import { nextTurn, SLICE } from '../../../util/next-turn.js';
-import { isoWallText } from './dates.js';
 import { matchingFiles, shownPath } from './files.js';
 import { CsvFileError, readCsv, type ReadOptions } from './read.js';
 import type { CsvSourceConfig } from './schema.js';
+import { apply, emptyBatch, located, prepared, windowOverRows, type SourceRow } from '../window-rows.js';
 
 /** Where an incremental CSV connector has read up to: a file's name and its last line read. */
 export interface FilePosition { file: string; line: number }
@@ -32,85 +31,26 @@ export interface CsvPollSpec {
   verdict: RowMapper;
   /** Throws (failing the run before any row is read) when the header lacks a mapped column. */
   checkHeader(columns: string[], shown: string): void;
-  progress?: { bytes: number };
+  progress?: { bytes: number } | undefined;
 }
-
-type FullBatch<C> = Batch<C> & Required<Pick<Batch, 'events' | 'cancellations' | 'errors'>> & { rowsRead: number };
-const emptyBatch = <C>(): FullBatch<C> => ({ events: [], cancellations: [], errors: [], rowsRead: 0 });
-
-/** The row as the mapping reads it: `id`, and each date as ISO wall-time text under its alias. */
-function prepared(spec: DeclarativeSpec, row: Record<string, unknown>): Record<string, unknown> {
-  if (spec.key !== 'id') row.id = row[spec.key];
-  for (const [name, column] of Object.entries(spec.event.dates)) {
-    const text = cellText(row[column]);
-    const iso = text === undefined ? undefined : isoWallText(text);
-    // An impossible date (31/02) keeps the file's own text, so the row error quotes what the file says.
-    row[dateAlias(name)] = iso !== undefined && parseWallTime(iso) ? iso : text;
-  }
-  return row;
-}
-
-/** A row error and an event name their row by key, file and line: what a CED person can look up. */
-const located = (id: string, shown: string, line: number) => `${id} (${shown} line ${line})`;
 
 function readOptions(p: CsvPollSpec, file: string, ctx: { signal: AbortSignal }): ReadOptions & { shown: string } {
   const shown = shownPath(file);
   return { shown, signal: ctx.signal, ...(p.progress ? { progress: p.progress } : {}), onHeader: (columns: string[]) => p.checkHeader(columns, shown) };
 }
 
-/** Applies a row's verdict to the batch; returns whether it produced anything for its entity. */
-function apply(batch: FullBatch<unknown>, v: ReturnType<RowMapper>, where: string): boolean {
-  if (v.errors?.length) batch.errors.push(...v.errors.map((e): RowError => ({ ...e, rowKey: where })));
-  for (const e of v.events ?? []) batch.events.push({ ...e, rowKey: where });
-  return Boolean(v.events?.length);
-}
-
 export async function* csvWindow(p: CsvPollSpec, ctx: PollContext<unknown, never>): AsyncGenerator<Batch<never>> {
-  const { spec } = p;
   const files = await matchingFiles(p.path);
   const file = files[files.length - 1];
   if (!file) throw new CsvFileError(`${shownPath(p.path)}: no file matches (has the back-office exported it yet?); the next run tries again`);
-  const w = spec.window!;
-  const from = ctx.now.getTime() - w.behindHours * 3_600_000;
-  const to = ctx.now.getTime() + w.aheadHours * 3_600_000;
-  const pending = new Set(entityIds(ctx.pendingEntities, spec.name));
-  const seen = new Set<string>();
   const opts = readOptions(p, file, ctx);
-  let batch = emptyBatch<never>();
-  let mapped = 0;
-  for await (const rec of readCsv(file, p.source, opts)) {
-    batch.rowsRead++;
-    if (batch.rowsRead % SLICE === 0) await nextTurn();
-    if ('error' in rec) {
-      batch.errors.push({ rowKey: located('?', opts.shown, rec.line), field: '(line)', message: rec.error });
-      continue;
-    }
-    const row = prepared(spec, rec.row);
-    const id = cellText(row.id);
-    const where = located(id ?? '?', opts.shown, rec.line);
-    if (id === undefined) {
-      batch.errors.push({ rowKey: where, field: spec.key, message: 'row without primary key' });
-      continue;
-    }
-    if (!inWindow(cellText(row[w.column]), spec.timeZone, from, to) && !pending.has(id)) continue;
-    seen.add(id);
-    const v = p.verdict(row, id);
-    if (!apply(batch, v, where) && pending.has(id)) batch.cancellations.push({ entity: `${spec.name}:${id}`, reason: v.cancel ?? 'no event any more for this entity' });
-    if (++mapped % spec.pageSize === 0) {
-      yield batch;
-      batch = emptyBatch();
+  async function* rows(): AsyncGenerator<SourceRow> {
+    for await (const rec of readCsv(file!, p.source, opts)) {
+      const where = `${opts.shown} line ${rec.line}`;
+      yield 'error' in rec ? { where, error: rec.error } : { where, row: rec.row };
     }
   }
-  for (const id of pending) if (!seen.has(id)) batch.cancellations.push({ entity: `${spec.name}:${id}`, reason: `the row is no longer in ${basename(file)}` });
-  yield batch;
-}
-
-/** Outside the window only with a readable date outside it: a missing or bad date is read, to be reported. */
-function inWindow(text: string | undefined, zone: string, from: number, to: number): boolean {
-  const wall = text === undefined ? null : parseWallTime(isoWallText(text));
-  if (!wall) return true;
-  const at = wallTimeToInstant(wall, zone).getTime();
-  return at >= from && at <= to;
+  yield* windowOverRows(rows(), { spec: p.spec, verdict: p.verdict, goneReason: `the row is no longer in ${basename(file)}` }, ctx);
 }
 
 export async function* csvChanges(p: CsvPollSpec, ctx: PollContext<unknown, FilePosition>): AsyncGenerator<Batch<FilePosition>> {
@@ -139,11 +79,11 @@ export async function* csvChanges(p: CsvPollSpec, ctx: PollContext<unknown, File
       batch.rowsRead++;
       if (batch.rowsRead % SLICE === 0) await nextTurn();
       if ('error' in rec) {
-        batch.errors.push({ rowKey: located('?', opts.shown, rec.line), field: '(line)', message: rec.error });
+        batch.errors.push({ rowKey: located('?', `${opts.shown} line ${rec.line}`), field: '(line)', message: rec.error });
       } else {
         const row = prepared(spec, rec.row);
         const id = cellText(row.id);
-        const where = located(id ?? '?', opts.shown, rec.line);
+        const where = located(id ?? '?', `${opts.shown} line ${rec.line}`);
         if (id === undefined) batch.errors.push({ rowKey: where, field: spec.key, message: 'row without primary key' });
         else {
           const v = p.verdict(row, id);
