@@ -44,6 +44,12 @@ describe('acceptance harness', () => {
     expect(failures(await runHarness(await harnessTarget('avvisi-suap', cwd), { dialect: 'sqlite', log }))).toEqual([]);
   });
 
+  it.each(['pratiche-api', 'scadenze-api'])('passes the HTTP connector %s served from 127.0.0.1', async (name) => {
+    const rs = await runHarness(await harnessTarget(`test/fixtures/http-connectors/${name}`), { dialect: 'sqlite', log });
+    expect(failures(rs)).toEqual([]);
+    if (name === 'pratiche-api') expect(rs.every((r) => r.status === 'PASS')).toBe(true);
+  });
+
   it('fails a CSV connector whose export lacks a mapped column, naming the header', async () => {
     const cwd = tempDir('scaffold');
     scaffoldConnector('avvisi-suap', { kind: 'csv', shape: 'window', cwd });

@@ -100,7 +100,7 @@ export function declarativeConnector(file: string, overrides: { pageSize?: numbe
   const spec: DeclarativeSpec = { ...read.spec, ...(overrides.pageSize ? { pageSize: overrides.pageSize } : {}), ...(read.spec.cursor ? { cursor: { ...read.spec.cursor, ...(overrides.lagSeconds !== undefined ? { lagSeconds: overrides.lagSeconds } : {}), ...(overrides.startFrom ? { startFrom: overrides.startFrom } : {}) } } : {}) };
   const eventTypes: Record<string, EventTypeSpec> = { [spec.event.type]: { description: spec.description, personalFields: spec.personalFields, templates: spec.templates, dataFields: dataNames(spec) } };
   const kind = kindOf(spec);
-  const what = kind === 'sql' ? shown(join(dirname(file), queryFile(spec))) : kind === 'csv' && spec.source && 'path' in spec.source ? spec.source.path : kind;
+  const what = kind === 'sql' ? shown(join(dirname(file), queryFile(spec))) : spec.source && 'path' in spec.source ? spec.source.path : `its ${kind} source`;
   const where = { connector: spec.name, yamlFile: shown(file), sqlFile: what };
   const key = compileTemplate(spec.event.key); // readDeclarative has refused a key that does not compile
   // Row errors name the back-office column a CED person sees in the table, as the built-ins do.

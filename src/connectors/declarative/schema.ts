@@ -67,7 +67,8 @@ export const declarativeSchema = z.strictObject({
 }).superRefine((c, ctx) => {
   if (c.shape === 'window' && !c.window) ctx.addIssue({ code: 'custom', path: ['window'], message: 'shape window needs window: { column, aheadHours }' });
   const kind = sourceKind(c.source);
-  const fileSource = kind !== null && kind !== 'sql';
+  // A file is read by position; a database and an HTTP listing by a change column.
+  const fileSource = kind === 'csv';
   if (c.shape === 'incremental' && !c.cursor) ctx.addIssue({ code: 'custom', path: ['cursor'], message: fileSource ? 'shape incremental needs cursor: { mode: position }' : 'shape incremental needs cursor: { column }' });
   if (c.cursor && fileSource) {
     if (c.cursor.mode && c.cursor.mode !== 'position') ctx.addIssue({ code: 'custom', path: ['cursor', 'mode'], message: `a ${kind} source is read by position (the file and line last read): mode: position` });
@@ -75,9 +76,10 @@ export const declarativeSchema = z.strictObject({
   }
   if (c.cursor && !fileSource) {
     if (c.cursor.mode === 'position') ctx.addIssue({ code: 'custom', path: ['cursor', 'mode'], message: 'mode position is for file sources (source: { kind: csv })' });
-    if (!c.cursor.column) ctx.addIssue({ code: 'custom', path: ['cursor', 'column'], message: 'a database cursor needs column: the change column (§2 of docs/connectors.md)' });
+    if (c.cursor.mode === 'rowversion' && kind === 'http') ctx.addIssue({ code: 'custom', path: ['cursor', 'mode'], message: 'mode rowversion is for SQL Server: an HTTP listing has a change column (mode timestamp)' });
+    if (!c.cursor.column) ctx.addIssue({ code: 'custom', path: ['cursor', 'column'], message: `${kind === 'http' ? 'an HTTP' : 'a database'} cursor needs column: the change column (§2 of docs/connectors.md)` });
   }
-  if (fileSource && c.query) ctx.addIssue({ code: 'custom', path: ['query'], message: `a ${kind} source has no query: remove query` });
+  if (kind !== 'sql' && kind !== null && c.query) ctx.addIssue({ code: 'custom', path: ['query'], message: `a ${kind} source has no query: remove query` });
   for (const rule of ['notBefore', 'expiresAt'] as const) {
     const r = c.event[rule];
     if (r && !c.event.dates[r.date]) ctx.addIssue({ code: 'custom', path: ['event', rule, 'date'], message: `"${r.date}" is not one of event.dates (${Object.keys(c.event.dates).join(', ') || 'none'})` });
@@ -87,7 +89,7 @@ export const declarativeSchema = z.strictObject({
 /** The spec with the cursor mode resolved from the source kind (position for files). */
 export const declarativeSpecSchema = declarativeSchema.transform((c) => {
   if (!c.cursor) return c;
-  const fileSource = c.source !== undefined && sourceKind(c.source) !== 'sql';
+  const fileSource = c.source !== undefined && sourceKind(c.source) === 'csv';
   return { ...c, cursor: { ...c.cursor, mode: c.cursor.mode ?? (fileSource ? 'position' as const : 'timestamp' as const) } };
 });
 

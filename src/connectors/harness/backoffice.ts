@@ -1,5 +1,5 @@
 // The back-office the acceptance checks write their cases into: a table in a scratch database,
-// or a CSV file in a scratch folder. The checks only insert, update, delete and read the clock,
+// a CSV file in a scratch folder, or an HTTP endpoint on 127.0.0.1. The checks only insert, update, delete and read the clock,
 // so the same checks run against a SQL connector and a file connector.
 import { appendFileSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,10 @@ import { createTable } from './fixture.js';
 import { scratchDb, type Dialect } from './scratch.js';
 import { databaseNow } from '../sql/changes-poll.js';
 import type { CsvSourceConfig } from '../sources/csv/schema.js';
+import type { HttpSourceConfig } from '../sources/http/schema.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomBytes } from 'node:crypto';
 
 type Row = Record<string, unknown>;
 
@@ -109,5 +113,51 @@ export function csvBackoffice(source: CsvSourceConfig, fixture: Fixture, key: st
     },
     now: async () => Date.now(),
     destroy: async () => { rmSync(dirname(file), { recursive: true, force: true }); },
+  };
+}
+
+/**
+ * An HTTP JSON listing served on 127.0.0.1 from rows kept in memory, in the connector's own
+ * shape: rows at itemsPath, two per page with its paging, and a 401 without the bearer token of
+ * authEnv (set to a random value for the checks). Node's server sends the Date header the
+ * incremental cursor takes its clock from.
+ */
+export async function httpBackoffice(source: HttpSourceConfig, key: string): Promise<HarnessBackoffice> {
+  let rows: Row[] = [];
+  const token = randomBytes(12).toString('hex');
+  if (source.authEnv) process.env[source.authEnv] = token;
+  for (const variable of Object.values(source.headersEnv)) process.env[variable] = 'harness';
+  const PER_PAGE = 2;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (source.authEnv && req.headers.authorization !== `Bearer ${token}`) {
+      res.writeHead(401).end();
+      return;
+    }
+    const paging = source.paging;
+    const page = !paging ? 1 : 'param' in paging ? Number(url.searchParams.get(paging.param) ?? paging.first) - paging.first + 1 : Number(url.searchParams.get('p') ?? 1);
+    const items = paging ? rows.slice((page - 1) * PER_PAGE, page * PER_PAGE) : rows;
+    let body: unknown = items;
+    if (source.itemsPath) for (const step of source.itemsPath.split('.').reverse()) body = { [step]: body };
+    if (paging && 'next' in paging && page * PER_PAGE < rows.length) {
+      let link: unknown = `${url.pathname}?p=${page + 1}`;
+      const steps = paging.next.split('.');
+      for (const step of steps.slice(1).reverse()) link = { [step]: link };
+      (body as Record<string, unknown>)[steps[0]!] = link;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    label: 'a scratch HTTP JSON endpoint on 127.0.0.1',
+    source: () => ({ ...source, url: `http://127.0.0.1:${port}/items`, urlEnv: undefined }),
+    reset: async () => { rows = []; },
+    insert: async (more) => { rows.push(...more.map((r) => ({ ...r }))); },
+    clear: async () => { rows = []; },
+    remove: async (id) => { rows = rows.filter((r) => String(r[key]) !== String(id)); },
+    update: async (id, values) => { for (const r of rows) if (String(r[key]) === String(id)) Object.assign(r, values); },
+    now: async () => Date.now(),
+    destroy: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -16,7 +16,8 @@ import { instantToWallTime, localDateOf } from '../../util/local-time.js';
 import { throwingCrashPoint, SimulatedCrash } from '../../util/crash-point.js';
 import type { Dialect } from './scratch.js';
 import type { Fixture } from './fixture.js';
-import { csvBackoffice, sqlBackoffice, type HarnessBackoffice } from './backoffice.js';
+import { csvBackoffice, httpBackoffice, sqlBackoffice, type HarnessBackoffice } from './backoffice.js';
+import type { HttpSourceConfig } from '../sources/http/schema.js';
 import type { CsvSourceConfig } from '../sources/csv/schema.js';
 
 export interface HarnessTarget {
@@ -36,6 +37,8 @@ export interface HarnessTarget {
   config: Record<string, unknown>;
   /** A file source (CSV): the harness writes the file in its format instead of a table. */
   csv?: CsvSourceConfig;
+  /** An HTTP source: the harness serves its cases from 127.0.0.1. */
+  http?: HttpSourceConfig;
   /** incremental: a cursor on a column (databases) or on the position in the files (file sources). */
   cursorKind?: 'column' | 'position';
 }
@@ -256,15 +259,16 @@ const CHECKS: Array<[string, Check]> = [
 
 /** What the report's first line says the checks run against. */
 export function backofficeLabel(target: HarnessTarget, dialect: Dialect): string {
+  if (target.http) return 'a scratch HTTP JSON endpoint on 127.0.0.1';
   return target.csv ? `a scratch CSV file (${target.csv.encoding}, delimiter "${target.csv.delimiter}")` : `a scratch ${dialect} database`;
 }
 
 export const CHECK_NAMES = CHECKS.map(([n]) => n);
 
 export async function runHarness(target: HarnessTarget, opts: { dialect: Dialect; log: Logger; onResult?: (r: CheckResult) => void }): Promise<CheckResult[]> {
-  const db = target.csv
-    ? csvBackoffice(target.csv, target.fixture, target.key, target.shape === 'incremental' ? 'append' : 'snapshot')
-    : await sqlBackoffice(opts.dialect, target.fixture, target.key);
+  const db = target.csv ? csvBackoffice(target.csv, target.fixture, target.key, target.shape === 'incremental' ? 'append' : 'snapshot')
+    : target.http ? await httpBackoffice(target.http, target.key)
+      : await sqlBackoffice(opts.dialect, target.fixture, target.key);
   const results: CheckResult[] = [];
   try {
     for (const [check, fn] of CHECKS) {

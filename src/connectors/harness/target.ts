@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../../config/errors.js';
 import { declarativeConnector, declarativeFile, kindOf, readDeclarative } from '../declarative/load.js';
 import type { CsvSourceConfig } from '../sources/csv/schema.js';
+import type { HttpSourceConfig } from '../sources/http/schema.js';
 import { loadDefinition } from '../registry.js';
 import { readFixture } from './fixture.js';
 import type { HarnessTarget } from './harness.js';
@@ -15,13 +16,15 @@ export async function harnessTarget(name: string, cwd = process.cwd()): Promise<
     const { spec } = readDeclarative(yamlFile);
     const fixture = readFixture(join(dirname(yamlFile), 'fixture.yaml'));
     const csv = kindOf(spec) === 'csv' ? spec.source as CsvSourceConfig : undefined;
+    const http = kindOf(spec) === 'http' ? spec.source as HttpSourceConfig : undefined;
     const position = spec.cursor?.mode === 'position';
     // A position cursor reads no column: the checks' dates go in the first `dates` column.
     const dateColumn = spec.window?.column ?? spec.cursor?.column ?? Object.values(spec.event.dates)[0];
-    if (!csv && !fixture.table) throw new ConfigError(join(dirname(yamlFile), 'fixture.yaml'), ['table: required (the table the harness creates in its scratch database)']);
+    if (!csv && !http && !fixture.table) throw new ConfigError(join(dirname(yamlFile), 'fixture.yaml'), ['table: required (the table the harness creates in its scratch database)']);
     if (!dateColumn) throw new ConfigError(yamlFile, ['event.dates: the acceptance harness needs a date column to build its cases (a file connector with a position cursor: put one under dates)']);
     return {
       ...(csv ? { csv } : {}),
+      ...(http ? { http } : {}),
       cursorKind: position ? 'position' : 'column',
       name: spec.name,
       shape: spec.shape,

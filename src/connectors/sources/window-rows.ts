@@ -23,7 +23,7 @@ export function prepared(spec: DeclarativeSpec, row: Record<string, unknown>): R
   if (spec.key !== 'id') row.id = row[spec.key];
   for (const [name, column] of Object.entries(spec.event.dates)) {
     const text = cellText(row[column]);
-    const iso = text === undefined ? undefined : isoWallText(text);
+    const iso = text === undefined ? undefined : isoWallText(text, spec.timeZone);
     // An impossible date (31/02) keeps the source's own text, so the row error quotes what it says.
     row[dateAlias(name)] = iso !== undefined && parseWallTime(iso) ? iso : text;
   }
@@ -40,7 +40,7 @@ export function apply(batch: FullBatch<unknown>, v: ReturnType<RowMapper>, where
 /** The wall time a cell holds as an instant, or null when it is missing or unreadable. */
 export function instantOf(value: unknown, zone: string): number | null {
   const text = cellText(value);
-  const wall = text === undefined ? null : parseWallTime(isoWallText(text));
+  const wall = text === undefined ? null : parseWallTime(isoWallText(text, zone));
   return wall ? wallTimeToInstant(wall, zone).getTime() : null;
 }
 

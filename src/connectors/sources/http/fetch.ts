@@ -1,0 +1,112 @@
+// The pages of an HTTP JSON listing, one request at a time (a page is committed before the next
+// is asked for). Every error names the URL without its query string and credentials, which
+// may hold a token, and says what happened: the HTTP status, a timeout, no connection, not JSON.
+import type { HttpSourceConfig } from './schema.js';
+
+export class HttpSourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HttpSourceError';
+  }
+}
+
+/** scheme://host/path: no user, no password, no query, no fragment. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(an invalid URL)';
+  }
+}
+
+function fromEnv(name: string, env: NodeJS.ProcessEnv, what: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new HttpSourceError(`HTTP source: environment variable ${name} (${what}) is not set`);
+  return value;
+}
+
+export function requestOf(cfg: HttpSourceConfig, env: NodeJS.ProcessEnv = process.env): { url: string; headers: Record<string, string> } {
+  const url = cfg.url ?? fromEnv(cfg.urlEnv!, env, 'the URL');
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (cfg.authEnv) headers.authorization = `Bearer ${fromEnv(cfg.authEnv, env, 'the bearer token')}`;
+  for (const [name, variable] of Object.entries(cfg.headersEnv)) headers[name.toLowerCase()] = fromEnv(variable, env, `header ${name}`);
+  return { url, headers };
+}
+
+/** A dotted path into a JSON value; undefined when any step is missing. */
+export function at(value: unknown, path: string | undefined): unknown {
+  if (!path) return value;
+  let v = value;
+  for (const step of path.split('.')) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[step];
+  }
+  return v;
+}
+
+export interface Page { number: number; items: unknown[]; url: string; serverDate: number | null }
+
+export async function* fetchPages(cfg: HttpSourceConfig, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): AsyncGenerator<Page> {
+  const { url: first, headers } = requestOf(cfg, env);
+  let url: string | null = first;
+  if (cfg.paging && 'param' in cfg.paging) url = withParam(first, cfg.paging.param, cfg.paging.first);
+  for (let number = 1; url; number++) {
+    if (number > cfg.maxPages) throw new HttpSourceError(`${shownUrl(first)}: more than maxPages (${cfg.maxPages}) pages: does the next link ever end?`);
+    const body = await getJson(url, headers, cfg.timeoutSeconds, signal);
+    const items = at(body.json, cfg.itemsPath);
+    if (!Array.isArray(items)) {
+      const has = body.json && typeof body.json === 'object' ? Object.keys(body.json as object).join(', ') : typeof body.json;
+      throw new HttpSourceError(`${shownUrl(url)}: no array at itemsPath "${cfg.itemsPath ?? '(the whole answer)'}" (page ${number}; the answer has: ${has || 'nothing'})`);
+    }
+    yield { number, items, url, serverDate: body.date };
+    if (!cfg.paging) break;
+    if ('next' in cfg.paging) {
+      const next = at(body.json, cfg.paging.next);
+      url = typeof next === 'string' && next.trim() ? new URL(next, url).href : null;
+    } else {
+      url = items.length ? withParam(first, cfg.paging.param, cfg.paging.first + number) : null;
+    }
+  }
+}
+
+function withParam(url: string, param: string, value: number): string {
+  const u = new URL(url);
+  u.searchParams.set(param, String(value));
+  return u.href;
+}
+
+async function getJson(url: string, headers: Record<string, string>, timeoutSeconds: number, signal: AbortSignal): Promise<{ json: unknown; date: number | null }> {
+  const shown = shownUrl(url);
+  const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal: AbortSignal.any([signal, timeout]), redirect: 'follow' });
+  } catch (e) {
+    signal.throwIfAborted();
+    if (timeout.aborted) throw new HttpSourceError(`${shown}: no answer within ${timeoutSeconds} s (timeoutSeconds)`);
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    throw new HttpSourceError(`${shown}: cannot connect (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+  }
+  // The body of an error may echo the request or hold personal data: only the status is told.
+  if (!res.ok) {
+    await res.body?.cancel();
+    const hint = res.status === 401 || res.status === 403 ? ' (check the token or key in the environment)' : '';
+    throw new HttpSourceError(`${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${hint}`);
+  }
+  let text: string;
+  try {
+    text = await res.text();
+  } catch {
+    if (timeout.aborted) throw new HttpSourceError(`${shown}: the answer did not arrive within ${timeoutSeconds} s (timeoutSeconds)`);
+    throw new HttpSourceError(`${shown}: the answer was cut off`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new HttpSourceError(`${shown}: the answer is not JSON (content-type ${res.headers.get('content-type') ?? 'not given'})`);
+  }
+  const date = Date.parse(res.headers.get('date') ?? '');
+  return { json, date: Number.isNaN(date) ? null : date };
+}

@@ -1,0 +1,32 @@
+// `source: { kind: http, … }` in connector.yaml: a back-office REST endpoint answering JSON.
+// Tokens and keys only come from environment variables, named here.
+import { z } from 'zod';
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name, e.g. MENSA_API_TOKEN');
+const dotted = z.string().regex(/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/, 'a dotted path, e.g. data.items');
+
+export const httpSourceSchema = z.strictObject({
+  kind: z.literal('http'),
+  /** The listing's URL. One whose query holds a key goes in urlEnv instead. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  urlEnv: envName.optional(),
+  /** Sent as `Authorization: Bearer <value>`. */
+  authEnv: envName.optional(),
+  /** Other headers, each value from an environment variable: { X-Api-Key: MENSA_API_KEY }. */
+  headersEnv: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name'), envName).default({}),
+  /** Where the array of rows is in the answer; absent: the answer is the array. */
+  itemsPath: dotted.optional(),
+  /** next: a dotted path to the next page's URL in the answer; param: a page number in the query. */
+  paging: z.union([
+    z.strictObject({ next: dotted }),
+    z.strictObject({ param: z.string().min(1), first: z.number().int().min(0).default(1) }),
+  ]).optional(),
+  /** Per request; a slow back-office fails the run, retried at the next schedule. */
+  timeoutSeconds: z.number().positive().max(600).default(30),
+  /** A guard against a server whose next link never ends. */
+  maxPages: z.number().int().positive().default(10_000),
+}).superRefine((v, ctx) => {
+  if (!v.url === !v.urlEnv) ctx.addIssue({ code: 'custom', path: ['url'], message: 'set url, or urlEnv naming the environment variable that holds it (one, not both)' });
+});
+
+export type HttpSourceConfig = z.infer<typeof httpSourceSchema>;

@@ -1,0 +1,160 @@
+// The HTTP JSON source against a real server on 127.0.0.1: auth from the environment, items at a
+// path, both kinds of paging, nested fields, the incremental cursor bounded by the server's
+// clock, and errors that name the URL (never its query or the token) and the HTTP status.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { tempDir } from '../../helpers/temp-dir.js';
+import { declarativeConnector, readDeclarative } from '../../../src/connectors/declarative/load.js';
+import { ConfigError } from '../../../src/config/errors.js';
+import type { Batch } from '../../../src/connectors/contract.js';
+
+const CF = 'RSSMRA80A01H501U';
+const NOW = new Date('2026-11-24T10:00:00Z');
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  server = undefined;
+});
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse, url: URL) => void): Promise<string> {
+  server = createServer((req, res) => handler(req, res, new URL(req.url ?? '/', 'http://x')));
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function connector(source: string, shape: 'window' | 'incremental' = 'window'): string {
+  const dir = tempDir('http');
+  mkdirSync(join(dir, 'c'));
+  const file = join(dir, 'c', 'connector.yaml');
+  writeFileSync(file, `name: mensa-api
+description: Avvisi mensa
+shape: ${shape}
+source: ${source}
+${shape === 'window' ? 'window: { column: data, aheadHours: 48, behindHours: 48 }' : 'cursor: { column: data, lagSeconds: 60, startFrom: beginning }'}
+event:
+  type: mensa.saldo
+  key: "{{ id }}:{{ on }}"
+  recipient: { fiscalCode: genitore.codice_fiscale }
+  data: { balance: saldo }
+  dates: { on: data }
+templates:
+  it:
+    subject: "Mensa scolastica: credito da ricaricare"
+    markdown: "Ciao, il credito mensa il {{ on | date }} era di {{ balance }} euro. Puoi ricaricarlo con pagoPA dal portale dei servizi scolastici."
+`);
+  return file;
+}
+
+async function collect(file: string, opts: { cursor?: unknown } = {}) {
+  const conn = declarativeConnector(file);
+  const out = { events: [] as Batch['events'], errors: [] as NonNullable<Batch['errors']>, cursors: [] as unknown[] };
+  for await (const b of conn.poll({ instanceId: 't', config: {}, cursor: opts.cursor, now: NOW, log: pino({ level: 'silent' }), pendingEntities: [], signal: new AbortController().signal } as never)) {
+    out.events.push(...b.events); out.errors.push(...(b.errors ?? []));
+    if (b.cursor !== undefined) out.cursors.push(b.cursor);
+  }
+  return out;
+}
+
+const item = (id: number, data = '2026-11-24T09:30:00+01:00') => ({ id, genitore: { codice_fiscale: CF }, saldo: '-12,50', data });
+
+describe('HTTP JSON source', () => {
+  it('sends the bearer token from the environment, follows page numbers, reads items at itemsPath and nested fields', async () => {
+    process.env.MENSA_API_TOKEN = 'sekret-token';
+    const seen: string[] = [];
+    const url = await serve((req, res, u) => {
+      seen.push(`${req.headers.authorization} ${u.search}`);
+      const page = Number(u.searchParams.get('pagina'));
+      const items = page === 0 ? [item(1), item(2, '24/11/2026 09:30')] : page === 1 ? [item(3), { id: 4, saldo: '1' }, 'x'] : [];
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ data: { items } }));
+    });
+    const r = await collect(connector(`{ kind: http, url: "${url}/saldi?anno=2026", authEnv: MENSA_API_TOKEN, itemsPath: data.items, paging: { param: pagina, first: 0 } }`));
+    expect(seen).toEqual(['Bearer sekret-token ?anno=2026&pagina=0', 'Bearer sekret-token ?anno=2026&pagina=1', 'Bearer sekret-token ?anno=2026&pagina=2']);
+    // An instant with an offset and an Italian wall time name the same moment in Europe/Rome.
+    expect(r.events.map((e) => e.key)).toEqual(['mensa-api:1:2026-11-24T08:30:00.000Z', 'mensa-api:2:2026-11-24T08:30:00.000Z', 'mensa-api:3:2026-11-24T08:30:00.000Z']);
+    expect(r.events[0]).toMatchObject({ recipient: { fiscalCode: CF }, data: { balance: '-12,50' }, rowKey: '1 (page 1 item 1)' });
+    expect(r.errors).toEqual([
+      { rowKey: '4 (page 2 item 2)', field: 'data', message: 'missing on date' },
+      { rowKey: '4 (page 2 item 2)', field: 'genitore.codice_fiscale', message: 'missing fiscal code' },
+      { rowKey: '? (page 2 item 3)', field: '(item)', message: 'not an object' },
+    ]);
+  });
+
+  it('follows next links (relative to the page) until there is none', async () => {
+    const url = await serve((_req, res, u) => {
+      const p = u.searchParams.get('p') ?? '1';
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ rows: [item(Number(p))], links: { next: p === '3' ? null : `/saldi?p=${Number(p) + 1}` } }));
+    });
+    const r = await collect(connector(`{ kind: http, url: "${url}/saldi", itemsPath: rows, paging: { next: links.next } }`));
+    expect(r.events.map((e) => e.entity)).toEqual(['mensa-api:1', 'mensa-api:2', 'mensa-api:3']);
+  });
+
+  it('fails the run with the URL (no query, no token) and what went wrong', async () => {
+    process.env.MENSA_API_TOKEN = 'sekret-token';
+    let answer: (res: ServerResponse) => void = (res) => res.writeHead(401).end('{"token":"sekret-token"}');
+    const url = await serve((_req, res) => answer(res));
+    const file = connector(`{ kind: http, url: "${url}/saldi?apikey=QUERYSECRET", authEnv: MENSA_API_TOKEN, timeoutSeconds: 0.3 }`);
+    const failure = () => collect(file).then(() => '', (e: Error) => e.message);
+    const e401 = await failure();
+    expect(e401).toBe(`${url}/saldi: HTTP 401 Unauthorized (check the token or key in the environment)`);
+    answer = (res) => res.writeHead(503).end();
+    expect(await failure()).toBe(`${url}/saldi: HTTP 503 Service Unavailable`);
+    answer = (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
+    expect(await failure()).toBe(`${url}/saldi: the answer is not JSON (content-type text/html)`);
+    answer = (res) => res.writeHead(200).end('{"results":[]}');
+    expect(await failure()).toBe(`${url}/saldi: no array at itemsPath "(the whole answer)" (page 1; the answer has: results)`);
+    answer = () => { /* never answers */ };
+    expect(await failure()).toBe(`${url}/saldi: no answer within 0.3 s (timeoutSeconds)`);
+    delete process.env.MENSA_API_TOKEN;
+    expect(await failure()).toBe('HTTP source: environment variable MENSA_API_TOKEN (the bearer token) is not set');
+    // A port nobody listens on any more.
+    const gone = createServer();
+    await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
+    const port = (gone.address() as AddressInfo).port;
+    await new Promise<void>((r) => gone.close(() => r()));
+    const closed = connector(`{ kind: http, url: "http://127.0.0.1:${port}/x?token=QUERYSECRET" }`);
+    expect(await collect(closed).then(() => '', (e: Error) => e.message)).toBe(`http://127.0.0.1:${port}/x: cannot connect (ECONNREFUSED)`);
+  });
+
+  it('fails the run before any row when no row has a field connector.yaml maps', async () => {
+    const url = await serve((_req, res) => res.writeHead(200).end(JSON.stringify([{ id: 1, codice_fiscale: CF, saldo: '1', data: '2026-11-24 09:00' }])));
+    await expect(collect(connector(`{ kind: http, url: "${url}/saldi" }`))).rejects.toThrow(
+      /names field\(s\) that no row of the first page of http:\/\/127\.0\.0\.1:\d+\/saldi has — event\.recipient\.fiscalCode: "genitore\.codice_fiscale"\. The rows have: id, codice_fiscale, saldo, data\./);
+  });
+
+  it('incremental: reads after the cursor, up to the server clock (Date header) minus the lag', async () => {
+    const rows = [item(1, '2026-11-24 09:00:00.000001'), item(2, '2026-11-24 09:00:00.000001'), item(3, '2026-11-24 09:59:30')];
+    // The back-office's clock says 10:00 Rome: with a 60 s lag, the 09:59:30 row is not read yet.
+    const url = await serve((_req, res) => res.writeHead(200, { date: 'Tue, 24 Nov 2026 09:00:00 GMT' }).end(JSON.stringify(rows)));
+    const file = connector(`{ kind: http, url: "${url}/saldi" }`, 'incremental');
+    const a = await collect(file);
+    expect(a.events.map((e) => e.entity)).toEqual(['mensa-api:1', 'mensa-api:2']);
+    expect(a.cursors).toEqual([{ ts: '2026-11-24 09:00:00.000001000', id: '2' }]);
+    const b = await collect(file, { cursor: { ts: '2026-11-24 09:00:00.000001000', id: '1' } });
+    expect(b.events.map((e) => e.entity)).toEqual(['mensa-api:2']);
+  });
+});
+
+describe('connector.yaml with an HTTP source', () => {
+  const problems = (source: string, shape: 'window' | 'incremental' = 'window', edit = (y: string) => y) => {
+    const file = connector(source, shape);
+    writeFileSync(file, edit(readFileSync(file, 'utf8')));
+    try { readDeclarative(file); } catch (e) { expect(e).toBeInstanceOf(ConfigError); return (e as ConfigError).problems; }
+    return [];
+  };
+  it('refuses url and urlEnv together, a non-HTTP url, a secret in place of a variable name, and file or SQL Server cursors', () => {
+    expect(problems('{ kind: http, url: "https://a.example/x", urlEnv: X }')).toEqual(['source.url: set url, or urlEnv naming the environment variable that holds it (one, not both)']);
+    expect(problems('{ kind: http, url: "ftp://a.example/x" }')).toEqual([expect.stringMatching(/^source\.url: /)]);
+    expect(problems('{ kind: http, url: "https://a.example/x", authEnv: "Bearer abc.def" }')).toEqual([expect.stringMatching(/^source\.authEnv: an environment variable name/)]);
+    expect(problems('{ kind: http, url: "https://a.example/x" }', 'incremental', (y) => y.replace('cursor: { column: data,', 'cursor: { mode: position,'))).toEqual([
+      'cursor.mode: mode position is for file sources (source: { kind: csv })', 'cursor.column: an HTTP cursor needs column: the change column (§2 of docs/connectors.md)',
+    ]);
+    expect(problems('{ kind: http, url: "https://a.example/x" }', 'incremental', (y) => y.replace('cursor: { column: data,', 'cursor: { column: data, mode: rowversion,'))).toEqual([
+      'cursor.mode: mode rowversion is for SQL Server: an HTTP listing has a change column (mode timestamp)',
+    ]);
+  });
+});
