@@ -70,7 +70,7 @@ describe('config/ponte.yaml', () => {
     expect(problem).toContain(`connectors/ztl-permitz/connector.yaml in ${process.cwd()}`);
     expect(problem).toContain('connectors/ztl-permitz/index.ts in');
     // The tests run from the repository root: its declarative examples are found too.
-    expect(problem).toMatch(/Connectors found: appointments, pratiche-edilizie, scadenze-tari, ztl-permits$/);
+    expect(problem).toMatch(/Connectors found: appointments, mensa-scolastica, pratiche-edilizie, scadenze-tari, ztl-permits$/);
   });
 
   it('secrets come only from the environment, and a missing one is named without any value', () => {

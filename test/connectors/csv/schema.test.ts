@@ -28,7 +28,7 @@ describe('connector.yaml with a CSV source', () => {
       expect.stringMatching(/^cursor\.column: a csv source's cursor is the file and line last read, not a column/),
     ]);
     expect(problems((y) => y.replace('pageSize: 2', 'pageSize: 2\nquery: q.sql'))).toEqual(['query: a csv source has no query: remove query']);
-    expect(problems((y) => y.replace('kind: csv', 'kind: xlsx'))).toEqual([expect.stringMatching(/^source\.kind: csv; or leave kind out/)]);
+    expect(problems((y) => y.replace('kind: csv', 'kind: xlsx'))).toEqual([expect.stringMatching(/^source\.kind: csv or http; or leave kind out/)]);
     expect(problems((y) => y.replace('path: ../export/avvisi-*.csv', 'path: x.csv, encoding: utf16'))).toEqual([expect.stringMatching(/^source\.encoding: /)]);
     expect(problems((y) => y.replace('path: ../export/avvisi-*.csv', 'path: "exp*/a.csv"'))).toEqual(['source.path: a glob (* or ?) may only be in the file name, not in a folder']);
     expect(problems((y) => y.replace('path: ../export/avvisi-*.csv', 'path: a.csv, header: false'))).toEqual(['source.columns: header: false needs columns: [the column names, in file order]']);
