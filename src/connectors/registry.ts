@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
 import { ConfigError, zodProblems } from '../config/errors.js';
-import { DECLARATIVE_FILE, declarativeConnector, declarativeFile } from './declarative/load.js';
+import { DECLARATIVE_FILE, PONTE_CONNECTORS, declarativeConnector, declarativeFile } from './declarative/load.js';
 import { routeTemplateProblems } from './route-templates.js';
 
 type Loader = () => Promise<{ default: ConnectorDefinition }>;
@@ -56,7 +56,7 @@ function unknownConnector(use: string, cwd = process.cwd()): string {
   const ponteDir = fileURLToPath(new URL('../../', import.meta.url)).replace(/[\\/](dist[\\/]?)?$/, '');
   const source = join(ponteDir, 'connectors', use, 'index.ts');
   const unbuilt = existsSync(source) ? ` (${source} exists but is not built: run \`npm run build\`)` : '';
-  return `no connector named "${use}" (a typo, or ponte run from another folder?): looked for connectors/${use}/${DECLARATIVE_FILE} in ${cwd} `
+  return `no connector named "${use}" (a typo, or ponte run from another folder?): looked for connectors/${use}/${DECLARATIVE_FILE} in ${cwd} and ${ponteDir} `
     + `and connectors/${use}/index.ts in ${ponteDir}${unbuilt}. Connectors found: ${knownConnectors(cwd, tsDir).join(', ') || 'none'}`;
 }
 
@@ -64,7 +64,7 @@ function unknownConnector(use: string, cwd = process.cwd()): string {
 function knownConnectors(cwd: string, tsDir: string): string[] {
   const found = new Set(Object.keys(BUILTINS));
   const dirs = (root: string) => { try { return readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name); } catch { return []; } };
-  for (const name of dirs(join(cwd, 'connectors'))) if (existsSync(join(cwd, 'connectors', name, DECLARATIVE_FILE))) found.add(name);
+  for (const root of [join(cwd, 'connectors'), PONTE_CONNECTORS]) for (const name of dirs(root)) if (existsSync(join(root, name, DECLARATIVE_FILE))) found.add(name);
   for (const name of dirs(tsDir)) if (existsSync(join(tsDir, name, 'index.js')) || existsSync(join(tsDir, name, 'index.ts'))) found.add(name);
   return [...found].sort();
 }

@@ -1,6 +1,9 @@
 // Configuration mistakes are reported with the file, the field and what is wrong.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { declarativeFile, PONTE_CONNECTORS } from '../../src/connectors/declarative/load.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
 import { resolveInstances } from '../../src/connectors/registry.js';
@@ -71,6 +74,15 @@ describe('config/ponte.yaml', () => {
     expect(problem).toContain('connectors/ztl-permitz/index.ts in');
     // The tests run from the repository root: its declarative examples are found too.
     expect(problem).toMatch(/Connectors found: appointments, mensa-scolastica, pratiche-edilizie, scadenze-tari, ztl-permits$/);
+  });
+
+  it('a declarative connector shipped with Ponte is found from another folder; one of the installation wins', () => {
+    const elsewhere = tempDir('use-elsewhere');
+    expect(declarativeFile('scadenze-tari', elsewhere)).toBe(join(PONTE_CONNECTORS, 'scadenze-tari', 'connector.yaml'));
+    mkdirSync(join(elsewhere, 'connectors/scadenze-tari'), { recursive: true });
+    writeFileSync(join(elsewhere, 'connectors/scadenze-tari/connector.yaml'), 'name: scadenze-tari\n');
+    expect(declarativeFile('scadenze-tari', elsewhere)).toBe(join(elsewhere, 'connectors/scadenze-tari/connector.yaml'));
+    expect(declarativeFile('nessuno', elsewhere)).toBeNull();
   });
 
   it('secrets come only from the environment, and a missing one is named without any value', () => {

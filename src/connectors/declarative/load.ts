@@ -2,6 +2,7 @@
 // with errors naming the file and the field, the query is wrapped with the shape's conditions.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '../contract.js';
 import { ConfigError, zodProblems } from '../../config/errors.js';
 import { readYamlFile } from '../../config/yaml-file.js';
@@ -17,11 +18,17 @@ export const DECLARATIVE_FILE = 'connector.yaml';
 
 /** The connector.yaml a `use:` value points at, if it names a declarative connector. */
 export function declarativeFile(use: string, cwd = process.cwd()): string | null {
-  for (const candidate of [join(cwd, 'connectors', use, DECLARATIVE_FILE), resolve(cwd, use, DECLARATIVE_FILE), resolve(cwd, use)]) {
+  // The installation's own connectors/ first; then those shipped with Ponte, so that `use:
+  // scadenze-tari` works when Ponte runs from another folder (a config in /etc/ponte).
+  const shipped = /^[a-z0-9][a-z0-9-]*$/.test(use) ? [join(PONTE_CONNECTORS, use, DECLARATIVE_FILE)] : [];
+  for (const candidate of [join(cwd, 'connectors', use, DECLARATIVE_FILE), resolve(cwd, use, DECLARATIVE_FILE), resolve(cwd, use), ...shipped]) {
     if (candidate.endsWith(DECLARATIVE_FILE) && existsSync(candidate)) return candidate;
   }
   return null;
 }
+
+/** connectors/ of the Ponte install (the sources' folder, also when running from dist/). */
+export const PONTE_CONNECTORS = join(fileURLToPath(new URL('../../../', import.meta.url)).replace(/[\\/](dist[\\/]?)?$/, ''), 'connectors');
 
 /** The file beside connector.yaml holding a database source's SELECT. */
 export const queryFile = (spec: DeclarativeSpec) => spec.query ?? 'query.sql';
