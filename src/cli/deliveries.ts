@@ -76,7 +76,7 @@ function citizenFilter(typed: string): { fiscalCode: string } | { phone: string 
 /** One line of `ponte deliveries`: when it last changed (the municipality's clock), where, its state, the event, and why. */
 export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: string }, zone = 'Europe/Rome'): string {
   const why = r.reason || r.last_error ? ` — ${maskText(r.reason ?? r.last_error ?? '')}` : '';
-  return `#${r.id} ${localStamp(r.updated_at, zone)} ${r.channel} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
+  return `#${r.id} ${localStamp(r.updated_at, zone)} ${r.channel}${ioServiceTag(r)} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
 }
 
 export async function showCommand(id: string, opts: GlobalOptions): Promise<number> {
@@ -145,15 +145,18 @@ function noHistory(x: DeliveryDetail['delivery']): string {
  * Which IO service sends it: a municipality has several (anagrafe, polizia locale ...), each with
  * its own key, and a 401 or 403 is about one of them.
  */
-function ioService(x: DeliveryDetail['delivery']): string {
-  if (x.channel !== 'appio' || !x.options) return '';
+function ioServiceName(x: Pick<DeliveryRow, 'channel' | 'options'>): string | null {
+  if (x.channel !== 'appio' || !x.options) return null;
   try {
     const service = JSON.parse(x.options) as { service?: unknown } | null;
-    return typeof service?.service === 'string' ? ` (IO service ${service.service})` : '';
+    return typeof service?.service === 'string' ? service.service : null;
   } catch {
-    return '';
+    return null;
   }
 }
+const ioService = (x: DeliveryRow) => { const s = ioServiceName(x); return s ? ` (IO service ${s})` : ''; };
+/** In the one-line list: appio/polizia-locale. */
+const ioServiceTag = (x: DeliveryRow) => { const s = ioServiceName(x); return s ? `/${s}` : ''; };
 
 /** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
 export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string {

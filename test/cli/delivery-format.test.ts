@@ -36,6 +36,8 @@ describe('formatDelivery', () => {
     expect(formatDelivery(detail('processed', { options: '{"service":"polizia-locale"}' })).split('\n')[0])
       .toBe('Delivery #7 on appio (IO service polizia-locale): PROCESSED');
     expect(formatDelivery(detail('processed')).split('\n')[0]).toBe('Delivery #7 on appio: PROCESSED');
+    const { delivery, event } = detail('processed', { options: '{"service":"polizia-locale"}' });
+    expect(formatDeliveryLine({ ...delivery, dedup_key: event.dedup_key, type: event.type })).toMatch(/^#7 \S+ \S+ CET appio\/polizia-locale PROCESSED ztl\.expiry /);
   });
 
   it('pending and accepted deliveries say what is due next, uncertain ones who acts', () => {
