@@ -42,6 +42,8 @@ export interface AppioChannelOptions {
   /** Default process.env. */
   env?: NodeJS.ProcessEnv;
   logger?: Logger;
+  /** Clock for the reuse of a passed profile check (tests). */
+  now?: () => number;
 }
 
 /**
@@ -50,6 +52,10 @@ export interface AppioChannelOptions {
  */
 export const IO_DEFAULT_LIMIT: OwnerLimit = { requests: 150, windowMs: 5000, marginMs: 50 };
 const DEFAULT_OWNER = 'default';
+
+/** How long a passed profile check serves the retries of the same delivery, and how many are kept. */
+const PROFILE_REUSE_MS = 10 * 60_000;
+const PROFILE_REUSE_MAX = 10_000;
 
 // IO's limits on content (MessageContentBase), counted in UTF-16 units as IO does.
 const SUBJECT_LENGTH = { min: 10, max: 120 };
@@ -74,12 +80,20 @@ export class AppioChannel implements Channel {
   private readonly closeHttp: () => void;
   private readonly renderMessage: AppioChannelOptions['render'];
   private readonly logger: Logger | undefined;
+  /**
+   * A passed profile check, by delivery, service and fiscal code: a send retried soon after (a 500,
+   * a 429) reuses it. Re-checking on every retry spent IO's budget, shared with the sends, on the
+   * same answer exactly when the budget was short. Only positive answers end here; the others end the delivery.
+   */
+  private readonly allowed = new Map<string, { at: number; eligibility: Eligibility }>();
+  private readonly now: () => number;
 
   constructor(opts: AppioChannelOptions) {
     const env = opts.env ?? process.env;
     this.baseUrl = opts.baseUrl.replace(/\/+$/, '');
     this.renderMessage = opts.render;
     this.logger = opts.logger;
+    this.now = opts.now ?? Date.now;
 
     const names = Object.keys(opts.services);
     if (names.length === 0) throw new Error('appio: no IO services configured (services is empty)');
@@ -129,6 +143,20 @@ export class AppioChannel implements Channel {
   async checkRecipient(ctx: DeliveryContext): Promise<Eligibility> {
     const service = this.serviceFor(ctx);
     const fiscalCode = ctx.event.recipient.fiscalCode;
+    const key = `${ctx.deliveryId}:${service.name}:${fiscalCode}`;
+    const seen = this.allowed.get(key);
+    if (seen && this.now() - seen.at < PROFILE_REUSE_MS) return seen.eligibility;
+    const eligibility = await this.checkProfile(ctx, service, fiscalCode);
+    if (eligibility.ok) {
+      this.allowed.delete(key);
+      this.allowed.set(key, { at: this.now(), eligibility });
+      // Insertion order is age order: the oldest go first.
+      for (const k of this.allowed.keys()) { if (this.allowed.size <= PROFILE_REUSE_MAX) break; this.allowed.delete(k); }
+    }
+    return eligibility;
+  }
+
+  private async checkProfile(ctx: DeliveryContext, service: Service, fiscalCode: string): Promise<Eligibility> {
     const res = await this.call(ctx, 'profile', service, 'POST', '/profiles', { fiscal_code: fiscalCode });
     if (res.status === 404) return { ok: false, reason: 'io: no IO profile' };
     if (res.status !== 200) throw this.httpError(ctx, 'profile', service, 'POST /profiles', res);

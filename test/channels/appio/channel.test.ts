@@ -88,6 +88,23 @@ describe('logging', () => {
 });
 
 describe('checkRecipient: POST /profiles', () => {
+  it('a retry of the same delivery within 10 minutes reuses its passed check; later, or another delivery, asks IO again', async () => {
+    let now = Date.UTC(2026, 11, 5, 9, 0, 0);
+    const { sb, ch } = await setup({}, { now: () => now });
+    const profiles = () => sb.requests.filter((r) => r.path === '/api/v1/profiles').length;
+    expect(await ch.checkRecipient(delivery(CF))).toEqual({ ok: true, language: 'it' });
+    sb.failNext(1, '500', 'submitMessage');
+    await failure(ch.send(delivery(CF), MESSAGE));
+    now += 9 * 60_000; // the persistent retry
+    expect(await ch.checkRecipient(delivery(CF))).toEqual({ ok: true, language: 'it' });
+    expect(profiles()).toBe(1);
+    expect(await ch.checkRecipient({ ...delivery(CF), deliveryId: 2 })).toEqual({ ok: true, language: 'it' });
+    expect(profiles()).toBe(2);
+    now += 2 * 60_000; // 11 minutes after the first check: the citizen may have changed their mind
+    await ch.checkRecipient(delivery(CF));
+    expect(profiles()).toBe(3);
+  });
+
   it('sends exactly {fiscal_code} with the service key and maps the three outcomes', async () => {
     const [blocked, absent, english] = [fiscalCode(101), fiscalCode(102), fiscalCode(103)];
     const { sb, ch } = await setup({
