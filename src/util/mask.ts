@@ -2,6 +2,7 @@
 // values, so logs never carry them in clear. Tuned to leave timestamps, ULIDs, UUIDs and
 // short numeric ids alone: a log full of stars is useless for debugging.
 import { FISCAL_CODE_SHAPE } from './fiscal-code.js';
+import { httpErrorSummary, isHttpClientError, maskSecrets, secretValueFor } from './mask-secrets.js';
 
 /** Fiscal-code-shaped token (with omocodia), not part of a longer alphanumeric run. */
 const FISCAL_CODE_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![A-Za-z0-9])`, 'gi');
@@ -9,7 +10,9 @@ const FISCAL_CODE_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![
 // Phone numbers with at least 8 digits, separators allowed between digits:
 //  - international: +CC or 00CC then 8..14 more digits (+39 333 123 4567, 0039 333...);
 //  - Italian mobile: 3xx then 6..7 more digits (333 123 4567, 333/1234567);
-//  - Italian landline: 0x then 6..9 more digits (06 1234 5678, 02-12345678).
+//  - Italian landline: 0x then 6..9 more digits (06 1234 5678, 02-12345678);
+//  - either of those after a bare 39, the form WhatsApp's wa_id, `to` and `recipient_id` carry
+//    (393331234567): an Italian number written without + or 00.
 // Boundaries: never start after a word char, a "+", "hexdigit-" (UUID groups) or "digit.",
 // and never stop before a word char, "-hexdigit" or ".digit", so a number is never cut out
 // of a longer code.
@@ -18,6 +21,8 @@ const PHONE_BODY = [
   `(?:\\+|00)[1-9](?:${SEP}\\(?\\d\\)?){7,13}`,
   `3\\d{2}(?:${SEP}\\d){6,7}`,
   `0\\d(?:${SEP}\\d){6,9}`,
+  `39${SEP}3\\d{2}(?:${SEP}\\d){6,7}`,
+  `39${SEP}0\\d(?:${SEP}\\d){6,9}`,
 ].join('|');
 const PHONE_IN_TEXT = new RegExp(
   `(?<![\\w+])(?<![0-9A-Fa-f]-)(?<!\\d\\.)(?:${PHONE_BODY})(?!\\w)(?!-[0-9A-Fa-f])(?!\\.\\d)`,
@@ -41,9 +46,9 @@ export function maskPhone(p: string): string {
   return prefix + '*'.repeat(digits.length - 2) + digits.slice(-2);
 }
 
-/** Masks every fiscal-code-shaped token and phone number found in `s`. */
+/** Masks every fiscal-code-shaped token and phone number found in `s`, and any secret (mask-secrets.ts). */
 export function maskText(s: string): string {
-  return s
+  return maskSecrets(s)
     .replace(FISCAL_CODE_IN_TEXT, maskFiscalCode)
     .replace(PHONE_IN_TEXT, (m) => (NOT_A_PHONE.test(m) ? m : maskPhone(m)));
 }
@@ -82,12 +87,18 @@ function walk(value: unknown, seen: Map<object, unknown>, depth: number, maxDept
     for (const item of value) out.push(walk(item, seen, depth + 1, maxDepth));
     return out;
   }
+  if (isHttpClientError(value)) {
+    const out = walk(httpErrorSummary(value), seen, depth, maxDepth);
+    seen.set(value, out);
+    return out;
+  }
   if (value instanceof Error) {
     const out = Object.create(Object.getPrototypeOf(value)) as Record<string, unknown>;
     seen.set(value, out);
     for (const key of Object.getOwnPropertyNames(value)) {
       const enumerable = Object.getOwnPropertyDescriptor(value, key)?.enumerable ?? false;
-      const v = walk((value as unknown as Record<string, unknown>)[key], seen, depth + 1, maxDepth);
+      const raw = (value as unknown as Record<string, unknown>)[key];
+      const v = secretValueFor(key, raw) ?? walk(raw, seen, depth + 1, maxDepth);
       Object.defineProperty(out, maskText(key), { value: v, enumerable, writable: true, configurable: true });
     }
     return out;
@@ -106,6 +117,6 @@ function walk(value: unknown, seen: Map<object, unknown>, depth: number, maxDept
   }
   const out: Record<string, unknown> = {};
   seen.set(value, out);
-  for (const [k, v] of Object.entries(value)) out[maskText(k)] = walk(v, seen, depth + 1, maxDepth);
+  for (const [k, v] of Object.entries(value)) out[maskText(k)] = secretValueFor(k, v) ?? walk(v, seen, depth + 1, maxDepth);
   return out;
 }

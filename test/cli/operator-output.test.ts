@@ -49,6 +49,15 @@ export default {
         service: anagrafe
     config:
       source: { client: pg, connectionEnv: PONTE_TEST_MENSA_DB_UR }
+
+  - id: tributi
+    use: appointments
+    schedule: "*/5 * * * *"
+    deliver:
+      - channel: appio
+        service: anagrafe
+    config:
+      source: { client: mysql2, connectionEnv: PONTE_TEST_TRIBUTI_DB_URL }
 `);
   });
 
@@ -92,6 +101,17 @@ export default {
     // Neither the message nor the PONTE_DEBUG dump (stack included) holds them in clear.
     expect(dry.stderr).not.toContain('1234501');
     expect(dry.stderr).not.toContain(FISCAL_CODE);
+  });
+
+  it('never prints the back-office password, not even from a driver\'s "Invalid URL" error (it carries the whole string)', async () => {
+    // A port out of range: mysql2 hands the string to new URL(), whose error keeps it as `input`.
+    const env = { PONTE_TEST_TRIBUTI_DB_URL: 'mysql://ponte:Tr1but1-s3cr3t@127.0.0.1:99999/tributi', PONTE_LOG_LEVEL: 'trace', PONTE_DEBUG: '1' };
+    for (const args of [['poll', 'tributi'], ['poll', 'tributi', '--dry-run']]) {
+      const r = await ponte(args, { cwd, env });
+      expect(r.code).toBe(1);
+      expect(r.stdout + r.stderr).toContain('Invalid URL');
+      expect(r.stdout + r.stderr).not.toContain('Tr1but1-s3cr3t');
+    }
   });
 
   it('names the instance and its config file when the poll fails', async () => {

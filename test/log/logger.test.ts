@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import axios from 'axios';
 import { createLogger } from '../../src/log/logger.js';
 
 const CF = 'RSSMRA85T10A562S';
@@ -93,6 +94,20 @@ describe('createLogger (JSON)', () => {
     log.info({ at: '2026-11-24T10:00:00.000Z', id: '01JD5X9K3M7QW2E8R4T6Y0ZB1C' }, 'delivery 123456 sent');
     const line = json(out.lines[0]);
     expect(line).toMatchObject({ at: '2026-11-24T10:00:00.000Z', id: '01JD5X9K3M7QW2E8R4T6Y0ZB1C', msg: 'delivery 123456 sent' });
+  });
+});
+
+describe('createLogger (secrets)', () => {
+  it('logs an HTTP client error without the key, token or body its request config holds', async () => {
+    // Nothing listens on port 1: axios fails with its config (headers, body) and the ClientRequest attached.
+    const err = await axios.post('http://127.0.0.1:1/api/v1/messages', { fiscal_code: CF, to: '393331234567' }, {
+      headers: { 'Ocp-Apim-Subscription-Key': 'io-key-0123456789', Authorization: 'Bearer wa-token-0123456789' },
+    }).catch((e: unknown) => e);
+    const out = capture();
+    createLogger({ level: 'trace', destination: out.stream }).error({ err }, 'send failed');
+    const line = json(out.lines[0]);
+    expect(line.err).toMatchObject({ code: 'ECONNREFUSED', method: 'POST', url: 'http://127.0.0.1:1/api/v1/messages' });
+    for (const clear of ['io-key-0123456789', 'wa-token-0123456789', CF, '393331234567']) expect(out.text()).not.toContain(clear);
   });
 });
 

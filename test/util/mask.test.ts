@@ -1,3 +1,6 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import axios from 'axios';
 import { describe, expect, it } from 'vitest';
 import { maskDeep, maskFiscalCode, maskPhone, maskText, WHOLE_DOCUMENT_DEPTH } from '../../src/util/mask.js';
 
@@ -39,6 +42,10 @@ describe('maskText', () => {
     ['ufficio 06 1234 5678', 'ufficio ********78'],
     ['ufficio 02-12345678', 'ufficio ********78'],
     ['uk +44 20 7946 0958', 'uk +44********58'],
+    // WhatsApp's wa_id / to / recipient_id: an Italian number with its country code, no "+".
+    ['"wa_id":"393331234567"', '"wa_id":"**********67"'],
+    ['from 39 333 123 4567', 'from **********67'],
+    ['recipient_id 390612345678', 'recipient_id **********78'],
   ])('masks the phone in %j', (input, expected) => {
     expect(maskText(input)).toBe(expected);
   });
@@ -58,6 +65,27 @@ describe('maskText', () => {
     'version 1.3331234567',
     'AppuntamentoAnagrafe: conferma',
   ])('leaves %j intact', (input) => {
+    expect(maskText(input)).toBe(input);
+  });
+
+  it.each([
+    ['mysql://root:s3cr3t@db.comune.it:3306/anagrafe', 'mysql://root:****@db.comune.it:3306/anagrafe'],
+    // Unencoded @ and # in the password: the very strings Node refuses as "Invalid URL".
+    ['input "postgres://ponte:p@ss#w/rd@10.0.0.5/ponte" refused', 'input "postgres://ponte:****@10.0.0.5/ponte" refused'],
+    ['Server=sql01,1433;Database=tributi;User Id=ponte;Password=s3cr3t;', 'Server=sql01,1433;Database=tributi;User Id=ponte;Password=****;'],
+    ['Authorization: Bearer EAAGm0PX4ZCpsBAKZB', 'Authorization: Bearer ****'],
+    ['Ocp-Apim-Subscription-Key: 0123456789abcdef\r\n', 'Ocp-Apim-Subscription-Key: ****\r\n'],
+    ['{"Ocp-Apim-Subscription-Key":"0123456789abcdef"}', '{"Ocp-Apim-Subscription-Key":"****"}'],
+  ])('masks the secret in %j', (input, expected) => {
+    expect(maskText(input)).toBe(expected);
+  });
+
+  it.each([
+    'Bearer <from $WHATSAPP_TOKEN>',
+    '{"Ocp-Apim-Subscription-Key":"<from $IO_KEY_ANAGRAFE>"}',
+    '{"url":"http://127.0.0.1:46123/api/v1","msg":"x","privacy":"rpd@comune.example.it"}',
+    'postgres://postgres@127.0.0.1:5432/test',
+  ])('leaves %j (no secret in it) intact', (input) => {
     expect(maskText(input)).toBe(input);
   });
 
@@ -150,5 +178,53 @@ describe('maskDeep', () => {
     expect(out).not.toContain('[Too deep]');
     expect(out).toContain('RSS************S');
     expect(out).not.toContain('RSSMRA85T10A562S');
+  });
+
+  it('shows secret-named keys as **** (headers, driver settings), but not our placeholders', () => {
+    const out = maskDeep({
+      headers: { Authorization: 'Bearer EAAGm0PX4ZCpsBAKZB', 'Ocp-Apim-Subscription-Key': 'k-0123456789', Accept: 'application/json' },
+      connection: { host: 'db', password: 'hunter2hunter2' },
+      dryRun: { Authorization: 'Bearer <from $WHATSAPP_TOKEN>', 'Ocp-Apim-Subscription-Key': '<from $IO_KEY_ANAGRAFE>' },
+    });
+    expect(out).toEqual({
+      headers: { Authorization: '****', 'Ocp-Apim-Subscription-Key': '****', Accept: 'application/json' },
+      connection: { host: 'db', password: '****' },
+      dryRun: { Authorization: 'Bearer <from $WHATSAPP_TOKEN>', 'Ocp-Apim-Subscription-Key': '<from $IO_KEY_ANAGRAFE>' },
+    });
+  });
+
+  it('reduces an axios error to message, code, method, URL and status: no key, no body, no socket', async () => {
+    // A real provider answering 500: axios keeps the request config (headers with the key, the
+    // body with the fiscal code and the wa_id), the ClientRequest (its raw header text) and the response.
+    const server = createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(500); res.end('{"detail":"down"}'); }); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/messages`;
+    let err: unknown;
+    try {
+      await axios.post(url, { fiscal_code: 'RSSMRA85T10A562S', to: '393331234567' }, { headers: { 'Ocp-Apim-Subscription-Key': 'io-key-0123456789' } });
+    } catch (e) {
+      err = e;
+    } finally {
+      server.close();
+    }
+    expect(axios.isAxiosError(err)).toBe(true);
+    const out = maskDeep(err) as Error & Record<string, unknown>;
+    expect(out).toBeInstanceOf(Error);
+    expect({ ...out, message: out.message }).toEqual({ name: 'AxiosError', message: 'Request failed with status code 500', code: 'ERR_BAD_RESPONSE', method: 'POST', url, status: 500 });
+    expect(out.stack).toContain('Request failed with status code 500');
+    const all = JSON.stringify(out) + String(out.stack);
+    for (const clear of ['io-key-0123456789', 'RSSMRA85T10A562S', '393331234567']) expect(all).not.toContain(clear);
+  });
+
+  it('masks the password in the connection string an "Invalid URL" error carries as `input`', () => {
+    let err: unknown;
+    try {
+      new URL('mysql://ponte:s3cr3t@db.comune.it:99999/tributi');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as { input?: string }).input).toContain('s3cr3t'); // what Node puts there
+    const out = maskDeep(err) as Error & { input?: string };
+    expect(out.input).toBe('mysql://ponte:****@db.comune.it:99999/tributi');
   });
 });
