@@ -2,6 +2,7 @@
 // no-personal-data-in-the-subject rule (AgID guidelines art. 7.3) IO cannot check at all.
 // Violations never quote the offending text: they may end up in logs and in the store.
 import { FISCAL_CODE_SHAPE } from '../util/fiscal-code.js';
+import { hasPhoneNumber } from '../util/mask.js';
 
 /** Inclusive bounds, in UTF-16 code units (JS .length), as IO's codecs count. */
 export const IO_SUBJECT_LENGTH = { min: 10, max: 120 } as const;
@@ -44,6 +45,9 @@ export function checkIoMessage(msg: { subject: string; markdown: string }, opts:
   if (PLATE_COMPACT.test(msg.subject) || PLATE_SPACED.test(msg.subject)) {
     violations.push(`subject contains a vehicle plate: ${noPersonalData}`);
   }
+  // The citizen's number (a template filled from the back-office's telefono column); the office's
+  // own number belongs in the markdown too, where it can be tapped.
+  if (hasPhoneNumber(msg.subject)) violations.push(`subject contains a phone number: ${noPersonalData}`);
   const subjectLower = msg.subject.toLowerCase();
   (opts.personalValues ?? []).forEach((raw, i) => {
     const value = raw.trim();

@@ -46,6 +46,12 @@ export function maskPhone(p: string): string {
   return prefix + '*'.repeat(digits.length - 2) + digits.slice(-2);
 }
 
+/** Whether `s` holds something maskText would mask as a phone number. */
+export function hasPhoneNumber(s: string): boolean {
+  for (const m of s.matchAll(PHONE_IN_TEXT)) if (!NOT_A_PHONE.test(m[0])) return true;
+  return false;
+}
+
 /** Masks every fiscal-code-shaped token and phone number found in `s`, and any secret (mask-secrets.ts). */
 export function maskText(s: string): string {
   return maskSecrets(s)

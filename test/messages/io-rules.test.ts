@@ -61,6 +61,18 @@ describe('checkIoMessage: no personal data in the subject', () => {
     }
   });
 
+  it('flags a phone number in any of its written forms, without quoting it', () => {
+    for (const s of ['Ti richiameremo al 333 123 4567', 'Contatto +393331234567', 'Recapito 0039 333 1234567', 'Numero 393331234567', 'Ufficio 06 1234 5678']) {
+      expect(check(s)).toEqual(['subject contains a phone number: personal data is not allowed in the IO subject (AgID guidelines art. 7.3)']);
+    }
+  });
+
+  it('does not take dates, amounts or short numbers for phone numbers', () => {
+    for (const s of ['Scadenza del 01-12-2026', 'Rata di 1.250.000 lire', 'Pratica n. 123456 del 2026', 'Appuntamento 2026-12-05 ore 10']) {
+      expect(check(s)).toEqual([]);
+    }
+  });
+
   it('does not take ordinary words and numbers for plates', () => {
     for (const s of [
       'Tra le 100 ed altre pratiche',
