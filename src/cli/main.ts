@@ -17,6 +17,9 @@ import { broadcastCancelCommand, broadcastCreateCommand, broadcastListCommand } 
 import { chatCommand } from './chat.js';
 import { resolveLevel } from '../log/logger.js';
 import { refCommand } from './ref.js';
+import { installCrashReport } from './crash.js';
+
+installCrashReport();
 
 const program = new Command('ponte')
   .description('Ponte: notifications from municipal back-offices to citizens (AppIO, WhatsApp)')

@@ -33,6 +33,17 @@ export default {
   },
 };
 `);
+    // A connector that throws from a timer: outside any try, so Node's crash report would print it.
+    writeFileSync(join(cwd, 'crashing-connector.mjs'), `
+export default {
+  name: 'crashing', description: 'crashes', shape: 'window', eventTypes: {},
+  configSchema: { safeParse: (v) => ({ success: true, data: v }) },
+  async *poll() {
+    setTimeout(() => { const e = new Error('row of ${FISCAL_CODE}, tel 393471234501'); e.source = 'mysql://ponte:Cr4sh-s3cr3t@db/anagrafe'; throw e; }, 5);
+    await new Promise((r) => setTimeout(r, 10_000));
+  },
+};
+`);
     appendFileSync(join(cwd, 'config/ponte.yaml'), `
   - id: failing
     use: ./failing-connector.mjs
@@ -49,6 +60,13 @@ export default {
         service: anagrafe
     config:
       source: { client: pg, connectionEnv: PONTE_TEST_MENSA_DB_UR }
+
+  - id: crashing
+    use: ./crashing-connector.mjs
+    schedule: "*/5 * * * *"
+    deliver:
+      - channel: appio
+        service: anagrafe
 
   - id: tributi
     use: appointments
@@ -111,6 +129,15 @@ export default {
       expect(r.code).toBe(1);
       expect(r.stdout + r.stderr).toContain('Invalid URL');
       expect(r.stdout + r.stderr).not.toContain('Tr1but1-s3cr3t');
+    }
+  });
+
+  it('reports a crash (an exception no command caught) masked, and exits 1', async () => {
+    for (const env of [{}, { PONTE_DEBUG: '1' }]) {
+      const r = await ponte(['poll', 'crashing', '--dry-run'], { cwd, env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('ponte: crashed (uncaught exception): row of RSS************U, tel **********01');
+      for (const clear of [FISCAL_CODE, '3471234501', 'Cr4sh-s3cr3t']) expect(r.stdout + r.stderr).not.toContain(clear);
     }
   });
 
