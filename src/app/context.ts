@@ -130,11 +130,13 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       let waEnv = env;
       const sb = config.sandbox?.whatsapp;
       if (sb?.enabled && opts.sandbox !== false) {
-        // Sandbox mode: local placeholders for the three secrets, unless real ones are set.
+        // Sandbox mode: secrets drawn per process for the three unset ones. Not fixed strings: one
+        // published in the source would let anyone who reaches the webhook (server.host set wider
+        // for a trial) sign payloads: forged citizens' messages, opt-ins and statuses.
         waEnv = { ...env };
-        waEnv[wa.tokenEnv] ??= 'sandbox-token';
-        waEnv[wa.appSecretEnv] ??= 'sandbox-app-secret';
-        waEnv[wa.verifyTokenEnv] ??= 'sandbox-verify-token';
+        waEnv[wa.tokenEnv] ??= `sandbox-token-${randomBytes(16).toString('hex')}`;
+        waEnv[wa.appSecretEnv] ??= `sandbox-app-secret-${randomBytes(16).toString('hex')}`;
+        waEnv[wa.verifyTokenEnv] ??= `sandbox-verify-token-${randomBytes(16).toString('hex')}`;
         waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp });
         graphUrl = waSandbox.url;
         opts.log.info({ url: waSandbox.url }, 'WhatsApp sandbox started (local fake of the Cloud API)');
