@@ -37,6 +37,18 @@ describe('openSqlSource', () => {
     }
   });
 
+  it('accepts an mssql:// URL, its port as a number (tedious refuses it as text)', async () => {
+    const knex = openSqlSource({ client: 'mssql', connectionEnv: 'BO' }, { BO: 'mssql://ponte_ro:S3gr%40to@127.0.0.1:1/SUE?encrypt=true&trustServerCertificate=false' });
+    try {
+      const settings = (knex.client as { connectionSettings: Record<string, unknown> }).connectionSettings;
+      expect(settings).toMatchObject({ server: '127.0.0.1', port: 1, database: 'SUE', user: 'ponte_ro', password: 'S3gr@to', options: { encrypt: true, trustServerCertificate: false } });
+      // Nothing listens on port 1: the connection is refused, where it used to fail on the port's type.
+      await expect(knex.raw('select 1')).rejects.toThrow(/Failed to connect to 127\.0\.0\.1:1/);
+    } finally {
+      await knex.destroy();
+    }
+  });
+
   it('does not echo an unparsable connection string (it may hold a password)', () => {
     let message = '';
     try {

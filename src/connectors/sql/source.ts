@@ -40,8 +40,8 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv): string {
  * string (Server=host,1433;Database=db;User Id=...;Password=...) is what DBAs usually hand out,
  * so it is accepted too and mapped onto knex's tedious settings.
  */
-function mssqlConnection(value: string, envName: string): string | Knex.MsSqlConnectionConfig {
-  if (value.includes('://')) return value;
+function mssqlConnection(value: string, envName: string): Knex.MsSqlConnectionConfig {
+  if (value.includes('://')) return mssqlUrl(value, envName);
   const require = createRequire(import.meta.url);
   const { ConnectionPool } = require('mssql') as typeof import('mssql');
   let parsed: Record<string, unknown>;
@@ -54,6 +54,31 @@ function mssqlConnection(value: string, envName: string): string | Knex.MsSqlCon
   const { pool: _pool, ...settings } = parsed;
   if (!settings.server) throw new Error(`back-office database: the connection string in ${envName} names no server`);
   return settings as unknown as Knex.MsSqlConnectionConfig;
+}
+
+/**
+ * mssql://user:password@server:port/database?encrypt=true as tedious settings. Left to knex, the
+ * URL's port reached tedious as text, which it refuses ("config.options.port" must be a number).
+ */
+function mssqlUrl(value: string, envName: string): Knex.MsSqlConnectionConfig {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Node's message would be fine, but its `input` holds the password.
+    throw new Error(`back-office database: ${envName} is not a valid mssql:// URL (percent-encode special characters in the password)`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of url.searchParams) options[k] = v === 'true' ? true : v === 'false' ? false : v;
+  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  return {
+    server: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    ...(database ? { database } : {}),
+    options,
+  } as Knex.MsSqlConnectionConfig;
 }
 
 /**
