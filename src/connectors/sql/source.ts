@@ -36,7 +36,7 @@ function fromEnv(name: string, env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * SQL Server: a URL (mssql://user:pass@host:1433/db?encrypt=true) is parsed by knex; an ADO.NET
+ * SQL Server: a URL (mssql://user:pass@host:1433/db?encrypt=true, see mssqlUrl) or an ADO.NET
  * string (Server=host,1433;Database=db;User Id=...;Password=...) is what DBAs usually hand out,
  * so it is accepted too and mapped onto knex's tedious settings.
  */
