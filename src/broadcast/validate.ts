@@ -4,6 +4,9 @@ import type { CitizenService, Topic } from '../citizen/service/index.js';
 import type { z } from 'zod';
 import type { citizenServiceSchema } from '../config/schema.js';
 import type { Segment } from './audience.js';
+import { FISCAL_CODE_SHAPE } from '../util/fiscal-code.js';
+
+const FISCAL_CODE_TOKEN = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![A-Za-z0-9])`, 'i');
 
 export type CitizenServiceSettings = z.output<typeof citizenServiceSchema>;
 
@@ -61,6 +64,8 @@ export function validateBroadcast(req: BroadcastRequest, service: CitizenService
   req.params.forEach((p, i) => {
     // Meta refuses new lines, tabs and long runs of spaces in parameters (132018).
     if (!p.trim() || /[\n\t]| {5}/.test(p)) throw new BroadcastError(`params[${i}]: must be non-empty, without new lines, tabs or more than 4 spaces in a row`);
+    // The same text goes to every subscriber: one citizen's fiscal code in it would go to all of them.
+    if (FISCAL_CODE_TOKEN.test(p)) throw new BroadcastError(`params[${i}]: holds a fiscal code; a broadcast goes to every subscriber, so it must carry no one's personal data; nothing was sent`);
   });
   for (const [attr, values] of Object.entries(req.segment ?? {})) {
     const def = service.profile?.attributes[attr];

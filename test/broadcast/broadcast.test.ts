@@ -111,6 +111,9 @@ describe.each(run)('broadcasts on %s', (dialect) => {
     await expect(createBroadcast(alert({ topic: 'notizie', template: 'allerta_meteo' }), deps())).rejects.toThrow(/approved as UTILITY but topic "notizie" is MARKETING/);
     await expect(createBroadcast(alert({ channel: 'appio' }), deps())).rejects.toThrow(IO_REFUSAL);
     await expect(createBroadcast(alert({ segment: { shoeSize: ['42'] } }), deps())).rejects.toThrow(/unknown attribute "shoeSize"/);
+    // One citizen's fiscal code would reach every subscriber; the refusal does not repeat it.
+    const leak = createBroadcast(alert({ params: ['Pratica di rssmra80a01h501u approvata'] }), deps());
+    await expect(leak).rejects.toThrow('params[0]: holds a fiscal code; a broadcast goes to every subscriber, so it must carry no one\'s personal data; nothing was sent');
     expect(await p.store.knex('broadcasts').count({ n: '*' }).first()).toMatchObject({ n: 0 });
   });
 
