@@ -9,8 +9,9 @@
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/?#@"'<>,]*:)[^\s"'<>,]+@/gi;
 // Password=…; in an ADO-style SQL Server connection string.
 const KEY_VALUE_PASSWORD = /\b(password|pwd)(\s*=\s*)("[^"]*"|'[^']*'|[^;"'\s]+)/gi;
-// A bearer token, unless it is one of our own placeholders ("Bearer <from $WHATSAPP_TOKEN>").
-const BEARER = /\b(Bearer\s+)(?!<)[A-Za-z0-9._~+/=-]+/g;
+// A bearer token, unless it is one of our own placeholders ("Bearer <from $WHATSAPP_TOKEN>") or a
+// plain lowercase word: prose ("missing or wrong Bearer token") stays readable.
+const BEARER = /\b(Bearer\s+)(?!<)(?![a-z]+\b)[A-Za-z0-9._~+/=-]+/g;
 // A secret header written as text: raw HTTP ("Name: value") or JSON ("Name":"value").
 const SECRET_HEADER_TEXT = /\b(Ocp-Apim-Subscription-Key|X-Hub-Signature-256|X-Hub-Signature)(["']?\s*[:=]\s*["']?)(?!<)[^\s"',;]+/gi;
 

@@ -82,6 +82,7 @@ describe('maskText', () => {
 
   it.each([
     'Bearer <from $WHATSAPP_TOKEN>',
+    'error: missing or wrong Bearer token',
     '{"Ocp-Apim-Subscription-Key":"<from $IO_KEY_ANAGRAFE>"}',
     '{"url":"http://127.0.0.1:46123/api/v1","msg":"x","privacy":"rpd@comune.example.it"}',
     'postgres://postgres@127.0.0.1:5432/test',
