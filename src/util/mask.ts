@@ -11,7 +11,8 @@ const FISCAL_CODE_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![
 //  - international: +CC or 00CC then 8..14 more digits (+39 333 123 4567, 0039 333...);
 //  - Italian mobile: 3xx then 6..7 more digits (333 123 4567, 333/1234567);
 //  - Italian landline: 0x then 6..9 more digits (06 1234 5678, 02-12345678);
-//  - either of those after a bare 39, the form WhatsApp's wa_id, `to` and `recipient_id` carry
+//  - a mobile prefix set apart: "333 - 1234567", "(333) 1234567";
+//  - either of the first two after a bare 39, the form WhatsApp's wa_id, `to` and `recipient_id` carry
 //    (393331234567): an Italian number written without + or 00.
 // Boundaries: never start after a word char, a "+", "hexdigit-" (UUID groups) or "digit.",
 // and never stop before a word char, "-hexdigit" or ".digit", so a number is never cut out
@@ -21,6 +22,9 @@ const PHONE_BODY = [
   `(?:\\+|00)[1-9](?:${SEP}\\(?\\d\\)?){7,13}`,
   `3\\d{2}(?:${SEP}\\d){6,7}`,
   `0\\d(?:${SEP}\\d){6,9}`,
+  // the prefix set apart as back-office forms often write it: "333 - 1234567", "(333) 1234567".
+  `3\\d{2} [-/] \\d{6,7}`,
+  `\\(3\\d{2}\\) ?\\d{6,7}`,
   `39${SEP}3\\d{2}(?:${SEP}\\d){6,7}`,
   `39${SEP}0\\d(?:${SEP}\\d){6,9}`,
 ].join('|');

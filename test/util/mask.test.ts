@@ -46,6 +46,10 @@ describe('maskText', () => {
     ['"wa_id":"393331234567"', '"wa_id":"**********67"'],
     ['from 39 333 123 4567', 'from **********67'],
     ['recipient_id 390612345678', 'recipient_id **********78'],
+    // The mobile prefix set apart, as back-office forms store it.
+    ['cell 333 - 1234567', 'cell ********67'],
+    ['cell 333 / 1234567', 'cell ********67'],
+    ['cell (333) 1234567', 'cell ********67'],
   ])('masks the phone in %j', (input, expected) => {
     expect(maskText(input)).toBe(expected);
   });
