@@ -2,6 +2,7 @@
 // that names it, not a setting silently ignored.
 import { z } from 'zod';
 import { validate as validCron } from 'node-cron';
+import { secureUrl } from './secure-url.js';
 
 // The bad expression is quoted: "not valid" alone leaves the reader to find which one in the file.
 // A schedule is never a secret.
@@ -21,7 +22,7 @@ export const storeSchema = z.strictObject({
 });
 
 export const appioSchema = z.strictObject({
-  baseUrl: z.url().default('https://api.io.pagopa.it/api/v1'),
+  baseUrl: secureUrl('the IO key').default('https://api.io.pagopa.it/api/v1'),
   timeoutSeconds: z.number().positive().default(10),
   /** IO counts requests per owner account (APIM user): every service of one owner shares it. */
   owners: z.record(z.string(), z.strictObject({
@@ -35,7 +36,7 @@ export const appioSchema = z.strictObject({
 });
 
 export const whatsappSchema = z.strictObject({
-  graphUrl: z.url().default('https://graph.facebook.com'),
+  graphUrl: secureUrl('the WhatsApp token').default('https://graph.facebook.com'),
   /** Pinned Graph API version. */
   version: z.string().regex(/^v\d+\.\d+$/, 'a Graph API version like v24.0').default('v24.0'),
   phoneNumberId: z.string().min(1),

@@ -55,6 +55,18 @@ describe('config/ponte.yaml', () => {
     expect(problems('store: [1, 2')[0]).toMatch(/^not valid YAML/);
   });
 
+  it('refuses plain http for the providers (their key or token travels with every request), except to this machine', () => {
+    expect(problems(base.replace('baseUrl: https://api.io.pagopa.it/api/v1', 'baseUrl: http://api.io.pagopa.it/api/v1'))).toEqual([
+      'channels.appio.baseUrl: must be https:// (plain http only to this machine): the IO key travels with every request',
+    ]);
+    expect(problems(base.replace('phoneNumberId: "106540352242922"', 'phoneNumberId: "106540352242922"\n    graphUrl: http://graph.facebook.com'))).toEqual([
+      'channels.whatsapp.graphUrl: must be https:// (plain http only to this machine): the WhatsApp token travels with every request',
+    ]);
+    for (const local of ['http://127.0.0.1:8081/api/v1', 'http://localhost:8081/api/v1', 'http://[::1]:8081/api/v1']) {
+      expect(parseConfig(base.replace('baseUrl: https://api.io.pagopa.it/api/v1', `baseUrl: ${local}`), FILE).channels.appio?.baseUrl).toBe(local);
+    }
+  });
+
   it("a connector's own settings are checked by its schema, naming the instance and field", async () => {
     const cfg = parseConfig(base.replace('leadHours: 24', 'leadHours: "ventiquattro"'), FILE);
     const err = await resolveInstances(cfg, FILE).catch((e: unknown) => e);

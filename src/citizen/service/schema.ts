@@ -8,6 +8,7 @@ import { LIMITS, tooLong } from './limits.js';
 import { TEXT_DEFAULTS, TEXT_PLACEHOLDERS, placeholderProblem, type TextKey, type Texts } from './texts.js';
 import { parseOfficeHours } from './office-hours.js';
 import { isValidTimeZone } from '../../util/local-time.js';
+import { secureUrl } from '../../config/secure-url.js';
 
 const text = (max: number, what = 'for a message') =>
   z.string().min(1, 'must not be empty').superRefine((s, ctx) => {
@@ -144,7 +145,7 @@ export const handoffSchema = z
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     }),
     /** The staff's HTTP endpoint; the token only through the environment variable named here. */
-    endpoint: z.strictObject({ url: webUrl, tokenEnv: envName }).optional(),
+    endpoint: z.strictObject({ url: secureUrl('the staff token (and the conversation)'), tokenEnv: envName }).optional(),
     /** A web chat with staff. */
     link: webUrl.optional(),
   })

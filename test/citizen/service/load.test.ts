@@ -272,6 +272,10 @@ describe('other fields', () => {
       }),
     ).toEqual([E('handoff: needs an endpoint (staff HTTP endpoint), a link (web chat) or both')]);
     expect(errorsAfter((c) => (c.handoff.endpoint.token = 'abc'))).toEqual([E('handoff.endpoint: unknown field(s) "token"')]);
+    // The staff token and the citizen's conversation travel with every post: never in clear off this machine.
+    expect(errorsAfter((c) => (c.handoff.endpoint.url = 'http://urp.comune.ponteverde.example/api/whatsapp-handoff'))).toEqual([
+      E('handoff.endpoint.url: must be https:// (plain http only to this machine): the staff token (and the conversation) travels with every request'),
+    ]);
     expect(errorsAfter((c) => (c.handoff.endpoint.tokenEnv = 'my-token'))).toEqual([
       E('handoff.endpoint.tokenEnv: must be an environment variable name (A-Z, 0-9, _)'),
     ]);
