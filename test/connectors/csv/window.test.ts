@@ -51,6 +51,26 @@ describe('CSV source, window shape', () => {
     expect(r.events[0]!.data).toEqual({ pupil: 'Niccolò', balance: '-12,50', on: '2026-11-24T07:30:00.000Z' });
   });
 
+  it('reads a UTF-8 file with a BOM as UTF-8 even when connector.yaml says windows-1252', async () => {
+    // The export program was upgraded and now writes UTF-8 with a BOM: before, the header's first
+    // name read as "ï»¿n_avviso" and the run failed on a column that was there.
+    const { dir, file } = csvConnector({ shape: 'window' });
+    writeExport(join(dir, 'export/saldi.csv'), `\uFEFF${HEADER}1;${CF};;Niccolò;-12,50;24/11/2026 08:30;DA_INVIARE\r\n`, { encoding: 'utf8' });
+    const r = await collect(declarativeConnector(file), { now: NOW });
+    expect(r.errors).toEqual([]);
+    expect(r.events[0]!.data).toMatchObject({ pupil: 'Niccolò', balance: '-12,50' });
+  });
+
+  it('fails the run, naming the file, the line and the setting, when a Windows-1252 export is read as UTF-8', async () => {
+    // encoding left at its default (utf8): "Niccolò" used to reach the parent as "Niccol\uFFFD".
+    const { dir, file } = csvConnector({ shape: 'window', source: '{ kind: csv, path: ../export/saldi.csv }' });
+    writeExport(join(dir, 'export/saldi.csv'), `${HEADER}1;${CF};;Anna;-1,00;24/11/2026 08:30;DA_INVIARE\r\n2;${CF};;Niccolò;-12,50;24/11/2026 08:30;DA_INVIARE\r\n`);
+    await expect(collect(declarativeConnector(file), { now: NOW })).rejects.toThrow(/saldi\.csv: line 3 is not UTF-8 text .*set encoding: windows-1252 under source: in connector\.yaml/);
+    // An accented column name in the header is caught on line 1, before any row.
+    writeExport(join(dir, 'export/saldi.csv'), `${HEADER.replace('alunno', 'alunno;città')}1;${CF};;Anna;x;-1,00;24/11/2026 08:30;DA_INVIARE\r\n`);
+    await expect(collect(declarativeConnector(file), { now: NOW })).rejects.toThrow(/saldi\.csv: line 1 is not UTF-8 text/);
+  });
+
   it('uses the newest file a glob matches (name order)', async () => {
     const { dir, file } = csvConnector({ shape: 'window', source: '{ kind: csv, path: ../export/saldi-*.csv }' });
     writeExport(join(dir, 'export/saldi-20261123.csv'), `${HEADER}1;${CF};;Vecchio;-1,00;24/11/2026 08:30;DA_INVIARE\n`);

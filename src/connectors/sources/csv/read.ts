@@ -56,10 +56,15 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
     await handle.read(last, 0, 1, before.size - 1);
     // Every export ends its last line; one that does not is cut short (still being written, or a copy that failed).
     if (last[0] !== 0x0a) throw new CsvFileError(`${shown}: the last line does not end with a line break: the file may still be being written or be cut short; nothing was read from it`);
+    // A UTF-8 byte order mark settles the encoding whatever `encoding` says: read as
+    // Windows-1252 it became "ï»¿" glued to the first column's name, which then "was missing".
+    const head = Buffer.alloc(3);
+    await handle.read(head, 0, 3, 0);
+    const utf8 = cfg.encoding === 'utf8' || (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf);
 
     // Only the bytes seen at the start: an append while reading cannot hand over half a line.
     const stream = handle.createReadStream({ start: 0, end: before.size - 1, autoClose: false });
-    const decoder = new TextDecoder(cfg.encoding === 'utf8' ? 'utf-8' : 'windows-1252');
+    const decoder = new TextDecoder(utf8 ? 'utf-8' : 'windows-1252');
     async function* text(): AsyncGenerator<string> {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (opts.progress) opts.progress.bytes += chunk.length;
@@ -84,6 +89,11 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
     try {
       for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
         opts.signal?.throwIfAborted();
+        // A Windows-1252 export read as UTF-8 decodes à, è, ò as U+FFFD: "Niccol\uFFFD" would reach
+        // citizens. It is the connector's setting that is wrong, not a row: the run fails.
+        if (utf8 && record.some((f) => f.includes('\uFFFD'))) {
+          throw new CsvFileError(`${shown}: line ${info.lines} is not UTF-8 text (an accented letter such as à or ò does not decode): the export is probably Windows-1252, as Excel and most municipal software write it; set encoding: windows-1252 under source: in connector.yaml`);
+        }
         if (!columns) {
           columns = headerOf(record, shown);
           opts.onHeader?.(columns);
