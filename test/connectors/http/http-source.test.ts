@@ -96,15 +96,23 @@ describe('HTTP JSON source', () => {
   it('fails the run with the URL (no query, no token) and what went wrong', async () => {
     process.env.MENSA_API_TOKEN = 'sekret-token';
     let answer: (res: ServerResponse) => void = (res) => res.writeHead(401).end('{"token":"sekret-token"}');
-    const url = await serve((_req, res) => answer(res));
+    const url = await serve((req, res) => (req.url?.startsWith('/sso/') ? res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<!doctype html><title>Accesso</title>') : answer(res)));
     const file = connector(`{ kind: http, url: "${url}/saldi?apikey=QUERYSECRET", authEnv: MENSA_API_TOKEN, timeoutSeconds: 0.3 }`);
     const failure = () => collect(file).then(() => '', (e: Error) => e.message);
     const e401 = await failure();
-    expect(e401).toBe(`${url}/saldi: HTTP 401 Unauthorized (check the token or key in the environment)`);
+    // Which variable to look at, by name: "the token" left the CED guessing among several.
+    expect(e401).toBe(`${url}/saldi: HTTP 401 Unauthorized (check MENSA_API_TOKEN (the bearer token) in Ponte's environment: wrong, expired, or for another API?)`);
+    const noAuth = connector(`{ kind: http, url: "${url}/saldi" }`);
+    expect(await collect(noAuth).then(() => '', (e: Error) => e.message)).toBe(`${url}/saldi: HTTP 401 Unauthorized (the request carried no credentials: name the variable holding the token in source.authEnv or headersEnv)`);
     answer = (res) => res.writeHead(503).end();
-    expect(await failure()).toBe(`${url}/saldi: HTTP 503 Service Unavailable`);
+    expect(await failure()).toBe(`${url}/saldi: HTTP 503 Service Unavailable (the back-office server failed; the next scheduled run tries again)`);
     answer = (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
-    expect(await failure()).toBe(`${url}/saldi: the answer is not JSON (content-type text/html)`);
+    expect(await failure()).toBe(`${url}/saldi: the answer is not JSON (content-type text/html): an HTML page, usually a login page or a proxy's error page; check source.url (the API's address, not the web site's) and MENSA_API_TOKEN (the bearer token)`);
+    // A single sign-on front that sends a bad token to its login page: where it ended up is said.
+    answer = (res) => res.writeHead(302, { location: '/sso/login?back=QUERYSECRET' }).end();
+    const redirected = await failure();
+    expect(redirected).toMatch(new RegExp(`^${url}/saldi: the answer is not JSON \\(content-type text/html; charset=utf-8\\), after a redirect to ${url}/sso/login: an HTML page`));
+    expect(redirected).not.toContain('QUERYSECRET');
     answer = (res) => res.writeHead(200).end('{"results":[]}');
     expect(await failure()).toBe(`${url}/saldi: no array at itemsPath "(the whole answer)" (page 1; the answer has: results)`);
     answer = () => { /* never answers */ };

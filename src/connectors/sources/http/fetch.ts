@@ -53,7 +53,7 @@ export async function* fetchPages(cfg: HttpSourceConfig, signal: AbortSignal, en
   if (cfg.paging && 'param' in cfg.paging) url = withParam(first, cfg.paging.param, cfg.paging.first);
   for (let number = 1; url; number++) {
     if (number > cfg.maxPages) throw new HttpSourceError(`${shownUrl(first)}: more than maxPages (${cfg.maxPages}) pages: does the next link ever end?`);
-    const body = await getJson(url, headers, cfg.timeoutSeconds, signal);
+    const body = await getJson(url, headers, cfg.timeoutSeconds, signal, credentialVars(cfg));
     const items = at(body.json, cfg.itemsPath);
     if (!Array.isArray(items)) {
       const has = body.json && typeof body.json === 'object' ? Object.keys(body.json as object).join(', ') : typeof body.json;
@@ -70,13 +70,19 @@ export async function* fetchPages(cfg: HttpSourceConfig, signal: AbortSignal, en
   }
 }
 
+/** The variables the credentials come from, by name (never their values), or null when none. */
+function credentialVars(cfg: HttpSourceConfig): string | null {
+  const vars = [...(cfg.authEnv ? [`${cfg.authEnv} (the bearer token)`] : []), ...Object.entries(cfg.headersEnv).map(([h, v]) => `${v} (header ${h})`)];
+  return vars.length ? vars.join(' and ') : null;
+}
+
 function withParam(url: string, param: string, value: number): string {
   const u = new URL(url);
   u.searchParams.set(param, String(value));
   return u.href;
 }
 
-async function getJson(url: string, headers: Record<string, string>, timeoutSeconds: number, signal: AbortSignal): Promise<{ json: unknown; date: number | null }> {
+async function getJson(url: string, headers: Record<string, string>, timeoutSeconds: number, signal: AbortSignal, credentials: string | null): Promise<{ json: unknown; date: number | null }> {
   const shown = shownUrl(url);
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   let res: Response;
@@ -91,8 +97,10 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
   // The body of an error may echo the request or hold personal data: only the status is told.
   if (!res.ok) {
     await res.body?.cancel();
-    const hint = res.status === 401 || res.status === 403 ? ' (check the token or key in the environment)' : '';
-    throw new HttpSourceError(`${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${hint}`);
+    const hint = res.status === 401 || res.status === 403
+      ? (credentials ? ` (check ${credentials} in Ponte's environment: wrong, expired, or for another API?)` : ' (the request carried no credentials: name the variable holding the token in source.authEnv or headersEnv)')
+      : res.status >= 500 ? ' (the back-office server failed; the next scheduled run tries again)' : '';
+    throw new HttpSourceError(`${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${redirectedTo(res, url)}${hint}`);
   }
   let text: string;
   try {
@@ -105,8 +113,18 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
   try {
     json = JSON.parse(text);
   } catch {
-    throw new HttpSourceError(`${shown}: the answer is not JSON (content-type ${res.headers.get('content-type') ?? 'not given'})`);
+    const type = res.headers.get('content-type') ?? 'not given';
+    // A wrong token often gets a redirect to a login page, answered 200: say what HTML usually is.
+    const html = /html/i.test(type) || /^\s*</.test(text)
+      ? `: an HTML page, usually a login page or a proxy's error page; check source.url (the API's address, not the web site's)${credentials ? ` and ${credentials}` : ''}`
+      : '';
+    throw new HttpSourceError(`${shown}: the answer is not JSON (content-type ${type})${redirectedTo(res, url)}${html}`);
   }
   const date = Date.parse(res.headers.get('date') ?? '');
   return { json, date: Number.isNaN(date) ? null : date };
+}
+
+/** ", after a redirect to <url>" when fetch followed one (shown without query or credentials). */
+function redirectedTo(res: Response, asked: string): string {
+  return res.redirected && res.url && shownUrl(res.url) !== shownUrl(asked) ? `, after a redirect to ${shownUrl(res.url)}` : '';
 }
