@@ -50,13 +50,17 @@ describe('acceptance harness', () => {
     if (name === 'pratiche-api') expect(rs.every((r) => r.status === 'PASS')).toBe(true);
   });
 
-  it('fails a CSV connector whose export lacks a mapped column, naming the header', async () => {
+  it('refuses a CSV or HTTP connector whose fixture.yaml lacks a mapped column, naming fixture.yaml and the column', async () => {
+    // connector.yaml edited to the real export's header, fixture.yaml still the scaffold's: six
+    // checks used to fail with "the header line of /tmp/…/x.csv does not have", pointing at connector.yaml.
     const cwd = tempDir('scaffold');
     scaffoldConnector('avvisi-suap', { kind: 'csv', shape: 'window', cwd });
     const fixture = join(cwd, 'connectors/avvisi-suap/fixture.yaml');
     writeFileSync(fixture, readFileSync(fixture, 'utf8').replace('  stato: string(20)\n', ''));
-    const rs = await runHarness(await harnessTarget('avvisi-suap', cwd), { dialect: 'sqlite', log });
-    expect(rs.find((r) => r.check === 'config valid')).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/the header line of .* does not have — .*"stato"/) });
+    await expect(harnessTarget('avvisi-suap', cwd)).rejects.toThrow(/fixture\.yaml: invalid configuration\n {2}- columns: no "stato", which connector\.yaml maps in event\.data\.status: the harness writes a scratch file with fixture\.yaml's columns/);
+    const http = tempDir('http-fixture');
+    for (const f of ['connector.yaml', 'fixture.yaml']) writeFileSync(join(http, f), readFileSync(join('test/fixtures/http-connectors/scadenze-api', f), 'utf8').replace('  importo: string(20)\n', '').replace('  importo: "120,50"\n', ''));
+    await expect(harnessTarget(http)).rejects.toThrow(/columns: no "importo", which connector\.yaml maps in event\.data\.\w+: the harness serves rows with fixture\.yaml's columns/);
   });
 
   it.runIf(run.includes('postgres'))('passes the declarative window connector on postgres', async () => {

@@ -8,6 +8,7 @@ import type { CsvSourceConfig } from '../sources/csv/schema.js';
 import type { HttpSourceConfig } from '../sources/http/schema.js';
 import { loadDefinition } from '../registry.js';
 import { readFixture } from './fixture.js';
+import { mappedColumns } from '../declarative/columns.js';
 import type { HarnessTarget } from './harness.js';
 
 export async function harnessTarget(name: string, cwd = process.cwd()): Promise<HarnessTarget> {
@@ -21,6 +22,16 @@ export async function harnessTarget(name: string, cwd = process.cwd()): Promise<
     // A position cursor reads no column: the checks' dates go in the first `dates` column.
     const dateColumn = spec.window?.column ?? spec.cursor?.column ?? Object.values(spec.event.dates)[0];
     if (!csv && !http && !fixture.table) throw new ConfigError(join(dirname(yamlFile), 'fixture.yaml'), ['table: required (the table the harness creates in its scratch database)']);
+    // A file or a listing is written from fixture.yaml's columns: one connector.yaml maps but the
+    // fixture lacks used to fail six checks with "the header line of /tmp/…csv does not have",
+    // which points at connector.yaml and a scratch file rather than at fixture.yaml.
+    if ((csv && !csv.columns) || http) {
+      const have = new Set(Object.keys(fixture.columns));
+      const missing = mappedColumns(spec).filter((m) => !have.has(m.column) && !(m.column === 'id' && m.field === 'key'));
+      if (missing.length) {
+        throw new ConfigError(join(dirname(yamlFile), 'fixture.yaml'), missing.map((m) => `columns: no "${m.column}", which connector.yaml maps in ${m.field}: the harness ${csv ? 'writes a scratch file' : 'serves rows'} with fixture.yaml's columns; list ${csv ? "the export's header there, in file order" : 'the fields of a row there (nested ones as outer.inner)'}`));
+      }
+    }
     if (!dateColumn) throw new ConfigError(yamlFile, ['event.dates: the acceptance harness needs a date column to build its cases (a file connector with a position cursor: put one under dates)']);
     return {
       ...(csv ? { csv } : {}),
