@@ -128,6 +128,33 @@ describe('HTTP JSON source', () => {
     expect(await collect(closed).then(() => '', (e: Error) => e.message)).toBe(`http://127.0.0.1:${port}/x: cannot connect (ECONNREFUSED)`);
   });
 
+  it('never sends the credentials to another server a redirect names; follows redirects on the same server', async () => {
+    // fetch itself drops Authorization on such a redirect but kept X-Api-Key: the key went to the other host.
+    process.env.MENSA_API_KEY = 'sekret-api-key';
+    process.env.MENSA_API_TOKEN = 'sekret-token';
+    const seen: Array<string | undefined> = [];
+    const other = createServer((req, res) => { seen.push(req.headers['x-api-key'] as string | undefined); res.writeHead(200).end('[]'); });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const url = await serve((req, res) => {
+        if (req.url?.startsWith('/old')) res.writeHead(301, { location: '/saldi' }).end();
+        else if (req.url?.startsWith('/moved')) res.writeHead(302, { location: `http://localhost:${otherPort}/login?back=QUERYSECRET` }).end();
+        else res.writeHead(200).end(JSON.stringify(req.headers['x-api-key'] === 'sekret-api-key' ? [item(1)] : []));
+      });
+      const same = connector(`{ kind: http, url: "${url}/old", headersEnv: { X-Api-Key: MENSA_API_KEY } }`);
+      expect((await collect(same)).events.map((e) => e.entity)).toEqual(['mensa-api:1']);
+      const moved = connector(`{ kind: http, url: "${url}/moved", authEnv: MENSA_API_TOKEN, headersEnv: { X-Api-Key: MENSA_API_KEY } }`);
+      const err = await collect(moved).then(() => '', (e: Error) => e.message);
+      expect(err).toBe(`${url}/moved: HTTP 302 redirects to another server, http://localhost:${otherPort}/login, and the credentials (MENSA_API_TOKEN (the bearer token) and MENSA_API_KEY (header X-Api-Key)) are not sent there: a wrong token sent to a login page, or the API has moved (then set source.url to its new address)`);
+      expect(seen).toEqual([]);
+    } finally {
+      delete process.env.MENSA_API_KEY;
+      delete process.env.MENSA_API_TOKEN;
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
+
   it('fails the run before any row when no row has a field connector.yaml maps', async () => {
     const url = await serve((_req, res) => res.writeHead(200).end(JSON.stringify([{ id: 1, codice_fiscale: CF, saldo: '1', data: '2026-11-24 09:00' }])));
     await expect(collect(connector(`{ kind: http, url: "${url}/saldi" }`))).rejects.toThrow(

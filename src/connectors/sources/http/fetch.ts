@@ -86,13 +86,31 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
   const shown = shownUrl(url);
   const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
   let res: Response;
-  try {
-    res = await fetch(url, { headers, signal: AbortSignal.any([signal, timeout]), redirect: 'follow' });
-  } catch (e) {
-    signal.throwIfAborted();
-    if (timeout.aborted) throw new HttpSourceError(`${shown}: no answer within ${timeoutSeconds} s (timeoutSeconds)`);
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    throw new HttpSourceError(`${shown}: cannot connect (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+  let at = url;
+  // Redirects are followed here, not by fetch: fetch drops Authorization on a redirect to another
+  // server but keeps every other header, so headersEnv's API key went to whatever host a
+  // redirect named (an SSO front, a moved API). Another server gets no credentials: the run fails.
+  for (let hops = 0; ; hops++) {
+    try {
+      res = await fetch(at, { headers, signal: AbortSignal.any([signal, timeout]), redirect: 'manual' });
+    } catch (e) {
+      signal.throwIfAborted();
+      if (timeout.aborted) throw new HttpSourceError(`${shown}: no answer within ${timeoutSeconds} s (timeoutSeconds)`);
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      throw new HttpSourceError(`${shown}: cannot connect (${cause?.code ?? cause?.message ?? (e as Error).message})`);
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (!location) break;
+    await res.body?.cancel();
+    const next = new URL(location, at);
+    const from = new URL(at);
+    // The same server, or the same host moving to https, may have the credentials.
+    const sameServer = next.origin === from.origin || (next.hostname === from.hostname && next.protocol === 'https:');
+    if (!sameServer && credentials) {
+      throw new HttpSourceError(`${shown}: HTTP ${res.status} redirects to another server, ${shownUrl(next.href)}, and the credentials (${credentials}) are not sent there: a wrong token sent to a login page, or the API has moved (then set source.url to its new address)`);
+    }
+    if (hops >= 10) throw new HttpSourceError(`${shown}: more than 10 redirects`);
+    at = next.href;
   }
   // The body of an error may echo the request or hold personal data: only the status is told.
   if (!res.ok) {
@@ -100,7 +118,7 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
     const hint = res.status === 401 || res.status === 403
       ? (credentials ? ` (check ${credentials} in Ponte's environment: wrong, expired, or for another API?)` : ' (the request carried no credentials: name the variable holding the token in source.authEnv or headersEnv)')
       : res.status >= 500 ? ' (the back-office server failed; the next scheduled run tries again)' : '';
-    throw new HttpSourceError(`${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${redirectedTo(res, url)}${hint}`);
+    throw new HttpSourceError(`${shown}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${redirectedTo(at, url)}${hint}`);
   }
   let text: string;
   try {
@@ -118,13 +136,13 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
     const html = /html/i.test(type) || /^\s*</.test(text)
       ? `: an HTML page, usually a login page or a proxy's error page; check source.url (the API's address, not the web site's)${credentials ? ` and ${credentials}` : ''}`
       : '';
-    throw new HttpSourceError(`${shown}: the answer is not JSON (content-type ${type})${redirectedTo(res, url)}${html}`);
+    throw new HttpSourceError(`${shown}: the answer is not JSON (content-type ${type})${redirectedTo(at, url)}${html}`);
   }
   const date = Date.parse(res.headers.get('date') ?? '');
   return { json, date: Number.isNaN(date) ? null : date };
 }
 
-/** ", after a redirect to <url>" when fetch followed one (shown without query or credentials). */
-function redirectedTo(res: Response, asked: string): string {
-  return res.redirected && res.url && shownUrl(res.url) !== shownUrl(asked) ? `, after a redirect to ${shownUrl(res.url)}` : '';
+/** ", after a redirect to <url>" when one was followed (shown without query or credentials). */
+function redirectedTo(at: string, asked: string): string {
+  return shownUrl(at) !== shownUrl(asked) ? `, after a redirect to ${shownUrl(at)}` : '';
 }
