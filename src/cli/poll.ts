@@ -8,6 +8,7 @@ import { configFile, loadConfig } from '../config/load.js';
 import { existsSync } from 'node:fs';
 import { progressPrinter } from '../connectors/progress.js';
 import { useStoreRefKey } from '../store/store-meta.js';
+import { localStamp } from '../util/local-stamp.js';
 
 export interface PollOptions extends GlobalOptions {
   dryRun?: boolean;
@@ -39,7 +40,7 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
       // template's parameters (11 levels down) to "[Too deep]".
       const shown = opts.reveal ? report : maskDeep(report, { maxDepth: WHOLE_DOCUMENT_DEPTH });
       if (opts.json) console.log(JSON.stringify(shown, null, 2));
-      else printDryRun(shown, Boolean(opts.reveal));
+      else printDryRun(shown, Boolean(opts.reveal), config.timeZone);
       return 0;
     });
   }
@@ -70,14 +71,14 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
   });
 }
 
-function printDryRun(r: DryRunReport, revealed: boolean): void {
+function printDryRun(r: DryRunReport, revealed: boolean, zone: string): void {
   const out: string[] = [];
   const known = r.events.filter((e) => e.alreadyInLedger).length;
   out.push(`Dry run of ${r.connector}: ${r.events.length} event(s)${known ? ` (${known} already in the ledger: a poll would not send them again)` : ''}, ${r.cancellations.length} cancellation(s), ${r.rowErrors.length} row error(s). Nothing was stored or sent.`);
   if (!revealed) out.push('(fiscal codes and phone numbers masked; --reveal shows them)');
   for (const e of r.events) {
     out.push('', `● ${e.key}  [${e.type}]${e.alreadyInLedger ? '  — already in the ledger: not sent again' : ''}`);
-    out.push(`  send from ${e.notBefore ?? 'now'}${e.expiresAt ? `, not after ${e.expiresAt}` : ''}`);
+    out.push(`  send from ${e.notBefore ? localStamp(e.notBefore, zone) : 'now'}${e.expiresAt ? `, not after ${localStamp(e.expiresAt, zone)}` : ''}`);
     for (const s of e.sends) {
       if (s.error) { out.push(`  ${s.channel} (${s.routing}): cannot send: ${s.error}`); continue; }
       const q = s.request!;

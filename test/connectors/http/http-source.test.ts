@@ -155,6 +155,24 @@ describe('HTTP JSON source', () => {
     }
   });
 
+  it("a next-page link to another server is not followed with the credentials", async () => {
+    process.env.MENSA_API_KEY = 'sekret-api-key';
+    const seen: Array<string | undefined> = [];
+    const other = createServer((req, res) => { seen.push(req.headers['x-api-key'] as string | undefined); res.writeHead(200).end('{"rows":[]}'); });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = (other.address() as AddressInfo).port;
+    try {
+      const url = await serve((_req, res) => res.writeHead(200).end(JSON.stringify({ rows: [item(1)], links: { next: `http://localhost:${otherPort}/saldi?p=2` } })));
+      const paged = connector(`{ kind: http, url: "${url}/saldi", headersEnv: { X-Api-Key: MENSA_API_KEY }, itemsPath: rows, paging: { next: links.next } }`);
+      const err = await collect(paged).then(() => '', (e: Error) => e.message);
+      expect(err).toBe(`${url}/saldi: the next page's link (links.next) points to another server, http://localhost:${otherPort}/saldi, and the credentials (MENSA_API_KEY (header X-Api-Key)) are not sent there`);
+      expect(seen).toEqual([]);
+    } finally {
+      delete process.env.MENSA_API_KEY;
+      await new Promise<void>((r) => other.close(() => r()));
+    }
+  });
+
   it('fails the run before any row when no row has a field connector.yaml maps', async () => {
     const url = await serve((_req, res) => res.writeHead(200).end(JSON.stringify([{ id: 1, codice_fiscale: CF, saldo: '1', data: '2026-11-24 09:00' }])));
     await expect(collect(connector(`{ kind: http, url: "${url}/saldi" }`))).rejects.toThrow(

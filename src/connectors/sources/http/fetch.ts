@@ -63,7 +63,13 @@ export async function* fetchPages(cfg: HttpSourceConfig, signal: AbortSignal, en
     if (!cfg.paging) break;
     if ('next' in cfg.paging) {
       const next = at(body.json, cfg.paging.next);
-      url = typeof next === 'string' && next.trim() ? new URL(next, url).href : null;
+      const nextUrl: string | null = typeof next === 'string' && next.trim() ? new URL(next, url).href : null;
+      // A next link is followed with the credentials: only on the server they were meant for.
+      const credentials = credentialVars(cfg);
+      if (nextUrl && credentials && new URL(nextUrl).origin !== new URL(url).origin) {
+        throw new HttpSourceError(`${shownUrl(url)}: the next page's link (${cfg.paging.next}) points to another server, ${shownUrl(nextUrl)}, and the credentials (${credentials}) are not sent there`);
+      }
+      url = nextUrl;
     } else {
       url = items.length ? withParam(first, cfg.paging.param, cfg.paging.first + number) : null;
     }
