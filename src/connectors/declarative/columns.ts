@@ -26,6 +26,7 @@ export function mappedColumns(spec: DeclarativeSpec, key?: CompiledTemplate): Ma
   for (const [name, column] of Object.entries(ev.data)) out.push({ field: `event.data.${name}`, column });
   for (const [name, column] of Object.entries(ev.dates)) out.push({ field: `event.dates.${name}`, column });
   if (ev.cancelWhen) out.push({ field: 'event.cancelWhen.column', column: ev.cancelWhen.column });
+  (ev.only ?? []).forEach((c, i) => out.push({ field: `event.only[${i}].column`, column: c.column }));
   // The dedup key reads a data or dates name first, else the raw column; `id` is always there.
   const names = new Set([...Object.keys(ev.data), ...Object.keys(ev.dates), 'id']);
   for (const v of key?.variables ?? []) {

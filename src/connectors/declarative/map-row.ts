@@ -2,7 +2,7 @@
 // naming the column. Pure: the same row always gives the same event (and the same dedup key).
 import type { EmittedEvent, RowError } from '../contract.js';
 import type { RowVerdict } from '../sql/window-poll.js';
-import type { DeclarativeSpec } from './schema.js';
+import type { DeclarativeSpec, OnlyCondition } from './schema.js';
 import { compileTemplate, TemplateError, type CompiledTemplate } from '../../messages/template.js';
 import { cellText, normaliseLanguage, statusIn } from '../sql/rows.js';
 import { parseWallTime, wallTimeToInstant } from '../../util/local-time.js';
@@ -36,6 +36,12 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
     const entity = entityPrefix + id;
     if (ev.cancelWhen && statusIn(row[ev.cancelWhen.column], ev.cancelWhen.in)) {
       return { cancel: `${ev.cancelWhen.column} is ${cellText(row[ev.cancelWhen.column])} in the back-office` };
+    }
+    for (const c of ev.only ?? []) {
+      const miss = onlyMiss(c, row[c.column]);
+      if (miss === null) continue;
+      if ('error' in miss) return { errors: [{ rowKey: id, field: c.column, message: miss.error }], cancel: 'the back-office row cannot be read' };
+      return { cancel: miss.reason };
     }
     let errors: RowError[] | undefined;
     const instants: Record<string, number> = {};
@@ -91,4 +97,34 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
     v.entity = entityPrefix + id;
     return v;
   };
+}
+
+/**
+ * A number as a back-office writes it: "-12,50" and "1.234,50" (Italian), "-12.50", "1234";
+ * null when the text is not one.
+ */
+export function backOfficeNumber(text: string): number | null {
+  // A currency sign or code beside the amount ("-12,50 €", "EUR 3,00") is not part of the number.
+  let t = text.replace(/€|\bEUR\b/gi, '').trim().replace(/\s+/g, '').replace(/^\u2212/, '-');
+  if (t.includes(',')) t = t.replace(/\.(?=\d{3}(\D|$))/g, '').replace(',', '.');
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(t)) return null;
+  return Number(t);
+}
+
+/** null when the cell meets the condition; else why the row gets nothing, or a row error. */
+function onlyMiss(c: OnlyCondition, value: unknown): { reason: string } | { error: string } | null {
+  const text = cellText(value);
+  if (c.in && !statusIn(value, c.in)) return { reason: `${c.column} is ${text ?? 'empty'}, not one of ${c.in.join(', ')}` };
+  const bounds: Array<[keyof OnlyCondition, (n: number, b: number) => boolean, string]> = [
+    ['below', (n, b) => n < b, 'below'], ['atMost', (n, b) => n <= b, 'at most'], ['above', (n, b) => n > b, 'above'], ['atLeast', (n, b) => n >= b, 'at least'],
+  ];
+  const wanted = bounds.filter(([k]) => c[k] !== undefined);
+  if (wanted.length === 0) return null;
+  if (text === undefined) return { error: `missing: event.only compares it with a number` };
+  const n = backOfficeNumber(text);
+  if (n === null) return { error: `"${text}" is not a number (event.only compares it)` };
+  for (const [k, ok, words] of wanted) {
+    if (!ok(n, c[k] as number)) return { reason: `${c.column} is ${text}, not ${words} ${c[k] as number}` };
+  }
+  return null;
 }

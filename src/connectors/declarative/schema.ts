@@ -14,6 +14,19 @@ const instantRule = z.strictObject({
   offsetHours: z.number().default(0),
 });
 
+/** One condition of event.only: a number compared (Italian "-12,50" or "1.234,50" read too), or a value among some. */
+export const onlyCondition = z.strictObject({
+  column,
+  below: z.number().optional(),
+  atMost: z.number().optional(),
+  above: z.number().optional(),
+  atLeast: z.number().optional(),
+  in: z.array(z.string()).min(1).optional(),
+}).refine((c) => ['below', 'atMost', 'above', 'atLeast', 'in'].some((k) => (c as Record<string, unknown>)[k] !== undefined), {
+  message: 'give at least one of below, atMost, above, atLeast (numbers) or in (values)',
+});
+export type OnlyCondition = z.infer<typeof onlyCondition>;
+
 export const declarativeSchema = z.strictObject({
   name,
   description: z.string().min(1),
@@ -60,6 +73,12 @@ export const declarativeSchema = z.strictObject({
     expiresAt: instantRule.optional(),
     /** Rows whose column holds one of these values get nothing (their pending sends are cancelled). */
     cancelWhen: z.strictObject({ column, in: z.array(z.string()).min(1) }).optional(),
+    /**
+     * Only rows meeting every condition get an event; the others are as cancelWhen (their pending
+     * sends are cancelled: a balance topped up before its reminder went out). A file or an HTTP
+     * listing has no WHERE; a database query can use both.
+     */
+    only: z.array(onlyCondition).min(1).optional(),
   }),
   /** Data names holding personal data: never allowed in an IO subject. */
   personalFields: z.array(z.string()).default([]),
