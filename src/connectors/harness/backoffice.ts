@@ -76,7 +76,7 @@ export function csvBackoffice(source: CsvSourceConfig, fixture: Fixture, key: st
   let rows: Row[] = [];
   const quote = (v: string) => `"${v.replace(/"/g, '""')}"`;
   const line = (r: Row) => `${columns.map((c) => quote(italian(r[c], fixture.columns[c]))).join(source.delimiter)}\r\n`;
-  const encode = (text: string) => (source.encoding === 'utf8' ? Buffer.from(text, 'utf8') : Buffer.from(text, 'latin1'));
+  const encode = (text: string) => (source.encoding === 'utf8' ? Buffer.from(text, 'utf8') : windows1252(text));
   const settled = () => {
     const past = new Date(Date.now() - (source.settleSeconds + 60) * 1000);
     utimesSync(file, past, past);
@@ -160,4 +160,21 @@ export async function httpBackoffice(source: HttpSourceConfig, key: string): Pro
     now: async () => Date.now(),
     destroy: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+// Windows-1252 differs from Latin-1 in 0x80-0x9F (€ is 0x80, ’ is 0x92): Node encodes only
+// Latin-1, so a fixture's "€" or typographic apostrophe would be written as the wrong byte.
+const CP1252_HIGH = new Map<string, number>();
+// { stream: true }: Node 20's one-shot decode of windows-1252 takes a Latin-1 fast path (0x80 → U+0080).
+for (let b = 0x80; b <= 0x9f; b++) CP1252_HIGH.set(new TextDecoder('windows-1252').decode(Uint8Array.of(b), { stream: true }), b);
+
+/** Text as Windows-1252 bytes; a character it lacks becomes "?", as export programs write it. */
+export function windows1252(text: string): Buffer {
+  const out = Buffer.alloc(text.length);
+  let n = 0;
+  for (const ch of text) {
+    const code = ch.codePointAt(0)!;
+    out[n++] = CP1252_HIGH.get(ch) ?? (code <= 0xff && (code < 0x80 || code > 0x9f) ? code : 0x3f);
+  }
+  return out.subarray(0, n);
 }
