@@ -220,9 +220,10 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
   const { channel, cfg, clock } = deps;
   const log = deps.log.child({ delivery: d.id, channel: channel.name });
   const write = (patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, 'accepted', patch);
-  const again = (lastError: string | null) => write({
+  // A 429's retry-after is a floor: the next read is never sooner than the provider asked.
+  const again = (lastError: string | null, retryAfterMs = 0) => write({
     state: 'accepted', polls: d.polls + 1, last_error: lastError,
-    next_attempt_at: clock() + statusPollDelayMs(d.polls + 1, cfg.statusPollSeconds),
+    next_attempt_at: clock() + Math.max(statusPollDelayMs(d.polls + 1, cfg.statusPollSeconds), retryAfterMs),
   });
   const tooOld = clock() - (d.sent_at ?? d.updated_at) > cfg.statusMaxAgeHours * 3_600_000;
   try {
@@ -260,7 +261,7 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
       return write({ state: 'failed', last_error: message, reason: 'status could not be read' });
     }
     log.warn({ err: message }, 'status poll failed: will poll again');
-    return again(message);
+    return again(message, err.detail.retryAfterMs);
   }
 }
 
