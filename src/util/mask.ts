@@ -1,11 +1,39 @@
 // Masking of personal identifiers (fiscal codes, phone numbers) in text and in structured
 // values, so logs never carry them in clear. Tuned to leave timestamps, ULIDs, UUIDs and
 // short numeric ids alone: a log full of stars is useless for debugging.
-import { FISCAL_CODE_SHAPE } from './fiscal-code.js';
+import { FISCAL_CODE_SHAPE, fiscalCodeCheckChar } from './fiscal-code.js';
 import { httpErrorSummary, isHttpClientError, maskSecrets, secretValueFor } from './mask-secrets.js';
 
 /** Fiscal-code-shaped token (with omocodia), not part of a longer alphanumeric run. */
 const FISCAL_CODE_IN_TEXT = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![A-Za-z0-9])`, 'gi');
+
+// A fiscal code written in groups ("RSS MRA 80A01 H501U", "rss-mra-80a01-h501u"): one kind of
+// separator (a space or a dash), only between the code's own parts (surname, name, year, month,
+// day, town, control), so the 16 characters still have to follow the code's exact structure.
+const CF_PARTS = ['[A-Z]{3}', '[A-Z]{3}', '[0-9LMNPQRSTUV]{2}', '[ABCDEHLMPRST]', '[0-9LMNPQRSTUV]{2}', '[A-Z]', '[0-9LMNPQRSTUV]{3}', '[A-Z]'];
+const GROUPED_FISCAL_CODE_IN_TEXT = new RegExp(
+  `(?<![A-Za-z0-9])(?:${[' ', '-'].map((sep) => CF_PARTS.join(`${sep}?`)).join('|')})(?![A-Za-z0-9])`,
+  'gi',
+);
+// Omocodia replaces digits with letters from the rightmost one leftwards, so in a real code no
+// digit follows a replaced one: this keeps runs of ordinary words from passing as a code.
+const DIGIT_POSITIONS = [6, 7, 9, 10, 12, 13, 14];
+function isGroupedFiscalCode(m: string): boolean {
+  const cf = m.replace(/[ -]/g, '');
+  if (cf.length === m.length) return false; // no separator: FISCAL_CODE_IN_TEXT's business
+  const digits = DIGIT_POSITIONS.map((i) => /\d/.test(cf[i]!));
+  if (!digits.every((d, i) => d || !digits.slice(i + 1).some(Boolean))) return false;
+  // All seven replaced is legal but rare, and a run of short words can take that shape: ask
+  // the control character to agree before masking it.
+  const upper = cf.toUpperCase();
+  return digits[0]! || fiscalCodeCheckChar(upper.slice(0, 15)) === upper[15];
+}
+/** "RSS MRA 80A01 H501U" → "RSS *** ***** ****U": masked like maskFiscalCode, separators kept. */
+function maskGroupedFiscalCode(m: string): string {
+  let seen = 0;
+  const total = m.replace(/[ -]/g, '').length;
+  return m.replace(/[^ -]/g, (c) => (++seen <= 3 || seen === total ? c : '*'));
+}
 
 // Phone numbers with at least 8 digits, separators allowed between digits:
 //  - international: +CC or 00CC then 8..14 more digits (+39 333 123 4567, 0039 333...);
@@ -28,8 +56,12 @@ const PHONE_BODY = [
   `39${SEP}3\\d{2}(?:${SEP}\\d){6,7}`,
   `39${SEP}0\\d(?:${SEP}\\d){6,9}`,
 ].join('|');
+// An Italian mobile glued to a label ("tel3331234567", "p_393330000101"): allowed only after a
+// run of letters/underscores that starts a token, never inside a code holding other digits
+// (ULIDs, hex ids) nor in a UUID's last group.
+const GLUED_MOBILE = `(?<=(?<![A-Za-z0-9])(?<![0-9A-Fa-f]-)[A-Za-z_]+)(?:\\+39${SEP}|39${SEP})?3\\d{2}(?:${SEP}\\d){6,7}`;
 const PHONE_IN_TEXT = new RegExp(
-  `(?<![\\w+])(?<![0-9A-Fa-f]-)(?<!\\d\\.)(?:${PHONE_BODY})(?!\\w)(?!-[0-9A-Fa-f])(?!\\.\\d)`,
+  `(?:(?<![\\w+])(?<![0-9A-Fa-f]-)(?<!\\d\\.)(?:${PHONE_BODY})|${GLUED_MOBILE})(?!\\w)(?!-[0-9A-Fa-f])(?!\\.\\d)`,
   'g',
 );
 // Dates (01-12-2026, 2026.11.24) and dotted amounts (300.000.000) can look like phones.
@@ -60,6 +92,7 @@ export function hasPhoneNumber(s: string): boolean {
 export function maskText(s: string): string {
   return maskSecrets(s)
     .replace(FISCAL_CODE_IN_TEXT, maskFiscalCode)
+    .replace(GROUPED_FISCAL_CODE_IN_TEXT, (m) => (isGroupedFiscalCode(m) ? maskGroupedFiscalCode(m) : m))
     .replace(PHONE_IN_TEXT, (m) => (NOT_A_PHONE.test(m) ? m : maskPhone(m)));
 }
 

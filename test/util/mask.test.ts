@@ -29,6 +29,31 @@ describe('maskText', () => {
   });
 
   it.each([
+    ['cf RSS MRA 80A01 H501U.', 'cf RSS *** ***** ****U.'],
+    ['cf rss-mra-80a01-h501u', 'cf rss-***-*****-****u'],
+    ['cf: RSSMRA 80A01 H501U', 'cf: RSS*** ***** ****U'],
+    ['cf RSS MRA 80 A 01 H 501 U', 'cf RSS *** ** * ** * *** U'],
+    // omocodia: the rightmost digits replaced by letters, up to all seven (control character right).
+    ['cf RSS-MRA-80A01-H50MM', 'cf RSS-***-*****-****M'],
+    ['cf RSS MRA UR T LM A LNP Y', 'cf RSS *** ** * ** * *** Y'],
+  ])('masks the fiscal code written in groups in %j', (input, expected) => {
+    expect(maskText(input)).toBe(expected);
+  });
+
+  it.each([
+    // a letter where a digit stands left of a digit: not how omocodia replaces them.
+    'cf RSS MRA 8LA01 H501U',
+    // short words in a code's shape, but all letters with a wrong control character.
+    'the one tv a st a lll y',
+    // separators mixed, or not between the code's parts.
+    'RSS MRA-80A01 H501U',
+    'RS SMRA 80A01 H501U',
+    'kebab-cased-words-in-a-config-key',
+  ])('does not take %j for a fiscal code', (input) => {
+    expect(maskText(input)).toBe(input);
+  });
+
+  it.each([
     ['call +39 333 123 4567 now', 'call +39********67 now'],
     ['call +393331234567', 'call +39********67'],
     ['tel 0039 333 1234567', 'tel 0039********67'],
@@ -50,6 +75,12 @@ describe('maskText', () => {
     ['cell 333 - 1234567', 'cell ********67'],
     ['cell 333 / 1234567', 'cell ********67'],
     ['cell (333) 1234567', 'cell ********67'],
+    // Glued to a label.
+    ['tel3331234567', 'tel********67'],
+    ['cell:3331234567', 'cell:********67'],
+    ['p_393330000101', 'p_**********01'],
+    ['{"k":"tel+393331234567"}', '{"k":"tel+39********67"}'],
+    ['x-tel333 123 4567', 'x-tel********67'],
   ])('masks the phone in %j', (input, expected) => {
     expect(maskText(input)).toBe(expected);
   });
@@ -68,6 +99,16 @@ describe('maskText', () => {
     'epoch 1732441200000',
     'version 1.3331234567',
     'AppuntamentoAnagrafe: conferma',
+    'at 1796463252982',
+    'ts=1796463252982 next=2026-12-25T09:30:00+01:00',
+    '01M92RVNYRPTWJP0WT479HGTPN',
+    'wamid.HBgLMzkzMzMxMjM0NTY3FQIAEhgWM0VCMDRDMzMxMjM0NTY3ODkwQUIA',
+    'ULID 01M92RVNYR3331234567 and id AB12C3331234567',
+    'uuid 550e8400-e29b-41d4-0716-ab3331234567',
+    'dedup ztl:202:2026-12-25:30d',
+    'took 3331234567ns, retry in 30s, window 3d',
+    'SQLSTATE 23505 ER_DUP_ENTRY errno 1062 ORA-00001',
+    'importo EUR333.50, €3331,20, 333,00 €',
   ])('leaves %j intact', (input) => {
     expect(maskText(input)).toBe(input);
   });
