@@ -28,6 +28,16 @@ function send(res: ServerResponse, r: Reply): void {
   res.end(body);
 }
 
+/**
+ * 413 without reading the rest of the body: waiting for its end would let a slow or endless
+ * upload hold the connection until Node's request timeout. The connection cannot carry another
+ * request with unread body bytes on it, so it is closed once the answer is out.
+ */
+function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
+  res.end(JSON.stringify({ error: 'payload too large' }), () => req.destroy());
+}
+
 export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string }): Promise<HttpServer> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -35,8 +45,8 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: { h
     void (async () => {
       try {
         if (!handler) return send(res, { status: 404, body: { error: 'not found' } });
-        const raw = await readBody(req, MAX_BODY);
-        if (raw === null) return send(res, { status: 413, body: { error: 'payload too large' } });
+        const raw = await readBody(req, MAX_BODY, { stopWhenTooLarge: true });
+        if (raw === null) return refuseTooLarge(req, res);
         const reply = await handler(req, url, raw);
         send(res, reply);
         if (reply.after) reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed'));

@@ -1,5 +1,7 @@
 // The server `ponte run` starts hands each route the raw body bytes (the webhook signature is over
 // them) and refuses a body past its limit before any handler sees it.
+import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startHttpServer, type HttpServer } from '../../src/server/http-server.js';
@@ -33,5 +35,68 @@ describe('startHttpServer', () => {
     // exactly at the limit still goes through
     expect((await fetch(`${server.url}/hook`, { method: 'POST', body: Buffer.alloc(4 * 1024 * 1024, 0x61) })).status).toBe(200);
     expect(calls).toBe(1);
+  });
+
+  it('answers 413 on an oversized Content-Length alone: the client never has to send the body', async () => {
+    let calls = 0;
+    server = await startHttpServer({
+      'POST /hook': async () => { calls++; return { status: 200 }; },
+    }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }) });
+    const url = new URL(`${server.url}/hook`);
+    const got = await new Promise<{ status?: number; headers: Record<string, unknown>; body: string; closed: boolean }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer while the body was not sent')), 3000);
+      const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'Content-Length': String(100 * 1024 * 1024) } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => { body += c; });
+        // the server closes the connection once it has answered
+        req.socket!.once('close', () => { clearTimeout(timer); resolve({ status: res.statusCode, headers: res.headers, body, closed: true }); });
+      });
+      req.on('error', () => {}); // the unsent body is cut short by the close
+      req.flushHeaders(); // headers only: not one byte of the body
+    });
+    expect(got.status).toBe(413);
+    expect(got.headers.connection).toBe('close');
+    expect(JSON.parse(got.body)).toEqual({ error: 'payload too large' });
+    expect(calls).toBe(0);
+  });
+
+  it('answers 413 to a chunked body as soon as it passes the limit, and closes the socket', async () => {
+    let calls = 0;
+    server = await startHttpServer({
+      'POST /hook': async () => { calls++; return { status: 200 }; },
+    }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }) });
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => {}); // the trickle written after the server's close
+    let answer = '';
+    socket.on('data', (c: Buffer) => { answer += c.toString('latin1'); });
+    const closed = new Promise<string>((resolve) => socket.once('close', () => resolve('closed')));
+    const chunk = (n: number) => Buffer.concat([Buffer.from(`${n.toString(16)}\r\n`), Buffer.alloc(n, 0x61), Buffer.from('\r\n')]);
+    socket.write('POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    // one byte past the limit, then a body that keeps going and never ends: a slow endless upload
+    for (let sent = 0; sent < 4 * 1024 * 1024; sent += 64 * 1024) {
+      if (!socket.write(chunk(64 * 1024))) await new Promise((r) => socket.once('drain', r));
+    }
+    socket.write(chunk(1));
+    const trickle = setInterval(() => { if (!socket.destroyed) socket.write(chunk(1024)); }, 20);
+    const outcome = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still open'), 5000))]);
+    clearInterval(trickle);
+    socket.destroy();
+    expect(outcome).toBe('closed');
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer.toLowerCase()).toContain('connection: close');
+    expect(answer).toContain('{"error":"payload too large"}');
+    expect(calls).toBe(0);
+  });
+
+  it('keeps a normal request\'s connection open for the next one', async () => {
+    server = await startHttpServer({
+      'POST /hook': async (_req, _url, raw) => ({ status: 200, body: { n: raw.length } }),
+    }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }) });
+    const r = await fetch(`${server.url}/hook`, { method: 'POST', body: 'x'.repeat(1000) });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('connection')).toBe('keep-alive');
+    expect(await r.json()).toEqual({ n: 1000 });
   });
 });
