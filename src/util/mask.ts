@@ -58,8 +58,9 @@ const PHONE_BODY = [
 ].join('|');
 // An Italian mobile glued to a label ("tel3331234567", "p_393330000101"): allowed only after a
 // run of letters/underscores that starts a token, never inside a code holding other digits
-// (ULIDs, hex ids) nor in a UUID's last group.
-const GLUED_MOBILE = `(?<=(?<![A-Za-z0-9])(?<![0-9A-Fa-f]-)[A-Za-z_]+)(?:\\+39${SEP}|39${SEP})?3\\d{2}(?:${SEP}\\d){6,7}`;
+// (ULIDs, hex ids) nor in a UUID's last group. The lookahead comes first so the run is only
+// walked back from a "3" or "+3": tried at every position, it made long letter runs quadratic.
+const GLUED_MOBILE = `(?=\\+?3)(?<=(?<![A-Za-z0-9])(?<![0-9A-Fa-f]-)[A-Za-z_]+)(?:\\+39${SEP}|39${SEP})?3\\d{2}(?:${SEP}\\d){6,7}`;
 const PHONE_IN_TEXT = new RegExp(
   `(?:(?<![\\w+])(?<![0-9A-Fa-f]-)(?<!\\d\\.)(?:${PHONE_BODY})|${GLUED_MOBILE})(?!\\w)(?!-[0-9A-Fa-f])(?!\\.\\d)`,
   'g',

@@ -135,6 +135,14 @@ describe('maskText', () => {
     expect(maskText(input)).toBe(input);
   });
 
+  it('stays fast on a long run of letters (a base64 blob in a log line)', () => {
+    // quadratic matching took seconds here; linear takes a few milliseconds
+    const blob = `data ${'QUJD'.repeat(25_000)} ${'a'.repeat(100_000)}3`;
+    const t = performance.now();
+    expect(maskText(blob)).toBe(blob);
+    expect(performance.now() - t).toBeLessThan(1000);
+  });
+
   it('masks every occurrence and is idempotent', () => {
     const once = maskText('RSSMRA85T10A562S +39 333 1234567 MRTMTT25D09F205Z 3339876543');
     expect(once).toBe('RSS************S +39********67 MRT************Z ********43');
