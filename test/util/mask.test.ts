@@ -38,6 +38,7 @@ describe('maskText', () => {
     ['cf RSS MRA UR T LM A LNP Y', 'cf RSS *** ** * ** * *** Y'],
   ])('masks the fiscal code written in groups in %j', (input, expected) => {
     expect(maskText(input)).toBe(expected);
+    expect(maskText(expected)).toBe(expected);
   });
 
   it.each([
