@@ -98,6 +98,8 @@ export const declarativeSchema = z.strictObject({
     if (c.cursor.mode === 'rowversion' && kind === 'http') ctx.addIssue({ code: 'custom', path: ['cursor', 'mode'], message: 'mode rowversion is for SQL Server: an HTTP listing has a change column (mode timestamp)' });
     if (!c.cursor.column) ctx.addIssue({ code: 'custom', path: ['cursor', 'column'], message: `${kind === 'http' ? 'an HTTP' : 'a database'} cursor needs column: the change column (§2 of docs/connectors.md)` });
   }
+  // since asks the API for the rows after the cursor: a window connector has no cursor to send.
+  if (kind === 'http' && c.shape !== 'incremental' && c.source && 'since' in c.source && c.source.since) ctx.addIssue({ code: 'custom', path: ['source', 'since'], message: 'since is for shape incremental (it sends the cursor\'s change time); a window connector reads the whole listing' });
   if (kind !== 'sql' && kind !== null && c.query) ctx.addIssue({ code: 'custom', path: ['query'], message: `a ${kind} source has no query: remove query` });
   for (const rule of ['notBefore', 'expiresAt'] as const) {
     const r = c.event[rule];

@@ -192,6 +192,72 @@ describe('HTTP JSON source', () => {
   });
 });
 
+describe('HTTP JSON source: since (the API filters by change time)', () => {
+  // An API that answers only the rows changed at or after modificatiDal (an instant), and
+  // records every query it received.
+  async function listing(rows: Array<ReturnType<typeof item>>, queries: string[]) {
+    return serve((_req, res, u) => {
+      queries.push(u.search);
+      const since = u.searchParams.get('modificatiDal');
+      const served = since ? rows.filter((r) => Date.parse(r.data) >= Date.parse(since)) : rows;
+      res.writeHead(200, { date: 'Tue, 24 Nov 2026 09:00:00 GMT' }).end(JSON.stringify(served));
+    });
+  }
+  const incremental = (source: string, cursor: string) => {
+    const file = connector(source, 'incremental');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('cursor: { column: data, lagSeconds: 60, startFrom: beginning }', cursor));
+    return file;
+  };
+
+  it('asks for the rows since the cursor minus the lag; the first run with startFrom: now sends nothing and reads one page as before', async () => {
+    const queries: string[] = [];
+    const rows = [item(1, '2026-11-24T09:00:00+01:00'), item(2, '2026-11-24T09:50:00+01:00')];
+    const url = await listing(rows, queries);
+    const file = incremental(`{ kind: http, url: "${url}/saldi?anno=2026", since: { param: modificatiDal } }`, 'cursor: { column: data, lagSeconds: 60 }');
+    const first = await collect(file);
+    expect(queries).toEqual(['?anno=2026']);
+    expect(first.events).toEqual([]);
+    expect(first.cursors).toEqual([{ ts: '2026-11-24 09:59:00.999999999', id: '' }]);
+    // A row changed after the bound, and one committed late but stamped inside the 60 s overlap.
+    rows.push(item(3, '2026-11-24T09:59:30+01:00'), item(4, '2026-11-24T09:58:10+01:00'));
+    const second = await collect(file, { cursor: first.cursors[0] });
+    // 09:59:00 Rome minus lagSeconds (60) is 08:58:00Z.
+    expect(queries[1]).toBe('?anno=2026&modificatiDal=2026-11-24T08%3A58%3A00Z');
+    // Row 4 (09:58:10) is before the cursor (09:59:00.999…): the cursor still filters exactly.
+    expect(second.events.map((e) => e.entity)).toEqual([]);
+    const third = await collect(file, { cursor: { ts: '2026-11-24 09:58:00.000000000', id: '' } });
+    expect(queries[2]).toBe('?anno=2026&modificatiDal=2026-11-24T08%3A57%3A00Z');
+    expect(third.events.map((e) => e.entity)).toEqual(['mensa-api:4']);
+  });
+
+  it('rows the API returns again at the cursor are not sent twice; the parameter is on every numbered page', async () => {
+    const queries: string[] = [];
+    const url = await serve((_req, res, u) => {
+      queries.push(u.search);
+      const page = Number(u.searchParams.get('pagina'));
+      // Sloppy filter: answers the rows at the cursor again (item 2, already read).
+      const items = page === 1 ? [item(2, '2026-11-24 09:30:00.25'), item(3, '2026-11-24 09:30:00.25')] : page === 2 ? [item(5, '2026-11-24 09:40:00')] : [];
+      res.writeHead(200, { date: 'Tue, 24 Nov 2026 09:00:00 GMT' }).end(JSON.stringify(items));
+    });
+    const file = incremental(`{ kind: http, url: "${url}/saldi", paging: { param: pagina }, since: { param: dal, format: local, overlapSeconds: 600 } }`, 'cursor: { column: data, lagSeconds: 60 }');
+    const r = await collect(file, { cursor: { ts: '2026-11-24 09:30:00.250000000', id: '2' } });
+    expect(queries).toEqual(['?dal=2026-11-24T09%3A20%3A00&pagina=1', '?dal=2026-11-24T09%3A20%3A00&pagina=2', '?dal=2026-11-24T09%3A20%3A00&pagina=3']);
+    expect(r.events.map((e) => e.entity)).toEqual(['mensa-api:3', 'mensa-api:5']);
+    expect(r.cursors).toEqual([{ ts: '2026-11-24 09:40:00.000000000', id: '5' }]);
+  });
+
+  it('date and epoch formats, and the hour DST repeats taken at its earlier instant', async () => {
+    const queries: string[] = [];
+    const url = await serve((_req, res, u) => { queries.push(u.search); res.writeHead(200).end('[]'); });
+    const at = (format: string, ts: string) => collect(incremental(`{ kind: http, url: "${url}/s", since: { param: dal, format: ${format} } }`, 'cursor: { column: data, lagSeconds: 5 }'), { cursor: { ts, id: '1' } });
+    await at('date', '2026-11-24 00:00:03.000000000');
+    await at('epoch', '2026-11-24 10:00:05.900000000');
+    await at('iso', '2026-10-25 02:30:00.000000000');
+    // 00:00:03 minus 5 s is the day before; epoch drops the fraction; 02:30 on 25 Oct is 00:30Z and 01:30Z: the earlier.
+    expect(queries).toEqual(['?dal=2026-11-23', `?dal=${Date.parse('2026-11-24T09:00:00Z') / 1000}`, '?dal=2026-10-25T00%3A29%3A55Z']);
+  });
+});
+
 describe('connector.yaml with an HTTP source', () => {
   const problems = (source: string, shape: 'window' | 'incremental' = 'window', edit = (y: string) => y) => {
     const file = connector(source, shape);
@@ -203,6 +269,8 @@ describe('connector.yaml with an HTTP source', () => {
     expect(problems('{ kind: http, url: "https://a.example/x", urlEnv: X }')).toEqual(['source.url: set url, or urlEnv naming the environment variable that holds it (one, not both)']);
     expect(problems('{ kind: http, url: "ftp://a.example/x" }')).toEqual([expect.stringMatching(/^source\.url: /)]);
     expect(problems('{ kind: http, url: "https://a.example/x", authEnv: "Bearer abc.def" }')).toEqual([expect.stringMatching(/^source\.authEnv: an environment variable name/)]);
+    expect(problems('{ kind: http, url: "https://a.example/x", since: { param: dal } }')).toEqual(['source.since: since is for shape incremental (it sends the cursor\'s change time); a window connector reads the whole listing']);
+    expect(problems('{ kind: http, url: "https://a.example/x", since: { param: dal, format: rfc } }', 'incremental')).toEqual([expect.stringMatching(/^source\.since\.format: /)]);
     expect(problems('{ kind: http, url: "https://a.example/x" }', 'incremental', (y) => y.replace('cursor: { column: data,', 'cursor: { mode: position,'))).toEqual([
       'cursor.mode: mode position is for file sources (source: { kind: csv })', 'cursor.column: an HTTP cursor needs column: the change column (§2 of docs/connectors.md)',
     ]);

@@ -47,8 +47,16 @@ export function at(value: unknown, path: string | undefined): unknown {
 
 export interface Page { number: number; items: unknown[]; url: string; serverDate: number | null }
 
-export async function* fetchPages(cfg: HttpSourceConfig, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env): AsyncGenerator<Page> {
-  const { url: first, headers } = requestOf(cfg, env);
+/** query: parameters set on the first URL (and so on every numbered page), e.g. since's. */
+export async function* fetchPages(cfg: HttpSourceConfig, signal: AbortSignal, env: NodeJS.ProcessEnv = process.env, query: Record<string, string> = {}): AsyncGenerator<Page> {
+  const request = requestOf(cfg, env);
+  const { headers } = request;
+  let first = request.url;
+  if (Object.keys(query).length) {
+    const u = new URL(first);
+    for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v);
+    first = u.href;
+  }
   let url: string | null = first;
   if (cfg.paging && 'param' in cfg.paging) url = withParam(first, cfg.paging.param, cfg.paging.first);
   for (let number = 1; url; number++) {

@@ -1,4 +1,5 @@
-// The two shapes over an HTTP JSON listing. Every run reads every page (one at a time).
+// The two shapes over an HTTP JSON listing. Every run reads every page (one at a time), except an
+// incremental one with source.since, which asks the API for the rows changed since the cursor.
 //
 // window: as over a file (window-rows.ts): the rows in the window, those without a readable
 // date, and those of pending entities; a pending entity the listing no longer has is cancelled.
@@ -14,7 +15,7 @@ import type { Batch, PollContext } from '../../contract.js';
 import type { DeclarativeSpec } from '../../declarative/schema.js';
 import type { RowMapper } from '../../declarative/map-row.js';
 import { cellText } from '../../sql/rows.js';
-import { instantToWallTime, parseWallTime } from '../../../util/local-time.js';
+import { instantToWallTime, localDateOf, parseWallTime, wallTimeToInstant } from '../../../util/local-time.js';
 import { nextTurn, SLICE } from '../../../util/next-turn.js';
 import { isoWallText } from '../csv/dates.js';
 import { apply, emptyBatch, located, prepared, windowOverRows, type SourceRow } from '../window-rows.js';
@@ -83,10 +84,29 @@ function compareIds(a: string, b: string): number {
 
 const after = (x: ItemCursor, y: ItemCursor) => (x.ts > y.ts ? 1 : x.ts < y.ts ? -1 : compareIds(x.id, y.id)) > 0;
 
+/**
+ * source.since's parameter: the cursor's change time minus the overlap, rounded down to the
+ * format's precision. None without a cursor (startFrom: beginning reads everything; now only
+ * reads the first page's Date), so the first run is as without since.
+ */
+export function sinceQuery(p: Pick<HttpPollSpec, 'spec' | 'source'>, cursor: ItemCursor | undefined): Record<string, string> {
+  const since = p.source.since;
+  if (!since || !cursor?.ts) return {};
+  const zone = p.spec.timeZone;
+  // Seconds only: a fraction dropped is earlier, never later. An hour that DST repeats is taken
+  // at its earlier instant (wallTimeToInstant), again the safe side.
+  const at = wallTimeToInstant(cursor.ts.slice(0, 19), zone).getTime() - (since.overlapSeconds ?? p.spec.cursor!.lagSeconds) * 1000;
+  const value = since.format === 'epoch' ? String(Math.floor(at / 1000))
+    : since.format === 'date' ? localDateOf(new Date(at), zone)
+    : since.format === 'local' ? instantToWallTime(new Date(at), zone).replace(' ', 'T')
+    : `${new Date(at).toISOString().slice(0, 19)}Z`;
+  return { [since.param]: value };
+}
+
 export async function* httpChanges(p: HttpPollSpec, ctx: PollContext<unknown, ItemCursor>): AsyncGenerator<Batch<ItemCursor>> {
   const { spec } = p;
   const column = spec.cursor!.column!;
-  const pages = fetchPages(p.source, ctx.signal);
+  const pages = fetchPages(p.source, ctx.signal, process.env, sinceQuery(p, ctx.cursor));
   // The first page fixes the bound: its Date header is the back-office's clock when reading began.
   const first = await pages.next();
   const serverNow = (first.done ? null : first.value.serverDate) ?? Date.now();

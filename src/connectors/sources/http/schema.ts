@@ -23,6 +23,19 @@ export const httpSourceSchema = z.strictObject({
   ]).optional(),
   /** Per request; a slow back-office fails the run, retried at the next schedule. */
   timeoutSeconds: z.number().positive().max(600).default(30),
+  /**
+   * Incremental only: the query parameter the API filters by change time with, so a run asks
+   * for the rows changed since the cursor instead of reading the whole listing. The value is the
+   * cursor's change time minus overlapSeconds (default: the cursor's lagSeconds): the API's own
+   * comparison (exclusive, or at a coarser precision) must not drop rows the cursor still wants;
+   * the (column, key) cursor then filters exactly, as without since.
+   */
+  since: z.strictObject({
+    param: z.string().regex(/^[A-Za-z0-9_.[\]-]+$/, 'a query parameter name, e.g. modificatiDal'),
+    /** iso: UTC instant (2026-11-24T08:59:55Z); local: wall time in timeZone (2026-11-24T09:59:55); date: the local date; epoch: seconds. */
+    format: z.enum(['iso', 'local', 'date', 'epoch']).default('iso'),
+    overlapSeconds: z.number().min(0).optional(),
+  }).optional(),
   /** A guard against a server whose next link never ends. */
   maxPages: z.number().int().positive().default(10_000),
 }).superRefine((v, ctx) => {
