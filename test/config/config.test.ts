@@ -85,7 +85,7 @@ describe('config/ponte.yaml', () => {
     expect(problem).toContain(`connectors/ztl-permitz/connector.yaml in ${process.cwd()}`);
     expect(problem).toContain('connectors/ztl-permitz/index.ts in');
     // The tests run from the repository root: its declarative examples are found too.
-    expect(problem).toMatch(/Connectors found: appointments, mensa-scolastica, pratiche-edilizie, scadenze-tari, ztl-permits$/);
+    expect(problem).toMatch(/Connectors found: appointments, mensa-scolastica, pratiche-edilizie, prenotazioni-sportello, scadenze-tari, ztl-permits$/);
   });
 
   it('a declarative connector shipped with Ponte is found from another folder; one of the installation wins', () => {

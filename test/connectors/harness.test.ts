@@ -37,6 +37,15 @@ describe('acceptance harness', () => {
     expect(rs.every((r) => r.status === 'PASS')).toBe(true);
   });
 
+  it('passes the reference HTTP connector prenotazioni-sportello (bearer token, nested cittadino.cf, next links)', async () => {
+    const target = await harnessTarget('prenotazioni-sportello');
+    expect(target.http).toMatchObject({ kind: 'http', authEnv: 'PRENOTAZIONI_API_TOKEN', itemsPath: 'data.items', paging: { next: 'links.next' } });
+    const rs = await runHarness(target, { dialect: 'sqlite', log });
+    expect(failures(rs)).toEqual([]);
+    // A window connector keeps no cursor: only the two cursor checks do not apply.
+    expect(rs.filter((r) => r.status === 'N/A').map((r) => r.check)).toEqual(['a row committed late within the lag', 'microsecond precision of the cursor']);
+  });
+
   it.each([['window'], ['incremental']] as const)('passes what `ponte connector new --csv --shape %s` creates', async (shape) => {
     const cwd = tempDir('scaffold');
     const files = scaffoldConnector('avvisi-suap', { kind: 'csv', shape, cwd });
