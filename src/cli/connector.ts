@@ -22,13 +22,13 @@ export async function connectorTestCommand(name: string, opts: GlobalOptions & {
   return failed ? 1 : 0;
 }
 
-export async function connectorNewCommand(name: string, opts: { sql?: boolean; csv?: boolean; ts?: boolean; shape?: string }): Promise<number> {
-  if ([opts.sql, opts.csv, opts.ts].filter(Boolean).length > 1) throw new Error('choose one of --sql, --csv and --ts');
-  const kind = opts.ts ? 'ts' : opts.csv ? 'csv' : 'sql';
+export async function connectorNewCommand(name: string, opts: { sql?: boolean; csv?: boolean; http?: boolean; ts?: boolean; shape?: string }): Promise<number> {
+  if ([opts.sql, opts.csv, opts.http, opts.ts].filter(Boolean).length > 1) throw new Error('choose one of --sql, --csv, --http and --ts');
+  const kind = opts.ts ? 'ts' : opts.csv ? 'csv' : opts.http ? 'http' : 'sql';
   const shape = opts.shape === 'incremental' ? 'incremental' : 'window';
   const files = scaffoldConnector(name, { kind, shape });
-  console.log(`created connectors/${name}/ (${kind === 'ts' ? 'TypeScript' : kind === 'csv' ? 'declarative, CSV file' : 'declarative'}, ${shape}):`);
+  console.log(`created connectors/${name}/ (${kind === 'ts' ? 'TypeScript' : kind === 'csv' ? 'declarative, CSV file' : kind === 'http' ? 'declarative, HTTP JSON listing' : 'declarative'}, ${shape}):`);
   for (const f of files) console.log(`  ${f}`);
-  console.log(`\nNext: edit the files to match your ${kind === 'csv' ? 'export' : 'table'}, then \`npx ponte connector test ${name}\`; enable it in config/ponte.yaml with \`use: ${name}\`.`);
+  console.log(`\nNext: edit the files to match your ${kind === 'csv' ? 'export' : kind === 'http' ? 'API (url, authEnv, itemsPath, paging, field names)' : 'table'}, then \`npx ponte connector test ${name}\`; enable it in config/ponte.yaml with \`use: ${name}\`.`);
   return 0;
 }

@@ -136,9 +136,10 @@ connector.command('test <name>').description('run the acceptance checks every co
 connector.command('new <name>').description('create connectors/<name>/ with a working connector, its fixture and its test')
   .option('--sql', 'declarative: connector.yaml + query.sql (default)')
   .option('--csv', 'declarative over a CSV export: connector.yaml with source: { kind: csv }, no query')
+  .option('--http', 'declarative over a REST listing: connector.yaml with source: { kind: http }, no query')
   .option('--ts', 'TypeScript: index.ts with defineConnector()')
   .option('--shape <shape>', 'window (reminders, default) or incremental (changes)', 'window')
-  .action(action((name: string, o: { sql?: boolean; csv?: boolean; ts?: boolean; shape?: string }) => connectorNewCommand(name, o)));
+  .action(action((name: string, o: { sql?: boolean; csv?: boolean; http?: boolean; ts?: boolean; shape?: string }) => connectorNewCommand(name, o)));
 
 program.command('purge').description('retention: remove personal content of events finished more than retention.days ago (the daemon does it daily)')
   .option('--dry-run', 'count what would be purged; change nothing')

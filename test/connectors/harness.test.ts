@@ -53,6 +53,17 @@ describe('acceptance harness', () => {
     expect(failures(await runHarness(await harnessTarget('avvisi-suap', cwd), { dialect: 'sqlite', log }))).toEqual([]);
   });
 
+  it.each([['window'], ['incremental']] as const)('passes what `ponte connector new --http --shape %s` creates', async (shape) => {
+    const cwd = tempDir('scaffold');
+    const files = scaffoldConnector('avvisi-api', { kind: 'http', shape, cwd });
+    expect(files).toEqual(['connectors/avvisi-api/connector.yaml', 'connectors/avvisi-api/fixture.yaml', 'connectors/avvisi-api/avvisi-api.test.ts']);
+    const target = await harnessTarget('avvisi-api', cwd);
+    expect(target.http).toMatchObject({ kind: 'http', authEnv: 'AVVISI_API_TOKEN', itemsPath: 'data.items', paging: { next: 'links.next' } });
+    const rs = await runHarness(target, { dialect: 'sqlite', log });
+    expect(failures(rs)).toEqual([]);
+    if (shape === 'incremental') expect(rs.every((r) => r.status === 'PASS')).toBe(true);
+  });
+
   it.each(['pratiche-api', 'scadenze-api'])('passes the HTTP connector %s served from 127.0.0.1', async (name) => {
     const rs = await runHarness(await harnessTarget(`test/fixtures/http-connectors/${name}`), { dialect: 'sqlite', log });
     expect(failures(rs)).toEqual([]);

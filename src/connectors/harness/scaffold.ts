@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ScaffoldOptions {
-  kind: 'sql' | 'csv' | 'ts';
+  kind: 'sql' | 'csv' | 'http' | 'ts';
   shape: 'window' | 'incremental';
   cwd?: string;
 }
@@ -85,6 +85,33 @@ function csvDeclarative(name: string, shape: 'window' | 'incremental'): Record<s
 # format of connector.yaml's source: the columns in file order (the header line), and one valid
 # example row (the harness sets the key and the date itself).
 `);
+  return { 'connector.yaml': yaml, 'fixture.yaml': fixture };
+}
+
+/** A declarative connector over a REST listing: the same mapping, the citizen nested as most APIs have it. */
+function httpDeclarative(name: string, shape: 'window' | 'incremental'): Record<string, string> {
+  const sql = declarative(name, shape);
+  const table = name.replace(/-/g, '_');
+  const token = `${table.toUpperCase().replace(/_API$/, '')}_API_TOKEN`;
+  const sourceBlock = `source:
+  kind: http
+  url: https://backoffice.comune.example/api/${name}   # the listing's address (urlEnv: NAME when its query holds a key)
+  authEnv: ${token}   # the variable holding the bearer token; never the token itself
+  itemsPath: data.items           # where the array of rows is in the answer; remove if the answer is the array
+  paging: { next: links.next }    # or { param: pagina, first: 1 }; remove if one answer holds every row
+  timeoutSeconds: 30
+${shape === 'incremental' ? '  # since: { param: modificatiDal, format: iso }   # if the API can filter by change time (docs/connectors.md §3.8)\n' : ''}`;
+  const yaml = sql['connector.yaml']!
+    .replace('shape: ', `${sourceBlock}shape: `)
+    .replace('recipient: { fiscalCode: codice_fiscale, phone: telefono }', 'recipient: { fiscalCode: cittadino.codice_fiscale, phone: cittadino.telefono }   # nested fields: outer.inner');
+  const fixture = sql['fixture.yaml']!
+    .replace(/^# What[\s\S]*?\ntable: .*\n/, `# What the acceptance harness (npx ponte connector test) serves from 127.0.0.1 in the shape of
+# connector.yaml's source (itemsPath, two rows a page with its paging, a 401 without the token):
+# the fields, a nested one by its dotted name, and one valid example row (the harness sets the
+# key and the date itself).
+`)
+    .replace(/  codice_fiscale: string\(16\)\n  telefono: string\(20\)\n/, '  cittadino.codice_fiscale: string(16)\n  cittadino.telefono: string(20)\n')
+    .replace(/  codice_fiscale: RSSMRA80A01H501U\n  telefono: /, '  cittadino.codice_fiscale: RSSMRA80A01H501U\n  cittadino.telefono: ');
   return { 'connector.yaml': yaml, 'fixture.yaml': fixture };
 }
 
@@ -182,7 +209,7 @@ export function scaffoldConnector(name: string, opts: ScaffoldOptions): string[]
   if (!/^[a-z0-9][a-z0-9-]{0,60}$/.test(name)) throw new Error(`connector name "${name}": use lower-case letters, digits and -`);
   const dir = join(opts.cwd ?? process.cwd(), 'connectors', name);
   if (existsSync(dir)) throw new Error(`connectors/${name} already exists`);
-  const made = opts.kind === 'sql' ? declarative(name, opts.shape) : opts.kind === 'csv' ? csvDeclarative(name, opts.shape) : typescript(name);
+  const made = opts.kind === 'sql' ? declarative(name, opts.shape) : opts.kind === 'csv' ? csvDeclarative(name, opts.shape) : opts.kind === 'http' ? httpDeclarative(name, opts.shape) : typescript(name);
   const files = { ...made, [`${name}.test.ts`]: TEST(name) };
   mkdirSync(dir, { recursive: true });
   for (const [f, text] of Object.entries(files)) writeFileSync(join(dir, f), text);
