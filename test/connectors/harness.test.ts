@@ -70,6 +70,18 @@ describe('acceptance harness', () => {
     if (name === 'pratiche-api') expect(rs.every((r) => r.status === 'PASS')).toBe(true);
   });
 
+  it.each(['iso', 'local', 'date', 'epoch'])('passes the incremental HTTP connector with since (format %s) against a server that answers only the rows since it', async (format) => {
+    const dir = tempDir('http-since');
+    for (const f of ['connector.yaml', 'fixture.yaml']) writeFileSync(join(dir, f), readFileSync(join('test/fixtures/http-connectors/pratiche-api', f), 'utf8'));
+    const yaml = join(dir, 'connector.yaml');
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replace('  timeoutSeconds: 10\n', `  timeoutSeconds: 10\n  since: { param: modificatiDal, format: ${format} }\n`));
+    const target = await harnessTarget(dir);
+    expect(target.http?.since).toEqual({ param: 'modificatiDal', format });
+    const rs = await runHarness(target, { dialect: 'sqlite', log });
+    expect(failures(rs)).toEqual([]);
+    expect(rs.every((r) => r.status === 'PASS')).toBe(true);
+  });
+
   it('refuses a CSV or HTTP connector whose fixture.yaml lacks a mapped column, naming fixture.yaml and the column', async () => {
     // connector.yaml edited to the real export's header, fixture.yaml still the scaffold's: six
     // checks used to fail with "the header line of /tmp/…/x.csv does not have", pointing at connector.yaml.

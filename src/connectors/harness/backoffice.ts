@@ -11,6 +11,7 @@ import { databaseNow } from '../sql/changes-poll.js';
 import type { CsvSourceConfig } from '../sources/csv/schema.js';
 import type { HttpSourceConfig } from '../sources/http/schema.js';
 import { createServer } from 'node:http';
+import { parseWallTime, wallTimeToInstant } from '../../util/local-time.js';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -122,7 +123,7 @@ export function csvBackoffice(source: CsvSourceConfig, fixture: Fixture, key: st
  * authEnv (set to a random value for the checks). Node's server sends the Date header the
  * incremental cursor takes its clock from.
  */
-export async function httpBackoffice(source: HttpSourceConfig, key: string): Promise<HarnessBackoffice> {
+export async function httpBackoffice(source: HttpSourceConfig, key: string, sinceColumn?: string): Promise<HarnessBackoffice> {
   let rows: Row[] = [];
   const token = randomBytes(12).toString('hex');
   if (source.authEnv) process.env[source.authEnv] = token;
@@ -136,11 +137,25 @@ export async function httpBackoffice(source: HttpSourceConfig, key: string): Pro
     }
     const paging = source.paging;
     const page = !paging ? 1 : 'param' in paging ? Number(url.searchParams.get(paging.param) ?? paging.first) - paging.first + 1 : Number(url.searchParams.get('p') ?? 1);
-    const items = paging ? rows.slice((page - 1) * PER_PAGE, page * PER_PAGE) : rows;
+    // source.since: answered as an API would, only the rows changed at or after it, so every
+    // check runs through the parameter Ponte sends (one not in its format is answered 400).
+    const since = source.since && sinceColumn ? sinceInstant(source.since.format, url.searchParams.get(source.since.param)) : null;
+    if (Number.isNaN(since)) {
+      res.writeHead(400).end();
+      return;
+    }
+    const listed = since === null ? rows : rows.filter((r) => {
+      const wall = r[sinceColumn!] == null ? null : parseWallTime(String(r[sinceColumn!]));
+      return !wall || wallTimeToInstant(wall, 'Europe/Rome').getTime() >= since;
+    });
+    const items = paging ? listed.slice((page - 1) * PER_PAGE, page * PER_PAGE) : listed;
     let body: unknown = items;
     if (source.itemsPath) for (const step of source.itemsPath.split('.').reverse()) body = { [step]: body };
-    if (paging && 'next' in paging && page * PER_PAGE < rows.length) {
-      let link: unknown = `${url.pathname}?p=${page + 1}`;
+    if (paging && 'next' in paging && page * PER_PAGE < listed.length) {
+      // The next link keeps the request's query (since's parameter), as an API's does.
+      const next = new URL(url);
+      next.searchParams.set('p', String(page + 1));
+      let link: unknown = `${next.pathname}${next.search}`;
       const steps = paging.next.split('.');
       for (const step of steps.slice(1).reverse()) link = { [step]: link };
       (body as Record<string, unknown>)[steps[0]!] = link;
@@ -160,6 +175,16 @@ export async function httpBackoffice(source: HttpSourceConfig, key: string): Pro
     now: async () => Date.now(),
     destroy: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/** The instant a since parameter names, read in its format (local times in Europe/Rome, the harness's zone). */
+function sinceInstant(format: NonNullable<HttpSourceConfig['since']>['format'], value: string | null): number | null {
+  if (value === null) return null;
+  // NaN (answered 400) for a value not in its format.
+  if (format === 'epoch') return /^\d+$/.test(value) ? Number(value) * 1000 : NaN;
+  if (format === 'iso') return /(Z|[+-]\d\d:?\d\d)$/.test(value) ? Date.parse(value) : NaN;
+  const wall = parseWallTime(value);
+  return wall && (format === 'date') === (value.length === 10) ? wallTimeToInstant(wall, 'Europe/Rome').getTime() : NaN;
 }
 
 // Windows-1252 differs from Latin-1 in 0x80-0x9F (€ is 0x80, ’ is 0x92): Node encodes only

@@ -267,7 +267,7 @@ export const CHECK_NAMES = CHECKS.map(([n]) => n);
 
 export async function runHarness(target: HarnessTarget, opts: { dialect: Dialect; log: Logger; onResult?: (r: CheckResult) => void }): Promise<CheckResult[]> {
   const db = target.csv ? csvBackoffice(target.csv, target.fixture, target.key, target.shape === 'incremental' ? 'append' : 'snapshot')
-    : target.http ? await httpBackoffice(target.http, target.key)
+    : target.http ? await httpBackoffice(target.http, target.key, target.dateColumn)
       : await sqlBackoffice(opts.dialect, target.fixture, target.key);
   const results: CheckResult[] = [];
   try {

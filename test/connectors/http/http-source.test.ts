@@ -193,13 +193,13 @@ describe('HTTP JSON source', () => {
 });
 
 describe('HTTP JSON source: since (the API filters by change time)', () => {
-  // An API that answers only the rows changed at or after modificatiDal (an instant), and
-  // records every query it received.
+  // An API that answers only the rows changed strictly after modificatiDal (an instant), as many
+  // do, and records every query it received.
   async function listing(rows: Array<ReturnType<typeof item>>, queries: string[]) {
     return serve((_req, res, u) => {
       queries.push(u.search);
       const since = u.searchParams.get('modificatiDal');
-      const served = since ? rows.filter((r) => Date.parse(r.data) >= Date.parse(since)) : rows;
+      const served = since ? rows.filter((r) => Date.parse(r.data) > Date.parse(since)) : rows;
       res.writeHead(200, { date: 'Tue, 24 Nov 2026 09:00:00 GMT' }).end(JSON.stringify(served));
     });
   }
@@ -225,9 +225,12 @@ describe('HTTP JSON source: since (the API filters by change time)', () => {
     expect(queries[1]).toBe('?anno=2026&modificatiDal=2026-11-24T08%3A58%3A00Z');
     // Row 4 (09:58:10) is before the cursor (09:59:00.999…): the cursor still filters exactly.
     expect(second.events.map((e) => e.entity)).toEqual([]);
-    const third = await collect(file, { cursor: { ts: '2026-11-24 09:58:00.000000000', id: '' } });
+    // Row 5 shares the cursor's change time with a greater key: the API's strict ">" would drop
+    // it if the cursor's own time were sent; the overlap keeps it.
+    rows.push(item(5, '2026-11-24T09:58:00+01:00'));
+    const third = await collect(file, { cursor: { ts: '2026-11-24 09:58:00.000000000', id: '2' } });
     expect(queries[2]).toBe('?anno=2026&modificatiDal=2026-11-24T08%3A57%3A00Z');
-    expect(third.events.map((e) => e.entity)).toEqual(['mensa-api:4']);
+    expect(third.events.map((e) => e.entity)).toEqual(['mensa-api:4', 'mensa-api:5']);
   });
 
   it('rows the API returns again at the cursor are not sent twice; the parameter is on every numbered page', async () => {
