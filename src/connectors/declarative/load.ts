@@ -97,6 +97,8 @@ function sourceOf(spec: DeclarativeSpec, instance: { source?: SourceConfig | und
   if (!source) throw new Error(`${file}: no source: set source: in ${DECLARATIVE_FILE} or config.source for the instance in config/ponte.yaml`);
   const kind = sourceKind(source) ?? 'sql';
   if (kind !== kindOf(spec)) throw new Error(`${file}: the instance's config.source is a ${kind} source, but ${DECLARATIVE_FILE} reads a ${kindOf(spec)} source (its mapping is written for that)`);
+  // connector.yaml's own since is refused when read; an instance's would be silently ignored.
+  if (spec.shape !== 'incremental' && 'since' in source && source.since) throw new Error(`${file}: the instance's config.source has since, which is for shape incremental; ${spec.name} is a window connector and reads the whole listing`);
   return source;
 }
 

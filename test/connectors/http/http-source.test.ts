@@ -50,10 +50,10 @@ templates:
   return file;
 }
 
-async function collect(file: string, opts: { cursor?: unknown } = {}) {
+async function collect(file: string, opts: { cursor?: unknown; config?: Record<string, unknown> } = {}) {
   const conn = declarativeConnector(file);
   const out = { events: [] as Batch['events'], errors: [] as NonNullable<Batch['errors']>, cursors: [] as unknown[] };
-  for await (const b of conn.poll({ instanceId: 't', config: {}, cursor: opts.cursor, now: NOW, log: pino({ level: 'silent' }), pendingEntities: [], signal: new AbortController().signal } as never)) {
+  for await (const b of conn.poll({ instanceId: 't', config: opts.config ?? {}, cursor: opts.cursor, now: NOW, log: pino({ level: 'silent' }), pendingEntities: [], signal: new AbortController().signal } as never)) {
     out.events.push(...b.events); out.errors.push(...(b.errors ?? []));
     if (b.cursor !== undefined) out.cursors.push(b.cursor);
   }
@@ -247,6 +247,12 @@ describe('HTTP JSON source: since (the API filters by change time)', () => {
     expect(queries).toEqual(['?dal=2026-11-24T09%3A20%3A00&pagina=1', '?dal=2026-11-24T09%3A20%3A00&pagina=2', '?dal=2026-11-24T09%3A20%3A00&pagina=3']);
     expect(r.events.map((e) => e.entity)).toEqual(['mensa-api:3', 'mensa-api:5']);
     expect(r.cursors).toEqual([{ ts: '2026-11-24 09:40:00.000000000', id: '5' }]);
+  });
+
+  it("a window connector refuses since in an instance's config.source too", async () => {
+    const file = connector('{ kind: http, url: "https://a.example/x" }');
+    const err = await collect(file, { config: { source: { kind: 'http', url: 'http://127.0.0.1:9/x', headersEnv: {}, timeoutSeconds: 1, maxPages: 1, since: { param: 'dal', format: 'iso' } } } }).then(() => '', (e: Error) => e.message);
+    expect(err).toMatch(/: the instance's config\.source has since, which is for shape incremental; mensa-api is a window connector and reads the whole listing$/);
   });
 
   it('date and epoch formats, and the hour DST repeats taken at its earlier instant', async () => {
