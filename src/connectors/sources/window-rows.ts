@@ -44,6 +44,27 @@ export function instantOf(value: unknown, zone: string): number | null {
   return wall ? wallTimeToInstant(wall, zone).getTime() : null;
 }
 
+/**
+ * A row read: counted (giving the event loop back every SLICE rows), made ready for the mapping,
+ * with its id and place; null when it cannot be keyed, its row error recorded in the batch.
+ */
+export async function keyedRow(spec: DeclarativeSpec, rec: SourceRow, batch: FullBatch<unknown>, unit: string): Promise<{ row: Record<string, unknown>; id: string; where: string } | null> {
+  batch.rowsRead++;
+  if (batch.rowsRead % SLICE === 0) await nextTurn();
+  if ('error' in rec) {
+    batch.errors.push({ rowKey: located('?', rec.where), field: rec.field ?? unit, message: rec.error });
+    return null;
+  }
+  const row = prepared(spec, rec.row);
+  const id = cellText(row.id);
+  const where = located(id ?? '?', rec.where);
+  if (id === undefined) {
+    batch.errors.push({ rowKey: where, field: spec.key, message: 'row without primary key' });
+    return null;
+  }
+  return { row, id, where };
+}
+
 export async function* windowOverRows(rows: AsyncIterable<SourceRow>, o: { spec: DeclarativeSpec; verdict: RowMapper; goneReason: string }, ctx: PollContext<unknown, never>): AsyncGenerator<Batch<never>> {
   const { spec } = o;
   const w = spec.window!;
@@ -54,19 +75,9 @@ export async function* windowOverRows(rows: AsyncIterable<SourceRow>, o: { spec:
   let batch = emptyBatch<never>();
   let mapped = 0;
   for await (const rec of rows) {
-    batch.rowsRead++;
-    if (batch.rowsRead % SLICE === 0) await nextTurn();
-    if ('error' in rec) {
-      batch.errors.push({ rowKey: located('?', rec.where), field: rec.field ?? '(line)', message: rec.error });
-      continue;
-    }
-    const row = prepared(spec, rec.row);
-    const id = cellText(row.id);
-    const where = located(id ?? '?', rec.where);
-    if (id === undefined) {
-      batch.errors.push({ rowKey: where, field: spec.key, message: 'row without primary key' });
-      continue;
-    }
+    const keyed = await keyedRow(spec, rec, batch, '(line)');
+    if (!keyed) continue;
+    const { row, id, where } = keyed;
     // Outside the window only with a readable date outside it: a missing or bad date is read, to be reported.
     const at = instantOf(row[w.column], spec.timeZone);
     if (at !== null && (at < from || at > to) && !pending.has(id)) continue;

@@ -16,9 +16,8 @@ import type { DeclarativeSpec } from '../../declarative/schema.js';
 import type { RowMapper } from '../../declarative/map-row.js';
 import { cellText } from '../../sql/rows.js';
 import { instantToWallTime, localDateOf, parseWallTime, wallTimeToInstant } from '../../../util/local-time.js';
-import { nextTurn, SLICE } from '../../../util/next-turn.js';
 import { isoWallText } from '../csv/dates.js';
-import { apply, emptyBatch, located, prepared, windowOverRows, type SourceRow } from '../window-rows.js';
+import { apply, emptyBatch, keyedRow, windowOverRows, type SourceRow } from '../window-rows.js';
 import { fetchPages, HttpSourceError, shownUrl, type Page } from './fetch.js';
 import type { HttpSourceConfig } from './schema.js';
 
@@ -125,19 +124,9 @@ export async function* httpChanges(p: HttpPollSpec, ctx: PollContext<unknown, It
   let batch = emptyBatch<ItemCursor>();
   let mapped = 0;
   for await (const rec of rowsOf(p, all())) {
-    batch.rowsRead++;
-    if (batch.rowsRead % SLICE === 0) await nextTurn();
-    if ('error' in rec) {
-      batch.errors.push({ rowKey: located('?', rec.where), field: rec.field ?? '(item)', message: rec.error });
-      continue;
-    }
-    const row = prepared(spec, rec.row);
-    const id = cellText(row.id);
-    const where = located(id ?? '?', rec.where);
-    if (id === undefined) {
-      batch.errors.push({ rowKey: where, field: spec.key, message: 'row without primary key' });
-      continue;
-    }
+    const keyed = await keyedRow(spec, rec, batch, '(item)');
+    if (!keyed) continue;
+    const { row, id, where } = keyed;
     const ts = cursorText(row[column], spec.timeZone);
     // As on a database (§2.5): a row the cursor can never place would be skipped for good.
     if (ts === null) throw new HttpSourceError(`${spec.name} (${shownUrl(p.source.url ?? '')}): the row with ${spec.key} ${id} (${rec.where}) has no readable ${column} ("${cellText(row[column]) ?? ''}"); an incremental cursor can never read it — fill ${column} in the back-office`);
