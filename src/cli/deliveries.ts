@@ -6,6 +6,7 @@ import { deliveryJson } from './delivery-json.js';
 import { deliveryDetail, listDeliveries, operatorAction, type DeliveryDetail, type DeliveryFilter, type OperatorAction } from '../store/operator.js';
 import { checkFiscalCode, normalizeFiscalCode } from '../util/fiscal-code.js';
 import { toE164 } from '../util/phone.js';
+import { consentOf } from '../store/consent.js';
 import { PURGED_FISCAL_CODE } from '../store/purge.js';
 import { DELIVERY_STATES, TERMINAL_STATES } from '../store/states.js';
 import type { DeliveryRow } from '../store/rows.js';
@@ -32,6 +33,12 @@ export async function listCommand(opts: GlobalOptions & ListOptions): Promise<nu
     // Retention removes the recipient from finished events: a citizen's older messages are not found.
     if (filter.fiscalCode || filter.phone) {
       console.log(`(by recipient, only events not yet purged: those finished more than ${config.retention.days} days ago no longer name their citizen)`);
+    }
+    // "Why no WhatsApp?" is the helpdesk's next question: the number's consent answers it.
+    if (filter.phone) {
+      const c = await consentOf(s.knex, filter.phone);
+      console.log(c ? `WhatsApp consent: ${c.state === 'opted_in' ? 'opted in' : 'opted out'} since ${localStamp(c.at, config.timeZone)}${c.source ? ` (${maskText(c.source)})` : ''}`
+        : 'WhatsApp consent: none recorded for this number (no WhatsApp message goes to it)');
     }
     return 0;
   });

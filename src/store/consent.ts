@@ -33,3 +33,11 @@ export async function isOptedIn(knex: Knex, phone: string): Promise<boolean> {
   const row = await knex('consents').where({ phone }).first('state');
   return row?.state === 'opted_in';
 }
+
+/** A number's WhatsApp consent as it stands, with the change that set it (for a helpdesk), or null. */
+export async function consentOf(knex: Knex, phone: string): Promise<{ state: string; at: number; source: string | null } | null> {
+  const row = await knex('consents').where({ phone }).first('state', 'updated_at');
+  if (!row) return null;
+  const last = await knex('consent_events').where({ phone }).orderBy('at', 'desc').orderBy('id', 'desc').first('source');
+  return { state: String(row.state), at: Number(row.updated_at), source: (last?.source as string | undefined) ?? null };
+}
