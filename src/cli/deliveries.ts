@@ -22,10 +22,10 @@ export async function listCommand(opts: GlobalOptions & ListOptions): Promise<nu
   return withStore(opts, async (s, config) => {
     const rows = await listDeliveries(s.knex, filter);
     if (opts.json) { console.log(JSON.stringify(maskDeep(rows.map((r) => deliveryJson(r))), null, 2)); return 0; }
-    const known = config.connectors.map((c) => c.id);
-    if (rows.length === 0 && filter.connector && !known.includes(filter.connector)) {
+    const known = () => config.connectors.map((c) => c.id);
+    if (rows.length === 0 && filter.connector && !known().includes(filter.connector)) {
       // A misspelt id would read as "nothing went out": say which ids exist instead.
-      console.error(`ponte: --connector: no connector "${filter.connector}" in the configuration and no deliveries of one; ids: ${known.join(', ') || '(none configured)'}`);
+      console.error(`ponte: --connector: no connector "${filter.connector}" in the configuration and no deliveries of one; ids: ${known().join(', ') || '(none configured)'}`);
       return 2;
     }
     if (rows.length === 0) console.log('no deliveries match');
@@ -83,7 +83,7 @@ function citizenFilter(typed: string): { fiscalCode: string } | { phone: string 
 /** One line of `ponte deliveries`: when it last changed (the municipality's clock), where, its state, the event, and why. */
 export function formatDeliveryLine(r: DeliveryRow & { dedup_key: string; type: string }, zone = 'Europe/Rome'): string {
   const why = r.reason || r.last_error ? ` — ${maskText(r.reason ?? r.last_error ?? '')}` : '';
-  return `#${r.id} ${localStamp(r.updated_at, zone)} ${r.channel}${ioServiceTag(r)} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
+  return `#${r.id} ${localStamp(r.updated_at, zone)} ${r.channel}${affix('/', ioServiceName(r))} ${r.state.toUpperCase()} ${r.type} ${maskText(r.dedup_key)}${why}`;
 }
 
 export async function showCommand(id: string, opts: GlobalOptions): Promise<number> {
@@ -152,6 +152,9 @@ function noHistory(x: DeliveryDetail['delivery']): string {
  * Which IO service sends it: a municipality has several (anagrafe, polizia locale ...), each with
  * its own key, and a 401 or 403 is about one of them.
  */
+/** `before + value + after`, or nothing when there is no value. */
+const affix = (before: string, value: string | null, after = '') => (value ? before + value + after : '');
+
 function ioServiceName(x: Pick<DeliveryRow, 'channel' | 'options'>): string | null {
   if (x.channel !== 'appio' || !x.options) return null;
   try {
@@ -161,16 +164,14 @@ function ioServiceName(x: Pick<DeliveryRow, 'channel' | 'options'>): string | nu
     return null;
   }
 }
-const ioService = (x: DeliveryRow) => { const s = ioServiceName(x); return s ? ` (IO service ${s})` : ''; };
-/** In the one-line list: appio/polizia-locale. */
-const ioServiceTag = (x: DeliveryRow) => { const s = ioServiceName(x); return s ? `/${s}` : ''; };
+
 
 /** `ponte delivery show` for a person: the delivery, its event, and every provider call made for it. */
 export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string {
   const { delivery: x, event: e } = d;
   const at = (ms: number | null) => localStamp(ms, zone);
   return [
-    `Delivery #${x.id} on ${x.channel}${ioService(x)}: ${x.state.toUpperCase()}`,
+    `Delivery #${x.id} on ${x.channel}${affix(' (IO service ', ioServiceName(x), ')')}: ${x.state.toUpperCase()}`,
     `  event       ${maskText(e.dedup_key)} [${e.type}] from ${e.instance_id}`,
     `  recipient   ${recipientOf(d)}`,
     `  send from   ${at(e.not_before)}   expires ${at(e.expires_at)}`,

@@ -31,14 +31,15 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
   const keyRoots = key instanceof TemplateError ? [] : [...new Set(key.variables.map((v) => v.split('.')[0]!))];
   const keyOptions = { timeZone: spec.timeZone };
   const entityPrefix = `${spec.name}:`;
+  const only = (ev.only ?? []).map((c) => ({ c, check: onlyCheck(c) }));
 
   const verdict: RowMapper = (row, id) => {
     const entity = entityPrefix + id;
     if (ev.cancelWhen && statusIn(row[ev.cancelWhen.column], ev.cancelWhen.in)) {
       return { cancel: `${ev.cancelWhen.column} is ${cellText(row[ev.cancelWhen.column])} in the back-office` };
     }
-    for (const c of ev.only ?? []) {
-      const miss = onlyMiss(c, row[c.column]);
+    for (const { c, check } of only) {
+      const miss = check(row[c.column]);
       if (miss === null) continue;
       if ('error' in miss) return { errors: [{ rowKey: id, field: c.column, message: miss.error }], cancel: 'the back-office row cannot be read' };
       return { cancel: miss.reason };
@@ -111,20 +112,27 @@ export function backOfficeNumber(text: string): number | null {
   return Number(t);
 }
 
-/** null when the cell meets the condition; else why the row gets nothing, or a row error. */
-function onlyMiss(c: OnlyCondition, value: unknown): { reason: string } | { error: string } | null {
-  const text = cellText(value);
-  if (c.in && !statusIn(value, c.in)) return { reason: `${c.column} is ${text ?? 'empty'}, not one of ${c.in.join(', ')}` };
-  const bounds: Array<[keyof OnlyCondition, (n: number, b: number) => boolean, string]> = [
-    ['below', (n, b) => n < b, 'below'], ['atMost', (n, b) => n <= b, 'at most'], ['above', (n, b) => n > b, 'above'], ['atLeast', (n, b) => n >= b, 'at least'],
-  ];
-  const wanted = bounds.filter(([k]) => c[k] !== undefined);
-  if (wanted.length === 0) return null;
-  if (text === undefined) return { error: `missing: event.only compares it with a number` };
-  const n = backOfficeNumber(text);
-  if (n === null) return { error: `"${text}" is not a number (event.only compares it)` };
-  for (const [k, ok, words] of wanted) {
-    if (!ok(n, c[k] as number)) return { reason: `${c.column} is ${text}, not ${words} ${c[k] as number}` };
-  }
-  return null;
+type OnlyCheck = (value: unknown) => { reason: string } | { error: string } | null;
+
+const BOUNDS = [
+  ['below', (n: number, b: number) => n < b, 'below'], ['atMost', (n: number, b: number) => n <= b, 'at most'],
+  ['above', (n: number, b: number) => n > b, 'above'], ['atLeast', (n: number, b: number) => n >= b, 'at least'],
+] as const;
+
+/**
+ * One event.only condition as a check of a cell: null when the cell meets it, else why the row
+ * gets nothing, or a row error. Worked out once per connector, not per row (a backfill maps millions).
+ */
+function onlyCheck(c: OnlyCondition): OnlyCheck {
+  const wanted = BOUNDS.filter(([k]) => c[k] !== undefined).map(([k, ok, words]) => ({ bound: c[k]!, ok, words }));
+  return (value) => {
+    const text = cellText(value);
+    if (c.in && !statusIn(value, c.in)) return { reason: `${c.column} is ${text ?? 'empty'}, not one of ${c.in.join(', ')}` };
+    if (wanted.length === 0) return null;
+    if (text === undefined) return { error: 'missing: event.only compares it with a number' };
+    const n = backOfficeNumber(text);
+    if (n === null) return { error: `"${text}" is not a number (event.only compares it)` };
+    for (const w of wanted) if (!w.ok(n, w.bound)) return { reason: `${c.column} is ${text}, not ${w.words} ${w.bound}` };
+    return null;
+  };
 }

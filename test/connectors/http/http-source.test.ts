@@ -128,14 +128,19 @@ describe('HTTP JSON source', () => {
     expect(await collect(closed).then(() => '', (e: Error) => e.message)).toBe(`http://127.0.0.1:${port}/x: cannot connect (ECONNREFUSED)`);
   });
 
+  /** Another server, recording the X-Api-Key each request brought (none must reach it). */
+  async function otherServer(body: string) {
+    const seen: Array<string | undefined> = [];
+    const other = createServer((req, res) => { seen.push(req.headers['x-api-key'] as string | undefined); res.writeHead(200).end(body); });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    return { seen, other, otherPort: (other.address() as AddressInfo).port };
+  }
+
   it('never sends the credentials to another server a redirect names; follows redirects on the same server', async () => {
     // fetch itself drops Authorization on such a redirect but kept X-Api-Key: the key went to the other host.
     process.env.MENSA_API_KEY = 'sekret-api-key';
     process.env.MENSA_API_TOKEN = 'sekret-token';
-    const seen: Array<string | undefined> = [];
-    const other = createServer((req, res) => { seen.push(req.headers['x-api-key'] as string | undefined); res.writeHead(200).end('[]'); });
-    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
-    const otherPort = (other.address() as AddressInfo).port;
+    const { seen, other, otherPort } = await otherServer('[]');
     try {
       const url = await serve((req, res) => {
         if (req.url?.startsWith('/old')) res.writeHead(301, { location: '/saldi' }).end();
@@ -157,10 +162,7 @@ describe('HTTP JSON source', () => {
 
   it("a next-page link to another server is not followed with the credentials", async () => {
     process.env.MENSA_API_KEY = 'sekret-api-key';
-    const seen: Array<string | undefined> = [];
-    const other = createServer((req, res) => { seen.push(req.headers['x-api-key'] as string | undefined); res.writeHead(200).end('{"rows":[]}'); });
-    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
-    const otherPort = (other.address() as AddressInfo).port;
+    const { seen, other, otherPort } = await otherServer('{"rows":[]}');
     try {
       const url = await serve((_req, res) => res.writeHead(200).end(JSON.stringify({ rows: [item(1)], links: { next: `http://localhost:${otherPort}/saldi?p=2` } })));
       const paged = connector(`{ kind: http, url: "${url}/saldi", headersEnv: { X-Api-Key: MENSA_API_KEY }, itemsPath: rows, paging: { next: links.next } }`);

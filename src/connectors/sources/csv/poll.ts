@@ -13,12 +13,10 @@ import { basename } from 'node:path';
 import type { Batch, PollContext } from '../../contract.js';
 import type { DeclarativeSpec } from '../../declarative/schema.js';
 import type { RowMapper } from '../../declarative/map-row.js';
-import { cellText } from '../../sql/rows.js';
-import { nextTurn, SLICE } from '../../../util/next-turn.js';
 import { matchingFiles, shownPath } from './files.js';
 import { CsvFileError, readCsv, type ReadOptions } from './read.js';
 import type { CsvSourceConfig } from './schema.js';
-import { apply, emptyBatch, located, prepared, windowOverRows, type SourceRow } from '../window-rows.js';
+import { apply, emptyBatch, keyedRow, windowOverRows, type SourceRow } from '../window-rows.js';
 
 /** Where an incremental CSV connector has read up to: a file's name and its last line read. */
 export interface FilePosition { file: string; line: number }
@@ -76,19 +74,11 @@ export async function* csvChanges(p: CsvPollSpec, ctx: PollContext<unknown, File
     for await (const rec of readCsv(file, p.source, opts)) {
       lastLine = rec.line;
       if (rec.line <= after) continue;
-      batch.rowsRead++;
-      if (batch.rowsRead % SLICE === 0) await nextTurn();
-      if ('error' in rec) {
-        batch.errors.push({ rowKey: located('?', `${opts.shown} line ${rec.line}`), field: '(line)', message: rec.error });
-      } else {
-        const row = prepared(spec, rec.row);
-        const id = cellText(row.id);
-        const where = located(id ?? '?', `${opts.shown} line ${rec.line}`);
-        if (id === undefined) batch.errors.push({ rowKey: where, field: spec.key, message: 'row without primary key' });
-        else {
-          const v = p.verdict(row, id);
-          if (!apply(batch, v, where) && v.cancel) batch.cancellations.push({ entity: v.entity ?? `${spec.name}:${id}`, reason: v.cancel });
-        }
+      const at = `${opts.shown} line ${rec.line}`;
+      const keyed = await keyedRow(spec, 'error' in rec ? { where: at, error: rec.error } : { where: at, row: rec.row }, batch, '(line)');
+      if (keyed) {
+        const v = p.verdict(keyed.row, keyed.id);
+        if (!apply(batch, v, keyed.where) && v.cancel) batch.cancellations.push({ entity: v.entity ?? `${spec.name}:${keyed.id}`, reason: v.cancel });
       }
       if (++mapped % spec.pageSize === 0) {
         yield { ...batch, cursor: { file: name, line: rec.line } };
