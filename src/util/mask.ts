@@ -56,11 +56,14 @@ const PHONE_BODY = [
   `39${SEP}3\\d{2}(?:${SEP}\\d){6,7}`,
   `39${SEP}0\\d(?:${SEP}\\d){6,9}`,
 ].join('|');
-// An Italian mobile glued to a label ("tel3331234567", "p_393330000101"): allowed only after a
-// run of letters/underscores that starts a token, never inside a code holding other digits
-// (ULIDs, hex ids) nor in a UUID's last group. The lookahead comes first so the run is only
-// walked back from a "3" or "+3": tried at every position, it made long letter runs quadratic.
-const GLUED_MOBILE = `(?=\\+?3)(?<=(?<![A-Za-z0-9])(?<![0-9A-Fa-f]-)[A-Za-z_]+)(?:\\+39${SEP}|39${SEP})?3\\d{2}(?:${SEP}\\d){6,7}`;
+// An Italian mobile, or any number written with its "+", glued to a label ("tel3331234567",
+// "p_393330000101", "tel+441632960961"): allowed only after a run of letters/underscores that
+// starts a token, never inside a code holding other digits (ULIDs, hex ids) nor in a UUID's
+// last group. Not landlines: "0" + digits glued to letters is how zero-padded record keys
+// look ("PRAT00012345"), and an error must still name its row. The lookahead comes first so
+// the run is only walked back from a "3" or "+": tried at every position, it made long letter
+// runs quadratic.
+const GLUED_MOBILE = `(?=\\+|3)(?<=(?<![A-Za-z0-9])(?<![0-9A-Fa-f]-)[A-Za-z_]+)(?:(?:\\+39${SEP}|39${SEP})?3\\d{2}(?:${SEP}\\d){6,7}|\\+[1-9](?:${SEP}\\(?\\d\\)?){7,13})`;
 const PHONE_IN_TEXT = new RegExp(
   `(?:(?<![\\w+])(?<![0-9A-Fa-f]-)(?<!\\d\\.)(?:${PHONE_BODY})|${GLUED_MOBILE})(?!\\w)(?!-[0-9A-Fa-f])(?!\\.\\d)`,
   'g',

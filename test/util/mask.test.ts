@@ -82,6 +82,8 @@ describe('maskText', () => {
     ['p_393330000101', 'p_**********01'],
     ['{"k":"tel+393331234567"}', '{"k":"tel+39********67"}'],
     ['x-tel333 123 4567', 'x-tel********67'],
+    ['tel+441632960961', 'tel+44********61'],
+    ['{"k":"cell+49 1512 3456789"}', '{"k":"cell+49*********89"}'],
   ])('masks the phone in %j', (input, expected) => {
     expect(maskText(input)).toBe(expected);
   });
@@ -110,6 +112,8 @@ describe('maskText', () => {
     'took 3331234567ns, retry in 30s, window 3d',
     'SQLSTATE 23505 ER_DUP_ENTRY errno 1062 ORA-00001',
     'importo EUR333.50, €3331,20, 333,00 €',
+    // zero-padded record keys glued to their prefix: an error must still name its row.
+    'row PRAT00012345 and PRAT0612345678',
   ])('leaves %j intact', (input) => {
     expect(maskText(input)).toBe(input);
   });
