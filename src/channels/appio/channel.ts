@@ -249,8 +249,13 @@ export class AppioChannel implements Channel {
 
   /** The IO service a delivery is sent by: a 401 halts that service only. */
   partOf(ctx: DeliveryContext): string | undefined {
-    const chosen = ctx.options.service ?? this.defaultService;
+    const chosen = this.chosenService(ctx);
     return typeof chosen === 'string' ? chosen : undefined;
+  }
+
+  /** The service a delivery asks for (its event type's option, else the default), unchecked. */
+  private chosenService(ctx: DeliveryContext): unknown {
+    return ctx.options.service ?? this.defaultService;
   }
 
   /** Close the pooled keep-alive connections (tests, shutdown). */
@@ -259,7 +264,7 @@ export class AppioChannel implements Channel {
   }
 
   private serviceFor(ctx: DeliveryContext): Service {
-    const chosen = ctx.options.service ?? this.defaultService;
+    const chosen = this.chosenService(ctx);
     if (typeof chosen !== 'string') {
       throw new ChannelError(
         `io: no IO service for event type "${ctx.event.type}": set options.service or defaultService`,
