@@ -39,13 +39,27 @@ export async function up(knex: Knex): Promise<void> {
       .select('id', 'dedup_key')) as Array<{ id: number | string; dedup_key: string }>;
     if (rows.length === 0) break;
     after = Number(rows.at(-1)!.id);
+    const renamed: Array<[id: number | string, key: string]> = [];
     for (const r of rows) {
       const m = E164_TAIL.exec(r.dedup_key);
-      if (!m) continue;
-      const pseudonymous = r.dedup_key.slice(0, m.index + 1) + recipientPseudonym(key, m[1]!);
-      await knex('events').where('id', r.id).update({ dedup_key: pseudonymous });
+      if (m) renamed.push([r.id, r.dedup_key.slice(0, m.index + 1) + recipientPseudonym(key, m[1]!)]);
     }
+    for (let i = 0; i < renamed.length; i += REWRITE_BATCH) await rewriteKeys(knex, renamed.slice(i, i + REWRITE_BATCH));
   }
+}
+
+// One UPDATE per row took 1 min 43 s for 300,000 keys on PostgreSQL, every other process waiting
+// on the store meanwhile; a CASE over 500 rows took 40 s (36 → 8–14 s per 100,000 in paired
+// runs). It is plain SQL on every dialect the store runs on; 500 rows make 1,500 parameters,
+// inside SQL Server's 2,100.
+const REWRITE_BATCH = 500;
+
+async function rewriteKeys(knex: Knex, renamed: Array<[id: number | string, key: string]>): Promise<void> {
+  if (renamed.length === 0) return;
+  const ids = renamed.map(([id]) => id);
+  await knex('events').whereIn('id', ids).update({
+    dedup_key: knex.raw(`case id ${renamed.map(() => 'when ? then ?').join(' ')} end`, renamed.flat()),
+  });
 }
 
 export async function down(_knex: Knex): Promise<void> {

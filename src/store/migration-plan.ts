@@ -1,6 +1,6 @@
 // What `ponte migrate` (and a process starting on an older store) is about to do, in words: the
 // pending migrations, and how much work the slow one has. Migration 008 rewrites every broadcast
-// dedup key one by one (about 4–5 min per million on PostgreSQL), inside the migration's
+// dedup key, in batches of 500 (about 2 min per million on PostgreSQL), inside the migration's
 // transaction, so other processes wait on the store meanwhile; a silent minute looks like a hang.
 import type { Store } from './db.js';
 
@@ -22,7 +22,7 @@ export async function migrationPlan(store: Store, pending: string[]): Promise<Mi
 export function describePlan(plan: MigrationPlan): string[] {
   const lines = [`${plan.pending.length} migration(s) to apply, in one transaction (an interruption leaves the store as it was): ${plan.pending.join(', ')}`];
   if (plan.broadcastKeys > 0) {
-    const minutes = Math.max(1, Math.ceil((plan.broadcastKeys / 1_000_000) * 5));
+    const minutes = Math.max(1, Math.ceil((plan.broadcastKeys / 1_000_000) * 2.5));
     lines.push(`${SLOW_MIGRATION} rewrites ${plan.broadcastKeys} broadcast dedup key(s): up to about ${minutes} min on PostgreSQL (less on SQLite); `
       + 'other Ponte processes on this store wait until it is done');
   }

@@ -42,6 +42,22 @@ describe.each(run)('recipient pseudonyms on %s', (dialect) => {
     expect(pseudonym('+393471000001')).toMatch(/^r[A-Za-z0-9_-]{20}$/);
   });
 
+  it('rewrites every key of a ledger larger than one batch, each to its own pseudonym', async () => {
+    store = await testStore(dialect);
+    await store.knex.migrate.down({ migrationSource, name: '20261205_008_recipient_pseudonyms' });
+    // 1,201 recipients, with keys that need no rewrite in between, so batches split unevenly.
+    const phones = Array.from({ length: 1201 }, (_, i) => `+39347${String(1000000 + i)}`);
+    const rows = phones.flatMap((phone, i) => [
+      event(`allerta:${phone}`, 'broadcast', phone),
+      ...(i % 7 === 0 ? [event(`allerta-senza-numero-${i}`, 'broadcast', null)] : []),
+    ]);
+    for (let i = 0; i < rows.length; i += 200) await store.knex('events').insert(rows.slice(i, i + 200));
+    await migrateLatest(store);
+    const pseudonym = await recipientPseudonyms(store.knex);
+    const keys = (await store.knex('events').orderBy('id').pluck('dedup_key')) as string[];
+    expect(keys).toEqual(rows.map((r) => (r.phone ? `allerta:${pseudonym(r.phone)}` : r.dedup_key)));
+  });
+
   it('a pseudonym is stable within a store and differs between stores', async () => {
     store = await testStore(dialect);
     const a = await recipientPseudonyms(store.knex);
