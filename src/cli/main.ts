@@ -163,6 +163,7 @@ program.command('chat <phone>').description('chat with the citizens\' WhatsApp b
 program.command('sandbox').description('run the local IO sandbox (a fake of the IO services API) until stopped')
   .option('--port <n>', 'port on 127.0.0.1', '8081')
   .option('--fail-rate <r>', 'fraction of requests answered with an injected 500', '0')
-  .action(action((o: { port: string; failRate: string }) => sandboxCommand(o)));
+  .option('--keys <file>', 'YAML map of the only subscription keys accepted (others get 401): key: { service, owner, authorizedRecipients: [fiscal codes] for a service in its test phase (others get 403) }')
+  .action(action((o: { port: string; failRate: string; keys?: string }) => sandboxCommand(o)));
 
 await program.parseAsync(process.argv);
