@@ -5,21 +5,29 @@
 // rows without a readable date (so they are reported), and rows of entities still pending.
 // Pending entities absent from the file are cancelled, as a deleted SQL row is.
 //
-// incremental: the cursor is a position, { file, line }: the last line read, in the last file
-// read. Files come in name order; lines after the cursor, and every line of a later file, are
-// new. This suits append-only files and one new file per day (avvisi-20261124.csv). A file that
-// now has fewer lines than were read was replaced, not appended to: the run fails, naming it.
+// incremental: the cursor is a position, { file, line, bytes, sha256 }: the last line read, in
+// the last file read, and a fingerprint of the bytes read of it. Files come in name order; lines
+// after the cursor, and every line of a later file, are new. A file that no longer starts with the
+// bytes already read was rewritten (a vendor's export regenerated whole), however long it now is:
+// it is read again from its first line, as a new file would be. That is safe because a row's
+// dedup key is made of its columns, never of its line, so the rows already read give events the
+// ledger already holds.
 import { basename } from 'node:path';
 import type { Batch, PollContext } from '../../contract.js';
 import type { DeclarativeSpec } from '../../declarative/schema.js';
 import type { RowMapper } from '../../declarative/map-row.js';
 import { matchingFiles, shownPath } from './files.js';
 import { CsvFileError, readCsv, type ReadOptions } from './read.js';
+import { PrefixHash } from './fingerprint.js';
 import type { CsvSourceConfig } from './schema.js';
 import { apply, emptyBatch, keyedRow, windowOverRows, type SourceRow } from '../window-rows.js';
 
-/** Where an incremental CSV connector has read up to: a file's name and its last line read. */
-export interface FilePosition { file: string; line: number }
+/**
+ * Where an incremental CSV connector has read up to: a file's name, its last line read, and the
+ * bytes consumed of it with their SHA-256 (fingerprint.ts). A cursor written before the
+ * fingerprint has only file and line: it continues from the line, and its next position has them.
+ */
+export interface FilePosition { file: string; line: number; bytes?: number; sha256?: string }
 
 export interface CsvPollSpec {
   spec: DeclarativeSpec;
@@ -58,36 +66,55 @@ export async function* csvChanges(p: CsvPollSpec, ctx: PollContext<unknown, File
     // Going live notifies nothing already in the files: only where they end is recorded.
     const last = files[files.length - 1];
     let line = 0;
-    if (last) for await (const rec of readCsv(last, p.source, readOptions(p, last, ctx))) line = rec.line;
-    yield { events: [], rowsRead: 0, cursor: { file: last ? basename(last) : '', line } };
+    const hash = new PrefixHash();
+    if (last) for await (const rec of readCsv(last, p.source, { ...readOptions(p, last, ctx), hash })) line = rec.line;
+    yield { events: [], rowsRead: 0, cursor: last ? { file: basename(last), line, ...hash.consumed() } : { file: '', line: 0 } };
     return;
   }
   const cursor = ctx.cursor ?? { file: '', line: 0 };
   for (const file of files) {
     const name = basename(file);
     if (name < cursor.file) continue;
-    const after = name === cursor.file ? cursor.line : 0;
-    const opts = readOptions(p, file, ctx);
-    let batch = emptyBatch<FilePosition>();
-    let mapped = 0;
-    let lastLine = 0;
-    for await (const rec of readCsv(file, p.source, opts)) {
-      lastLine = rec.line;
-      if (rec.line <= after) continue;
-      const at = `${opts.shown} line ${rec.line}`;
-      const keyed = await keyedRow(spec, 'error' in rec ? { where: at, error: rec.error } : { where: at, row: rec.row }, batch, '(line)');
-      if (keyed) {
-        const v = p.verdict(keyed.row, keyed.id);
-        if (!apply(batch, v, keyed.where) && v.cancel) batch.cancellations.push({ entity: v.entity ?? `${spec.name}:${keyed.id}`, reason: v.cancel });
-      }
-      if (++mapped % spec.pageSize === 0) {
-        yield { ...batch, cursor: { file: name, line: rec.line } };
-        batch = emptyBatch();
-      }
+    if ((yield* readFile(p, ctx, file, name === cursor.file ? cursor : undefined)) === 'rewritten') {
+      // As a new file: the dedup ledger drops the events of rows already read, the changed and new rows go out.
+      ctx.log.warn({ connector: spec.name, file: shownPath(file), linesRead: cursor.line },
+        'the file was rewritten since it was read (it no longer starts with the lines already read): reading it again from its first line');
+      yield* readFile(p, ctx, file, undefined, true);
     }
-    if (after > 0 && lastLine < after) {
-      throw new CsvFileError(`${opts.shown}: has ${lastLine} line(s) but ${after} were already read: the file was replaced or cut, not appended to; write each day's rows to a new file (or move the connector to a new file name)`);
-    }
-    if (lastLine > after) yield { ...batch, cursor: { file: name, line: lastLine } };
   }
+}
+
+/**
+ * One file's lines after `from` (all of them without it), in pages carrying the new position.
+ * 'rewritten' (and nothing yielded) when the file no longer starts with what `from` consumed.
+ */
+async function* readFile(p: CsvPollSpec, ctx: PollContext<unknown, FilePosition>, file: string, from: FilePosition | undefined, renewed = false): AsyncGenerator<Batch<FilePosition>, 'read' | 'rewritten'> {
+  const { spec } = p;
+  const name = basename(file);
+  const after = from?.line ?? 0;
+  const opts = readOptions(p, file, ctx);
+  const hash = new PrefixHash();
+  const prefix: ReadOptions['prefix'] = from?.bytes !== undefined && from.sha256 !== undefined ? { consumed: { bytes: from.bytes, sha256: from.sha256 } } : undefined;
+  let batch = emptyBatch<FilePosition>();
+  let mapped = 0;
+  let lastLine = 0;
+  for await (const rec of readCsv(file, p.source, { ...opts, hash, ...(prefix ? { prefix } : {}) })) {
+    lastLine = rec.line;
+    if (rec.line <= after) continue;
+    const at = `${opts.shown} line ${rec.line}`;
+    const keyed = await keyedRow(spec, 'error' in rec ? { where: at, error: rec.error } : { where: at, row: rec.row }, batch, '(line)');
+    if (keyed) {
+      const v = p.verdict(keyed.row, keyed.id);
+      if (!apply(batch, v, keyed.where) && v.cancel) batch.cancellations.push({ entity: v.entity ?? `${spec.name}:${keyed.id}`, reason: v.cancel });
+    }
+    if (++mapped % spec.pageSize === 0) {
+      yield { ...batch, cursor: { file: name, line: rec.line, ...hash.consumed() } };
+      batch = emptyBatch();
+    }
+  }
+  // A cursor written before fingerprints has only the line count: a file now shorter was rewritten too.
+  if (prefix?.unchanged === false || lastLine < after) return 'rewritten';
+  // Also with no new line, when the position gains its first fingerprint (an older cursor) or a new one (a rewritten file).
+  if (lastLine > after || (from && !prefix) || renewed) yield { ...batch, cursor: { file: name, line: lastLine, ...hash.consumed() } };
+  return 'read';
 }

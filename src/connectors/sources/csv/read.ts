@@ -7,6 +7,7 @@ import { pipeline, Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import type { CsvSourceConfig } from './schema.js';
 import { maskText } from '../../../util/mask.js';
+import { startsWith, type Consumed, type PrefixHash } from './fingerprint.js';
 
 export type CsvLine = { line: number; row: Record<string, string> } | { line: number; error: string };
 
@@ -20,6 +21,13 @@ export interface ReadOptions {
   now?: () => number;
   /** Called with the column names before any row is yielded: it may throw to fail the run. */
   onHeader?: (columns: string[]) => void;
+  /** Fed every byte read, in order: what a position cursor records as consumed. */
+  hash?: PrefixHash;
+  /**
+   * What an earlier run consumed of this file. Checked before any row is read: `unchanged` is
+   * set, and when it is false nothing is yielded (the file was rewritten; the caller decides).
+   */
+  prefix?: { consumed: Consumed; unchanged?: boolean };
 }
 
 export class CsvFileError extends Error {
@@ -50,6 +58,12 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
     if (age < cfg.settleSeconds * 1000) {
       throw new CsvFileError(`${shown}: modified ${Math.max(0, Math.round(age / 1000))} s ago, less than settleSeconds (${cfg.settleSeconds}): it may still be being written; the next run reads it`);
     }
+    if (opts.prefix) {
+      // On this handle, after the stat above: when the prefix holds, the check at the end
+      // (changed while read?) covers the time it took too.
+      opts.prefix.unchanged = await startsWith(handle, before.size, opts.prefix.consumed);
+      if (!opts.prefix.unchanged) return;
+    }
     if (before.size === 0 && !cfg.header) return; // no header expected: an empty export is "no rows today"
     if (before.size === 0) throw new CsvFileError(`${shown}: the file is empty (not even a header line): the export may have failed or still be in progress`);
     const last = Buffer.alloc(1);
@@ -68,6 +82,7 @@ export async function* readCsv(path: string, cfg: CsvSourceConfig, opts: ReadOpt
     async function* text(): AsyncGenerator<string> {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         if (opts.progress) opts.progress.bytes += chunk.length;
+        opts.hash?.add(chunk);
         // stream: true is also what makes € right: Node 20's one-shot decode of windows-1252 takes
         // a Latin-1 fast path, reading 0x80 as U+0080 instead of € (window.test.ts holds it).
         yield decoder.decode(chunk, { stream: true });
