@@ -78,7 +78,7 @@ function csvDeclarative(name: string, shape: 'window' | 'incremental'): Record<s
 `;
   const yaml = sql['connector.yaml']!
     .replace('shape: ', `${sourceBlock}shape: `)
-    .replace(/cursor:\n  column: .*\n  lagSeconds: 5\n/, 'cursor:\n  mode: position          # the file and line last read: for files that are only appended to, or one new file a day\n')
+    .replace(/cursor:\n  column: .*\n  lagSeconds: 5\n/, 'cursor:\n  mode: position          # the file and line last read: a file appended to (one rewritten is read again), or one new file a day\n')
     .replace(/\n  dates: \{ when: (\w+) \}/, '\n  dates: { when: $1 }          # dd/mm/yyyy [hh:mm[:ss]] or ISO');
   const fixture = sql['fixture.yaml']!
     .replace(/^# What[\s\S]*?\ntable: .*\n/, `# What the acceptance harness (npx ponte connector test) writes into a scratch CSV file in the
