@@ -44,7 +44,10 @@ describe.each(run)('CSV position cursor over a rewritten file, on %s', (dialect)
   });
   afterEach(async () => { await store.close(); });
 
-  const poll = () => runConnector(instance, { store, channels: new Map([['appio', channel]]), log: pino({ level: 'silent' }), owner: 'p1' });
+  let logged: Array<Record<string, unknown>>;
+  beforeEach(() => { logged = []; });
+  const log = () => pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line) as Record<string, unknown>) });
+  const poll = () => runConnector(instance, { store, channels: new Map([['appio', channel]]), log: log(), owner: 'p1' });
   /** The alert numbers in the ledger, in the order they were stored. */
   const ledger = async () => ((await store.knex('events').orderBy('id').pluck('dedup_key')) as string[]).map((k) => k.split(':')[1]);
   const deliveries = async () => Number((await store.knex('deliveries').count({ n: '*' }))[0]!.n);
@@ -59,10 +62,13 @@ describe.each(run)('CSV position cursor over a rewritten file, on %s', (dialect)
     expect(await poll()).toMatchObject({ status: 'ok', rowsRead: 5, eventsNew: 3, eventsDuplicate: 2 });
     expect(await ledger()).toEqual(['1', '2', '3', '7', '8', '9']);
     expect(await deliveries()).toBe(6);
+    expect(logged).toEqual([expect.objectContaining({ file: path, linesRead: 4, msg: expect.stringMatching(/^the file was rewritten since it was read .*: reading it again from its first line$/) })]);
 
     // Appended to afterwards: read on from the rewritten file's end.
     appendSettled(path, line(10));
+    logged = [];
     expect(await poll()).toMatchObject({ status: 'ok', rowsRead: 1, eventsNew: 1, eventsDuplicate: 0 });
+    expect(logged).toEqual([]);
   });
 
   it('a rewrite as long as the file read, one row changed in place, is seen too', async () => {
