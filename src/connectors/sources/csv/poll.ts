@@ -11,7 +11,8 @@
 // bytes already read was rewritten (a vendor's export regenerated whole), however long it now is:
 // it is read again from its first line, as a new file would be. That is safe because a row's
 // dedup key is made of its columns, never of its line, so the rows already read give events the
-// ledger already holds.
+// ledger already holds. (Not quite everything: an older line re-read can supersede an entity's
+// newer pending event when their keys differ; docs/connectors.md §3.7 says when.)
 import { basename } from 'node:path';
 import type { Batch, PollContext } from '../../contract.js';
 import type { DeclarativeSpec } from '../../declarative/schema.js';
