@@ -8,7 +8,8 @@ export default defineConfig({
     // Integration suites share the real PostgreSQL/MariaDB databases: one file at a time.
     fileParallelism: false,
     reporters: ['default', './test/helpers/summary-reporter.ts'],
-    // Each file's scratch folders (test/helpers/temp-dir.ts) are removed when it ends.
-    setupFiles: ['./test/helpers/cleanup.setup.ts'],
+    // Each file's scratch folders (test/helpers/temp-dir.ts) are removed when it ends; a query sent
+    // on a busy PostgreSQL connection fails the test (pg-one-query.setup.ts).
+    setupFiles: ['./test/helpers/cleanup.setup.ts', './test/helpers/pg-one-query.setup.ts'],
   },
 });

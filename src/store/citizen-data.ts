@@ -18,15 +18,18 @@ export interface CitizenData {
   session: CitizenSession | null;
 }
 
+/**
+ * One read after another, not Promise.all: `knex` is the citizen message's transaction, whose one
+ * connection runs one query at a time (node-postgres queued the rest, with a deprecation warning;
+ * pg 9 refuses them).
+ */
 export async function citizenData(knex: Knex, phone: string): Promise<CitizenData> {
-  const [subs, profile, consent, events, inbound, session] = await Promise.all([
-    subscribedTopics(knex, phone),
-    getProfile(knex, phone),
-    knex('consents').where({ phone }).first('state'),
-    knex('consent_events').where({ phone }).count({ n: '*' }).first(),
-    knex('inbound_messages').where({ phone }).count({ n: '*' }).first(),
-    getSession(knex, phone),
-  ]);
+  const subs = await subscribedTopics(knex, phone);
+  const profile = await getProfile(knex, phone);
+  const consent = await knex('consents').where({ phone }).first('state');
+  const events = await knex('consent_events').where({ phone }).count({ n: '*' }).first();
+  const inbound = await knex('inbound_messages').where({ phone }).count({ n: '*' }).first();
+  const session = await getSession(knex, phone);
   return {
     subscriptions: [...subs].sort(),
     profile,
