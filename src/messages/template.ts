@@ -3,6 +3,7 @@
 // an error, not an empty string. No HTML escaping (output is markdown/plain text) and values
 // are inserted literally, never re-parsed as templates.
 import { offsetMs } from '../util/local-time.js';
+import { backOfficeNumber } from '../util/back-office-number.js';
 
 export interface TemplateOptions {
   /** Time zone for date filters. Default "Europe/Rome". */
@@ -35,7 +36,7 @@ export class TemplateError extends Error {
   }
 }
 
-export const TEMPLATE_FILTERS = ['datetime', 'date', 'time', 'upper', 'lower', 'default'] as const;
+export const TEMPLATE_FILTERS = ['datetime', 'date', 'time', 'euro', 'upper', 'lower', 'default'] as const;
 export type TemplateFilter = (typeof TEMPLATE_FILTERS)[number];
 
 interface FilterCall {
@@ -168,6 +169,8 @@ function applyFilter(name: Exclude<TemplateFilter, 'default'>, value: unknown, v
       return String(value).toLocaleUpperCase(ctx.locale);
     case 'lower':
       return String(value).toLocaleLowerCase(ctx.locale);
+    case 'euro':
+      return formatEuro(amountOf(value, variable), ctx.locale);
     default: {
       const d = toDate(value, variable, ctx.timeZone);
       if (d.dateOnly && name !== 'date') {
@@ -193,6 +196,35 @@ function applyFilter(name: Exclude<TemplateFilter, 'default'>, value: unknown, v
 }
 
 const formatted = new Map<string, string>();
+
+// "1.234" with no comma is 1234 written the Italian way or 1.234 from a DECIMAL(…,3) column:
+// guessing could tell a citizen a thousand times the amount, so it is an error instead.
+const AMBIGUOUS_AMOUNT = /^[-+]?\d{1,3}(\.\d{3})+$/;
+
+function amountOf(value: unknown, variable: string): number {
+  const n = typeof value === 'number' ? value
+    : typeof value === 'string' && !AMBIGUOUS_AMOUNT.test(value.trim()) ? backOfficeNumber(value)
+    : null;
+  if (n === null || !Number.isFinite(n)) {
+    throw new TemplateError(`template variable "${variable}" is not an unambiguous amount in euro (e.g. 1234.5, 1234,50 or 1.234,50)`, { variable, filter: 'euro' });
+  }
+  return n;
+}
+
+/**
+ * "€ 1.234,50" in Italian (Intl's it-IT would write "1234,50 €": no group separator below 10,000),
+ * the locale's own currency format otherwise. Rounded to the cent, so a float column's 12.499999
+ * reads 12,50; the tiny nudge keeps 1.005 (stored as 1.00499…) from rounding down.
+ */
+function formatEuro(n: number, locale: string): string {
+  const cents = Math.sign(n) * Math.round(Math.abs(n) * 100 + 1e-6);
+  const value = cents === 0 ? 0 : cents / 100;
+  if (locale.toLowerCase().split('-')[0] === 'it') {
+    const [int, dec] = Math.abs(value).toFixed(2).split('.');
+    return `€ ${value < 0 ? '-' : ''}${int!.replace(/\B(?=(\d{3})+$)/g, '.')},${dec}`;
+  }
+  return new Intl.NumberFormat(locale, { style: 'currency', currency: 'EUR' }).format(value);
+}
 
 function formatDate(name: 'date' | 'time' | 'datetime', date: Date, locale: string, timeZone: string): string {
   if (name === 'date') return fmt(locale, timeZone, 'date').format(date);

@@ -162,3 +162,27 @@ describe('renderTemplate: a date-time without an offset is wall-clock time in th
       .toBe(renderTemplate('{{ t | datetime }}', { t: '2026-10-25T01:30:00Z' }, { timeZone: 'Europe/Rome', locale: 'en-GB' }));
   });
 });
+
+describe('renderTemplate: euro', () => {
+  it('writes amounts the Italian way, rounded to the cent, whatever form the back-office stored', () => {
+    // A numeric column (PostgreSQL/MariaDB decimal as text, a float), Italian text, a CSV cell.
+    const cases: Array<[unknown, string]> = [
+      ['120.50', '€ 120,50'], ['120,50', '€ 120,50'], [1234.5, '€ 1.234,50'], ['1.234,50', '€ 1.234,50'],
+      [12.499999, '€ 12,50'], [0.1 + 0.2, '€ 0,30'], [1.005, '€ 1,01'], ['-12,50 €', '€ -12,50'], [-0.001, '€ 0,00'],
+      [1234567.891, '€ 1.234.567,89'], [100, '€ 100,00'],
+    ];
+    for (const [v, text] of cases) expect(renderTemplate('{{ v | euro }}', { v }), String(v)).toBe(text);
+  });
+
+  it('uses the locale of the template language elsewhere', () => {
+    expect(renderTemplate('{{ v | euro }}', { v: '1234,5' }, { locale: 'en-GB' })).toBe('€1,234.50');
+  });
+
+  it('refuses text that is no amount, or could be a thousand times another ("1.234")', () => {
+    for (const v of ['boh', '1.234', '120.500', '']) {
+      const e = templateError(() => renderTemplate('{{ v | euro }}', { v }));
+      expect(e.message, v).toContain('template variable "v" is not an unambiguous amount in euro');
+      expect(e.filter).toBe('euro');
+    }
+  });
+});

@@ -6,6 +6,9 @@ import type { DeclarativeSpec, OnlyCondition } from './schema.js';
 import { compileTemplate, TemplateError, type CompiledTemplate } from '../../messages/template.js';
 import { cellText, normaliseLanguage, statusIn } from '../sql/rows.js';
 import { parseWallTime, wallTimeToInstant } from '../../util/local-time.js';
+import { backOfficeNumber } from '../../util/back-office-number.js';
+
+export { backOfficeNumber };
 
 /** Alias under which a date column is selected as text (drivers would shift a DATETIME). */
 export const dateAlias = (name: string) => `__date_${name}`;
@@ -98,18 +101,6 @@ export function rowMapper(spec: DeclarativeSpec, opts: { entityOnVerdict?: boole
     v.entity = entityPrefix + id;
     return v;
   };
-}
-
-/**
- * A number as a back-office writes it: "-12,50" and "1.234,50" (Italian), "-12.50", "1234";
- * null when the text is not one.
- */
-export function backOfficeNumber(text: string): number | null {
-  // A currency sign or code beside the amount ("-12,50 €", "EUR 3,00") is not part of the number.
-  let t = text.replace(/€|\bEUR\b/gi, '').trim().replace(/\s+/g, '').replace(/^\u2212/, '-');
-  if (t.includes(',')) t = t.replace(/\.(?=\d{3}(\D|$))/g, '').replace(',', '.');
-  if (!/^[-+]?(\d+\.?\d*|\.\d+)$/.test(t)) return null;
-  return Number(t);
 }
 
 type OnlyCheck = (value: unknown) => { reason: string } | { error: string } | null;
