@@ -97,13 +97,13 @@ describe('declarative connector files', () => {
   // A variable no event carries failed every row with the same "template variable … is missing";
   // it is a mistake in connector.yaml, found when the connector loads.
   it('checks the templates against the data and dates names when it loads', () => {
-    expect(problems(withFiles(base.replace('**{{ amount }} euro** scade', '**{{ amount }} euro** per {{ school }} scade'))))
+    expect(problems(withFiles(base.replace('{{ amount | euro }}', '{{ amount | euro }} per {{ school }}'))))
       .toEqual(['templates.it.markdown: "school" is not in the event\'s data (it carries: amount, instalment, due)']);
     // A default does not excuse a name no event can have: the default would always be printed.
     expect(problems(withFiles(base.replace('TARI: an instalment', "TARI {{ rata | default('') }}: an instalment"))))
       .toEqual(['templates.en.subject: "rata" is not in the event\'s data (it carries: amount, instalment, due)']);
-    expect(problems(withFiles(base.replace('{{ due | date }}**.\n\n      Puoi', '{{ due | data }}**.\n\n      Puoi'))))
-      .toEqual(['templates.it.markdown: unknown template filter "data" (known: datetime, date, time, upper, lower, default)']);
+    expect(problems(withFiles(base.replace('{{ due | date }}**.\n\n      * **Importo', '{{ due | data }}**.\n\n      * **Importo'))))
+      .toEqual(['templates.it.markdown: unknown template filter "data" (known: datetime, date, time, euro, upper, lower, default)']);
     expect(problems(withFiles(base.replace('key: "{{ id }}:{{ due }}"', 'key: "{{ id }}:{{ due "'))))
       .toEqual(['event.key: unclosed "{{" at character 10 of the template']);
   });

@@ -1,0 +1,59 @@
+// What a citizen reads from each shipped declarative connector: its fixture's example row (and
+// the forms real back-offices store) mapped and rendered as the runner does, against IO's rules.
+import { describe, expect, it } from 'vitest';
+import { readDeclarative } from '../../src/connectors/declarative/load.js';
+import { dateAlias, rowMapper } from '../../src/connectors/declarative/map-row.js';
+import { readFixture } from '../../src/connectors/harness/fixture.js';
+import { ioRenderer } from '../../src/app/render.js';
+import type { DeliveryContext } from '../../src/channels/channel.js';
+
+/** The IO message for connector `name`'s example row with `changes`, its dates at `at` (Rome wall time). */
+function message(name: string, changes: Record<string, unknown> = {}, opts: { at?: string; language?: string } = {}) {
+  const { spec } = readDeclarative(`connectors/${name}/connector.yaml`);
+  const row: Record<string, unknown> = { id: 7, ...readFixture(`connectors/${name}/fixture.yaml`).row, ...changes };
+  for (const n of Object.keys(spec.event.dates)) row[dateAlias(n)] = opts.at ?? '2026-11-30 09:30:00';
+  const verdict = rowMapper(spec)(row, '7');
+  const event = verdict.events?.[0];
+  if (!event) throw new Error(`no event: ${JSON.stringify(verdict)}`);
+  const render = ioRenderer((t) => (t === spec.event.type ? { description: '', templates: spec.templates, personalFields: spec.personalFields } : undefined), 'Europe/Rome');
+  const ctx = { event: { id: 1, key: event.key, type: event.type, recipient: event.recipient, data: event.data } } as unknown as DeliveryContext;
+  return render(ctx, opts.language ?? event.recipient.language);
+}
+
+/** Text a citizen should never see: a hole left by an empty field, a code, an artefact. */
+function tidy(text: string): string[] {
+  const problems: string[] = [];
+  if (/undefined|\bnull\b|NaN/.test(text)) problems.push('undefined/null/NaN');
+  if (/\S {2,}\S/.test(text)) problems.push('double space');
+  if (/\s[,.;:]|\(\s*\)/.test(text)) problems.push('dangling punctuation');
+  return problems;
+}
+
+describe('scadenze-tari', () => {
+  it('writes the amount in euro the Italian way, whatever form the back-office stored', () => {
+    for (const importo of ['120.50', '120,50', 120.5, 120.499999]) {
+      const m = message('scadenze-tari', { importo });
+      expect(m.markdown, String(importo)).toContain('€ 120,50');
+      expect(m.markdown).not.toMatch(/120[.,]50? euro|120\.4/);
+    }
+    expect(message('scadenze-tari', { importo: '1234.5' }, { language: 'en' }).markdown).toContain('€1,234.50');
+  });
+
+  it('reads well without the instalment number, and claims no number of days in the subject', () => {
+    for (const language of ['it', 'en']) {
+      const m = message('scadenze-tari', { rata: null }, { language });
+      expect(tidy(m.subject + '\n' + m.markdown), language).toEqual([]);
+      // A row registered late is reminded at once: "in a week" would be wrong.
+      expect(m.subject).not.toMatch(/settimana|week|giorni|days/i);
+      expect(m.markdown).toMatch(language === 'it' ? /scade il \*\*30 novembre 2026\*\*/ : /due on \*\*30 November 2026\*\*/);
+    }
+  });
+});
+
+describe('mensa-scolastica', () => {
+  it('writes the balance in euro', () => {
+    const m = message('mensa-scolastica');
+    expect(m.markdown).toContain('**€ -12,50**');
+    expect(tidy(m.markdown)).toEqual([]);
+  });
+});
