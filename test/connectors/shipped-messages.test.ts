@@ -57,3 +57,28 @@ describe('mensa-scolastica', () => {
     expect(tidy(m.markdown)).toEqual([]);
   });
 });
+
+describe('prenotazioni-sportello', () => {
+  it('tells the citizen the time of the appointment, in Rome, on both sides of the DST change', () => {
+    expect(message('prenotazioni-sportello', {}, { at: '2026-11-30 09:30:00' }).markdown).toMatch(/il \*\*30 novembre 2026\*\* alle \*\*09:30\*\*/);
+    expect(message('prenotazioni-sportello', {}, { at: '2026-10-26 00:15:00' }).markdown).toMatch(/il \*\*26 ottobre 2026\*\* alle \*\*00:15\*\*/);
+    expect(message('prenotazioni-sportello', {}, { at: '2026-03-30 14:00:00' }).markdown).toMatch(/il \*\*30 marzo 2026\*\* alle \*\*14:00\*\*/);
+  });
+
+  it('reads well without the office', () => {
+    const m = message('prenotazioni-sportello', { sportello: null });
+    expect(m.markdown).toContain('presso lo sportello anagrafe.');
+    expect(tidy(m.markdown)).toEqual([]);
+  });
+
+  it('reminds only a confirmed booking: one the citizen called off cancels its pending reminder', () => {
+    const { spec } = readDeclarative('connectors/prenotazioni-sportello/connector.yaml');
+    const row = { id: 7, ...readFixture('connectors/prenotazioni-sportello/fixture.yaml').row, [dateAlias('at')]: '2026-11-30 09:30:00' };
+    expect(rowMapper(spec)(row, '7').events).toHaveLength(1);
+    for (const stato of ['DISDETTA', 'ANNULLATA', 'NON CONFERMATA']) {
+      const v = rowMapper(spec)({ ...row, stato }, '7');
+      expect(v.events, stato).toBeUndefined();
+      expect(v.cancel, stato).toMatch(/stato is/);
+    }
+  });
+});
