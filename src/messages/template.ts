@@ -4,6 +4,7 @@
 // are inserted literally, never re-parsed as templates.
 import { offsetMs } from '../util/local-time.js';
 import { backOfficeNumber } from '../util/back-office-number.js';
+import { codeLabel, personName } from './back-office-text.js';
 
 export interface TemplateOptions {
   /** Time zone for date filters. Default "Europe/Rome". */
@@ -36,7 +37,7 @@ export class TemplateError extends Error {
   }
 }
 
-export const TEMPLATE_FILTERS = ['datetime', 'date', 'time', 'euro', 'upper', 'lower', 'default'] as const;
+export const TEMPLATE_FILTERS = ['datetime', 'date', 'time', 'euro', 'name', 'label', 'upper', 'lower', 'default'] as const;
 export type TemplateFilter = (typeof TEMPLATE_FILTERS)[number];
 
 interface FilterCall {
@@ -169,6 +170,10 @@ function applyFilter(name: Exclude<TemplateFilter, 'default'>, value: unknown, v
       return String(value).toLocaleUpperCase(ctx.locale);
     case 'lower':
       return String(value).toLocaleLowerCase(ctx.locale);
+    case 'name':
+      return personName(String(value), ctx.locale);
+    case 'label':
+      return codeLabel(String(value), ctx.locale);
     case 'euro':
       return formatEuro(amountOf(value, variable), ctx.locale);
     default: {

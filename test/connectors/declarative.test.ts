@@ -103,7 +103,7 @@ describe('declarative connector files', () => {
     expect(problems(withFiles(base.replace('TARI: an instalment', "TARI {{ rata | default('') }}: an instalment"))))
       .toEqual(['templates.en.subject: "rata" is not in the event\'s data (it carries: amount, instalment, due)']);
     expect(problems(withFiles(base.replace('{{ due | date }}**.\n\n      * **Importo', '{{ due | data }}**.\n\n      * **Importo'))))
-      .toEqual(['templates.it.markdown: unknown template filter "data" (known: datetime, date, time, euro, upper, lower, default)']);
+      .toEqual(['templates.it.markdown: unknown template filter "data" (known: datetime, date, time, euro, name, label, upper, lower, default)']);
     expect(problems(withFiles(base.replace('key: "{{ id }}:{{ due }}"', 'key: "{{ id }}:{{ due "'))))
       .toEqual(['event.key: unclosed "{{" at character 10 of the template']);
   });

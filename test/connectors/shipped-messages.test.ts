@@ -56,6 +56,19 @@ describe('mensa-scolastica', () => {
     expect(m.markdown).toContain('**€ -12,50**');
     expect(tidy(m.markdown)).toEqual([]);
   });
+
+  it("writes a pupil's name stored in capitals, with the accent as an apostrophe, as a name", () => {
+    expect(message('mensa-scolastica', { alunno: "ROSSI NICCOLO'" }).markdown).toContain('il credito mensa di **Rossi Niccolò**');
+    expect(message('mensa-scolastica').markdown).toContain('il credito mensa di **Niccolò Rossi**');
+  });
+});
+
+describe('pratiche-edilizie', () => {
+  it('says the new status in words, not as the back-office code', () => {
+    const m = message('pratiche-edilizie');
+    expect(m.markdown).toContain('ora è **in istruttoria**.');
+    expect(m.markdown).not.toContain('_');
+  });
 });
 
 describe('prenotazioni-sportello', () => {

@@ -186,3 +186,23 @@ describe('renderTemplate: euro', () => {
     }
   });
 });
+
+describe('renderTemplate: name and label (back-office capitals and apostrophe accents)', () => {
+  it('name: capitals become a capitalised name, an apostrophe after a final vowel its accent', () => {
+    const cases: Array<[string, string]> = [
+      ["ROSSI NICCOLO'", 'Rossi Niccolò'], ["D'ANGELO  MARIA", "D'Angelo Maria"], ["DELL'ORTO", "Dell'Orto"],
+      ['DE LUCA', 'De Luca'], ['anna-maria bianchi', 'Anna-Maria Bianchi'], ["LUCA' ", 'Lucà'], ['ÉLODIE FAURÉ', 'Élodie Fauré'],
+      // The back-office's own mixed-case spelling is kept; only its apostrophe accents are read.
+      ['Niccolò Rossi', 'Niccolò Rossi'], ['McEwan', 'McEwan'], ["Niccolo' Rossi", 'Niccolò Rossi'],
+    ];
+    for (const [v, text] of cases) expect(renderTemplate('{{ v | name }}', { v }), v).toBe(text);
+  });
+
+  it('label: a status code becomes words for a sentence', () => {
+    const cases: Array<[string, string]> = [
+      ['IN_ISTRUTTORIA', 'in istruttoria'], ['ACCOLTA', 'accolta'], ["ATTIVITA' SOSPESA", 'attività sospesa'],
+      ['  RICHIESTA__INTEGRAZIONE ', 'richiesta integrazione'], ['In attesa di pagamento', 'In attesa di pagamento'],
+    ];
+    for (const [v, text] of cases) expect(renderTemplate('{{ v | label }}', { v }), v).toBe(text);
+  });
+});
