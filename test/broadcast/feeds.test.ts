@@ -31,6 +31,22 @@ describe('feeds', () => {
     expect(() => parseFeed('<rss><channel><item><link>x</link></item></channel></rss>', 'f.xml')).toThrow(/f.xml: item\[0\] has no title/);
   });
 
+  // WordPress, which many Comuni's sites run on, writes ’ and – as &#8217; and &#8211;; a
+  // description is HTML with named entities; links may be relative to the site.
+  it('gives citizens text, not entities, and absolute links', () => {
+    const rss = `<?xml version="1.0"?><rss version="2.0"><channel><title>Notizie</title><link>https://www.comune.ponteverde.example/</link>
+      <item><title>L&#8217;allerta meteo &#8211; chiusura scuole &amp; parchi</title><link>/notizie/allerta</link><guid>a1</guid>
+        <description><![CDATA[<p>La chiusura &egrave; disposta fino a &#8220;nuovo avviso&#8221;&nbsp;&amp; oltre</p>]]></description></item>
+      <item><title><![CDATA[Strade chiuse: l&#8217;elenco]]></title><link>https://altro.example/x</link><guid>a2</guid><description>&lt;p&gt;Testo &amp;egrave; qui&lt;/p&gt;</description></item>
+    </channel></rss>`;
+    const [a, b] = parseFeed(rss, 'rss');
+    expect(a).toMatchObject({ id: 'a1', title: 'L’allerta meteo – chiusura scuole & parchi', link: 'https://www.comune.ponteverde.example/notizie/allerta', summary: 'La chiusura è disposta fino a “nuovo avviso” & oltre' });
+    expect(b).toMatchObject({ id: 'a2', title: 'Strade chiuse: l’elenco', link: 'https://altro.example/x', summary: 'Testo è qui' });
+    // Read over HTTP, the feed's own address is the base; an unknown entity is left as written.
+    const atom = `<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>e1</id><title>Avviso &amp;foo; n&#xB0; 3</title><link href="allerte/3"/></entry></feed>`;
+    expect(parseFeed(atom, 'atom', 'https://protezionecivile.example/feed/atom.xml')[0]).toMatchObject({ title: 'Avviso &foo; n° 3', link: 'https://protezionecivile.example/feed/allerte/3' });
+  });
+
   it('turns each new item into one broadcast, once; old items and items of the wrong category are skipped with the reason', async () => {
     store = await testStore('sqlite');
     const now = Date.now();

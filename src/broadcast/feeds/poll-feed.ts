@@ -20,7 +20,7 @@ async function load(url: string, http: AxiosInstance): Promise<string> {
 
 export async function pollFeed(feed: FeedConfig, deps: BroadcastDeps & { knex: Knex; http: AxiosInstance; now?: number }) {
   const now = deps.now ?? Date.now();
-  const items = parseFeed(await load(feed.url, deps.http), `feed ${feed.id} (${feed.url})`);
+  const items = parseFeed(await load(feed.url, deps.http), `feed ${feed.id} (${feed.url})`, /^https?:\/\//.test(feed.url) ? feed.url : undefined);
   // The feed's position is kept in connector_state, like a connector's cursor.
   const stateId = `feed:${feed.id}`;
   const state = await deps.knex('connector_state').where({ instance_id: stateId }).first('cursor');
