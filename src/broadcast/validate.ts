@@ -63,7 +63,7 @@ export function validateBroadcast(req: BroadcastRequest, service: CitizenService
   }
   req.params.forEach((p, i) => {
     // Meta refuses new lines, tabs and long runs of spaces in parameters (132018).
-    if (!p.trim() || /[\n\t]| {5}/.test(p)) throw new BroadcastError(`params[${i}]: must be non-empty, without new lines, tabs or more than 4 spaces in a row`);
+    if (!p.trim() || /[\r\n\t]| {5}/.test(p)) throw new BroadcastError(`params[${i}]: must be non-empty, without new lines, tabs or more than 4 spaces in a row`);
     // The same text goes to every subscriber: one citizen's fiscal code in it would go to all of them.
     if (FISCAL_CODE_TOKEN.test(p)) throw new BroadcastError(`params[${i}]: holds a fiscal code; a broadcast goes to every subscriber, so it must carry no one's personal data; nothing was sent`);
   });
