@@ -18,6 +18,16 @@ export function primaryLanguage(language: string): string {
   return language.trim().split(/[-_]/)[0]!.toLowerCase();
 }
 
+/**
+ * The formatting locale of a language: "it" → "it-IT", a bare "en" → "en-GB" (Intl's bare "en"
+ * is American); one with its region keeps it ("en_US" → "en-US", a template approved so).
+ */
+export function localeFor(language: string): string {
+  const [lang, region] = language.trim().split(/[-_]/);
+  if (region) return `${lang!.toLowerCase()}-${region.toUpperCase()}`;
+  return LOCALES[lang!.toLowerCase()] ?? lang!.toLowerCase();
+}
+
 /** The template language used for `language`: itself when the spec has it, else "it". */
 export function chooseLanguage(spec: EventTypeSpec, language?: string): string {
   const lang = language ? primaryLanguage(language) : 'it';

@@ -240,11 +240,13 @@ function formatDate(name: 'date' | 'time' | 'datetime', date: Date, locale: stri
   return fmt(locale, timeZone, 'full').format(date);
 }
 
+// Always the 24-hour clock: the times are the Comune's, and "05:30 PM" (en-US, the default of a
+// bare "en") is not how an Italian office states them.
 const FORMATS = {
   date: { day: 'numeric', month: 'long', year: 'numeric' },
-  time: { hour: '2-digit', minute: '2-digit' },
+  time: { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' },
   weekdayDate: { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' },
-  full: { dateStyle: 'full', timeStyle: 'short' },
+  full: { dateStyle: 'full', timeStyle: 'short', hourCycle: 'h23' },
 } satisfies Record<string, Intl.DateTimeFormatOptions>;
 
 // Building an Intl.DateTimeFormat costs far more than formatting with one: one per combination.

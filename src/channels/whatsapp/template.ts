@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { ChannelError } from '../channel.js';
 import { TemplateError, renderTemplate } from '../../messages/template.js';
+import { localeFor } from '../../messages/render.js';
 
 /** ctx.options of a WhatsApp routing step (the `channel` key is not part of it). */
 export const templateMappingSchema = z.object({
@@ -52,8 +53,9 @@ export interface RenderOptions {
 /** Renders every parameter of `mapping` against `data`. Throws ChannelError('permanent') naming the parameter. */
 export function buildTemplate(mapping: TemplateMapping, data: Record<string, unknown>, opts: RenderOptions): WhatsappTemplate {
   const code = mapping.language;
-  // Date filters speak the template's language ("it" → it-IT, "en_US" → en-US).
-  const locale = code === 'it' ? 'it-IT' : code.replace('_', '-');
+  // Date filters speak the template's language: "it" → it-IT, a bare "en" → en-GB as on IO (not
+  // Intl's American "en"), "en_US" → en-US. Times are on the 24-hour clock in every one.
+  const locale = localeFor(code);
   const render = (where: string, source: string): string => {
     let text: string;
     try {

@@ -65,6 +65,16 @@ describe('render', () => {
     });
   });
 
+  // The Comune's times, on the 24-hour clock whatever the template's language: Intl's en-US (and
+  // a bare "en", which is en-US) wrote "05:30 PM"; a bare "en" formats as IO's English does.
+  it('writes times on the 24-hour clock in every template language, and a bare "en" as British English', () => {
+    const at = { start: '2026-12-05T16:30:00Z' };
+    const body = (language: string) => channel.render(delivery('3471234567', { template: 't', language, body: ['{{ start | datetime }}', '{{ start | time }}'] }, at)).template.components[0];
+    expect(body('en')).toEqual({ type: 'body', parameters: [{ type: 'text', text: 'Saturday, 5 December 2026 at 17:30' }, { type: 'text', text: '17:30' }] });
+    expect(body('en_US')).toEqual({ type: 'body', parameters: [{ type: 'text', text: 'Saturday, December 5, 2026 at 17:30' }, { type: 'text', text: '17:30' }] });
+    expect(body('it')).toEqual({ type: 'body', parameters: [{ type: 'text', text: 'sabato 5 dicembre 2026 alle 17:30' }, { type: 'text', text: '17:30' }] });
+  });
+
   it('normalises Italian numbers written in several ways to +39…', () => {
     for (const written of ['347 123 4567', '0039 347 123 4567', '+39 347-123-4567', '+39 (347) 1234567', '3471234567']) {
       expect(channel.render(delivery(written)).to, written).toBe('+393471234567');
