@@ -28,6 +28,15 @@ function lengthRule(part: string, text: string, { min, max }: { min: number; max
   return `${part} is ${n} characters long; IO requires ${min} to ${max} (UTF-16 code units)`;
 }
 
+/**
+ * A value and the subject compared as a reader sees them: a filter may have written the stored
+ * "ROSSI NICCOLO'" as "Rossi Niccolò" and "IN_ISTRUTTORIA" as "in istruttoria" (| name, | label),
+ * so case, accents, apostrophes and underscores are set aside on both sides.
+ */
+function fold(text: string): string {
+  return text.normalize('NFD').replace(/\p{M}/gu, '').replace(/['’`]/g, '').replace(/_/g, ' ').toLowerCase();
+}
+
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
@@ -48,17 +57,17 @@ export function checkIoMessage(msg: { subject: string; markdown: string }, opts:
   // The citizen's number (a template filled from the back-office's telefono column); the office's
   // own number belongs in the markdown too, where it can be tapped.
   if (hasPhoneNumber(msg.subject)) violations.push(`subject contains a phone number: ${noPersonalData}`);
-  const subjectLower = msg.subject.toLowerCase();
+  const subjectLower = fold(msg.subject);
   (opts.personalValues ?? []).forEach((raw, i) => {
-    const value = raw.trim();
+    const value = fold(raw).trim();
     // Shorter values ("Li", initials) would match ordinary words.
     if (value.length < 3) return;
     // Compiling a Unicode pattern per value is the hot spot of a big poll: most values are
     // nowhere in the subject, which a plain substring test shows first.
-    if (!subjectLower.includes(value.split(/\s+/)[0]!.toLowerCase())) return;
+    if (!subjectLower.includes(value.split(/\s+/)[0]!)) return;
     const re = new RegExp(`${ALNUM_BEFORE}${escapeRegExp(value).replace(/\s+/g, '\\s+')}${ALNUM_AFTER}`, 'iu');
-    if (re.test(msg.subject)) {
-      violations.push(`subject contains personal value #${i + 1} (${value.length} characters): ${noPersonalData}`);
+    if (re.test(subjectLower)) {
+      violations.push(`subject contains personal value #${i + 1} (${raw.trim().length} characters): ${noPersonalData}`);
     }
   });
   return violations;

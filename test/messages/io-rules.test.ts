@@ -97,6 +97,14 @@ describe('checkIoMessage: no personal data in the subject', () => {
     expect(check('Pratica (x+y) chiusa', ['x+y'])).toHaveLength(1);
   });
 
+  // A subject may carry the value through | name or | label, which change case, accents and underscores.
+  it('flags a personal value however a filter rewrote it', () => {
+    expect(check('Credito mensa di Rossi Niccolò esaurito', ["ROSSI NICCOLO'"])).toHaveLength(1);
+    expect(check("Pratica D'Angelo aggiornata", ["D'ANGELO"])).toHaveLength(1);
+    expect(check('Pratica pe 2026 0042 aggiornata', ['PE_2026_0042'])).toHaveLength(1);
+    expect(check('Credito mensa in esaurimento', ["ROSSI NICCOLO'"])).toEqual([]);
+  });
+
   it('reports each personal value that appears', () => {
     const v = check('Anna: rinnovo per Verdi', ['Anna', 'Verdi', 'Bianchi']);
     expect(v.map((s) => s.slice(0, 35))).toEqual(['subject contains personal value #1 ', 'subject contains personal value #2 ']);
