@@ -4,9 +4,12 @@
 
 const ACCENTED: Record<string, string> = { a: 'à', e: 'è', i: 'ì', o: 'ò', u: 'ù', A: 'À', E: 'È', I: 'Ì', O: 'Ò', U: 'Ù' };
 
-/** "NICCOLO'" → "NICCOLÒ": a vowel with an apostrophe ending a word is an accented vowel. */
+/**
+ * "NICCOLO'" → "NICCOLÒ": a vowel with an apostrophe ending a word is an accented vowel, except
+ * in "DE'" ("De' Medici"), where the apostrophe stands for the elided "dei".
+ */
 function apostropheAccents(text: string): string {
-  return text.replace(/([aeiouAEIOU])['’`](?=$|[^\p{L}\p{N}])/gu, (_, v: string) => ACCENTED[v]!);
+  return text.replace(/(?<![\p{L}\p{N}])(de)['’`](?=\s)|([aeiouAEIOU])['’`](?=$|[^\p{L}\p{N}])/giu, (whole, de: string | undefined, v: string | undefined) => (de ? whole : ACCENTED[v!]!));
 }
 
 const hasUpper = (s: string) => /\p{Lu}/u.test(s);

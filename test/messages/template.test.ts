@@ -191,7 +191,7 @@ describe('renderTemplate: name and label (back-office capitals and apostrophe ac
   it('name: capitals become a capitalised name, an apostrophe after a final vowel its accent', () => {
     const cases: Array<[string, string]> = [
       ["ROSSI NICCOLO'", 'Rossi Niccolò'], ["D'ANGELO  MARIA", "D'Angelo Maria"], ["DELL'ORTO", "Dell'Orto"],
-      ['DE LUCA', 'De Luca'], ['anna-maria bianchi', 'Anna-Maria Bianchi'], ["LUCA' ", 'Lucà'], ['ÉLODIE FAURÉ', 'Élodie Fauré'],
+      ['DE LUCA', 'De Luca'], ["DE' MEDICI LORENZO", "De' Medici Lorenzo"], ['anna-maria bianchi', 'Anna-Maria Bianchi'], ["LUCA' ", 'Lucà'], ['ÉLODIE FAURÉ', 'Élodie Fauré'],
       // The back-office's own mixed-case spelling is kept; only its apostrophe accents are read.
       ['Niccolò Rossi', 'Niccolò Rossi'], ['McEwan', 'McEwan'], ["Niccolo' Rossi", 'Niccolò Rossi'],
     ];
