@@ -6,11 +6,15 @@ import { dateAlias, rowMapper } from '../../src/connectors/declarative/map-row.j
 import { readFixture } from '../../src/connectors/harness/fixture.js';
 import { ioRenderer } from '../../src/app/render.js';
 import type { DeliveryContext } from '../../src/channels/channel.js';
+import { join } from 'node:path';
+import { scaffoldConnector } from '../../src/connectors/harness/scaffold.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /** The IO message for connector `name`'s example row with `changes`, its dates at `at` (Rome wall time). */
-function message(name: string, changes: Record<string, unknown> = {}, opts: { at?: string; language?: string } = {}) {
-  const { spec } = readDeclarative(`connectors/${name}/connector.yaml`);
-  const row: Record<string, unknown> = { id: 7, ...readFixture(`connectors/${name}/fixture.yaml`).row, ...changes };
+function message(name: string, changes: Record<string, unknown> = {}, opts: { at?: string; language?: string; cwd?: string } = {}) {
+  const dir = join(opts.cwd ?? '.', 'connectors', name);
+  const { spec } = readDeclarative(join(dir, 'connector.yaml'));
+  const row: Record<string, unknown> = { id: 7, ...readFixture(join(dir, 'fixture.yaml')).row, ...changes };
   for (const n of Object.keys(spec.event.dates)) row[dateAlias(n)] = opts.at ?? '2026-11-30 09:30:00';
   const verdict = rowMapper(spec)(row, '7');
   const event = verdict.events?.[0];
@@ -93,5 +97,14 @@ describe('prenotazioni-sportello', () => {
       expect(v.events, stato).toBeUndefined();
       expect(v.cancel, stato).toMatch(/stato is/);
     }
+  });
+});
+
+describe('what `ponte connector new` writes', () => {
+  it.each(['sql', 'csv', 'http'] as const)('says a --%s connector\'s status in words', (kind) => {
+    const cwd = tempDir('scaffold-text');
+    scaffoldConnector('avvisi', { kind, shape: 'incremental', cwd });
+    const m = message('avvisi', { stato: 'IN_LAVORAZIONE' }, { cwd });
+    expect(m.markdown).toContain('**in lavorazione**');
   });
 });

@@ -28,7 +28,7 @@ const TEMPLATES = `templates:
   it:
     subject: "Aggiornamento dal Comune"
     markdown: |
-      Ciao, c'è una novità sulla tua pratica del {{ when | date }}: lo stato ora è **{{ status }}**.
+      Ciao, c'è una novità sulla tua pratica del {{ when | date }}: lo stato ora è **{{ status | label }}**.
 
       Trovi i dettagli nell'area riservata del sito del Comune.
 `;
