@@ -40,7 +40,8 @@ describe('a CSV connector from the command line', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/Dry run of mensa: 1 event\(s\), 1 cancellation\(s\), 1 row error\(s\)/);
     expect(dry.stdout).toContain('mensa-scolastica:2');
-    expect(dry.stdout).toContain('-12,50 €');
+    // The export writes "-12,50 €": the message says it once, the Italian way (it read "-12,50 € euro").
+    expect(dry.stdout).toContain('**€ -12,50**');
     expect(dry.stdout).toMatch(/row 3 \(data\/mensa\/avvisi-mensa-20261124\.csv line 3\) field codice_fiscale: missing fiscal code/);
     expect(dry.stdout).not.toContain(CF);
 
