@@ -41,6 +41,25 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+// IO renders a subset of markdown (appio.md §5): HTML shows as its raw text. The tags a template
+// or a back-office value would plausibly carry, so "importo < 10" is not taken for one.
+const HTML_TAG = /<\/?(?:a|b|i|u|s|p|br|hr|em|strong|span|div|font|ul|ol|li|h[1-6]|img|table|tr|td|th)\b[^<>]*>/i;
+// A link's target: [text](target) or <target>, and any bare http:// address in the text.
+const LINK_TARGET = /\]\(\s*<?([^)\s>]*)|<([a-z][a-z0-9+.-]*:[^>\s]*)>/gi;
+const PLAIN_HTTP = /(?<![\p{L}\p{N}/])http:\/\//iu;
+// What IO opens: https pages, and the handled links of its CTA syntax (https, mail, phone, SMS).
+const IO_LINK = /^(?:https:\/\/\S|(?:iohandledlink:\/\/)?(?:https:\/\/\S|mailto:|tel:|sms:))/i;
+
+function linkRules(markdown: string): string[] {
+  const out: string[] = [];
+  if (HTML_TAG.test(markdown)) out.push('markdown contains an HTML tag: IO does not render HTML, the citizen would see it as text (use **bold**, *italic*, lists)');
+  const bad = [...markdown.matchAll(LINK_TARGET)].map((m) => m[1] ?? m[2] ?? '').filter((t) => !IO_LINK.test(t));
+  if (bad.length || PLAIN_HTTP.test(markdown)) {
+    out.push('markdown has a link that is not an absolute https:// address (relative, http:// or empty): it would not open from the IO app');
+  }
+  return out;
+}
+
 /** The rules `msg` breaks, one clear sentence each; empty when IO would accept it. */
 export function checkIoMessage(msg: { subject: string; markdown: string }, opts: IoRuleOptions = {}): string[] {
   const violations: string[] = [];
@@ -48,6 +67,7 @@ export function checkIoMessage(msg: { subject: string; markdown: string }, opts:
   if (subjectLength) violations.push(subjectLength);
   const markdownLength = lengthRule('markdown', msg.markdown, IO_MARKDOWN_LENGTH);
   if (markdownLength) violations.push(markdownLength);
+  violations.push(...linkRules(msg.markdown));
 
   const noPersonalData = 'personal data is not allowed in the IO subject (AgID guidelines art. 7.3)';
   if (FISCAL_CODE_TOKEN.test(msg.subject)) violations.push(`subject contains a fiscal code: ${noPersonalData}`);

@@ -110,3 +110,26 @@ describe('checkIoMessage: no personal data in the subject', () => {
     expect(v.map((s) => s.slice(0, 35))).toEqual(['subject contains personal value #1 ', 'subject contains personal value #2 ']);
   });
 });
+
+describe('checkIoMessage: links and HTML', () => {
+  const md = (text: string) => `${text} ${'x'.repeat(80)}`;
+  const LINK = 'markdown has a link that is not an absolute https:// address (relative, http:// or empty): it would not open from the IO app';
+  const HTML = 'markdown contains an HTML tag: IO does not render HTML, the citizen would see it as text (use **bold**, *italic*, lists)';
+
+  it('accepts https links, IO handled links, mail and phone links, and text that merely has < and >', () => {
+    for (const text of [
+      'Paga su [pagoPA](https://www.comune.example/pagopa).', 'Vedi <https://www.comune.example/tari>.',
+      '[Chiama](iohandledlink://tel:+390612345678)', '[Scrivi](mailto:urp@comune.example)', 'Se il saldo è < 10 euro e > 0',
+      'Orari: https://www.comune.example/orari',
+    ]) expect(checkIoMessage({ subject: SUBJECT, markdown: md(text) }), text).toEqual([]);
+  });
+
+  it('flags relative, http:// and empty links, and HTML tags', () => {
+    for (const text of ['[Paga](/pagopa)', '[Paga](http://www.comune.example/pagopa)', '[Paga]()', 'Sito: http://www.comune.example', '<http://x.example>']) {
+      expect(checkIoMessage({ subject: SUBJECT, markdown: md(text) }), text).toEqual([LINK]);
+    }
+    for (const text of ['Ciao,<br>domani', '<b>Attenzione</b>', '<p style="x">Testo</p>']) {
+      expect(checkIoMessage({ subject: SUBJECT, markdown: md(text) }), text).toEqual([HTML]);
+    }
+  });
+});
