@@ -9,7 +9,8 @@ export const appointmentReminder: EventTypeSpec = {
     it: {
       subject: 'Promemoria: hai un appuntamento in Comune',
       markdown: [
-        "Ti ricordiamo l'appuntamento del **{{ start | date }}** alle **{{ start | time }}**.",
+        // The weekday too: "sabato 5 dicembre" is harder to misread than "5 dicembre".
+        "Ti ricordiamo l'appuntamento di **{{ start | datetime }}**.",
         '',
         '* **Ufficio:** {{ office | default("indicato nella prenotazione") }}',
         '* **Servizio:** {{ service | default("indicato nella prenotazione") }}',
@@ -22,7 +23,7 @@ export const appointmentReminder: EventTypeSpec = {
     en: {
       subject: 'Reminder: you have an appointment at the Town Hall',
       markdown: [
-        'This is a reminder of your appointment on **{{ start | date }}** at **{{ start | time }}**.',
+        'This is a reminder of your appointment on **{{ start | datetime }}**.',
         '',
         '* **Office:** {{ office | default("as stated in your booking") }}',
         '* **Service:** {{ service | default("as stated in your booking") }}',

@@ -25,6 +25,12 @@ describe('appointment reminder templates', () => {
     expect(m.markdown).not.toMatch(/undefined|null/);
   });
 
+  it('names the weekday and the time, in Rome, across the DST change and at midnight', () => {
+    expect(renderMessage(reminder, { start: '2026-10-25T08:30:00.000Z' }, 'it').markdown).toContain("l'appuntamento di **domenica 25 ottobre 2026 alle 09:30**.");
+    expect(renderMessage(reminder, { start: '2026-03-28T23:15:00.000Z' }, 'it').markdown).toContain("l'appuntamento di **domenica 29 marzo 2026 alle 00:15**.");
+    expect(renderMessage(reminder, { start: '2026-12-05T16:30:00.000Z' }, 'en').markdown).toContain('appointment on **Saturday, 5 December 2026 at 17:30**.');
+  });
+
   it('the Italian text uses the informal "tu"', () => {
     const m = renderMessage(reminder, full, 'it');
     expect(m.markdown).toMatch(/Ti ricordiamo/);
