@@ -93,6 +93,25 @@ describe('HTTP JSON source', () => {
     expect(r.events.map((e) => e.entity)).toEqual(['mensa-api:1', 'mensa-api:2', 'mensa-api:3']);
   });
 
+  // Older municipal APIs answer Latin-1 and say so: read as UTF-8, "Niccolò" became "Niccol\uFFFD".
+  it('reads the answer in the charset its Content-Type names', async () => {
+    const json = JSON.stringify({ rows: [{ ...item(1), saldo: '€ -12,50', alunno: "Niccolò D'Angelo" }] });
+    for (const [type, body] of [
+      ['application/json; charset=ISO-8859-1', Buffer.from(json.replace('€', '\x80'), 'latin1')],
+      ['application/json;charset="windows-1252"', Buffer.from(json.replace('€', '\x80'), 'latin1')],
+      ['application/json', Buffer.from(json, 'utf8')],
+      ['application/json; charset=utf-8', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json, 'utf8')])],
+    ] as const) {
+      const url = await serve((_req, res) => res.writeHead(200, { 'content-type': type }).end(body));
+      const file = connector(`{ kind: http, url: "${url}/saldi", itemsPath: rows }`);
+      writeFileSync(file, readFileSync(file, 'utf8').replace('data: { balance: saldo }', 'data: { balance: saldo, pupil: alunno }').replace('era di {{ balance }} euro', 'di {{ pupil }} era di {{ balance }}'));
+      const r = await collect(file);
+      expect(r.events[0]?.data, type).toMatchObject({ balance: '€ -12,50', pupil: "Niccolò D'Angelo" });
+      await new Promise<void>((done) => server!.close(() => done()));
+      server = undefined;
+    }
+  });
+
   it('fails the run with the URL (no query, no token) and what went wrong', async () => {
     process.env.MENSA_API_TOKEN = 'sekret-token';
     let answer: (res: ServerResponse) => void = (res) => res.writeHead(401).end('{"token":"sekret-token"}');

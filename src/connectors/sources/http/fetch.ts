@@ -136,7 +136,7 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
   }
   let text: string;
   try {
-    text = await res.text();
+    text = decodeBody(new Uint8Array(await res.arrayBuffer()), res.headers.get('content-type'));
   } catch {
     if (timeout.aborted) throw new HttpSourceError(`${shown}: the answer did not arrive within ${timeoutSeconds} s (timeoutSeconds)`);
     throw new HttpSourceError(`${shown}: the answer was cut off`);
@@ -154,6 +154,24 @@ async function getJson(url: string, headers: Record<string, string>, timeoutSeco
   }
   const date = Date.parse(res.headers.get('date') ?? '');
   return { json, date: Number.isNaN(date) ? null : date };
+}
+
+/**
+ * The body as text in the charset its Content-Type names. JSON ought to be UTF-8, but older
+ * municipal APIs (Java, PHP) answer `charset=ISO-8859-1`: read as UTF-8, "Niccolò" reached the
+ * citizen as "Niccol�". Latin-1 is read as Windows-1252, its superset (€ is 0x80), and
+ * streaming, because Node 20's one-shot decode reads 0x80 as U+0080 (as the CSV reader does).
+ */
+export function decodeBody(bytes: Uint8Array, contentType: string | null): string {
+  const charset = /;\s*charset\s*=\s*"?([\w.:-]+)/i.exec(contentType ?? '')?.[1]?.toLowerCase() ?? 'utf-8';
+  const latin = /^(iso-?8859-1|latin-?1|l1|windows-1252|cp-?1252|us-ascii|ascii)$/.test(charset);
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(latin ? 'windows-1252' : charset);
+  } catch {
+    decoder = new TextDecoder('utf-8'); // a charset TextDecoder does not know: JSON's own
+  }
+  return decoder.decode(bytes, { stream: true }) + decoder.decode();
 }
 
 /** ", after a redirect to <url>" when one was followed (shown without query or credentials). */
