@@ -18,8 +18,9 @@ export const ztlPermitsConfigSchema = z.object({
   /**
    * Status values that must get no notice; pending ones are cancelled (compared trimmed and
    * case-insensitively). Add e.g. "RINNOVATO" where a renewal creates a new row and marks the old one.
+   * ANNULLATO too by default: a cancelled permit's holder must not be invited to renew it.
    */
-  revokedValues: z.array(z.string().min(1)).default(['REVOCATO']),
+  revokedValues: z.array(z.string().min(1)).default(['REVOCATO', 'ANNULLATO']),
   /** A notice this many days before the expiry day, for each value. */
   noticeDays: z
     .array(z.number().int().min(1).max(366))

@@ -15,7 +15,7 @@ export { ztlPermitsConfigSchema, type ZtlPermitsConfig } from './config.js';
 export { permitsWindowQuery, permitsByIds } from './query.js';
 
 export const ENTITY_PREFIX = 'ztl-permit';
-export const REVOKED_REASON = 'permit revoked in the back-office';
+export const REVOKED_REASON = 'permit revoked or cancelled in the back-office';
 export const GONE_REASON = 'permit no longer in the back-office';
 export const UNREADABLE_REASON = 'permit row can no longer be read (see row errors)';
 

@@ -2,7 +2,7 @@ import knexFactory from 'knex';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import ztlPermits, {
   GONE_REASON, REVOKED_REASON, UNREADABLE_REASON,
-  noticesDue, permitsWindowQuery, ztlPermitsConfigSchema,
+  noticesDue, permitVerdict, permitsWindowQuery, ztlPermitsConfigSchema,
 } from '../../connectors/ztl-permits/index.js';
 import { keysetPage } from '../../src/connectors/sql/window-poll.js';
 import { availableDialects, scratchDb, type ScratchDb } from '../helpers/databases.js';
@@ -65,6 +65,14 @@ describe('ZTL config', () => {
     const bad = ztlPermitsConfigSchema.safeParse({ source: src, sendAt: '9:00' });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['sendAt']);
+  });
+
+  // A cancelled permit's holder was told "chiedi il rinnovo" for a permit that no longer exists.
+  it('gives a revoked or cancelled permit no notice, by default', () => {
+    const cfg = ztlPermitsConfigSchema.parse({ source: { client: 'better-sqlite3', filename: 'x.db' } });
+    const row = { fiscalCode: CF, plate: 'AB123CD', expiresOn: '2026-04-04', status: 'ATTIVO' };
+    expect(permitVerdict(row, '1', cfg, '2026-03-28').events).toHaveLength(1);
+    for (const status of ['REVOCATO', 'annullato ']) expect(permitVerdict({ ...row, status }, '1', cfg, '2026-03-28'), status).toEqual({ cancel: REVOKED_REASON });
   });
 });
 
