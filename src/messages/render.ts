@@ -2,6 +2,7 @@
 import type { EventTypeSpec, MessageTemplate } from '../connectors/contract.js';
 import type { RenderedMessage } from '../channels/channel.js';
 import { TemplateError, renderTemplate } from './template.js';
+import { elideBeforeDays } from './italian-articles.js';
 
 export interface RenderMessageOptions {
   /** Named in errors, so an operator knows which event type's template is broken. */
@@ -58,5 +59,6 @@ export function renderMessage(
       });
     }
   };
-  return { subject: part('subject'), markdown: part('markdown'), language: lang };
+  const tidy = lang === 'it' ? elideBeforeDays : (text: string) => text;
+  return { subject: tidy(part('subject')), markdown: tidy(part('markdown')), language: lang };
 }

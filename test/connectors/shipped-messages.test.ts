@@ -54,6 +54,15 @@ describe('scadenze-tari', () => {
   });
 });
 
+describe('Italian articles before the 8th and the 11th', () => {
+  it("reads l'8 and l'11, never il 8", () => {
+    expect(message('scadenze-tari', {}, { at: '2026-12-08 23:59:00' }).markdown).toContain("scade l'**8 dicembre 2026**.");
+    expect(message('prenotazioni-sportello', {}, { at: '2026-11-11 09:30:00' }).markdown).toContain("l'**11 novembre 2026** alle **09:30**");
+    expect(message('pratiche-edilizie', {}, { at: '2026-12-08 10:00:00' }).markdown).toContain("ha cambiato stato l'8 dicembre 2026:");
+    expect(message('mensa-scolastica', {}, { at: '2026-11-11 20:00:00' }).markdown).toContain("l'11 novembre 2026 era di");
+  });
+});
+
 describe('mensa-scolastica', () => {
   it('writes the balance in euro', () => {
     const m = message('mensa-scolastica');

@@ -76,3 +76,22 @@ describe('language helpers', () => {
     expect(chooseLanguage(spec)).toBe('it');
   });
 });
+
+describe('renderMessage: Italian articles before the 8th and the 11th', () => {
+  const spec = (markdown: string) => ({ description: '', templates: { it: { subject: 'Promemoria dal Comune', markdown }, en: { subject: 'Reminder from the Comune', markdown } } });
+  const md = (markdown: string, due: string, lang = 'it') => renderMessage(spec(markdown), { due }, lang).markdown;
+
+  it('elides il, del, dal, al, nel, sul before a date on the 8th or the 11th, through markdown emphasis', () => {
+    expect(md('La rata scade il **{{ due | date }}**.', '2026-12-08')).toBe("La rata scade l'**8 dicembre 2026**.");
+    expect(md('Il {{ due | date }} è chiuso.', '2026-11-11')).toBe("L'11 novembre 2026 è chiuso.");
+    expect(md('Valido dal {{ due | date }} al {{ due | date }}, come nel {{ due | date }} e sul {{ due | date }} del {{ due | date }}.', '2027-03-08'))
+      .toBe("Valido dall'8 marzo 2027 all'8 marzo 2027, come nell'8 marzo 2027 e sull'8 marzo 2027 dell'8 marzo 2027.");
+  });
+
+  it('leaves other days, other numbers and other languages alone', () => {
+    expect(md('La rata scade il {{ due | date }}.', '2026-12-18')).toBe('La rata scade il 18 dicembre 2026.');
+    expect(md('La rata scade il {{ due | date }}.', '2026-12-01')).toBe('La rata scade il 1 dicembre 2026.');
+    expect(md('Ne restano il 8 per cento, del {{ due | date }}.', '2026-12-08')).toBe("Ne restano il 8 per cento, dell'8 dicembre 2026.");
+    expect(md('Due on the {{ due | date }}.', '2026-12-08', 'en')).toBe('Due on the 8 December 2026.');
+  });
+});
