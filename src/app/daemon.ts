@@ -14,7 +14,7 @@ import { startAppServer } from './server.js';
 import { activeAlerts, parseAlertKey, resumeChannel } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
-import { heartbeat, liveProcesses, forgetDead } from '../store/processes.js';
+import { heartbeat, liveProcesses, forgetDead, HEARTBEAT_MS } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
 import { durabilityWarnings } from '../store/durability.js';
 import { newerStoreProblem } from '../store/db.js';
@@ -176,8 +176,6 @@ async function settleWithin(work: Promise<unknown>[], ms: number): Promise<boole
   clearTimeout(timer);
   return done;
 }
-
-const HEARTBEAT_MS = 2000;
 
 /**
  * IO counts requests per owner account, whatever the number of Ponte processes: each live process

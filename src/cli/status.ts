@@ -56,8 +56,22 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
   if (r.connectors.length === 0) out.push('  none has run yet');
   for (const c of r.connectors) {
     const last = c.lastRun ? `new ${c.lastRun.eventsNew}, already known ${c.lastRun.duplicates}, cancelled ${c.lastRun.cancelled}, row errors ${c.lastRun.rowErrors}` : '';
-    out.push(`  ${c.id}: last run ${c.lastRunAt ? at(c.lastRunAt) : 'never'} ${c.lastRunStatus ?? ''}${last ? ` (${last})` : ''}${c.leaseHeldBy ? ` — running on ${c.leaseHeldBy}` : ''}`);
+    out.push(`  ${c.id}: last run ${c.lastRunAt ? at(c.lastRunAt) : 'never'} ${c.lastRunStatus ?? ''}${last ? ` (${last})` : ''}`);
     if (c.lastRunError) out.push(`    error: ${c.lastRunError}`);
+    if (c.leaseHeldBy) {
+      const holder = r.processes.find((p) => p.owner === c.leaseHeldBy);
+      // A killed process keeps its lease until it runs out: say until when, so nobody restarts things early.
+      out.push(holder && !holder.alive
+        ? `    lease held by ${c.leaseHeldBy}, which stopped heartbeating at ${at(holder.lastHeartbeat)}: another process takes the connector over after ${at(c.leaseUntil)}`
+        : `    polling now on ${c.leaseHeldBy}${c.leaseSince ? ` since ${at(c.leaseSince)}` : ''} (lease until ${at(c.leaseUntil)})`);
+    }
+  }
+  const procs = r.processes;
+  out.push('', 'Processes (`ponte run`) on this store');
+  if (procs.length === 0) out.push('  none in the last hour');
+  for (const p of procs) {
+    const state = p.alive ? 'alive' : `gone (no heartbeat since ${at(p.lastHeartbeat)}: stopped or killed)`;
+    out.push(`  ${p.owner}  ${state}, started ${at(p.startedAt)}${p.polling.length ? `, polling ${p.polling.join(', ')}` : ''}`);
   }
   if (r.rowErrors.length) {
     out.push('', 'Back-office rows skipped (fix them at the source: a window connector reads them again every poll, an incremental one when the row changes)');

@@ -3,6 +3,9 @@
 // store, not assumed per process. A process that stops heartbeating drops out after `ttlMs`.
 import type { Knex } from 'knex';
 
+/** How often a running `ponte run` records that it is alive. */
+export const HEARTBEAT_MS = 2000;
+
 export async function heartbeat(knex: Knex, owner: string, now: number): Promise<void> {
   await knex('processes').insert({ owner, started_at: now, heartbeat_at: now }).onConflict('owner').merge({ heartbeat_at: now });
 }
@@ -19,4 +22,16 @@ export async function leave(knex: Knex, owner: string): Promise<void> {
 /** Old rows of processes long gone (killed without leaving). */
 export async function forgetDead(knex: Knex, now: number, olderThanMs: number): Promise<number> {
   return knex('processes').where('heartbeat_at', '<', now - olderThanMs).del();
+}
+
+export interface ProcessRow {
+  owner: string;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** Every process the table still remembers (a dead one's row stays up to an hour), latest started first. */
+export async function listProcesses(knex: Knex): Promise<ProcessRow[]> {
+  const rows = (await knex('processes').select('owner', 'started_at', 'heartbeat_at').orderBy('started_at', 'desc')) as Array<Record<string, unknown>>;
+  return rows.map((r) => ({ owner: String(r.owner), startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) }));
 }

@@ -7,6 +7,10 @@ import { deliveryCounts, oldestDueAt } from './delivery-counts.js';
 import { ATTENTION_SQL, FALLBACK_SQL } from '../../migrations/20261204_007_status_indexes.js';
 import { compareRowKeys } from '../util/row-key-order.js';
 import { parseAlertKey } from './channel-alerts.js';
+import { HEARTBEAT_MS, listProcesses } from './processes.js';
+
+/** A process that missed this many heartbeats in a row is reported as gone (stopped or killed). */
+const MISSED_BEATS = 3;
 
 export interface StatusReport {
   generatedAt: string;
@@ -19,6 +23,9 @@ export interface StatusReport {
     lastRunStatus: string | null;
     lastRunError: string | null;
     leaseHeldBy: string | null;
+    /** While a poll runs: when it started (the holder's running run) and until when its lease holds. */
+    leaseSince: string | null;
+    leaseUntil: string | null;
     lastRun: { eventsNew: number; duplicates: number; cancelled: number; rowErrors: number; rowsRead: number } | null;
   }>;
   rowErrors: Array<{ connector: string; rowKey: string; field: string; message: string; seen: number; lastSeen: string }>;
@@ -32,6 +39,12 @@ export interface StatusReport {
   consents: { optedIn: number; optedOut: number };
   /** Replies to citizens on WhatsApp not sent: waiting for the sweep, refused for good, or dropped as stale. */
   replies: { waiting: number; failed: number; stale: number };
+  /**
+   * The `ponte run` processes the store knows (their heartbeats share the IO budget): alive while
+   * they heartbeat; a stopped or killed one stays listed, as gone, up to an hour. `polling`: the
+   * connectors whose lease it holds now.
+   */
+  processes: Array<{ owner: string; startedAt: string; lastHeartbeat: string; alive: boolean; polling: string[] }>;
 }
 
 const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
@@ -67,13 +80,18 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
   const states = (await knex('connector_state').select('*').orderBy('instance_id')) as Record<string, unknown>[];
   const connectors: StatusReport['connectors'] = [];
   for (const s of states) {
+    const held = s.lease_expires_at != null && Number(s.lease_expires_at) > now;
+    // The holder's run still marked running is the poll the lease is for: its start is "since when".
+    const running = held ? await knex('connector_runs').where({ instance_id: s.instance_id, owner: s.lease_owner, status: 'running' }).orderBy('id', 'desc').first('started_at') : undefined;
     const last = await knex('connector_runs').where({ instance_id: s.instance_id }).whereNot('status', 'running').orderBy('id', 'desc').first();
     connectors.push({
       id: String(s.instance_id),
       lastRunAt: iso(s.last_run_at as number | null),
       lastRunStatus: (s.last_run_status as string | null) ?? null,
       lastRunError: (s.last_run_error as string | null) ?? null,
-      leaseHeldBy: s.lease_expires_at != null && Number(s.lease_expires_at) > now ? String(s.lease_owner) : null,
+      leaseHeldBy: held ? String(s.lease_owner) : null,
+      leaseSince: iso(running?.started_at as number | undefined),
+      leaseUntil: held ? iso(s.lease_expires_at as number) : null,
       lastRun: last ? { eventsNew: last.events_new, duplicates: last.events_duplicate, cancelled: last.cancelled, rowErrors: last.row_errors, rowsRead: last.rows_read } : null,
     });
   }
@@ -103,6 +121,14 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
   const unsent = await unsentReplies(knex);
   const replies = { waiting: (unsent.get('pending') ?? 0) + (unsent.get('sending') ?? 0), failed: unsent.get('failed') ?? 0, stale: unsent.get('stale') ?? 0 };
 
+  const processes = (await listProcesses(knex)).map((p) => ({
+    owner: p.owner,
+    startedAt: iso(p.startedAt)!,
+    lastHeartbeat: iso(p.heartbeatAt)!,
+    alive: now - p.heartbeatAt <= MISSED_BEATS * HEARTBEAT_MS,
+    polling: connectors.filter((c) => c.leaseHeldBy === p.owner).map((c) => c.id),
+  }));
+
   const t = await oldestDueAt(knex, now);
   return {
     generatedAt: new Date(now).toISOString(),
@@ -117,6 +143,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     fallbacks,
     consents,
     replies,
+    processes,
   };
 }
 

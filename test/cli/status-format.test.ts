@@ -12,7 +12,7 @@ function report(deliveries: StatusReport['deliveries']): StatusReport {
   }
   return {
     generatedAt: '2026-12-05T00:00:00.000Z', deliveries, totals, events: 0, connectors: [], rowErrors: [], attention: [],
-    oldestDueSeconds: null, alerts: [], fallbacks: [], consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 },
+    oldestDueSeconds: null, alerts: [], fallbacks: [], consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 }, processes: [],
   };
 }
 

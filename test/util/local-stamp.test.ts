@@ -24,7 +24,7 @@ describe('localStamp', () => {
   it('ponte status shows its instants on that clock, not in UTC', () => {
     const text = formatStatus({
       generatedAt: '2026-12-05T09:00:00.000Z', deliveries: {}, totals: {}, events: 0, rowErrors: [], attention: [], fallbacks: [], alerts: [],
-      consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 }, oldestDueSeconds: null,
+      consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 }, oldestDueSeconds: null, processes: [],
       connectors: [{ id: 'ztl', lastRunAt: '2026-12-05T08:59:00.000Z', lastRunStatus: 'ok', lastRunError: null, lastRun: null, leaseHeldBy: null }],
     } as unknown as Parameters<typeof formatStatus>[0]);
     expect(text.split('\n')[0]).toBe('Ponte status at 2026-12-05 10:00:00 CET');
