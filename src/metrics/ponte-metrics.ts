@@ -40,6 +40,14 @@ export interface RunCounts {
 
 const PREFIX = 'ponte_';
 
+/**
+ * Said in the HELP of every gauge read from the store: Prometheus scrapes each process, and a
+ * dashboard's sum() over three processes would show three times the uncertain deliveries.
+ */
+export const STORE_WIDE = ' Store-wide: every process sharing the store reports the same value, so aggregate across processes with max(), not sum().';
+/** Said in the HELP of what one process counts or sees, which sum() across processes adds up. */
+export const PER_PROCESS = ' Per process: sum() across processes gives the installation\'s total.';
+
 function isRateLimited(c: Channel): c is Channel & RateLimitedChannel {
   return typeof (c as Partial<RateLimitedChannel>).rateLimiters === 'function';
 }
@@ -77,32 +85,32 @@ export class PonteMetrics {
     const registers = [this.registry];
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: PREFIX });
 
-    this.deliveries = new Gauge({ name: `${PREFIX}deliveries`, help: 'Deliveries in the store, by channel and state (read at scrape time).', labelNames: ['channel', 'state'], registers });
-    this.uncertain = new Gauge({ name: `${PREFIX}deliveries_uncertain`, help: 'Deliveries whose send may or may not have reached the provider, held for an operator (read at scrape time).', labelNames: ['channel'], registers });
-    this.oldestDue = new Gauge({ name: `${PREFIX}oldest_due_delivery_age_seconds`, help: 'How long the oldest due pending/accepted delivery has been waiting; 0 when none is overdue.', registers });
-    this.halted = new Gauge({ name: `${PREFIX}channel_halted`, help: '1 while a stop-and-alert condition halts the channel (until `ponte channel resume`), else 0.', labelNames: ['channel'], registers });
-    this.replies = new Gauge({ name: `${PREFIX}reply_outbox`, help: 'Replies to citizens on WhatsApp not sent (yet): pending or sending (the sweep retries them), failed (refused for good), stale (dropped after 15 minutes); read at scrape time.', labelNames: ['state'], registers });
-    this.storeUp = new Gauge({ name: `${PREFIX}store_up`, help: '1 when this scrape could read the store, else 0 (the store-derived series are then absent).', registers });
+    this.deliveries = new Gauge({ name: `${PREFIX}deliveries`, help: `Deliveries in the store, by channel and state (read at scrape time).${STORE_WIDE}`, labelNames: ['channel', 'state'], registers });
+    this.uncertain = new Gauge({ name: `${PREFIX}deliveries_uncertain`, help: `Deliveries whose send may or may not have reached the provider, held for an operator (read at scrape time).${STORE_WIDE}`, labelNames: ['channel'], registers });
+    this.oldestDue = new Gauge({ name: `${PREFIX}oldest_due_delivery_age_seconds`, help: `How long the oldest due pending/accepted delivery has been waiting; 0 when none is overdue.${STORE_WIDE}`, registers });
+    this.halted = new Gauge({ name: `${PREFIX}channel_halted`, help: `1 while a stop-and-alert condition halts the channel (until \`ponte channel resume\`), else 0.${STORE_WIDE}`, labelNames: ['channel'], registers });
+    this.replies = new Gauge({ name: `${PREFIX}reply_outbox`, help: `Replies to citizens on WhatsApp not sent (yet): pending or sending (the sweep retries them), failed (refused for good), stale (dropped after 15 minutes); read at scrape time.${STORE_WIDE}`, labelNames: ['state'], registers });
+    this.storeUp = new Gauge({ name: `${PREFIX}store_up`, help: '1 when this process could read the store at this scrape, else 0 (the store-derived series are then absent). Per process: alert on min(), or on each.', registers });
 
     this.sendDuration = new Histogram({
-      name: `${PREFIX}send_duration_seconds`, help: 'Latency of each send request to the provider (each try), by outcome.',
+      name: `${PREFIX}send_duration_seconds`, help: `Latency of each send request to the provider (each try), by outcome.${PER_PROCESS}`,
       labelNames: ['channel', 'outcome'], buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers,
     });
-    this.providerCalls = new Counter({ name: `${PREFIX}provider_calls_total`, help: 'Calls through a channel (each try): kind check|send|status, outcome ok or the error class.', labelNames: ['channel', 'kind', 'outcome'], registers });
-    this.rateLimited = new Counter({ name: `${PREFIX}provider_429_total`, help: 'Answers refusing a call for rate (HTTP 429; WhatsApp code 130429).', labelNames: ['channel'], registers });
-    this.outcomes = new Counter({ name: `${PREFIX}delivery_outcomes_total`, help: 'What the dispatcher made of each claimed delivery: its new state, or held/lost.', labelNames: ['channel', 'outcome'], registers });
+    this.providerCalls = new Counter({ name: `${PREFIX}provider_calls_total`, help: `Calls through a channel (each try): kind check|send|status, outcome ok or the error class.${PER_PROCESS}`, labelNames: ['channel', 'kind', 'outcome'], registers });
+    this.rateLimited = new Counter({ name: `${PREFIX}provider_429_total`, help: `Answers refusing a call for rate (HTTP 429; WhatsApp code 130429).${PER_PROCESS}`, labelNames: ['channel'], registers });
+    this.outcomes = new Counter({ name: `${PREFIX}delivery_outcomes_total`, help: `What the dispatcher made of each claimed delivery: its new state, or held/lost.${PER_PROCESS}`, labelNames: ['channel', 'outcome'], registers });
 
     this.pollDuration = new Histogram({
-      name: `${PREFIX}connector_poll_duration_seconds`, help: 'Duration of each connector run, by status (ok|failed|fenced).',
+      name: `${PREFIX}connector_poll_duration_seconds`, help: `Duration of each connector run, by status (ok|failed|fenced).${PER_PROCESS}`,
       labelNames: ['connector', 'status'], buckets: [0.1, 0.5, 1, 2.5, 5, 15, 30, 60, 300], registers,
     });
-    this.rowsRead = new Counter({ name: `${PREFIX}connector_rows_read_total`, help: 'Back-office rows read by the connector.', labelNames: ['connector'], registers });
-    this.eventsNew = new Counter({ name: `${PREFIX}connector_events_new_total`, help: 'New events stored (duplicates of the ledger not counted).', labelNames: ['connector'], registers });
-    this.rowErrors = new Counter({ name: `${PREFIX}connector_row_errors_total`, help: 'Back-office rows skipped with a row error.', labelNames: ['connector'], registers });
+    this.rowsRead = new Counter({ name: `${PREFIX}connector_rows_read_total`, help: `Back-office rows read by the connector.${PER_PROCESS}`, labelNames: ['connector'], registers });
+    this.eventsNew = new Counter({ name: `${PREFIX}connector_events_new_total`, help: `New events stored (duplicates of the ledger not counted).${PER_PROCESS}`, labelNames: ['connector'], registers });
+    this.rowErrors = new Counter({ name: `${PREFIX}connector_row_errors_total`, help: `Back-office rows skipped with a row error.${PER_PROCESS}`, labelNames: ['connector'], registers });
 
     const channels = this.channels;
     new Counter({
-      name: `${PREFIX}rate_limiter_wait_seconds_total`, help: 'Time calls spent waiting for a slot in the client-side rate limiter, by owner account.',
+      name: `${PREFIX}rate_limiter_wait_seconds_total`, help: `Time calls spent waiting for a slot in the client-side rate limiter, by owner account.${PER_PROCESS}`,
       labelNames: ['channel', 'owner'], registers,
       // The limiter keeps its own running total (RateWindow.waitedMs): copy it at scrape time.
       collect() {
@@ -111,7 +119,7 @@ export class PonteMetrics {
       },
     });
     new Gauge({
-      name: `${PREFIX}rate_limiter_waiting`, help: 'Calls waiting in the client-side rate limiter now.',
+      name: `${PREFIX}rate_limiter_waiting`, help: `Calls waiting in the client-side rate limiter now.${PER_PROCESS}`,
       labelNames: ['channel', 'owner'], registers,
       collect() {
         this.reset();

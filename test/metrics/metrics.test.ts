@@ -51,6 +51,17 @@ describe('PonteMetrics', () => {
     }
   });
 
+  it('every metric says in its HELP whether it is store-wide (max across processes) or per process (sum)', async () => {
+    // Three processes on one store are three scrape targets: a sum() of a store-wide gauge such as
+    // the uncertain deliveries would show three times the truth.
+    const m = new PonteMetrics({ store, processMetrics: false });
+    const help = new Map([...(await m.metrics()).matchAll(/^# HELP (ponte_\w+) (.*)$/gm)].map((h) => [h[1]!, h[2]!]));
+    const storeWide = ['ponte_deliveries', 'ponte_deliveries_uncertain', 'ponte_oldest_due_delivery_age_seconds', 'ponte_channel_halted', 'ponte_reply_outbox'];
+    for (const name of storeWide) expect(help.get(name), name).toMatch(/Store-wide: .* max\(\), not sum\(\)/);
+    expect(help.get('ponte_provider_calls_total')).toMatch(/Per process: sum\(\)/);
+    for (const [name, text] of help) expect(text, `${name} says neither`).toMatch(/Store-wide:|Per process/);
+  });
+
   it('connector runs: duration by status, rows read, new events and row errors per connector', async () => {
     const m = new PonteMetrics({ store, processMetrics: false });
     m.connectorRun('demo-ztl', 'ok', 250, { rowsRead: 10, eventsNew: 4, rowErrors: 1 });
