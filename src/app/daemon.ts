@@ -13,6 +13,7 @@ import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
 import { activeAlerts, parseAlertKey, resumeChannel } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
+import { claimScheduledPurge } from '../store/purge-claim.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
 import { heartbeat, liveProcesses, forgetDead, HEARTBEAT_MS } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
@@ -91,8 +92,13 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   tasks.push(...scheduleFeeds(app, trigger));
   tasks.push(cron.schedule(config.dispatcher.schedule, trigger, { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
   const { days, schedule } = config.retention;
-  tasks.push(cron.schedule(schedule, () => purge(app.store.knex, { now: Date.now(), days })
-    .then(({ cutoff, ...counts }) => log.info({ ...counts, days, cutoff: new Date(cutoff).toISOString() }, 'retention purge done'))
+  const scheduledPurge = async () => {
+    const claim = await claimScheduledPurge(app.store.knex, app.owner, Date.now());
+    if (!claim.claimed) return log.info({ by: claim.by, at: new Date(claim.at).toISOString() }, 'retention purge: another process on this store is doing it');
+    const { cutoff, ...counts } = await purge(app.store.knex, { now: Date.now(), days });
+    log.info({ ...counts, days, cutoff: new Date(cutoff).toISOString() }, 'retention purge done');
+  };
+  tasks.push(cron.schedule(schedule, () => scheduledPurge()
     .catch((e) => log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
   log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule, store: app.store.where }, 'ponte running');
 
