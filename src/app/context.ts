@@ -87,7 +87,11 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       // Say it before a migration that may take minutes, so a quiet start is not taken for a hang.
       const pending = await pendingMigrations(store);
       if (pending.length) for (const line of describePlan(await migrationPlan(store, pending))) opts.log.warn({ store: store.where }, `migrating the store: ${line}`);
-      await migrateLatest(store);
+      const started = Date.now();
+      const applied = await migrateLatest(store);
+      // Several processes starting together each announced the migration above: say which one did it.
+      if (applied.length) opts.log.warn({ store: store.where, seconds: (Date.now() - started) / 1000 }, `migrated the store: applied ${applied.length} migration(s)`);
+      else if (pending.length) opts.log.info({ store: store.where }, 'store migrated by another process meanwhile: nothing left to do here');
       // Before any channel logs a citizen: refs keyed by this store, the same in every process.
       await useStoreRefKey(store.knex);
     }

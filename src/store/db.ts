@@ -164,6 +164,10 @@ async function migrate(store: Store): Promise<string[]> {
 
 /** The migrations this build would apply, oldest first (a store migrated by a newer Ponte is refused). */
 export async function pendingMigrations(store: Store): Promise<string[]> {
+  // knex's list creates its tables on an empty store, outside migrate()'s advisory lock: three
+  // processes starting together raced in that DDL and one failed to start. Nothing applied yet
+  // means everything is pending, without touching the store.
+  if (!(await store.knex.schema.hasTable('knex_migrations'))) return migrationSource.getMigrations([]);
   await refuseNewerStore(store);
   const [, pending] = (await store.knex.migrate.list({ migrationSource })) as [unknown[], Array<{ file: string } | string>];
   return pending.map((m) => (typeof m === 'string' ? m : m.file));

@@ -5,6 +5,12 @@ import { availableDialects, scratchDb } from '../helpers/databases.js';
 import { migrateLatest, storeFromKnex, migrationsCurrent } from '../../src/store/db.js';
 import knexFactory from 'knex';
 import { migrationSource } from '../../migrations/index.js';
+import { Writable } from 'node:stream';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { createLogger } from '../../src/log/logger.js';
+import { createApp } from '../../src/app/context.js';
+import { IO_KEY_ENV, makeWorkdir, STORE_URL_ENV } from '../torture/setup.js';
 
 const { run, skipped } = await availableDialects(['postgres']);
 if (skipped.length) console.warn(`[migrate] skipped: ${skipped.join('; ')}`);
@@ -22,6 +28,31 @@ describe.skipIf(run.length === 0)('concurrent migrations on PostgreSQL', () => {
     } finally {
       for (const s of stores) await s.knex.destroy();
       await db.destroy();
+    }
+  });
+
+  it('five `ponte run` starting together (on an empty store, knex created its tables outside the lock and one failed): each announces the migration, then says whether it applied it or another process had', async () => {
+    const db = await scratchDb('postgres');
+    const w = makeWorkdir({ ioUrl: 'http://127.0.0.1:9', pageSize: 10, pollEverySeconds: 60, concurrency: 1, batchSize: 1 });
+    // No connector: the workdir's own is found from its folder only, and the store is the point here.
+    writeFileSync(w.configFile, stringify({ ...(parse(readFileSync(w.configFile, 'utf8')) as object), connectors: [] }));
+    const N = 5;
+    const lines: string[][] = Array.from({ length: N }, () => []);
+    const logger = (i: number) => createLogger({ destination: new Writable({ write(c: Buffer, _e, done) { lines[i]!.push(...c.toString().split('\n').filter(Boolean)); done(); } }) });
+    const env = { [STORE_URL_ENV]: db.url, [IO_KEY_ENV]: 'k' };
+    try {
+      const apps = await Promise.all(lines.map((_, i) => createApp({ configFile: w.configFile, log: logger(i), env, sandbox: false, sends: false })));
+      for (const a of apps) await a.close();
+      const msgs = lines.map((l) => l.map((x) => (JSON.parse(x) as { msg: string }).msg));
+      const announced = msgs.filter((m) => m.some((x) => x.startsWith('migrating the store: '))).length;
+      const applied = msgs.filter((m) => m.some((x) => /^migrated the store: applied \d+ migration\(s\)$/.test(x))).length;
+      const other = msgs.filter((m) => m.includes('store migrated by another process meanwhile: nothing left to do here')).length;
+      expect(applied, JSON.stringify(msgs)).toBe(1);
+      // Each one that announced a migration says how it ended.
+      expect(applied + other).toBe(announced);
+    } finally {
+      await db.destroy();
+      rmSync(w.dir, { recursive: true, force: true });
     }
   });
 });
