@@ -9,7 +9,8 @@ import { localStamp } from '../util/local-stamp.js';
 export async function statusCommand(opts: GlobalOptions): Promise<number> {
   return withStore(opts, async (store, config) => {
     if (!(await store.knex.schema.hasTable('deliveries'))) {
-      const msg = 'no Ponte store here yet: run `npm start` (demo) or `npx ponte run` first';
+      // Name the store: on PostgreSQL "npm start" (the SQLite demo) would not create this one.
+      const msg = `no Ponte store yet in ${store.where ?? store.dialect}: \`npx ponte migrate\` creates it (so does \`npx ponte run\`; \`npm start\` fills the demo's SQLite store)`;
       if (opts.json) console.log(JSON.stringify({ error: msg }));
       else console.error(msg);
       return 1;

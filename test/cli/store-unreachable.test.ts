@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { ponte, scratchWorkdir } from '../helpers/cli.js';
+import { availableDialects, scratchDb } from '../helpers/databases.js';
+
+const { run } = await availableDialects(['postgres']);
 
 /** A local port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -36,4 +39,15 @@ describe('a store that cannot be reached', () => {
     const r = await ponte(['status'], { cwd, env: { DATABASE_URL: '' } });
     expect(r.stdout).toMatch(/^Store: SQLite file data\/ponte\.sqlite \(store\.filename; \$DATABASE_URL not set\)$/m);
   }, 60_000);
+
+  it.runIf(run.includes('postgres'))('status on an empty PostgreSQL database names it and says how to create the store (not `npm start`, the SQLite demo)', async () => {
+    const db = await scratchDb('postgres');
+    try {
+      const r = await ponte(['status'], { cwd: scratchWorkdir(), env: { DATABASE_URL: db.url } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^no Ponte store yet in PostgreSQL 127\.0\.0\.1:\d+\/\w+ \(from \$DATABASE_URL\): `npx ponte migrate` creates it/);
+    } finally {
+      await db.destroy();
+    }
+  });
 });
