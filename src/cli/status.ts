@@ -88,6 +88,13 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
     const rank = (st: string) => DELIVERY_STATES.indexOf(st as (typeof DELIVERY_STATES)[number]);
     const attention = [...r.attention].sort((x, y) => rank(x.state) - rank(y.state) || x.delivery - y.delivery);
     for (const a of attention) out.push(`  #${a.delivery} ${a.channel} ${a.state}: ${maskText(a.reason ?? a.lastError ?? '')}  (${maskText(a.event)})`);
+    // What an operator does next: an uncertain send is never resent by itself, so someone must decide.
+    if (attention.some((a) => a.state === 'uncertain')) {
+      out.push('  uncertain: the send may have reached the provider; never resent by itself. Ask the provider (or the citizen), then:',
+        '    npx ponte delivery confirm <id> --provider-id <message id>   (it arrived)',
+        '    npx ponte delivery resend <id> --note "…"                    (it did not)',
+        '    npx ponte delivery cancel <id>                               (leave it)');
+    }
   }
   return out.join('\n');
 }

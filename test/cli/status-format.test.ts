@@ -54,9 +54,18 @@ describe('formatStatus: what needs attention', () => {
     expect(text.split('\n')[1]).toBe('Store: SQLite file data/ponte.sqlite');
     const lines = text.split('\n');
     const at = lines.indexOf('Needs attention');
-    const order = lines.slice(at + 1).map((l) => /^ {2}#(\d+) appio (\w+)/.exec(l)?.slice(1, 3).join(' '));
+    const order = lines.slice(at + 1).filter((l) => l.startsWith('  #')).map((l) => /^ {2}#(\d+) appio (\w+)/.exec(l)?.slice(1, 3).join(' '));
     const byState = ['uncertain', 'dead'].sort((x, y) => DELIVERY_STATES.indexOf(x as never) - DELIVERY_STATES.indexOf(y as never));
     const groups: Record<string, string[]> = { uncertain: ['87 uncertain', '88 uncertain'], dead: ['12 dead', '91 dead'] };
     expect(order).toEqual(byState.flatMap((st) => groups[st]!));
+  });
+
+  it('says what to do with uncertain deliveries, and only when there are some', () => {
+    const r = report({ appio: { uncertain: 1, dead: 1 } });
+    r.attention = [{ delivery: 7, event: 'k7', channel: 'appio', state: 'uncertain', reason: 'send outcome unknown', lastError: null }];
+    const text = formatStatus(r);
+    for (const verb of ['confirm <id> --provider-id', 'resend <id>', 'cancel <id>']) expect(text).toContain(`npx ponte delivery ${verb}`);
+    r.attention = [{ delivery: 8, event: 'k8', channel: 'appio', state: 'dead', reason: 'retry budget used up', lastError: null }];
+    expect(formatStatus(r)).not.toContain('npx ponte delivery confirm');
   });
 });
