@@ -184,6 +184,14 @@ async function settleWithin(work: Promise<unknown>[], ms: number): Promise<boole
 }
 
 /**
+ * Each process's embedded IO sandbox is a separate fake IO: a message one process sent is unknown
+ * to another's, whose status poll of it gets 404 and records the delivery `failed`.
+ */
+export const SHARED_SANDBOX_WARNING = 'several Ponte processes share this store, but each runs an IO sandbox of its own (sandbox.io): '
+  + 'a message sent through another process\'s sandbox cannot be read back here and its delivery ends failed ("status could not be read"). '
+  + 'For several processes run one `ponte sandbox --port 8090` and point channels.appio.baseUrl at http://127.0.0.1:8090/api/v1, without sandbox.io';
+
+/**
  * IO counts requests per owner account, whatever the number of Ponte processes: each live process
  * takes an equal share of every owner's limit, recomputed at every heartbeat. A process counts as
  * live until a full limit window plus two heartbeats after its last heartbeat, so that the others
@@ -206,6 +214,7 @@ async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number;
     if (live !== last) {
       io?.setShare?.(1 / live);
       if (last !== 0 || live > 1) app.log.info({ processes: live }, `IO limits shared between ${live} Ponte process(es)`);
+      if (live > 1 && app.sandbox) app.log.warn({ processes: live, sandbox: app.sandbox.url }, SHARED_SANDBOX_WARNING);
       last = live;
     }
   };
