@@ -25,6 +25,9 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
   }, false);
 }
 
+/** Gone processes shown by the text output (the latest started); --json has them all. */
+const GONE_SHOWN = 3;
+
 /** The report for a person: instants on the municipality's clock (the JSON keeps them in UTC). */
 export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europe/Rome'): string {
   const at = (iso: string | null | undefined) => localStamp(iso, zone);
@@ -70,10 +73,13 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
   const procs = r.processes;
   out.push('', 'Processes (`ponte run`) on this store');
   if (procs.length === 0) out.push('  none in the last hour');
-  for (const p of procs) {
+  // Every alive one, and the latest gone ones: each restart leaves a gone row for an hour.
+  const gone = procs.filter((p) => !p.alive);
+  for (const p of [...procs.filter((x) => x.alive), ...gone.slice(0, GONE_SHOWN)]) {
     const state = p.alive ? 'alive' : `gone (no heartbeat since ${at(p.lastHeartbeat)}: stopped or killed)`;
     out.push(`  ${p.owner}  ${state}, started ${at(p.startedAt)}${p.polling.length ? `, polling ${p.polling.join(', ')}` : ''}`);
   }
+  if (gone.length > GONE_SHOWN) out.push(`  … and ${gone.length - GONE_SHOWN} more gone in the last hour (ponte status --json lists them)`);
   if (r.rowErrors.length) {
     out.push('', 'Back-office rows skipped (fix them at the source: a window connector reads them again every poll, an incremental one when the row changes)');
     for (const e of r.rowErrors) out.push(`  ${e.connector} row ${e.rowKey}${e.field ? ` [${e.field}]` : ''}: ${maskText(e.message)} (seen ${e.seen}×)`);

@@ -46,4 +46,15 @@ describe.each(run)('ponte status: processes and leases on %s', (dialect) => {
     expect(text).toContain(`  ${A}  alive, started ${at(now - 600_000)}, polling tributi`);
     expect(text).toContain(`  ${B}  gone (no heartbeat since ${at(now - 30_000)}: stopped or killed), started ${at(now - 30_000)}, polling anagrafe`);
   });
+
+  it('shows every alive process and only the latest gone ones (each restart leaves one for an hour)', async () => {
+    store = await testStore(dialect);
+    const now = Date.UTC(2026, 11, 5, 12, 0, 0);
+    for (let i = 0; i < 6; i++) await heartbeat(store.knex, `vm:${200 + i}:gone00`, now - 600_000 + i * 60_000);
+    await heartbeat(store.knex, 'vm:300:alive0', now - 1000);
+    const text = formatStatus(await statusReport(store.knex, now));
+    const lines = text.split('\n').filter((l) => /^ {2}vm:/.test(l));
+    expect(lines.map((l) => l.trim().split('  ')[0])).toEqual(['vm:300:alive0', 'vm:205:gone00', 'vm:204:gone00', 'vm:203:gone00']);
+    expect(text).toContain('  … and 3 more gone in the last hour (ponte status --json lists them)');
+  });
 });
