@@ -15,7 +15,7 @@ import { activeAlerts, parseAlertKey, resumeChannel } from '../store/channel-ale
 import { purge } from '../store/purge.js';
 import { claimScheduledPurge } from '../store/purge-claim.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
-import { heartbeat, liveProcesses, forgetDead, HEARTBEAT_MS } from '../store/processes.js';
+import { heartbeat, liveProcesses, forgetDead, FORGET_AFTER_MS, HEARTBEAT_MS } from '../store/processes.js';
 import { PonteMetrics } from '../metrics/index.js';
 import { durabilityWarnings } from '../store/durability.js';
 import { newerStoreProblem } from '../store/db.js';
@@ -218,7 +218,7 @@ async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number;
       last = live;
     }
   };
-  await forgetDead(knex, Date.now(), 3_600_000);
+  await forgetDead(knex, Date.now(), FORGET_AFTER_MS);
   const now = Date.now();
   const others = await knex('processes').whereNot({ owner: app.owner }).where('heartbeat_at', '>=', now - ttlMs).max({ at: 'heartbeat_at' }).first();
   // Another process's last requests (up to a heartbeat after its last beat) leave the window

@@ -6,6 +6,9 @@ import type { Knex } from 'knex';
 /** How often a running `ponte run` records that it is alive. */
 export const HEARTBEAT_MS = 2000;
 
+/** How long a process that stopped heartbeating is remembered (and shown by `ponte status`). */
+export const FORGET_AFTER_MS = 3_600_000;
+
 export async function heartbeat(knex: Knex, owner: string, now: number): Promise<void> {
   await knex('processes').insert({ owner, started_at: now, heartbeat_at: now }).onConflict('owner').merge({ heartbeat_at: now });
 }
@@ -30,8 +33,11 @@ export interface ProcessRow {
   heartbeatAt: number;
 }
 
-/** Every process the table still remembers (a dead one's row stays up to an hour), latest started first. */
-export async function listProcesses(knex: Knex): Promise<ProcessRow[]> {
-  const rows = (await knex('processes').select('owner', 'started_at', 'heartbeat_at').orderBy('started_at', 'desc')) as Array<Record<string, unknown>>;
+/**
+ * The processes that heartbeat within the last FORGET_AFTER_MS, latest started first. Older rows
+ * wait for the next start's forgetDead, which may be days away.
+ */
+export async function listProcesses(knex: Knex, now: number): Promise<ProcessRow[]> {
+  const rows = (await knex('processes').where('heartbeat_at', '>=', now - FORGET_AFTER_MS).select('owner', 'started_at', 'heartbeat_at').orderBy('started_at', 'desc')) as Array<Record<string, unknown>>;
   return rows.map((r) => ({ owner: String(r.owner), startedAt: Number(r.started_at), heartbeatAt: Number(r.heartbeat_at) }));
 }

@@ -121,7 +121,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
   const unsent = await unsentReplies(knex);
   const replies = { waiting: (unsent.get('pending') ?? 0) + (unsent.get('sending') ?? 0), failed: unsent.get('failed') ?? 0, stale: unsent.get('stale') ?? 0 };
 
-  const processes = (await listProcesses(knex)).map((p) => ({
+  const processes = (await listProcesses(knex, now)).map((p) => ({
     owner: p.owner,
     startedAt: iso(p.startedAt)!,
     lastHeartbeat: iso(p.heartbeatAt)!,

@@ -52,6 +52,7 @@ describe.each(run)('ponte status: processes and leases on %s', (dialect) => {
     const now = Date.UTC(2026, 11, 5, 12, 0, 0);
     for (let i = 0; i < 6; i++) await heartbeat(store.knex, `vm:${200 + i}:gone00`, now - 600_000 + i * 60_000);
     await heartbeat(store.knex, 'vm:300:alive0', now - 1000);
+    await heartbeat(store.knex, 'vm:100:oldone', now - 2 * 3_600_000); // gone two hours ago: not shown at all
     const text = formatStatus(await statusReport(store.knex, now));
     const lines = text.split('\n').filter((l) => /^ {2}vm:/.test(l));
     expect(lines.map((l) => l.trim().split('  ')[0])).toEqual(['vm:300:alive0', 'vm:205:gone00', 'vm:204:gone00', 'vm:203:gone00']);
