@@ -121,7 +121,7 @@ export const dispatcherSchema = z.strictObject({
 export const retentionSchema = z.strictObject({
   /** Days after an event's last delivery finished before its personal content is purged (`ponte purge`). */
   days: z.number().int().min(1).default(90),
-  /** When the daemon runs the purge (node-cron, in timeZone). */
+  /** When the daemon runs the purge (node-cron, in timeZone). One process of those sharing the store runs each; runs less than a minute apart count as one. */
   schedule: cron.default('30 3 * * *'),
 });
 
