@@ -66,6 +66,7 @@ export async function pollCommand(id: string, opts: PollOptions): Promise<number
       process.off('SIGINT', onSigint);
     }
     if (opts.json) console.log(JSON.stringify(report, null, 2));
+    else if (report.status === 'busy') process.stderr.write(`connector ${report.instanceId} is being polled by ${report.heldBy ?? 'another process'}${report.heldUntil ? ` (its lease runs until ${localStamp(report.heldUntil, app.config.timeZone)}; a holder that died keeps it until then)` : ''}: nothing polled\n`);
     if (report.interrupted) return 130;
     return report.status === 'ok' ? 0 : report.status === 'busy' ? 3 : 1;
   });

@@ -45,6 +45,9 @@ export interface RunReport extends RunTotals {
   error?: string;
   /** The run was stopped by deps.stop after a committed batch; the rest is read by the next run. */
   interrupted?: boolean;
+  /** busy: the process holding the connector's lease, and until when (epoch ms). */
+  heldBy?: string;
+  heldUntil?: number;
 }
 
 export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps): Promise<RunReport> {
@@ -56,8 +59,13 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
 
   const lease = await acquireLease(knex, instance.id, deps.owner, leaseMs, clock());
   if (!lease) {
-    log.info('poll skipped: another process holds this connector');
-    return { instanceId: instance.id, status: 'busy', ...totals };
+    // Who and until when: a holder killed mid-poll keeps the connector until then, and an
+    // operator seeing this every minute needs to know whether it is a live poll or a dead one.
+    const held = (await knex('connector_state').where({ instance_id: instance.id }).first('lease_owner', 'lease_expires_at')) as { lease_owner: string | null; lease_expires_at: number | string | null } | undefined;
+    const heldBy = held?.lease_owner ?? undefined;
+    const heldUntil = held?.lease_expires_at == null ? undefined : Number(held.lease_expires_at);
+    log.info({ heldBy, heldUntil: heldUntil === undefined ? undefined : new Date(heldUntil).toISOString() }, 'poll skipped: another process holds this connector');
+    return { instanceId: instance.id, status: 'busy', ...totals, ...(heldBy ? { heldBy } : {}), ...(heldUntil !== undefined ? { heldUntil } : {}) };
   }
   const runId = await startRun(knex, instance.id, deps.owner, clock());
   const abort = new AbortController();

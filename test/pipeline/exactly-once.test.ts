@@ -47,8 +47,14 @@ describe.each(run)('pipeline on %s', (dialect) => {
   it('a connector\'s leaseSeconds is how long a dead poller holds it', async () => {
     p.instance.settings.leaseSeconds = 15;
     p.backoffice.events = [reminder(1)];
+    const before = Date.now();
     await expect(p.poll({ crashPoint: throwingCrashPoint('poll-before-commit') })).rejects.toBeInstanceOf(SimulatedCrash);
-    expect((await p.poll({ owner: 'proc-2', clock: () => Date.now() + 10_000 })).status).toBe('busy');
+    const after = Date.now();
+    const busy = await p.poll({ owner: 'proc-2', clock: () => Date.now() + 10_000 });
+    // It names the holder and when its lease runs out, so a dead holder is told from a live poll.
+    expect(busy).toMatchObject({ status: 'busy', heldBy: 'test-proc' });
+    expect(busy.heldUntil).toBeGreaterThanOrEqual(before + 15_000);
+    expect(busy.heldUntil).toBeLessThanOrEqual(after + 15_000);
     expect((await p.poll({ owner: 'proc-2', clock: () => Date.now() + 16_000 })).eventsNew).toBe(1);
   });
 
