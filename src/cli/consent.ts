@@ -7,8 +7,8 @@ import { recordConsent } from '../store/consent.js';
 import { toE164 } from '../util/phone.js';
 
 export async function consentImportCommand(file: string, opts: GlobalOptions & { source: string }): Promise<number> {
-  return withStore(opts, async (s) => {
-    const r = await importConsentCsv(s.knex, file, opts.source);
+  return withStore(opts, async (s, config) => {
+    const r = await importConsentCsv(s.knex, file, opts.source, Date.now(), config.timeZone);
     if (opts.json) console.log(JSON.stringify(r, null, 2));
     else {
       console.log(`${file}: ${r.imported} consent change(s) recorded (source "${opts.source}"), ${r.cancelled} pending WhatsApp send(s) cancelled by opt-outs, ${r.errors.length} line(s) skipped`);

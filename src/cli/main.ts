@@ -94,7 +94,7 @@ delivery.command('confirm <id>').description('an uncertain send did reach the pr
   .action(action((id: string, o: { providerId: string; note?: string }) => actionCommand('confirm', [id], { ...globals(), ...o })));
 
 const consent = program.command('consent').description('WhatsApp consents collected outside WhatsApp');
-consent.command('import <file.csv>').description('record consents from a CSV (columns: phone, action opt_in|opt_out, date, note)')
+consent.command('import <file.csv>').description('record consents from a CSV (header: phone,action,date,note or telefono;azione;data;nota; action opt-in|opt-out; date dd/mm/yyyy [hh:mm] or ISO)')
   .requiredOption('--source <text>', 'where they were collected, kept as proof (e.g. "modulo cartaceo anagrafe")')
   .option('--json', 'machine-readable output')
   .action(action((file: string, o: { source: string; json?: boolean }) => consentImportCommand(file, { ...globals(), ...o })));

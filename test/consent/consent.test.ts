@@ -81,4 +81,32 @@ describe.each(run)('consent on %s', (dialect) => {
     expect(await isOptedIn(store.knex, B)).toBe(true);
     expect(await store.knex('consent_events').where({ phone: A }).orderBy('at').pluck('source')).toEqual(['csv:modulo cartaceo', 'csv:modulo cartaceo']);
   });
+
+  it('CSV import reads what an Italian spreadsheet saves: ";" between columns, Italian headers, dd/mm/yyyy dates', async () => {
+    const file = join(tempDir('csv'), 'consensi.csv');
+    writeFileSync(file, ['telefono;azione;data;nota', '347 123 4567;opt-in;01/12/2026;modulo 12, firmato', '347 123 4567;opt-out;02/12/2026 10:30;revoca', '347 987 6543;opt-in;2026-12-03;', '347 987 6543;opt-in;31/02/2026;', '347 987 6543;opt-in;01/12/2062;'].join('\n'));
+    const now = Date.UTC(2026, 11, 5, 12);
+    const r = await importConsentCsv(store.knex, file, 'modulo cartaceo', now);
+    expect(r.errors).toEqual([
+      { line: 5, field: 'date', message: '"31/02/2026" is not a date (dd/mm/yyyy [hh:mm] or ISO yyyy-mm-dd)' },
+      // A typo'd year would outrank every later STOP of this citizen.
+      { line: 6, field: 'date', message: '"01/12/2062" is in the future' },
+    ]);
+    expect(r.imported).toBe(3);
+    // 1 December at midnight in Rome, not 12 January (Date.parse's mm/dd reading).
+    const rows = await store.knex('consent_events').orderBy('id').select('phone', 'action', 'at', 'text');
+    expect(rows.map((x: { phone: string; action: string; at: number | string; text: string }) => [x.phone, x.action, new Date(Number(x.at)).toISOString(), x.text])).toEqual([
+      [A, 'opt_in', '2026-11-30T23:00:00.000Z', 'line 2: modulo 12, firmato'],
+      [A, 'opt_out', '2026-12-02T09:30:00.000Z', 'line 3: revoca'],
+      [B, 'opt_in', '2026-12-02T23:00:00.000Z', 'line 4'],
+    ]);
+    expect(await isOptedIn(store.knex, A)).toBe(false);
+  });
+
+  it('CSV import refuses a file without a phone column, naming the columns it found, and records nothing', async () => {
+    const file = join(tempDir('csv'), 'consensi.csv');
+    writeFileSync(file, ['cellulare,consenso', '347 123 4567,si'].join('\n'));
+    await expect(importConsentCsv(store.knex, file, 'modulo cartaceo', T0)).rejects.toThrow(/no phone column in the header line \(it has: cellulare, consenso\)/);
+    expect(await store.knex('consent_events').count({ n: '*' })).toEqual([{ n: 0 }]);
+  });
 });
