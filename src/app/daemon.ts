@@ -19,6 +19,7 @@ import { heartbeat, liveProcesses, forgetDead, FORGET_AFTER_MS, HEARTBEAT_MS } f
 import { PonteMetrics } from '../metrics/index.js';
 import { durabilityWarnings } from '../store/durability.js';
 import { newerStoreProblem } from '../store/db.js';
+import { undeclaredTemplatesWarning } from '../config/whatsapp-templates.js';
 
 export interface DaemonOptions {
   /** Poll every connector once at start instead of waiting for its first schedule. */
@@ -101,6 +102,8 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   tasks.push(cron.schedule(schedule, () => scheduledPurge()
     .catch((e) => log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
   log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule, store: app.store.where }, 'ponte running');
+  const undeclared = undeclaredTemplatesWarning(config);
+  if (undeclared) log.warn(undeclared);
 
   // The signal handlers come first: a SIGTERM during the first (possibly long) poll must still
   // stop gracefully, not kill the process with sends in flight.

@@ -2,6 +2,7 @@
 // that names it, not a setting silently ignored.
 import { z } from 'zod';
 import { validate as validCron } from 'node-cron';
+import { approvedTemplateProblems } from './whatsapp-templates.js';
 import { secureUrl } from './secure-url.js';
 
 // The bad expression is quoted: "not valid" alone leaves the reader to find which one in the file.
@@ -45,6 +46,23 @@ export const whatsappSchema = z.strictObject({
   verifyTokenEnv: envName.default('WHATSAPP_VERIFY_TOKEN'),
   timeoutSeconds: z.number().positive().default(10),
   throughputPerSecond: z.number().int().positive().default(80),
+  /**
+   * The templates Meta approved for this number, as WhatsApp Manager shows them: a connector's
+   * WhatsApp step is checked against them when the configuration loads, so a misspelt name, a
+   * language without a translation or a wrong number of parameters is a configuration error
+   * instead of a 132001/132000 on the first send, maybe days later.
+   */
+  templates: z.record(
+    z.string().regex(/^[a-z0-9_]{1,512}$/, 'an approved template name (a-z, 0-9, _)'),
+    z.strictObject({
+      /** The approved translations (language codes exactly as approved: "it", "en_US"). */
+      languages: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2,4})?$/, 'a template language code like "it"')).min(1).default(['it']),
+      /** Body parameters ({{1}}, {{2}} … or named ones) of the approved text. */
+      params: z.number().int().min(0).max(100).default(0),
+      /** Whether the header has a text parameter. */
+      headerParam: z.boolean().default(false),
+    }),
+  ).default({}),
   /** Keywords citizens write (compared case- and accent-insensitively). */
   keywords: z.strictObject({
     optIn: z.array(z.string().min(1)).default(['ISCRIVIMI', 'ISCRIVI', 'START', 'SI']),
@@ -249,6 +267,10 @@ export const configSchema = z.strictObject({
         if (!cfg.channels[step.channel]) ctx.addIssue({ code: 'custom', path: [...at, 'channel'], message: `channel ${step.channel} is not configured under channels.${step.channel}` });
         const io = cfg.channels.appio;
         if (step.channel === 'appio' && io && step.service && !io.services[step.service]) ctx.addIssue({ code: 'custom', path: [...at, 'service'], message: `unknown IO service "${step.service}" (known: ${Object.keys(io.services).join(', ')})` });
+        const wa = cfg.channels.whatsapp;
+        if (step.channel === 'whatsapp' && wa && Object.keys(wa.templates).length) {
+          for (const problem of approvedTemplateProblems(step, wa.templates)) ctx.addIssue({ code: 'custom', path: [...at, ...problem.path], message: problem.message });
+        }
       });
     }
   });

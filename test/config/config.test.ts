@@ -6,6 +6,7 @@ import { declarativeFile, PONTE_CONNECTORS } from '../../src/connectors/declarat
 import { tempDir } from '../helpers/temp-dir.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/config/errors.js';
+import { undeclaredTemplatesWarning } from '../../src/config/whatsapp-templates.js';
 import { resolveInstances } from '../../src/connectors/registry.js';
 import { storeConfigFrom } from '../../src/app/context.js';
 import { AppioChannel } from '../../src/channels/appio/index.js';
@@ -53,6 +54,24 @@ describe('config/ponte.yaml', () => {
     expect(problems(base.replace('keyEnv: IO_KEY_ANAGRAFE', 'keyEnv: io-key'))[0]).toMatch(/^channels\.appio\.services\.anagrafe\.keyEnv: must be an environment variable name/);
     expect(problems('connectors: [ { id: a, use: x, schedule: "* * * * *", deliver: [] } ]')[0]).toMatch(/^connectors\[0\] \(a\)\.deliver: /);
     expect(problems('store: [1, 2')[0]).toMatch(/^not valid YAML/);
+  });
+
+  it("refuses a connector's WhatsApp step that the approved templates would refuse at the first send: name, language, parameter count", () => {
+    // The reminder's template misspelt, asked in English, given one body parameter instead of two.
+    const bad = base
+      .replace('template: promemoria_appuntamento', 'template: promemoria_appuntamenti')
+      .replace('template: scadenza_permesso_ztl\n        body: ["{{ plate }}", "{{ expiresOn | date }}"]', 'template: scadenza_permesso_ztl\n        language: en\n        body: ["{{ plate }}"]');
+    expect(problems(bad)).toEqual([
+      'connectors[0] (demo-appuntamenti).deliver.channels[1].template: "promemoria_appuntamenti" is not an approved template under channels.whatsapp.templates (declared: promemoria_appuntamento, scadenza_permesso_ztl); Meta would refuse every send with 132001',
+      'connectors[1] (demo-ztl).deliver[1].language: template "scadenza_permesso_ztl" has no approved "en" translation (approved: it); Meta would refuse every send with 132001',
+      'connectors[1] (demo-ztl).deliver[1].body: template "scadenza_permesso_ztl" has 2 body parameter(s), this step gives 1; Meta would refuse every send with 132000',
+    ]);
+    // Without a declaration nothing can be checked here (Meta will, at the send).
+    const undeclared = parseConfig(bad.replace(/ {4}templates:\n {6}promemoria_appuntamento: .*\n {6}scadenza_permesso_ztl: .*\n/, ''), FILE);
+    expect(undeclared.channels.whatsapp?.templates).toEqual({});
+    // … and `ponte run` says so at start.
+    expect(undeclaredTemplatesWarning(undeclared)).toBe('channels.whatsapp.templates is not declared: the templates promemoria_appuntamenti, scadenza_permesso_ztl are checked (name, language, number of parameters) only by Meta, at each send (132001, 132000)');
+    expect(undeclaredTemplatesWarning(parseConfig(base, FILE))).toBeNull();
   });
 
   it('refuses plain http for the providers (their key or token travels with every request), except to this machine', () => {
