@@ -141,7 +141,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         waEnv[wa.tokenEnv] ??= `sandbox-token-${randomBytes(16).toString('hex')}`;
         waEnv[wa.appSecretEnv] ??= `sandbox-app-secret-${randomBytes(16).toString('hex')}`;
         waEnv[wa.verifyTokenEnv] ??= `sandbox-verify-token-${randomBytes(16).toString('hex')}`;
-        waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp });
+        waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp, failedStatus: sb.failedStatus });
         graphUrl = waSandbox.url;
         opts.log.info({ url: waSandbox.url }, 'WhatsApp sandbox started (local fake of the Cloud API)');
       }

@@ -41,7 +41,7 @@ export async function chatCommand(phone: string, opts: GlobalOptions): Promise<n
   if (!config.citizenService?.enabled) throw new ConfigError(file, ['citizenService: not configured or not enabled (ponte chat talks to the citizens\' WhatsApp service)']);
   const prompt = loadCitizenService(config.citizenService.file).service.texts.choosePrompt;
   // Always through the local sandbox, never the real Cloud API; logs go to stderr, the chat to stdout.
-  const chatConfig = { ...config, sandbox: { ...config.sandbox, whatsapp: { enabled: true, port: 0, notOnWhatsapp: [] } }, server: { ...config.server, enabled: true } };
+  const chatConfig = { ...config, sandbox: { ...config.sandbox, whatsapp: { enabled: true, port: 0, notOnWhatsapp: [], failedStatus: {} } }, server: { ...config.server, enabled: true } };
   const log = pino({ level: opts.logLevel ?? 'warn' }, pino.destination({ dest: 2, sync: true }));
   const app = await createApp({ configFile: file, config: chatConfig, log });
   const server = await startAppServer(app, { port: 0 });

@@ -98,6 +98,8 @@ export const sandboxSchema = z.strictObject({
     port: z.number().int().min(0).max(65535).default(0),
     /** Numbers the fake treats as not on WhatsApp (sent, then failed 131026). */
     notOnWhatsapp: z.array(z.string()).default([]),
+    /** Numbers (E.164) whose messages the fake accepts, then fails with this Meta code in the status webhook (131049, 132001, 470 …), to see how each ends. */
+    failedStatus: z.record(z.string().regex(/^\+[1-9]\d{6,14}$/, 'an E.164 number with "+"'), z.number().int().positive()).default({}),
   }).optional(),
 });
 

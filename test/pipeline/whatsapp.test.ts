@@ -85,6 +85,33 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
     expect(await rows(p)).toEqual([{ key: 'test:1', channel: 'whatsapp', state: 'rejected', reason: expect.stringMatching(/^whatsapp: 131026/) }]);
   });
 
+  it("a failed status webhook ends the delivery with Meta's code and what it means for the operator", async () => {
+    // Meta's codes as the status webhook carries them: 131049 (ecosystem limit), 132001 (template
+    // missing in that language), 470 (the On-Premises code of 131047), 131047.
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, wa: { failedStatus: { [PHONE(1)]: 131049, [PHONE(2)]: 132001, [PHONE(3)]: 470, [PHONE(4)]: 131047 } } });
+    for (const n of [1, 2, 3, 4]) await optIn(p, n);
+    p.backoffice.events = [1, 2, 3, 4].map((n) => waReminder(n));
+    await p.poll();
+    await p.settle();
+    expect(await rows(p)).toEqual([
+      { key: 'test:1', channel: 'whatsapp', state: 'rejected', reason: 'whatsapp: 131049 This message was not delivered to maintain healthy ecosystem engagement. — Meta held it back to limit the marketing messages this citizen gets (from any business): do not resend within 24 hours; a UTILITY template is not limited' },
+      { key: 'test:2', channel: 'whatsapp', state: 'failed', reason: 'whatsapp: 132001 Template name does not exist in the translation — no approved template with this name in this language (misspelt, deleted, not yet approved, or another language code): check WhatsApp Manager (template "promemoria", language "it")' },
+      // Per recipient, like 131047: a "first" route may still reach the citizen on another channel.
+      { key: 'test:3', channel: 'whatsapp', state: 'rejected', reason: 'whatsapp: 470 Message failed to send because more than 24 hours have passed since the customer last replied to this number — more than 24 hours since the citizen last wrote: only an approved template can go out now' },
+      { key: 'test:4', channel: 'whatsapp', state: 'rejected', reason: 'whatsapp: 131047 Re-engagement message — more than 24 hours since the citizen last wrote: only an approved template can go out now' },
+    ]);
+  });
+
+  it('a template refused at the send (132000) names the template and what to compare', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly });
+    await optIn(p, 1);
+    p.waSandbox.failNext(1, 132000);
+    p.backoffice.events = [waReminder(1)];
+    await p.poll();
+    await p.settle();
+    expect(await p.store.knex('deliveries').select('state', 'last_error')).toEqual([{ state: 'failed', last_error: expect.stringMatching(/^whatsapp: POST \/messages → 400 \(#132000\) Number of parameters does not match the expected number of params: .* — the number of parameters differs from the approved template: .*\(template "promemoria", language "it"\)$/) }]);
+  });
+
   it('an opt-out received while a send is pending stops that send, and is confirmed to the citizen', async () => {
     p = await makeWaPipeline(dialect, { deliver: whatsappOnly });
     await optIn(p, 1); await optIn(p, 2);

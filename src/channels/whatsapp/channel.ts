@@ -19,7 +19,7 @@ import {
 } from '../channel.js';
 import { RateWindow } from '../../util/rate-window.js';
 import { toE164 } from '../../util/phone.js';
-import { classifyNetwork, classifyResponse, pairRetryAfterMs } from './classify.js';
+import { classifyNetwork, classifyResponse, operatorHint, pairRetryAfterMs } from './classify.js';
 import { PairPacer } from './pair-pacer.js';
 import { maskPhones, phoneRef } from './privacy.js';
 import { buildTemplate, parseMapping, type WhatsappTemplate } from './template.js';
@@ -74,7 +74,7 @@ export const GRAPH_URL = 'https://graph.facebook.com';
 const THROUGHPUT_MARGIN_MS = 50;
 
 /** Codes of a failed status that concern only this recipient: another channel may still reach them. */
-const RECIPIENT_CODES = new Set([131026, 131047, 131049, 131050, 130403]);
+const RECIPIENT_CODES = new Set([131026, 131047, 470, 131049, 131050, 130403]);
 
 const NOT_NORMALISABLE = 'whatsapp: phone number cannot be normalised to E.164';
 
@@ -209,7 +209,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     return this.wamidOfDelivery ? this.wamidOfDelivery(ctx.deliveryId) : null;
   }
 
-  async status(_ctx: DeliveryContext, wamid: string): Promise<ProviderStatus> {
+  async status(ctx: DeliveryContext, wamid: string): Promise<ProviderStatus> {
     let stored: StoredStatus | null;
     try {
       stored = await this.statuses(wamid);
@@ -225,7 +225,10 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
         return { state: 'processed' };
       case 'failed': {
         const code = stored.errorCode;
-        const reason = `whatsapp: ${[code, stored.errorTitle].filter((x) => x !== undefined).join(' ') || 'failed'}`;
+        // Read as stored, not parsed: reading an outcome must not fail on the mapping.
+        const { template, language } = ctx.options as { template?: unknown; language?: unknown };
+        const which = typeof template === 'string' ? { name: template, language: typeof language === 'string' ? language : 'it' } : undefined;
+        const reason = `whatsapp: ${[code, stored.errorTitle].filter((x) => x !== undefined).join(' ') || 'failed'}${explain(code, which)}`;
         // rejected lets a "first" route fall back to another channel (IO) for this citizen.
         return code !== undefined && RECIPIENT_CODES.has(code) ? { state: 'rejected', reason } : { state: 'failed', reason };
       }
@@ -293,7 +296,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
       this.logger?.debug({ ...log, wamid }, 'whatsapp: sent');
       return wamid;
     }
-    const error = this.httpError(res, to, attempt, log);
+    const error = this.httpError(res, to, attempt, log, templateOf(body));
     // A refused message never reached the citizen, so it does not count against the pair.
     if (error.errorClass !== 'uncertain') claim.release();
     const retryAt = Date.now() + (error.detail.retryAfterMs ?? 0);
@@ -303,12 +306,12 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     throw error;
   }
 
-  private httpError(res: AxiosResponse, to: string, attempt: number, log: Record<string, unknown>): ChannelError {
+  private httpError(res: AxiosResponse, to: string, attempt: number, log: Record<string, unknown>, template?: { name: string; language: string }): ChannelError {
     const error = (res.data as { error?: { code?: unknown; message?: unknown; error_data?: { details?: unknown } } } | undefined)?.error;
     const code = typeof error?.code === 'number' ? error.code : undefined;
     const errorClass = classifyResponse(res.status, code);
     const text = [error?.message, error?.error_data?.details].filter((s) => typeof s === 'string' && s).join(': ');
-    let message = `whatsapp: POST /messages → ${res.status}${text ? ` ${text}` : code !== undefined ? ` code ${code}` : ''}`;
+    let message = `whatsapp: POST /messages → ${res.status}${text ? ` ${text}` : code !== undefined ? ` code ${code}` : ''}${explain(code, template)}`;
     if (errorClass === 'uncertain') message += ': Meta may have accepted the message';
     const detail: ChannelError['detail'] = { status: res.status, ...(code !== undefined ? { code: String(code) } : {}) };
 
@@ -345,6 +348,20 @@ function templateBody(ctx: DeliveryContext, message: WhatsappMessage): Record<st
     biz_opaque_callback_data: String(ctx.deliveryId),
     template: message.template,
   };
+}
+
+/** " — <what it means>", with the template and language a template error is about; "" for a code without a reading. */
+function explain(code: number | undefined, template?: { name: string; language: string }): string {
+  const hint = operatorHint(code);
+  if (!hint) return '';
+  const which = template && code !== undefined && code >= 132000 && code < 133000 ? ` (template "${template.name}", language "${template.language}")` : '';
+  return ` — ${hint}${which}`;
+}
+
+/** The template a send body carries, for the error that concerns it. */
+function templateOf(body: Record<string, unknown>): { name: string; language: string } | undefined {
+  const t = body.template as { name?: unknown; language?: { code?: unknown } } | undefined;
+  return typeof t?.name === 'string' && typeof t.language?.code === 'string' ? { name: t.name, language: t.language.code } : undefined;
 }
 
 function errorText(err: unknown): string {

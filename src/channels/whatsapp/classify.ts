@@ -19,7 +19,7 @@ export const META_ERROR_TABLE: readonly Row[] = [
   { codes: [131000, 1, 2, 131016, 133004], errorClass: 'transient', why: 'unknown error or service down: retry (bounded)' },
   { codes: [131057], errorClass: 'transient', why: 'account in maintenance (≈1 min)' },
   { codes: [131026], errorClass: 'permanent', why: 'undeliverable to this recipient: fall back' },
-  { codes: [131047], errorClass: 'permanent', why: 'free-form outside the 24 h window' },
+  { codes: [131047, 470], errorClass: 'permanent', why: 'free-form outside the 24 h window (470: the On-Premises code)' },
   { codes: [131049], errorClass: 'permanent', why: 'marketing per-user limit: no retry within 24 h' },
   { codes: [131050], errorClass: 'permanent', why: 'user stopped marketing messages' },
   { codes: [130403], errorClass: 'permanent', why: 'business blocked this user' },
@@ -35,6 +35,33 @@ export const META_ERROR_TABLE: readonly Row[] = [
   { codes: [131042, 131064], errorClass: 'halt', why: 'payment problem or misclassification limit' },
   { codes: [133010, 131045, 131037], errorClass: 'halt', why: 'number not registered or display name not approved' },
 ];
+
+/**
+ * What a failed message means for the person reading `ponte delivery show`, and what to do:
+ * Meta's titles ("Message undeliverable", "Re-engagement message") do not say either.
+ */
+const OPERATOR_HINTS: Record<number, string> = {
+  131026: 'the number is not on WhatsApp, has not accepted WhatsApp\'s current terms, or has a very old app: reach the citizen another way',
+  131047: 'more than 24 hours since the citizen last wrote: only an approved template can go out now',
+  470: 'more than 24 hours since the citizen last wrote: only an approved template can go out now',
+  131049: 'Meta held it back to limit the marketing messages this citizen gets (from any business): do not resend within 24 hours; a UTILITY template is not limited',
+  131050: 'the citizen stopped marketing messages from this number in WhatsApp',
+  130403: 'this number is blocked in the WhatsApp Business account',
+  131051: 'WhatsApp does not support this message type',
+  132000: 'the number of parameters differs from the approved template: compare the step\'s body with the template in WhatsApp Manager and channels.whatsapp.templates',
+  132001: 'no approved template with this name in this language (misspelt, deleted, not yet approved, or another language code): check WhatsApp Manager',
+  132005: 'the text with its parameters is too long for the template',
+  132007: 'the template text breaks WhatsApp\'s policy',
+  132012: 'a parameter has the wrong format for the template (text, currency, date, media)',
+  132015: 'the template is paused for low quality: edit it or wait for Meta to lift the pause',
+  132016: 'the template is disabled for low quality: have a new one approved',
+  132018: 'a parameter holds a line break, a tab or more than 4 spaces in a row',
+};
+
+/** The operator's reading of a Meta code, or undefined for a code without one. */
+export function operatorHint(code: number | undefined): string | undefined {
+  return code === undefined ? undefined : OPERATOR_HINTS[code];
+}
 
 const BY_CODE = new Map<number, ErrorClass>(META_ERROR_TABLE.flatMap((r) => r.codes.map((c) => [c, r.errorClass] as const)));
 

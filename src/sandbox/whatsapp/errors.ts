@@ -31,6 +31,17 @@ const KNOWN: Record<number, KnownError> = {
     details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
     http: 400,
   },
+  131049: {
+    title: 'This message was not delivered to maintain healthy ecosystem engagement.',
+    details: 'In order to maintain a healthy ecosystem engagement, the message failed to be delivered.',
+    http: 400,
+  },
+  // The On-Premises API's code for 131047, still seen on older integrations.
+  470: {
+    title: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number',
+    details: 'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
+    http: 400,
+  },
   131056: {
     title: '(Business Account, Consumer Account) pair rate limit hit',
     details:

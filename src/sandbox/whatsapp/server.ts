@@ -28,6 +28,8 @@ export interface WhatsappSandboxOptions {
   webhookUrl?: string;
   /** E.164 numbers not on WhatsApp: the send is accepted, then status sent → failed 131026. */
   notOnWhatsapp?: string[];
+  /** E.164 numbers whose messages are accepted, then end sent → failed with this Meta code (131049, 132001, 470 …). */
+  failedStatus?: Record<string, number>;
   /** Gap between one status webhook of a message and the next. Default 50 ms. */
   statusDelayMs?: number;
   /** duplicate: every status webhook is posted twice; reorder: a message's statuses are posted latest first. */
@@ -158,14 +160,15 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     };
   }
 
-  /** sent → delivered → read, or sent → failed 131026 for a number not on WhatsApp. */
+  /** sent → delivered → read, or sent → failed (131026 for a number not on WhatsApp, or the code failedStatus gives). */
   function scheduleStatuses(send: SandboxSend): void {
     // Every free-form message is billed as service, like text.
     const base = { wamid: send.wamid, to: send.to, type: send.type === 'template' ? ('template' as const) : ('text' as const), ...(send.opaque !== undefined ? { opaque: send.opaque } : {}) };
-    const names: StatusEvent['status'][] = notOnWhatsapp.has(send.to) ? ['sent', 'failed'] : ['sent', 'delivered', 'read'];
+    const failCode = notOnWhatsapp.has(send.to) ? 131026 : opts.failedStatus?.[send.to];
+    const names: StatusEvent['status'][] = failCode !== undefined ? ['sent', 'failed'] : ['sent', 'delivered', 'read'];
     // Timestamps keep the true order even when the posting order is shuffled.
     let bodies = names.map((status, i) =>
-      statusEnvelope(biz, { ...base, status, at: send.at + (i + 1) * statusDelayMs, ...(status === 'failed' ? { errorCode: 131026 } : {}) }),
+      statusEnvelope(biz, { ...base, status, at: send.at + (i + 1) * statusDelayMs, ...(status === 'failed' ? { errorCode: failCode! } : {}) }),
     );
     if (opts.statuses?.reorder) bodies = bodies.reverse();
     if (opts.statuses?.duplicate) bodies = bodies.flatMap((b) => [b, b]);

@@ -188,7 +188,7 @@ describe('status: from the webhooks the receiver stored', () => {
     const ctx = delivery(mobile(2));
     const { providerId } = await ch.send(ctx, ch.render(ctx));
     await sb.idle();
-    expect(await ch.status(ctx, providerId)).toEqual({ state: 'rejected', reason: 'whatsapp: 131026 Message undeliverable' });
+    expect(await ch.status(ctx, providerId)).toEqual({ state: 'rejected', reason: `whatsapp: 131026 Message undeliverable — the number is not on WhatsApp, has not accepted WhatsApp's current terms, or has a very old app: reach the citizen another way` });
   });
 
   it('maps each stored status', async () => {
@@ -197,7 +197,7 @@ describe('status: from the webhooks the receiver stored', () => {
       [{ status: 'sent' }, { state: 'accepted' }],
       [{ status: 'delivered' }, { state: 'processed' }],
       [{ status: 'read' }, { state: 'processed' }],
-      [{ status: 'failed', errorCode: 131026, errorTitle: 'Message undeliverable' }, { state: 'rejected', reason: 'whatsapp: 131026 Message undeliverable' }],
+      [{ status: 'failed', errorCode: 131026, errorTitle: 'Message undeliverable' }, { state: 'rejected', reason: `whatsapp: 131026 Message undeliverable — the number is not on WhatsApp, has not accepted WhatsApp's current terms, or has a very old app: reach the citizen another way` }],
       [{ status: 'failed', errorCode: 131050, errorTitle: 'User stopped marketing' }, { state: 'rejected', reason: 'whatsapp: 131050 User stopped marketing' }],
       [{ status: 'failed', errorCode: 130403 }, { state: 'rejected', reason: 'whatsapp: 130403' }],
       [{ status: 'failed', errorCode: 131049, errorTitle: 'Ecosystem' }, { state: 'rejected', reason: 'whatsapp: 131049 Ecosystem' }],
@@ -207,7 +207,12 @@ describe('status: from the webhooks the receiver stored', () => {
     ];
     for (const [stored, expected] of cases) {
       const ch = makeChannel('http://127.0.0.1:9', { statuses: async () => stored });
-      expect(await ch.status(delivery(mobile(1)), 'wamid.X'), JSON.stringify(stored)).toEqual(expected);
+      // The reason starts with Meta's code and title; what follows (the operator's reading) is pinned in test/pipeline/whatsapp.test.ts.
+      const got = await ch.status(delivery(mobile(1)), 'wamid.X') as { state: string; reason?: string };
+      const want = expected as { state: string; reason?: string };
+      expect(got.state, JSON.stringify(stored)).toBe(want.state);
+      if (want.reason === undefined) expect(got.reason, JSON.stringify(stored)).toBeUndefined();
+      else expect(got.reason?.startsWith(want.reason), `${JSON.stringify(stored)} → ${got.reason}`).toBe(true);
       ch.close();
     }
   });
