@@ -92,7 +92,7 @@ export async function showCommand(id: string, opts: GlobalOptions): Promise<numb
   return withStore(opts, async (s, config) => {
     const d = await deliveryDetail(s.knex, ids[0]!);
     if (!d) { console.error(`ponte: delivery ${id} does not exist`); return 1; }
-    if (opts.json) { console.log(JSON.stringify(maskDeep({ delivery: deliveryJson(d.delivery), event: deliveryJson(d.event), attempts: d.attempts.map((a) => deliveryJson(a)) }), null, 2)); return 0; }
+    if (opts.json) { console.log(JSON.stringify(maskDeep({ delivery: deliveryJson(d.delivery), event: deliveryJson(d.event), attempts: d.attempts.map((a) => deliveryJson(a)), ...(d.statuses ? { whatsappStatuses: d.statuses.map((x) => ({ ...x, status_at: new Date(Number(x.status_at)).toISOString() })) } : {}) }), null, 2)); return 0; }
     console.log(formatDelivery(d, config.timeZone));
     return 0;
   });
@@ -136,7 +136,8 @@ function whatNext(x: DeliveryDetail['delivery'], at: (ms: number | null) => stri
 function recipientOf({ delivery: x, event: e }: DeliveryDetail): string {
   // A broadcast's number also goes at once when that citizen erases their data (citizen-data.ts).
   if (e.fiscal_code === PURGED_FISCAL_CODE) return e.type === 'broadcast' ? '(removed by retention, or the citizen\'s erasure)' : '(removed by retention)';
-  if (e.fiscal_code) return maskFiscalCode(e.fiscal_code);
+  // A WhatsApp message went to a number: the one the helpdesk compares with the citizen's.
+  if (e.fiscal_code) return `${maskFiscalCode(e.fiscal_code)}${x.channel === 'whatsapp' && x.address ? `, WhatsApp ${maskPhone(x.address)}` : ''}`;
   const phone = e.phone ?? x.address;
   return phone ? maskPhone(phone) : '-';
 }
@@ -181,5 +182,16 @@ export function formatDelivery(d: DeliveryDetail, zone = 'Europe/Rome'): string 
     `  last error  ${maskText(x.last_error ?? '-')}`,
     d.attempts.length ? '  history:' : `  history:   ${noHistory(x)}`,
     ...d.attempts.map((a) => `    ${at(a.started_at)} ${a.kind.padEnd(6)} ${a.outcome.padEnd(10)} ${a.http_status ?? ''} ${a.duration_ms} ms ${maskText(a.error ?? '')}`),
+    ...whatsappStatuses(d, at),
   ].join('\n');
+}
+
+/** What Meta's webhooks said of a WhatsApp message: did it reach the phone, was it read, why did it fail. */
+function whatsappStatuses(d: DeliveryDetail, at: (ms: number | null) => string): string[] {
+  if (d.statuses === undefined) return [];
+  if (!d.statuses.length) return ['  WhatsApp statuses: none received yet (Meta reports sent, delivered and read by webhook)'];
+  return [
+    '  WhatsApp statuses (Meta\'s webhooks):',
+    ...d.statuses.map((s) => `    ${at(Number(s.status_at))} ${s.status}${s.error_code != null || s.error_title ? ` ${[s.error_code, s.error_title].filter((v) => v != null && v !== '').join(' ')}` : ''}`),
+  ];
 }

@@ -8,6 +8,8 @@ export interface DeliveryDetail {
   delivery: DeliveryRow;
   event: EventRow;
   attempts: Array<{ kind: string; started_at: number; duration_ms: number; outcome: string; http_status: number | null; error: string | null }>;
+  /** A WhatsApp message's status webhooks (sent, delivered, read, failed), in the order they happened. */
+  statuses?: Array<{ status: string; status_at: number; error_code: number | null; error_title: string | null }>;
 }
 
 /** What `ponte deliveries` narrows to; a citizen by fiscal code or by number (E.164), as stored. */
@@ -40,7 +42,13 @@ export async function deliveryDetail(knex: Knex, id: number): Promise<DeliveryDe
   const event = (await knex('events').where({ id: delivery.event_id }).first()) as EventRow;
   const attempts = await knex('delivery_attempts').where({ delivery_id: id }).orderBy('id')
     .select('kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error');
-  return { delivery, event, attempts };
+  if (delivery.channel !== 'whatsapp' || !delivery.provider_id) return { delivery, event, attempts };
+  // Meta's word on the message: the dispatcher's own status reads above only look these up.
+  const statuses = (await knex('whatsapp_statuses').where({ wamid: delivery.provider_id })
+    .select('status', 'status_at', 'error_code', 'error_title')) as NonNullable<DeliveryDetail['statuses']>;
+  const rank: Record<string, number> = { sent: 1, delivered: 2, read: 3, failed: 4 };
+  statuses.sort((a, b) => Number(a.status_at) - Number(b.status_at) || (rank[a.status] ?? 0) - (rank[b.status] ?? 0));
+  return { delivery, event, attempts, statuses };
 }
 
 export type OperatorAction = 'resend' | 'cancel' | 'confirm';

@@ -8,6 +8,8 @@ import { makeWaPipeline, whatsappOnly, type WaPipeline, APP_SECRET } from '../he
 import { recordConsent } from '../../src/store/consent.js';
 import { operatorAction } from '../../src/store/operator.js';
 import { clearAlert } from '../../src/store/channel-alerts.js';
+import { deliveryDetail } from '../../src/store/operator.js';
+import { formatDelivery } from '../../src/cli/deliveries.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const PHONE = (n: number) => `+39347000${String(n).padStart(4, '0')}`;
@@ -100,6 +102,27 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
       { key: 'test:3', channel: 'whatsapp', state: 'rejected', reason: 'whatsapp: 470 Message failed to send because more than 24 hours have passed since the customer last replied to this number — more than 24 hours since the citizen last wrote: only an approved template can go out now' },
       { key: 'test:4', channel: 'whatsapp', state: 'rejected', reason: 'whatsapp: 131047 Re-engagement message — more than 24 hours since the citizen last wrote: only an approved template can go out now' },
     ]);
+  });
+
+  it('ponte delivery show says what Meta reported: sent, delivered, read, or failed with its code', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, wa: { notOnWhatsapp: [PHONE(2)] } });
+    await optIn(p, 1); await optIn(p, 2);
+    p.backoffice.events = [waReminder(1), waReminder(2)];
+    await p.poll();
+    await p.settle();
+    await p.waSandbox.idle();
+    const shown = async (n: number) => {
+      const id = (await p!.store.knex('deliveries').where({ address: PHONE(n) }).first('id')).id as number;
+      return formatDelivery((await deliveryDetail(p!.store.knex, Number(id)))!).split('\n');
+    };
+    const read = await shown(1);
+    expect(read.find((l) => l.includes('recipient'))).toMatch(/recipient {3}\w{3}\*{12}\w, WhatsApp \+39\*{8}01$/);
+    const from = read.indexOf("  WhatsApp statuses (Meta's webhooks):");
+    expect(from).toBeGreaterThan(0);
+    expect(read.slice(from + 1).map((l) => l.replace(/^ {4}\S+ \S+ CES?T /, ''))).toEqual(['sent', 'delivered', 'read']);
+    const failed = await shown(2);
+    expect(failed.slice(failed.indexOf("  WhatsApp statuses (Meta's webhooks):") + 1).map((l) => l.replace(/^ {4}\S+ \S+ CES?T /, ''))).toEqual(['sent', 'failed 131026 Message undeliverable']);
+    expect([...read, ...failed].join('\n')).not.toMatch(/\+39347\d{7}/);
   });
 
   it('a template refused at the send (132000) names the template and what to compare', async () => {
