@@ -16,6 +16,7 @@ import type { CrashPoint } from '../util/crash-point.js';
 import { finishAndFallBack } from '../store/fall-back.js';
 import { HALT_RETRY_MS } from '../store/channel-alerts.js';
 import { quietUntil } from './quiet-hours.js';
+import { recipientRef } from './recipient-ref.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import type { ProviderSlots } from './provider-slots.js';
 
@@ -85,7 +86,7 @@ export async function processDelivery(item: ClaimedDelivery, deps: ProcessDeps):
 async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
   const { delivery: d, event: e } = item;
   const { channel, cfg, clock } = deps;
-  const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name });
+  const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name, to: recipientRef(d, e) });
   const write = (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, from, patch);
 
   if (e.expires_at != null && e.expires_at <= clock()) {
@@ -216,9 +217,9 @@ async function retryOrGiveUp(
 }
 
 async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
-  const { delivery: d } = item;
+  const { delivery: d, event: e } = item;
   const { channel, cfg, clock } = deps;
-  const log = deps.log.child({ delivery: d.id, channel: channel.name });
+  const log = deps.log.child({ delivery: d.id, channel: channel.name, to: recipientRef(d, e) });
   const write = (patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, 'accepted', patch);
   // A 429's retry-after is a floor: the next read is never sooner than the provider asked.
   const again = (lastError: string | null, retryAfterMs = 0) => write({

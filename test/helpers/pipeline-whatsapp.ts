@@ -1,5 +1,6 @@
 // The pipeline with both channels: IO (sandbox) first, WhatsApp (sandbox) as the fallback, and
 // Ponte's real webhook server receiving the WhatsApp sandbox's signed status webhooks.
+import type { Logger } from 'pino';
 import type { Knex } from 'knex';
 import { makePipeline, type Pipeline } from './pipeline.js';
 import type { Dialect } from './databases.js';
@@ -43,6 +44,8 @@ export async function makeWaPipeline(dialect: Dialect, opts: {
   pairSpacingMs?: number; throughputPerSecond?: number; timeoutMs?: number; cfg?: Partial<DispatcherConfig>;
   /** The webhook server's crash point, read at every hit (a test sets it, then clears it: the "restarted" process). */
   webhookCrash?: { point?: CrashPoint };
+  /** The pipeline's logger (default: silent, or $PONTE_TEST_LOG). */
+  log?: Logger;
 } = {}): Promise<WaPipeline> {
   const waSandbox = await startWhatsappSandbox({ phoneNumberId: '106540352242922', token: 'wa-token', appSecret: APP_SECRET, statusDelayMs: 10, timeoutMs: 3000, ...opts.wa });
   let knex: Knex | undefined;
@@ -54,7 +57,7 @@ export async function makeWaPipeline(dialect: Dialect, opts: {
     statuses: (w) => highestStatus(knex!, w),
     wamidOfDelivery: (id) => wamidOfDelivery(knex!, id),
   });
-  const p = await makePipeline(dialect, { ...(opts.io ? { sandbox: opts.io } : {}), deliver: opts.deliver ?? ioThenWhatsapp, extraChannels: [wa], ...(opts.cfg ? { cfg: opts.cfg } : {}) });
+  const p = await makePipeline(dialect, { ...(opts.io ? { sandbox: opts.io } : {}), deliver: opts.deliver ?? ioThenWhatsapp, extraChannels: [wa], ...(opts.cfg ? { cfg: opts.cfg } : {}), ...(opts.log ? { log: opts.log } : {}) });
   knex = p.store.knex;
   const server = await startHttpServer(whatsappWebhookRoutes({
     knex, appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN, cfg: whatsappSchema.parse({ phoneNumberId: '106540352242922' }), log: p.log,

@@ -67,10 +67,10 @@ export interface Pipeline {
   close(): Promise<void>;
 }
 
-export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }>; deliver?: ConnectorInstance['settings']['deliver']; extraChannels?: Channel[]; connector?: { definition: ConnectorDefinition; config: unknown } } = {}): Promise<Pipeline> {
+export async function makePipeline(dialect: Dialect, opts: { sandbox?: IoSandboxOptions; cfg?: Partial<DispatcherConfig>; owners?: Record<string, { requests: number; windowMs: number }>; deliver?: ConnectorInstance['settings']['deliver']; extraChannels?: Channel[]; connector?: { definition: ConnectorDefinition; config: unknown }; log?: Logger } = {}): Promise<Pipeline> {
   const store = await testStore(dialect);
   const sandbox = await startIoSandbox({ processingDelayMs: 50, ...opts.sandbox });
-  const log: Logger = pino({ level: process.env.PONTE_TEST_LOG ?? 'silent' });
+  const log: Logger = opts.log ?? pino({ level: process.env.PONTE_TEST_LOG ?? 'silent' });
   const backoffice: Backoffice = { events: [], cancellations: [], errors: [] };
   // A real connector when given (tests may swap instance.definition later, e.g. after editing its
   // connector.yaml); otherwise the scripted back-office.

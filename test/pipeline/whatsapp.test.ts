@@ -10,6 +10,8 @@ import { operatorAction } from '../../src/store/operator.js';
 import { clearAlert } from '../../src/store/channel-alerts.js';
 import { deliveryDetail } from '../../src/store/operator.js';
 import { formatDelivery } from '../../src/cli/deliveries.js';
+import { phoneRef } from '../../src/channels/whatsapp/privacy.js';
+import { pino } from 'pino';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const PHONE = (n: number) => `+39347000${String(n).padStart(4, '0')}`;
@@ -123,6 +125,20 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
     const failed = await shown(2);
     expect(failed.slice(failed.indexOf("  WhatsApp statuses (Meta's webhooks):") + 1).map((l) => l.replace(/^ {4}\S+ \S+ CES?T /, ''))).toEqual(['sent', 'failed 131026 Message undeliverable']);
     expect([...read, ...failed].join('\n')).not.toMatch(/\+39347\d{7}/);
+  });
+
+  it('the info log names the citizen of each send and outcome by the ref `ponte ref` prints, never by number', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, wa: { notOnWhatsapp: [PHONE(2)] }, log });
+    await optIn(p, 1); await optIn(p, 2);
+    p.backoffice.events = [waReminder(1), waReminder(2)];
+    await p.poll();
+    await p.settle();
+    const about = (n: number) => lines.filter((l) => l.to === phoneRef(PHONE(n))).map((l) => l.msg);
+    expect(about(1)).toEqual(['sent: accepted by the provider', "processed: in the citizen's inbox"]);
+    expect(about(2)).toEqual(['sent: accepted by the provider', 'rejected by the provider']);
+    expect(JSON.stringify(lines)).not.toMatch(/347000000[12]/);
   });
 
   it('a template refused at the send (132000) names the template and what to compare', async () => {
