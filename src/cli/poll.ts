@@ -84,6 +84,7 @@ function printDryRun(r: DryRunReport, revealed: boolean, zone: string): void {
       if (s.error) { out.push(`  ${s.channel} (${s.routing}): cannot send: ${s.error}`); continue; }
       const q = s.request!;
       out.push(`  ${s.channel} (${s.routing}): ${q.method} ${q.url}`);
+      if (s.notEligible) out.push(`    (as things stand it would be skipped: ${s.notEligible}; checked again when it is due)`);
       for (const [k, v] of Object.entries(q.headers)) out.push(`    ${k}: ${v}`);
       out.push(JSON.stringify(q.body, null, 2).split('\n').map((l) => `    ${l}`).join('\n'));
     }

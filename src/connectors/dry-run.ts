@@ -20,7 +20,8 @@ export interface DryRunEvent {
   /** Its dedup key is already in the store's ledger: a real poll would not send it again. */
   alreadyInLedger?: true;
   /** Every channel of the event's route, in order, with the routing rule that would use it. */
-  sends: Array<{ channel: string; routing: string; request?: DescribedRequest; error?: string }>;
+  /** `notEligible`: a check the channel makes locally (WhatsApp's opt-in) would skip it as the store stands now. */
+  sends: Array<{ channel: string; routing: string; request?: DescribedRequest; error?: string; notEligible?: string }>;
 }
 
 export interface DryRunReport {
@@ -60,7 +61,11 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
           event: { id: i, key: e.key, type: e.type, recipient: { fiscalCode: e.fiscalCode, ...(e.phone ? { phone: e.phone } : {}), ...(e.language ? { language: e.language } : {}) }, data: e.data, ...(e.expiresAt ? { expiresAt: new Date(e.expiresAt) } : {}) },
         };
         try {
-          sends.push({ channel: d.channel, routing, request: channel.describeSend(ctx, channel.render(ctx, e.language)) });
+          const request = channel.describeSend(ctx, channel.render(ctx, e.language));
+          // A number without an opt-in is skipped at send time: say so rather than show a request
+          // that will not be made. Only a local check (no provider call); unreadable → no note.
+          const eligible = deps.knex && channel.localCheck ? await safe(() => channel.checkRecipient(ctx), undefined) : undefined;
+          sends.push({ channel: d.channel, routing, request, ...(eligible && !eligible.ok ? { notEligible: eligible.reason } : {}) });
         } catch (err) {
           sends.push({ channel: d.channel, routing, error: (err as Error).message });
         }

@@ -12,6 +12,7 @@ import { deliveryDetail } from '../../src/store/operator.js';
 import { formatDelivery } from '../../src/cli/deliveries.js';
 import { phoneRef } from '../../src/channels/whatsapp/privacy.js';
 import { pino } from 'pino';
+import { dryRun } from '../../src/connectors/dry-run.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const PHONE = (n: number) => `+39347000${String(n).padStart(4, '0')}`;
@@ -139,6 +140,18 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
     expect(about(1)).toEqual(['sent: accepted by the provider', "processed: in the citizen's inbox"]);
     expect(about(2)).toEqual(['sent: accepted by the provider', 'rejected by the provider']);
     expect(JSON.stringify(lines)).not.toMatch(/347000000[12]/);
+  });
+
+  it('a dry run says which WhatsApp sends the consent ledger would skip as it stands', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly });
+    await optIn(p, 1); // citizen 2 never opted in
+    p.backoffice.events = [waReminder(1), waReminder(2)];
+    const report = await dryRun(p.instance, { knex: p.store.knex, channels: p.channels, log: p.log });
+    expect(report.events.map((e) => [e.key, e.sends.map((x) => x.notEligible ?? 'would send')])).toEqual([
+      ['test:1', ['would send']],
+      ['test:2', ['whatsapp: no opt-in from this number']],
+    ]);
+    expect(await p.store.knex('events').count({ n: '*' })).toEqual([{ n: 0 }]);
   });
 
   it('a template refused at the send (132000) names the template and what to compare', async () => {
