@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { recordConsent } from '../store/consent.js';
 import { queueReplies } from '../store/reply-outbox.js';
 import { matchKeyword, type KeywordAction } from './keywords.js';
+// The ref `ponte ref` prints: a helpdesk finds when a citizen wrote STOP without a number in the log.
+import { phoneRef } from '../channels/whatsapp/privacy.js';
 
 export interface InboundText {
   id: string;
@@ -63,10 +65,10 @@ async function handle(msg: InboundText, deps: InboundDeps): Promise<InboundOutco
     // Ordered by when we received it (ms), not Meta's whole-second timestamp, so a change made in
     // the same second as an earlier one still counts as the newer.
     const { cancelled } = await recordConsent(deps.knex, { phone: msg.fromE164, action, source: 'whatsapp-keyword', text: msg.text ?? null, at: now });
-    deps.log.info({ action, cancelled }, action === 'opt_in' ? 'citizen opted in on WhatsApp' : 'citizen opted out on WhatsApp: pending sends cancelled');
+    deps.log.info({ citizen: phoneRef(msg.fromE164), action, cancelled }, action === 'opt_in' ? 'citizen opted in on WhatsApp' : 'citizen opted out on WhatsApp: pending sends cancelled');
     return { duplicate: false, action, reply: action === 'opt_in' ? deps.replies.optIn : deps.replies.optOut, cancelled };
   }
   if (action === 'privacy') return { duplicate: false, action, reply: deps.replies.privacy };
-  deps.log.info({ type: msg.type }, 'inbound WhatsApp message with no keyword: stored, not answered');
+  deps.log.info({ citizen: phoneRef(msg.fromE164), type: msg.type }, 'inbound WhatsApp message with no keyword: stored, not answered');
   return { duplicate: false, action: null };
 }

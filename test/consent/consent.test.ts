@@ -8,6 +8,9 @@ import { tempDir } from '../helpers/temp-dir.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { recordConsent, isOptedIn } from '../../src/store/consent.js';
 import { matchKeyword } from '../../src/consent/keywords.js';
+import { handleInbound } from '../../src/consent/handle-inbound.js';
+import { phoneRef } from '../../src/channels/whatsapp/privacy.js';
+import { pino } from 'pino';
 import { importConsentCsv } from '../../src/consent/import-csv.js';
 import { commitBatch, type NewEvent } from '../../src/store/commit-batch.js';
 import { whatsappSchema } from '../../src/config/schema.js';
@@ -57,6 +60,19 @@ describe.each(run)('consent on %s', (dialect) => {
       { action: 'opt_in', source: 'whatsapp-keyword', text: 'ISCRIVIMI', at: T0 },
       { action: 'opt_out', source: 'whatsapp-keyword', text: 'STOP', at: T0 + 1000 },
     ]);
+  });
+
+  it('a keyword from WhatsApp is logged with the citizen\'s ref, never the number', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+    const kw = whatsappSchema.parse({ phoneNumberId: '1' });
+    await handleInbound({ id: 'wamid.IN1', fromE164: A, timestamp: T0, type: 'text', text: 'STOP' }, { knex: store.knex, keywords: kw.keywords, replies: kw.replies, log });
+    await handleInbound({ id: 'wamid.IN2', fromE164: A, timestamp: T0, type: 'text', text: 'annulla' }, { knex: store.knex, keywords: kw.keywords, replies: kw.replies, log });
+    expect(lines.map((l) => [l.citizen, l.msg])).toEqual([
+      [phoneRef(A), 'citizen opted out on WhatsApp: pending sends cancelled'],
+      [phoneRef(A), 'inbound WhatsApp message with no keyword: stored, not answered'],
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('3471234567');
   });
 
   it('an older change recorded later does not override a newer one', async () => {
