@@ -5,6 +5,7 @@ import { withStore } from './store-only.js';
 import { importConsentCsv } from '../consent/import-csv.js';
 import { recordConsent } from '../store/consent.js';
 import { toE164 } from '../util/phone.js';
+import { maskPhone } from '../util/mask.js';
 
 export async function consentImportCommand(file: string, opts: GlobalOptions & { source: string }): Promise<number> {
   return withStore(opts, async (s, config) => {
@@ -30,7 +31,8 @@ export async function consentSetCommand(phone: string, action: string, opts: Glo
     const { cancelled } = act === 'opt_out'
       ? await recordOptOut(s.knex, e164, opts.topic ?? null, opts.source, { note: opts.note ?? null })
       : await recordConsent(s.knex, { phone: e164, action: act, source: opts.source, text: opts.note ?? null, at: Date.now() });
-    console.log(`recorded ${action}${opts.topic ? ` of topic ${opts.topic}` : ''}${cancelled ? `; ${cancelled} pending WhatsApp send(s) cancelled` : ''}`);
+    // The number as understood (masked), so a typo at the counter shows before the citizen leaves.
+    console.log(`recorded ${action}${opts.topic ? ` of topic ${opts.topic}` : ''} for ${maskPhone(e164)} (source "${opts.source}")${cancelled ? `; ${cancelled} pending WhatsApp send(s) cancelled` : ''}`);
     return 0;
   });
 }

@@ -93,7 +93,8 @@ delivery.command('confirm <id>').description('an uncertain send did reach the pr
   .option('--note <text>', 'why, kept on the delivery')
   .action(action((id: string, o: { providerId: string; note?: string }) => actionCommand('confirm', [id], { ...globals(), ...o })));
 
-const consent = program.command('consent').description('WhatsApp consents collected outside WhatsApp');
+const consent = program.command('consent').description('WhatsApp consents collected outside WhatsApp')
+  .addHelpText('after', '\nA number\'s current consent, with when and how it was given: ponte deliveries --citizen <phone>');
 consent.command('import <file.csv>').description('record consents from a CSV (header: phone,action,date,note or telefono;azione;data;nota; action opt-in|opt-out; date dd/mm/yyyy [hh:mm] or ISO)')
   .requiredOption('--source <text>', 'where they were collected, kept as proof (e.g. "modulo cartaceo anagrafe")')
   .option('--json', 'machine-readable output')
