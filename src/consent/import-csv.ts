@@ -40,8 +40,22 @@ function consentInstant(text: string, zone: string): number | null {
   return wall ? wallTimeToInstant(wall, zone).getTime() : null;
 }
 
+/**
+ * UTF-8 when the bytes are UTF-8, else Windows-1252: what Excel saves as "CSV" on an Italian PC.
+ * Read as UTF-8, its "è" in a note (kept as proof) would turn into U+FFFD.
+ */
+function decodeCsv(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // stream: true avoids Node 20's Latin-1 fast path, which reads 0x80 as U+0080 instead of €.
+    const d = new TextDecoder('windows-1252');
+    return d.decode(bytes, { stream: true }) + d.decode();
+  }
+}
+
 export async function importConsentCsv(knex: Knex, file: string, source: string, now = Date.now(), zone = 'Europe/Rome'): Promise<ImportReport> {
-  const text = readFileSync(file, 'utf8');
+  const text = decodeCsv(readFileSync(file));
   const rows = parse(text, { delimiter: delimiterOf(text), columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true, relax_column_count: true }) as Record<string, string>[];
   const columns = rows[0] ? Object.keys(rows[0]) : [];
   if (rows.length && !columns.includes('phone') && !columns.includes('telefono')) {

@@ -119,6 +119,16 @@ describe.each(run)('consent on %s', (dialect) => {
     expect(await isOptedIn(store.knex, A)).toBe(false);
   });
 
+  it('CSV import reads a Windows-1252 file (Excel on an Italian PC) without mangling the notes', async () => {
+    const file = join(tempDir('csv'), 'consensi.csv');
+    // Windows-1252 bytes: ì ù à, and 0x80 for €.
+    const bytes = Buffer.from('telefono;azione;data;nota\r\n347 123 4567;s\xEC;01/12/2026;firmato allo sportello, pi\xF9 tardi revocher\xE0? \x80 0\r\n', 'latin1');
+    writeFileSync(file, bytes);
+    const r = await importConsentCsv(store.knex, file, 'modulo cartaceo', Date.UTC(2026, 11, 5));
+    expect(r).toEqual({ imported: 1, cancelled: 0, errors: [] });
+    expect(await store.knex('consent_events').pluck('text')).toEqual(['line 2: firmato allo sportello, più tardi revocherà? € 0']);
+  });
+
   it('CSV import refuses a file without a phone column, naming the columns it found, and records nothing', async () => {
     const file = join(tempDir('csv'), 'consensi.csv');
     writeFileSync(file, ['cellulare,consenso', '347 123 4567,si'].join('\n'));
