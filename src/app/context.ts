@@ -141,7 +141,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         waEnv[wa.tokenEnv] ??= `sandbox-token-${randomBytes(16).toString('hex')}`;
         waEnv[wa.appSecretEnv] ??= `sandbox-app-secret-${randomBytes(16).toString('hex')}`;
         waEnv[wa.verifyTokenEnv] ??= `sandbox-verify-token-${randomBytes(16).toString('hex')}`;
-        waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp, failedStatus: sb.failedStatus });
+        waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp, failedStatus: sb.failedStatus, ...sandboxTemplates(config) });
         graphUrl = waSandbox.url;
         opts.log.info({ url: waSandbox.url }, 'WhatsApp sandbox started (local fake of the Cloud API)');
       }
@@ -189,4 +189,21 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
     await waSandbox?.close();
     throw e;
   }
+}
+
+/**
+ * The sandbox approves what the configuration declares (channels.whatsapp.templates and the
+ * broadcast templates), as Meta would, once the approved list is declared; else it takes any.
+ */
+function sandboxTemplates(config: PonteConfig): { templates?: Record<string, { languages: string[]; params: number }> } {
+  const declared = config.channels.whatsapp?.templates ?? {};
+  if (!Object.keys(declared).length) return {};
+  const templates: Record<string, { languages: string[]; params: number }> = {};
+  for (const [name, t] of Object.entries(declared)) templates[name] = { languages: [...t.languages], params: t.params };
+  for (const [name, t] of Object.entries(config.citizenService?.templates ?? {})) {
+    const known = templates[name];
+    if (known) known.languages.push(t.language);
+    else templates[name] = { languages: [t.language], params: t.params };
+  }
+  return { templates };
 }

@@ -28,6 +28,11 @@ export interface WhatsappSandboxOptions {
   webhookUrl?: string;
   /** E.164 numbers not on WhatsApp: the send is accepted, then status sent → failed 131026. */
   notOnWhatsapp?: string[];
+  /**
+   * The approved templates, as Meta holds them: a send of another name or language is refused
+   * with 132001, one with another number of body parameters with 132000. Default: any accepted.
+   */
+  templates?: Record<string, { languages: string[]; params: number }>;
   /** E.164 numbers whose messages are accepted, then end sent → failed with this Meta code (131049, 132001, 470 …). */
   failedStatus?: Record<string, number>;
   /** Gap between one status webhook of a message and the next. Default 50 ms. */
@@ -107,6 +112,16 @@ function tapInteractive(body: Record<string, unknown>, reply: NonNullable<Inboun
   message.interactive = { type: reply.kind, [reply.kind]: { id: reply.id, title } };
 }
 
+/** Meta's answer to a template it has not approved as sent (§1): 132001 for the name or language, 132000 for the parameter count. */
+function templateRefusal(t: { name: string; language: { code: string }; components?: Array<{ type: string; parameters?: unknown[] }> | undefined }, approved: WhatsappSandboxOptions['templates']): Reply | undefined {
+  if (!approved) return undefined;
+  const a = approved[t.name];
+  if (!a || !a.languages.includes(t.language.code)) return graphError(132001, `template name (${t.name}) does not exist in ${t.language.code}`);
+  const given = t.components?.find((c) => c.type === 'body')?.parameters?.length ?? 0;
+  if (given !== a.params) return graphError(132000, `body: number of localizable_params (${given}) does not match the expected number of params (${a.params})`);
+  return undefined;
+}
+
 export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promise<WhatsappSandbox> {
   const version = opts.version ?? 'v24.0';
   const messagesPath = `/${version}/${opts.phoneNumberId}/messages`;
@@ -144,6 +159,8 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     const checked = validateSend(json);
     if (!checked.ok) return graphError(checked.invalid.code, checked.invalid.details);
     const request = checked.request;
+    const refused = request.type === 'template' ? templateRefusal(request.template, opts.templates) : undefined;
+    if (refused) return refused;
     const now = Date.now();
     if (request.type === 'text' && !state.windowOpen(request.to, now)) return graphError(131047);
     if (opts.pairLimitMs !== undefined && state.pairWaitMs(request.to, opts.pairLimitMs, now) > 0) return graphError(131056);

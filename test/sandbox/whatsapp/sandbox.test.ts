@@ -93,6 +93,21 @@ describe('POST /{version}/{phone-number-id}/messages', () => {
     ]);
   });
 
+  it('given the approved templates, refuses another name or language (132001) and another body parameter count (132000), as Meta does', async () => {
+    const { sb } = await start({ templates: { promemoria_appuntamento: { languages: ['it'], params: 3 } } });
+    const to = mobile(1);
+    const named = (name: string, code = 'it') => template(to, { template: { ...template(to).template, name, language: { code } } });
+    expect(await post(sb, template(to))).toMatchObject({ status: 200 });
+    expect(await post(sb, named('promemoria_appuntamenti'))).toMatchObject({ status: 400, body: { error: { code: 132001 } } });
+    expect(await post(sb, named('promemoria_appuntamento', 'en'))).toMatchObject({ status: 400, body: { error: { code: 132001 } } });
+    const short = template(to);
+    short.template.components[1]!.parameters!.pop();
+    const refused = await post(sb, short);
+    expect(refused).toMatchObject({ status: 400, body: { error: { code: 132000 } } });
+    expect(refused.body.error.error_data.details).toBe('body: number of localizable_params (2) does not match the expected number of params (3)');
+    expect(sb.sends).toHaveLength(1);
+  });
+
   it('401 with the 190 envelope for a missing or wrong token', async () => {
     const { sb } = await start();
     for (const token of [null, 'wrong']) {
