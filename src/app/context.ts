@@ -192,18 +192,11 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
 }
 
 /**
- * The sandbox approves what the configuration declares (channels.whatsapp.templates and the
- * broadcast templates), as Meta would, once the approved list is declared; else it takes any.
+ * The sandbox approves what the configuration declares (channels.whatsapp.templates), as Meta
+ * would, once the approved list is declared; else it takes any.
  */
 function sandboxTemplates(config: PonteConfig): { templates?: Record<string, { languages: string[]; params: number }> } {
   const declared = config.channels.whatsapp?.templates ?? {};
   if (!Object.keys(declared).length) return {};
-  const templates: Record<string, { languages: string[]; params: number }> = {};
-  for (const [name, t] of Object.entries(declared)) templates[name] = { languages: [...t.languages], params: t.params };
-  for (const [name, t] of Object.entries(config.citizenService?.templates ?? {})) {
-    const known = templates[name];
-    if (known) known.languages.push(t.language);
-    else templates[name] = { languages: [t.language], params: t.params };
-  }
-  return { templates };
+  return { templates: Object.fromEntries(Object.entries(declared).map(([name, t]) => [name, { languages: [...t.languages], params: t.params }])) };
 }

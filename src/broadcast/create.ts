@@ -13,6 +13,7 @@ import { planDays } from './plan.js';
 import { quietUntil, type QuietHours } from '../dispatch/quiet-hours.js';
 import { TERMINAL_STATES, type DeliveryState } from '../store/states.js';
 import { validateBroadcast, type BroadcastRequest, type CitizenServiceSettings } from './validate.js';
+import type { ApprovedTemplates } from '../config/whatsapp-templates.js';
 
 const DAY = 86_400_000;
 const CHUNK = 500;
@@ -21,6 +22,8 @@ export interface BroadcastDeps {
   knex: Knex;
   service: CitizenService;
   settings: CitizenServiceSettings;
+  /** channels.whatsapp.templates: the only templates a broadcast may use. */
+  templates: ApprovedTemplates;
   phoneNumberId: string;
   quietHours?: QuietHours | undefined;
   /** The zone quiet hours are read in: the dispatcher's (config timeZone). */
@@ -49,7 +52,7 @@ function templateOptions(template: string, language: string, params: string[]) {
 
 export async function planBroadcast(req: BroadcastRequest, deps: BroadcastDeps): Promise<BroadcastPlan & { recipients: Recipient[]; language: string }> {
   const now = deps.now ?? Date.now();
-  const { language } = validateBroadcast(req, deps.service, deps.settings);
+  const { language } = validateBroadcast(req, deps.service, deps.templates);
   const all = await topicSubscribers(deps.knex, req.topic);
   const recipients = all.filter((r) => inSegment(r, req.segment));
   const limit = await readMessagingLimit(deps.knex, deps.phoneNumberId);
@@ -86,7 +89,7 @@ export async function createBroadcast(req: BroadcastRequest, deps: BroadcastDeps
   if (existing) id = Number(existing.id);
   else {
     const [row] = await deps.knex('broadcasts').insert({
-      key: req.key, topic: req.topic, category: deps.settings.templates[req.template]!.category, template: req.template,
+      key: req.key, topic: req.topic, category: deps.templates[req.template]!.category, template: req.template,
       language: plan.language, params: JSON.stringify(req.params), segment: req.segment ? JSON.stringify(req.segment) : null,
       urgent: Boolean(req.urgent), status: plan.startsAt > now ? 'scheduled' : 'sending', source: req.source,
       audience: plan.audience, days: Math.max(1, plan.days.length), scheduled_at: plan.startsAt, created_at: now,

@@ -1,10 +1,12 @@
 // A broadcast is checked in full before anything is written: its channel (never IO), its topic,
-// its template (declared, with the category Meta approved, matching the topic's) and its segment.
+// its template (declared under channels.whatsapp.templates, with the category Meta approved,
+// matching the topic's) and its segment.
 import type { CitizenService, Topic } from '../citizen/service/index.js';
 import type { z } from 'zod';
 import type { citizenServiceSchema } from '../config/schema.js';
 import type { Segment } from './audience.js';
 import { FISCAL_CODE_SHAPE } from '../util/fiscal-code.js';
+import type { ApprovedTemplates } from '../config/whatsapp-templates.js';
 
 const FISCAL_CODE_TOKEN = new RegExp(`(?<![A-Za-z0-9])${FISCAL_CODE_SHAPE}(?![A-Za-z0-9])`, 'i');
 
@@ -40,7 +42,7 @@ const CATEGORY_WHY: Record<'utility' | 'marketing', string> = {
   marketing: 'news, events and generic deadlines are MARKETING for Meta',
 };
 
-export function validateBroadcast(req: BroadcastRequest, service: CitizenService, settings: CitizenServiceSettings): { topic: Topic; language: string } {
+export function validateBroadcast(req: BroadcastRequest, service: CitizenService, templates: ApprovedTemplates): { topic: Topic; language: string } {
   if (req.channel && req.channel !== 'whatsapp') {
     if (req.channel === 'appio') throw new BroadcastError(IO_REFUSAL);
     throw new BroadcastError(`channel "${req.channel}": broadcasts go only to WhatsApp`);
@@ -48,10 +50,10 @@ export function validateBroadcast(req: BroadcastRequest, service: CitizenService
   if (!req.key.trim()) throw new BroadcastError('key: a broadcast needs a non-empty key');
   const topic = service.topics.find((t) => t.id === req.topic);
   if (!topic) throw new BroadcastError(`topic "${req.topic}" is not configured (known: ${service.topics.map((t) => t.id).join(', ')})`);
-  const tpl = settings.templates[req.template];
+  const tpl = Object.hasOwn(templates, req.template) ? templates[req.template] : undefined;
   if (!tpl) {
-    const known = Object.keys(settings.templates);
-    throw new BroadcastError(`template "${req.template}" is not declared under citizenService.templates in the config (declared: ${known.join(', ') || 'none'}); declare it with the category Meta approved it in`);
+    const known = Object.keys(templates);
+    throw new BroadcastError(`template "${req.template}" is not declared under channels.whatsapp.templates in the config (declared: ${known.join(', ') || 'none'}); declare it with the category Meta approved it in`);
   }
   if (tpl.category !== topic.category) {
     throw new BroadcastError(
@@ -73,5 +75,6 @@ export function validateBroadcast(req: BroadcastRequest, service: CitizenService
     const ids = def.options.map((o) => o.id);
     for (const v of values) if (!ids.includes(v)) throw new BroadcastError(`segment.${attr}: unknown value "${v}" (known: ${ids.join(', ')})`);
   }
-  return { topic, language: tpl.language };
+  // A broadcast goes to all in one language: the template's first approved one.
+  return { topic, language: tpl.languages[0]! };
 }

@@ -79,11 +79,11 @@ function citizenSetup(opts: GlobalOptions) {
   const file = configFile(opts.config);
   const config = loadConfig(file);
   const settings = config.citizenService;
-  if (!settings?.enabled) throw new ConfigError(file, ['citizenService: not configured (broadcasts need topics and declared templates)']);
+  if (!settings?.enabled) throw new ConfigError(file, ['citizenService: not configured (broadcasts need its topics, and templates declared under channels.whatsapp.templates)']);
   const wa = config.channels.whatsapp;
   if (!wa) throw new ConfigError(file, ['channels.whatsapp: not configured (broadcasts go only to WhatsApp)']);
   const service = loadCitizenService(settings.file).service;
-  return { settings, service, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, timeZone: config.timeZone, wa };
+  return { settings, templates: wa.templates, service, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, timeZone: config.timeZone, wa };
 }
 
 /** The limit is read fresh from the Cloud API when the token is set; else the stored one is used (and said). */

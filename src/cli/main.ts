@@ -110,7 +110,7 @@ const broadcast = program.command('broadcast').description('broadcasts to the Wh
 broadcast.command('create').description('send a template to a topic\'s subscribers (optionally a segment); --dry-run shows audience, payload and days')
   .option('--file <file.yaml>', 'read topic, template, params, segment, key, at, urgent from a YAML file')
   .option('--topic <id>', 'topic id from the citizen service file')
-  .option('--template <name>', 'approved template, declared under citizenService.templates with its category')
+  .option('--template <name>', 'approved template, declared under channels.whatsapp.templates with its category')
   .option('--param <text>', 'a body parameter, in order (repeat)', collect)
   .option('--segment <attr=v1,v2>', 'only citizens with these profile values (repeat)', collect)
   .option('--key <key>', 'stable key: creating it again never sends twice')

@@ -47,14 +47,17 @@ export const whatsappSchema = z.strictObject({
   timeoutSeconds: z.number().positive().default(10),
   throughputPerSecond: z.number().int().positive().default(80),
   /**
-   * The templates Meta approved for this number, as WhatsApp Manager shows them: a connector's
-   * WhatsApp step is checked against them when the configuration loads, so a misspelt name, a
-   * language without a translation or a wrong number of parameters is a configuration error
-   * instead of a 132001/132000 on the first send, maybe days later.
+   * The templates Meta approved for this number, as WhatsApp Manager shows them, declared once
+   * for every use: a connector's WhatsApp step is checked against them when the configuration
+   * loads, so a misspelt name, a language without a translation or a wrong number of parameters
+   * is a configuration error instead of a 132001/132000 on the first send, maybe days later; and
+   * a broadcast may use only these, in a category matching its topic's.
    */
   templates: z.record(
     z.string().regex(/^[a-z0-9_]{1,512}$/, 'an approved template name (a-z, 0-9, _)'),
     z.strictObject({
+      /** The category Meta approved it in: broadcasts to a topic must use the topic's category. */
+      category: z.enum(['utility', 'marketing']).default('utility'),
       /** The approved translations (language codes exactly as approved: "it", "en_US"). */
       languages: z.array(z.string().regex(/^[a-z]{2,3}(_[A-Z]{2,4})?$/, 'a template language code like "it"')).min(1).default(['it']),
       /** Body parameters ({{1}}, {{2}} … or named ones) of the approved text. */
@@ -207,22 +210,18 @@ export const connectorInstanceSchema = z.strictObject({
 
 /**
  * The citizens' WhatsApp service (issue 7): menu bot, topics, FAQ, hand-off and broadcasts. Its
- * menus and texts live in their own files; the templates broadcasts may use are declared here
- * with the category Meta approved them in, so a mismatch is refused before anything is sent.
+ * menus and texts live in their own files; the templates broadcasts may use are the approved
+ * ones under channels.whatsapp.templates, with the category Meta approved them in.
  */
 export const citizenServiceSchema = z.strictObject({
   enabled: z.boolean().default(true),
   file: z.string().default('config/citizen-service.yaml'),
   faq: z.string().default('config/faq.yaml'),
-  templates: z.record(
-    z.string().regex(/^[a-z0-9_]{1,512}$/, 'an approved template name (a-z, 0-9, _)'),
-    z.strictObject({
-      category: z.enum(['utility', 'marketing']),
-      language: z.string().regex(/^[a-z]{2,3}(_[A-Z]{2,4})?$/, 'a template language code like "it"').default('it'),
-      /** How many body parameters ({{1}}, {{2}} …) the approved template has. */
-      params: z.number().int().min(0).max(20).default(1),
-    }),
-  ).default({}),
+  // Declared here once, for broadcasts only; one list for every use now lives with the channel.
+  templates: z.unknown().refine((v) => v === undefined, {
+    message: 'moved: declare the approved templates once, under channels.whatsapp.templates, each with its category and languages '
+      + '(allerta_meteo: { category: utility, languages: [it], params: 1 })',
+  }).optional(),
   /**
    * News and civil-protection feeds (RSS or Atom, by URL or local file) polled on a schedule:
    * each new item becomes a broadcast to `topic` with the template's parameters taken from it.

@@ -87,7 +87,7 @@ export async function resolveInstances(config: PonteConfig, file: string, only?:
       problems.push(...zodProblems(parsed.error, [`connectors[${i}] (${settings.id})`, 'config']));
       continue;
     }
-    const templates = routeTemplateProblems(settings, definition, `connectors[${i}] (${settings.id})`, config.citizenService?.templates);
+    const templates = routeTemplateProblems(settings, definition, `connectors[${i}] (${settings.id})`);
     if (templates.length) {
       problems.push(...templates);
       continue;

@@ -49,11 +49,11 @@ export async function demoConversation(app: AppContext, log: Logger): Promise<st
   await say('Ciao');
   await say('ISCRIVIMI METEO');
   // An operator sends a weather alert to the topic's subscribers (`ponte broadcast create`).
-  const template = Object.entries(settings.templates).find(([, t]) => t.category === 'utility' && t.params === 1)?.[0];
+  const template = Object.entries(wa.templates).find(([, t]) => t.category === 'utility' && t.params === 1)?.[0];
   if (template) {
     const service = loadCitizenService(settings.file).service;
     const b = await createBroadcast({ key: `demo-allerta-${Date.now()}`, topic: 'meteo', template, params: ['Allerta gialla per vento forte fino alle 20'], urgent: true, source: 'demo' },
-      { knex: app.store.knex, service, settings, phoneNumberId: wa.phoneNumberId });
+      { knex: app.store.knex, service, settings, templates: wa.templates, phoneNumberId: wa.phoneNumberId });
     const before = sandbox.sends.length;
     await new Dispatcher({ store: app.store, channels: app.channels, cfg: app.config.dispatcher, log, timeZone: app.config.timeZone }).drain();
     lines.push('', `  operator › ponte broadcast create --topic meteo --template ${template} --urgent  (audience ${b.audience})`);

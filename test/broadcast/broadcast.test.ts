@@ -6,7 +6,7 @@ import { availableDialects } from '../helpers/databases.js';
 import { reminder, citizen } from '../helpers/pipeline.js';
 import { makeWaPipeline, whatsappOnly, type WaPipeline } from '../helpers/pipeline-whatsapp.js';
 import { loadCitizenService } from '../../src/citizen/service/index.js';
-import { citizenServiceSchema } from '../../src/config/schema.js';
+import { citizenServiceSchema, whatsappSchema } from '../../src/config/schema.js';
 import { createBroadcast, planBroadcast, cancelBroadcast, broadcastStatus, type BroadcastDeps } from '../../src/broadcast/create.js';
 import { saveMessagingLimit } from '../../src/broadcast/messaging-limit.js';
 import { planDays } from '../../src/broadcast/plan.js';
@@ -18,9 +18,8 @@ const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[broadcast] skipped: ${skipped.join('; ')}`);
 
 const service = loadCitizenService('config/citizen-service.yaml').service;
-const settings = citizenServiceSchema.parse({
-  templates: { allerta_meteo: { category: 'utility', params: 1 }, notizie_comune: { category: 'marketing', params: 1 } },
-});
+const settings = citizenServiceSchema.parse({});
+const templates = whatsappSchema.shape.templates.parse({ allerta_meteo: { category: 'utility', params: 1 }, notizie_comune: { category: 'marketing', params: 1 } });
 const PHONE_ID = '106540352242922';
 const DAY = 86_400_000;
 const phone = (i: number) => `+39347${String(1_000_000 + i).padStart(7, '0')}`;
@@ -40,7 +39,7 @@ const alert = (over: Partial<BroadcastRequest> = {}): BroadcastRequest => ({
 describe.each(run)('broadcasts on %s', (dialect) => {
   let p: WaPipeline;
   afterEach(async () => { await p?.close(); });
-  const deps = (over: Partial<BroadcastDeps> = {}): BroadcastDeps => ({ knex: p.store.knex, service, settings, phoneNumberId: PHONE_ID, ...over });
+  const deps = (over: Partial<BroadcastDeps> = {}): BroadcastDeps => ({ knex: p.store.knex, service, settings, templates, phoneNumberId: PHONE_ID, ...over });
 
   it('sends one template per subscriber, once, even when created again after a crash midway', async () => {
     p = await makeWaPipeline(dialect, { deliver: whatsappOnly });

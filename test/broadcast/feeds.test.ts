@@ -8,13 +8,14 @@ import { recipientPseudonyms } from '../../src/store/store-meta.js';
 import { parseFeed, FeedError } from '../../src/broadcast/feeds/parse-feed.js';
 import { broadcastFeedItems } from '../../src/broadcast/feeds/feed-broadcasts.js';
 import { loadCitizenService } from '../../src/citizen/service/index.js';
-import { citizenServiceSchema } from '../../src/config/schema.js';
+import { citizenServiceSchema, whatsappSchema } from '../../src/config/schema.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
 const fixture = (f: string) => readFileSync(`test/broadcast/fixtures/${f}`, 'utf8');
 const service = loadCitizenService('config/citizen-service.yaml').service;
-const settings = citizenServiceSchema.parse({ templates: { notizie_comune: { category: 'marketing', params: 2 }, allerta_meteo: { category: 'utility', params: 1 } } });
+const settings = citizenServiceSchema.parse({});
+const templates = whatsappSchema.shape.templates.parse({ notizie_comune: { category: 'marketing', params: 2 }, allerta_meteo: { category: 'utility', params: 1 } });
 let store: TestStore | undefined;
 afterEach(async () => { await store?.close(); });
 
@@ -51,7 +52,7 @@ describe('feeds', () => {
     store = await testStore('sqlite');
     const now = Date.now();
     await store.knex('topic_subscriptions').insert([{ phone: '+393471111111', topic: 'notizie', state: 'subscribed', updated_at: now }, { phone: '+393472222222', topic: 'meteo', state: 'subscribed', updated_at: now }]);
-    const deps = { knex: store.knex, service, settings, phoneNumberId: '1' };
+    const deps = { knex: store.knex, service, settings, templates, phoneNumberId: '1' };
     const news = parseFeed(fixture('notizie.rss.xml'), 'rss');
     const feed = { id: 'notizie', topic: 'notizie', template: 'notizie_comune', params: ['title', 'link'] as Array<'title' | 'link'>, since: Date.parse('2026-11-20T00:00:00Z') };
     const first = await broadcastFeedItems(news, feed, deps);
@@ -82,7 +83,7 @@ describe('pollFeed', () => {
     const rss = fixture('notizie.rss.xml');
     writeFileSync(file, rss);
     const feed = citizenServiceSchema.parse({ feeds: [{ id: 'notizie', url: file, topic: 'notizie', template: 'notizie_comune' }] }).feeds[0]!;
-    const deps = { knex: store.knex, service, settings, phoneNumberId: '1', http: axios.create() };
+    const deps = { knex: store.knex, service, settings, templates, phoneNumberId: '1', http: axios.create() };
     expect(await pollFeed(feed, deps)).toMatchObject({ items: 2, created: [], firstRead: true });
     expect(await pollFeed(feed, deps)).toMatchObject({ items: 2, created: [], firstRead: false });
     // A new item, undated, appears at the top.
@@ -104,8 +105,8 @@ describe('scheduleFeeds (ponte run)', () => {
     const atom = fixture('allerte.atom.xml');
     writeFileSync(file, atom);
     const config = configSchema.parse({
-      channels: { whatsapp: { phoneNumberId: '1' } },
-      citizenService: { templates: { allerta_meteo: { category: 'utility', params: 1 } }, feeds: [{ id: 'allerte', url: file, topic: 'meteo', template: 'allerta_meteo', params: ['title'], urgent: true, schedule: '* * * * * *' }] },
+      channels: { whatsapp: { phoneNumberId: '1', templates: { allerta_meteo: { category: 'utility', params: 1 } } } },
+      citizenService: { feeds: [{ id: 'allerte', url: file, topic: 'meteo', template: 'allerta_meteo', params: ['title'], urgent: true, schedule: '* * * * * *' }] },
     });
     let woken = 0;
     const tasks = scheduleFeeds({ config, log: pino({ level: 'silent' }), store } as never, () => { woken++; });

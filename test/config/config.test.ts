@@ -62,16 +62,22 @@ describe('config/ponte.yaml', () => {
       .replace('template: promemoria_appuntamento', 'template: promemoria_appuntamenti')
       .replace('template: scadenza_permesso_ztl\n        body: ["{{ plate }}", "{{ expiresOn | date }}"]', 'template: scadenza_permesso_ztl\n        language: en\n        body: ["{{ plate }}"]');
     expect(problems(bad)).toEqual([
-      'connectors[0] (demo-appuntamenti).deliver.channels[1].template: "promemoria_appuntamenti" is not an approved template under channels.whatsapp.templates (declared: promemoria_appuntamento, scadenza_permesso_ztl); Meta would refuse every send with 132001',
+      'connectors[0] (demo-appuntamenti).deliver.channels[1].template: "promemoria_appuntamenti" is not an approved template under channels.whatsapp.templates (declared: promemoria_appuntamento, scadenza_permesso_ztl, allerta_meteo, avviso_viabilita, notizie_comune, evento_comune); Meta would refuse every send with 132001',
       'connectors[1] (demo-ztl).deliver[1].language: template "scadenza_permesso_ztl" has no approved "en" translation (approved: it); Meta would refuse every send with 132001',
       'connectors[1] (demo-ztl).deliver[1].body: template "scadenza_permesso_ztl" has 2 body parameter(s), this step gives 1; Meta would refuse every send with 132000',
     ]);
     // Without a declaration nothing can be checked here (Meta will, at the send).
-    const undeclared = parseConfig(bad.replace(/ {4}templates:\n {6}promemoria_appuntamento: .*\n {6}scadenza_permesso_ztl: .*\n/, ''), FILE);
+    const undeclared = parseConfig(bad.replace(/ {4}templates:\n(?: {6}\w+: .*\n)+/, ''), FILE);
     expect(undeclared.channels.whatsapp?.templates).toEqual({});
     // … and `ponte run` says so at start.
     expect(undeclaredTemplatesWarning(undeclared)).toBe('channels.whatsapp.templates is not declared: the templates promemoria_appuntamenti, scadenza_permesso_ztl are checked (name, language, number of parameters) only by Meta, at each send (132001, 132000)');
     expect(undeclaredTemplatesWarning(parseConfig(base, FILE))).toBeNull();
+  });
+
+  it('refuses the broadcast templates where they used to be declared, saying where the one list now lives', () => {
+    expect(problems(base.replace('citizenService:\n', 'citizenService:\n  templates:\n    allerta_meteo: { category: utility, language: it, params: 1 }\n'))).toEqual([
+      'citizenService.templates: moved: declare the approved templates once, under channels.whatsapp.templates, each with its category and languages (allerta_meteo: { category: utility, languages: [it], params: 1 })',
+    ]);
   });
 
   it('refuses plain http for the providers (their key or token travels with every request), except to this machine', () => {

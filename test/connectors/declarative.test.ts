@@ -123,10 +123,10 @@ describe('declarative connector files', () => {
 
   // Meta refuses a send whose parameters differ in number from the approved template (132000),
   // or in a language it was not approved in (132001): every delivery of the type would fail.
-  it('checks a route against the template as declared under citizenService.templates', async () => {
+  it('checks a route against the template as approved under channels.whatsapp.templates', async () => {
     const dir = join(withFiles(base, readFileSync('connectors/scadenze-tari/query.sql', 'utf8')), '..');
     const yaml = (step: string) => `channels:\n  appio:\n    services: { anagrafe: { keyEnv: IO_KEY_ANAGRAFE } }\n  whatsapp:\n    phoneNumberId: "1"\n`
-      + `citizenService:\n  templates:\n    promemoria_tari: { category: utility, language: it, params: 2 }\n`
+      + `    templates:\n      promemoria_tari: { category: utility, languages: [it], params: 2 }\n`
       + `connectors:\n  - id: tari\n    use: ${dir}\n    schedule: "* * * * *"\n    deliver: [ { channel: appio }, { channel: whatsapp, template: promemoria_tari, ${step} } ]\n    config: { source: { client: better-sqlite3, filename: x.sqlite } }\n`;
     const load = async (step: string) => {
       try { await resolveInstances(parseConfig(yaml(step), 'ponte.yaml'), 'ponte.yaml'); } catch (e) { return (e as ConfigError).problems; }
@@ -134,9 +134,9 @@ describe('declarative connector files', () => {
     };
     expect(await load('body: ["{{ amount | euro }}", "{{ due | date }}"]')).toEqual([]);
     expect(await load('body: ["{{ due | date }}"]'))
-      .toEqual(['connectors[0] (tari).deliver[1].body (event type "tari.scadenza"): template "promemoria_tari" is declared under citizenService.templates with 2 body parameter(s), 1 given']);
+      .toEqual(['connectors[0] (tari).deliver[1].body: template "promemoria_tari" has 2 body parameter(s), this step gives 1; Meta would refuse every send with 132000']);
     expect(await load('language: en, body: ["{{ amount | euro }}", "{{ due | date }}"]'))
-      .toEqual(['connectors[0] (tari).deliver[1].language (event type "tari.scadenza"): template "promemoria_tari" is declared under citizenService.templates in "it", the route sends "en" (Meta: 132001)']);
+      .toEqual(['connectors[0] (tari).deliver[1].language: template "promemoria_tari" has no approved "en" translation (approved: it); Meta would refuse every send with 132001']);
   });
 
   it('compiles to T-SQL for SQL Server', () => {

@@ -19,7 +19,7 @@ import { statusReport } from '../../src/store/status.js';
 import { listDeliveries } from '../../src/store/operator.js';
 import { createBroadcast } from '../../src/broadcast/create.js';
 import { loadCitizenService } from '../../src/citizen/service/index.js';
-import { citizenServiceSchema } from '../../src/config/schema.js';
+import { citizenServiceSchema, whatsappSchema } from '../../src/config/schema.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[upgrade] skipped: ${skipped.join('; ')}`);
@@ -97,9 +97,10 @@ describe.each(run)('upgrading a store filled by the release at migration 004, on
     // same broadcast again (a crash, a repeated command) still finds its recipient already there.
     const b = fixture.broadcasts![0]!;
     const service = loadCitizenService('config/citizen-service.yaml').service;
-    const settings = citizenServiceSchema.parse({ templates: { [String(b.template)]: { category: String(b.category), params: 1 } } });
+    const settings = citizenServiceSchema.parse({});
+    const templates = whatsappSchema.shape.templates.parse({ [String(b.template)]: { category: String(b.category), params: 1 } });
     const repeat = await createBroadcast({ key: String(b.key), topic: String(b.topic), template: String(b.template), params: JSON.parse(String(b.params)) as string[], source: 'test', urgent: true },
-      { knex: db.knex, service, settings, phoneNumberId: '106540352242922' });
+      { knex: db.knex, service, settings, templates, phoneNumberId: '106540352242922' });
     expect({ created: repeat.created, alreadyThere: repeat.alreadyThere }).toEqual({ created: 0, alreadyThere: 1 });
     expect((await db.knex('events').pluck('dedup_key')).join(' ')).not.toMatch(/\+39/);
     expect(await db.knex('events').count({ n: '*' }).first()).toEqual({ n: fixture.events!.length });

@@ -15,7 +15,7 @@ export function scheduleFeeds(app: AppContext, wake: () => void): ScheduledTask[
   return settings.feeds.map((feed) => cron.schedule(feed.schedule, async () => {
     const log = app.log.child({ feed: feed.id });
     try {
-      const r = await pollFeed(feed, { knex: app.store.knex, service, settings, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, timeZone: app.config.timeZone, http });
+      const r = await pollFeed(feed, { knex: app.store.knex, service, settings, templates: wa.templates, phoneNumberId: wa.phoneNumberId, quietHours: settings.quietHours, timeZone: app.config.timeZone, http });
       for (const s of r.skipped) log.warn({ item: s.id, reason: s.reason }, 'feed item not broadcast');
       if (r.created.length) {
         log.info({ broadcasts: r.created.map((b) => ({ id: b.id, audience: b.audience, days: b.days.length })) }, 'feed: new items broadcast');

@@ -6,7 +6,7 @@ import { menuInteractive } from '../../../src/citizen/service/index.js';
 import { startConversation, type Conversation } from './harness.js';
 import { createBroadcast } from '../../../src/broadcast/create.js';
 import { Dispatcher } from '../../../src/dispatch/dispatcher.js';
-import { citizenServiceSchema, dispatcherSchema } from '../../../src/config/schema.js';
+import { citizenServiceSchema, dispatcherSchema, whatsappSchema } from '../../../src/config/schema.js';
 import type { SandboxSend } from '../../../src/sandbox/whatsapp/state.js';
 import { pino } from 'pino';
 
@@ -15,9 +15,10 @@ const { run } = await availableDialects(['sqlite', 'postgres']);
 /** An operator's alert broadcast to `topic`, dispatched: the template sends it produced. */
 async function anAlertBroadcastArrives(c: Conversation, topic: string, key: string): Promise<SandboxSend[]> {
   const before = c.sandbox.sends.length;
-  const settings = citizenServiceSchema.parse({ templates: { allerta_meteo: { category: 'utility', params: 1 } } });
+  const settings = citizenServiceSchema.parse({});
+  const templates = whatsappSchema.shape.templates.parse({ allerta_meteo: { category: 'utility', params: 1 } });
   await createBroadcast({ key, topic, template: 'allerta_meteo', params: ['Allerta arancione per piogge dalle 14'], urgent: true, source: 'test' },
-    { knex: c.store.knex, service: c.service, settings, phoneNumberId: '106540352242922' });
+    { knex: c.store.knex, service: c.service, settings, templates, phoneNumberId: '106540352242922' });
   const d = new Dispatcher({ store: c.store, channels: new Map([['whatsapp', c.channel]]), cfg: dispatcherSchema.parse({ quickRetries: 0 }), log: pino({ level: 'silent' }) });
   await d.drain();
   return c.sandbox.sends.slice(before).filter((s) => s.type === 'template');
