@@ -166,7 +166,9 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     switch (err.errorClass) {
       case 'permanent':
         log.warn({ err: message }, 'failed permanently');
-        return write(state, { state: 'failed', last_error: message, attempts });
+        // The reason is why it failed: left alone it said why it waited before (a quiet-hours
+        // deferral, a fallback's "io: no IO profile → whatsapp"), which is what lists showed.
+        return write(state, { state: 'failed', last_error: message, reason: message, attempts });
       case 'uncertain': {
         const confirmed = requested ? await channel.confirmedSend?.(ctx).catch(() => null) : null;
         if (confirmed) {
@@ -205,7 +207,8 @@ async function retryOrGiveUp(
   const firstDue = Math.max(d.created_at, e.not_before ?? 0);
   if (attempts >= deps.cfg.maxAttempts || now - firstDue >= deps.cfg.maxAgeHours * 3_600_000) {
     log.error({ attempts, err: message }, 'dead: retry budget exhausted');
-    return write(from, { state: 'dead', attempts, last_error: message, reason: `gave up after ${attempts} attempts` });
+    // With the last error: "gave up after 8 attempts" alone does not say what kept failing.
+    return write(from, { state: 'dead', attempts, last_error: message, reason: `gave up after ${attempts} attempts: ${message}` });
   }
   const next = now + retryDelayMs(attempts, deps.cfg.backoff, err.detail.retryAfterMs, deps.random);
   if (e.expires_at != null && next >= e.expires_at) {
