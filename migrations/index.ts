@@ -10,6 +10,7 @@ import * as replyOutbox from './20261203_006_reply_outbox.js';
 import * as statusIndexes from './20261204_007_status_indexes.js';
 import * as recipientPseudonyms from './20261205_008_recipient_pseudonyms.js';
 import * as scopedChannelAlerts from './20261205_009_scoped_channel_alerts.js';
+import * as unsentIndex from './20261205_010_unsent_index.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '20261204_007_status_indexes': statusIndexes,
   '20261205_008_recipient_pseudonyms': recipientPseudonyms,
   '20261205_009_scoped_channel_alerts': scopedChannelAlerts,
+  '20261205_010_unsent_index': unsentIndex,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

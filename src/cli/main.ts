@@ -64,7 +64,7 @@ program.command('dispatch').description('work the due deliveries')
   .option('--json', 'machine-readable output')
   .action(action((o: { once?: boolean; json?: boolean }) => dispatchCommand({ ...globals(), ...o })));
 
-program.command('status').description('deliveries by state, last run per connector, what needs attention')
+program.command('status').description('deliveries by state, why they did not go out (last 7 days), last run per connector, what needs attention')
   .option('--json', 'machine-readable output')
   .action(action((o: { json?: boolean }) => statusCommand({ ...globals(), ...o })));
 

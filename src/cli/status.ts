@@ -56,6 +56,7 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
     states.forEach((s, j) => out.push(`  ${s.padEnd(width)}${cells.map((col, i) => col[j]!.padStart(cols[i]!)).join('')}`));
   }
   if (r.oldestDueSeconds != null) out.push('', `Oldest due delivery waiting: ${r.oldestDueSeconds} s`);
+  out.push('', ...formatUnsent(r.unsent, at));
   out.push('', 'Connectors');
   if (r.connectors.length === 0) out.push('  none has run yet');
   for (const c of r.connectors) {
@@ -103,4 +104,18 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
     }
   }
   return out.join('\n');
+}
+
+/** Why deliveries did not go out lately: per channel and state, the top reasons with their counts. */
+function formatUnsent(u: StatusReport['unsent'], at: (iso: string) => string): string[] {
+  const head = `Why they did not go out (rejected, failed, dead; ended in the last ${u.days} days, since ${at(u.since)})`;
+  if (u.groups.length === 0) return [head, '  none'];
+  const width = Math.max(...u.groups.flatMap((g) => g.reasons.map((x) => String(x.count).length)));
+  const out = [head];
+  for (const g of u.groups) {
+    out.push(`  ${g.channel} ${g.state}: ${g.total}   (each one: ${g.see})`);
+    for (const x of g.reasons) out.push(`    ${String(x.count).padStart(width)}  ${maskText(x.reason)}`);
+    if (g.others.reasons) out.push(`    ${'…'.padStart(width)}  ${g.others.reasons} other reason${g.others.reasons === 1 ? '' : 's'}: ${g.others.deliveries} deliver${g.others.deliveries === 1 ? 'y' : 'ies'}`);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { ATTENTION_SQL, FALLBACK_SQL } from '../../migrations/20261204_007_statu
 import { compareRowKeys } from '../util/row-key-order.js';
 import { parseAlertKey } from './channel-alerts.js';
 import { HEARTBEAT_MS, listProcesses } from './processes.js';
+import { unsentReasons, type UnsentReasons } from './unsent-reasons.js';
 
 /** A process that missed this many heartbeats in a row is reported as gone (stopped or killed). */
 const MISSED_BEATS = 3;
@@ -45,6 +46,8 @@ export interface StatusReport {
    * connectors whose lease it holds now.
    */
   processes: Array<{ owner: string; startedAt: string; lastHeartbeat: string; alive: boolean; polling: string[] }>;
+  /** Why deliveries did not go out: the top reasons of those that ended rejected, failed or dead lately. */
+  unsent: UnsentReasons;
 }
 
 const iso = (ms: number | null | undefined) => (ms == null ? null : new Date(Number(ms)).toISOString());
@@ -144,6 +147,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     consents,
     replies,
     processes,
+    unsent: await unsentReasons(knex, now),
   };
 }
 

@@ -13,6 +13,7 @@ function report(deliveries: StatusReport['deliveries']): StatusReport {
   return {
     generatedAt: '2026-12-05T00:00:00.000Z', deliveries, totals, events: 0, connectors: [], rowErrors: [], attention: [],
     oldestDueSeconds: null, alerts: [], fallbacks: [], consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 }, processes: [],
+    unsent: { since: '2026-11-28T00:00:00.000Z', days: 7, groups: [] },
   };
 }
 
