@@ -3,12 +3,12 @@
 // ledger weighs; so must the dispatcher's group-committed state writes that follow each claim.
 // Baseline: the same claims and writes on a store holding only the due work, in the same run.
 //   tsx bench/claim.ts              (10,000,000 finished deliveries; BENCH_QUICK=1: 1,000,000)
-import type { Knex } from 'knex';
 import { scratchDb } from '../src/connectors/harness/scratch.js';
 import { migrateLatest, storeFromKnex, type Store } from '../src/store/db.js';
 import { claimDeliveries } from '../src/store/claim-deliveries.js';
 import { DeliveryWriter } from '../src/store/write-deliveries.js';
 import { seedDeliveries } from './seed-deliveries.js';
+import { fillLedger } from './fill-ledger.js';
 import { printTable, round, writeResult } from './report.js';
 
 const QUICK = Boolean(process.env.BENCH_QUICK);
@@ -18,28 +18,6 @@ const BATCH = 200;
 const ROUNDS = 200;
 /** Transitions per group commit: what a flush carries in the dispatch benchmark (8 rows on average). */
 const WRITES = 8;
-
-/** `rows` finished deliveries as years of service leave them (purged events, final states), plus reminders due next month. */
-async function fillLedger(knex: Knex, rows: number): Promise<void> {
-  const step = 1_000_000;
-  const old = Date.now() - 400 * 86_400_000;
-  for (let from = 1; from <= rows; from += step) {
-    const to = Math.min(rows, from + step - 1);
-    await knex.raw(`insert into events (dedup_key, instance_id, type, entity, fiscal_code, payload, route, created_at)
-      select 'old:' || g, 'anagrafe', 'appointment.reminder', 'appointment:' || g, '****************', null,
-             '{"mode":"first","steps":[{"channel":"appio","options":{"service":"anagrafe"}}]}', ${old} + g
-      from generate_series(?::bigint, ?::bigint) g`, [from, to]);
-    // One delivery per event, in every final state; a tenth are reminders due in a month (pending, not due).
-    await knex.raw(`insert into deliveries (event_id, channel, options, state, attempts, polls, next_attempt_at, created_at, updated_at, finished_at, provider_id, route_index)
-      select e.id, 'appio', '{}',
-             case when e.id % 10 = 0 then 'pending' else (array['processed','processed','processed','skipped','cancelled','expired','rejected','failed','dead'])[1 + e.id % 9] end,
-             1, 2, case when e.id % 10 = 0 then ${Date.now() + 30 * 86_400_000} else ${old} end + e.id, ${old}, ${old},
-             case when e.id % 10 = 0 then null else ${old} end, '01HX' || e.id, 0
-      from events e where e.id between ? and ?`, [from, to]);
-    process.stderr.write(`\r  ledger ${to.toLocaleString('en')} / ${rows.toLocaleString('en')} rows`);
-  }
-  process.stderr.write('\n');
-}
 
 interface ClaimFigures { p50: number; p95: number; writeP50: number; plan: string }
 
