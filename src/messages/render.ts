@@ -3,6 +3,7 @@ import type { EventTypeSpec, MessageTemplate } from '../connectors/contract.js';
 import type { RenderedMessage } from '../channels/channel.js';
 import { TemplateError, renderTemplate } from './template.js';
 import { elideBeforeDays } from './italian-articles.js';
+import { escapeMarkdown } from './markdown-escape.js';
 
 export interface RenderMessageOptions {
   /** Named in errors, so an operator knows which event type's template is broken. */
@@ -46,7 +47,9 @@ export function renderMessage(
   const options = { locale: LOCALES[lang] ?? lang, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) };
   const part = (name: 'subject' | 'markdown'): string => {
     try {
-      return renderTemplate(template[name], data, options);
+      // IO shows the subject as plain text (a backslash would show); the markdown is parsed, so
+      // its values are escaped while the template's own **bold** and links stay markup.
+      return renderTemplate(template[name], data, name === 'markdown' ? { ...options, escape: escapeMarkdown } : options);
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const where = `${opts.eventType ? `event type "${opts.eventType}", ` : ''}${lang} ${name}`;

@@ -1,7 +1,7 @@
 // A small, strict mustache-like renderer for message templates: {{ path | filter | ... }}.
 // Strict because a citizen must never receive "Appuntamento il undefined": a missing value is
-// an error, not an empty string. No HTML escaping (output is markdown/plain text) and values
-// are inserted literally, never re-parsed as templates.
+// an error, not an empty string. Values are never re-parsed as templates; they are inserted as
+// they are unless the caller escapes them for where the text goes (IO's markdown: render.ts).
 import { offsetMs } from '../util/local-time.js';
 import { backOfficeNumber } from '../util/back-office-number.js';
 import { codeLabel, personName } from './back-office-text.js';
@@ -11,6 +11,11 @@ export interface TemplateOptions {
   timeZone?: string;
   /** BCP 47 locale for date filters and upper/lower. Default "it-IT". */
   locale?: string;
+  /**
+   * Applied to each {{ … }}'s result (after its filters, a default(…) text included) and never to
+   * the template's own text, so a value cannot turn into the markup the template author wrote.
+   */
+  escape?: (value: string) => string;
 }
 
 export interface TemplateErrorDetails {
@@ -106,8 +111,13 @@ export function compileTemplate(source: string): CompiledTemplate {
     variables,
     render(data, opts = {}) {
       const ctx = { timeZone: opts.timeZone ?? 'Europe/Rome', locale: opts.locale ?? 'it-IT' };
+      const escape = opts.escape;
       let out = '';
-      for (const p of parts) out += typeof p === 'string' ? p : evaluate(p, data, ctx);
+      for (const p of parts) {
+        if (typeof p === 'string') { out += p; continue; }
+        const value = evaluate(p, data, ctx);
+        out += escape ? escape(value) : value;
+      }
       return out;
     },
   };
@@ -136,7 +146,7 @@ function lookup(data: Record<string, unknown>, keys: string[]): unknown {
   return value;
 }
 
-type Ctx = Required<TemplateOptions>;
+type Ctx = Required<Omit<TemplateOptions, 'escape'>>;
 
 function missing(variable: string): TemplateError {
   return new TemplateError(`template variable "${variable}" is missing`, { variable });
