@@ -64,12 +64,22 @@ const PLAIN_HTTP = /(?<![\p{L}\p{N}/])http:\/\//iu;
 // What IO opens: https pages, and the handled links of its CTA syntax (https, mail, phone, SMS).
 const IO_LINK = /^(?:https:\/\/\S|(?:iohandledlink:\/\/)?(?:https:\/\/\S|mailto:|tel:|sms:))/i;
 
-function linkRules(markdown: string): string[] {
+// A backslash-escaped character is literal text, never markup (render.ts escapes every value so):
+// the checks see it as a private-use stand-in, and a link target reads it back as the character
+// IO's parser does ("https\\://…" in a value is no link; "[x](https://…/a\\_b)" links to a_b).
+const ESCAPED = /\\([!-/:-@[-`{-~])/g;
+const STAND_IN = 0xe000;
+const hideEscaped = (markdown: string): string =>
+  markdown.includes('\\') ? markdown.replace(ESCAPED, (_, c: string) => String.fromCharCode(STAND_IN + c.charCodeAt(0))) : markdown;
+const unhide = (text: string): string => text.replace(/[\ue000-\ue07f]/g, (c) => String.fromCharCode(c.charCodeAt(0) - STAND_IN));
+
+function linkRules(source: string): string[] {
   const out: string[] = [];
+  const markdown = hideEscaped(source);
   // Most messages have neither a tag nor a link: the substring tests spare them the patterns.
   const angle = markdown.includes('<');
   if (angle && HTML_TAG.test(markdown)) out.push('markdown contains an HTML tag: IO does not render HTML, the citizen would see it as text (use **bold**, *italic*, lists)');
-  const bad = angle || markdown.includes('](') ? [...markdown.matchAll(LINK_TARGET)].map((m) => m[1] ?? m[2] ?? '').filter((t) => !IO_LINK.test(t)) : [];
+  const bad = angle || markdown.includes('](') ? [...markdown.matchAll(LINK_TARGET)].map((m) => unhide(m[1] ?? m[2] ?? '')).filter((t) => !IO_LINK.test(t)) : [];
   if (bad.length || (/http:/i.test(markdown) && PLAIN_HTTP.test(markdown))) {
     out.push('markdown has a link that is not an absolute https:// address (relative, http:// or empty): it would not open from the IO app');
   }

@@ -5,6 +5,7 @@ import { parse } from '@textlint/markdown-to-ast';
 import type { EventTypeSpec } from '../../src/connectors/contract.js';
 import { renderMessage } from '../../src/messages/render.js';
 import { escapeMarkdown } from '../../src/messages/markdown-escape.js';
+import { checkIoMessage } from '../../src/messages/io-rules.js';
 import { buildTemplate } from '../../src/channels/whatsapp/template.js';
 
 interface Node { type: string; value?: string; url?: string; depth?: number; children?: Node[] }
@@ -80,5 +81,32 @@ describe('IO markdown: a value reads as the text it is', () => {
   it('a value in a link address still reaches it as written', () => {
     const out = md('[Vedi la pratica](https://www.comune.example/pratiche/{{ v }}?a=(b))', '2026_12_(001)');
     expect(nodes(out).filter((n) => n.type === 'Link').map((n) => n.url)).toEqual(['https://www.comune.example/pratiche/2026_12_(001)?a=(b)']);
+  });
+});
+
+describe('IO link check: not fooled by a value', () => {
+  const check = (markdown: string) => checkIoMessage({ subject: 'Avviso del Comune', markdown: `${markdown} ${'x'.repeat(80)}` });
+  const LINK = 'markdown has a link that is not an absolute https:// address (relative, http:// or empty): it would not open from the IO app';
+  const HTML = 'markdown contains an HTML tag: IO does not render HTML, the citizen would see it as text (use **bold**, *italic*, lists)';
+
+  it('a value that looks like a tag or an http link is text, not a violation', () => {
+    for (const v of ['<b>x</b>', '<br>', 'http://www.comune.example', '<http://x.example>', '[Paga](http://evil.example)', '[Paga]()', '[Paga](/relativo)']) {
+      const out = md('Nota dell\'ufficio: {{ v }}', v);
+      expect(markup(out), v).toEqual([]);
+      expect(check(out), v).toEqual([]);
+    }
+  });
+
+  it('still checks the template\'s own links, whatever the values', () => {
+    expect(check(md('[Paga](http://www.comune.example/{{ v }})', 'x_1'))).toEqual([LINK]);
+    expect(check(md('{{ v }} [Paga](/pagopa)', '[ok](https://ok.example)'))).toEqual([LINK]);
+    expect(check(md('Ciao,<br>{{ v }}', 'x'))).toEqual([HTML]);
+    expect(check(md('[Paga](https://www.comune.example/pagopa/{{ v }})', 'a_b (c)'))).toEqual([]);
+  });
+
+  it('checks a link address a value fills in as IO resolves it', () => {
+    expect(check(md('[Sito]({{ v }})', 'https://www.comune.example/a_b'))).toEqual([]);
+    expect(check(md('[Sito]({{ v }})', 'http://www.comune.example/a_b'))).toEqual([LINK]);
+    expect(check(md('[Sito]({{ v }})', 'javascript:alert(1)'))).toEqual([LINK]);
   });
 });
