@@ -66,7 +66,7 @@ const IO_LINK = /^(?:https:\/\/\S|(?:iohandledlink:\/\/)?(?:https:\/\/\S|mailto:
 
 // A backslash-escaped character is literal text, never markup (render.ts escapes every value so):
 // the checks see it as a private-use stand-in, and a link target reads it back as the character
-// IO's parser does ("https\\://…" in a value is no link; "[x](https://…/a\\_b)" links to a_b).
+// IO's parser does ("https\://…" in a value is no link; "[x](https://…/a\_b)" links to a_b).
 const ESCAPED = /\\([!-/:-@[-`{-~])/g;
 const STAND_IN = 0xe000;
 const hideEscaped = (markdown: string): string =>

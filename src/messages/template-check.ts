@@ -21,3 +21,19 @@ export function templateProblem(source: string, names: ReadonlySet<string>): str
   const known = [...names].join(', ') || 'none';
   return `${unknown.map((v) => `"${v}"`).join(', ')} ${unknown.length === 1 ? 'is' : 'are'} not in the event's data (it carries: ${known})`;
 }
+
+// A code span: a run of backticks up to the next run of the same length, within a paragraph.
+const CODE_SPAN = /(?<![`\\])(`+)(?!`)((?:(?!\n[ \t]*\n)[\s\S])*?)(?<!`)\1(?!`)/g;
+
+/**
+ * What is wrong with an IO markdown template beyond its names, or null. Its values are
+ * backslash-escaped (render.ts), and inside `code` a backslash is shown as it is: a value there
+ * would read "2026\_12\_001", and a backtick in it would end the span.
+ */
+export function markdownTemplateProblem(source: string): string | null {
+  const text = source.replace(/\{\{[\s\S]*?\}\}/g, '\u0000');
+  for (const m of text.matchAll(CODE_SPAN)) {
+    if (m[2]!.includes('\u0000')) return 'a {{ … }} inside `code`: values cannot be shown there as written (use **bold** around it)';
+  }
+  return null;
+}

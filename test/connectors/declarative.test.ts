@@ -108,6 +108,13 @@ describe('declarative connector files', () => {
       .toEqual(['event.key: unclosed "{{" at character 10 of the template']);
   });
 
+  // Values are backslash-escaped for IO's markdown, and inside `code` the backslashes would show.
+  it('refuses a value inside `code` in a markdown template, not in a subject', () => {
+    expect(problems(withFiles(base.replace('{{ amount | euro }}', '`{{ amount | euro }}`'))))
+      .toEqual(['templates.it.markdown: a {{ … }} inside `code`: values cannot be shown there as written (use **bold** around it)']);
+    expect(() => readDeclarative(withFiles(base.replace('TARI: an instalment', 'TARI: `an` instalment')))).not.toThrow();
+  });
+
   it('checks WhatsApp template parameters of an instance against the data when the configuration loads', async () => {
     const dir = join(withFiles(base, readFileSync('connectors/scadenze-tari/query.sql', 'utf8')), '..');
     const yaml = (body: string) => `channels:\n  appio:\n    services: { anagrafe: { keyEnv: IO_KEY_ANAGRAFE } }\n  whatsapp:\n    phoneNumberId: "1"\n`

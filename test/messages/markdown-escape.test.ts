@@ -6,6 +6,7 @@ import type { EventTypeSpec } from '../../src/connectors/contract.js';
 import { renderMessage } from '../../src/messages/render.js';
 import { escapeMarkdown } from '../../src/messages/markdown-escape.js';
 import { checkIoMessage } from '../../src/messages/io-rules.js';
+import { markdownTemplateProblem } from '../../src/messages/template-check.js';
 import { buildTemplate } from '../../src/channels/whatsapp/template.js';
 
 interface Node { type: string; value?: string; url?: string; depth?: number; children?: Node[] }
@@ -108,5 +109,18 @@ describe('IO link check: not fooled by a value', () => {
     expect(check(md('[Sito]({{ v }})', 'https://www.comune.example/a_b'))).toEqual([]);
     expect(check(md('[Sito]({{ v }})', 'http://www.comune.example/a_b'))).toEqual([LINK]);
     expect(check(md('[Sito]({{ v }})', 'javascript:alert(1)'))).toEqual([LINK]);
+  });
+});
+
+describe('markdown templates with a value inside `code`', () => {
+  it('are refused: a backslash shows there as it is', () => {
+    expect(markdownTemplateProblem('Il codice è `{{ codice }}`.')).toMatch(/inside `code`/);
+    expect(markdownTemplateProblem('Il codice è ``a {{ codice }} b``.')).toMatch(/inside `code`/);
+  });
+
+  it('are not confused by code spans around it or by escaped backticks', () => {
+    expect(markdownTemplateProblem('Scrivi `STOP` per il codice **{{ codice }}** o `INFO`.')).toBeNull();
+    expect(markdownTemplateProblem('Un \\` e {{ codice }} e \\`.')).toBeNull();
+    expect(markdownTemplateProblem('`a`\n\n{{ codice }}\n\n`b`')).toBeNull();
   });
 });

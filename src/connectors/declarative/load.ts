@@ -8,7 +8,7 @@ import { ConfigError, zodProblems } from '../../config/errors.js';
 import { readYamlFile } from '../../config/yaml-file.js';
 import { declarativeInstanceSchema, declarativeSpecSchema, type DeclarativeSpec } from './schema.js';
 import { compileTemplate, TemplateError } from '../../messages/template.js';
-import { templateProblem } from '../../messages/template-check.js';
+import { markdownTemplateProblem, templateProblem } from '../../messages/template-check.js';
 import { sourceKind, type SourceConfig, type SourceKind } from '../sources/schema.js';
 import { rowSource } from '../sources/index.js';
 
@@ -67,7 +67,7 @@ function templateProblems(spec: DeclarativeSpec): string[] {
   const problems: string[] = [];
   for (const [lang, template] of Object.entries(spec.templates)) {
     for (const part of ['subject', 'markdown'] as const) {
-      const problem = templateProblem(template[part], names);
+      const problem = templateProblem(template[part], names) ?? (part === 'markdown' ? markdownTemplateProblem(template[part]) : null);
       if (problem) problems.push(`templates.${lang}.${part}: ${problem}`);
     }
   }
