@@ -9,6 +9,7 @@ import type { DeliveryContext } from '../../src/channels/channel.js';
 import { join } from 'node:path';
 import { scaffoldConnector } from '../../src/connectors/harness/scaffold.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { parse } from '@textlint/markdown-to-ast';
 
 /** The IO message for connector `name`'s example row with `changes`, its dates at `at` (Rome wall time). */
 function message(name: string, changes: Record<string, unknown> = {}, opts: { at?: string; language?: string; cwd?: string } = {}) {
@@ -81,6 +82,21 @@ describe('pratiche-edilizie', () => {
     const m = message('pratiche-edilizie');
     expect(m.markdown).toContain('ora è **in istruttoria**.');
     expect(m.markdown).not.toContain('_');
+  });
+
+  // The IO app's own parser: the practice number must read as stored and open nothing.
+  it('shows a practice number with markdown characters as written, in bold, and never as a link', () => {
+    type Node = { type: string; value?: string; url?: string; children?: Node[] };
+    const all = (n: Node): Node[] => [n, ...(n.children ?? []).flatMap(all)];
+    for (const number of ['2026_12_001', 'PE*2026*7', '[Paga qui](https://evil.example)', 'https://evil.example', '<b>1</b>']) {
+      const m = message('pratiche-edilizie', { numero_pratica: number });
+      const nodes = all(parse(m.markdown) as unknown as Node);
+      expect(nodes.filter((n) => n.type === 'Strong').map((n) => n.children), number).toEqual([
+        [expect.objectContaining({ type: 'Str', value: number })],
+        [expect.objectContaining({ type: 'Str', value: 'in istruttoria' })],
+      ]);
+      expect(nodes.filter((n) => !['Document', 'Paragraph', 'Strong', 'Str'].includes(n.type)), number).toEqual([]);
+    }
   });
 });
 
