@@ -13,17 +13,21 @@ const AUTOLINK = /(?<=[A-Za-z]):(?=\/\/)|(?<=(?:^|[^\p{L}\p{N}])www)\./giu;
 // What opens a block where a line starts: a heading, a quote, a list item, a setext underline or
 // a break. A value may land at a line's (or a list item's) start, so its first line counts too.
 const LINE_START = /^([ \t]*)([#>+\-=]|\d{1,9}(?=\.))/gm;
-// Every character the rules above act on: a value without any (most are) is returned as it is.
-const ANY = /[\\`*_[\]()<~|@&:.#>+\-=\n]/;
+// A value is escaped once per message of a backfill: each rule runs only when a plain test shows
+// it has something to do (most values are dates, amounts and names with at most a "." or ":").
+const HAS_INLINE = /[\\`*_[\]()<~|@]/;
+const BLOCK_MARK = /^[ \t]*(?:[#>+\-=]|\d{1,9}\.)/;
 
 /** `value` with every character CommonMark/GFM would read as markup backslash-escaped. */
 export function escapeMarkdown(value: string): string {
-  if (!ANY.test(value)) return value;
-  return value
-    .replace(INLINE, '\\$&')
-    .replace(ENTITY, '\\&')
-    .replace(AUTOLINK, '\\$&')
-    // The value's own line breaks must not indent its next line into a code block.
-    .replace(/\n[ \t]+/g, '\n')
-    .replace(LINE_START, (_, indent: string, mark: string) => (mark.length > 1 || /\d/.test(mark) ? `${indent}${mark}\\` : `${indent}\\${mark}`));
+  let out = HAS_INLINE.test(value) ? value.replace(INLINE, '\\$&') : value;
+  if (out.includes('&')) out = out.replace(ENTITY, '\\&');
+  if (out.includes('://') || /www\./i.test(out)) out = out.replace(AUTOLINK, '\\$&');
+  const lines = out.includes('\n');
+  // The value's own line breaks must not indent its next line into a code block.
+  if (lines) out = out.replace(/\n[ \t]+/g, '\n');
+  if (lines || BLOCK_MARK.test(out)) {
+    out = out.replace(LINE_START, (_, indent: string, mark: string) => (/\d/.test(mark) ? `${indent}${mark}\\` : `${indent}\\${mark}`));
+  }
+  return out;
 }

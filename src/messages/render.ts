@@ -1,7 +1,7 @@
 // Turns an event type's templates and an event's data into the message a channel sends.
 import type { EventTypeSpec, MessageTemplate } from '../connectors/contract.js';
 import type { RenderedMessage } from '../channels/channel.js';
-import { TemplateError, renderTemplate } from './template.js';
+import { TemplateError, renderTemplate, type TemplateOptions } from './template.js';
 import { elideBeforeDays } from './italian-articles.js';
 import { escapeMarkdown } from './markdown-escape.js';
 
@@ -44,12 +44,16 @@ export function renderMessage(
 ): RenderedMessage {
   const lang = chooseLanguage(spec, language);
   const template: MessageTemplate = spec.templates[lang] ?? spec.templates.it;
-  const options = { locale: LOCALES[lang] ?? lang, ...(opts.timeZone ? { timeZone: opts.timeZone } : {}) };
+  const locale = LOCALES[lang] ?? lang;
+  // IO shows the subject as plain text (a backslash would show); the markdown is parsed, so its
+  // values are escaped while the template's own **bold** and links stay markup. Literal objects,
+  // not spreads: a spread per message cost more than the escaping itself.
+  const options: Record<'subject' | 'markdown', TemplateOptions> = opts.timeZone
+    ? { subject: { locale, timeZone: opts.timeZone }, markdown: { locale, timeZone: opts.timeZone, escape: escapeMarkdown } }
+    : { subject: { locale }, markdown: { locale, escape: escapeMarkdown } };
   const part = (name: 'subject' | 'markdown'): string => {
     try {
-      // IO shows the subject as plain text (a backslash would show); the markdown is parsed, so
-      // its values are escaped while the template's own **bold** and links stay markup.
-      return renderTemplate(template[name], data, name === 'markdown' ? { ...options, escape: escapeMarkdown } : options);
+      return renderTemplate(template[name], data, options[name]);
     } catch (e) {
       if (!(e instanceof TemplateError)) throw e;
       const where = `${opts.eventType ? `event type "${opts.eventType}", ` : ''}${lang} ${name}`;
