@@ -67,9 +67,37 @@ export class Dispatcher {
     return this.halted;
   }
 
+  /**
+   * Halts this process met and has not yet seen recorded: they hold here until the store has them
+   * (a pass that read the alerts before the write committed, or after it failed, would send on).
+   */
+  private readonly unrecorded = new Map<string, { reason: string; code: string | undefined; since: number }>();
+  /** Alert writes in flight: awaited before a pass ends, so the next pass and other processes see them. */
+  private readonly raising = new Set<Promise<void>>();
+
+  private halt(key: string, reason: string, code: string | undefined): void {
+    this.halted.set(key, reason);
+    const alert = { reason, code, since: this.clock() };
+    this.unrecorded.set(key, alert);
+    this.record(key, alert);
+  }
+
+  private record(key: string, alert: { reason: string; code: string | undefined; since: number }): void {
+    const p = raiseAlert(this.deps.store.knex, key, alert.reason, alert.code, alert.since)
+      .then(() => { if (this.unrecorded.get(key) === alert) this.unrecorded.delete(key); })
+      .catch((e: unknown) => this.deps.log.error({ err: e, channel: key }, 'could not record the channel alert; the channel stays halted in this process, recording is retried at the next pass'))
+      .finally(() => this.raising.delete(p));
+    this.raising.add(p);
+  }
+
   private async refreshAlerts(): Promise<void> {
+    while (this.raising.size) await Promise.all(this.raising);
+    for (const [key, alert] of this.unrecorded) this.record(key, alert);
+    while (this.raising.size) await Promise.all(this.raising);
+    const alerts = await activeAlerts(this.deps.store.knex);
     this.halted.clear();
-    for (const a of await activeAlerts(this.deps.store.knex)) this.halted.set(a.channel, a.reason);
+    for (const a of alerts) this.halted.set(a.channel, a.reason);
+    for (const [key, { reason }] of this.unrecorded) this.halted.set(key, reason);
   }
 
   /** Halts as last logged: a halt is logged when it comes (or its reason changes) and when it ends, not at every pass. */
@@ -150,6 +178,7 @@ export class Dispatcher {
       await (refilling as Promise<void> | null)?.catch(() => undefined);
       await this.release(queue.splice(0)).catch((e: unknown) => this.deps.log.warn({ err: e }, 'could not give back unstarted claims; their leases expire'));
       while (this.deferred.size) await Promise.all(this.deferred);
+      while (this.raising.size) await Promise.all(this.raising);
       await this.writer.settle();
       await this.attempts.flush();
     }
@@ -212,10 +241,7 @@ export class Dispatcher {
         providerSlots: this.providerSlots,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {
-          const key = alertKey(name, err.detail.part);
-          this.halted.set(key, err.message);
-          void raiseAlert(this.deps.store.knex, key, err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined), this.clock())
-            .catch((e: unknown) => this.deps.log.error({ err: e }, 'could not record the channel alert'));
+          this.halt(alertKey(name, err.detail.part), err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined));
         },
       });
     } catch (e) {

@@ -1,0 +1,59 @@
+// A stop-and-alert error (e.g. WhatsApp's 190) while other sends of the same pass are under way:
+// a send the provider already answered is accepted (it went out; never sent again), a send that
+// had not left yet never leaves, and the halt holds at the next pass even before (or without) the
+// store having recorded the alert.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { availableDialects } from '../helpers/databases.js';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { seedDeliveries } from '../../bench/seed-deliveries.js';
+import { Dispatcher } from '../../src/dispatch/dispatcher.js';
+import { dispatcherSchema } from '../../src/config/schema.js';
+import { ChannelError } from '../../src/channels/channel.js';
+import { activeAlerts } from '../../src/store/channel-alerts.js';
+import { stubChannel } from '../helpers/channel.js';
+
+const { run } = await availableDialects(['sqlite', 'postgres']);
+const TOKEN_EXPIRED = () => new ChannelError('whatsapp: 190 token expired', 'halt', { code: '190' });
+
+describe.each(run)('a halt in the middle of a pass (%s)', (dialect) => {
+  let store: TestStore;
+  beforeEach(async () => { store = await testStore(dialect); });
+  afterEach(async () => { await store.close(); });
+
+  const states = async () => (await store.knex('deliveries').orderBy('id').select('state', 'attempts', 'provider_id')) as Array<{ state: string; attempts: number; provider_id: string | null }>;
+  const dispatcher = (channel: ReturnType<typeof stubChannel>, cfg: Record<string, unknown>) =>
+    new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg: dispatcherSchema.parse({ batchSize: 50, quickRetries: 0, ...cfg }), log: pino({ level: 'silent' }) });
+
+  it('holds at the next pass when the alert could not be recorded, and records it at a later pass', async () => {
+    await seedDeliveries(store, 3);
+    // The store refuses the alert (a failed or not yet committed write, as the next pass sees it).
+    if (dialect === 'sqlite') {
+      await store.knex.raw("create trigger refuse_alerts before insert on channel_alerts begin select raise(abort, 'alerts refused'); end");
+    } else {
+      await store.knex.raw("create function refuse_alerts() returns trigger language plpgsql as $$ begin raise exception 'alerts refused'; end $$");
+      await store.knex.raw('create trigger refuse_alerts before insert on channel_alerts for each row execute function refuse_alerts()');
+    }
+    let sends = 0;
+    const channel = stubChannel({
+      send: async () => {
+        if (++sends === 1) throw TOKEN_EXPIRED();
+        return { providerId: `m${sends}` };
+      },
+    });
+    const d = dispatcher(channel, { concurrency: 1 });
+    await d.drain();
+    expect(sends).toBe(1);
+    expect(await activeAlerts(store.knex)).toEqual([]);
+    await d.drain();
+    expect(sends).toBe(1);
+    expect(d.haltedChannels.has('appio')).toBe(true);
+
+    await store.knex.raw(dialect === 'sqlite' ? 'drop trigger refuse_alerts' : 'drop trigger refuse_alerts on channel_alerts');
+    await d.drain();
+    expect((await activeAlerts(store.knex)).map((a) => [a.channel, a.code])).toEqual([['appio', '190']]);
+    await d.drain();
+    expect(sends).toBe(1);
+    expect((await states()).map((s) => s.state)).toEqual(['pending', 'pending', 'pending']);
+  });
+});
