@@ -243,6 +243,12 @@ export class Dispatcher {
         onHalt: (name: string, err: ChannelError) => {
           this.halt(alertKey(name, err.detail.part), err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined));
         },
+        haltedBy: (ctx) => {
+          const whole = this.halted.get(channel.name);
+          if (whole !== undefined || this.halted.size === 0) return whole;
+          const p = channel.partOf?.(ctx);
+          return p === undefined ? undefined : this.halted.get(alertKey(channel.name, p));
+        },
       });
     } catch (e) {
       if (e instanceof SimulatedCrash) { this.stopping = true; throw e; }

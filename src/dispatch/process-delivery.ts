@@ -46,6 +46,11 @@ export interface ProcessDeps {
   random?: () => number;
   /** Called when a channel reports a stop-and-alert condition. */
   onHalt?: (channel: string, error: ChannelError) => void;
+  /**
+   * Why this delivery's channel (or its part) is halted now, if it is: asked again as the send
+   * request is about to leave, since another send's halt may have come while this one waited.
+   */
+  haltedBy?: (ctx: DeliveryContext) => string | undefined;
   metrics?: PonteMetrics | undefined;
   /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
   providerSlots: ProviderSlots;
@@ -74,6 +79,9 @@ export function deliveryContext(item: ClaimedDelivery): DeliveryContext {
     options: item.options,
   };
 }
+
+/** The channel was halted (by another send) while this send waited: its request never left. */
+class HaltedBeforeSend extends Error {}
 
 function describe(e: unknown): string {
   return maskText(e instanceof Error ? e.message : String(e));
@@ -150,6 +158,13 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     const { providerId } = await tracked(deps, d.id, 'send', () => {
       const p = permit; // the reserved slot serves the first try; quick retries take their own
       permit = undefined;
+      // Checked here, as the request leaves: the pass's check came before this send's consent
+      // check, rate slot, `sending` commit and wait for a request slot, any of which a halt can outlast.
+      const halt = deps.haltedBy?.(ctx);
+      if (halt !== undefined) {
+        p?.release();
+        throw new HaltedBeforeSend(halt);
+      }
       requested = true;
       return channel.send(ctx, message, p);
     }, state === 'sending');
@@ -160,6 +175,13 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       next_attempt_at: clock() + statusPollDelayMs(0, cfg.statusPollSeconds),
     });
   } catch (err) {
+    if (err instanceof HaltedBeforeSend) {
+      // Not sent (a try before it, if any, failed transiently): pending, put off like the sends the
+      // halt caught in flight (a resume makes them all due at once); no attempt spent if none was made.
+      log.warn({ err: err.message }, 'channel halted before this send left: kept pending');
+      deps.defer(d.id, deps.writer.write(d.id, deps.token, state, { state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, last_error: maskText(err.message), next_attempt_at: clock() + HALT_RETRY_MS }, clock()));
+      return 'held';
+    }
     if (!(err instanceof ChannelError)) throw err;
     const attempts = d.attempts + 1;
     const message = describe(err);
@@ -287,6 +309,7 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   }, kind === 'send' ? 'send' : 'other', firstInBurst && !retry), {
     retries: deps.cfg.quickRetries,
     onFailedTry: (e) => {
+      if (e instanceof HaltedBeforeSend) return; // no request was made
       const ce = e instanceof ChannelError ? e : undefined;
       deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
       deps.attempts.add({

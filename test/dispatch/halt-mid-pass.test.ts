@@ -2,7 +2,7 @@
 // a send the provider already answered is accepted (it went out; never sent again), a send that
 // had not left yet never leaves, and the halt holds at the next pass even before (or without) the
 // store having recorded the alert.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
@@ -16,6 +16,20 @@ import { stubChannel } from '../helpers/channel.js';
 const { run } = await availableDialects(['sqlite', 'postgres']);
 const TOKEN_EXPIRED = () => new ChannelError('whatsapp: 190 token expired', 'halt', { code: '190' });
 
+/** The first two sends are held until the test answers them (ok, or with an error); later ones are answered at once. */
+function heldSends() {
+  const held: Array<{ ok: () => void; fail: (e: Error) => void }> = [];
+  let posted = 0;
+  const channel = stubChannel({
+    send: () => {
+      const n = ++posted;
+      if (n > 2) return Promise.resolve({ providerId: `m${n}` });
+      return new Promise((resolve, reject) => held.push({ ok: () => resolve({ providerId: `m${n}` }), fail: reject }));
+    },
+  });
+  return { channel, held, posted: () => posted };
+}
+
 describe.each(run)('a halt in the middle of a pass (%s)', (dialect) => {
   let store: TestStore;
   beforeEach(async () => { store = await testStore(dialect); });
@@ -24,6 +38,43 @@ describe.each(run)('a halt in the middle of a pass (%s)', (dialect) => {
   const states = async () => (await store.knex('deliveries').orderBy('id').select('state', 'attempts', 'provider_id')) as Array<{ state: string; attempts: number; provider_id: string | null }>;
   const dispatcher = (channel: ReturnType<typeof stubChannel>, cfg: Record<string, unknown>) =>
     new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg: dispatcherSchema.parse({ batchSize: 50, quickRetries: 0, ...cfg }), log: pino({ level: 'silent' }) });
+
+  it('a send answered before the halt is accepted; one prepared but not yet posted is not posted', async () => {
+    await seedDeliveries(store, 6);
+    const { channel, held, posted } = heldSends();
+    // Two requests in flight, two more deliveries prepared (`sending`) and waiting for a slot.
+    const drained = dispatcher(channel, { concurrency: 2, sendAhead: 2 }).drain();
+    await vi.waitFor(async () => {
+      expect(held).toHaveLength(2);
+      expect((await states()).filter((s) => s.state === 'sending')).toHaveLength(4);
+    }, { timeout: 5000 });
+    held[1]!.fail(TOKEN_EXPIRED()); // its slot frees up: a prepared send would take it
+    await vi.waitFor(async () => expect(await activeAlerts(store.knex)).toHaveLength(1), { timeout: 5000 });
+    held[0]!.ok(); // posted before the halt and answered 200: it did go out
+    await drained;
+
+    expect(posted()).toBe(2);
+    const after = await states();
+    expect(after.filter((s) => s.state === 'accepted')).toEqual([{ state: 'accepted', attempts: 1, provider_id: 'm1' }]);
+    // The one the halt answered keeps its attempt; the others never left: no attempt spent.
+    expect(after.filter((s) => s.state === 'pending').map((s) => s.attempts).sort()).toEqual([0, 0, 0, 0, 1]);
+    expect(await store.knex('delivery_attempts').where({ kind: 'send' }).count({ n: '*' })).toEqual([{ n: 2 }]);
+  });
+
+  it('a quick retry due after the halt is not posted', async () => {
+    await seedDeliveries(store, 2);
+    const { channel, held, posted } = heldSends();
+    const drained = dispatcher(channel, { concurrency: 2, quickRetries: 1 }).drain();
+    await vi.waitFor(() => expect(held).toHaveLength(2), { timeout: 5000 });
+    held[1]!.fail(TOKEN_EXPIRED());
+    await vi.waitFor(async () => expect(await activeAlerts(store.knex)).toHaveLength(1), { timeout: 5000 });
+    held[0]!.fail(new ChannelError('whatsapp: POST /messages → 500', 'transient', { status: 500 })); // retried in-process, but now halted
+    await drained;
+
+    expect(posted()).toBe(2);
+    // Both made one request, neither went out.
+    expect((await states()).map((s) => [s.state, s.attempts])).toEqual([['pending', 1], ['pending', 1]]);
+  });
 
   it('holds at the next pass when the alert could not be recorded, and records it at a later pass', async () => {
     await seedDeliveries(store, 3);
