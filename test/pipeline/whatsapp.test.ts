@@ -214,6 +214,9 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
     const wa = await p.store.knex('deliveries').where({ channel: 'whatsapp' }).pluck('state');
     expect(wa.sort()).toEqual(['pending', 'pending']);
     expect(p.waSandbox.sends).toHaveLength(0);
+    // One request only reached Meta, the one answered 190: nothing went out after the halt.
+    const posts = () => p!.waSandbox.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/messages'));
+    expect(posts().map((r) => r.code)).toEqual([190]);
     expect((await p.states())['test:3']).toBeDefined();
     // The operator renews the token and resumes: everything goes out.
     await clearAlert(p.store.knex, 'whatsapp');
