@@ -25,10 +25,12 @@ describe('localStamp', () => {
     const text = formatStatus({
       generatedAt: '2026-12-05T09:00:00.000Z', deliveries: {}, totals: {}, events: 0, rowErrors: [], attention: [], fallbacks: [], alerts: [],
       consents: { optedIn: 0, optedOut: 0 }, replies: { waiting: 0, failed: 0, stale: 0 }, oldestDueSeconds: null, processes: [],
+      unsent: { since: '2026-11-28T09:00:00.000Z', days: 7, groups: [] },
       connectors: [{ id: 'ztl', lastRunAt: '2026-12-05T08:59:00.000Z', lastRunStatus: 'ok', lastRunError: null, lastRun: null, leaseHeldBy: null }],
     } as unknown as Parameters<typeof formatStatus>[0]);
     expect(text.split('\n')[0]).toBe('Ponte status at 2026-12-05 10:00:00 CET');
     expect(text).toContain('ztl: last run 2026-12-05 09:59:00 CET ok');
+    expect(text).toContain('ended in the last 7 days, since 2026-11-28 10:00:00 CET)');
     expect(text).not.toMatch(/\d{2}:\d{2}:\d{2}(\.\d+)?Z/);
   });
 });
