@@ -14,7 +14,7 @@ import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
 
 
-export interface ListOptions { state?: string; limit?: string; citizen?: string; connector?: string; type?: string }
+export interface ListOptions { state?: string; limit?: string; citizen?: string; connector?: string; type?: string; channel?: string }
 
 export async function listCommand(opts: GlobalOptions & ListOptions): Promise<number> {
   const filter = listFilter(opts);
@@ -45,6 +45,8 @@ export async function listCommand(opts: GlobalOptions & ListOptions): Promise<nu
 }
 
 /** The list's options, checked: a misspelt state or a mistyped fiscal code would otherwise match nothing and look like "none". */
+const CHANNELS = ['appio', 'whatsapp'];
+
 export function listFilter(opts: ListOptions): DeliveryFilter | { error: string } {
   const limit = Number(opts.limit ?? 50);
   if (!Number.isInteger(limit) || limit < 1) return { error: `--limit: expected a whole number of at least 1, got "${opts.limit}"` };
@@ -58,6 +60,11 @@ export function listFilter(opts: ListOptions): DeliveryFilter | { error: string 
   }
   if (opts.connector !== undefined) filter.connector = opts.connector.trim();
   if (opts.type !== undefined) filter.type = opts.type.trim();
+  if (opts.channel !== undefined) {
+    const channel = opts.channel.trim().toLowerCase();
+    if (!CHANNELS.includes(channel)) return { error: `--channel: "${opts.channel}" is not a channel; one of ${CHANNELS.join(', ')}` };
+    filter.channel = channel;
+  }
   if (opts.citizen !== undefined) {
     const who = citizenFilter(opts.citizen);
     if ('error' in who) return who;

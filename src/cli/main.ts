@@ -73,6 +73,7 @@ program.command('deliveries').description('list recent deliveries (newest first)
   .option('--citizen <fiscal-code-or-phone>', "one citizen's deliveries (a helpdesk call: what did we send them, and why not)")
   .option('--connector <id>', 'only events of this connector instance')
   .option('--type <type>', 'only events of this type (e.g. tari.due)')
+  .option('--channel <channel>', 'only deliveries on this channel (appio, whatsapp)')
   .option('--limit <n>', 'how many', '50')
   .option('--json', 'machine-readable output')
   .action(action((o: ListOptions & { json?: boolean }) => listCommand({ ...globals(), ...o })));

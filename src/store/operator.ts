@@ -20,6 +20,7 @@ export interface DeliveryFilter {
   phone?: string;
   connector?: string;
   type?: string;
+  channel?: string;
 }
 
 export async function listDeliveries(knex: Knex, opts: DeliveryFilter = {}): Promise<Array<DeliveryRow & { dedup_key: string; type: string; instance_id: string }>> {
@@ -29,6 +30,7 @@ export async function listDeliveries(knex: Knex, opts: DeliveryFilter = {}): Pro
   if (opts.state) q.where('d.state', opts.state);
   if (opts.connector) q.where('e.instance_id', opts.connector);
   if (opts.type) q.where('e.type', opts.type);
+  if (opts.channel) q.where('d.channel', opts.channel);
   // No index on these (one would slow every ingest for a helpdesk lookup): a scan of the ledger.
   if (opts.fiscalCode) q.where('e.fiscal_code', opts.fiscalCode);
   // A WhatsApp delivery keeps its number in its address; an event's phone is the back-office's.

@@ -84,7 +84,7 @@ export async function unsentReasons(knex: Knex, now: number, days = UNSENT_WINDO
         channel: g.channel, state: g.state, total: all.reduce((n, r) => n + r.count, 0),
         reasons: all.slice(0, TOP),
         others: { reasons: rest.length, deliveries: rest.reduce((n, r) => n + r.count, 0) },
-        see: `npx ponte deliveries --state ${g.state}`,
+        see: `npx ponte deliveries --state ${g.state} --channel ${g.channel}`,
       };
     });
   return { since: new Date(since).toISOString(), days, groups };

@@ -89,6 +89,8 @@ describe('ponte deliveries', () => {
     expect(listFilter({ limit: 'ten' })).toEqual({ error: '--limit: expected a whole number of at least 1, got "ten"' });
     expect(listFilter({ limit: '0' })).toHaveProperty('error');
     expect(listFilter({ state: 'UNCERTAIN', limit: '5' })).toEqual({ state: 'uncertain', limit: 5 });
+    expect(listFilter({ channel: 'WhatsApp' })).toEqual({ channel: 'whatsapp', limit: 50 });
+    expect(listFilter({ channel: 'io' })).toEqual({ error: '--channel: "io" is not a channel; one of appio, whatsapp' });
     expect(listFilter({})).toEqual({ limit: 50 });
   });
 });

@@ -1,4 +1,4 @@
-// `ponte deliveries` narrowed to one citizen, connector or event type: a helpdesk call ("I never
+// `ponte deliveries` narrowed to one citizen, connector, event type or channel: a helpdesk call ("I never
 // got the TARI reminder") is answered from the ledger, on every store dialect.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
@@ -40,6 +40,8 @@ describe.each(run)('listDeliveries filters on %s', (dialect) => {
     expect(await ids({ phone: '+393339876543' })).toEqual([5]);
     expect(await ids({ connector: 'tari' })).toEqual([2, 1]);
     expect(await ids({ type: 'ztl.expiry', state: 'processed' })).toEqual([4]);
+    expect(await ids({ channel: 'whatsapp' })).toEqual([5, 4]);
+    expect(await ids({ channel: 'appio', state: 'skipped' })).toEqual([3, 2]);
     expect(await ids({ fiscalCode: 'BNCLRA70A41H501X' })).toEqual([]);
     expect(await ids({})).toEqual([5, 4, 3, 2, 1]);
   });

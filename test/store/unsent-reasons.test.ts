@@ -77,15 +77,15 @@ describe.each(run)('why they did not go out, on %s', (dialect) => {
     const at = text.findIndex((l) => l.startsWith('Why they did not go out'));
     expect(text.slice(at, text.indexOf('', at))).toEqual([
       'Why they did not go out (rejected, failed, dead; ended in the last 7 days, since 2026-11-28 11:00:00 CET)',
-      '  appio rejected: 3   (each one: npx ponte deliveries --state rejected)',
+      '  appio rejected: 3   (each one: npx ponte deliveries --state rejected --channel appio)',
       '     3  io: REJECTED',
-      '  appio failed: 3   (each one: npx ponte deliveries --state failed)',
+      '  appio failed: 3   (each one: npx ponte deliveries --state failed --channel appio)',
       '     2  io: FAILED',
       '     1  io: POST /messages → 400 Bad Request: subject too short',
-      '  whatsapp rejected: 42   (each one: npx ponte deliveries --state rejected)',
+      '  whatsapp rejected: 42   (each one: npx ponte deliveries --state rejected --channel whatsapp)',
       `    40  whatsapp: 131026 Message undeliverable for ***${HINT_131026}`,
       '     2  whatsapp: 131049 Meta chose not to deliver it',
-      '  whatsapp dead: 10   (each one: npx ponte deliveries --state dead)',
+      '  whatsapp dead: 10   (each one: npx ponte deliveries --state dead --channel whatsapp)',
       '     3  gave up after # attempts: whatsapp: POST /messages → 500 A',
       '     2  gave up after # attempts: whatsapp: POST /messages → 500 B',
       '     1  gave up after # attempts: whatsapp: POST /messages → 500 C',
@@ -97,7 +97,7 @@ describe.each(run)('why they did not go out, on %s', (dialect) => {
     // --json carries the same, the window in UTC.
     const u = await unsentReasons(store.knex, NOW);
     expect(u.since).toBe('2026-11-28T10:00:00.000Z');
-    expect(u.groups.find((g) => g.channel === 'whatsapp' && g.state === 'dead')).toMatchObject({ total: 10, others: { reasons: 2, deliveries: 2 }, see: 'npx ponte deliveries --state dead' });
+    expect(u.groups.find((g) => g.channel === 'whatsapp' && g.state === 'dead')).toMatchObject({ total: 10, others: { reasons: 2, deliveries: 2 }, see: 'npx ponte deliveries --state dead --channel whatsapp' });
 
     // Read through the partial index, not a scan of the ledger.
     await store.knex.raw(dialect === 'postgres' ? 'analyze deliveries' : 'analyze');
