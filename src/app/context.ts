@@ -197,6 +197,5 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
  */
 function sandboxTemplates(config: PonteConfig): { templates?: Record<string, { languages: string[]; params: number }> } {
   const declared = config.channels.whatsapp?.templates ?? {};
-  if (!Object.keys(declared).length) return {};
-  return { templates: Object.fromEntries(Object.entries(declared).map(([name, t]) => [name, { languages: [...t.languages], params: t.params }])) };
+  return Object.keys(declared).length ? { templates: declared } : {};
 }

@@ -4,7 +4,7 @@ import type { PonteConfig } from './schema.js';
 
 type WhatsappStep = { template: string; language: string; header?: string | undefined; body: string[] };
 /** channels.whatsapp.templates: every template Meta approved for the number, for connectors and broadcasts alike. */
-export type ApprovedTemplates = Record<string, { category: 'utility' | 'marketing'; languages: string[]; params: number; headerParam: boolean }>;
+export type ApprovedTemplates = NonNullable<PonteConfig['channels']['whatsapp']>['templates'];
 
 /** A WhatsApp step against the approved templates: what Meta would refuse (132001, 132000) at the first send. */
 export function approvedTemplateProblems(step: WhatsappStep, approved: ApprovedTemplates): Array<{ path: string[]; message: string }> {
