@@ -73,6 +73,12 @@ export interface PollContext<Cfg, C> {
    * to go out. The connector re-reads them, so a cancellation or a move outside the window is seen.
    */
   pendingEntities: string[];
+  /**
+   * Any shape: the entities still waiting to go out, read from the store when called (a window
+   * connector has them up front, above). The CSV position cursor asks when it replays a rewritten
+   * file. Absent (a bare harness): nothing is pending.
+   */
+  pendingEntitiesNow?: () => Promise<string[]>;
   signal: AbortSignal;
 }
 

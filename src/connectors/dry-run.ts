@@ -43,7 +43,7 @@ export async function dryRun(instance: ConnectorInstance, deps: { knex?: Knex; c
   const signal = new AbortController().signal;
   const columns = def.columnsOf?.(instance.config);
 
-  for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(now), log: deps.log, pendingEntities: pending, signal })) {
+  for await (const batch of def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(now), log: deps.log, pendingEntities: pending, pendingEntitiesNow: () => (deps.knex ? safe(() => pendingEntities(deps.knex!, instance.id), [] as string[]) : Promise.resolve([])), signal })) {
     const prepared = await prepareBatch(batch, { definition: def, channels: deps.channels, routeFor: (type) => routeFor(instance.settings, type), now, columns });
     report.rowErrors.push(...prepared.rowErrors);
     report.cancellations.push(...(batch.cancellations ?? []));

@@ -111,7 +111,7 @@ async function pollAndCommit(instance: ConnectorInstance, deps: RunnerDeps, leas
   const pending = def.shape === 'window' ? await pendingEntities(knex, instance.id) : [];
   const columns = def.columnsOf?.(instance.config);
 
-  const batches = def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, signal })[Symbol.asyncIterator]();
+  const batches = def.poll({ instanceId: instance.id, config: instance.config, cursor, now: new Date(clock()), log, pendingEntities: pending, pendingEntitiesNow: () => pendingEntities(knex, instance.id), signal })[Symbol.asyncIterator]();
   // Read ahead: the source fetches and checks its next page while this one commits (at most two
   // pages in memory), so the JavaScript of one page overlaps the database work of the other.
   // Commits stay one after another, in order; a page read ahead but not committed when the run

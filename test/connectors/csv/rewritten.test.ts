@@ -17,7 +17,7 @@ import { ioRenderer } from '../../../src/app/render.js';
 import { CF, csvConnector, HEADER, writeExport } from './helpers.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
-const line = (id: number) => `${id};${CF};;Alunno ${id};-1,00;23/11/2026 20:00;DA_INVIARE\n`;
+const line = (id: number, on = '23/11/2026 20:00', stato = 'DA_INVIARE') => `${id};${CF};;Alunno ${id};-1,00;${on};${stato}\n`;
 
 function appendSettled(path: string, text: string) {
   appendFileSync(path, Buffer.from(text, 'latin1'));
@@ -87,6 +87,35 @@ describe.each(run)('CSV position cursor over a rewritten file, on %s', (dialect)
     writeExport(path, HEADER + line(1) + line(2) + line(3) + line(4));
     expect(await poll()).toMatchObject({ status: 'ok', rowsRead: 0, eventsNew: 0 });
     expect(await ledger()).toEqual(['1', '2', '3', '4']);
+  });
+
+  /** Each delivery's alert (id:date) and state, in the order they were stored. */
+  const states = async () => ((await store.knex('deliveries as d').join('events as e', 'e.id', 'd.event_id').orderBy('d.id').select('e.dedup_key', 'd.state')) as { dedup_key: string; state: string }[])
+    .map((r) => `${r.dedup_key.split(':').slice(1, 3).join(':')} ${r.state}`);
+
+  // Alert 42 was read on 23/11, then again with a new date: the newer one waits to go out (the
+  // dispatcher has not run). The rewrite replays 42's older line in an earlier page (pageSize 2).
+  it('a replayed older line of a row does not cancel the newer line\'s pending send, nor does a replayed cancellation', async () => {
+    writeExport(path, HEADER + line(42, '20/11/2026 20:00', 'ANNULLATO') + line(1) + line(42));
+    await poll();
+    appendSettled(path, line(2) + line(42, '24/11/2026 20:00'));
+    await poll();
+    expect(await states()).toEqual(['1:2026-11-23T19 pending', '42:2026-11-23T19 cancelled', '2:2026-11-23T19 pending', '42:2026-11-24T19 pending']);
+
+    // Regenerated whole, alert 1 changed into 5: 42's cancellation and first date come first again.
+    writeExport(path, HEADER + line(42, '20/11/2026 20:00', 'ANNULLATO') + line(5) + line(42) + line(2) + line(42, '24/11/2026 20:00'));
+    expect(await poll()).toMatchObject({ status: 'ok', rowsRead: 5, eventsNew: 1, cancelled: 0 });
+    expect(await states()).toEqual(['1:2026-11-23T19 pending', '42:2026-11-23T19 cancelled', '2:2026-11-23T19 pending', '42:2026-11-24T19 pending', '5:2026-11-23T19 pending']);
+  });
+
+  it('a rewrite that drops the newer line of a row gives its older line back its say: the pending send is cancelled', async () => {
+    writeExport(path, HEADER + line(42) + line(1));
+    await poll();
+    appendSettled(path, line(42, '24/11/2026 20:00'));
+    await poll();
+    writeExport(path, HEADER + line(42) + line(1) + line(3));
+    expect(await poll()).toMatchObject({ status: 'ok', eventsNew: 1, cancelled: 1 });
+    expect(await states()).toEqual(['42:2026-11-23T19 cancelled', '1:2026-11-23T19 pending', '42:2026-11-24T19 cancelled', '3:2026-11-23T19 pending']);
   });
 
   it('a cursor the previous release stored ({ file, line }) continues from its line, then gains the fingerprint', async () => {

@@ -11,8 +11,10 @@
 // bytes already read was rewritten (a vendor's export regenerated whole), however long it now is:
 // it is read again from its first line, as a new file would be. That is safe because a row's
 // dedup key is made of its columns, never of its line, so the rows already read give events the
-// ledger already holds. (Not quite everything: an older line re-read can supersede an entity's
-// newer pending event when their keys differ; docs/connectors.md §3.7 says when.)
+// ledger already holds. A replay states history again, though: an entity's older line would
+// restate its set without the newer event still waiting to go out, and cancel it. So a replay
+// first finds, for each entity with a pending send, its last line in the file; its earlier lines
+// are history and apply nothing (their row errors are still reported).
 import { basename } from 'node:path';
 import type { Batch, PollContext } from '../../contract.js';
 import type { DeclarativeSpec } from '../../declarative/schema.js';
@@ -22,6 +24,7 @@ import { CsvFileError, readCsv, type ReadOptions } from './read.js';
 import { PrefixHash } from './fingerprint.js';
 import type { CsvSourceConfig } from './schema.js';
 import { apply, emptyBatch, keyedRow, windowOverRows, type SourceRow } from '../window-rows.js';
+import { cellText, entityIds } from '../../sql/rows.js';
 
 /**
  * Where an incremental CSV connector has read up to: a file's name, its last line read, and the
@@ -96,6 +99,8 @@ async function* readFile(p: CsvPollSpec, ctx: PollContext<unknown, FilePosition>
   const opts = readOptions(p, file, ctx);
   const hash = new PrefixHash();
   const prefix: ReadOptions['prefix'] = from?.bytes !== undefined && from.sha256 !== undefined ? { consumed: { bytes: from.bytes, sha256: from.sha256 } } : undefined;
+  const lastOfPending = renewed ? await pendingLastLines(p, ctx, file) : undefined;
+  let history = 0;
   let batch = emptyBatch<FilePosition>();
   let mapped = 0;
   let lastLine = 0;
@@ -106,16 +111,37 @@ async function* readFile(p: CsvPollSpec, ctx: PollContext<unknown, FilePosition>
     const keyed = await keyedRow(spec, 'error' in rec ? { where: at, error: rec.error } : { where: at, row: rec.row }, batch, '(line)');
     if (keyed) {
       const v = p.verdict(keyed.row, keyed.id);
-      if (!apply(batch, v, keyed.where) && v.cancel) batch.cancellations.push({ entity: v.entity ?? `${spec.name}:${keyed.id}`, reason: v.cancel });
+      if ((lastOfPending?.get(keyed.id) ?? 0) > rec.line) {
+        history++;
+        if (v.errors?.length) apply(batch, { errors: v.errors }, keyed.where);
+      } else if (!apply(batch, v, keyed.where) && v.cancel) batch.cancellations.push({ entity: v.entity ?? `${spec.name}:${keyed.id}`, reason: v.cancel });
     }
     if (++mapped % spec.pageSize === 0) {
       yield { ...batch, cursor: { file: name, line: rec.line, ...hash.consumed() } };
       batch = emptyBatch();
     }
   }
+  if (history) ctx.log.info({ connector: spec.name, file: opts.shown, lines: history }, 'lines of the rewritten file followed by a later line for the same row, whose send is pending: history, not applied again');
   // A cursor written before fingerprints has only the line count: a file now shorter was rewritten too.
   if (prefix?.unchanged === false || lastLine < after) return 'rewritten';
   // Also with no new line, when the position gains its first fingerprint (an older cursor) or a new one (a rewritten file).
   if (lastLine > after || (from && !prefix) || renewed) yield { ...batch, cursor: { file: name, line: lastLine, ...hash.consumed() } };
   return 'read';
+}
+
+/**
+ * For each row (key column) of an entity still waiting to go out, the last line of the file that
+ * holds it: the line that states the row now. One more read of the file, on a rewrite only.
+ */
+async function pendingLastLines(p: CsvPollSpec, ctx: PollContext<unknown, FilePosition>, file: string): Promise<Map<string, number> | undefined> {
+  const pending = new Set(entityIds((await ctx.pendingEntitiesNow?.()) ?? [], p.spec.name));
+  if (pending.size === 0) return undefined;
+  const last = new Map<string, number>();
+  const opts = readOptions({ ...p, progress: undefined }, file, ctx); // the progress shown counts the replay's bytes once
+  for await (const rec of readCsv(file, p.source, opts)) {
+    if ('error' in rec) continue;
+    const id = cellText(rec.row[p.spec.key]);
+    if (id !== undefined && pending.has(id)) last.set(id, rec.line);
+  }
+  return last;
 }
