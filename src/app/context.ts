@@ -161,6 +161,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         timeoutMs: wa.timeoutSeconds * 1000,
         throughputPerSecond: wa.throughputPerSecond,
         timeZone: config.timeZone,
+        translations: Object.fromEntries(Object.entries(wa.templates).map(([name, t]) => [name, t.languages])),
         consent: (phone, ctx) => ctx.event.type === 'broadcast'
           ? broadcastAllowed(store.knex, phone, String(ctx.event.data.topic))
           : isOptedIn(store.knex, phone),

@@ -46,6 +46,8 @@ export async function makeWaPipeline(dialect: Dialect, opts: {
   webhookCrash?: { point?: CrashPoint };
   /** The pipeline's logger (default: silent, or $PONTE_TEST_LOG). */
   log?: Logger;
+  /** Approved translations per template (channels.whatsapp.templates' languages). */
+  translations?: Record<string, string[]>;
 } = {}): Promise<WaPipeline> {
   const waSandbox = await startWhatsappSandbox({ phoneNumberId: '106540352242922', token: 'wa-token', appSecret: APP_SECRET, statusDelayMs: 10, timeoutMs: 3000, ...opts.wa });
   let knex: Knex | undefined;
@@ -55,6 +57,7 @@ export async function makeWaPipeline(dialect: Dialect, opts: {
     // As src/app/context.ts: broadcasts need the topic subscription, reminders the opt-in.
     consent: (p, ctx) => ctx.event.type === 'broadcast' ? broadcastAllowed(knex!, p, String(ctx.event.data.topic)) : isOptedIn(knex!, p),
     statuses: (w) => highestStatus(knex!, w),
+    ...(opts.translations ? { translations: opts.translations } : {}),
     wamidOfDelivery: (id) => wamidOfDelivery(knex!, id),
   });
   const p = await makePipeline(dialect, { ...(opts.io ? { sandbox: opts.io } : {}), deliver: opts.deliver ?? ioThenWhatsapp, extraChannels: [wa], ...(opts.cfg ? { cfg: opts.cfg } : {}), ...(opts.log ? { log: opts.log } : {}) });

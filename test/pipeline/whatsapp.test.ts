@@ -50,6 +50,16 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
     expect(send.template).toMatchObject({ name: 'promemoria', language: 'it' });
   });
 
+  it('a citizen whose language the back-office holds gets the approved translation in it; the others the step\'s', async () => {
+    p = await makeWaPipeline(dialect, { deliver: whatsappOnly, translations: { promemoria: ['it', 'de'] } });
+    await optIn(p, 1); await optIn(p, 2); await optIn(p, 3);
+    const lang = (n: number, language: string) => waReminder(n, { recipient: { fiscalCode: citizen(n), phone: `347 000 ${String(n).padStart(4, '0')}`, language } });
+    p.backoffice.events = [lang(1, 'de'), lang(2, 'fr'), waReminder(3)];
+    await p.poll();
+    await p.settle();
+    expect(Object.fromEntries(p.waSandbox.sends.map((s) => [s.to, s.template?.language]))).toEqual({ [PHONE(1)]: 'de', [PHONE(2)]: 'it', [PHONE(3)]: 'it' });
+  });
+
   it('unsigned or forged webhooks get 401 and change nothing', async () => {
     p = await makeWaPipeline(dialect);
     await optIn(p, 1);

@@ -57,7 +57,11 @@ export interface WhatsappChannelOptions {
   defaultRegion?: CountryCode;
   /** For date filters in template parameters. Default Europe/Rome. */
   timeZone?: string;
-  /** Has this number opted in (store-backed)? */
+  /**
+   * The translations Meta approved of each template (channels.whatsapp.templates): a citizen whose
+   * language the event carries gets that translation when there is one. Without it, the step's own.
+   */
+  translations?: Record<string, readonly string[]>;
   /** Whether this number agreed to this send (reminders: the WhatsApp opt-in; broadcasts: the topic). */
   consent: (phoneE164: string, ctx: DeliveryContext) => Promise<boolean>;
   /** The highest status stored from webhooks for a wamid, or null if none came yet. */
@@ -95,6 +99,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
   private readonly statuses: WhatsappChannelOptions['statuses'];
   private readonly wamidOfDelivery: WhatsappChannelOptions['wamidOfDelivery'];
   private readonly logger: Logger | undefined;
+  private readonly translations: Record<string, readonly string[]>;
 
   constructor(opts: WhatsappChannelOptions) {
     const env = opts.env ?? process.env;
@@ -112,6 +117,7 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     this.statuses = opts.statuses;
     this.wamidOfDelivery = opts.wamidOfDelivery;
     this.logger = opts.logger;
+    this.translations = opts.translations ?? {};
     const perSecond = opts.throughputPerSecond ?? 80;
     if (!Number.isInteger(perSecond) || perSecond < 1) {
       throw new Error(`whatsapp: throughputPerSecond must be a positive integer (got ${perSecond})`);
@@ -124,9 +130,11 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     this.closeHttp = client.close;
   }
 
-  render(ctx: DeliveryContext, _language?: string): WhatsappMessage {
-    // The language is the mapping's: a template exists only in its approved translations.
-    const mapping = parseMapping(ctx.options, ctx.event.type);
+  render(ctx: DeliveryContext, language?: string): WhatsappMessage {
+    // A template exists only in its approved translations: the citizen's language when Meta
+    // approved one for it (a German speaker in Alto Adige), else the step's.
+    const step = parseMapping(ctx.options, ctx.event.type);
+    const mapping = { ...step, language: translationFor(language ?? ctx.event.recipient.language, step, this.translations) };
     const phone = ctx.event.recipient.phone;
     if (!phone) throw new ChannelError('whatsapp: no phone number', 'permanent');
     const to = toE164(phone, this.region);
@@ -359,6 +367,21 @@ function explain(code: number | undefined, template?: { name: string; language: 
 }
 
 /** The template a send body carries, for the error that concerns it. */
+/**
+ * The approved translation of the step's template for a citizen's language ("de", "de-DE",
+ * "de_DE"): the same code first, then the same language in another region; else the step's own.
+ */
+export function translationFor(language: string | undefined, step: { template: string; language: string }, translations: Record<string, readonly string[]>): string {
+  const approved = translations[step.template];
+  if (!language || !approved?.length) return step.language;
+  const [base = '', region] = language.trim().split(/[-_]/);
+  const wanted = region ? `${base.toLowerCase()}_${region.toUpperCase()}` : base.toLowerCase();
+  const baseOf = (code: string) => code.split('_')[0]!;
+  if (approved.includes(wanted)) return wanted;
+  if (baseOf(step.language) === base.toLowerCase()) return step.language;
+  return approved.find((code) => baseOf(code) === base.toLowerCase()) ?? step.language;
+}
+
 function templateOf(body: Record<string, unknown>): { name: string; language: string } | undefined {
   const t = body.template as { name?: unknown; language?: { code?: unknown } } | undefined;
   return typeof t?.name === 'string' && typeof t.language?.code === 'string' ? { name: t.name, language: t.language.code } : undefined;

@@ -75,6 +75,29 @@ describe('render', () => {
     expect(body('it')).toEqual({ type: 'body', parameters: [{ type: 'text', text: 'sabato 5 dicembre 2026 alle 17:30' }, { type: 'text', text: '17:30' }] });
   });
 
+  // A bilingual Comune (Alto Adige) keeps each citizen's language in its registry: a template Meta
+  // approved in German goes to German speakers in German, dates and all.
+  it('sends the citizen\'s language when Meta approved that translation, else the step\'s', () => {
+    const at = { start: '2026-12-05T16:30:00Z' };
+    const step = { template: 'promemoria', language: 'it', body: ['{{ start | date }}'] };
+    const translated = makeChannel('http://127.0.0.1:9', { translations: { promemoria: ['it', 'de', 'en_US'] } });
+    const sent = (language: string | undefined, ch = translated) => {
+      const m = ch.render(delivery('3471234567', step, at, language ? undefined : {}), language);
+      return [m.language, m.template.language.code, (m.template.components[0] as { parameters: Array<{ text: string }> }).parameters[0]!.text];
+    };
+    expect(sent('de')).toEqual(['de', 'de', '5. Dezember 2026']);
+    expect(sent('de-AT')).toEqual(['de', 'de', '5. Dezember 2026']); // same language, the region Meta has
+    expect(sent('EN')).toEqual(['en_US', 'en_US', 'December 5, 2026']);
+    expect(sent('fr')).toEqual(['it', 'it', '5 dicembre 2026']); // no French translation approved
+    expect(sent('it_IT')).toEqual(['it', 'it', '5 dicembre 2026']);
+    expect(sent(undefined)).toEqual(['it', 'it', '5 dicembre 2026']);
+    // Undeclared translations are not guessed: Meta would refuse them (132001).
+    expect(sent('de', channel)).toEqual(['it', 'it', '5 dicembre 2026']);
+    // The event's own language when render is not told one (a re-render, the dry run).
+    const own = translated.render({ ...delivery('3471234567', step, at), event: { ...delivery('3471234567', step, at).event, recipient: { fiscalCode: 'RSSMRA80A01H501U', phone: '3471234567', language: 'de' } } });
+    expect(own.template.language.code).toBe('de');
+  });
+
   it('normalises Italian numbers written in several ways to +39…', () => {
     for (const written of ['347 123 4567', '0039 347 123 4567', '+39 347-123-4567', '+39 (347) 1234567', '3471234567']) {
       expect(channel.render(delivery(written)).to, written).toBe('+393471234567');
