@@ -76,6 +76,12 @@ export const whatsappSchema = z.strictObject({
     optIn: z.string().default('Iscrizione confermata: riceverai qui i promemoria del Comune. Scrivi STOP per non riceverne più, PRIVACY per l\'informativa.'),
     optOut: z.string().default('Non riceverai più messaggi del Comune su WhatsApp. Scrivi ISCRIVIMI per iscriverti di nuovo.'),
     privacy: z.string().default('Informativa privacy: il Comune usa il tuo numero solo per inviarti i promemoria che hai chiesto. Scrivi STOP per cancellarti.'),
+    /**
+     * Anything else a citizen writes (a question, "annullo", a tapped quick-reply button): without
+     * the citizens' service nobody reads it, so the citizen is told where to turn instead of
+     * silence, at most once a day per number. "" sends nothing.
+     */
+    other: z.string().default('Questo numero invia solo i promemoria del Comune e non legge i messaggi. Per informazioni, o per disdire un appuntamento, contatta gli uffici del Comune (recapiti sul sito). Scrivi STOP per non ricevere più messaggi, PRIVACY per l\'informativa.'),
   }).prefault({}),
 });
 

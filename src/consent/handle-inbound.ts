@@ -20,7 +20,7 @@ export interface InboundText {
 export interface InboundDeps {
   knex: Knex;
   keywords: { optIn: string[]; optOut: string[]; privacy: string[] };
-  replies: { optIn: string; optOut: string; privacy: string };
+  replies: { optIn: string; optOut: string; privacy: string; other?: string };
   log: Logger;
   now?: () => number;
 }
@@ -52,11 +52,18 @@ export function replyText(body: string): { type: 'text'; text: { body: string; p
   return { type: 'text', text: { body, preview_url: /https?:\/\//.test(body) } };
 }
 
+/** How often a citizen writing other than keywords is told that nobody reads the messages. */
+export const OTHER_REPLY_EVERY_MS = 24 * 3_600_000;
+
 async function handle(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
   const now = deps.now?.() ?? Date.now();
   const action = matchKeyword(msg.text, deps.keywords);
+  // Once a day at most (index on phone, received_at): a citizen writing five lines gets one answer,
+  // not five; a reply to our reply's wording starts no exchange.
+  const answerOther = !action && Boolean(deps.replies.other) && !(await deps.knex('inbound_messages')
+    .where({ phone: msg.fromE164, handled_as: 'other-answered' }).where('received_at', '>', now - OTHER_REPLY_EVERY_MS).first('id'));
   const inserted = (await deps.knex('inbound_messages')
-    .insert({ id: msg.id, phone: msg.fromE164, type: msg.type, text: msg.text ?? null, handled_as: action ?? 'unhandled', received_at: now })
+    .insert({ id: msg.id, phone: msg.fromE164, type: msg.type, text: msg.text ?? null, handled_as: action ?? (answerOther ? 'other-answered' : 'unhandled'), received_at: now })
     .onConflict('id').ignore()
     .returning('id')) as unknown[];
   if (inserted.length === 0) return { duplicate: true, action: null };
@@ -69,6 +76,10 @@ async function handle(msg: InboundText, deps: InboundDeps): Promise<InboundOutco
     return { duplicate: false, action, reply: action === 'opt_in' ? deps.replies.optIn : deps.replies.optOut, cancelled };
   }
   if (action === 'privacy') return { duplicate: false, action, reply: deps.replies.privacy };
+  if (answerOther) {
+    deps.log.info({ citizen: phoneRef(msg.fromE164), type: msg.type }, 'inbound WhatsApp message with no keyword: stored, answered with replies.other (nobody reads it)');
+    return { duplicate: false, action: null, reply: deps.replies.other! };
+  }
   deps.log.info({ citizen: phoneRef(msg.fromE164), type: msg.type }, 'inbound WhatsApp message with no keyword: stored, not answered');
   return { duplicate: false, action: null };
 }

@@ -70,9 +70,29 @@ describe.each(run)('consent on %s', (dialect) => {
     await handleInbound({ id: 'wamid.IN2', fromE164: A, timestamp: T0, type: 'text', text: 'annulla' }, { knex: store.knex, keywords: kw.keywords, replies: kw.replies, log });
     expect(lines.map((l) => [l.citizen, l.msg])).toEqual([
       [phoneRef(A), 'citizen opted out on WhatsApp: pending sends cancelled'],
-      [phoneRef(A), 'inbound WhatsApp message with no keyword: stored, not answered'],
+      [phoneRef(A), 'inbound WhatsApp message with no keyword: stored, answered with replies.other (nobody reads it)'],
     ]);
     expect(JSON.stringify(lines)).not.toContain('3471234567');
+  });
+
+  // Without the citizens' service nobody reads the number: silence after "annullo" or a tapped
+  // button leaves the citizen waiting for an answer that never comes.
+  it('anything but a keyword is answered with where to turn, once a day per number; "" turns it off', async () => {
+    const kw = whatsappSchema.parse({ phoneNumberId: '1' });
+    const log = pino({ level: 'silent' });
+    let n = 0;
+    const write = (from: string, text: string, at: number, replies = kw.replies) =>
+      handleInbound({ id: `wamid.IN${++n}`, fromE164: from, timestamp: at, type: 'text', text }, { knex: store.knex, keywords: kw.keywords, replies, log, now: () => at });
+    expect((await write(A, 'Non posso venire, annullo', T0)).reply).toBe(kw.replies.other);
+    expect((await write(A, 'mi sentite?', T0 + 60_000)).reply).toBeUndefined();
+    expect((await write(A, 'PRIVACY', T0 + 120_000)).reply).toBe(kw.replies.privacy); // keywords are answered every time
+    expect((await write(B, 'buongiorno', T0 + 120_000)).reply).toBe(kw.replies.other); // another citizen
+    expect((await write(A, 'ancora io', T0 + 24 * 3_600_000 + 1)).reply).toBe(kw.replies.other); // the next day
+    expect((await write(B, 'ciao', T0 + 25 * 3_600_000, { ...kw.replies, other: '' })).reply).toBeUndefined();
+    const queued = (await store.knex('reply_outbox').orderBy('id').select('inbound_id', 'message')) as Array<{ inbound_id: string; message: string }>;
+    expect(queued.map((r) => [r.inbound_id, (JSON.parse(r.message) as { text: { body: string } }).text.body === kw.replies.other ? 'other' : 'privacy']))
+      .toEqual([['wamid.IN1', 'other'], ['wamid.IN3', 'privacy'], ['wamid.IN4', 'other'], ['wamid.IN5', 'other']]);
+    expect(kw.replies.other).toMatch(/non legge i messaggi/);
   });
 
   it('an older change recorded later does not override a newer one', async () => {
