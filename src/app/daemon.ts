@@ -11,7 +11,7 @@ import { DispatchLoop } from '../dispatch/loop.js';
 import { runConnector } from '../connectors/runner.js';
 import { crashPointFromEnv } from '../util/crash-point.js';
 import { startAppServer } from './server.js';
-import { activeAlerts, parseAlertKey, resumeChannel } from '../store/channel-alerts.js';
+import { activeAlerts, OPERATOR_HALT, parseAlertKey, resumeChannel } from '../store/channel-alerts.js';
 import { purge } from '../store/purge.js';
 import { claimScheduledPurge } from '../store/purge-claim.js';
 import { scheduleFeeds } from '../broadcast/feeds/schedule-feeds.js';
@@ -38,10 +38,17 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
   const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics });
   const loop = new DispatchLoop(dispatcher, log);
-  // A restart is how new credentials are loaded: channel alerts of the previous run are lifted, loudly.
-  for (const a of await activeAlerts(app.store.knex)) {
+  // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
+  // loudly. Not an operator's `ponte channel halt`: that stands until `ponte channel resume`.
+  const alerts = await activeAlerts(app.store.knex);
+  const byOperator = new Set(alerts.filter((a) => a.code === OPERATOR_HALT).map((a) => parseAlertKey(a.channel).channel));
+  for (const a of alerts) {
     const { channel, part } = parseAlertKey(a.channel);
     if (!app.channels.has(channel)) continue;
+    if (byOperator.has(channel)) {
+      if (a.code === OPERATOR_HALT) log.warn({ channel, reason: a.reason }, `channel ${channel} stays halted by an operator: \`ponte channel resume ${channel}\` to send again`);
+      continue;
+    }
     // Null when an earlier alert of the same channel (its other part) has lifted this one too.
     if (!(await resumeChannel(app.store.knex, channel, Date.now()))) continue;
     log.warn({ channel, ...(part ? { part } : {}), reason: a.reason }, `channel ${channel} was halted by the previous run; resumed at start (it halts again if the cause persists)`);

@@ -10,7 +10,7 @@ import { demoCommand } from './demo.js';
 import { sandboxCommand } from './sandbox.js';
 import { actionCommand, listCommand, showCommand, type ListOptions } from './deliveries.js';
 import { consentImportCommand, consentSetCommand } from './consent.js';
-import { channelResumeCommand } from './channel.js';
+import { channelHaltCommand, channelResumeCommand } from './channel.js';
 import { connectorNewCommand, connectorTestCommand } from './connector.js';
 import { purgeCommand } from './purge.js';
 import { broadcastCancelCommand, broadcastCreateCommand, broadcastListCommand } from './broadcast.js';
@@ -126,8 +126,11 @@ broadcast.command('list').description('recent broadcasts and their deliveries by
 broadcast.command('cancel <id>').description('cancel what has not been sent yet')
   .action(action((id: string) => broadcastCancelCommand(id, globals())));
 
-program.command('channel').description('channel operations')
-  .command('resume <name>').description('resume a channel halted by a stop-and-alert error')
+const channel = program.command('channel').description('channel operations');
+channel.command('halt <name>').description('stop sending on a channel now, in every process (deliveries stay pending until resume)')
+  .option('--reason <text>', 'why, shown by ponte status and in the log')
+  .action(action((name: string, o: { reason?: string }) => channelHaltCommand(name, o, globals())));
+channel.command('resume <name>').description('resume a channel halted by an operator or a stop-and-alert error')
   .action(action((name: string) => channelResumeCommand(name, globals())));
 
 const connector = program.command('connector').description('write and check connectors');

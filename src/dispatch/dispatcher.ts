@@ -133,13 +133,15 @@ export class Dispatcher {
       this.deps.log.warn({ count: stats.recoveredSends }, cfg.onUncertain === 'hold' ? 'sends interrupted by a stop are now uncertain (held for an operator)' : 'sends interrupted by a stop are due again (onUncertain: resend)');
     }
 
-    await this.refreshAlerts();
-    this.reportHalts();
     const queue: Work[] = [];
     let exhausted = false;
     let refilling: Promise<void> | null = null;
     const refill = (): Promise<void> => {
       refilling ??= (async () => {
+        // Halts are read again at every claim, not only at the pass's start: another process's (or
+        // an operator's `ponte channel halt`) stops this one within a batch, however long the pass.
+        await this.refreshAlerts();
+        this.reportHalts();
         const channels = [...this.deps.channels.keys()].filter((c) => !this.halted.has(c));
         if (channels.length === 0) { exhausted = true; return; }
         const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels, countTakeovers: cfg.onUncertain === 'resend' });

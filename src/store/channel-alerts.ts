@@ -23,8 +23,14 @@ export interface ChannelAlert {
   since: number;
 }
 
+/** The code of a halt an operator set (`ponte channel halt`): a restart does not lift it. */
+export const OPERATOR_HALT = 'operator';
+
 export async function raiseAlert(knex: Knex, channel: string, reason: string, code: string | undefined, now: number): Promise<void> {
-  await knex('channel_alerts').insert({ channel, reason, code: code ?? null, since: now }).onConflict('channel').merge({ reason, code: code ?? null });
+  const upsert = knex('channel_alerts').insert({ channel, reason, code: code ?? null, since: now }).onConflict('channel').merge({ reason, code: code ?? null });
+  // A provider's "stop" answering a send in flight at an operator's halt leaves that halt as it is
+  // (one a restart lifts would replace it).
+  await (code === OPERATOR_HALT ? upsert : upsert.whereRaw("coalesce(channel_alerts.code, '') <> ?", [OPERATOR_HALT]));
 }
 
 export async function activeAlerts(knex: Knex): Promise<ChannelAlert[]> {

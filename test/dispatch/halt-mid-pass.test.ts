@@ -10,7 +10,7 @@ import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { Dispatcher } from '../../src/dispatch/dispatcher.js';
 import { dispatcherSchema } from '../../src/config/schema.js';
 import { ChannelError } from '../../src/channels/channel.js';
-import { activeAlerts } from '../../src/store/channel-alerts.js';
+import { activeAlerts, raiseAlert } from '../../src/store/channel-alerts.js';
 import { stubChannel } from '../helpers/channel.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
@@ -106,5 +106,29 @@ describe.each(run)('a halt in the middle of a pass (%s)', (dialect) => {
     await d.drain();
     expect(sends).toBe(1);
     expect((await states()).map((s) => s.state)).toEqual(['pending', 'pending', 'pending']);
+  });
+
+  // Another process's halt, or an operator's `ponte channel halt`: the pass reads the halts again
+  // at each claim, so a long pass (a backlog) stops within a batch instead of sending to its end.
+  it('a halt recorded by someone else during a long pass stops it within one batch', async () => {
+    await seedDeliveries(store, 400);
+    let posted = 0;
+    let atHalt = -1;
+    const channel = stubChannel({
+      send: async () => {
+        if (++posted === 30) atHalt = 30;
+        if (posted === 30) await raiseAlert(store.knex, 'appio', 'halted by an operator: testo sbagliato', 'operator', Date.now());
+        await new Promise((r) => setTimeout(r, 2));
+        return { providerId: `m${posted}` };
+      },
+    });
+    await dispatcher(channel, { concurrency: 2, batchSize: 20 }).drain();
+    expect(atHalt).toBe(30);
+    // At most the rest of the batches already claimed (this one and the one read ahead) go out.
+    expect(posted).toBeLessThanOrEqual(30 + 2 * 20);
+    const after = await states();
+    expect(after.filter((s) => s.state === 'accepted')).toHaveLength(posted);
+    expect(after.filter((s) => s.state === 'pending').every((s) => s.attempts === 0)).toBe(true);
+    expect(after.filter((s) => s.state === 'pending')).toHaveLength(400 - posted);
   });
 });

@@ -4,7 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { activeAlerts, HALT_RETRY_MS, raiseAlert, resumeChannel } from '../../src/store/channel-alerts.js';
-import { ponte, scratchWorkdir } from '../helpers/cli.js';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+import { ponte, ponteProcess, scratchWorkdir, seedWorkdirBackoffice } from '../helpers/cli.js';
 
 const { run } = await availableDialects(['sqlite', 'postgres']);
 let store: TestStore | undefined;
@@ -48,7 +50,48 @@ describe.each(run)('channel resume of a halted part (%s)', (dialect) => {
   });
 });
 
-describe('ponte channel resume', () => {
+describe('ponte channel halt and resume', () => {
+  it('an operator halts a channel for every process, across a restart, sees it in status, and resumes it', async () => {
+    const cwd = scratchWorkdir();
+    await seedWorkdirBackoffice(cwd);
+    expect((await ponte(['migrate'], { cwd })).code).toBe(0);
+    const halt = await ponte(['channel', 'halt', 'appio', '--reason', 'testo del promemoria sbagliato'], { cwd });
+    expect(halt.code).toBe(0);
+    expect(halt.stdout).toContain('channel appio halted: every process stops posting on it within one batch of claims; its deliveries stay pending, also across restarts. `ponte channel resume appio` sends them.');
+
+    // A start lifts a provider's halt (new credentials come with a restart), not an operator's.
+    const daemon = ponteProcess(['run'], { cwd });
+    const states = async () => {
+      const k = knexFactory({ client: 'better-sqlite3', connection: { filename: join(cwd, 'data/ponte.sqlite'), readonly: true } as never, useNullAsDefault: true });
+      try { return (await k('deliveries').pluck('state')) as string[]; } catch { return []; } finally { await k.destroy(); }
+    };
+    for (let i = 0; i < 200 && ((await states()).length < 3 || !daemon.out.stdout.includes('stays halted by an operator')); i++) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 2000)); // passes of the dispatcher
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(daemon.out.stdout).toContain('"msg":"channel appio stays halted by an operator: `ponte channel resume appio` to send again"');
+    const held = await states();
+    expect(held.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(held)).toEqual(new Set(['pending']));
+
+    const status = await ponte(['status'], { cwd });
+    expect(status.stdout).toMatch(/!!! CHANNEL APPIO HALTED since .* \(operator\): halted by an operator: testo del promemoria sbagliato/);
+    expect((await ponte(['channel', 'resume', 'appio'], { cwd })).stdout).toContain('channel appio resumed');
+    expect((await ponte(['status'], { cwd })).stdout).not.toContain('HALTED');
+  }, 180_000);
+
+  it('a provider\'s stop answering a send in flight leaves an operator\'s halt as it is', async () => {
+    store = await testStore('sqlite');
+    await raiseAlert(store.knex, 'whatsapp', 'halted by an operator', 'operator', 1000);
+    await raiseAlert(store.knex, 'whatsapp', 'whatsapp: 190 token expired', '190', 2000);
+    expect((await activeAlerts(store.knex)).map((a) => [a.channel, a.code, a.reason])).toEqual([['whatsapp', 'operator', 'halted by an operator']]);
+    await raiseAlert(store.knex, 'whatsapp', 'halted by an operator: again', 'operator', 3000);
+    expect((await activeAlerts(store.knex)).map((a) => a.reason)).toEqual(['halted by an operator: again']);
+    await raiseAlert(store.knex, 'appio', 'io: 401', 'http 401', 1000);
+    await raiseAlert(store.knex, 'appio', 'io: 401 again', 'http 401', 2000);
+    expect((await activeAlerts(store.knex)).find((a) => a.channel === 'appio')?.reason).toBe('io: 401 again');
+  });
+
   it('an unknown channel is refused, naming the channels there are', async () => {
     const r = await ponte(['channel', 'resume', 'telegram'], { cwd: scratchWorkdir() });
     expect(r.code).toBe(2);
