@@ -55,12 +55,15 @@ export function replyText(body: string): { type: 'text'; text: { body: string; p
 /** How often a citizen writing other than keywords is told that nobody reads the messages. */
 export const OTHER_REPLY_EVERY_MS = 24 * 3_600_000;
 
+/** What a citizen says something with (a voice message too); a reaction (👍) or a system notice asks nothing. */
+const SAYS_SOMETHING = new Set(['text', 'button', 'interactive', 'audio', 'image', 'video', 'document', 'location', 'contacts', 'sticker']);
+
 async function handle(msg: InboundText, deps: InboundDeps): Promise<InboundOutcome> {
   const now = deps.now?.() ?? Date.now();
   const action = matchKeyword(msg.text, deps.keywords);
   // Once a day at most (index on phone, received_at): a citizen writing five lines gets one answer,
   // not five; a reply to our reply's wording starts no exchange.
-  const answerOther = !action && Boolean(deps.replies.other) && !(await deps.knex('inbound_messages')
+  const answerOther = !action && Boolean(deps.replies.other) && SAYS_SOMETHING.has(msg.type) && !(await deps.knex('inbound_messages')
     .where({ phone: msg.fromE164, handled_as: 'other-answered' }).where('received_at', '>', now - OTHER_REPLY_EVERY_MS).first('id'));
   const inserted = (await deps.knex('inbound_messages')
     .insert({ id: msg.id, phone: msg.fromE164, type: msg.type, text: msg.text ?? null, handled_as: action ?? (answerOther ? 'other-answered' : 'unhandled'), received_at: now })

@@ -83,6 +83,8 @@ describe.each(run)('consent on %s', (dialect) => {
     let n = 0;
     const write = (from: string, text: string, at: number, replies = kw.replies) =>
       handleInbound({ id: `wamid.IN${++n}`, fromE164: from, timestamp: at, type: 'text', text }, { knex: store.knex, keywords: kw.keywords, replies, log, now: () => at });
+    const reaction = await handleInbound({ id: 'wamid.R1', fromE164: A, timestamp: T0, type: 'reaction' }, { knex: store.knex, keywords: kw.keywords, replies: kw.replies, log, now: () => T0 - 1 });
+    expect(reaction.reply).toBeUndefined(); // a 👍 to a reminder asks nothing
     expect((await write(A, 'Non posso venire, annullo', T0)).reply).toBe(kw.replies.other);
     expect((await write(A, 'mi sentite?', T0 + 60_000)).reply).toBeUndefined();
     expect((await write(A, 'PRIVACY', T0 + 120_000)).reply).toBe(kw.replies.privacy); // keywords are answered every time
