@@ -65,8 +65,9 @@ program.command('dispatch').description('work the due deliveries')
   .action(action((o: { once?: boolean; json?: boolean }) => dispatchCommand({ ...globals(), ...o })));
 
 program.command('status').description('deliveries by state, why they did not go out (last 7 days), last run per connector, what needs attention')
+  .option('--days <n>', 'the window of "why they did not go out", in days (default 7)')
   .option('--json', 'machine-readable output')
-  .action(action((o: { json?: boolean }) => statusCommand({ ...globals(), ...o })));
+  .action(action((o: { json?: boolean; days?: string }) => statusCommand({ ...globals(), ...o })));
 
 program.command('deliveries').description('list recent deliveries (newest first)')
   .option('--state <state>', 'only this state (e.g. uncertain, failed, dead, pending)')

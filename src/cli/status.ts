@@ -1,12 +1,14 @@
 // `ponte status [--json]`: what went out, what is waiting, what needs a person.
-import type { GlobalOptions } from './common.js';
+import { UsageError, type GlobalOptions } from './common.js';
 import { migrateSaying, withStore } from './store-only.js';
 import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
 import { maskDeep, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
 
-export async function statusCommand(opts: GlobalOptions): Promise<number> {
+export async function statusCommand(opts: GlobalOptions & { days?: string }): Promise<number> {
+  const days = opts.days === undefined ? undefined : Number(opts.days);
+  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError(`--days must be a whole number of days ≥ 1, not "${opts.days}"`);
   return withStore(opts, async (store, config) => {
     if (!(await store.knex.schema.hasTable('deliveries'))) {
       // Name the store: on PostgreSQL "npm start" (the SQLite demo) would not create this one.
@@ -17,7 +19,7 @@ export async function statusCommand(opts: GlobalOptions): Promise<number> {
     }
     await migrateSaying(store); // a store written by an older Ponte
     // Which store: with $DATABASE_URL unset, the default SQLite file is read, which is easy to miss.
-    const report = { store: store.where ?? store.dialect, ...(await statusReport(store.knex)) };
+    const report = { store: store.where ?? store.dialect, ...(await statusReport(store.knex, Date.now(), days)) };
     // Masked like the text: reasons and keys can quote a fiscal code or a number.
     if (opts.json) console.log(JSON.stringify(maskDeep(report), null, 2));
     else console.log(formatStatus(report, config.timeZone));

@@ -8,7 +8,7 @@ import { ATTENTION_SQL, FALLBACK_SQL } from '../../migrations/20261204_007_statu
 import { compareRowKeys } from '../util/row-key-order.js';
 import { parseAlertKey } from './channel-alerts.js';
 import { HEARTBEAT_MS, listProcesses } from './processes.js';
-import { unsentReasons, type UnsentReasons } from './unsent-reasons.js';
+import { UNSENT_WINDOW_DAYS, unsentReasons, type UnsentReasons } from './unsent-reasons.js';
 
 /** A process that missed this many heartbeats in a row is reported as gone (stopped or killed). */
 const MISSED_BEATS = 3;
@@ -69,7 +69,7 @@ export function fallbackQuery(knex: Knex, limit = 20): Knex.QueryBuilder {
     .select('d.id', 'e.dedup_key', 'd.channel', 'd.state', 'd.reason');
 }
 
-export async function statusReport(knex: Knex, now = Date.now()): Promise<StatusReport> {
+export async function statusReport(knex: Knex, now = Date.now(), unsentDays = UNSENT_WINDOW_DAYS): Promise<StatusReport> {
   const deliveries: StatusReport['deliveries'] = {};
   const totals: StatusReport['totals'] = {};
   for (const [channel, byState] of await deliveryCounts(knex)) {
@@ -147,7 +147,7 @@ export async function statusReport(knex: Knex, now = Date.now()): Promise<Status
     consents,
     replies,
     processes,
-    unsent: await unsentReasons(knex, now),
+    unsent: await unsentReasons(knex, now, unsentDays),
   };
 }
 

@@ -18,6 +18,8 @@ describe('usage errors', () => {
     const cwd = scratchWorkdir();
     const days = await ponte(['purge', '--days', 'abc'], { cwd });
     expect([days.code, days.stderr.trim()]).toEqual([2, 'ponte: --days must be a whole number of days ≥ 1, not "abc"']);
+    const window = await ponte(['status', '--days', '0'], { cwd });
+    expect([window.code, window.stderr.trim()]).toEqual([2, 'ponte: --days must be a whole number of days ≥ 1, not "0"']);
     const sandbox = await ponte(['sandbox', '--port', 'abc'], { cwd });
     expect([sandbox.code, sandbox.stderr.trim()]).toEqual([2, 'ponte: --port: expected a port number 0–65535, got "abc"']);
     const port = await ponte(['run', '--port', 'abc'], { cwd });

@@ -74,7 +74,8 @@ describe('ponte channel halt and resume', () => {
     expect(held.length).toBeGreaterThanOrEqual(3);
     expect(new Set(held)).toEqual(new Set(['pending']));
 
-    const status = await ponte(['status'], { cwd });
+    const status = await ponte(['status', '--days', '30'], { cwd });
+    expect(status.stdout).toContain('Why they did not go out (rejected, failed, dead; ended in the last 30 days, since ');
     expect(status.stdout).toMatch(/!!! CHANNEL APPIO HALTED since .* \(operator\): halted by an operator: testo del promemoria sbagliato/);
     expect((await ponte(['channel', 'resume', 'appio'], { cwd })).stdout).toContain('channel appio resumed');
     expect((await ponte(['status'], { cwd })).stdout).not.toContain('HALTED');
