@@ -38,11 +38,21 @@ function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
   res.end(JSON.stringify({ error: 'payload too large' }), () => req.destroy());
 }
 
+function parseTarget(target: string | undefined): URL | null {
+  try {
+    return new URL(target ?? '/', 'http://localhost');
+  } catch {
+    return null;
+  }
+}
+
 export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string }): Promise<HttpServer> {
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const handler = routes[`${req.method} ${url.pathname}`];
     void (async () => {
+      // An unparsable target ("GET http://[ HTTP/1.1") must not throw outside the try: one request would end the process.
+      const url = parseTarget(req.url);
+      if (!url) return send(res, { status: 400, body: { error: 'bad request target' } });
+      const handler = routes[`${req.method} ${url.pathname}`];
       try {
         if (!handler) return send(res, { status: 404, body: { error: 'not found' } });
         const raw = await readBody(req, MAX_BODY, { stopWhenTooLarge: true });

@@ -99,4 +99,35 @@ describe('startHttpServer', () => {
     expect(r.headers.get('connection')).toBe('keep-alive');
     expect(await r.json()).toEqual({ n: 1000 });
   });
+
+  it('answers 400 to a request target that is not a URL, and keeps serving', async () => {
+    server = await startHttpServer({ 'GET /x': async () => ({ status: 200, body: 'ok' }) }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }) });
+    const answer = await rawRequest(server.url, 'GET http://[ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await fetch(`${server.url}/x`)).status).toBe(200);
+  });
+
+  it('answers 500 to a handler that throws, without its message or stack, and keeps serving', async () => {
+    server = await startHttpServer({
+      'GET /boom': async () => { throw new Error('postgres://ponte:hunter2@db/ponte refused'); },
+      'GET /x': async () => ({ status: 200, body: 'ok' }),
+    }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }) });
+    const r = await fetch(`${server.url}/boom`);
+    expect(r.status).toBe(500);
+    expect(await r.text()).toBe('{"error":"internal error"}');
+    expect((await fetch(`${server.url}/x`)).status).toBe(200);
+  });
 });
+
+/** Writes `request` as is on a new connection and resolves with all the server answered. */
+function rawRequest(origin: string, request: string): Promise<string> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname);
+    let answer = '';
+    socket.on('data', (c: Buffer) => { answer += c.toString('latin1'); });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.write(request);
+  });
+}
