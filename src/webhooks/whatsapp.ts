@@ -25,7 +25,8 @@ export interface WhatsappWebhookDeps {
   knex: Knex;
   appSecret: string;
   verifyToken: string;
-  cfg: Pick<WhatsappConfig, 'keywords' | 'replies'>;
+  /** phoneNumberId: notifications for another business number of the same Meta app are ignored. */
+  cfg: Pick<WhatsappConfig, 'keywords' | 'replies'> & Partial<Pick<WhatsappConfig, 'phoneNumberId'>>;
   log: Logger;
   /** Free-form reply inside the customer service window. */
   reply: (toE164: string, text: string) => Promise<unknown>;
@@ -55,7 +56,7 @@ export function whatsappWebhookRoutes(deps: WhatsappWebhookDeps): Record<string,
       } catch {
         return { status: 400, body: { error: 'body is not JSON' } };
       }
-      const { statuses, messages } = parseWebhook(body);
+      const { statuses, messages } = parseWebhook(body, deps.cfg.phoneNumberId);
       const now = Date.now();
       let changed = false;
       for (const s of statuses) {

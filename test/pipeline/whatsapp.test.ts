@@ -78,6 +78,29 @@ describe.each(run)('WhatsApp on %s', (dialect) => {
     expect((await fetch(`${p.webhookUrl}?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=4242`)).status).toBe(403);
   });
 
+  it('a signed webhook for another business number of the same Meta app changes nothing here', async () => {
+    p = await makeWaPipeline(dialect);
+    await optIn(p, 1);
+    const value = (phoneNumberId: string) => ({
+      messaging_product: 'whatsapp', metadata: { display_phone_number: '1', phone_number_id: phoneNumberId },
+      messages: [{ from: PHONE(1).slice(1), id: `wamid.IN-${phoneNumberId}`, timestamp: String(Math.floor(Date.now() / 1000)), type: 'text', text: { body: 'STOP' } }],
+      statuses: [{ id: `wamid.OUT-${phoneNumberId}`, status: 'sent', timestamp: String(Math.floor(Date.now() / 1000)), recipient_id: PHONE(1).slice(1), biz_opaque_callback_data: '1' }],
+    });
+    const post = (phoneNumberId: string) => {
+      const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: value(phoneNumberId) }] }] });
+      return fetch(p!.webhookUrl, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Hub-Signature-256': `sha256=${createHmac('sha256', APP_SECRET).update(body).digest('hex')}` }, body });
+    };
+    expect((await post('999999999999999')).status).toBe(200); // Meta must not retry it
+    expect(await p.store.knex('inbound_messages').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await p.store.knex('whatsapp_statuses').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await p.store.knex('consents').where({ phone: PHONE(1) }).first('state')).toEqual({ state: 'opted_in' });
+    expect(p.waSandbox.sends).toHaveLength(0); // no "you are unsubscribed" from our number either
+    // The same notification for our number is taken.
+    expect((await post('106540352242922')).status).toBe(200);
+    expect(await p.store.knex('consents').where({ phone: PHONE(1) }).first('state')).toEqual({ state: 'opted_out' });
+    expect(await p.store.knex('whatsapp_statuses').count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
+
   it('duplicated and reordered status webhooks yield the right final state', async () => {
     p = await makeWaPipeline(dialect, { deliver: whatsappOnly, wa: { statuses: { duplicate: true, reorder: true } } });
     await optIn(p, 1); await optIn(p, 2);

@@ -83,9 +83,12 @@ function millis(v: unknown): number {
 /**
  * Every status update and inbound message of a webhook body, across all entries, changes and
  * array elements. Tolerant: an element without an id (or a status we do not know) is skipped,
- * any other missing field is left out.
+ * any other missing field is left out. With `phoneNumberId`, a change addressed to another
+ * business number is skipped: one Meta app (one app secret, one callback URL) may serve several
+ * numbers, and a STOP written to another office's number, or its status echoing a numeric
+ * biz_opaque_callback_data, is not about our sends.
  */
-export function parseWebhook(body: unknown): { statuses: StatusUpdate[]; messages: InboundMessage[] } {
+export function parseWebhook(body: unknown, phoneNumberId?: string): { statuses: StatusUpdate[]; messages: InboundMessage[] } {
   const statuses: StatusUpdate[] = [];
   const messages: InboundMessage[] = [];
   for (const entry of arr(obj(body)?.entry)) {
@@ -93,6 +96,8 @@ export function parseWebhook(body: unknown): { statuses: StatusUpdate[]; message
       const c = obj(change);
       if (c?.field !== undefined && c.field !== 'messages') continue;
       const value = obj(c?.value);
+      const addressee = obj(value?.metadata)?.phone_number_id;
+      if (phoneNumberId !== undefined && addressee !== undefined && String(addressee) !== phoneNumberId) continue;
       for (const s of arr(value?.statuses)) {
         const update = statusUpdate(obj(s));
         if (update) statuses.push(update);
