@@ -22,9 +22,18 @@ export interface HttpServer {
 
 const MAX_BODY = 4 * 1024 * 1024; // Meta's payloads reach 3 MB
 
+/**
+ * How long a client may take to send its headers, and its whole request. Node's defaults (60 s,
+ * 5 min) let each trickling connection (slowloris) be held for minutes; Meta sends a webhook in
+ * well under a second. Node checks them every `checkEveryMs`.
+ */
+export interface ServerTimeouts { headersMs: number; requestMs: number; checkEveryMs: number }
+const TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, checkEveryMs: 5_000 };
+
 function send(res: ServerResponse, r: Reply): void {
   const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
-  res.writeHead(r.status, { 'Content-Type': r.contentType ?? (typeof r.body === 'object' ? 'application/json' : 'text/plain; charset=utf-8') });
+  // nosniff: the handshake echoes hub.challenge, which must stay text for a browser however it looks.
+  res.writeHead(r.status, { 'Content-Type': r.contentType ?? (typeof r.body === 'object' ? 'application/json' : 'text/plain; charset=utf-8'), 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
 }
 
@@ -46,8 +55,9 @@ function parseTarget(target: string | undefined): URL | null {
   }
 }
 
-export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string }): Promise<HttpServer> {
-  const server = createServer((req, res) => {
+export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string; timeouts?: ServerTimeouts }): Promise<HttpServer> {
+  const t = opts.timeouts ?? TIMEOUTS;
+  const server = createServer({ headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs }, (req, res) => {
     void (async () => {
       // An unparsable target ("GET http://[ HTTP/1.1") must not throw outside the try: one request would end the process.
       const url = parseTarget(req.url);

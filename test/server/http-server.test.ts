@@ -117,6 +117,36 @@ describe('startHttpServer', () => {
     expect(await r.text()).toBe('{"error":"internal error"}');
     expect((await fetch(`${server.url}/x`)).status).toBe(200);
   });
+
+  it('ends a request whose body trickles in past the request timeout (slowloris), and one that never finishes its headers', async () => {
+    server = await startHttpServer({ 'POST /hook': async () => ({ status: 200 }) },
+      { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }), timeouts: { headersMs: 300, requestMs: 300, checkEveryMs: 50 } });
+    const url = new URL(server.url);
+    const held = (start: string) => new Promise<string>((resolve) => {
+      const socket = connect(Number(url.port), url.hostname);
+      let answer = '';
+      socket.on('data', (c: Buffer) => { answer += c.toString('latin1'); });
+      socket.on('error', () => {});
+      // one byte at a time, never the end: only the server's timeout can end this
+      const trickle = setInterval(() => { if (!socket.destroyed) socket.write('a'); }, 20);
+      socket.once('close', () => { clearInterval(trickle); resolve(answer); });
+      socket.write(start);
+    });
+    const [body, headers] = await Promise.all([
+      held('POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n'),
+      held('POST /hook HTTP/1.1\r\nHost: x\r\nX-Slow: '),
+    ]);
+    expect(body).toMatch(/^HTTP\/1\.1 408 /);
+    expect(headers).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it('marks every answer nosniff, so an echoed text is never rendered as HTML', async () => {
+    server = await startHttpServer({ 'GET /echo': async (_req, url) => ({ status: 200, body: url.searchParams.get('s') ?? '' }) }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }) });
+    const r = await fetch(`${server.url}/echo?s=${encodeURIComponent('<script>alert(1)</script>')}`);
+    expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect((await fetch(`${server.url}/nothing`)).headers.get('x-content-type-options')).toBe('nosniff');
+  });
 });
 
 /** Writes `request` as is on a new connection and resolves with all the server answered. */
