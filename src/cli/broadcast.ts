@@ -94,7 +94,7 @@ async function refreshLimit(knex: Knex, wa: WhatsappConfig): Promise<void> {
     return;
   }
   try {
-    const l = await fetchMessagingLimit(axios.create({ timeout: wa.timeoutSeconds * 1000 }), { graphUrl: wa.graphUrl, version: wa.version, phoneNumberId: wa.phoneNumberId, token });
+    const l = await fetchMessagingLimit(axios.create({ timeout: wa.timeoutSeconds * 1000, maxRedirects: 0 }), { graphUrl: wa.graphUrl, version: wa.version, phoneNumberId: wa.phoneNumberId, token });
     await saveMessagingLimit(knex, wa.phoneNumberId, l, Date.now());
   } catch (e) {
     console.error(`note: could not read the messaging limit (${(e as Error).message}): using the one last stored`);

@@ -44,6 +44,9 @@ export class StaffEndpoint {
       const res = await axios.post(this.opts.url, e, {
         headers: { Authorization: `Bearer ${this.token()}`, 'Content-Type': 'application/json' },
         timeout: this.opts.timeoutMs ?? 10_000,
+        // A redirect would take the conversation (a 307 re-sends the body) where the config never
+        // said, and a 302 to a login page would look like a hand-off taken: only a 2xx counts.
+        maxRedirects: 0,
         validateStatus: () => true,
       });
       if (res.status >= 200 && res.status < 300) return true;
