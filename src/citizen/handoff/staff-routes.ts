@@ -42,10 +42,14 @@ function readJson(raw: Buffer): Record<string, unknown> | null {
 
 export function staffRoutes(deps: StaffRoutesDeps): Record<string, Handler> {
   const log = deps.log.child({ routes: 'staff' });
-  const guard = (handle: (body: Record<string, unknown>, phone: string) => Promise<Reply>): Handler => async (req, _url, raw) => {
+  const guard = (handle: (body: Record<string, unknown>, phone: string) => Promise<Reply>): Handler => async (req, url, raw) => {
     const token = (deps.env ?? process.env)[deps.tokenEnv];
     if (!token) return { status: 503, body: { error: `staff replies are disabled: set environment variable ${deps.tokenEnv}` } };
-    if (!authorised(req.headers.authorization, token)) return { status: 401, body: { error: 'missing or wrong Bearer token' } };
+    if (!authorised(req.headers.authorization, token)) {
+      // Visible to whoever watches the logs: someone guessing the token, or staff's system with an old one.
+      log.warn({ path: url.pathname, bearer: Boolean(req.headers.authorization) }, 'staff route refused: missing or wrong Bearer token');
+      return { status: 401, body: { error: 'missing or wrong Bearer token' } };
+    }
     const body = readJson(raw);
     if (!body) return { status: 400, body: { error: 'body must be a JSON object' } };
     const phone = typeof body.phone === 'string' ? toE164(body.phone, 'IT') : null;

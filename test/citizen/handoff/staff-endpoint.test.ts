@@ -1,11 +1,19 @@
 // The staff endpoint gets the conversation in clear with the Bearer token: a redirect must not
-// carry either anywhere else (the configured URL is the one that was checked to be https).
+// carry either anywhere else (the configured URL is the one that was checked to be https). The
+// staff routes take that token back, and refuse everyone while it is unset.
 import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
 import { StaffEndpoint, type StaffEvent } from '../../../src/citizen/handoff/staff-endpoint.js';
+import { staffRoutes } from '../../../src/citizen/handoff/staff-routes.js';
+import { startHttpServer, type HttpServer } from '../../../src/server/http-server.js';
 
 const servers: Server[] = [];
-afterEach(async () => { await Promise.all(servers.splice(0).map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); }))); });
+const httpServers: HttpServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => { s.closeAllConnections(); s.close(r); })));
+  await Promise.all(httpServers.splice(0).map((s) => s.close()));
+});
 
 async function serve(handle: (url: string, body: string, auth: string | undefined) => { status: number; location?: string }): Promise<string> {
   const server = createServer((req, res) => {
@@ -42,5 +50,37 @@ describe('StaffEndpoint', () => {
     const staff = await serve((url, body, auth) => { seen.push(`${url} ${auth ?? ''} ${JSON.parse(body).event}`); return { status: 204 }; });
     expect(await new StaffEndpoint({ url: `${staff}/handoff`, tokenEnv: 'T', env: { T: 'staff-token' }, timeoutMs: 2000 }).post(event)).toBe(true);
     expect(seen).toEqual(['/handoff Bearer staff-token handoff']);
+  });
+});
+
+describe('staff routes', () => {
+  const start = async (env: NodeJS.ProcessEnv, lines: string[] = []) => {
+    const log = pino({ level: 'info' }, { write: (l: string) => { lines.push(l); } });
+    // The store and WhatsApp are never reached by a refused request.
+    const unused = new Proxy({}, { get: () => { throw new Error('reached past the guard'); } }) as never;
+    const server = await startHttpServer(staffRoutes({ knex: unused, tokenEnv: 'PONTE_HANDOFF_TOKEN', env, log, sendText: unused }), { host: '127.0.0.1', port: 0, log });
+    httpServers.push(server);
+    return (auth: string | undefined) => fetch(`${server.url}/staff/close`, { method: 'POST', headers: auth ? { Authorization: auth } : {}, body: '{}' });
+  };
+
+  it('refuse everyone while the token variable is unset, even a request with an empty Bearer', async () => {
+    const post = await start({ PONTE_HANDOFF_TOKEN: '' });
+    for (const auth of [undefined, 'Bearer ', 'Bearer x']) {
+      const r = await post(auth);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({ error: 'staff replies are disabled: set environment variable PONTE_HANDOFF_TOKEN' });
+    }
+  });
+
+  it('refuse a missing, wrong, longer or shorter token, and log each refusal without the token', async () => {
+    const lines: string[] = [];
+    const post = await start({ PONTE_HANDOFF_TOKEN: 'staff-token-0123456789' }, lines);
+    for (const auth of [undefined, 'Bearer staff-token-012345678', 'Bearer staff-token-01234567890', 'Bearer STAFF-TOKEN-0123456789', 'Basic staff-token-0123456789', 'staff-token-0123456789']) {
+      expect((await post(auth)).status, auth).toBe(401);
+    }
+    expect(lines.filter((l) => l.includes('staff route refused'))).toHaveLength(6);
+    expect(lines.join('')).not.toContain('staff-token');
+    // the right token passes the guard (and meets the body check)
+    expect((await post('Bearer staff-token-0123456789')).status).toBe(400);
   });
 });
