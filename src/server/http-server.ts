@@ -38,13 +38,27 @@ function send(res: ServerResponse, r: Reply): void {
 }
 
 /**
- * 413 without reading the rest of the body: waiting for its end would let a slow or endless
+ * Body bytes all requests being handled may hold together. The signature can only be checked on a
+ * whole body, so without a bound a few hundred unsigned 4 MiB POSTs at once would buffer gigabytes
+ * and get the process killed; past it a request gets 503, which Meta retries.
+ */
+const BODY_BUDGET = 64 * 1024 * 1024;
+
+/**
+ * 413 (or 503) without reading the rest of the body: waiting for its end would let a slow or endless
  * upload hold the connection until Node's request timeout. The connection cannot carry another
  * request with unread body bytes on it, so it is closed once the answer is out.
  */
-function refuseTooLarge(req: IncomingMessage, res: ServerResponse): void {
-  res.writeHead(413, { 'Content-Type': 'application/json', Connection: 'close' });
-  res.end(JSON.stringify({ error: 'payload too large' }), () => req.destroy());
+function refuseBody(req: IncomingMessage, res: ServerResponse, status: 413 | 503): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'X-Content-Type-Options': 'nosniff', Connection: 'close' });
+  res.end(JSON.stringify({ error: status === 413 ? 'payload too large' : 'busy, retry later' }), () => req.destroy());
+}
+
+/** The most body bytes `req` can bring: its Content-Length, the limit when chunked, 0 with neither. */
+function bodyBound(req: IncomingMessage): number {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined) return Math.min(Number(declared), MAX_BODY);
+  return req.headers['transfer-encoding'] !== undefined ? MAX_BODY : 0;
 }
 
 function parseTarget(target: string | undefined): URL | null {
@@ -55,24 +69,36 @@ function parseTarget(target: string | undefined): URL | null {
   }
 }
 
-export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string; timeouts?: ServerTimeouts }): Promise<HttpServer> {
+export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string; timeouts?: ServerTimeouts; bodyBudget?: number }): Promise<HttpServer> {
   const t = opts.timeouts ?? TIMEOUTS;
+  const budget = opts.bodyBudget ?? BODY_BUDGET;
+  let reserved = 0;
   const server = createServer({ headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs }, (req, res) => {
     void (async () => {
       // An unparsable target ("GET http://[ HTTP/1.1") must not throw outside the try: one request would end the process.
       const url = parseTarget(req.url);
       if (!url) return send(res, { status: 400, body: { error: 'bad request target' } });
       const handler = routes[`${req.method} ${url.pathname}`];
+      let held = 0;
       try {
         if (!handler) return send(res, { status: 404, body: { error: 'not found' } });
+        if (Number(req.headers['content-length'] ?? 0) > MAX_BODY) return refuseBody(req, res, 413);
+        const bound = bodyBound(req);
+        if (reserved + bound > budget) {
+          opts.log.warn({ path: url.pathname, reservedBytes: reserved }, 'HTTP request refused (503): too many request bodies being read at once');
+          return refuseBody(req, res, 503);
+        }
+        reserved += held = bound;
         const raw = await readBody(req, MAX_BODY, { stopWhenTooLarge: true });
-        if (raw === null) return refuseTooLarge(req, res);
+        if (raw === null) return refuseBody(req, res, 413);
         const reply = await handler(req, url, raw);
         send(res, reply);
         if (reply.after) reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed'));
       } catch (e) {
         opts.log.error({ err: e, path: url.pathname }, 'HTTP handler failed');
         if (!res.headersSent) send(res, { status: 500, body: { error: 'internal error' } });
+      } finally {
+        reserved -= held;
       }
     })();
   });

@@ -1,5 +1,6 @@
 // The server `ponte run` starts hands each route the raw body bytes (the webhook signature is over
-// them) and refuses a body past its limit before any handler sees it.
+// them) and refuses a body past its limit, or past what all requests may hold together, before
+// any handler sees it.
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -146,6 +147,43 @@ describe('startHttpServer', () => {
     expect(r.headers.get('content-type')).toBe('text/plain; charset=utf-8');
     expect(r.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await fetch(`${server.url}/nothing`)).headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('answers 503 to a body that would pass what all requests may hold together, and takes it again once memory is freed', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((r) => { release = r; });
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    const seen: number[] = [];
+    server = await startHttpServer({
+      'POST /slow': async (_req, _url, raw) => { entered(); await released; return { status: 200, body: { n: raw.length } }; },
+      'POST /hook': async (_req, _url, raw) => { seen.push(raw.length); return { status: 200 }; },
+      'GET /x': async () => ({ status: 200 }),
+    }, { host: '127.0.0.1', port: 0, log: pino({ level: 'silent' }), bodyBudget: 1000 });
+    const slow = fetch(`${server.url}/slow`, { method: 'POST', body: 'a'.repeat(600) });
+    await inHandler; // 600 bytes held
+    const busy = await fetch(`${server.url}/hook`, { method: 'POST', body: 'b'.repeat(500) });
+    expect(busy.status).toBe(503);
+    expect(await busy.json()).toEqual({ error: 'busy, retry later' });
+    expect((await fetch(`${server.url}/hook`, { method: 'POST', body: 'c'.repeat(400) })).status).toBe(200); // fits
+    expect((await fetch(`${server.url}/x`)).status).toBe(200); // no body, nothing to hold
+    release();
+    expect(await (await slow).json()).toEqual({ n: 600 });
+    expect((await fetch(`${server.url}/hook`, { method: 'POST', body: 'b'.repeat(500) })).status).toBe(200);
+    expect(seen).toEqual([400, 500]);
+  });
+
+  it('frees what an upload cut short had reserved', async () => {
+    let failed!: () => void;
+    const handlerFailed = new Promise<void>((r) => { failed = r; });
+    const log = pino({ level: 'error' }, { write: (l: string) => { if (l.includes('HTTP handler failed')) failed(); } });
+    server = await startHttpServer({ 'POST /hook': async () => ({ status: 200 }) }, { host: '127.0.0.1', port: 0, log, bodyBudget: 1000 });
+    const url = new URL(server.url);
+    const socket = connect(Number(url.port), url.hostname);
+    socket.on('error', () => {});
+    socket.write('POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n' + 'a'.repeat(100), () => socket.destroy());
+    await handlerFailed; // the server saw the upload end short
+    expect((await fetch(`${server.url}/hook`, { method: 'POST', body: 'b'.repeat(600) })).status).toBe(200);
   });
 });
 
