@@ -94,6 +94,33 @@ describe('pollFeed', () => {
   });
 });
 
+describe('feedHttp', () => {
+  it('refuses a feed larger than 5 MiB instead of buffering it', async () => {
+    const { feedHttp, pollFeed } = await import('../../src/broadcast/feeds/poll-feed.js');
+    const { createServer } = await import('node:http');
+    // A page that keeps going: 6 MiB of items.
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/rss+xml' });
+      const item = '<item><guid>x</guid><title>' + 'a'.repeat(1000) + '</title></item>';
+      let sent = 0;
+      res.write('<rss><channel>');
+      const more = () => { while (sent < 6 * 1024 * 1024) { sent += item.length; if (!res.write(item)) return void res.once('drain', more); } res.end('</channel></rss>'); };
+      res.on('error', () => {});
+      more();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      store = await testStore('sqlite');
+      const { port } = server.address() as { port: number };
+      const feed = citizenServiceSchema.parse({ feeds: [{ id: 'big', url: `http://127.0.0.1:${port}/feed.xml`, topic: 'notizie', template: 'notizie_comune' }] }).feeds[0]!;
+      await expect(pollFeed(feed, { knex: store.knex, service, settings, templates, phoneNumberId: '1', http: feedHttp() })).rejects.toThrow(/maxContentLength/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
 describe('scheduleFeeds (ponte run)', () => {
   it('reads each feed on its schedule and wakes the dispatcher when an item became a broadcast', async () => {
     const { scheduleFeeds } = await import('../../src/broadcast/feeds/schedule-feeds.js');

@@ -2,7 +2,7 @@
 // broadcasts. The first read only records where the feed stands, so a feed's back catalogue is
 // never broadcast; from then on, items published after the previous read go out.
 import { readFile } from 'node:fs/promises';
-import type { AxiosInstance } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
 import type { Knex } from 'knex';
 import { parseFeed } from './parse-feed.js';
 import { broadcastFeedItems } from './feed-broadcasts.js';
@@ -10,6 +10,14 @@ import type { BroadcastDeps } from '../create.js';
 import type { CitizenServiceSettings } from '../validate.js';
 
 export type FeedConfig = CitizenServiceSettings['feeds'][number];
+
+/**
+ * The client feeds are read with. A news feed is a few hundred kB: a page that never ends (a
+ * broken or hijacked site) must fail the read, not be buffered until `ponte run` runs out of memory.
+ */
+export function feedHttp(): AxiosInstance {
+  return axios.create({ timeout: 15_000, maxContentLength: 5 * 1024 * 1024, maxRedirects: 5 });
+}
 
 async function load(url: string, http: AxiosInstance): Promise<string> {
   if (!/^https?:\/\//.test(url)) return readFile(url, 'utf8');

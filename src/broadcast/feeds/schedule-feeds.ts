@@ -1,17 +1,16 @@
 // `ponte run`'s feed tasks: each configured feed read on its schedule; new items become
 // broadcasts the dispatcher then sends like any delivery.
 import cron, { type ScheduledTask } from 'node-cron';
-import axios from 'axios';
 import type { AppContext } from '../../app/context.js';
 import { loadCitizenService } from '../../citizen/service/index.js';
-import { pollFeed } from './poll-feed.js';
+import { feedHttp, pollFeed } from './poll-feed.js';
 
 export function scheduleFeeds(app: AppContext, wake: () => void): ScheduledTask[] {
   const settings = app.config.citizenService;
   const wa = app.config.channels.whatsapp;
   if (!settings?.enabled || !wa || settings.feeds.length === 0) return [];
   const service = loadCitizenService(settings.file).service;
-  const http = axios.create({ timeout: 15_000 });
+  const http = feedHttp();
   return settings.feeds.map((feed) => cron.schedule(feed.schedule, async () => {
     const log = app.log.child({ feed: feed.id });
     try {
