@@ -37,7 +37,8 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
   const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics });
-  const loop = new DispatchLoop(dispatcher, log);
+  const loop = new DispatchLoop(dispatcher, log, undefined, app.store.outage);
+  const outage = app.store.outage;
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
   // loudly. Not an operator's `ponte channel halt`: that stands until `ponte channel resume`.
   const alerts = await activeAlerts(app.store.knex);
@@ -93,7 +94,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   };
 
   for (const inst of app.instances.filter((i) => i.settings.enabled)) {
-    tasks.push(cron.schedule(inst.settings.schedule, () => poll(inst.id).catch((e) => log.error({ err: e, connector: inst.id }, 'connector run crashed')), {
+    tasks.push(cron.schedule(inst.settings.schedule, () => poll(inst.id).catch((e) => outage?.report(e) || log.error({ err: e, connector: inst.id }, 'connector run crashed')), {
       timezone: config.timeZone, noOverlap: true, name: `connector:${inst.id}`,
     }));
   }
@@ -107,7 +108,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     log.info({ ...counts, days, cutoff: new Date(cutoff).toISOString() }, 'retention purge done');
   };
   tasks.push(cron.schedule(schedule, () => scheduledPurge()
-    .catch((e) => log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
+    .catch((e) => outage?.report(e) || log.error({ err: e }, 'retention purge failed; the next scheduled run retries')), { timezone: config.timeZone, noOverlap: true, name: 'purge' }));
   log.info({ connectors: app.instances.map((i) => `${i.id} (${i.settings.schedule})`), dispatcher: config.dispatcher.schedule, purge: schedule, store: app.store.where }, 'ponte running');
   const undeclared = undeclaredTemplatesWarning(config);
   if (undeclared) log.warn(undeclared);
@@ -236,7 +237,7 @@ async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number;
   const lastSeen = others?.at == null ? null : Number(others.at);
   const holdUntil = lastSeen === null || !io ? 0 : Math.max(lastSeen, now) + HEARTBEAT_MS + windowMs;
   await beat();
-  const timer = setInterval(() => { beat().catch((e: unknown) => app.log.warn({ err: e }, 'heartbeat failed')); }, HEARTBEAT_MS);
+  const timer = setInterval(() => { beat().catch((e: unknown) => app.store.outage?.report(e) || app.log.warn({ err: e }, 'heartbeat failed')); }, HEARTBEAT_MS);
   timer.unref();
   return {
     holdUntil,

@@ -37,7 +37,7 @@ export async function startAppServer(app: AppContext, opts: { wake?: () => void;
     Object.assign(routes, whatsappWebhookRoutes(webhook));
     // Replies left in the outbox (a kill after a message's commit, a failed send) go out here.
     const send = replySender(webhook);
-    const sweep = () => sweepReplies(app.store.knex, send, app.log).catch((e: unknown) => app.log.warn({ err: e }, 'reply outbox sweep failed; the next one retries'));
+    const sweep = () => sweepReplies(app.store.knex, send, app.log).catch((e: unknown) => app.store.outage?.report(e) || app.log.warn({ err: e }, 'reply outbox sweep failed; the next one retries'));
     void sweep();
     sweeper = setInterval(() => void sweep(), REPLY_SWEEP_MS);
     sweeper.unref();

@@ -72,7 +72,7 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
   const renew = setInterval(() => {
     renewLease(knex, lease, leaseMs, clock())
       .then((ok) => { if (!ok) abort.abort(new FencedError(instance.id)); })
-      .catch((e: unknown) => log.warn({ err: e }, 'lease renewal failed'));
+      .catch((e: unknown) => deps.store.outage?.report(e) || log.warn({ err: e }, 'lease renewal failed'));
   }, Math.max(1000, leaseMs / 3));
   renew.unref();
 
@@ -89,7 +89,7 @@ export async function runConnector(instance: ConnectorInstance, deps: RunnerDeps
     if (e instanceof SimulatedCrash) { clearInterval(renew); throw e; } // a dead process records nothing
     status = e instanceof FencedError || abort.signal.reason instanceof FencedError ? 'fenced' : 'failed';
     error = maskText(e instanceof Error ? e.message : String(e));
-    log.error({ err: e, status }, 'poll failed; it will be retried at the next schedule');
+    if (!deps.store.outage?.report(e)) log.error({ err: e, status }, 'poll failed; it will be retried at the next schedule');
   } finally {
     clearInterval(renew);
   }

@@ -13,6 +13,7 @@ import { SimulatedCrash, type CrashPoint } from '../util/crash-point.js';
 import { activeAlerts, alertKey, HALT_RETRY_MS, parseAlertKey, raiseAlert } from '../store/channel-alerts.js';
 import { AttemptLog } from '../store/attempts.js';
 import { DeliveryWriter } from '../store/write-deliveries.js';
+import { isUnreachable } from '../store/outage.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import { ProviderSlots } from './provider-slots.js';
 
@@ -178,7 +179,7 @@ export class Dispatcher {
     } finally {
       // Claimed but never started (a stop, or an error): given back for the next pass or process.
       await (refilling as Promise<void> | null)?.catch(() => undefined);
-      await this.release(queue.splice(0)).catch((e: unknown) => this.deps.log.warn({ err: e }, 'could not give back unstarted claims; their leases expire'));
+      await this.release(queue.splice(0)).catch((e: unknown) => this.deps.store.outage?.report(e) || this.deps.log.warn({ err: e }, 'could not give back unstarted claims; their leases expire'));
       while (this.deferred.size) await Promise.all(this.deferred);
       while (this.raising.size) await Promise.all(this.raising);
       await this.writer.settle();
@@ -200,12 +201,31 @@ export class Dispatcher {
   /** Outcome writes in flight: awaited before a pass ends; a refused one is a lost claim. */
   private readonly deferred = new Set<Promise<void>>();
 
-  private defer(id: number, written: Promise<void>): void {
-    const p = written.then(() => undefined, (e: unknown) => {
+  private defer(id: number, write: () => Promise<void>): void {
+    const p = this.recorded(write).then(() => undefined, (e: unknown) => {
       if (e instanceof LostLeaseError) this.deps.log.warn({ delivery: id }, e.message);
       else this.deps.log.error({ err: e, delivery: id }, 'could not record the outcome of a delivery; its lease expiry makes it uncertain');
     }).finally(() => this.deferred.delete(p));
     this.deferred.add(p);
+  }
+
+  /**
+   * An outcome the provider has given is written however long the store is away: dropped, it left
+   * the delivery `sending`, and the next pass held it uncertain although IO had answered. The pass
+   * ends only once these are written, so its successor's recovery of stale sends cannot come first.
+   * (Another process may take the claim over meanwhile, once its lease has run out: the write is
+   * then refused, and the delivery is what that process made of it.)
+   */
+  private async recorded(write: () => Promise<void>): Promise<void> {
+    for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 4_000)) {
+      try {
+        return await write();
+      } catch (e) {
+        if (!isUnreachable(e)) throw e;
+        this.deps.store.outage?.report(e);
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
   }
 
   /** Backpressure: a store slower than the provider must not let unrecorded outcomes pile up. */
@@ -236,7 +256,7 @@ export class Dispatcher {
         token,
         attempts: this.attempts,
         writer: this.writer,
-        defer: (id, written) => this.defer(id, written),
+        defer: (id, write) => this.defer(id, write),
         timeZone: this.deps.timeZone ?? 'Europe/Rome',
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,
@@ -259,7 +279,8 @@ export class Dispatcher {
         return 'lost';
       }
       // An unexpected bug must not stop the other deliveries: log it; the lease expiry retries it.
-      this.deps.log.error({ err: e, delivery: item.delivery.id }, 'unexpected error while processing a delivery');
+      // A store gone away is said once for the process (no request left: the claim runs out).
+      if (!this.deps.store.outage?.report(e)) this.deps.log.error({ err: e, delivery: item.delivery.id }, 'unexpected error while processing a delivery');
       return 'lost';
     }
   }

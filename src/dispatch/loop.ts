@@ -2,13 +2,14 @@
 // drains at once: a trigger during a drain just asks for one more pass.
 import type { Logger } from 'pino';
 import type { Dispatcher, DrainStats } from './dispatcher.js';
+import type { StoreOutage } from '../store/outage.js';
 
 export class DispatchLoop {
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
 
-  constructor(private readonly dispatcher: Dispatcher, private readonly log: Logger, private readonly onDrain?: (s: DrainStats) => void) {}
+  constructor(private readonly dispatcher: Dispatcher, private readonly log: Logger, private readonly onDrain?: (s: DrainStats) => void, private readonly outage?: StoreOutage) {}
 
   trigger(): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -23,7 +24,7 @@ export class DispatchLoop {
           const stats = await this.dispatcher.drain();
           this.onDrain?.(stats);
         } catch (e) {
-          this.log.error({ err: e }, 'dispatcher pass failed; the next pass retries');
+          if (!this.outage?.report(e)) this.log.error({ err: e }, 'dispatcher pass failed; the next pass retries');
         }
       } while (this.again && !this.stopped);
     })().finally(() => { this.running = null; });

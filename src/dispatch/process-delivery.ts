@@ -39,7 +39,8 @@ export interface ProcessDeps {
    * the write joins the next group commit (the dispatcher awaits them all before a pass ends).
    * Only `sending` is awaited: it must be durable before the request leaves.
    */
-  defer: (deliveryId: number, write: Promise<void>) => void;
+  /** Records an outcome, retried while the store cannot be reached (the write is called again). */
+  defer: (deliveryId: number, write: () => Promise<void>) => void;
   /** Local time zone of quiet hours. */
   timeZone: string;
   crashPoint?: CrashPoint | undefined;
@@ -179,7 +180,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       // Not sent (a try before it, if any, failed transiently): pending, put off like the sends the
       // halt caught in flight (a resume makes them all due at once); no attempt spent if none was made.
       log.warn({ err: err.message }, 'channel halted before this send left: kept pending');
-      deps.defer(d.id, deps.writer.write(d.id, deps.token, state, { state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, last_error: maskText(err.message), next_attempt_at: clock() + HALT_RETRY_MS }, clock()));
+      deps.defer(d.id, () => deps.writer.write(d.id, deps.token, state, { state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, last_error: maskText(err.message), next_attempt_at: clock() + HALT_RETRY_MS }, clock()));
       return 'held';
     }
     if (!(err instanceof ChannelError)) throw err;
@@ -293,7 +294,7 @@ async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Out
 
 /** Records an outcome: handed to the dispatcher, which awaits it before its pass ends. */
 function outcome(deps: ProcessDeps, id: number, from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> {
-  deps.defer(id, deps.writer.write(id, deps.token, from, patch, deps.clock()));
+  deps.defer(id, () => deps.writer.write(id, deps.token, from, patch, deps.clock()));
   return Promise.resolve(patch.state);
 }
 

@@ -32,7 +32,9 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
     await withTimeout(deps.store.knex.raw('select 1'), timeoutMs, 'select 1');
   } catch (e) {
     checks.store = 'failed';
-    problems.push(`store: not reachable (${message(e)})`);
+    // Named (without credentials): an operator with several stores, or a process left on the
+    // default SQLite file, sees at once which one is meant.
+    problems.push(`store${deps.store.where ? ` ${deps.store.where}` : ''}: not reachable (${message(e)})`);
     // Nothing else can be read without the store.
     return { ready: false, checks, problems };
   }

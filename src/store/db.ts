@@ -2,6 +2,7 @@
 import knexFactory, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 import { knexLog } from './knex-log.js';
+import { StoreOutage } from './outage.js';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -31,6 +32,8 @@ export interface Store {
   dialect: StoreDialect;
   /** Which store this is and which setting chose it (StoreConfig.where). */
   where?: string;
+  /** Said once when the store goes away under a running process, and when it is back (opened with a logger). */
+  outage?: StoreOutage;
   close(): Promise<void>;
 }
 
@@ -73,14 +76,20 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
     return { ...storeFromKnex(knex), where: cfg.where ?? `SQLite file ${filename}` };
   }
   if (!cfg.url) throw new Error(`store: client "${cfg.client}" needs a connection URL (set DATABASE_URL)`);
+  const outage = opts.log ? new StoreOutage(cfg.where ?? `the ${cfg.client} store`, opts.log) : undefined;
   const knex = knexFactory({
     client: cfg.client,
     connection: cfg.url,
     pool: { min: 0, max: cfg.pool?.max ?? 10 },
-    log: knexLog(opts.log),
+    log: knexLog(opts.log, 'store', outage),
     ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
   });
-  return { ...storeFromKnex(knex), ...(cfg.where ? { where: cfg.where } : {}) };
+  outage?.probe(knex);
+  const store = storeFromKnex(knex);
+  return {
+    ...store, ...(cfg.where ? { where: cfg.where } : {}), ...(outage ? { outage } : {}),
+    close: () => { outage?.close(); return store.close(); },
+  };
 }
 
 /** Host, port and database of a connection URL: never its user or password. */

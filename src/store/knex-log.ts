@@ -5,11 +5,14 @@
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { maskText } from '../util/mask.js';
+import type { StoreOutage } from './outage.js';
 
 const firstLine = (m: unknown): string => maskText(String(m instanceof Error ? m.message : m).split('\n')[0]!.trim());
 
-export function knexLog(log?: Logger, what = 'store'): NonNullable<Knex.Config['log']> {
+export function knexLog(log?: Logger, what = 'store', outage?: StoreOutage): NonNullable<Knex.Config['log']> {
   const emit = (level: 'warn' | 'error') => (m: unknown) => {
+    // A lost connection, each retry of it: the outage says it once for the whole process.
+    if (log && outage?.report(m)) return log.debug({ component: what }, firstLine(m));
     if (log) log[level]({ component: what }, firstLine(m));
     else process.stderr.write(`ponte: ${what}: ${firstLine(m)}\n`);
   };

@@ -85,4 +85,10 @@ describe('checkReadiness', () => {
       problems: ['store: not reachable (select 1: no answer within 50 ms)'],
     });
   });
+
+  it('names the store it cannot reach, as the start line does (never its password)', async () => {
+    const hung = { knex: { raw: () => new Promise(() => {}) } as unknown as Knex, dialect: 'postgres', where: 'PostgreSQL 10.0.0.5:5432/ponte (from $DATABASE_URL)', close: async () => {} } satisfies Store;
+    const r = await checkReadiness({ store: hung, channels: ['appio'], timeoutMs: 50 });
+    expect(r.problems).toEqual(['store PostgreSQL 10.0.0.5:5432/ponte (from $DATABASE_URL): not reachable (select 1: no answer within 50 ms)']);
+  });
 });

@@ -1,0 +1,80 @@
+// The store going away under a running process (a PostgreSQL restart, a failover, a network blip):
+// every part of the daemon meets it at once (claims, outcome writes, polls, heartbeats, knex's own
+// pool), and each logging its own stack trace, every second, buried the one fact an operator needs.
+// Here it is said once, naming the store (never its password), then once more when it is back.
+// Work meanwhile waits and is retried by its own schedule; nothing is dropped.
+import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { maskText } from '../util/mask.js';
+import { withTimeout } from '../metrics/timeout.js';
+
+// Node's socket errors, PostgreSQL's connection class (08…) and its shutdown / starting-up codes,
+// SQL Server's: this store cannot be reached now, whatever the statement.
+const CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE',
+  '57P01', '57P02', '57P03', 'ESOCKET', 'ETIMEOUT']);
+const MESSAGES = /Connection terminated|Connection ended unexpectedly|terminating connection due to administrator command|Client has encountered a connection error|Knex: Timeout acquiring a connection|timeout expired|connection timeout/i;
+
+const CODE_IN_TEXT = new RegExp(`\\b(${[...CODES].filter((c) => c.startsWith('E')).join('|')})\\b`);
+
+/** True when e (an error, or knex's pool message) says the store cannot be reached, as opposed to a statement it refused. */
+export function isUnreachable(e: unknown): boolean {
+  if (typeof e === 'string') return MESSAGES.test(e) || CODE_IN_TEXT.test(e);
+  if (!(e instanceof Error)) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && (CODES.has(code) || code.startsWith('08'))) return true;
+  if (e.name === 'KnexTimeoutError' || MESSAGES.test(e.message)) return true;
+  return e.cause !== undefined && e.cause !== e && isUnreachable(e.cause);
+}
+
+const firstLine = (e: unknown) => maskText(String(e instanceof Error ? e.message : e).split('\n')[0]!.trim());
+
+export class StoreOutage {
+  private since: number | null = null;
+  private timer: NodeJS.Timeout | undefined;
+  private knex: Knex | undefined;
+
+  constructor(private readonly where: string, private readonly log: Logger, private readonly probeMs = 2_000) {}
+
+  /** The store's knex, probed while it is away (set once the store is open). */
+  probe(knex: Knex): void {
+    this.knex = knex;
+  }
+
+  /** Whether the store is known to be away now. */
+  get down(): boolean {
+    return this.since !== null;
+  }
+
+  /**
+   * True when e means the store cannot be reached: said (once per outage) here, so the caller logs
+   * nothing of its own. False for any other error, which the caller reports as before.
+   */
+  report(e: unknown): boolean {
+    if (!isUnreachable(e)) return false;
+    if (this.since !== null) return true;
+    this.since = Date.now();
+    this.log.error({ store: this.where, err: firstLine(e) },
+      `store unreachable: ${this.where}: ${firstLine(e)}. Polls, sends and status reads wait and resume when it answers again; `
+      + 'provider answers already received are kept and recorded then');
+    this.watch();
+    return true;
+  }
+
+  private watch(): void {
+    this.timer = setTimeout(() => {
+      const knex = this.knex;
+      if (!knex) return;
+      // Bounded: on a blackholed network the probe's connect would hang for knex's acquire timeout.
+      withTimeout(knex.raw('select 1'), Math.max(this.probeMs, 3_000), 'select 1').then(() => {
+        const seconds = Math.round((Date.now() - this.since!) / 100) / 10;
+        this.since = null;
+        this.log.warn({ store: this.where, seconds }, `store reachable again after ${seconds} s: ${this.where}`);
+      }, () => this.watch());
+    }, this.probeMs);
+    this.timer.unref();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+  }
+}
