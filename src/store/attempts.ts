@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Store } from './db.js';
 import { jsonEachRows, recordsetFrom } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
+import { isUnreachable } from './outage.js';
 
 export interface AttemptRecord {
   deliveryId: number;
@@ -55,10 +56,10 @@ export class AttemptLog {
     return this.buffer.splice(0);
   }
 
-  putBack(records: AttemptRecord[]): void {
+  putBack(records: AttemptRecord[], delayMs = this.maxDelayMs): void {
     if (records.length === 0) return;
     this.buffer.unshift(...records);
-    this.timer ??= setTimeout(() => { void this.flush(); }, this.maxDelayMs);
+    this.timer ??= setTimeout(() => { void this.flush(); }, delayMs);
   }
 
   add(a: AttemptRecord): void {
@@ -72,7 +73,11 @@ export class AttemptLog {
     this.timer = undefined;
     const rows = this.buffer.splice(0);
     if (rows.length === 0) return this.writing;
-    this.writing = this.writing.then(() => this.insert(rows)).then(() => undefined, () => undefined);
+    // Kept while the store cannot be reached (the dispatcher stops claiming then, so they do not
+    // pile up); dropped on any other error, as a statement the store refuses would be refused again.
+    this.writing = this.writing.then(() => this.insert(rows)).then(() => undefined, (e: unknown) => {
+      if (isUnreachable(e)) this.putBack(rows, RETRY_MS);
+    });
     return this.writing;
   }
 
@@ -91,6 +96,9 @@ export class AttemptLog {
     await queryRows(this.store, `insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }
 }
+
+/** A flush the store could not take is tried again this much later. */
+const RETRY_MS = 2_000;
 
 const COLUMNS = ['delivery_id', 'kind', 'started_at', 'duration_ms', 'outcome', 'http_status', 'error'] as const;
 const TYPES = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text'];

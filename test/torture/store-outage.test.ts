@@ -98,6 +98,9 @@ describe.runIf(run.includes('postgres'))('the PostgreSQL store goes away under `
     if (process.env.DRILL_DUMP) (await import('node:fs')).writeFileSync(process.env.DRILL_DUMP, p.tail());
     expect(v.violations).toEqual([]);
     expect(v).toMatchObject({ messages: total, processed: total, uncertain: 0, duplicates: 0, lost: 0 });
+    // The attempts log kept every send, those of the outage included (`ponte delivery show`).
+    const sends = await w.store()('delivery_attempts').where({ kind: 'send' }).count({ n: '*' }).first();
+    expect(Number(sends?.n)).toBe(w.postsSince(0).length);
     // Said once, naming the store (not its password), and once when it is back; nothing per delivery.
     const store = /PostgreSQL 127\.0\.0\.1:\d+\/test \(from \$PONTE_TORTURE_DATABASE_URL\)/.source;
     const outage = p.messages.filter((m) => /^store (unreachable|reachable again)/.test(m));
