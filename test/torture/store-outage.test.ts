@@ -95,7 +95,6 @@ describe.runIf(run.includes('postgres'))('the PostgreSQL store goes away under `
 
     const v = await w.verdict(new Map());
     console.log(`[store-outage ${mode}] cut ${((restoreAt - cutAt) / 1000).toFixed(1)} s; recovered in ${((Date.now() - restoreAt) / 1000).toFixed(1)} s`, JSON.stringify(v), JSON.stringify(progress.states));
-    if (process.env.DRILL_DUMP) (await import('node:fs')).writeFileSync(process.env.DRILL_DUMP, p.tail());
     expect(v.violations).toEqual([]);
     expect(v).toMatchObject({ messages: total, processed: total, uncertain: 0, duplicates: 0, lost: 0 });
     // The attempts log kept every send, those of the outage included (`ponte delivery show`).
