@@ -105,6 +105,17 @@ describe('checkRecipient: POST /profiles', () => {
     expect(profiles()).toBe(3);
   });
 
+  it('keeps only the passed checks a retry could still reuse: expired ones go, not only past 10,000', async () => {
+    let now = Date.UTC(2026, 11, 5, 9, 0, 0);
+    const { ch } = await setup({}, { now: () => now });
+    for (let id = 1; id <= 30; id++) {
+      await ch.checkRecipient({ ...delivery(fiscalCode(200 + id)), deliveryId: id });
+      now += 60_000; // a steady stream: one finished delivery a minute
+    }
+    // Those of the last 10 minutes (a retry may come), not all 30.
+    expect(ch.profileChecksKept).toBeLessThanOrEqual(11);
+  });
+
   it('sends exactly {fiscal_code} with the service key and maps the three outcomes', async () => {
     const [blocked, absent, english] = [fiscalCode(101), fiscalCode(102), fiscalCode(103)];
     const { sb, ch } = await setup({
