@@ -5,10 +5,12 @@
 // are deleted from the back-office, as paid or past notices are, so each poll's work stays level:
 // only the daemon's own state could then grow.
 //   tsx bench/soak.ts [--minutes 10] [--rate 6] [--sample 15] [--poll 5] [--keep 120] [--pg]
+// --snapshots: heap snapshots of the daemon after the first third and at the end, and what grew
+// between them (each pauses the daemon for a few seconds, and leaves its RSS higher).
 // --pg: the store is a scratch PostgreSQL database on 127.0.0.1:5432 (dropped at the end).
 // Prints a sample per line and the growth between the first and last third (ratios, ~1 = flat).
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,6 +18,7 @@ import knexFactory, { type Knex } from 'knex';
 import { parse, stringify } from 'yaml';
 import { startIoSandbox } from '../src/sandbox/io/index.js';
 import { Backoffice, IO_KEY_ENV, STORE_URL_ENV, makeWorkdir } from '../test/torture/setup.js';
+import { heapGrowth } from './heap-diff.js';
 import { printTable, round, writeResult, type Row } from './report.js';
 
 const { values: args } = parseArgs({
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     keep: { type: 'string', default: '120' },
     pg: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    snapshots: { type: 'boolean', default: false },
   },
 });
 const MINUTES = Number(args.minutes);
@@ -65,7 +69,7 @@ await backoffice.knex.raw('pragma journal_mode = WAL'); // the daemon reads whil
 const env: NodeJS.ProcessEnv = { ...process.env, PONTE_LOG_FORMAT: 'json', PONTE_LOG_LEVEL: 'info', [IO_KEY_ENV]: 'soak-key' };
 for (const v of ['PONTE_CRASH_AT', 'PONTE_CRASH_AFTER', 'PONTE_CONFIG', STORE_URL_ENV]) delete env[v];
 if (args.pg) env[STORE_URL_ENV] = `postgres://postgres@127.0.0.1:5432/${pgDb}`;
-const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', w.configFile, 'run'], {
+const child = spawn(process.execPath, [...(args.snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : []), '--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', w.configFile, 'run'], {
   cwd: w.dir, env, stdio: ['ignore', 'pipe', 'pipe'],
 });
 let tail = '';
@@ -109,6 +113,20 @@ interface Sample extends Row {
   series: number; events: number; processed: number; accepted: number; pending: number; other: number; pgConns: number; inserted: number;
 }
 const samples: Sample[] = [];
+const snapshots: string[] = [];
+/** Has the daemon write a heap snapshot (in its folder) and waits until the file is complete. */
+async function snapshot(): Promise<void> {
+  const before = new Set(readdirSync(w.dir));
+  child.kill('SIGUSR2');
+  for (let size = -1; ;) {
+    await sleep(2000);
+    const file = readdirSync(w.dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!file) continue;
+    const now = statSync(join(w.dir, file)).size;
+    if (now === size && now > 0) return void snapshots.push(join(w.dir, file));
+    size = now;
+  }
+}
 let otherStates: Record<string, number> = {};
 let failure: string | undefined;
 try {
@@ -156,10 +174,15 @@ try {
       inserted: backoffice.rows,
     };
     samples.push(s);
+    if (args.snapshots && (Date.now() - t0 >= (end - t0) / 3) && snapshots.length === 0) await snapshot();
     if (i === 0) console.log(Object.keys(s).join('\t'));
     console.log(Object.values(s).join('\t'));
   }
   await writer;
+  if (args.snapshots) {
+    await snapshot();
+    printTable('Heap growth between the snapshots (end of the first third → end)', heapGrowth(snapshots[0]!, snapshots[1]!));
+  }
 } catch (e) {
   failure = (e as Error).message;
 } finally {
