@@ -1,5 +1,6 @@
 // `ponte status [--json]`: what went out, what is waiting, what needs a person.
 import { UsageError, type GlobalOptions } from './common.js';
+import { OPERATOR_HALT } from '../store/channel-alerts.js';
 import { migrateSaying, withStore } from './store-only.js';
 import { statusReport, type StatusReport } from '../store/status.js';
 import { DELIVERY_STATES } from '../store/states.js';
@@ -39,7 +40,9 @@ export function formatStatus(r: StatusReport & { store?: string }, zone = 'Europ
     const what = part ? `CHANNEL ${channel.toUpperCase()}: ${part.toUpperCase()} ONLY,` : `CHANNEL ${channel.toUpperCase()}`;
     out.push(`!!! ${what} HALTED since ${at(a.since)}${a.code ? ` (${a.code})` : ''}: ${maskText(a.reason)}`);
     const whose = part ? `Its deliveries through ${part} stay pending (the rest of ${channel} goes on)` : 'Its deliveries stay pending';
-    out.push(`    ${whose}. Fix the cause, then: npx ponte channel resume ${channel}`, '');
+    // An operator's halt (`ponte channel halt`) has no cause to fix, and a restart keeps it.
+    const then = a.code === OPERATOR_HALT ? 'A restart keeps it; to send again' : 'Fix the cause, then';
+    out.push(`    ${whose}. ${then}: npx ponte channel resume ${channel}`, '');
   }
   out.push(`Events in the ledger: ${r.events}`, `WhatsApp consents: ${r.consents.optedIn} opted in, ${r.consents.optedOut} opted out`);
   const { waiting, failed, stale } = r.replies;

@@ -3,7 +3,7 @@
 // Each problem is named, with what to do, so an operator reading the probe knows where to look.
 import type { Store } from '../store/db.js';
 import { migrationsCurrent } from '../store/db.js';
-import { activeAlerts, parseAlertKey } from '../store/channel-alerts.js';
+import { activeAlerts, OPERATOR_HALT, parseAlertKey } from '../store/channel-alerts.js';
 import { maskText } from '../util/mask.js';
 import { withTimeout } from './timeout.js';
 
@@ -54,7 +54,7 @@ export async function checkReadiness(deps: ReadinessDeps): Promise<Readiness> {
     checks.channels = alerts.length ? 'failed' : 'ok';
     for (const a of alerts) {
       const what = a.part ? `channel ${a.channel} (${a.part} only)` : `channel ${a.channel}`;
-      problems.push(`${what}: halted since ${new Date(a.since).toISOString()}: ${maskText(a.reason)} (after fixing the cause: \`ponte channel resume ${a.channel}\`)`);
+      problems.push(`${what}: halted since ${new Date(a.since).toISOString()}: ${maskText(a.reason)} (${a.code === OPERATOR_HALT ? 'by an operator; to send again' : 'after fixing the cause'}: \`ponte channel resume ${a.channel}\`)`);
     }
   } catch (e) {
     checks.channels = 'failed';

@@ -76,7 +76,7 @@ describe('ponte channel halt and resume', () => {
 
     const status = await ponte(['status', '--days', '30'], { cwd });
     expect(status.stdout).toContain('Why they did not go out (rejected, failed, dead; ended in the last 30 days, since ');
-    expect(status.stdout).toMatch(/!!! CHANNEL APPIO HALTED since .* \(operator\): halted by an operator: testo del promemoria sbagliato/);
+    expect(status.stdout).toMatch(/!!! CHANNEL APPIO HALTED since .* \(operator\): halted by an operator: testo del promemoria sbagliato\n    Its deliveries stay pending\. A restart keeps it; to send again: npx ponte channel resume appio\n/);
     expect((await ponte(['channel', 'resume', 'appio'], { cwd })).stdout).toContain('channel appio resumed');
     expect((await ponte(['status'], { cwd })).stdout).not.toContain('HALTED');
   }, 180_000);
