@@ -37,8 +37,8 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
   const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics });
-  const loop = new DispatchLoop(dispatcher, log, undefined, app.store.outage);
   const outage = app.store.outage;
+  const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
   // loudly. Not an operator's `ponte channel halt`: that stands until `ponte channel resume`.
   const alerts = await activeAlerts(app.store.knex);

@@ -3,10 +3,7 @@
 import type { GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { activeAlerts, OPERATOR_HALT, raiseAlert, resumeChannel } from '../store/channel-alerts.js';
-import { configSchema } from '../config/schema.js';
-
-// The channels the config knows (channels: in ponte.yaml), not a list kept by hand beside it.
-const CHANNELS = Object.keys(configSchema.shape.channels.unwrap().shape);
+import { CHANNEL_NAMES as CHANNELS } from '../config/schema.js';
 
 function known(name: string): boolean {
   if (CHANNELS.includes(name)) return true;

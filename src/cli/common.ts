@@ -33,6 +33,14 @@ export async function withApp<T>(opts: GlobalOptions, extra: Partial<AppOptions>
 /** A bad option value or argument: printed like a config error, exit 2 (as commander's own usage errors). */
 export class UsageError extends Error {}
 
+/** `--days n`: a whole number of days ≥ 1, or a usage error naming the option; undefined when not given. */
+export function daysOption(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const days = Number(text);
+  if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days must be a whole number of days ≥ 1, not "${text}"`);
+  return days;
+}
+
 /**
  * Runs a command body; configuration and usage errors print cleanly and exit 2, others exit 1.
  * This is the last-resort printer of every command, and what reaches it may quote a citizen:

@@ -12,6 +12,7 @@ import { DELIVERY_STATES, TERMINAL_STATES } from '../store/states.js';
 import type { DeliveryRow } from '../store/rows.js';
 import { maskDeep, maskFiscalCode, maskPhone, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
+import { CHANNEL_NAMES as CHANNELS } from '../config/schema.js';
 
 
 export interface ListOptions { state?: string; limit?: string; citizen?: string; connector?: string; type?: string; channel?: string }
@@ -45,8 +46,6 @@ export async function listCommand(opts: GlobalOptions & ListOptions): Promise<nu
 }
 
 /** The list's options, checked: a misspelt state or a mistyped fiscal code would otherwise match nothing and look like "none". */
-const CHANNELS = ['appio', 'whatsapp'];
-
 export function listFilter(opts: ListOptions): DeliveryFilter | { error: string } {
   const limit = Number(opts.limit ?? 50);
   if (!Number.isInteger(limit) || limit < 1) return { error: `--limit: expected a whole number of at least 1, got "${opts.limit}"` };

@@ -1,13 +1,12 @@
 // `ponte purge [--dry-run] [--days N] [--json]`: the retention purge the daemon runs daily, on demand.
-import { UsageError, type GlobalOptions } from './common.js';
+import { daysOption, type GlobalOptions } from './common.js';
 import { withStore } from './store-only.js';
 import { configFile, loadConfig } from '../config/load.js';
 import { purge, type PurgeResult } from '../store/purge.js';
 import { localStamp } from '../util/local-stamp.js';
 
 export async function purgeCommand(opts: GlobalOptions & { dryRun?: boolean; days?: string }): Promise<number> {
-  const days = opts.days === undefined ? loadConfig(configFile(opts.config)).retention.days : Number(opts.days);
-  if (!Number.isInteger(days) || days < 1) throw new UsageError(`--days must be a whole number of days ≥ 1, not "${opts.days}"`);
+  const days = daysOption(opts.days) ?? loadConfig(configFile(opts.config)).retention.days;
   return withStore(opts, async (s, config) => {
     const r = await purge(s.knex, { now: Date.now(), days, dryRun: opts.dryRun ?? false });
     if (opts.json) console.log(JSON.stringify({ ...r, days, cutoff: new Date(r.cutoff).toISOString() }, null, 2));

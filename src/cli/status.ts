@@ -1,5 +1,5 @@
 // `ponte status [--json]`: what went out, what is waiting, what needs a person.
-import { UsageError, type GlobalOptions } from './common.js';
+import { daysOption, type GlobalOptions } from './common.js';
 import { OPERATOR_HALT } from '../store/channel-alerts.js';
 import { migrateSaying, withStore } from './store-only.js';
 import { statusReport, type StatusReport } from '../store/status.js';
@@ -8,8 +8,7 @@ import { maskDeep, maskText } from '../util/mask.js';
 import { localStamp } from '../util/local-stamp.js';
 
 export async function statusCommand(opts: GlobalOptions & { days?: string }): Promise<number> {
-  const days = opts.days === undefined ? undefined : Number(opts.days);
-  if (days !== undefined && (!Number.isInteger(days) || days < 1)) throw new UsageError(`--days must be a whole number of days ≥ 1, not "${opts.days}"`);
+  const days = daysOption(opts.days);
   return withStore(opts, async (store, config) => {
     if (!(await store.knex.schema.hasTable('deliveries'))) {
       // Name the store: on PostgreSQL "npm start" (the SQLite demo) would not create this one.

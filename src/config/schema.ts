@@ -292,3 +292,6 @@ export type DeliverStep = z.infer<typeof deliverStepSchema>;
 export type RouteConfig = z.infer<typeof routeInput>;
 export type WhatsappConfig = z.infer<typeof whatsappSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
+
+/** The channels a config can configure (channels: in ponte.yaml): the CLI checks names against these, not a list kept by hand. */
+export const CHANNEL_NAMES = Object.keys(configSchema.shape.channels.unwrap().shape);

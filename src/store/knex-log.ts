@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import { maskText } from '../util/mask.js';
 import type { StoreOutage } from './outage.js';
 
-const firstLine = (m: unknown): string => maskText(String(m instanceof Error ? m.message : m).split('\n')[0]!.trim());
+/** The first line of an error or message, masked: what a log line about the store shows of it. */
+export const firstLine = (m: unknown): string => maskText(String(m instanceof Error ? m.message : m).split('\n')[0]!.trim());
 
 export function knexLog(log?: Logger, what = 'store', outage?: StoreOutage): NonNullable<Knex.Config['log']> {
   const emit = (level: 'warn' | 'error') => (m: unknown) => {

@@ -5,7 +5,7 @@
 // Work meanwhile waits and is retried by its own schedule; nothing is dropped.
 import type { Knex } from 'knex';
 import type { Logger } from 'pino';
-import { maskText } from '../util/mask.js';
+import { firstLine } from './knex-log.js';
 import { withTimeout } from '../metrics/timeout.js';
 
 // Node's socket errors, PostgreSQL's connection class (08…) and its shutdown / starting-up codes,
@@ -26,7 +26,6 @@ export function isUnreachable(e: unknown): boolean {
   return e.cause !== undefined && e.cause !== e && isUnreachable(e.cause);
 }
 
-const firstLine = (e: unknown) => maskText(String(e instanceof Error ? e.message : e).split('\n')[0]!.trim());
 
 export class StoreOutage {
   private since: number | null = null;

@@ -366,12 +366,11 @@ function explain(code: number | undefined, template?: { name: string; language: 
   return ` — ${hint}${which}`;
 }
 
-/** The template a send body carries, for the error that concerns it. */
 /**
  * The approved translation of the step's template for a citizen's language ("de", "de-DE",
  * "de_DE"): the same code first, then the same language in another region; else the step's own.
  */
-export function translationFor(language: string | undefined, step: { template: string; language: string }, translations: Record<string, readonly string[]>): string {
+function translationFor(language: string | undefined, step: { template: string; language: string }, translations: Record<string, readonly string[]>): string {
   const approved = translations[step.template];
   if (!language || !approved?.length) return step.language;
   const [base = '', region] = language.trim().split(/[-_]/);
@@ -382,6 +381,7 @@ export function translationFor(language: string | undefined, step: { template: s
   return approved.find((code) => baseOf(code) === base.toLowerCase()) ?? step.language;
 }
 
+/** The template a send body carries, for the error that concerns it. */
 function templateOf(body: Record<string, unknown>): { name: string; language: string } | undefined {
   const t = body.template as { name?: unknown; language?: { code?: unknown } } | undefined;
   return typeof t?.name === 'string' && typeof t.language?.code === 'string' ? { name: t.name, language: t.language.code } : undefined;
