@@ -42,7 +42,8 @@ export async function startAppServer(app: AppContext, opts: { wake?: () => void;
     sweeper = setInterval(() => void sweep(), REPLY_SWEEP_MS);
     sweeper.unref();
   }
-  const server = await startHttpServer(routes, { host: config.server.host, port: opts.port ?? config.server.port, log: app.log, name: 'HTTP server (server.host / server.port in the config, or ponte run --port)' });
+  const server = await startHttpServer(routes, { host: config.server.host, port: opts.port ?? config.server.port, log: app.log, name: 'HTTP server (server.host / server.port in the config, or ponte run --port)',
+    storeAway: (e) => app.store.outage?.report(e) ?? false });
   app.whatsappSandbox?.setWebhookUrl(`${server.url}/webhooks/whatsapp`);
   app.log.info({ url: server.url, webhook: Boolean(routes['POST /webhooks/whatsapp']) }, 'HTTP server listening');
   return { url: server.url, close: async () => { clearInterval(sweeper); await server.close(); } };

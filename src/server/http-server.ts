@@ -9,6 +9,7 @@ export interface Reply {
   status: number;
   body?: string | object;
   contentType?: string;
+  headers?: Record<string, string>;
   /** Work to do after the answer has been sent (Meta wants a fast 200). */
   after?: () => Promise<void>;
 }
@@ -33,7 +34,7 @@ const TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, checkEv
 function send(res: ServerResponse, r: Reply): void {
   const body = r.body === undefined ? '' : typeof r.body === 'string' ? r.body : JSON.stringify(r.body);
   // nosniff: the handshake echoes hub.challenge, which must stay text for a browser however it looks.
-  res.writeHead(r.status, { 'Content-Type': r.contentType ?? (typeof r.body === 'object' ? 'application/json' : 'text/plain; charset=utf-8'), 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(r.status, { ...r.headers, 'Content-Type': r.contentType ?? (typeof r.body === 'object' ? 'application/json' : 'text/plain; charset=utf-8'), 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
 }
 
@@ -69,7 +70,25 @@ function parseTarget(target: string | undefined): URL | null {
   }
 }
 
-export async function startHttpServer(routes: Record<string, Handler>, opts: { host: string; port: number; log: Logger; name?: string; timeouts?: ServerTimeouts; bodyBudget?: number }): Promise<HttpServer> {
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  log: Logger;
+  name?: string;
+  timeouts?: ServerTimeouts;
+  bodyBudget?: number;
+  /**
+   * True when a handler's error means the store cannot be reached (and has been said once, by the
+   * store's outage reporter): the request gets 503 with Retry-After, which Meta retries, and no
+   * stack trace of its own. Otherwise every webhook of an outage would log one.
+   */
+  storeAway?: (e: unknown) => boolean;
+}
+
+/** Seconds a client is asked to wait before retrying while the store is away. */
+export const STORE_AWAY_RETRY_S = 30;
+
+export async function startHttpServer(routes: Record<string, Handler>, opts: HttpServerOptions): Promise<HttpServer> {
   const t = opts.timeouts ?? TIMEOUTS;
   const budget = opts.bodyBudget ?? BODY_BUDGET;
   let reserved = 0;
@@ -95,6 +114,10 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: { h
         send(res, reply);
         if (reply.after) reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed'));
       } catch (e) {
+        if (opts.storeAway?.(e)) {
+          if (!res.headersSent) send(res, { status: 503, body: { error: 'store unavailable, retry later' }, headers: { 'Retry-After': String(STORE_AWAY_RETRY_S) } });
+          return;
+        }
         opts.log.error({ err: e, path: url.pathname }, 'HTTP handler failed');
         if (!res.headersSent) send(res, { status: 500, body: { error: 'internal error' } });
       } finally {
