@@ -11,6 +11,7 @@ import * as statusIndexes from './20261204_007_status_indexes.js';
 import * as recipientPseudonyms from './20261205_008_recipient_pseudonyms.js';
 import * as scopedChannelAlerts from './20261205_009_scoped_channel_alerts.js';
 import * as unsentIndex from './20261205_010_unsent_index.js';
+import * as processIdentity from './20261205_011_process_identity.js';
 
 interface Migration { up(knex: Knex): Promise<void>; down(knex: Knex): Promise<void> }
 
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '20261205_008_recipient_pseudonyms': recipientPseudonyms,
   '20261205_009_scoped_channel_alerts': scopedChannelAlerts,
   '20261205_010_unsent_index': unsentIndex,
+  '20261205_011_process_identity': processIdentity,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

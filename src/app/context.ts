@@ -1,5 +1,6 @@
 // The composition root: from a config file to a running set of store, channels, connectors and
 // (in sandbox mode) the local IO fake. Every command builds its world here, the same way.
+import { processIdentity, type ProcessIdentity } from '../util/process-identity.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -29,6 +30,8 @@ export interface AppContext {
   log: Logger;
   /** This process's identity in leases and claims. */
   owner: string;
+  /** Where it runs and the prefix of its claim tokens: how a restart finds the claims it left if killed. */
+  identity: ProcessIdentity;
   sandbox?: IoSandbox;
   whatsappSandbox?: WhatsappSandbox;
   /** Secrets the webhook needs (from the environment; placeholders in sandbox mode). */
@@ -171,7 +174,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       }));
     }
     return {
-      configFile: opts.configFile, config, store, channels, instances, log: opts.log, owner,
+      configFile: opts.configFile, config, store, channels, instances, log: opts.log, owner, identity: processIdentity(),
       ...(sandbox ? { sandbox } : {}),
       ...(waSandbox ? { whatsappSandbox: waSandbox } : {}),
       ...(whatsappSecrets ? { whatsappSecrets } : {}),

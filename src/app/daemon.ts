@@ -4,6 +4,8 @@
 // and leases are recorded, exit 0. A send still in flight when the grace period ends stays
 // `sending` and is recovered as `uncertain` by the next run (exit 1). A second signal exits at
 // once with 130; the next run picks the work up the same way.
+import { releaseDeadNeighbours } from '../store/dead-processes.js';
+import { pidGone } from '../util/process-identity.js';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppContext } from './context.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -36,7 +38,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const { config, log } = app;
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
-  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics });
+  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag });
   const outage = app.store.outage;
   const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
@@ -218,9 +220,14 @@ async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number;
   const windowMs = windows.length ? Math.max(...windows) : 5000; // IO's own 150 / 5 s when no owner is configured
   const ttlMs = windowMs + 2 * HEARTBEAT_MS;
   let last = 0;
+  const handled = new Set<string>();
   const beat = async () => {
     const now = Date.now();
-    await heartbeat(knex, app.owner, now);
+    await heartbeat(knex, app.owner, now, app.identity);
+    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled)) {
+      app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, connectors: r.connectors },
+        `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
+    }
     const live = await liveProcesses(knex, now, ttlMs);
     if (live !== last) {
       io?.setShare?.(1 / live);

@@ -28,6 +28,8 @@ export interface DispatcherDeps {
   /** Time zone of quiet hours (default Europe/Rome). */
   timeZone?: string;
   metrics?: PonteMetrics;
+  /** This process's claim tag (see ClaimOptions.tokenPrefix); `ponte run` sets it. */
+  claimTag?: string;
 }
 
 export interface DrainStats {
@@ -145,7 +147,7 @@ export class Dispatcher {
         this.reportHalts();
         const channels = [...this.deps.channels.keys()].filter((c) => !this.halted.has(c));
         if (channels.length === 0) { exhausted = true; return; }
-        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels, countTakeovers: cfg.onUncertain === 'resend' });
+        const { token, items } = await claimDeliveries(store, { limit: cfg.batchSize, leaseMs: cfg.leaseSeconds * 1000, now: this.clock(), channels, countTakeovers: cfg.onUncertain === 'resend', ...(this.deps.claimTag ? { tokenPrefix: this.deps.claimTag } : {}) });
         if (items.length < cfg.batchSize) exhausted = true;
         if (items.length) this.deps.crashPoint?.('after-claim');
         for (const item of items) queue.push({ item, token });

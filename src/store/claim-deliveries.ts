@@ -20,10 +20,12 @@ export interface ClaimOptions {
    * which may have sent a copy) instead of resending forever.
    */
   countTakeovers?: boolean;
+  /** Starts the claim's token: the process's claim tag, by which its claims are found if it dies (dead-processes.ts). */
+  tokenPrefix?: string;
 }
 
 export async function claimDeliveries(store: Store, opts: ClaimOptions): Promise<{ token: string; items: ClaimedDelivery[] }> {
-  const token = randomUUID();
+  const token = opts.tokenPrefix ? `${opts.tokenPrefix}.${randomUUID()}` : randomUUID();
   // Two lanes, each an ordered range of the (state, next_attempt_at) index: status polls of
   // accepted messages first (at most half a batch), then sends. Oldest-due-first over both states
   // at once would leave polls behind a backlog of sends, and citizens' messages unconfirmed.

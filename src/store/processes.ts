@@ -9,8 +9,12 @@ export const HEARTBEAT_MS = 2000;
 /** How long a process that stopped heartbeating is remembered (and shown by `ponte status`). */
 export const FORGET_AFTER_MS = 3_600_000;
 
-export async function heartbeat(knex: Knex, owner: string, now: number): Promise<void> {
-  await knex('processes').insert({ owner, started_at: now, heartbeat_at: now }).onConflict('owner').merge({ heartbeat_at: now });
+/** Who this process is, recorded with its first beat (see dead-processes.ts). */
+export interface ProcessRecord { hostKey: string | null; pid: number; claimTag: string }
+
+export async function heartbeat(knex: Knex, owner: string, now: number, me?: ProcessRecord): Promise<void> {
+  const who = me ? { host_key: me.hostKey, pid: me.pid, claim_tag: me.claimTag } : {};
+  await knex('processes').insert({ owner, started_at: now, heartbeat_at: now, ...who }).onConflict('owner').merge({ heartbeat_at: now });
 }
 
 export async function liveProcesses(knex: Knex, now: number, ttlMs: number): Promise<number> {

@@ -1,5 +1,6 @@
 // /metrics, /readyz and /healthz on the server `ponte run` starts, after a real pipeline run:
 // a real store, the IO sandbox over HTTP, the runner and the dispatcher reporting to PonteMetrics.
+import { processIdentity } from '../../src/util/process-identity.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { makePipeline, reminder, type Pipeline } from '../helpers/pipeline.js';
@@ -50,7 +51,7 @@ describe.each(run)('observability endpoints on %s', (dialect) => {
     metrics = new PonteMetrics({ store: p.store, channels: p.channels, processMetrics: false });
     const app = {
       configFile: 'test', config: configSchema.parse({ server: { host: '127.0.0.1', port: 0 } }),
-      store: p.store, channels: p.channels, instances: [p.instance], log: p.log, owner: 'test-proc', cutRequests: () => {}, close: async () => {},
+      store: p.store, channels: p.channels, instances: [p.instance], log: p.log, owner: 'test-proc', identity: processIdentity(), cutRequests: () => {}, close: async () => {},
     } satisfies AppContext;
     server = (await startAppServer(app, { metrics }))!;
   });

@@ -38,6 +38,8 @@ export interface WorkdirSettings {
   batchSize: number;
   /** The dispatcher's onUncertain (default 'hold', the product's default). */
   onUncertain?: OnUncertain;
+  /** dispatcher.leaseSeconds (default 3: a killed process's claims run out quickly). */
+  leaseSeconds?: number;
 }
 
 export interface Workdir {
@@ -104,7 +106,7 @@ function tortureConfig(w: Workdir, s: WorkdirSettings): string {
     batchSize: s.batchSize,
     concurrency: s.concurrency,
     // A killed process's claims run out quickly, so the next one takes its work over.
-    leaseSeconds: 3,
+    leaseSeconds: s.leaseSeconds ?? 3,
     maxAttempts: 50,
     backoff: { baseSeconds: 0.2, maxSeconds: 1 },
     statusPollSeconds: [0.3, 0.6],

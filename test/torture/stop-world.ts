@@ -33,10 +33,10 @@ export interface StopWorld {
   close: () => Promise<void>;
 }
 
-export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: number; latencyMs: number; concurrency: number; onUncertain?: OnUncertain }): Promise<StopWorld> {
+export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: number; latencyMs: number; concurrency: number; onUncertain?: OnUncertain; leaseSeconds?: number }): Promise<StopWorld> {
   const sandbox = await startIoSandbox({ processingDelayMs: 50, limit: { requests: 1_000_000, windowMs: 1000 } });
   const front = await startIoFront(sandbox.url, opts.latencyMs);
-  const w = makeWorkdir({ ioUrl: front.url, pageSize: 50, pollEverySeconds: 3, concurrency: opts.concurrency, batchSize: opts.concurrency, ...(opts.onUncertain ? { onUncertain: opts.onUncertain } : {}) });
+  const w = makeWorkdir({ ioUrl: front.url, pageSize: 50, pollEverySeconds: 3, concurrency: opts.concurrency, batchSize: opts.concurrency, ...(opts.onUncertain ? { onUncertain: opts.onUncertain } : {}), ...(opts.leaseSeconds ? { leaseSeconds: opts.leaseSeconds } : {}) });
   const backoffice = new Backoffice(w.backofficeFile);
   await backoffice.create();
   await backoffice.add(opts.rows);

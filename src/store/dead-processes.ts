@@ -1,0 +1,61 @@
+// A process killed on this machine (SIGKILL, the OOM killer, a crash) leaves its claims behind:
+// deliveries and connector leases nobody may take until they run out (dispatcher.leaseSeconds,
+// 120 s by default). When it ran here, in this pid namespace, the kernel can say for certain that
+// it is gone, and its claims are released at once: a restart resumes its work in seconds.
+// A late heartbeat cannot say it: a store outage stops every heartbeat together, and a process
+// whose heartbeat is late may still hold provider answers to record. So processes elsewhere (or
+// where the machine cannot be identified) keep their claims until their leases run out, as before.
+// A pid reused by another process reads as alive: its claims then wait for their leases too.
+import type { Knex } from 'knex';
+import { HEARTBEAT_MS, FORGET_AFTER_MS } from './processes.js';
+
+export interface ReleasedProcess {
+  owner: string;
+  pid: number;
+  deliveries: number;
+  connectors: string[];
+}
+
+/** States a claim can hold a delivery in (claims take pending and accepted; `sending` is written under one). */
+const CLAIMABLE = ['pending', 'sending', 'accepted'];
+
+/**
+ * Releases the claims of every process recorded with this host key whose pid is gone. `seen` holds
+ * the owners already handled by this process, so that each costs one pass, at its first heartbeat
+ * after the death (the deliveries UPDATE reads the claimable rows of the state index).
+ */
+export async function releaseDeadNeighbours(
+  knex: Knex,
+  me: { owner: string; hostKey: string | null },
+  now: number,
+  gone: (pid: number) => boolean,
+  seen: Set<string>,
+): Promise<ReleasedProcess[]> {
+  if (!me.hostKey) return [];
+  const rows = (await knex('processes')
+    .where({ host_key: me.hostKey })
+    .whereNot({ owner: me.owner })
+    // Beating until a moment ago: it may be between two beats. An hour silent: no lease outlives that.
+    .where('heartbeat_at', '<', now - 2 * HEARTBEAT_MS)
+    .where('heartbeat_at', '>=', now - FORGET_AFTER_MS)
+    .whereNotNull('pid').whereNotNull('claim_tag')
+    .select('owner', 'pid', 'claim_tag')) as Array<{ owner: string; pid: number | string; claim_tag: string }>;
+  const released: ReleasedProcess[] = [];
+  for (const r of rows) {
+    if (seen.has(r.owner)) continue;
+    const pid = Number(r.pid);
+    if (!gone(pid)) continue;
+    // Expired, not cleared: the takeover paths then apply as after any lease that ran out (a
+    // `sending` becomes uncertain, a pending claim is claimable, a takeover is counted with resend).
+    const deliveries = await knex('deliveries')
+      .whereIn('state', CLAIMABLE)
+      .where('lease_token', 'like', `${r.claim_tag}.%`)
+      .where('lease_until', '>=', now)
+      .update({ lease_until: now - 1 });
+    const connectors = (await knex('connector_state').where({ lease_owner: r.owner }).where('lease_expires_at', '>=', now).pluck('instance_id')) as string[];
+    if (connectors.length) await knex('connector_state').whereIn('instance_id', connectors).where({ lease_owner: r.owner }).update({ lease_expires_at: now - 1 });
+    seen.add(r.owner);
+    if (deliveries > 0 || connectors.length > 0) released.push({ owner: r.owner, pid, deliveries, connectors });
+  }
+  return released;
+}

@@ -1,0 +1,38 @@
+// Which machine and process namespace this process runs in, so that another Ponte process can ask
+// the kernel whether a pid recorded in the store is still alive. Two containers can share a
+// hostname (host networking) without sharing pids; the boot id and the pid namespace tell them apart.
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+export interface ProcessIdentity {
+  /** Same value exactly for processes whose pids the kernel here can check; null where unknown (not Linux). */
+  hostKey: string | null;
+  pid: number;
+  /** Prefix of this process's claim tokens, so its claims can be found (and released) by process. */
+  claimTag: string;
+}
+
+export function localHostKey(): string | null {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const pidNamespace = readlinkSync('/proc/self/ns/pid');
+    return createHash('sha256').update(`${hostname()}\n${boot}\n${pidNamespace}`).digest('hex').slice(0, 32);
+  } catch {
+    return null;
+  }
+}
+
+export function processIdentity(): ProcessIdentity {
+  return { hostKey: localHostKey(), pid: process.pid, claimTag: randomBytes(6).toString('hex') };
+}
+
+/** True only when the kernel says no process has this pid (ESRCH); a pid in use, by anyone, is not gone. */
+export function pidGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}

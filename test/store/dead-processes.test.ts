@@ -1,0 +1,91 @@
+// A Ponte process killed on this machine leaves claims behind; the next process's heartbeat asks the
+// kernel whether its pid is gone and, only then, releases them (deliveries and connector leases).
+// Claims of processes alive, elsewhere, or beating a moment ago are left to their leases.
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { testStore, type TestStore } from '../helpers/store.js';
+import { availableDialects } from '../helpers/databases.js';
+import { seedDeliveries } from '../../bench/seed-deliveries.js';
+import { claimDeliveries } from '../../src/store/claim-deliveries.js';
+import { heartbeat } from '../../src/store/processes.js';
+import { releaseDeadNeighbours } from '../../src/store/dead-processes.js';
+import { localHostKey, pidGone } from '../../src/util/process-identity.js';
+
+const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
+if (skipped.length) console.warn(`[dead-processes] skipped: ${skipped.join('; ')}`);
+
+const HOST = 'a'.repeat(32);
+const LEASE_MS = 120_000;
+
+describe('pidGone', () => {
+  it('is true for a child that has exited, false for a live process', async () => {
+    const child = spawn(process.execPath, ['-e', '']);
+    await new Promise((ok) => child.on('exit', ok));
+    expect(pidGone(child.pid!)).toBe(true);
+    expect(pidGone(process.pid)).toBe(false);
+  });
+
+  it.runIf(process.platform === 'linux')('has a host key on Linux, the same on every call', () => {
+    expect(localHostKey()).toMatch(/^[0-9a-f]{32}$/);
+    expect(localHostKey()).toBe(localHostKey());
+  });
+});
+
+describe.each(run)('releasing the claims of dead processes on %s', (dialect) => {
+  let store: TestStore;
+  beforeEach(async () => { store = await testStore(dialect); });
+  afterEach(async () => { await store.close(); });
+
+  it('releases the claims of a gone pid on this host only, once', async () => {
+    const now = Date.now();
+    await seedDeliveries(store, 30);
+    const claim = (tag: string, limit: number) => claimDeliveries(store, { limit, leaseMs: LEASE_MS, now, tokenPrefix: tag });
+    const dead = await claim('dead0000', 10);
+    const alive = await claim('alive000', 10);
+    const elsewhere = await claim('else0000', 5);
+    // One of the dead process's sends was in flight: `sending` under its claim.
+    const inFlight = dead.items[0]!.delivery.id;
+    await store.knex('deliveries').where({ id: inFlight }).update({ state: 'sending' });
+    const beatAgo = now - 10_000;
+    await heartbeat(store.knex, 'vm:101:x', beatAgo, { hostKey: HOST, pid: 101, claimTag: 'dead0000' });
+    await heartbeat(store.knex, 'vm:102:y', beatAgo, { hostKey: HOST, pid: 102, claimTag: 'alive000' });
+    await heartbeat(store.knex, 'other:103:z', beatAgo, { hostKey: 'b'.repeat(32), pid: 103, claimTag: 'else0000' });
+    // Gone too, but beating a moment ago: maybe between two beats of a live process elsewhere.
+    await heartbeat(store.knex, 'vm:104:w', now - 500, { hostKey: HOST, pid: 104, claimTag: 'fresh000' });
+    for (const [id, owner] of [['c-dead', 'vm:101:x'], ['c-alive', 'vm:102:y'], ['c-else', 'other:103:z']] as const) {
+      await store.knex('connector_state').insert({ instance_id: id, lease_owner: owner, lease_epoch: 1, lease_expires_at: now + LEASE_MS, updated_at: now });
+    }
+    const gone = (pid: number) => pid !== 102; // 103 is gone too, but on another machine: not ours to judge
+    const seen = new Set<string>();
+
+    const released = await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, seen);
+    expect(released).toEqual([{ owner: 'vm:101:x', pid: 101, deliveries: 10, connectors: ['c-dead'] }]);
+
+    const leased = async () => (await store.knex('deliveries').where('lease_until', '>=', now).pluck('id')).map(Number).sort((a, b) => a - b);
+    const ids = (c: typeof dead) => c.items.map((i) => i.delivery.id).sort((a, b) => a - b);
+    expect(await leased()).toEqual([...ids(alive), ...ids(elsewhere)].sort((a, b) => a - b));
+    const held = (await store.knex('connector_state').where('lease_expires_at', '>=', now).pluck('instance_id')) as string[];
+    expect(held.sort()).toEqual(['c-alive', 'c-else']);
+
+    // Another process claims now: the dead one's pending deliveries come to it (the `sending`
+    // one is left to the dispatcher's recovery, which holds it uncertain).
+    const next = await claimDeliveries(store, { limit: 30, leaseMs: LEASE_MS, now, tokenPrefix: 'me000000' });
+    const taken = new Set([...ids(dead), ...ids(alive), ...ids(elsewhere)]);
+    const neverClaimed = ((await store.knex('deliveries').pluck('id')) as unknown[]).map(Number).filter((id) => !taken.has(id));
+    expect(neverClaimed).toHaveLength(5);
+    expect(ids(next)).toEqual([...ids(dead).filter((id) => id !== inFlight), ...neverClaimed].sort((a, b) => a - b));
+
+    // Handled once: the next beat does not scan for it again; a neighbour that dies later is released then.
+    expect(await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, seen)).toEqual([]);
+    expect((await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, () => true, seen)).map((r) => r.owner)).toEqual(['vm:102:y']);
+  });
+
+  it('does nothing where the machine cannot be identified', async () => {
+    const now = Date.now();
+    await seedDeliveries(store, 3);
+    await claimDeliveries(store, { limit: 3, leaseMs: LEASE_MS, now, tokenPrefix: 'dead0000' });
+    await heartbeat(store.knex, 'vm:101:x', now - 10_000, { hostKey: null, pid: 101, claimTag: 'dead0000' });
+    expect(await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: null }, now, () => true, new Set())).toEqual([]);
+    expect(Number((await store.knex('deliveries').where('lease_until', '>=', now).count({ n: '*' }).first())!.n)).toBe(3);
+  });
+});

@@ -1,0 +1,58 @@
+// SIGKILL of the real `ponte run` with sends in flight, then a restart on the same machine, with
+// the product's lease (120 s, not the torture's 3 s). The restart asks the kernel whether the
+// killed pid is gone and releases its claims at once, so the work resumes in seconds, not when the
+// leases run out. Judged from what the IO sandbox received: the sends in flight at the kill are
+// held uncertain (never resent), every other citizen gets exactly one message.
+import { afterEach, describe, expect, it } from 'vitest';
+import { availableDialects } from '../helpers/databases.js';
+import type { InFlightAtKill } from './judge.js';
+import { exitWithin, sleep } from './ponte-process.js';
+import { stopWorld, type StopWorld } from './stop-world.js';
+
+const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
+if (skipped.length) console.warn(`[restart-after-kill] skipped: ${skipped.join('; ')}`);
+
+const ROWS = 8;
+const CONCURRENCY = 4;
+const LATENCY_MS = 1000;
+const LEASE_SECONDS = 120;
+/** Well under the lease: only a release of the dead process's claims finishes in time. */
+const RESUME_WITHIN_MS = 30_000;
+const BOOT_FLOOR_MS = 300;
+
+let world: StopWorld | undefined;
+afterEach(async () => { await world?.close(); world = undefined; });
+
+describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %s', (dialect) => {
+  it(`releases the killed process's claims at once instead of waiting ${LEASE_SECONDS} s for their leases`, async () => {
+    const w = (world = await stopWorld(dialect, { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, leaseSeconds: LEASE_SECONDS }));
+    const p = w.start();
+    const until = Date.now() + 30_000;
+    while (p.alive() && Date.now() < until && w.postsSince(p.spawnAt).length < 1) await sleep(20);
+    await sleep(200);
+    const claimed = await w.claimedIds();
+    expect(claimed.length, p.tail()).toBeGreaterThan(0);
+    p.child.kill('SIGKILL');
+    await p.exited;
+    const sending = await w.view.sendingIds();
+    await sleep(LATENCY_MS); // the POSTs that left before the kill land at IO
+
+    const again = w.start();
+    expect(await again.waitFor(/^released the claims of a Ponte process that is gone/, 15_000), again.tail()).toBe(true);
+    const deadline = again.spawnAt + RESUME_WITHIN_MS;
+    let progress = await w.view.progress();
+    while (again.alive() && Date.now() < deadline && !(progress.events >= ROWS && progress.open === 0)) {
+      await sleep(200);
+      progress = await w.view.progress();
+    }
+    expect(progress, `not finished within ${RESUME_WITHIN_MS / 1000} s of the restart\n${again.tail()}`).toMatchObject({ events: ROWS, open: 0 });
+    again.child.kill('SIGTERM');
+    expect(await exitWithin(again, 20_000), again.tail()).toEqual({ code: 0, signal: null });
+
+    const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
+    const v = await w.verdict(inFlight);
+    expect(v.violations).toEqual([]);
+    expect(v.uncertain).toBe(sending.length);
+    expect(v).toMatchObject({ processed: ROWS - sending.length, lost: 0 });
+  }, 90_000);
+});
