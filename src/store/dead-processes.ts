@@ -7,7 +7,7 @@
 // where the machine cannot be identified) keep their claims until their leases run out, as before.
 // A pid reused by another process reads as alive: its claims then wait for their leases too.
 import type { Knex } from 'knex';
-import { HEARTBEAT_MS, FORGET_AFTER_MS } from './processes.js';
+import { FORGET_AFTER_MS } from './processes.js';
 
 export interface ReleasedProcess {
   owner: string;
@@ -35,8 +35,8 @@ export async function releaseDeadNeighbours(
   const rows = (await knex('processes')
     .where({ host_key: me.hostKey })
     .whereNot({ owner: me.owner })
-    // Beating until a moment ago: it may be between two beats. An hour silent: no lease outlives that.
-    .where('heartbeat_at', '<', now - 2 * HEARTBEAT_MS)
+    // However recent its last beat (the kernel's word is final, and a restart should not wait);
+    // not those silent for an hour: no lease outlives that.
     .where('heartbeat_at', '>=', now - FORGET_AFTER_MS)
     .whereNotNull('pid').whereNotNull('claim_tag')
     .select('owner', 'pid', 'claim_tag')) as Array<{ owner: string; pid: number | string; claim_tag: string }>;

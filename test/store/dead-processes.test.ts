@@ -1,6 +1,6 @@
 // A Ponte process killed on this machine leaves claims behind; the next process's heartbeat asks the
 // kernel whether its pid is gone and, only then, releases them (deliveries and connector leases).
-// Claims of processes alive, elsewhere, or beating a moment ago are left to their leases.
+// Claims of processes alive or elsewhere are left to their leases.
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { testStore, type TestStore } from '../helpers/store.js';
@@ -37,8 +37,8 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
   afterEach(async () => { await store.close(); });
 
   it('releases the claims of a gone pid on this host only, once', async () => {
-    const now = Date.now();
     await seedDeliveries(store, 30);
+    const now = Date.now() + 1; // the seeded deliveries are due by now
     const claim = (tag: string, limit: number) => claimDeliveries(store, { limit, leaseMs: LEASE_MS, now, tokenPrefix: tag });
     const dead = await claim('dead0000', 10);
     const alive = await claim('alive000', 10);
@@ -50,8 +50,10 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     await heartbeat(store.knex, 'vm:101:x', beatAgo, { hostKey: HOST, pid: 101, claimTag: 'dead0000' });
     await heartbeat(store.knex, 'vm:102:y', beatAgo, { hostKey: HOST, pid: 102, claimTag: 'alive000' });
     await heartbeat(store.knex, 'other:103:z', beatAgo, { hostKey: 'b'.repeat(32), pid: 103, claimTag: 'else0000' });
-    // Gone too, but beating a moment ago: maybe between two beats of a live process elsewhere.
+    // Gone too, beating a moment ago and holding nothing (a graceful stop releases its claims): not reported.
     await heartbeat(store.knex, 'vm:104:w', now - 500, { hostKey: HOST, pid: 104, claimTag: 'fresh000' });
+    // Silent for over an hour: no lease of its can still hold, not looked at.
+    await heartbeat(store.knex, 'vm:105:v', now - 3_700_000, { hostKey: HOST, pid: 105, claimTag: 'old00000' });
     for (const [id, owner] of [['c-dead', 'vm:101:x'], ['c-alive', 'vm:102:y'], ['c-else', 'other:103:z']] as const) {
       await store.knex('connector_state').insert({ instance_id: id, lease_owner: owner, lease_epoch: 1, lease_expires_at: now + LEASE_MS, updated_at: now });
     }
@@ -60,6 +62,7 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
 
     const released = await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, seen);
     expect(released).toEqual([{ owner: 'vm:101:x', pid: 101, deliveries: 10, connectors: ['c-dead'] }]);
+    expect([...seen].sort()).toEqual(['vm:101:x', 'vm:104:w']);
 
     const leased = async () => (await store.knex('deliveries').where('lease_until', '>=', now).pluck('id')).map(Number).sort((a, b) => a - b);
     const ids = (c: typeof dead) => c.items.map((i) => i.delivery.id).sort((a, b) => a - b);
@@ -81,8 +84,8 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
   });
 
   it('does nothing where the machine cannot be identified', async () => {
-    const now = Date.now();
     await seedDeliveries(store, 3);
+    const now = Date.now() + 1;
     await claimDeliveries(store, { limit: 3, leaseMs: LEASE_MS, now, tokenPrefix: 'dead0000' });
     await heartbeat(store.knex, 'vm:101:x', now - 10_000, { hostKey: null, pid: 101, claimTag: 'dead0000' });
     expect(await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: null }, now, () => true, new Set())).toEqual([]);

@@ -63,8 +63,6 @@ export interface TortureReport {
   events: number;
   lives: Life[];
   verdict: Verdict;
-  /** Connector leases of killed processes ended by the driver (instead of waiting 5 minutes). */
-  leasesExpired: number;
   durationMs: number;
   workdir: string;
   /** Problems with the run itself (a life that ended on its own, no clean stop): failures too. */
@@ -137,7 +135,6 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
   const problems: string[] = [];
   const history: Life[] = [];
   const inFlight = new Map<number, InFlightAtKill>();
-  let leasesExpired = 0;
   try {
     await backoffice.create();
     if (opts.dialect === 'postgres') pg = await scratchDb('postgres');
@@ -200,7 +197,6 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       const ok = bySignal && (kind === 'random' || kind === 'post-in-flight' ? planned && byDriver : !byDriver);
       if (!bySignal) problems.push(`life ${i + 1} (${kind}): ponte run ended by itself (code ${end.code}) before the kill\n${d.tail()}`);
       pendingFlight = await view.sendingIds();
-      leasesExpired += await view.expireLeasesOf(d.child.pid!);
       const life: Life = {
         index: i + 1, kind, ...(crashAfter !== undefined ? { crashAfter } : {}), reached: ok, ms, inFlight: pendingFlight.length,
         ...(note ? { note } : {}),
@@ -247,7 +243,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       events: progress.events,
       inFlight,
     });
-    return { dialect: opts.dialect, seed, events: backoffice.rows, lives: history, verdict, leasesExpired, durationMs: Date.now() - started, workdir: w.dir, problems };
+    return { dialect: opts.dialect, seed, events: backoffice.rows, lives: history, verdict, durationMs: Date.now() - started, workdir: w.dir, problems };
   } finally {
     if (daemon?.alive()) { daemon.child.kill('SIGKILL'); await daemon.exited; }
     await view?.close();

@@ -1,5 +1,5 @@
 // The driver's look into Ponte's store between and after the daemon's lives: what was in flight
-// at a kill, progress, and the final states. It writes one thing only, see expireLeasesOf.
+// at a kill, progress, and the final states. It only reads.
 import { existsSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import type { JudgedDelivery } from './judge.js';
@@ -40,18 +40,6 @@ export class StoreView {
 
   uncertainIds(): Promise<number[]> {
     return this.read([], async (k) => (await k('deliveries').where({ state: 'uncertain' }).pluck('id')).map(Number));
-  }
-
-  /**
-   * Ends the connector lease held by a process the driver has SIGKILLed (its owner id carries its
-   * pid). The runner's lease lasts 5 minutes and is not configurable; a dead owner cannot commit,
-   * so expiring it now is the same as waiting it out — minus the 5 minutes. Returns how many.
-   */
-  expireLeasesOf(pid: number): Promise<number> {
-    return this.read(0, (k) => k('connector_state')
-      .where('lease_owner', 'like', `%:${pid}:%`)
-      .where('lease_expires_at', '>=', Date.now())
-      .update({ lease_expires_at: Date.now() - 1 }));
   }
 
   progress(): Promise<{ events: number; open: number; states: Record<string, number> }> {

@@ -26,7 +26,6 @@ export function formatSummary(reports: TortureReport[]): string {
     ['  message at IO', (r) => r.verdict.uncertainAtIo],
     ['  never reached IO', (r) => r.verdict.uncertainNotAtIo],
     ['lost', (r) => r.verdict.lost],
-    ['dead leases expired by the driver', (r) => r.leasesExpired],
     ['duration', (r) => `${Math.round(r.durationMs / 1000)} s`],
     ['verdict', (r) => (passed(r) ? 'PASS' : 'FAIL')],
   ];
