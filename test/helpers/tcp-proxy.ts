@@ -23,6 +23,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const sockets = new Set<Socket>();
   const unforwarded = new Set<Socket>();
   let mode: CutMode | null = null;
+  /** Sockets whose peer closed while frozen: closed on restore. */
+  const held = new Set<Socket>();
   let accepted = 0;
   const track = (s: Socket) => { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => undefined); };
   const onConnection = (client: Socket) => {
@@ -31,20 +33,26 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     if (mode) { unforwarded.add(client); return; } // blackhole/freeze: accepted, unanswered until restore()
     forward(client);
   };
+  // Forwarded pairs, each way: a freeze unpipes and pauses them, restore pipes them again.
+  const pairs = new Map<Socket, Socket>();
   const forward = (client: Socket) => {
     const upstream = connect(target.port, target.host);
     track(upstream);
-    // Paused, not unpiped, on a freeze: bytes already read wait in the buffer and flow on restore.
+    pairs.set(client, upstream);
+    pairs.set(upstream, client);
+    for (const s of [client, upstream]) s.on('close', () => pairs.delete(s));
     client.pipe(upstream);
     upstream.pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
+    // Not while frozen: on a partition neither end learns that the other closed. (A socket that
+    // errors, an RST, closes even paused; its peer is told on restore.)
+    const close = (other: Socket) => () => { if (mode === 'freeze') held.add(other); else other.destroy(); };
+    client.on('close', close(upstream));
+    upstream.on('close', close(client));
   };
   let server: Server = createServer(onConnection);
   const listen = (s: Server, port: number) => new Promise<void>((ok, fail) => { s.once('error', fail); s.listen(port, '127.0.0.1', () => ok()); });
   await listen(server, 0);
   const port = (server.address() as { port: number }).port;
-  const held = new Set<Socket>();
 
   const closeServer = () => new Promise<void>((ok) => server.close(() => ok()));
   return {
@@ -54,7 +62,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     async cut(m = 'refuse') {
       mode = m;
       if (m === 'freeze') {
-        for (const s of sockets) { s.pause(); held.add(s); }
+        // Unpiped as well as paused: a pipe resumes its source when the destination drains.
+        // Bytes not read yet stay in the kernel's buffers (acknowledged by this host, so the
+        // sender sees no retransmission timeout either) and flow on restore.
+        for (const [from, to] of pairs) { from.unpipe(to); from.pause(); }
         return;
       }
       for (const s of sockets) s.destroy();
@@ -68,7 +79,9 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
         await listen(server, port);
       }
       if (was === 'freeze') {
-        for (const s of held) s.resume();
+        for (const [from, to] of pairs) if (!from.destroyed && !to.destroyed) from.pipe(to);
+        // Peers closed while frozen: the other end learns it now, after what was held flowed.
+        for (const s of held) setImmediate(() => s.end());
         held.clear();
       }
       // Connections that hung while cut go through now, as a connect whose packets were held does
