@@ -67,7 +67,7 @@ export function storeConfigFrom(config: PonteConfig, env: NodeJS.ProcessEnv) {
     const client = /^postgres(ql)?:/.test(url) ? 'pg' as const : /^mssql:|^sqlserver:/.test(url) ? 'mssql' as const : null;
     if (!client) throw new Error(`${config.store.urlEnv}: unsupported URL scheme (use postgres://… or mssql://…)`);
     const where = `${client === 'pg' ? 'PostgreSQL' : 'SQL Server'} ${describeUrl(url)} (from $${config.store.urlEnv})`;
-    return { client, url, where, ...(config.store.schema ? { schema: config.store.schema } : {}), pool: { max: config.store.poolMax } };
+    return { client, url, where, ...(config.store.schema ? { schema: config.store.schema } : {}), pool: { max: config.store.poolMax }, queryTimeoutSeconds: config.store.queryTimeoutSeconds };
   }
   if (config.store.client !== 'sqlite') throw new Error(`store.client is "${config.store.client}" but ${config.store.urlEnv} is not set`);
   return { client: 'sqlite' as const, filename: config.store.filename, where: `SQLite file ${config.store.filename} (store.filename; $${config.store.urlEnv} not set)` };

@@ -20,6 +20,12 @@ export const storeSchema = z.strictObject({
   urlEnv: envName.default('DATABASE_URL'),
   schema: z.string().optional(),
   poolMax: z.number().int().positive().default(10),
+  /**
+   * PostgreSQL: a query unanswered this long fails and its connection is closed, so a frozen
+   * connection (no FIN, no RST) is an outage said within this bound, not after TCP's ~15 min.
+   * 0: no bound. Migrations and the retention purge are never bound.
+   */
+  queryTimeoutSeconds: z.number().nonnegative().default(30),
 });
 
 export const appioSchema = z.strictObject({

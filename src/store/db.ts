@@ -3,6 +3,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 import { knexLog } from './knex-log.js';
 import { StoreOutage } from './outage.js';
+import { boundQueries, withoutQueryTimeout } from './query-timeout.js';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,6 +24,11 @@ export interface StoreConfig {
   /** PostgreSQL schema (search_path), optional. */
   schema?: string;
   pool?: { max?: number };
+  /**
+   * PostgreSQL: how long a query may go unanswered before it fails and its connection is closed
+   * (a frozen connection: no FIN, no RST). 0: no bound. Migrations and the purge are never bound.
+   */
+  queryTimeoutSeconds?: number;
   /** Which store and from which setting, for people (no credentials): "PostgreSQL 10.0.0.5:5432/ponte (from $DATABASE_URL)". */
   where?: string;
 }
@@ -79,8 +85,12 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
   const outage = opts.log ? new StoreOutage(cfg.where ?? `the ${cfg.client} store`, opts.log) : undefined;
   const knex = knexFactory({
     client: cfg.client,
-    connection: cfg.url,
-    pool: { min: 0, max: cfg.pool?.max ?? 10 },
+    connection: cfg.client === 'pg' ? pgStoreConnection(cfg.url) : cfg.url,
+    pool: {
+      min: 0,
+      max: cfg.pool?.max ?? 10,
+      ...(cfg.client === 'pg' ? { afterCreate: boundQueries({ ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store' }) } : {}),
+    },
     log: knexLog(opts.log, 'store', outage),
     ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
   });
@@ -90,6 +100,30 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
     ...store, ...(cfg.where ? { where: cfg.where } : {}), ...(outage ? { outage } : {}),
     close: () => { outage?.close(); return store.close(); },
   };
+}
+
+/**
+ * A store query unanswered this long means the connection froze (a dropped NAT/firewall state, a
+ * paused VM): Ponte's statements take milliseconds, a commit of a 1,000-event batch well under a
+ * second. The outage is then said and work resumes when the store answers, instead of after TCP's
+ * ~15 min retransmission timeout.
+ */
+export const DEFAULT_STORE_QUERY_TIMEOUT_SECONDS = 30;
+
+/**
+ * node-postgres settings for the store. keepAlive: an idle pooled connection whose peer vanished
+ * is found by the kernel's probes (from 30 s idle) rather than by the next query; probes do not
+ * run while a query's bytes await acknowledgement, which is what the query bound (boundQueries)
+ * is for. connectionTimeoutMillis: a connect (TCP and startup) unanswered fails instead of waiting
+ * for ever ("timeout expired", which StoreOutage recognises).
+ */
+function pgStoreConnection(url: string): Knex.PgConnectionConfig {
+  return {
+    connectionString: url,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 30_000,
+    connectionTimeoutMillis: 15_000,
+  } as Knex.PgConnectionConfig;
 }
 
 /** Host, port and database of a connection URL: never its user or password. */
@@ -103,7 +137,7 @@ export function describeUrl(url: string): string {
 }
 
 // Errors that mean "this store cannot be reached as configured", worth naming the setting for.
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000', 'SQLITE_CANTOPEN', 'ESOCKET', 'ELOGIN']);
+const UNREACHABLE = new Set(['PONTE_QUERY_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000', 'SQLITE_CANTOPEN', 'ESOCKET', 'ELOGIN']);
 
 /** Connects once: a store that cannot be reached is an error naming it and the setting that chose it. */
 export async function connectStore(store: Store): Promise<void> {
@@ -124,7 +158,9 @@ function reachable<T>(store: Store, work: Promise<T>): Promise<T> {
 const MIGRATION_LOCK = 7_320_104_611;
 
 export function migrateLatest(store: Store): Promise<string[]> {
-  return reachable(store, migrate(store));
+  // Unbounded: a migration may rewrite a large table for minutes, and one cut off half-way would
+  // leave the next start to retry it from the top.
+  return reachable(store, withoutQueryTimeout(() => migrate(store)));
 }
 
 /**

@@ -3,6 +3,7 @@
 // dedup key, in batches of 500 (about 2 min per million on PostgreSQL), inside the migration's
 // transaction, so other processes wait on the store meanwhile; a silent minute looks like a hang.
 import type { Store } from './db.js';
+import { withoutQueryTimeout } from './query-timeout.js';
 
 const SLOW_MIGRATION = '20261205_008_recipient_pseudonyms';
 
@@ -15,7 +16,8 @@ export interface MigrationPlan {
 export async function migrationPlan(store: Store, pending: string[]): Promise<MigrationPlan> {
   // A new store has no ledger yet: nothing to rewrite.
   if (!pending.includes(SLOW_MIGRATION) || !(await store.knex.schema.hasTable('events'))) return { pending, broadcastKeys: 0 };
-  const row = (await store.knex('events').where('type', 'broadcast').count({ n: '*' }).first()) as { n: number | string } | undefined;
+  // A count over a large ledger may take longer than store.queryTimeoutSeconds: part of migrating.
+  const row = (await withoutQueryTimeout(() => store.knex('events').where('type', 'broadcast').count({ n: '*' }).first())) as { n: number | string } | undefined;
   return { pending, broadcastKeys: Number(row?.n ?? 0) };
 }
 

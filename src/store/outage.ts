@@ -9,10 +9,11 @@ import { firstLine } from './knex-log.js';
 import { withTimeout } from '../metrics/timeout.js';
 
 // Node's socket errors, PostgreSQL's connection class (08…) and its shutdown / starting-up codes,
-// SQL Server's: this store cannot be reached now, whatever the statement.
-const CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE',
+// SQL Server's, and a query left unanswered past store.queryTimeoutSeconds (a frozen connection,
+// see query-timeout.ts): this store cannot be reached now, whatever the statement.
+const CODES = new Set(['PONTE_QUERY_TIMEOUT', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EPIPE',
   '57P01', '57P02', '57P03', 'ESOCKET', 'ETIMEOUT']);
-const MESSAGES = /Connection terminated|Connection ended unexpectedly|terminating connection due to administrator command|Client has encountered a connection error|Knex: Timeout acquiring a connection|timeout expired|connection timeout/i;
+const MESSAGES = /Connection terminated|Connection ended unexpectedly|terminating connection due to administrator command|Client has encountered a connection error|Knex: Timeout acquiring a connection|timeout expired|connection timeout|did not answer within|Client was closed and is not queryable/i;
 
 const CODE_IN_TEXT = new RegExp(`\\b(${[...CODES].filter((c) => c.startsWith('E')).join('|')})\\b`);
 

@@ -8,6 +8,7 @@
 // few hundred ids, one short transaction each, so a large store is never locked for long.
 import type { Knex } from 'knex';
 import { TERMINAL_STATES } from './states.js';
+import { withoutQueryTimeout } from './query-timeout.js';
 
 /** What replaces the fiscal code (the column is NOT NULL, 16 chars): the shape, never a real code. */
 export const PURGED_FISCAL_CODE = '****************';
@@ -43,7 +44,13 @@ const DAY_MS = 86_400_000;
 /** How long Meta may repeat a webhook: inbound messages are kept at least this long to drop the repeats. */
 const INBOUND_DEDUP_DAYS = 7;
 
-export async function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult> {
+export function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult> {
+  // Unbounded by store.queryTimeoutSeconds: the chunks' transactions are short, but finding the
+  // next chunk in a large ledger where little qualifies may scan for longer than that.
+  return withoutQueryTimeout(() => purgeChunks(knex, opts));
+}
+
+async function purgeChunks(knex: Knex, opts: PurgeOptions): Promise<PurgeResult> {
   if (!Number.isInteger(opts.days) || opts.days < 1) throw new Error(`purge: retention days must be a whole number ≥ 1, not ${opts.days}`);
   const cutoff = opts.now - opts.days * DAY_MS;
   const size = opts.chunkSize ?? 500;

@@ -1,0 +1,90 @@
+// A bound on every query's answer, for connections whose packets can vanish (a firewall or NAT
+// dropping state, a paused VM, a pulled cable): nothing is answered and nothing is closed, and a
+// query waits for TCP's retransmission timeout (~15 min on Linux), holding its pooled connection
+// and whatever waits on it. node-postgres has `query_timeout`, but it only rejects the promise:
+// the query stays the connection's active one, the connection goes back to knex's pool (knex's
+// pg dialect validates nothing but an 'end'/'error' seen), and the next query on it queues behind
+// the frozen one. mysql2 and knex have no connection-wide equivalent. So the bound is ours, on
+// the raw driver connection (where transactions run too: knex's transaction client does not
+// inherit instance patches of knex's own client): when it runs out the caller gets a clear
+// error, and the socket is destroyed at once, so the connection is never reused half-way through
+// a query, queries queued behind it (a transaction's ROLLBACK) fail at once, and knex's pool
+// discards it. A late answer has nowhere to go.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Socket } from 'node:net';
+
+/** A query that got no answer within its bound; its connection was closed. */
+export class QueryTimeoutError extends Error {
+  readonly code = 'PONTE_QUERY_TIMEOUT';
+  constructor(readonly seconds: number, readonly setting: string, what: string) {
+    super(`${what} did not answer within ${seconds} s (${setting}); the query was abandoned and its connection closed`);
+    this.name = 'QueryTimeoutError';
+  }
+}
+
+const unbounded = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `work` with no bound on its queries: migrations and the retention purge may legitimately
+ * run statements for minutes. Scoped to this async flow only: the dispatcher's and connectors'
+ * queries running meanwhile on the same pool keep their bound.
+ */
+export function withoutQueryTimeout<T>(work: () => PromiseLike<T>): Promise<T> {
+  // Awaited inside: a knex builder is lazy, its query starts when then() is called.
+  return unbounded.run(true, async () => await work());
+}
+
+export interface QueryBound {
+  ms: number;
+  /** The setting that chose ms, for the error ("store.queryTimeoutSeconds"). */
+  setting: string;
+  /** Who did not answer ("the store PostgreSQL 10.0.0.5:5432/ponte"). */
+  what: string;
+}
+
+interface RawConnection {
+  query: (...args: unknown[]) => unknown;
+  /** mysql2 */
+  stream?: Socket;
+  /** node-postgres: its Connection, holding the socket */
+  connection?: { stream?: Socket };
+  __knex__disposed?: unknown;
+}
+
+/**
+ * A knex pool `afterCreate` bounding every query on each new pg or mysql2 connection (both take
+ * a node-style callback last, which is how knex calls them).
+ */
+export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error | null, c: unknown) => void) => void {
+  return (raw, done) => {
+    const conn = raw as RawConnection;
+    const query = conn.query.bind(conn);
+    conn.query = (...args: unknown[]) => {
+      const callback = args[args.length - 1];
+      if (!(bound.ms > 0) || typeof callback !== 'function' || unbounded.getStore()) return query(...args);
+      let settled = false;
+      const timer = setTimeout(() => {
+        settled = true;
+        const err = new QueryTimeoutError(Math.round(bound.ms / 100) / 10, bound.setting, bound.what);
+        // Before the callback: knex releases the connection to its pool as the query fails, and
+        // the pool must see it disposed (validate) rather than hand it to the next query.
+        conn.__knex__disposed = err;
+        // The callback once the socket has closed: by then the driver has failed the queries
+        // queued behind (and knows itself ended), so a ROLLBACK sent next fails at once instead
+        // of queueing behind the frozen statement.
+        const fail = () => (callback as (e: Error) => void)(err);
+        const socket = conn.stream ?? conn.connection?.stream;
+        if (!socket || socket.destroyed) return void setImmediate(fail);
+        socket.once('close', fail);
+        socket.destroy();
+      }, bound.ms);
+      args[args.length - 1] = (...result: unknown[]) => {
+        if (settled) return; // the connection was closed under the query: its error is ours, said above
+        clearTimeout(timer);
+        (callback as (...r: unknown[]) => void)(...result);
+      };
+      return query(...args);
+    };
+    done(null, conn);
+  };
+}

@@ -1,0 +1,113 @@
+// A store connection that freezes mid-query (a firewall or NAT dropping its state, a paused VM:
+// packets vanish, nothing is answered, nothing is closed), through a TCP proxy in front of the
+// real PostgreSQL: the query fails within store.queryTimeoutSeconds instead of TCP's ~15 min (for
+// ever here: the proxy's kernel acknowledges every byte), its connection is closed and never
+// reused, a transaction cut half-way leaves nothing, and the store answers again on a new
+// connection once the path is back. Migrations and the purge are not bound.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { availableDialects, PG_URL, scratchDb, type ScratchDb } from '../helpers/databases.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { openStore, type Store } from '../../src/store/db.js';
+import { isUnreachable } from '../../src/store/outage.js';
+import { QueryTimeoutError, withoutQueryTimeout } from '../../src/store/query-timeout.js';
+
+const { run, skipped } = await availableDialects(['postgres']);
+if (skipped.length) console.warn(`[frozen-connection] skipped: ${skipped.join('; ')}`);
+
+const TIMEOUT_S = 1;
+
+let scratch: ScratchDb;
+let proxy: TcpProxy;
+let store: Store;
+
+async function backendPid(): Promise<number> {
+  return Number(((await store.knex.raw('select pg_backend_pid() as pid')) as { rows: Array<{ pid: number }> }).rows[0]!.pid);
+}
+
+/** How long `work` took to fail, and with what. */
+async function failure(work: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
+  const t0 = Date.now();
+  try {
+    await work;
+  } catch (error) {
+    return { ms: Date.now() - t0, error };
+  }
+  throw new Error('expected a failure');
+}
+
+describe.runIf(run.includes('postgres'))('a frozen PostgreSQL store connection', () => {
+  beforeEach(async () => {
+    scratch = await scratchDb('postgres');
+    await scratch.knex.schema.createTable('t', (t) => t.integer('id'));
+    const pg = new URL(PG_URL);
+    proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
+    store = openStore({ client: 'pg', url: proxy.via(scratch.url), queryTimeoutSeconds: TIMEOUT_S, where: 'PostgreSQL (test)' }, { log: pino({ level: 'silent' }) });
+  });
+  afterEach(async () => {
+    await proxy.restore();
+    await store.close();
+    await proxy.close();
+    await scratch.destroy();
+  });
+
+  it('fails the query within the bound, discards the connection, and works again on a new one after restore', async () => {
+    const before = await backendPid();
+    await proxy.cut('freeze');
+    const { ms, error } = await failure(store.knex.raw('select 1'));
+    expect(error).toBeInstanceOf(QueryTimeoutError);
+    expect((error as Error).message).toMatch(/the store did not answer within 1 s \(store\.queryTimeoutSeconds\); the query was abandoned and its connection closed$/);
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 50);
+    expect(ms).toBeLessThan(TIMEOUT_S * 1000 + 1_000);
+    // Said once as an outage, not as a failed statement.
+    expect(isUnreachable(error)).toBe(true);
+    expect(store.outage!.report(error)).toBe(true);
+
+    await proxy.restore();
+    // A new connection: the frozen one, whose late answer may still be on its way, is gone.
+    expect(await backendPid()).not.toBe(before);
+  });
+
+  it('a transaction frozen half-way fails at once, after the bound, and leaves nothing', async () => {
+    const trx = await store.knex.transaction();
+    await trx('t').insert({ id: 1 });
+    await proxy.cut('freeze');
+    const { ms, error } = await failure(trx('t').insert({ id: 2 }));
+    expect(error).toBeInstanceOf(QueryTimeoutError);
+    // Its ROLLBACK is not queued behind the frozen statement for another bound: the socket is closed.
+    const t0 = Date.now();
+    await trx.rollback();
+    expect(isUnreachable((await failure(trx.executionPromise)).error)).toBe(true);
+    expect(ms + Date.now() - t0).toBeLessThan(TIMEOUT_S * 1000 + 1_000);
+
+    await proxy.restore();
+    // The server learns of the closed connection once the path is back, and rolls back.
+    const until = Date.now() + 5_000;
+    let rows = -1;
+    while (Date.now() < until && rows !== 0) rows = Number((await store.knex('t').count({ n: '*' }))[0]!.n);
+    expect(rows).toBe(0);
+    expect(Number((await store.knex('t').count({ n: '*' }))[0]!.n)).toBe(0);
+  });
+
+  it('closing the store while a connection is frozen does not hang', async () => {
+    await backendPid();
+    await proxy.cut('freeze');
+    const pending = failure(store.knex.raw('select 1'));
+    await new Promise((ok) => setTimeout(ok, 100)); // in flight (an idle connection's goodbye waits tarn's 5 s destroy timeout)
+    const t0 = Date.now();
+    await store.close();
+    expect(Date.now() - t0).toBeLessThan(TIMEOUT_S * 1000 + 1_000);
+    expect((await pending).error).toBeInstanceOf(QueryTimeoutError);
+    store = openStore({ client: 'pg', url: proxy.via(scratch.url), queryTimeoutSeconds: TIMEOUT_S }); // for afterEach
+  });
+
+  it('a long statement is cut at the bound, but not inside withoutQueryTimeout (migrations, purge)', async () => {
+    const slow = 'select pg_sleep(1.6)';
+    expect((await failure(store.knex.raw(slow))).error).toBeInstanceOf(QueryTimeoutError);
+    await expect(withoutQueryTimeout(() => store.knex.raw(slow))).resolves.toBeDefined();
+    // Only that flow: a query running meanwhile keeps its bound.
+    const [unbounded, bounded] = await Promise.allSettled([withoutQueryTimeout(() => store.knex.raw(slow)), store.knex.raw(slow)]);
+    expect(unbounded.status).toBe('fulfilled');
+    expect(bounded.status === 'rejected' && bounded.reason).toBeInstanceOf(QueryTimeoutError);
+  });
+});
