@@ -16,8 +16,8 @@ import type { Socket } from 'node:net';
 /** A query that got no answer within its bound; its connection was closed. */
 export class QueryTimeoutError extends Error {
   readonly code = 'PONTE_QUERY_TIMEOUT';
-  constructor(readonly seconds: number, readonly setting: string, what: string) {
-    super(`${what} did not answer within ${seconds} s (${setting}); the query was abandoned and its connection closed`);
+  constructor(readonly seconds: number, readonly setting: string, what: string, outcome = 'the query was abandoned and its connection closed') {
+    super(`${what} did not answer within ${seconds} s (${setting}); ${outcome}`);
     this.name = 'QueryTimeoutError';
   }
 }

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/temp-dir.js';
-import { dialectOf, openSqlSource, sqlSourceSchema } from '../../src/connectors/sql/source.js';
+import { dialectOf, openSqlSource, sqlSourceSchema, unansweredBackOffice } from '../../src/connectors/sql/source.js';
+import { QueryTimeoutError } from '../../src/store/query-timeout.js';
 
 describe('sqlSourceSchema', () => {
   it('requires connectionEnv for server databases and filename (or env) for SQLite', () => {
@@ -18,6 +19,36 @@ describe('sqlSourceSchema', () => {
   it('refuses a secret pasted where the variable name goes, and unknown keys', () => {
     expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'postgres://u:p@h/db' }).success).toBe(false);
     expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'X', password: 'p' }).success).toBe(false);
+  });
+});
+
+describe('source.queryTimeoutSeconds', () => {
+  it('is a positive number of seconds, an hour at most', () => {
+    expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'X', queryTimeoutSeconds: 120 }).success).toBe(true);
+    expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'X', queryTimeoutSeconds: 0 }).success).toBe(false);
+    expect(sqlSourceSchema.safeParse({ client: 'pg', connectionEnv: 'X', queryTimeoutSeconds: 7200 }).success).toBe(false);
+  });
+
+  it("is SQL Server's requestTimeout (60 s by default, where tedious' own is 15 s), over one in the connection string", async () => {
+    const url = 'mssql://ponte_ro:x@127.0.0.1:1/SUE?requestTimeout=5000';
+    for (const [source, ms] of [[{}, 60_000], [{ queryTimeoutSeconds: 90 }, 90_000]] as const) {
+      const knex = openSqlSource({ client: 'mssql', connectionEnv: 'BO', ...source }, { BO: url });
+      try {
+        const client = knex.client as { connectionSettings: Record<string, unknown>; _generateConnection(): { options: { requestTimeout: number } } };
+        expect(client._generateConnection().options.requestTimeout).toBe(ms);
+      } finally {
+        await knex.destroy();
+      }
+    }
+  });
+
+  it("tedious' timeout reads as the others' do, naming the setting", () => {
+    const tedious = Object.assign(new Error('Timeout: Request failed to complete in 60000ms'), { code: 'ETIMEOUT' });
+    const said = unansweredBackOffice(tedious, { client: 'mssql', connectionEnv: 'BO' });
+    expect(said).toBeInstanceOf(QueryTimeoutError);
+    expect((said as Error).message).toBe('the back-office database did not answer within 60 s (source.queryTimeoutSeconds); the query was cancelled');
+    const refused = Object.assign(new Error('Invalid column name'), { code: 'EREQUEST' });
+    expect(unansweredBackOffice(refused, { client: 'mssql', connectionEnv: 'BO' })).toBe(refused);
   });
 });
 

@@ -10,6 +10,7 @@ import { pollChanges } from '../sql/changes-poll.js';
 import { instantToWallTime } from '../../util/local-time.js';
 import { maskText } from '../../util/mask.js';
 import { checkColumns } from '../declarative/columns.js';
+import { QueryTimeoutError } from '../../store/query-timeout.js';
 
 /** The user's SELECT as a subquery, with the date columns also selected as text. */
 export function wrappedQuery(knex: Knex, spec: DeclarativeSpec, sql: string): Knex.QueryBuilder {
@@ -36,6 +37,8 @@ export function windowQuery(knex: Knex, spec: DeclarativeSpec, sql: string, now:
  * (connection, abort, a missing column) already say what they are and pass unchanged.
  */
 function explained(e: unknown, connector: string, sqlFile: string): unknown {
+  // A back-office that did not answer (readFrom has said so in one form): named, not "refused".
+  if (e instanceof QueryTimeoutError || (e instanceof Error && /^the back-office database did not answer/.test(e.message))) return new Error(`${connector}: ${e.message}`, { cause: e });
   if (!(e instanceof Error) || !(e as { [QUERY_REFUSED]?: boolean })[QUERY_REFUSED]) return e;
   return new Error(`${connector}: the back-office database refused the query of ${sqlFile}: ${maskText(e.message)}`, { cause: e });
 }

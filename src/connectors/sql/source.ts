@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { z } from 'zod';
 import { knexLog } from '../../store/knex-log.js';
+import { boundQueries, QueryTimeoutError } from '../../store/query-timeout.js';
 
 export const SQL_CLIENTS = ['mssql', 'pg', 'mysql2', 'better-sqlite3'] as const;
 
@@ -17,6 +18,12 @@ export const sqlSourceSchema = z
     connectionEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, e.g. PONTE_BACKOFFICE_URL').optional(),
     /** SQLite only: the database file (opened read-only). */
     filename: z.string().min(1).optional(),
+    /**
+     * How long one query (a page) may go unanswered before the run fails and its connection is
+     * closed: a frozen back-office (no FIN, no RST) fails the run instead of hanging it for ever.
+     * Default 60 (DEFAULT_QUERY_TIMEOUT_SECONDS). SQL Server: tedious' requestTimeout.
+     */
+    queryTimeoutSeconds: z.number().positive().max(3600).optional(),
   })
   .superRefine((v, ctx) => {
     if (v.client === 'better-sqlite3') {
@@ -92,12 +99,24 @@ function mssqlUrl(value: string, envName: string): Knex.MsSqlConnectionConfig {
 const PG_ZONELESS = new Set([1082 /* date */, 1114 /* timestamp */]);
 const MSSQL_ZONELESS = new Set(['Date', 'DateTime', 'DateTimeN', 'DateTime2', 'SmallDateTime']);
 
-function pgConnection(url: string): Knex.PgConnectionConfig {
+function pgConnection(url: string, connectTimeoutMs: number): Knex.PgConnectionConfig {
   const types = {
     getTypeParser: (oid: number, format?: string) => (PG_ZONELESS.has(oid) && format !== 'binary' ? (text: string) => text : pg.types.getTypeParser(oid, format as 'text')),
   };
-  return { connectionString: url, types } as Knex.PgConnectionConfig;
+  // A connect (TCP and startup) unanswered fails as tedious' and mysql2's do, instead of never.
+  return { connectionString: url, types, keepAlive: true, connectionTimeoutMillis: connectTimeoutMs } as Knex.PgConnectionConfig;
 }
+
+/**
+ * A page of 1,000 rows takes well under a second on an indexed keyset, seconds on a slow SQL
+ * Server or a view; tedious' own default, which SQL Server connectors lived with until this
+ * setting, was 15 s. 60 s leaves a slow back-office room and still fails a frozen one within a
+ * minute, long before the next schedule of most connectors.
+ */
+export const DEFAULT_QUERY_TIMEOUT_SECONDS = 60;
+/** A connect unanswered (TCP and the database's handshake): tedious' default; never more than the query bound. */
+const CONNECT_TIMEOUT_MS = 15_000;
+const SETTING = 'source.queryTimeoutSeconds';
 
 /** tedious, with useUTC (its default, set here explicitly), encodes a zone-less value's wall clock as UTC fields. */
 interface TediousColumn { metadata?: { type?: { name?: string } }; value: unknown }
@@ -154,7 +173,11 @@ function withDatabaseMessages(knex: Knex): Knex {
 }
 
 function openKnex(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv): Knex {
+  const timeoutMs = (cfg.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS) * 1000;
+  const connectMs = Math.min(CONNECT_TIMEOUT_MS, timeoutMs);
   const common = { pool: { min: 0, max: 2 }, acquireConnectionTimeout: 15_000, compileSqlOnError: false, log: knexLog(undefined, 'back-office') };
+  // pg and mysql2: the bound is Ponte's (a frozen connection is closed, so the pool can be too).
+  const bounded = { ...common, pool: { ...common.pool, afterCreate: boundQueries({ ms: timeoutMs, setting: SETTING, what: 'the back-office database' }) } };
   switch (cfg.client) {
     case 'better-sqlite3': {
       const filename = cfg.filename ?? fromEnv(cfg.connectionEnv!, env);
@@ -165,13 +188,17 @@ function openKnex(cfg: SqlSourceConfig, env: NodeJS.ProcessEnv): Knex {
       return knexFactory({ client: 'better-sqlite3', connection: { filename, options: { readonly: true } } as Knex.BetterSqlite3ConnectionConfig, useNullAsDefault: true, ...common });
     }
     case 'mssql': {
+      // tedious' requestTimeout: on expiry it cancels the request (an ATTENTION) and, when the
+      // server does not confirm within its cancelTimeout (5 s, a frozen connection), closes it.
       const name = cfg.connectionEnv!;
-      return mssqlSource(mssqlConnection(fromEnv(name, env), name), common);
+      const connection = mssqlConnection(fromEnv(name, env), name);
+      // The setting wins over a requestTimeout in the connection string: one place, one message.
+      return mssqlSource({ ...connection, requestTimeout: timeoutMs, options: { ...connection.options, requestTimeout: timeoutMs } as Knex.MsSqlConnectionConfig['options'] }, common);
     }
     case 'pg':
-      return knexFactory({ client: 'pg', connection: pgConnection(fromEnv(cfg.connectionEnv!, env)), ...common });
+      return knexFactory({ client: 'pg', connection: pgConnection(fromEnv(cfg.connectionEnv!, env), connectMs), ...bounded });
     case 'mysql2':
-      return knexFactory({ client: 'mysql2', connection: { uri: fromEnv(cfg.connectionEnv!, env), dateStrings: ['DATE', 'DATETIME'] } as unknown as Knex.MySql2ConnectionConfig, ...common });
+      return knexFactory({ client: 'mysql2', connection: { uri: fromEnv(cfg.connectionEnv!, env), dateStrings: ['DATE', 'DATETIME'], connectTimeout: connectMs } as unknown as Knex.MySql2ConnectionConfig, ...bounded });
   }
 }
 
@@ -252,11 +279,36 @@ export async function checkReadable(source: SqlSourceConfig, what: string, query
   }
 }
 
-/** Runs a poll against a back-office, closing the connection pool however the poll ends. */
+/**
+ * A back-office that did not answer, in the words of QueryTimeoutError whichever driver said it
+ * (tedious: "Timeout: Request failed to complete in 60000ms"; node-postgres, on connect: "timeout
+ * expired"); any other error unchanged.
+ */
+export function unansweredBackOffice(e: unknown, source: SqlSourceConfig): unknown {
+  if (!(e instanceof Error) || e instanceof QueryTimeoutError) return e;
+  const code = (e as { code?: unknown }).code;
+  if (code === 'ETIMEOUT' && /Timeout: Request failed to complete/.test(e.message)) {
+    return Object.assign(new QueryTimeoutError(source.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS, SETTING, 'the back-office database', 'the query was cancelled'), { cause: e });
+  }
+  // node-postgres' and mysql2's own connect timers (not the kernel's "connect ETIMEDOUT <address>").
+  if ((source.client === 'pg' && e.message === 'timeout expired') || (source.client === 'mysql2' && e.message === 'connect ETIMEDOUT')) {
+    const seconds = Math.min(CONNECT_TIMEOUT_MS / 1000, source.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS);
+    return new Error(`the back-office database did not answer a connection within ${seconds} s`, { cause: e });
+  }
+  return e;
+}
+
+/**
+ * Runs a poll against a back-office, closing the connection pool however the poll ends. A query
+ * left unanswered (source.queryTimeoutSeconds) has had its connection closed, so closing the pool
+ * does not wait on it.
+ */
 export async function* readFrom<T>(source: SqlSourceConfig, poll: (knex: Knex) => AsyncIterable<T>): AsyncGenerator<T> {
   const knex = openSqlSource(source);
   try {
     yield* poll(knex);
+  } catch (e) {
+    throw unansweredBackOffice(e, source);
   } finally {
     await knex.destroy();
   }
