@@ -89,7 +89,7 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
     pool: {
       min: 0,
       max: cfg.pool?.max ?? 10,
-      ...(cfg.client === 'pg' ? { afterCreate: boundQueries({ ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store' }) } : {}),
+      ...(cfg.client === 'pg' ? { afterCreate: boundQueries({ ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store', onTimeout: (e) => outage?.report(e) }) } : {}),
     },
     log: knexLog(opts.log, 'store', outage),
     ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
@@ -114,16 +114,12 @@ export const DEFAULT_STORE_QUERY_TIMEOUT_SECONDS = 30;
  * node-postgres settings for the store. keepAlive: an idle pooled connection whose peer vanished
  * is found by the kernel's probes (from 30 s idle) rather than by the next query; probes do not
  * run while a query's bytes await acknowledgement, which is what the query bound (boundQueries)
- * is for. connectionTimeoutMillis: a connect (TCP and startup) unanswered fails instead of waiting
- * for ever ("timeout expired", which StoreOutage recognises).
+ * is for. No connectionTimeoutMillis: a connect unanswered is bounded by knex's acquire timeout
+ * and the outage probe's own; a connect timer's error, raised during an outage, surfaced after
+ * it as a second one (the blackhole drill).
  */
 function pgStoreConnection(url: string): Knex.PgConnectionConfig {
-  return {
-    connectionString: url,
-    keepAlive: true,
-    keepAliveInitialDelayMillis: 30_000,
-    connectionTimeoutMillis: 15_000,
-  } as Knex.PgConnectionConfig;
+  return { connectionString: url, keepAlive: true, keepAliveInitialDelayMillis: 30_000 } as Knex.PgConnectionConfig;
 }
 
 /** Host, port and database of a connection URL: never its user or password. */

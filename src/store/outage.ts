@@ -27,10 +27,20 @@ export function isUnreachable(e: unknown): boolean {
   return e.cause !== undefined && e.cause !== e && isUnreachable(e.cause);
 }
 
+/** When e (or its cause) was raised, for the errors that say (QueryTimeoutError); otherwise now. */
+function raisedAt(e: unknown): number {
+  for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    const at = (c as { raisedAt?: unknown }).raisedAt;
+    if (typeof at === 'number') return at;
+  }
+  return Date.now();
+}
 
 export class StoreOutage {
   private since: number | null = null;
   private timer: NodeJS.Timeout | undefined;
+  /** When the store last answered again after an outage. */
+  private backAt = 0;
   private knex: Knex | undefined;
 
   constructor(private readonly where: string, private readonly log: Logger, private readonly probeMs = 2_000) {}
@@ -52,6 +62,12 @@ export class StoreOutage {
   report(e: unknown): boolean {
     if (!isUnreachable(e)) return false;
     if (this.since !== null) return true;
+    // Raised during the outage that has ended, reported late by work that waited for the store
+    // (a dispatcher pass ends once its outcome writes are in): not a new outage.
+    if (raisedAt(e) < this.backAt) return true;
+    // knex's pool discarding a connection closed by the query bound, maybe after the outage: the
+    // bound reported that outage itself when it ran out (openStore's onTimeout).
+    if (typeof e === 'string' && e.startsWith('Connection Error: QueryTimeoutError')) return true;
     this.since = Date.now();
     this.log.error({ store: this.where, err: firstLine(e) },
       `store unreachable: ${this.where}: ${firstLine(e)}. Polls, sends and status reads wait and resume when it answers again; `
@@ -68,6 +84,7 @@ export class StoreOutage {
       withTimeout(knex.raw('select 1'), Math.max(this.probeMs, 3_000), 'select 1').then(() => {
         const seconds = Math.round((Date.now() - this.since!) / 100) / 10;
         this.since = null;
+        this.backAt = Date.now();
         this.log.warn({ store: this.where, seconds }, `store reachable again after ${seconds} s: ${this.where}`);
       }, () => this.watch());
     }, this.probeMs);

@@ -16,6 +16,8 @@ import type { Socket } from 'node:net';
 /** A query that got no answer within its bound; its connection was closed. */
 export class QueryTimeoutError extends Error {
   readonly code = 'PONTE_QUERY_TIMEOUT';
+  /** Epoch ms: an outage reported late, after the store is back, is not a new one (StoreOutage). */
+  readonly raisedAt = Date.now();
   constructor(readonly seconds: number, readonly setting: string, what: string, outcome = 'the query was abandoned and its connection closed') {
     super(`${what} did not answer within ${seconds} s (${setting}); ${outcome}`);
     this.name = 'QueryTimeoutError';
@@ -38,8 +40,10 @@ export interface QueryBound {
   ms: number;
   /** The setting that chose ms, for the error ("store.queryTimeoutSeconds"). */
   setting: string;
-  /** Who did not answer ("the store PostgreSQL 10.0.0.5:5432/ponte"). */
+  /** Who did not answer ("the store", "the back-office database"). */
   what: string;
+  /** Told as the bound runs out, before the caller is (the store's outage, said at once). */
+  onTimeout?: (e: QueryTimeoutError) => void;
 }
 
 interface RawConnection {
@@ -68,7 +72,10 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
         const err = new QueryTimeoutError(Math.round(bound.ms / 100) / 10, bound.setting, bound.what);
         // Before the callback: knex releases the connection to its pool as the query fails, and
         // the pool must see it disposed (validate) rather than hand it to the next query.
-        conn.__knex__disposed = err;
+        // Kept: knex's pg 'end' listener would write its own "Connection ended unexpectedly" over
+        // it, and the pool logs this one when it discards the connection.
+        Object.defineProperty(conn, '__knex__disposed', { get: () => err, set: () => undefined, configurable: true });
+        bound.onTimeout?.(err);
         // The callback once the socket has closed: by then the driver has failed the queries
         // queued behind (and knows itself ended), so a ROLLBACK sent next fails at once instead
         // of queueing behind the frozen statement.

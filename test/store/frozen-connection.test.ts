@@ -6,10 +6,11 @@
 // connection once the path is back. Migrations and the purge are not bound.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { Writable } from 'node:stream';
 import { availableDialects, PG_URL, scratchDb, type ScratchDb } from '../helpers/databases.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { openStore, type Store } from '../../src/store/db.js';
-import { isUnreachable } from '../../src/store/outage.js';
+import { isUnreachable, StoreOutage } from '../../src/store/outage.js';
 import { QueryTimeoutError, withoutQueryTimeout } from '../../src/store/query-timeout.js';
 
 const { run, skipped } = await availableDialects(['postgres']);
@@ -99,6 +100,32 @@ describe.runIf(run.includes('postgres'))('a frozen PostgreSQL store connection',
     expect(Date.now() - t0).toBeLessThan(TIMEOUT_S * 1000 + 1_000);
     expect((await pending).error).toBeInstanceOf(QueryTimeoutError);
     store = openStore({ client: 'pg', url: proxy.via(scratch.url), queryTimeoutSeconds: TIMEOUT_S }); // for afterEach
+  });
+
+  it('said once per outage: an error raised during one that ended, reported late, is not a new one', async () => {
+    const lines: string[] = [];
+    const log = pino(new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk)).msg); done(); } }));
+    const outage = new StoreOutage('PostgreSQL (test)', log, 200);
+    outage.probe(store.knex);
+    await backendPid();
+    await proxy.cut('freeze');
+    const during = (await failure(store.knex.raw('select 1'))).error;
+    expect(outage.report(during)).toBe(true);
+    await proxy.restore();
+    const until = Date.now() + 10_000;
+    while (outage.down && Date.now() < until) await new Promise((ok) => setTimeout(ok, 50));
+    expect(outage.down).toBe(false);
+    // A dispatcher pass that waited for its outcome writes reports its error only now.
+    expect(outage.report(during)).toBe(true);
+    // knex's pool discarding the dead connection: no outage either.
+    expect(outage.report(`Connection Error: ${String(during)}`)).toBe(true);
+    expect(outage.down).toBe(false);
+    // A new freeze is a new outage.
+    await proxy.cut('freeze');
+    expect(outage.report((await failure(store.knex.raw('select 1'))).error)).toBe(true);
+    outage.close();
+    expect(lines.filter((l) => /^store (unreachable|reachable again)/.test(l)).map((l) => l.replace(/ after [\d.]+ s/, '').split(':')[0]))
+      .toEqual(['store unreachable', 'store reachable again', 'store unreachable']);
   });
 
   it('a long statement is cut at the bound, but not inside withoutQueryTimeout (migrations, purge)', async () => {
