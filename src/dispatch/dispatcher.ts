@@ -151,7 +151,7 @@ export class Dispatcher {
         if (items.length < cfg.batchSize) exhausted = true;
         if (items.length) this.deps.crashPoint?.('after-claim');
         for (const item of items) queue.push({ item, token });
-      })().finally(() => { refilling = null; });
+      })().catch((e: unknown) => { exhausted = true; throw e; }).finally(() => { refilling = null; });
       return refilling;
     };
 
@@ -177,7 +177,13 @@ export class Dispatcher {
       }
     };
     try {
-      await Promise.all(Array.from({ length: workers }, worker));
+      // Every worker ends before the pass does, a failed one included: with Promise.all the pass
+      // ended at the first failure (a claim on a store gone away) while other workers were still
+      // waiting on the store to write a `sending`; the next pass's recovery then found that
+      // `sending` with the claim's lease run out and held it uncertain, as its request left.
+      const ended = await Promise.allSettled(Array.from({ length: workers }, worker));
+      const failed = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       // Claimed but never started (a stop, or an error): given back for the next pass or process.
       await (refilling as Promise<void> | null)?.catch(() => undefined);

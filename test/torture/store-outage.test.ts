@@ -6,8 +6,12 @@
 //  - sends IO answered while the store was away are recorded once it is back (not left uncertain);
 //  - the log says once that the store is unreachable, naming it without its password, and when it
 //    is back, not one stack trace per delivery;
-//  - /readyz answers 503 naming the store while it is away and 200 after; /healthz stays 200.
+//  - /readyz answers 503 naming the store while it is away and 200 after; /healthz stays 200;
+//  - a connection that freezes (no FIN, no RST: packets vanish) is found within
+//    store.queryTimeoutSeconds, not after TCP's ~15 min (for ever through the proxy).
 import { afterEach, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
 import { availableDialects, PG_URL } from '../helpers/databases.js';
 import { startTcpProxy, type CutMode, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { sleep, type PonteProcess } from './ponte-process.js';
@@ -22,6 +26,9 @@ const MORE_ROWS = 20;
 const LATENCY_MS = 400;
 const CONCURRENCY = 4;
 const CUT_MS = 12_000;
+const FREEZE_MS = 20_000;
+/** store.queryTimeoutSeconds for the freeze (30 in production). */
+const STORE_TIMEOUT_S = 3;
 const PASSWORD = 'drill-s3cret';
 
 let world: StopWorld | undefined;
@@ -52,8 +59,14 @@ async function probe(url: string): Promise<{ status: number; body: { problems?: 
 }
 
 describe.runIf(run.includes('postgres'))('the PostgreSQL store goes away under `ponte run`', () => {
-  it.each(['refuse', 'blackhole'] as CutMode[])('cut (%s) for 12 s mid-dispatch and mid-poll: stays up, recovers, nothing lost or sent twice', async (mode) => {
+  it.each(['refuse', 'blackhole', 'freeze'] as CutMode[])('cut (%s) mid-dispatch and mid-poll: stays up, recovers, nothing lost or sent twice', async (mode) => {
     const w = (world = await stopWorld('postgres', { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY }));
+    const cutMs = mode === 'freeze' ? FREEZE_MS : CUT_MS;
+    if (mode === 'freeze') {
+      const cfg = parse(readFileSync(w.w.configFile, 'utf8')) as { store: Record<string, unknown> };
+      cfg.store.queryTimeoutSeconds = STORE_TIMEOUT_S;
+      writeFileSync(w.w.configFile, stringify(cfg));
+    }
     const pg = new URL(PG_URL);
     proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
     // A password in the URL (trust auth ignores it) that must never show in a log line or a probe.
@@ -71,12 +84,17 @@ describe.runIf(run.includes('postgres'))('the PostgreSQL store goes away under `
     await sleep(150);
     const cutAt = Date.now();
     await proxy.cut(mode);
-    await sleep(4_000);
+    // Found within the bound: the dispatcher's claims and outcome writes meet the frozen
+    // connections at once (it runs every second), so the bound plus a pass at most.
+    expect(await p.waitFor(/^store unreachable/, 30_000), p.tail()).toBe(true);
+    const detectedMs = Date.now() - cutAt;
+    if (mode === 'freeze') expect(detectedMs).toBeLessThan(STORE_TIMEOUT_S * 1000 + 2_500);
+    await sleep(Math.max(0, 4_000 - detectedMs));
     const during = await probe(`${http}/readyz`);
     expect(during.status).toBe(503);
     expect(during.body.problems?.join("\n")).toMatch(/store PostgreSQL 127\.0\.0\.1:\d+\/test \(from \$PONTE_TORTURE_DATABASE_URL\): not reachable/);
     expect((await probe(`${http}/healthz`)).status).toBe(200);
-    await sleep(CUT_MS - (Date.now() - cutAt));
+    await sleep(cutMs - (Date.now() - cutAt));
     expect(p.alive(), p.tail()).toBe(true);
     const restoreAt = Date.now();
     await proxy.restore();
@@ -94,7 +112,7 @@ describe.runIf(run.includes('postgres'))('the PostgreSQL store goes away under `
     expect(p.alive(), p.tail()).toBe(true);
 
     const v = await w.verdict(new Map());
-    console.log(`[store-outage ${mode}] cut ${((restoreAt - cutAt) / 1000).toFixed(1)} s; recovered in ${((Date.now() - restoreAt) / 1000).toFixed(1)} s`, JSON.stringify(v), JSON.stringify(progress.states));
+    console.log(`[store-outage ${mode}] cut ${((restoreAt - cutAt) / 1000).toFixed(1)} s; said unreachable after ${(detectedMs / 1000).toFixed(1)} s; recovered in ${((Date.now() - restoreAt) / 1000).toFixed(1)} s`, JSON.stringify(v), JSON.stringify(progress.states));
     expect(v.violations).toEqual([]);
     expect(v).toMatchObject({ messages: total, processed: total, uncertain: 0, duplicates: 0, lost: 0 });
     // The attempts log kept every send, those of the outage included (`ponte delivery show`).
