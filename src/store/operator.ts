@@ -3,6 +3,7 @@
 import type { Knex } from 'knex';
 import { canTransition, type DeliveryState } from './states.js';
 import type { DeliveryRow, EventRow } from './rows.js';
+import { withoutQueryTimeout } from './query-timeout.js';
 
 export interface DeliveryDetail {
   delivery: DeliveryRow;
@@ -35,6 +36,10 @@ export async function listDeliveries(knex: Knex, opts: DeliveryFilter = {}): Pro
   if (opts.fiscalCode) q.where('e.fiscal_code', opts.fiscalCode);
   // A WhatsApp delivery keeps its number in its address; an event's phone is the back-office's.
   if (opts.phone) q.where((w) => w.where('e.phone', opts.phone!).orWhere('d.address', opts.phone!));
+  // That scan may take longer than store.queryTimeoutSeconds on a large ledger: a bound meant for
+  // frozen connections would cut an operator's lookup short as "the store did not answer" (and
+  // leave PostgreSQL scanning for nobody). An operator at a terminal can interrupt it.
+  if (opts.fiscalCode || opts.phone) return withoutQueryTimeout(() => q);
   return q;
 }
 
