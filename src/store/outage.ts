@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { firstLine } from './knex-log.js';
 import { withTimeout } from '../metrics/timeout.js';
+import { withQueryTimeout } from './query-timeout.js';
 
 // Node's socket errors, PostgreSQL's connection class (08…) and its shutdown / starting-up codes,
 // SQL Server's, and a query left unanswered past store.queryTimeoutSeconds (a frozen connection,
@@ -77,7 +78,10 @@ export class StoreOutage {
   }
 
   private watch(): void {
-    this.timer = setTimeout(() => {
+    // Outside withoutQueryTimeout: the first report may come from inside the purge or a migration
+    // (knex's pool warns there of a connection the outage broke), and a probe inheriting their
+    // exemption would hang on a frozen connection instead of failing within the bound.
+    this.timer = withQueryTimeout(() => setTimeout(() => {
       const knex = this.knex;
       if (!knex) return;
       // Bounded: on a blackholed network the probe's connect would hang for knex's acquire timeout.
@@ -87,7 +91,7 @@ export class StoreOutage {
         this.backAt = Date.now();
         this.log.warn({ store: this.where, seconds }, `store reachable again after ${seconds} s: ${this.where}`);
       }, () => this.watch());
-    }, this.probeMs);
+    }, this.probeMs));
     this.timer.unref();
   }
 

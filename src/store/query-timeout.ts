@@ -36,6 +36,19 @@ export function withoutQueryTimeout<T>(work: () => PromiseLike<T>): Promise<T> {
   return unbounded.run(true, async () => await work());
 }
 
+/** Whether queries started here are exempt (inside withoutQueryTimeout). */
+export function queryTimeoutExempt(): boolean {
+  return unbounded.getStore() === true;
+}
+
+/**
+ * Runs `start` outside any exemption: for work that outlives the exempt flow it was started from
+ * (a timer, a watcher), whose queries must keep their bound.
+ */
+export function withQueryTimeout<T>(start: () => T): T {
+  return unbounded.exit(start);
+}
+
 export interface QueryBound {
   ms: number;
   /** The setting that chose ms, for the error ("store.queryTimeoutSeconds"). */
@@ -65,7 +78,7 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
     const query = conn.query.bind(conn);
     conn.query = (...args: unknown[]) => {
       const callback = args[args.length - 1];
-      if (!(bound.ms > 0) || typeof callback !== 'function' || unbounded.getStore()) return query(...args);
+      if (!(bound.ms > 0) || typeof callback !== 'function' || queryTimeoutExempt()) return query(...args);
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
