@@ -69,6 +69,12 @@ interface RawConnection {
 }
 
 /**
+ * Node's longest timer (~24.8 days): a longer delay is taken as 1 ms, which made a bound meant as
+ * "practically none" (store.queryTimeoutSeconds: 31536000) fail every query at once.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
  * A knex pool `afterCreate` bounding every query on each new pg or mysql2 connection (both take
  * a node-style callback last, which is how knex calls them).
  */
@@ -97,7 +103,7 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
         if (!socket || socket.destroyed) return void setImmediate(fail);
         socket.once('close', fail);
         socket.destroy();
-      }, bound.ms);
+      }, Math.min(bound.ms, MAX_TIMER_MS));
       args[args.length - 1] = (...result: unknown[]) => {
         if (settled) return; // the connection was closed under the query: its error is ours, said above
         clearTimeout(timer);
