@@ -16,6 +16,9 @@ export interface ReleasedProcess {
   connectors: string[];
 }
 
+/** A claim tag safe in a LIKE pattern on every store dialect. */
+const TAG = /^[0-9A-Za-z]{1,16}$/;
+
 /** States a claim can hold a delivery in (claims take pending and accepted; `sending` is written under one). */
 const CLAIMABLE = ['pending', 'sending', 'accepted'];
 
@@ -44,6 +47,11 @@ export async function releaseDeadNeighbours(
   for (const r of rows) {
     if (seen.has(r.owner)) continue;
     const pid = Number(r.pid);
+    // The tag goes into a LIKE pattern: one with a wildcard (`%`, `_`, SQL Server's `[`), or none,
+    // would match other processes' claims, live ones included. Ponte writes hex; anything else
+    // (a row written by hand or by another program) is left to its leases. So is a pid that
+    // kill() would read as a process group or every process.
+    if (!TAG.test(r.claim_tag) || !Number.isSafeInteger(pid) || pid <= 0) continue;
     if (!gone(pid)) continue;
     // Expired, not cleared: the takeover paths then apply as after any lease that ran out (a
     // `sending` becomes uncertain, a pending claim is claimable, a takeover is counted with resend).

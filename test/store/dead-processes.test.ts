@@ -83,6 +83,22 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     expect((await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, () => true, seen)).map((r) => r.owner)).toEqual(['vm:102:y']);
   });
 
+  it('leaves every claim to its lease when a gone process\'s tag is not one Ponte writes (a LIKE wildcard)', async () => {
+    await seedDeliveries(store, 6);
+    const now = Date.now() + 1;
+    await claimDeliveries(store, { limit: 3, leaseMs: LEASE_MS, now, tokenPrefix: 'a1b2c3d4e5f6' });
+    await claimDeliveries(store, { limit: 3, leaseMs: LEASE_MS, now, tokenPrefix: 'f6e5d4c3b2a1' });
+    // Live processes, and rows written by something else, with a gone pid and a pattern for a tag.
+    await heartbeat(store.knex, 'vm:102:y', now - 1_000, { hostKey: HOST, pid: 102, claimTag: 'a1b2c3d4e5f6' });
+    await heartbeat(store.knex, 'vm:103:z', now - 1_000, { hostKey: HOST, pid: 103, claimTag: 'f6e5d4c3b2a1' });
+    await heartbeat(store.knex, 'vm:101:x', now - 1_000, { hostKey: HOST, pid: 101, claimTag: '%' });
+    await heartbeat(store.knex, 'vm:104:w', now - 1_000, { hostKey: HOST, pid: 104, claimTag: 'a1b2c3d4e5f_' });
+    await heartbeat(store.knex, 'vm:105:v', now - 1_000, { hostKey: HOST, pid: 105, claimTag: '' });
+    const gone = (pid: number) => pid === 101 || pid === 104 || pid === 105;
+    expect(await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, new Set())).toEqual([]);
+    expect(Number((await store.knex('deliveries').where('lease_until', '>=', now).count({ n: '*' }).first())!.n)).toBe(6);
+  });
+
   it('does nothing where the machine cannot be identified', async () => {
     await seedDeliveries(store, 3);
     const now = Date.now() + 1;
