@@ -89,7 +89,7 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
     pool: {
       min: 0,
       max: cfg.pool?.max ?? 10,
-      ...(cfg.client === 'pg' ? { afterCreate: boundQueries({ ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store', onTimeout: (e) => outage?.report(e) }) } : {}),
+      ...(cfg.client === 'pg' ? { afterCreate: checkingClient(boundQueries({ ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store', onTimeout: (e) => outage?.report(e) })) } : {}),
     },
     log: knexLog(opts.log, 'store', outage),
     ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
@@ -109,6 +109,29 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
  * ~15 min retransmission timeout.
  */
 export const DEFAULT_STORE_QUERY_TIMEOUT_SECONDS = 30;
+
+type AfterCreate = (conn: unknown, done: (e: Error | null, c: unknown) => void) => void;
+
+/** How often a PostgreSQL backend running a statement checks that its client is still there. */
+const CLIENT_CHECK_MS = 1_000;
+
+/**
+ * A statement abandoned by the query bound must not happen later. PostgreSQL does not notice a
+ * closed connection while a statement runs or waits on a lock (a migration's index build, another
+ * process's transaction): it went on, and a write whose caller was told "the store did not answer"
+ * committed when the lock came free (a `sending` written after its worker had given up, held
+ * uncertain although nothing was sent). client_connection_check_interval (PostgreSQL 14+, Linux
+ * servers) has the backend check, and cancel the statement once its client has gone. PostgreSQL
+ * 12 and 13 refuse the setting (42704): there the old behaviour stays.
+ */
+function checkingClient(next: AfterCreate): AfterCreate {
+  return (raw, done) => next(raw, (e, conn) => {
+    if (e) return done(e, conn);
+    (conn as { query: (sql: string, cb: (e: Error | null) => void) => unknown }).query(`set client_connection_check_interval = ${CLIENT_CHECK_MS}`, (err) => {
+      done(err && (err as { code?: unknown }).code !== '42704' ? err : null, conn);
+    });
+  });
+}
 
 /**
  * node-postgres settings for the store. keepAlive: an idle pooled connection whose peer vanished
