@@ -120,15 +120,21 @@ const CLIENT_CHECK_MS = 1_000;
  * closed connection while a statement runs or waits on a lock (a migration's index build, another
  * process's transaction): it went on, and a write whose caller was told "the store did not answer"
  * committed when the lock came free (a `sending` written after its worker had given up, held
- * uncertain although nothing was sent). client_connection_check_interval (PostgreSQL 14+, Linux
- * servers) has the backend check, and cancel the statement once its client has gone. PostgreSQL
- * 12 and 13 refuse the setting (42704): there the old behaviour stays.
+ * uncertain although nothing was sent). client_connection_check_interval (PostgreSQL 14+, on
+ * servers whose platform can watch sockets: Linux, macOS, the BSDs) has the backend check, and
+ * cancel the statement once its client has gone. Where the server refuses the setting (12 and 13,
+ * Windows) the old behaviour stays.
  */
-function checkingClient(next: AfterCreate): AfterCreate {
+export function checkingClient(next: AfterCreate): AfterCreate {
   return (raw, done) => next(raw, (e, conn) => {
     if (e) return done(e, conn);
     (conn as { query: (sql: string, cb: (e: Error | null) => void) => unknown }).query(`set client_connection_check_interval = ${CLIENT_CHECK_MS}`, (err) => {
-      done(err && (err as { code?: unknown }).code !== '42704' ? err : null, conn);
+      // Refused by the server (a SQLSTATE: 42704 on 12 and 13; 22023 where the server's platform
+      // cannot watch sockets): the connection is fine, only without the check. A lost connection
+      // or the query bound fails its creation as any other would.
+      const code = (err as { code?: unknown } | null)?.code;
+      const refused = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+      done(err && !refused ? err : null, conn);
     });
   });
 }
