@@ -7,7 +7,10 @@
 // where the machine cannot be identified) keep their claims until their leases run out, as before.
 // A pid reused by another process reads as alive: its claims then wait for their leases too.
 import type { Knex } from 'knex';
-import { FORGET_AFTER_MS } from './processes.js';
+import { FORGET_AFTER_MS, HEARTBEAT_MS } from './processes.js';
+
+/** How long a process must have been silent before its pid is looked at (a restart waits this long at most). */
+export const SILENT_MS = 3 * HEARTBEAT_MS;
 
 export interface ReleasedProcess {
   owner: string;
@@ -38,8 +41,10 @@ export async function releaseDeadNeighbours(
   const rows = (await knex('processes')
     .where({ host_key: me.hostKey })
     .whereNot({ owner: me.owner })
-    // However recent its last beat (the kernel's word is final, and a restart should not wait);
-    // not those silent for an hour: no lease outlives that.
+    // Silent for a few beats: a host key can be shared by another machine (a VM cloned from a
+    // running snapshot keeps hostname, boot id and namespace numbers), whose live processes keep
+    // beating while their pids look gone here. Not those silent for an hour: no lease outlives that.
+    .where('heartbeat_at', '<', now - SILENT_MS)
     .where('heartbeat_at', '>=', now - FORGET_AFTER_MS)
     .whereNotNull('pid').whereNotNull('claim_tag')
     .select('owner', 'pid', 'claim_tag')) as Array<{ owner: string; pid: number | string; claim_tag: string }>;
