@@ -61,7 +61,10 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   // the IO budget sharing, where even a dead process's heartbeat halved the others' share.
   let wake: () => void = () => undefined;
   const server = await startAppServer(app, { wake: () => wake(), metrics, crashPoint });
-  const sharing = await shareAccountLimits(app);
+  // A dead neighbour's claims released at a heartbeat: its connectors are polled and its
+  // deliveries sent now, not at their next schedule (set once poll and trigger exist).
+  let onReleased: (connectors: string[]) => void = () => undefined;
+  const sharing = await shareAccountLimits(app, (connectors) => onReleased(connectors));
   const stopSharing = sharing.stop;
   // No IO request before the shared budget is safe to use (see shareAccountLimits): until then a
   // trigger is only remembered.
@@ -100,6 +103,13 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
       timezone: config.timeZone, noOverlap: true, name: `connector:${inst.id}`,
     }));
   }
+  onReleased = (connectors) => {
+    trigger();
+    for (const id of connectors) {
+      const inst = app.instances.find((i) => i.id === id);
+      if (inst?.settings.enabled) void poll(id).catch((e) => outage?.report(e) || log.error({ err: e, connector: id }, 'connector run crashed'));
+    }
+  };
   tasks.push(...scheduleFeeds(app, trigger));
   tasks.push(cron.schedule(config.dispatcher.schedule, trigger, { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
   const { days, schedule } = config.retention;
@@ -213,7 +223,7 @@ export const SHARED_SANDBOX_WARNING = 'several Ponte processes share this store,
  * nothing until the others have seen it and lowered their share, and until every recent process's
  * requests have left the window: `holdUntil`.
  */
-async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number; stop: () => Promise<void> }> {
+async function shareAccountLimits(app: AppContext, released: (connectors: string[]) => void): Promise<{ holdUntil: number; stop: () => Promise<void> }> {
   const io = app.channels.get('appio') as { setShare?: (f: number) => void } | undefined;
   const { knex } = app.store;
   const windows = Object.values(app.config.channels.appio?.owners ?? {}).map((o) => o.windowSeconds * 1000);
@@ -227,6 +237,7 @@ async function shareAccountLimits(app: AppContext): Promise<{ holdUntil: number;
     for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled)) {
       app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, connectors: r.connectors },
         `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
+      released(r.connectors);
     }
     const live = await liveProcesses(knex, now, ttlMs);
     if (live !== last) {

@@ -19,6 +19,8 @@ const LEASE_SECONDS = 120;
 /** Well under the lease: only a release of the dead process's claims finishes in time. */
 const RESUME_WITHIN_MS = 30_000;
 const BOOT_FLOOR_MS = 300;
+/** Rows enough for a poll to be running when it is killed (pages of 50). */
+const BIG_POLL_ROWS = 3000;
 
 let world: StopWorld | undefined;
 afterEach(async () => { await world?.close(); world = undefined; });
@@ -54,5 +56,20 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     expect(v.violations).toEqual([]);
     expect(v.uncertain).toBe(sending.length);
     expect(v).toMatchObject({ processed: ROWS - sending.length, lost: 0 });
+  }, 90_000);
+
+  it.runIf(dialect === 'sqlite')('a connector killed mid-poll is polled again by the restart within seconds, not when its 60 s lease runs out', async () => {
+    const w = (world = await stopWorld(dialect, { rows: BIG_POLL_ROWS, latencyMs: 40, concurrency: CONCURRENCY, leaseSeconds: LEASE_SECONDS }));
+    const p = w.start();
+    expect(await p.waitFor(/^poll started$/, 30_000), p.tail()).toBe(true);
+    await sleep(300); // some batches committed, the poll still running
+    p.child.kill('SIGKILL');
+    await p.exited;
+    expect((await w.heldLeases()).map((l) => l.instance_id), 'the killed poll holds its lease').toEqual(['torture']);
+
+    const again = w.start();
+    expect(await again.waitFor(/^poll finished$/, RESUME_WITHIN_MS), again.tail()).toBe(true);
+    expect(again.messages.filter((m) => m.startsWith('released the claims of a Ponte process that is gone'))).toHaveLength(1);
+    expect((await w.view.progress()).events).toBe(BIG_POLL_ROWS);
   }, 90_000);
 });
