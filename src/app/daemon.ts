@@ -98,17 +98,17 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
     }
   };
 
-  for (const inst of app.instances.filter((i) => i.settings.enabled)) {
-    tasks.push(cron.schedule(inst.settings.schedule, () => poll(inst.id).catch((e) => outage?.report(e) || log.error({ err: e, connector: inst.id }, 'connector run crashed')), {
+  /** A poll started by a schedule or a release: its failure is logged here, nobody awaits it. */
+  const pollLogged = (id: string) => poll(id).catch((e) => outage?.report(e) || log.error({ err: e, connector: id }, 'connector run crashed'));
+  const enabled = app.instances.filter((i) => i.settings.enabled);
+  for (const inst of enabled) {
+    tasks.push(cron.schedule(inst.settings.schedule, () => pollLogged(inst.id), {
       timezone: config.timeZone, noOverlap: true, name: `connector:${inst.id}`,
     }));
   }
   onReleased = (connectors) => {
     trigger();
-    for (const id of connectors) {
-      const inst = app.instances.find((i) => i.id === id);
-      if (inst?.settings.enabled) void poll(id).catch((e) => outage?.report(e) || log.error({ err: e, connector: id }, 'connector run crashed'));
-    }
+    for (const id of connectors) if (enabled.some((i) => i.id === id)) void pollLogged(id);
   };
   tasks.push(...scheduleFeeds(app, trigger));
   tasks.push(cron.schedule(config.dispatcher.schedule, trigger, { timezone: config.timeZone, noOverlap: true, name: 'dispatcher' }));
@@ -179,7 +179,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   });
 
   if (opts.pollAtStart !== false) {
-    for (const inst of app.instances.filter((i) => i.settings.enabled)) {
+    for (const inst of enabled) {
       if (stopping) break;
       await poll(inst.id).catch((e) => log.error({ err: e }, 'connector run crashed'));
     }

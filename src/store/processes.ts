@@ -2,6 +2,7 @@
 // per-owner 150 requests / 5 s) is split evenly between them: the budget is shared through the
 // store, not assumed per process. A process that stops heartbeating drops out after `ttlMs`.
 import type { Knex } from 'knex';
+import type { ProcessIdentity } from '../util/process-identity.js';
 
 /** How often a running `ponte run` records that it is alive. */
 export const HEARTBEAT_MS = 2000;
@@ -9,10 +10,8 @@ export const HEARTBEAT_MS = 2000;
 /** How long a process that stopped heartbeating is remembered (and shown by `ponte status`). */
 export const FORGET_AFTER_MS = 3_600_000;
 
-/** Who this process is, recorded with its first beat (see dead-processes.ts). */
-export interface ProcessRecord { hostKey: string | null; pid: number; claimTag: string }
-
-export async function heartbeat(knex: Knex, owner: string, now: number, me?: ProcessRecord): Promise<void> {
+/** `me`: who this process is, recorded with its first beat (see dead-processes.ts). */
+export async function heartbeat(knex: Knex, owner: string, now: number, me?: ProcessIdentity): Promise<void> {
   const who = me ? { host_key: me.hostKey, pid: me.pid, claim_tag: me.claimTag } : {};
   await knex('processes').insert({ owner, started_at: now, heartbeat_at: now, ...who }).onConflict('owner').merge({ heartbeat_at: now });
 }
