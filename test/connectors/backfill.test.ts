@@ -9,7 +9,7 @@ import type { Knex } from 'knex';
 import { availableDialects, scratchDb, type ScratchDb } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { citizen } from '../helpers/pipeline.js';
-import { localDateTimeType, sourceFor } from './poll-helpers.js';
+import { createPraticheEdilizie, sourceFor } from './poll-helpers.js';
 import { declarativeConnector } from '../../src/connectors/declarative/load.js';
 import { ioRenderer } from '../../src/app/render.js';
 import type { Channel } from '../../src/channels/channel.js';
@@ -25,14 +25,7 @@ const ROWS = 230;
 const PAGE = 20;
 
 async function seed(knex: Knex, db: ScratchDb): Promise<void> {
-  await knex.schema.createTable('pratiche_edilizie', (t) => {
-    t.integer('id').primary();
-    t.string('numero_pratica', 30);
-    t.string('codice_fiscale', 16);
-    t.string('telefono', 20);
-    t.string('stato', 30);
-    t.specificType('aggiornata_il', localDateTimeType(db)).notNullable();
-  });
+  await createPraticheEdilizie(db);
   // Several rows share each change time, so page boundaries fall inside ties.
   const rows = Array.from({ length: ROWS }, (_, i) => ({
     id: i + 1, numero_pratica: `PE-2026-${i + 1}`, codice_fiscale: citizen(i + 1), telefono: null, stato: 'IN_ISTRUTTORIA',

@@ -16,7 +16,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { testStore, type TestStore } from '../helpers/store.js';
 import { citizen } from '../helpers/pipeline.js';
-import { localDateTimeType } from './poll-helpers.js';
+import { createPraticheEdilizie } from './poll-helpers.js';
 import { declarativeConnector } from '../../src/connectors/declarative/load.js';
 import { ioRenderer } from '../../src/app/render.js';
 import type { Channel } from '../../src/channels/channel.js';
@@ -34,14 +34,7 @@ const TIMEOUT_S = 1;
 const SLACK_MS = 1_500;
 
 async function seed(knex: Knex, db: ScratchDb): Promise<void> {
-  await knex.schema.createTable('pratiche_edilizie', (t) => {
-    t.integer('id').primary();
-    t.string('numero_pratica', 30);
-    t.string('codice_fiscale', 16);
-    t.string('telefono', 20);
-    t.string('stato', 30);
-    t.specificType('aggiornata_il', localDateTimeType(db)).notNullable();
-  });
+  await createPraticheEdilizie(db);
   await knex('pratiche_edilizie').insert(Array.from({ length: ROWS }, (_, i) => ({
     id: i + 1, numero_pratica: `PE-2026-${i + 1}`, codice_fiscale: citizen(i + 1), telefono: null, stato: 'IN_ISTRUTTORIA',
     aggiornata_il: `2026-03-01 10:${String(i).padStart(2, '0')}:00`,

@@ -82,6 +82,18 @@ export async function createPermitsTable(db: ScratchDb, table = 'permessi_ztl'):
   });
 }
 
+/** The back-office table of connectors/pratiche-edilizie (building permits), empty. */
+export async function createPraticheEdilizie(db: ScratchDb): Promise<void> {
+  await db.knex.schema.createTable('pratiche_edilizie', (t: Knex.CreateTableBuilder) => {
+    t.integer('id').primary();
+    t.string('numero_pratica', 30);
+    t.string('codice_fiscale', 16);
+    t.string('telefono', 20);
+    t.string('stato', 30);
+    t.specificType('aggiornata_il', localDateTimeType(db)).notNullable();
+  });
+}
+
 /** The back-office table of connectors/scadenze-tari (TARI instalments), empty. */
 export async function createRateTari(knex: Knex): Promise<void> {
   await knex.schema.createTable('rate_tari', (t) => {

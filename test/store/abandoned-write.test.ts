@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
+import { whileTableLocked } from '../helpers/table-lock.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { QueryTimeoutError } from '../../src/store/query-timeout.js';
 
@@ -27,16 +28,8 @@ describe.runIf(run.includes('postgres'))('a write abandoned by the store query b
     const version = Number(((await store.knex.raw('show server_version_num')) as { rows: Array<{ server_version_num: string }> }).rows[0]!.server_version_num);
     if (version < 140000) return; // PostgreSQL 12 and 13 have no client_connection_check_interval
     await bounded.knex.raw('select 1'); // a connection ready, so the write waits on the lock only
-    let locked!: () => void;
-    const isLocked = new Promise<void>((ok) => { locked = ok; });
-    const holder = store.knex.transaction(async (trx) => {
-      await trx.raw('lock table store_meta in access exclusive mode');
-      locked();
-      await new Promise((r) => setTimeout(r, 2_500));
-    });
-    await isLocked;
-    await expect(bounded.knex('store_meta').where({ name: 'h' }).update({ value: 'after' })).rejects.toBeInstanceOf(QueryTimeoutError);
-    await holder;
+    await whileTableLocked(store.knex, 'store_meta', 2_500, () =>
+      expect(bounded.knex('store_meta').where({ name: 'h' }).update({ value: 'after' })).rejects.toBeInstanceOf(QueryTimeoutError));
     await new Promise((r) => setTimeout(r, 300));
     expect(await store.knex('store_meta').where({ name: 'h' }).first('value')).toEqual({ value: 'before' });
   });

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import { testStore, type TestStore } from '../helpers/store.js';
+import { whileTableLocked } from '../helpers/table-lock.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { listDeliveries } from '../../src/store/operator.js';
 import { QueryTimeoutError } from '../../src/store/query-timeout.js';
@@ -29,21 +30,7 @@ describe.runIf(run.includes('postgres'))('a slow lookup on a PostgreSQL store wi
   });
 
   /** Runs `work` while another session holds the events table for 1.5 s (past the 0.5 s bound). */
-  async function whileLocked<T>(work: () => Promise<T>): Promise<T> {
-    let locked!: () => void;
-    const isLocked = new Promise<void>((ok) => { locked = ok; });
-    const holder = store.knex.transaction(async (trx) => {
-      await trx.raw('lock table events in access exclusive mode');
-      locked();
-      await new Promise((r) => setTimeout(r, 1_500));
-    });
-    await isLocked;
-    try {
-      return await work();
-    } finally {
-      await holder;
-    }
-  }
+  const whileLocked = <T>(work: () => Promise<T>) => whileTableLocked(store.knex, 'events', 1_500, work);
 
   it('by fiscal code or number waits for its answer, where other store queries keep their bound', async () => {
     // The lock does make a query outlast the bound.

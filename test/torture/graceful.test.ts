@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import type { InFlightAtKill } from './judge.js';
 import { exitWithin, sleep, type PonteProcess } from './ponte-process.js';
-import { stopWorld, type StopWorld } from './stop-world.js';
+import { stopWorld, untilPostsInFlight, type StopWorld } from './stop-world.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[graceful] skipped: ${skipped.join('; ')}`);
@@ -27,14 +27,6 @@ const BIG_POLL_ROWS = 3000;
 
 let world: StopWorld | undefined;
 afterEach(async () => { await world?.close(); world = undefined; });
-
-/** Waits until `count` POST /messages reached IO from p, then a little (so they are mid-flight). */
-async function untilPostsInFlight(w: StopWorld, p: PonteProcess, count: number): Promise<void> {
-  const until = Date.now() + 30_000;
-  while (p.alive() && Date.now() < until && w.postsSince(p.spawnAt).length < count) await sleep(20);
-  if (w.postsSince(p.spawnAt).length < count) throw new Error(`no ${count} POST /messages within 30 s\n${p.tail()}`);
-  await sleep(200);
-}
 
 /** Runs a fresh process until every delivery is final or held, then stops it with SIGTERM. */
 async function finish(w: StopWorld, args: string[] = []): Promise<PonteProcess> {

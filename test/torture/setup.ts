@@ -40,6 +40,8 @@ export interface WorkdirSettings {
   onUncertain?: OnUncertain;
   /** dispatcher.leaseSeconds (default 3: a killed process's claims run out quickly). */
   leaseSeconds?: number;
+  /** The connector's cron schedule instead of every pollEverySeconds (it is also polled at each start). */
+  connectorSchedule?: string;
 }
 
 export interface Workdir {
@@ -115,7 +117,7 @@ function tortureConfig(w: Workdir, s: WorkdirSettings): string {
   cfg.connectors = [{
     id: 'torture',
     use: 'torture',
-    schedule: `*/${s.pollEverySeconds} * * * * *`,
+    schedule: s.connectorSchedule ?? `*/${s.pollEverySeconds} * * * * *`,
     deliver: [{ channel: 'appio', service: 'tributi' }],
     config: { source: { client: 'better-sqlite3', filename: w.backofficeFile } },
   }];

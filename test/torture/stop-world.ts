@@ -9,7 +9,7 @@ import { startIoFront, type IoFront } from './io-front.js';
 import { judge, type InFlightAtKill, type Verdict } from './judge.js';
 import { Backoffice, makeWorkdir, tortureFiscalCode, type Workdir } from './setup.js';
 import { StoreView } from './store-view.js';
-import { ponteEnv, startPonte, type PonteProcess } from './ponte-process.js';
+import { ponteEnv, sleep, startPonte, type PonteProcess } from './ponte-process.js';
 import type { OnUncertain } from '../../src/config/schema.js';
 
 export interface StopWorld {
@@ -33,10 +33,10 @@ export interface StopWorld {
   close: () => Promise<void>;
 }
 
-export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: number; latencyMs: number; concurrency: number; onUncertain?: OnUncertain; leaseSeconds?: number }): Promise<StopWorld> {
+export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: number; latencyMs: number; concurrency: number; onUncertain?: OnUncertain; leaseSeconds?: number; connectorSchedule?: string }): Promise<StopWorld> {
   const sandbox = await startIoSandbox({ processingDelayMs: 50, limit: { requests: 1_000_000, windowMs: 1000 } });
   const front = await startIoFront(sandbox.url, opts.latencyMs);
-  const w = makeWorkdir({ ioUrl: front.url, pageSize: 50, pollEverySeconds: 3, concurrency: opts.concurrency, batchSize: opts.concurrency, ...(opts.onUncertain ? { onUncertain: opts.onUncertain } : {}), ...(opts.leaseSeconds ? { leaseSeconds: opts.leaseSeconds } : {}) });
+  const w = makeWorkdir({ ioUrl: front.url, pageSize: 50, pollEverySeconds: 3, concurrency: opts.concurrency, batchSize: opts.concurrency, ...(opts.onUncertain ? { onUncertain: opts.onUncertain } : {}), ...(opts.leaseSeconds ? { leaseSeconds: opts.leaseSeconds } : {}), ...(opts.connectorSchedule ? { connectorSchedule: opts.connectorSchedule } : {}) });
   const backoffice = new Backoffice(w.backofficeFile);
   await backoffice.create();
   await backoffice.add(opts.rows);
@@ -73,4 +73,12 @@ export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: nu
       rmSync(w.dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Waits until `count` POST /messages reached IO from p, then a little (so they are mid-flight). */
+export async function untilPostsInFlight(w: StopWorld, p: PonteProcess, count: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (p.alive() && Date.now() < until && w.postsSince(p.spawnAt).length < count) await sleep(20);
+  if (w.postsSince(p.spawnAt).length < count) throw new Error(`no ${count} POST /messages within 30 s\n${p.tail()}`);
+  await sleep(200);
 }
