@@ -6,6 +6,8 @@
 // once with 130; the next run picks the work up the same way.
 import { releaseDeadNeighbours } from '../store/dead-processes.js';
 import { pidGone } from '../util/process-identity.js';
+import { defaultJournalDir, readSendJournal, removeSendJournal, SendJournal, sweepStaleJournals } from '../dispatch/send-journal.js';
+import type { Journals } from '../store/dead-processes.js';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppContext } from './context.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -38,7 +40,8 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const { config, log } = app;
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
-  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag });
+  const journal = openJournal(app);
+  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag, ...(journal ? { journal } : {}) });
   const outage = app.store.outage;
   const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
@@ -169,6 +172,10 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
         if (!pollsDone) log.warn('grace period over: exiting during a connector poll (its uncommitted batch is read again by the next poll)');
         await server?.close();
         await stopSharing();
+        // Nothing `sending` of this process's left: its journal has nothing to tell a release.
+        try {
+          if (journal?.unsettled === 0) journal.remove(); else journal?.close();
+        } catch (e) { log.warn({ err: e }, 'could not remove the send journal; it is swept after a day'); }
         // The last line of a run: a supervisor's log shows it ended, and how.
         log.info({ clean: sends && pollsDone }, sends && pollsDone ? 'stopped: everything in flight was recorded' : 'stopped with work cut short (see above)');
         resolve({ clean: sends && pollsDone && !refused });
@@ -234,9 +241,10 @@ async function shareAccountLimits(app: AppContext, released: (connectors: string
   const beat = async () => {
     const now = Date.now();
     await heartbeat(knex, app.owner, now, app.identity);
-    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled)) {
-      app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, connectors: r.connectors },
-        `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
+    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled, journalsIn(app))) {
+      app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, unsent: r.unsent, connectors: r.connectors },
+        `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out` +
+        (r.unsent ? `; ${r.unsent} of its sends had not left (its send journal says so) and go out again instead of being held uncertain` : ''));
       released(r.connectors);
     }
     const live = await liveProcesses(knex, now, ttlMs);
@@ -264,6 +272,40 @@ async function shareAccountLimits(app: AppContext, released: (connectors: string
       // Not a goodbye: this process's requests stay in IO's window for a while, and the others
       // (and a restart) must count them until they leave it. The row expires after ttlMs.
       await heartbeat(knex, app.owner, Date.now()).catch(() => undefined);
+    },
+  };
+}
+
+function journalDir(app: AppContext): string {
+  return app.config.dispatcher.sendJournalDir ?? defaultJournalDir();
+}
+
+/**
+ * This process's send journal (send-journal.ts). Without one (a folder that cannot be written)
+ * Ponte runs as before: a kill holds every `sending` uncertain, said once here.
+ */
+function openJournal(app: AppContext): SendJournal | undefined {
+  const dir = journalDir(app);
+  try {
+    sweepStaleJournals(dir);
+    return SendJournal.create(dir, app.identity.claimTag, (e) => app.log.error({ err: e, dir },
+      'the send journal could not be written and was removed: until a restart, a kill holds every send in flight uncertain'));
+  } catch (e) {
+    app.log.warn({ err: e, dir }, 'no send journal (dispatcher.sendJournalDir): a kill holds every send in flight uncertain, even those that had not left');
+    return undefined;
+  }
+}
+
+/** The journals of dead neighbours, read from the same folder (a process elsewhere left none here). */
+function journalsIn(app: AppContext): Journals {
+  const dir = journalDir(app);
+  return {
+    // Unreadable is unknown: every `sending` of that process stays uncertain.
+    read: (tag) => {
+      try { return readSendJournal(dir, tag); } catch (e) { app.log.warn({ err: e, dir }, 'could not read a dead process\'s send journal: its sends in flight are held uncertain'); return null; }
+    },
+    remove: (tag) => {
+      try { removeSendJournal(dir, tag); } catch { /* swept after a day */ }
     },
   };
 }

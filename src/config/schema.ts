@@ -132,6 +132,12 @@ export const dispatcherSchema = z.strictObject({
    * flight can be caught by a kill. Worth raising only where throughput, not a rate limit, binds.
    */
   sendAhead: z.number().int().min(0).max(256).default(0),
+  /**
+   * Folder of the send journals (one small file per process, delivery ids only): which `sending`
+   * deliveries a killed process had actually sent, so a restart on this machine sends the others
+   * again instead of holding them uncertain. Default: ponte-sends-<uid> in the temporary folder.
+   */
+  sendJournalDir: z.string().min(1).optional(),
   /** How long a claim is held before another process may take the work over. */
   leaseSeconds: z.number().positive().default(120),
   /** In-process retries of a transient error before the persistent schedule takes over. */

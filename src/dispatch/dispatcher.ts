@@ -16,6 +16,7 @@ import { DeliveryWriter } from '../store/write-deliveries.js';
 import { isUnreachable } from '../store/outage.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import { ProviderSlots } from './provider-slots.js';
+import type { SendJournal } from './send-journal.js';
 
 export interface DispatcherDeps {
   store: Store;
@@ -30,6 +31,8 @@ export interface DispatcherDeps {
   metrics?: PonteMetrics;
   /** This process's claim tag (see ClaimOptions.tokenPrefix); `ponte run` sets it. */
   claimTag?: string;
+  /** Where send requests are recorded as they leave (send-journal.ts); `ponte run` keeps one. */
+  journal?: SendJournal;
 }
 
 export interface DrainStats {
@@ -210,8 +213,12 @@ export class Dispatcher {
   private readonly deferred = new Set<Promise<void>>();
 
   private defer(id: number, write: () => Promise<void>): void {
-    const p = this.recorded(write).then(() => undefined, (e: unknown) => {
-      if (e instanceof LostLeaseError) this.deps.log.warn({ delivery: id }, e.message);
+    // Settled only once written: until then the delivery is `sending` and its journal line must stay.
+    const p = this.recorded(write).then(() => this.deps.journal?.settled(id), (e: unknown) => {
+      if (e instanceof LostLeaseError) {
+        this.deps.journal?.settled(id); // another process's claim now: not this journal's to answer for
+        this.deps.log.warn({ delivery: id }, e.message);
+      }
       else this.deps.log.error({ err: e, delivery: id }, 'could not record the outcome of a delivery; its lease expiry makes it uncertain');
     }).finally(() => this.deferred.delete(p));
     this.deferred.add(p);
@@ -269,6 +276,7 @@ export class Dispatcher {
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,
         providerSlots: this.providerSlots,
+        journal: this.deps.journal,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {
           this.halt(alertKey(name, err.detail.part), err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined));

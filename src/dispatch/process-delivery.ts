@@ -19,6 +19,7 @@ import { quietUntil } from './quiet-hours.js';
 import { recipientRef } from './recipient-ref.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import type { ProviderSlots } from './provider-slots.js';
+import type { SendJournal } from './send-journal.js';
 
 export interface ProcessDeps {
   knex: Knex;
@@ -55,6 +56,8 @@ export interface ProcessDeps {
   metrics?: PonteMetrics | undefined;
   /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
   providerSlots: ProviderSlots;
+  /** Records each send request as it leaves, so a kill before it is known not to have sent (send-journal.ts). */
+  journal?: SendJournal | undefined;
 }
 
 /** What became of a claimed delivery: its new state, 'lost' (claim taken over) or 'held' (channel halted). */
@@ -165,6 +168,14 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       if (halt !== undefined) {
         p?.release();
         throw new HaltedBeforeSend(halt);
+      }
+      if (state === 'sending') {
+        try {
+          deps.journal?.posted(d.id, d.attempts + 1);
+        } catch (e) {
+          p?.release();
+          throw e;
+        }
       }
       requested = true;
       return channel.send(ctx, message, p);

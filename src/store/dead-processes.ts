@@ -16,7 +16,18 @@ export interface ReleasedProcess {
   owner: string;
   pid: number;
   deliveries: number;
+  /** Of those, `sending` whose request its journal shows never left: due again, not uncertain. */
+  unsent: number;
   connectors: string[];
+}
+
+/**
+ * What a dead process's send journal says (send-journal.ts): the requests it made, as
+ * "<delivery id>.<attempt>", or null when it left none here (nothing is known then).
+ */
+export interface Journals {
+  read(claimTag: string): Set<string> | null;
+  remove(claimTag: string): void;
 }
 
 /** A claim tag safe in a LIKE pattern on every store dialect. */
@@ -36,6 +47,7 @@ export async function releaseDeadNeighbours(
   now: number,
   gone: (pid: number) => boolean,
   seen: Set<string>,
+  journals?: Journals,
 ): Promise<ReleasedProcess[]> {
   if (!me.hostKey) return [];
   const rows = (await knex('processes')
@@ -58,6 +70,7 @@ export async function releaseDeadNeighbours(
     // kill() would read as a process group or every process.
     if (!TAG.test(r.claim_tag) || !Number.isSafeInteger(pid) || pid <= 0) continue;
     if (!gone(pid)) continue;
+    const unsent = journals ? await dueAgainIfNeverSent(knex, r.claim_tag, journals.read(r.claim_tag), now) : 0;
     // Expired, not cleared: the takeover paths then apply as after any lease that ran out (a
     // `sending` becomes uncertain, a pending claim is claimable, a takeover is counted with resend).
     const deliveries = await knex('deliveries')
@@ -68,7 +81,35 @@ export async function releaseDeadNeighbours(
     const connectors = (await knex('connector_state').where({ lease_owner: r.owner }).where('lease_expires_at', '>=', now).pluck('instance_id')) as string[];
     if (connectors.length) await knex('connector_state').whereIn('instance_id', connectors).where({ lease_owner: r.owner }).update({ lease_expires_at: now - 1 });
     seen.add(r.owner);
-    if (deliveries > 0 || connectors.length > 0) released.push({ owner: r.owner, pid, deliveries, connectors });
+    journals?.remove(r.claim_tag); // all it could say is in the store now
+    if (deliveries + unsent > 0 || connectors.length > 0) released.push({ owner: r.owner, pid, deliveries: deliveries + unsent, unsent, connectors });
   }
   return released;
+}
+
+/**
+ * The dead process's `sending` deliveries whose request its journal does not hold: the kill came
+ * between their `sending` commit and the request (it is written before the request leaves), so
+ * none of them reached the provider. They are due again, their attempt not spent, instead of
+ * being held uncertain. Each write is guarded by the claim it was made under and its attempt, so a
+ * delivery that moved on meanwhile is left alone. No journal: nothing is changed.
+ */
+async function dueAgainIfNeverSent(knex: Knex, tag: string, sent: Set<string> | null, now: number): Promise<number> {
+  if (sent === null) return 0;
+  const sending = (await knex('deliveries')
+    .where({ state: 'sending' })
+    .where('lease_token', 'like', `${tag}.%`)
+    .select('id', 'attempts', 'lease_token')) as Array<{ id: number | string; attempts: number | string; lease_token: string }>;
+  let unsent = 0;
+  for (const d of sending) {
+    const attempts = Number(d.attempts);
+    if (sent.has(`${Number(d.id)}.${attempts}`)) continue;
+    unsent += await knex('deliveries')
+      .where({ id: d.id, state: 'sending', lease_token: d.lease_token, attempts })
+      .update({
+        state: 'pending', attempts: Math.max(0, attempts - 1), lease_token: null, lease_until: null, next_attempt_at: now, updated_at: now,
+        reason: 'its process stopped before this send left (its send journal says so): sent again',
+      });
+  }
+  return unsent;
 }

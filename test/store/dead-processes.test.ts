@@ -8,7 +8,8 @@ import { availableDialects } from '../helpers/databases.js';
 import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { claimDeliveries } from '../../src/store/claim-deliveries.js';
 import { heartbeat } from '../../src/store/processes.js';
-import { releaseDeadNeighbours } from '../../src/store/dead-processes.js';
+import { releaseDeadNeighbours, type Journals } from '../../src/store/dead-processes.js';
+import { recoverStaleSends } from '../../src/store/recover-stale.js';
 import { localHostKey, pidGone } from '../../src/util/process-identity.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
@@ -63,7 +64,7 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     const seen = new Set<string>();
 
     const released = await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, seen);
-    expect(released).toEqual([{ owner: 'vm:101:x', pid: 101, deliveries: 10, connectors: ['c-dead'] }]);
+    expect(released).toEqual([{ owner: 'vm:101:x', pid: 101, deliveries: 10, unsent: 0, connectors: ['c-dead'] }]);
     expect([...seen].sort()).toEqual(['vm:101:x']);
 
     const leased = async () => (await store.knex('deliveries').where('lease_until', '>=', now).pluck('id')).map(Number).sort((a, b) => a - b);
@@ -83,6 +84,43 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     // Handled once: the next beat does not scan for it again; a neighbour that dies later is released then.
     expect(await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, seen)).toEqual([]);
     expect((await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, () => true, seen)).map((r) => r.owner)).toEqual(['vm:102:y']);
+  });
+
+  it('sends again each `sending` its send journal shows never left, holds the ones it shows sent uncertain, and knows nothing without a journal', async () => {
+    await seedDeliveries(store, 8);
+    const now = Date.now() + 1;
+    const dead = await claimDeliveries(store, { limit: 4, leaseMs: LEASE_MS, now, tokenPrefix: 'dead0000' });
+    const blind = await claimDeliveries(store, { limit: 4, leaseMs: LEASE_MS, now, tokenPrefix: 'blind000' });
+    const [sent, notSent, retried, claimed] = dead.items.map((i) => i.delivery.id) as [number, number, number, number];
+    // `sending` writes its attempt; the journal has the attempts whose request left.
+    await store.knex('deliveries').whereIn('id', [sent, notSent]).update({ state: 'sending', attempts: 1 });
+    await store.knex('deliveries').where({ id: retried }).update({ state: 'sending', attempts: 2 }); // its first try left, this one not
+    await store.knex('deliveries').whereIn('id', blind.items.map((i) => i.delivery.id)).update({ state: 'sending', attempts: 1 });
+    await heartbeat(store.knex, 'vm:101:x', now - 10_000, { hostKey: HOST, pid: 101, claimTag: 'dead0000' });
+    await heartbeat(store.knex, 'vm:102:y', now - 10_000, { hostKey: HOST, pid: 102, claimTag: 'blind000' });
+    const removed: string[] = [];
+    const journals: Journals = {
+      read: (tag) => (tag === 'dead0000' ? new Set([`${sent}.1`, `${retried}.1`, '999999.1']) : null),
+      remove: (tag) => void removed.push(tag),
+    };
+
+    const released = await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, () => true, new Set(), journals);
+    expect(released.map(({ owner, deliveries, unsent }) => ({ owner, deliveries, unsent }))).toEqual([
+      { owner: 'vm:101:x', deliveries: 4, unsent: 2 },
+      { owner: 'vm:102:y', deliveries: 4, unsent: 0 },
+    ]);
+    expect(removed.sort()).toEqual(['blind000', 'dead0000']);
+
+    // The dispatcher's recovery then holds what may have left; the rest is claimable, its attempt not spent.
+    expect(await recoverStaleSends(store.knex, now)).toBe(5);
+    const rows = new Map(((await store.knex('deliveries').select('id', 'state', 'attempts')) as Array<{ id: number; state: string; attempts: number }>).map((r) => [Number(r.id), r]));
+    expect(rows.get(sent)).toMatchObject({ state: 'uncertain', attempts: 1 });
+    expect(rows.get(notSent)).toMatchObject({ state: 'pending', attempts: 0 });
+    expect(rows.get(retried)).toMatchObject({ state: 'pending', attempts: 1 });
+    for (const d of blind.items) expect(rows.get(d.delivery.id)).toMatchObject({ state: 'uncertain' }); // no journal: nothing known
+    const next = await claimDeliveries(store, { limit: 8, leaseMs: LEASE_MS, now, tokenPrefix: 'me000000' });
+    expect(next.items.map((i) => i.delivery.id).filter((id) => dead.items.some((d) => d.delivery.id === id)).sort((a, b) => a - b))
+      .toEqual([notSent, retried, claimed].sort((a, b) => a - b));
   });
 
   it('leaves every claim to its lease when a gone process\'s tag is not one Ponte writes (a LIKE wildcard)', async () => {

@@ -56,6 +56,43 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     expect(v).toMatchObject({ processed: ROWS - sending.length, lost: 0 });
   }, 90_000);
 
+  it('sends again, once, what was `sending` but had not left at the kill (its send journal says so); holds only what had left', async () => {
+    const w = (world = await stopWorld(dialect, { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, leaseSeconds: LEASE_SECONDS }));
+    // Killed (SIGKILL, by itself) at its third send, after that send's `sending` commit and before
+    // its request: the two before it are in flight, so the store holds both kinds of `sending`.
+    const p = w.start([], { PONTE_CRASH_AT: 'before-post', PONTE_CRASH_AFTER: '2' });
+    await p.exited;
+    const sending = await w.view.sendingIds();
+    expect(sending.length, p.tail()).toBeGreaterThanOrEqual(3);
+    await sleep(LATENCY_MS); // the POSTs that left before the kill land at IO
+    const leftBeforeKill = w.postsSince(p.spawnAt).length;
+
+    const again = w.start();
+    expect(await again.waitFor(/had not left \(its send journal says so\)/, 15_000), again.tail()).toBe(true);
+    const line = again.messages.find((m) => m.startsWith('released the claims of a Ponte process that is gone'))!;
+    const unsent = Number(/; (\d+) of its sends had not left/.exec(line)?.[1]);
+    const deadline = again.spawnAt + RESUME_WITHIN_MS;
+    let progress = await w.view.progress();
+    while (again.alive() && Date.now() < deadline && !(progress.events >= ROWS && progress.open === 0)) {
+      await sleep(200);
+      progress = await w.view.progress();
+    }
+    expect(progress, again.tail()).toMatchObject({ events: ROWS, open: 0 });
+    again.child.kill('SIGTERM');
+    expect(await exitWithin(again, 20_000), again.tail()).toEqual({ code: 0, signal: null });
+
+    const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
+    const v = await w.verdict(inFlight);
+    expect(v.violations).toEqual([]);
+    // Held: every request that left, and those recorded as leaving whose bytes the kill beat to the
+    // socket (requests leave at the end of the turn). Every other `sending` went out once, after the restart.
+    expect(leftBeforeKill).toBeGreaterThanOrEqual(1);
+    expect(v.uncertainAtIo).toBe(leftBeforeKill);
+    expect(unsent).toBeGreaterThanOrEqual(1); // the killed send, at least
+    expect(v.uncertain + unsent).toBe(sending.length);
+    expect(v).toMatchObject({ processed: ROWS - v.uncertain, lost: 0, duplicates: 0 });
+  }, 90_000);
+
   it.runIf(dialect === 'sqlite')('a connector killed mid-poll is polled again by the restart as its lease is released, not when it runs out (60 s) or at its next schedule', async () => {
     // Scheduled once a year: after the poll at start (skipped, the dead process holds the lease)
     // only the release can start the poll that finishes the rows.

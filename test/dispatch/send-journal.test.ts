@@ -1,0 +1,82 @@
+// The send journal: a line per request before it leaves, read back by whoever releases a dead
+// process's claims. What must hold: a request made is always in the file (rotations included),
+// a torn last line counts as not sent, and a journal that cannot be written is removed rather
+// than left incomplete (an incomplete one would have a sent message sent again).
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { JOURNAL_ROTATE_BYTES, readSendJournal, SendJournal, sweepStaleJournals } from '../../src/dispatch/send-journal.js';
+
+let dir: string;
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'ponte-journal-')); });
+afterEach(() => { chmodSync(dir, 0o700); rmSync(dir, { recursive: true, force: true }); });
+
+describe('send journal', () => {
+  it('exists empty from the start, records each attempt once, and is read back as "<id>.<attempt>"', () => {
+    const j = SendJournal.create(dir, 'abc123');
+    expect(readSendJournal(dir, 'abc123')).toEqual(new Set());
+    j.posted(7, 1);
+    j.posted(7, 1); // a quick retry of the same attempt
+    j.posted(8, 3);
+    expect(readFileSync(join(dir, 'abc123.sends'), 'utf8')).toBe('7.1\n8.3\n');
+    expect(readSendJournal(dir, 'abc123')).toEqual(new Set(['7.1', '8.3']));
+    expect(readSendJournal(dir, 'other1')).toBeNull();
+    j.close();
+  });
+
+  it('ignores a torn last line: its request had not left', () => {
+    writeFileSync(join(dir, 'torn01.sends'), '5.1\n6.2\n12');
+    expect(readSendJournal(dir, 'torn01')).toEqual(new Set(['5.1', '6.2']));
+  });
+
+  it('rotates past its size, keeping every request whose outcome is not yet recorded', () => {
+    const j = SendJournal.create(dir, 'rot001');
+    let id = 0;
+    // Requests recorded as they go, and three that never are (their outcome writes still waiting).
+    j.posted(1_000_001, 1); j.posted(1_000_002, 1); j.posted(1_000_003, 2);
+    let size = 0;
+    let before = -1;
+    while (size >= before) { // until the file shrinks: it was rotated
+      before = size;
+      id++; j.posted(id, 1); j.settled(id);
+      size = statSync(join(dir, 'rot001.sends')).size;
+    }
+    expect(before).toBeGreaterThan(JOURNAL_ROTATE_BYTES - 16); // not before its size (a line short of it)
+    const after = readSendJournal(dir, 'rot001')!;
+    expect(after.size).toBeLessThan(10);
+    for (const open of ['1000001.1', '1000002.1', '1000003.2']) expect(after.has(open)).toBe(true);
+    j.posted(42_000_000, 1);
+    expect(readSendJournal(dir, 'rot001')!.has('42000000.1')).toBe(true);
+    expect(j.unsettled).toBe(4);
+    j.remove();
+    expect(existsSync(join(dir, 'rot001.sends'))).toBe(false);
+  });
+
+  it('removes itself when a record cannot be written, and says so once', () => {
+    const failures: Error[] = [];
+    const j = SendJournal.create(dir, 'full01', (e) => failures.push(e));
+    j.posted(1, 1);
+    // A write that fails (a full disk): forced by closing the descriptor under it.
+    (j as unknown as { fd: number }).fd = -1;
+    j.posted(2, 1);
+    j.posted(3, 1);
+    expect(failures).toHaveLength(1);
+    expect(j.failure).toBe(failures[0]);
+    expect(readSendJournal(dir, 'full01')).toBeNull(); // nothing known: every `sending` stays uncertain
+  });
+
+  it('refuses a tag that is not alphanumeric (it names a file)', () => {
+    expect(() => SendJournal.create(dir, '../x')).toThrow(/not alphanumeric/);
+  });
+
+  it('sweeps journals untouched for a day, not fresh ones', () => {
+    SendJournal.create(dir, 'old001').close();
+    SendJournal.create(dir, 'new001').close();
+    const dayAgo = (Date.now() - 25 * 3_600_000) / 1000;
+    utimesSync(join(dir, 'old001.sends'), dayAgo, dayAgo);
+    expect(sweepStaleJournals(dir)).toBe(1);
+    expect(readSendJournal(dir, 'old001')).toBeNull();
+    expect(readSendJournal(dir, 'new001')).toEqual(new Set());
+  });
+});
