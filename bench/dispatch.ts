@@ -10,6 +10,7 @@ import { providerHttp } from '../src/channels/http-client.js';
 import { endOfTurn } from '../src/util/next-turn.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { seedDeliveries } from './seed-deliveries.js';
+import { SendJournal } from '../src/dispatch/send-journal.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
 import { migrateLatest, openStore, storeFromKnex, type Store } from '../src/store/db.js';
@@ -75,7 +76,9 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncerta
   await seedDeliveries(store, N);
   const channel = benchChannel(url);
   const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
-  const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+  // With a send journal, as `ponte run` keeps one: a line written per request.
+  const journal = SendJournal.create(join(dir, 'journal'), 'bench');
+  const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), journal });
   const t0 = performance.now();
   let done = 0;
   while (done < N) {
@@ -85,6 +88,7 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncerta
   }
   const ms = performance.now() - t0;
   channel.close();
+  journal.remove();
   if (db) await db.destroy();
   else await store.close();
   rmSync(dir, { recursive: true, force: true });

@@ -4,6 +4,9 @@
 // HTTP call replaced by a no-op transport, which leaves only the engines' own cost.
 //   tsx bench/pgboss.ts            (20,000 messages; BENCH_QUICK=1: 2,000; BENCH_MESSAGES=n)
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import pLimit from 'p-limit';
 import PgBoss from 'pg-boss';
@@ -11,6 +14,7 @@ import knexFactory from 'knex';
 import { providerHttp } from '../src/channels/http-client.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { seedDeliveries } from './seed-deliveries.js';
+import { SendJournal } from '../src/dispatch/send-journal.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
 import { migrateLatest, storeFromKnex } from '../src/store/db.js';
@@ -58,6 +62,8 @@ async function bare(t: Transport): Promise<Run> {
   return { setting: `p-limit ${CONCURRENCY}`, perSec: (N / (performance.now() - t0)) * 1000, cpu: cpu.stop(N) };
 }
 
+const journalDir = mkdtempSync(join(tmpdir(), 'ponte-bench-journal-'));
+
 /** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
 async function ponte(t: Transport, sendAhead: number, onUncertain: OnUncertain = 'hold'): Promise<Run> {
   const db = await scratchDb('postgres');
@@ -75,7 +81,9 @@ async function ponte(t: Transport, sendAhead: number, onUncertain: OnUncertain =
       status: async () => ({ state: 'processed' }),
     };
     const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
-    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+    // With a send journal, as `ponte run` keeps one: a line written per request.
+    const journal = SendJournal.create(journalDir, 'bench');
+    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), journal });
     const cpu = cpuMeter();
     const t0 = performance.now();
     let done = 0;
@@ -86,6 +94,7 @@ async function ponte(t: Transport, sendAhead: number, onUncertain: OnUncertain =
     }
     const ms = performance.now() - t0;
     const used = cpu.stop(done);
+    journal.remove();
     if (done !== N) throw new Error(`ponte processed ${done} of ${N}`);
     // The ÷ best pg-boss rows are labelled by the second item of this list.
     const mode = onUncertain === 'hold' ? `sendAhead ${sendAhead}` : 'onUncertain resend';

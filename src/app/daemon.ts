@@ -4,7 +4,7 @@
 // and leases are recorded, exit 0. A send still in flight when the grace period ends stays
 // `sending` and is recovered as `uncertain` by the next run (exit 1). A second signal exits at
 // once with 130; the next run picks the work up the same way.
-import { releaseDeadNeighbours } from '../store/dead-processes.js';
+import { releaseDeadNeighbours, resendUnsentOfGone } from '../store/dead-processes.js';
 import { pidGone } from '../util/process-identity.js';
 import { defaultJournalDir, readSendJournal, removeSendJournal, SendJournal, sweepStaleJournals } from '../dispatch/send-journal.js';
 import type { Journals } from '../store/dead-processes.js';
@@ -41,7 +41,8 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
   const journal = openJournal(app);
-  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag, ...(journal ? { journal } : {}) });
+  const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag, ...(journal ? { journal } : {}),
+    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journalsIn(app)) });
   const outage = app.store.outage;
   const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,

@@ -33,6 +33,11 @@ export interface DispatcherDeps {
   claimTag?: string;
   /** Where send requests are recorded as they leave (send-journal.ts); `ponte run` keeps one. */
   journal?: SendJournal;
+  /**
+   * Run before stale sends are held uncertain: makes due again those a gone process's journal
+   * shows never left (dead-processes.ts resendUnsentOfGone); returns how many.
+   */
+  resendUnsent?: (now: number) => Promise<number>;
 }
 
 export interface DrainStats {
@@ -134,6 +139,8 @@ export class Dispatcher {
   async drain(): Promise<DrainStats> {
     const { cfg, store } = this.deps;
     const stats: DrainStats = { processed: 0, outcomes: {}, recoveredSends: 0 };
+    const unsent = (await this.deps.resendUnsent?.(this.clock())) ?? 0;
+    if (unsent) this.deps.log.warn({ count: unsent }, 'sends a stopped process had not yet made (its send journal says so) are due again, not uncertain');
     stats.recoveredSends = await recoverStaleSends(store.knex, this.clock(), cfg.onUncertain);
     if (stats.recoveredSends) {
       this.deps.log.warn({ count: stats.recoveredSends }, cfg.onUncertain === 'hold' ? 'sends interrupted by a stop are now uncertain (held for an operator)' : 'sends interrupted by a stop are due again (onUncertain: resend)');

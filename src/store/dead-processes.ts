@@ -113,3 +113,32 @@ async function dueAgainIfNeverSent(knex: Knex, tag: string, sent: Set<string> | 
   }
   return unsent;
 }
+
+/**
+ * Before stale sends are recovered (recover-stale.ts holds every `sending` whose claim ran out
+ * uncertain): those of a process that ran here, is gone, and left its send journal here are first
+ * checked against it, as a release does. Claims can run out before the release comes (a lease
+ * shorter than SILENT_MS); this way the journal is read whichever comes first. The journal file
+ * being here is itself proof that the process ran on this machine.
+ */
+export async function resendUnsentOfGone(
+  knex: Knex,
+  me: { hostKey: string | null },
+  now: number,
+  gone: (pid: number) => boolean,
+  journals: Journals,
+): Promise<number> {
+  if (!me.hostKey) return 0;
+  const tokens = (await knex('deliveries').where({ state: 'sending' }).where('lease_until', '<', now).distinct('lease_token').pluck('lease_token')) as Array<string | null>;
+  const tags = new Set(tokens.map((t) => t?.split('.')[0] ?? '').filter((t) => TAG.test(t)));
+  if (tags.size === 0) return 0;
+  const procs = (await knex('processes').where({ host_key: me.hostKey }).whereIn('claim_tag', [...tags]).whereNotNull('pid')
+    .select('pid', 'claim_tag')) as Array<{ pid: number | string; claim_tag: string }>;
+  let unsent = 0;
+  for (const p of procs) {
+    const pid = Number(p.pid);
+    if (!Number.isSafeInteger(pid) || pid <= 0 || !gone(pid)) continue;
+    unsent += await dueAgainIfNeverSent(knex, p.claim_tag, journals.read(p.claim_tag), now);
+  }
+  return unsent;
+}

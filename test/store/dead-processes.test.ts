@@ -8,7 +8,7 @@ import { availableDialects } from '../helpers/databases.js';
 import { seedDeliveries } from '../../bench/seed-deliveries.js';
 import { claimDeliveries } from '../../src/store/claim-deliveries.js';
 import { heartbeat } from '../../src/store/processes.js';
-import { releaseDeadNeighbours, type Journals } from '../../src/store/dead-processes.js';
+import { releaseDeadNeighbours, resendUnsentOfGone, type Journals } from '../../src/store/dead-processes.js';
 import { recoverStaleSends } from '../../src/store/recover-stale.js';
 import { localHostKey, pidGone } from '../../src/util/process-identity.js';
 
@@ -121,6 +121,34 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     const next = await claimDeliveries(store, { limit: 8, leaseMs: LEASE_MS, now, tokenPrefix: 'me000000' });
     expect(next.items.map((i) => i.delivery.id).filter((id) => dead.items.some((d) => d.delivery.id === id)).sort((a, b) => a - b))
       .toEqual([notSent, retried, claimed].sort((a, b) => a - b));
+  });
+
+  it('checks stale sends against the journal of a gone process on this host before they are held uncertain (a claim can run out before the release)', async () => {
+    await seedDeliveries(store, 8);
+    const now = Date.now() + 1;
+    const shortLease = 1_000;
+    const claim = (tag: string) => claimDeliveries(store, { limit: 2, leaseMs: shortLease, now, tokenPrefix: tag });
+    const byTag = { gone: await claim('gone0000'), alive: await claim('alive000'), away: await claim('away0000'), blind: await claim('blind000') };
+    await store.knex('deliveries').whereNotNull('lease_token').update({ state: 'sending', attempts: 1 });
+    await heartbeat(store.knex, 'vm:101:x', now, { hostKey: HOST, pid: 101, claimTag: 'gone0000' });
+    await heartbeat(store.knex, 'vm:102:y', now, { hostKey: HOST, pid: 102, claimTag: 'alive000' });
+    await heartbeat(store.knex, 'other:103:z', now, { hostKey: 'b'.repeat(32), pid: 103, claimTag: 'away0000' });
+    await heartbeat(store.knex, 'vm:104:w', now, { hostKey: HOST, pid: 104, claimTag: 'blind000' });
+    const [sent, notSent] = byTag.gone.items.map((i) => i.delivery.id) as [number, number];
+    // Every journal here says "nothing sent" but the gone one's, which has its first delivery; the blind one left none.
+    const journals: Journals = { read: (tag) => (tag === 'gone0000' ? new Set([`${sent}.1`]) : tag === 'blind000' ? null : new Set()), remove: () => undefined };
+    const later = now + shortLease + 1;
+
+    // Claims not yet run out: not stale, nothing looked at.
+    expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, now, (pid) => pid !== 102, journals)).toBe(0);
+    expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, later, (pid) => pid !== 102, journals)).toBe(1);
+    expect(await resendUnsentOfGone(store.knex, { hostKey: null }, later, () => true, journals)).toBe(0);
+    const states = async (c: { items: Array<{ delivery: { id: number } }> }) =>
+      ((await store.knex('deliveries').whereIn('id', c.items.map((i) => i.delivery.id)).orderBy('id').pluck('state')) as string[]);
+    expect(await states(byTag.gone)).toEqual(sent < notSent ? ['sending', 'pending'] : ['pending', 'sending']);
+    // Alive (it may still send), on another machine, or without a journal: left to the recovery (uncertain).
+    for (const c of [byTag.alive, byTag.away, byTag.blind]) expect(await states(c)).toEqual(['sending', 'sending']);
+    expect(await recoverStaleSends(store.knex, later)).toBe(7);
   });
 
   it('leaves every claim to its lease when a gone process\'s tag is not one Ponte writes (a LIKE wildcard)', async () => {

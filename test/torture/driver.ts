@@ -30,6 +30,8 @@ export interface TortureOptions {
   /** The connector's schedule. Default 3 s; 30 s above 1,000 events (a window poll re-checks every row it reads). */
   pollEverySeconds?: number;
   concurrency?: number;
+  /** dispatcher.sendAhead (default: the product's). */
+  sendAhead?: number;
   batchSize?: number;
   /** Round trip added to every IO call, so that kills find requests in flight. */
   latencyMs?: number;
@@ -127,7 +129,7 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
 
   const sandbox = await startIoSandbox({ processingDelayMs: 50, limit: { requests: 1_000_000, windowMs: 1000 } });
   const front = await startIoFront(sandbox.url, opts.latencyMs ?? 40);
-  const w = makeWorkdir({ ioUrl: front.url, pageSize, pollEverySeconds: opts.pollEverySeconds ?? (opts.events > 1000 ? 30 : 3), concurrency: opts.concurrency ?? 4, batchSize: opts.batchSize ?? 20 });
+  const w = makeWorkdir({ ioUrl: front.url, pageSize, pollEverySeconds: opts.pollEverySeconds ?? (opts.events > 1000 ? 30 : 3), concurrency: opts.concurrency ?? 4, batchSize: opts.batchSize ?? 20, ...(opts.sendAhead !== undefined ? { sendAhead: opts.sendAhead } : {}) });
   const backoffice = new Backoffice(w.backofficeFile);
   let pg: ScratchDb | undefined;
   let daemon: Daemon | undefined;

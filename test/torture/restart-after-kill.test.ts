@@ -85,8 +85,8 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     const v = await w.verdict(inFlight);
     expect(v.violations).toEqual([]);
     // Held: every request that left, and those recorded as leaving whose bytes the kill beat to the
-    // socket (requests leave at the end of the turn). Every other `sending` went out once, after the restart.
-    expect(leftBeforeKill).toBeGreaterThanOrEqual(1);
+    // socket (requests leave together at the end of the turn, so under load the kill can come
+    // before any of the first two has left). Every other `sending` went out once, after the restart.
     expect(v.uncertainAtIo).toBe(leftBeforeKill);
     expect(unsent).toBeGreaterThanOrEqual(1); // the killed send, at least
     expect(v.uncertain + unsent).toBe(sending.length);

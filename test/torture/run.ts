@@ -1,6 +1,6 @@
 // `npm run test:torture`: the long crash torture (50 kills over 10,000 events by default) on
 // SQLite and, when reachable, PostgreSQL; prints the summary table; exits 1 on any violation.
-//   npm run test:torture -- --events 2000 --kills 20 --seed 7 --db sqlite
+//   npm run test:torture -- --events 2000 --kills 20 --seed 7 --db sqlite [--send-ahead 8]
 import { parseArgs } from 'node:util';
 import { availableDialects } from '../helpers/databases.js';
 import { runTorture, type TortureReport } from './driver.js';
@@ -13,6 +13,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '1' },
     db: { type: 'string', default: 'sqlite,postgres' },
     concurrency: { type: 'string', default: '16' },
+    'send-ahead': { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -35,6 +36,7 @@ for (const dialect of run as Array<'sqlite' | 'postgres'>) {
   console.log(`\n${dialect}: ${kills} kills over ${events} events (seed ${values.seed})`);
   reports.push(await runTorture({
     dialect, events, kills, seed: number('seed', values.seed), concurrency: number('concurrency', values.concurrency),
+    ...(values['send-ahead'] !== undefined ? { sendAhead: number('send-ahead', values['send-ahead']) } : {}),
     finalTimeoutMs: 600_000, keep: values.keep, log: (l) => console.log(l),
   }));
 }

@@ -42,6 +42,8 @@ export interface WorkdirSettings {
   leaseSeconds?: number;
   /** The connector's cron schedule instead of every pollEverySeconds (it is also polled at each start). */
   connectorSchedule?: string;
+  /** dispatcher.sendAhead (default: the product's). */
+  sendAhead?: number;
 }
 
 export interface Workdir {
@@ -113,6 +115,7 @@ function tortureConfig(w: Workdir, s: WorkdirSettings): string {
     backoff: { baseSeconds: 0.2, maxSeconds: 1 },
     statusPollSeconds: [0.3, 0.6],
     onUncertain: s.onUncertain ?? 'hold',
+    ...(s.sendAhead !== undefined ? { sendAhead: s.sendAhead } : {}),
   };
   cfg.connectors = [{
     id: 'torture',
