@@ -20,7 +20,7 @@ const LEASE_SECONDS = 120;
 const RESUME_WITHIN_MS = 30_000;
 const BOOT_FLOOR_MS = 300;
 /** Rows enough for a poll to be running when it is killed (pages of 50). */
-const BIG_POLL_ROWS = 3000;
+const BIG_POLL_ROWS = 6000;
 
 let world: StopWorld | undefined;
 afterEach(async () => { await world?.close(); world = undefined; });
@@ -99,7 +99,9 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     const w = (world = await stopWorld(dialect, { rows: BIG_POLL_ROWS, latencyMs: 40, concurrency: CONCURRENCY, leaseSeconds: LEASE_SECONDS, connectorSchedule: '0 0 1 1 *' }));
     const p = w.start();
     expect(await p.waitFor(/^poll started$/, 30_000), p.tail()).toBe(true);
-    await sleep(300); // some batches committed, the poll still running
+    // Killed once its first batches are committed, the poll still running (a fixed wait of 300 ms
+    // let the whole poll finish on a fast turn of the host: nothing was left to resume).
+    while ((await w.view.progress()).events < 100 && p.alive()) await sleep(10);
     p.child.kill('SIGKILL');
     await p.exited;
     expect((await w.heldLeases()).map((l) => l.instance_id), 'the killed poll holds its lease').toEqual(['torture']);
