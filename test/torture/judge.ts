@@ -49,6 +49,8 @@ export interface Verdict {
   uncertainNotAtIo: number;
   /** Distinct deliveries found in flight at some kill. */
   inFlightAtKills: number;
+  /** Of those, the ones not held uncertain: their request had not left (the send journal said so), sent once later. */
+  inFlightSentAgain: number;
   /** Citizens without a message whose delivery is not held uncertain. */
   lost: number;
   violations: string[];
@@ -70,7 +72,7 @@ export function judge(input: JudgeInput): Verdict {
   if (input.events !== input.expected.length) violations.push(`${input.events} events in the store for ${input.expected.length} back-office rows`);
   const v: Verdict = {
     expected: input.expected.length, events: input.events, messages: input.messages.length, reached: 0, duplicates: 0,
-    processed: 0, uncertain: 0, uncertainAtIo: 0, uncertainNotAtIo: 0, inFlightAtKills: input.inFlight.size, lost: 0, violations,
+    processed: 0, uncertain: 0, uncertainAtIo: 0, uncertainNotAtIo: 0, inFlightAtKills: input.inFlight.size, inFlightSentAgain: 0, lost: 0, violations,
   };
 
   input.expected.forEach((code, row) => {
@@ -98,6 +100,7 @@ export function judge(input: JudgeInput): Verdict {
       if (late.length) violations.push(`${who}: delivery ${d.id} uncertain since kill ${flight.kill}, yet IO got ${late.length} message(s) after it: resent silently`);
       return;
     }
+    if (input.inFlight.has(d.id)) v.inFlightSentAgain++;
     if (got.length === 0) {
       v.lost++;
       violations.push(`${who}: no message at IO, delivery ${d.id} is ${d.state}${d.reason ? ` (${d.reason})` : ''}`);

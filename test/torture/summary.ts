@@ -18,6 +18,7 @@ export function formatSummary(reports: TortureReport[]): string {
       return missed ? `${of.length} (${missed} not reached)` : String(of.length);
     }]),
     ['in flight at a kill (sending)', (r) => r.verdict.inFlightAtKills],
+    ['  not yet sent: sent once later', (r) => r.verdict.inFlightSentAgain],
     ['messages at the sandbox', (r) => r.verdict.messages],
     ['citizens reached', (r) => `${r.verdict.reached}/${r.verdict.expected}`],
     ['duplicates (2+ copies)', (r) => r.verdict.duplicates],
