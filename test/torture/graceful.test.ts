@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import type { InFlightAtKill } from './judge.js';
 import { exitWithin, sleep, type PonteProcess } from './ponte-process.js';
-import { stopWorld, untilPostsInFlight, type StopWorld } from './stop-world.js';
+import { finishThenStop, stopWorld, untilPostsInFlight, type StopWorld } from './stop-world.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[graceful] skipped: ${skipped.join('; ')}`);
@@ -31,15 +31,7 @@ afterEach(async () => { await world?.close(); world = undefined; });
 /** Runs a fresh process until every delivery is final or held, then stops it with SIGTERM. */
 async function finish(w: StopWorld, args: string[] = []): Promise<PonteProcess> {
   const p = w.start(args);
-  const until = Date.now() + 45_000;
-  let progress = await w.view.progress();
-  while (p.alive() && Date.now() < until && !(progress.events >= ROWS && progress.open === 0)) {
-    await sleep(200);
-    progress = await w.view.progress();
-  }
-  expect(progress, p.tail()).toMatchObject({ events: ROWS, open: 0 });
-  p.child.kill('SIGTERM');
-  expect(await exitWithin(p, 20_000), p.tail()).toEqual({ code: 0, signal: null });
+  await finishThenStop(w, p, ROWS, Date.now() + 45_000);
   return p;
 }
 

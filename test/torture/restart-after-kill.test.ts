@@ -6,8 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import type { InFlightAtKill } from './judge.js';
-import { exitWithin, sleep } from './ponte-process.js';
-import { stopWorld, untilPostsInFlight, type StopWorld } from './stop-world.js';
+import { sleep } from './ponte-process.js';
+import { finishThenStop, stopWorld, untilPostsInFlight, type StopWorld } from './stop-world.js';
 
 const { run, skipped } = await availableDialects(['sqlite', 'postgres']);
 if (skipped.length) console.warn(`[restart-after-kill] skipped: ${skipped.join('; ')}`);
@@ -39,15 +39,7 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
 
     const again = w.start();
     expect(await again.waitFor(/^released the claims of a Ponte process that is gone/, 15_000), again.tail()).toBe(true);
-    const deadline = again.spawnAt + RESUME_WITHIN_MS;
-    let progress = await w.view.progress();
-    while (again.alive() && Date.now() < deadline && !(progress.events >= ROWS && progress.open === 0)) {
-      await sleep(200);
-      progress = await w.view.progress();
-    }
-    expect(progress, `not finished within ${RESUME_WITHIN_MS / 1000} s of the restart\n${again.tail()}`).toMatchObject({ events: ROWS, open: 0 });
-    again.child.kill('SIGTERM');
-    expect(await exitWithin(again, 20_000), again.tail()).toEqual({ code: 0, signal: null });
+    await finishThenStop(w, again, ROWS, again.spawnAt + RESUME_WITHIN_MS);
 
     const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
     const v = await w.verdict(inFlight);
@@ -71,15 +63,7 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     expect(await again.waitFor(/had not left \(its send journal says so\)/, 15_000), again.tail()).toBe(true);
     const line = again.messages.find((m) => m.startsWith('released the claims of a Ponte process that is gone'))!;
     const unsent = Number(/; (\d+) of its sends had not left/.exec(line)?.[1]);
-    const deadline = again.spawnAt + RESUME_WITHIN_MS;
-    let progress = await w.view.progress();
-    while (again.alive() && Date.now() < deadline && !(progress.events >= ROWS && progress.open === 0)) {
-      await sleep(200);
-      progress = await w.view.progress();
-    }
-    expect(progress, again.tail()).toMatchObject({ events: ROWS, open: 0 });
-    again.child.kill('SIGTERM');
-    expect(await exitWithin(again, 20_000), again.tail()).toEqual({ code: 0, signal: null });
+    await finishThenStop(w, again, ROWS, again.spawnAt + RESUME_WITHIN_MS);
 
     const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
     const v = await w.verdict(inFlight);

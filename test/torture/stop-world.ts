@@ -2,6 +2,7 @@
 // in flight for seconds), a scratch config and back-office, the store (SQLite or PostgreSQL) and a
 // direct look into it, and the judge's verdict at the end.
 import { rmSync } from 'node:fs';
+import { expect } from 'vitest';
 import knexFactory, { type Knex } from 'knex';
 import { startIoSandbox, type IoSandbox } from '../../src/sandbox/io/index.js';
 import { scratchDb, type ScratchDb } from '../helpers/databases.js';
@@ -9,7 +10,7 @@ import { startIoFront, type IoFront } from './io-front.js';
 import { judge, type InFlightAtKill, type Verdict } from './judge.js';
 import { Backoffice, makeWorkdir, tortureFiscalCode, type Workdir } from './setup.js';
 import { StoreView } from './store-view.js';
-import { ponteEnv, sleep, startPonte, type PonteProcess } from './ponte-process.js';
+import { exitWithin, ponteEnv, sleep, startPonte, type PonteProcess } from './ponte-process.js';
 import type { OnUncertain } from '../../src/config/schema.js';
 
 export interface StopWorld {
@@ -81,4 +82,16 @@ export async function untilPostsInFlight(w: StopWorld, p: PonteProcess, count: n
   while (p.alive() && Date.now() < until && w.postsSince(p.spawnAt).length < count) await sleep(20);
   if (w.postsSince(p.spawnAt).length < count) throw new Error(`no ${count} POST /messages within 30 s\n${p.tail()}`);
   await sleep(200);
+}
+
+/** Lets p run until all `rows` are final or held (by `until`, epoch ms), then stops it with SIGTERM: both asserted. */
+export async function finishThenStop(w: StopWorld, p: PonteProcess, rows: number, until: number): Promise<void> {
+  let progress = await w.view.progress();
+  while (p.alive() && Date.now() < until && !(progress.events >= rows && progress.open === 0)) {
+    await sleep(200);
+    progress = await w.view.progress();
+  }
+  expect(progress, `not finished within ${((until - p.spawnAt) / 1000).toFixed(0)} s of its start\n${p.tail()}`).toMatchObject({ events: rows, open: 0 });
+  p.child.kill('SIGTERM');
+  expect(await exitWithin(p, 20_000), p.tail()).toEqual({ code: 0, signal: null });
 }
