@@ -223,6 +223,7 @@ async function migrate(store: Store): Promise<string[]> {
   try {
     await store.knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK]).connection(conn as never);
     try {
+      await singleLockRow(store);
       return await latest();
     } finally {
       await store.knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK]).connection(conn as never);
@@ -232,20 +233,32 @@ async function migrate(store: Store): Promise<string[]> {
   }
 }
 
-/** The migrations this build would apply, oldest first (a store migrated by a newer Ponte is refused). */
+/**
+ * A store where that race happened (see pendingMigrations) has two rows in knex's lock table, and
+ * knex refuses to migrate it for ever. Under the advisory lock no other Ponte is migrating, and
+ * every Ponte migration runs in a transaction (a crash leaves no lock taken), so the extra rows go.
+ */
+async function singleLockRow(store: Store): Promise<void> {
+  if (!(await store.knex.schema.hasTable('knex_migrations_lock'))) return;
+  const rows = (await store.knex('knex_migrations_lock').orderBy('index').pluck('index')) as number[];
+  if (rows.length > 1) await store.knex('knex_migrations_lock').whereIn('index', rows.slice(1)).del();
+}
+
+/**
+ * The migrations this build would apply, oldest first (a store migrated by a newer Ponte is refused).
+ * Read from knex_migrations directly: knex's migrate.list() creates its tables and inserts the row
+ * of its lock table when it finds none, outside migrate()'s advisory lock. Processes starting
+ * together on an empty store raced there: two inserted that row, and knex's lock (an UPDATE that
+ * must touch exactly one row) then failed every migration with "Migration table is already locked".
+ */
 export async function pendingMigrations(store: Store): Promise<string[]> {
-  // knex's list creates its tables on an empty store, outside migrate()'s advisory lock: three
-  // processes starting together raced in that DDL and one failed to start. Nothing applied yet
-  // means everything is pending, without touching the store.
   if (!(await store.knex.schema.hasTable('knex_migrations'))) return migrationSource.getMigrations([]);
   await refuseNewerStore(store);
-  const [, pending] = (await store.knex.migrate.list({ migrationSource })) as [unknown[], Array<{ file: string } | string>];
-  return pending.map((m) => (typeof m === 'string' ? m : m.file));
+  const applied = new Set((await store.knex('knex_migrations').pluck('name')) as string[]);
+  return (await migrationSource.getMigrations([])).filter((name) => !applied.has(name));
 }
 
 /** True when every migration this build knows has been applied. */
 export async function migrationsCurrent(store: Store): Promise<boolean> {
-  await refuseNewerStore(store);
-  const [, pending] = (await store.knex.migrate.list({ migrationSource })) as [unknown[], unknown[]];
-  return pending.length === 0 && latestMigration.length > 0;
+  return (await pendingMigrations(store)).length === 0 && latestMigration.length > 0;
 }

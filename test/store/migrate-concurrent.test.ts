@@ -2,7 +2,7 @@
 // migrations, the others wait for it and find nothing left to do (no race in knex's lock table).
 import { describe, expect, it } from 'vitest';
 import { availableDialects, scratchDb } from '../helpers/databases.js';
-import { migrateLatest, storeFromKnex, migrationsCurrent } from '../../src/store/db.js';
+import { migrateLatest, storeFromKnex, migrationsCurrent, pendingMigrations } from '../../src/store/db.js';
 import knexFactory from 'knex';
 import { migrationSource } from '../../migrations/index.js';
 import { Writable } from 'node:stream';
@@ -27,6 +27,28 @@ describe.skipIf(run.length === 0)('concurrent migrations on PostgreSQL', () => {
       expect(await migrationsCurrent(stores[0]!)).toBe(true);
     } finally {
       for (const s of stores) await s.knex.destroy();
+      await db.destroy();
+    }
+  });
+
+  it('reading what is pending writes nothing (knex\'s list inserted a lock row outside the lock), and a store left with two lock rows by that race still migrates', async () => {
+    const db = await scratchDb('postgres');
+    const store = storeFromKnex(knexFactory(db.config));
+    try {
+      const all = await migrationSource.getMigrations([]);
+      // A store caught half-way by another process: knex's tables being created, no lock row yet.
+      await store.knex.schema.createTable('knex_migrations', (t) => { t.increments(); t.string('name'); t.integer('batch'); t.timestamp('migration_time'); });
+      await store.knex.schema.createTable('knex_migrations_lock', (t) => { t.increments('index'); t.integer('is_locked'); });
+      expect(await pendingMigrations(store)).toEqual(all);
+      expect(await migrationsCurrent(store)).toBe(false);
+      expect(Number((await store.knex('knex_migrations_lock').count({ n: '*' }).first())!.n)).toBe(0);
+      // What the race left: two unlocked rows, so knex's lock UPDATE touched two and refused.
+      await store.knex('knex_migrations_lock').insert([{ is_locked: 0 }, { is_locked: 0 }]);
+      expect(await migrateLatest(store)).toEqual(all);
+      expect(await migrationsCurrent(store)).toBe(true);
+      expect(await pendingMigrations(store)).toEqual([]);
+    } finally {
+      await store.knex.destroy();
       await db.destroy();
     }
   });

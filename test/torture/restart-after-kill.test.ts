@@ -3,6 +3,7 @@
 // killed pid is gone and releases its claims at once, so the work resumes in seconds, not when the
 // leases run out. Judged from what the IO sandbox received: the sends in flight at the kill are
 // held uncertain (never resent), every other citizen gets exactly one message.
+import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
 import type { InFlightAtKill } from './judge.js';
@@ -54,6 +55,7 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     // its request: the two before it are in flight, so the store holds both kinds of `sending`.
     const p = w.start([], { PONTE_CRASH_AT: 'before-post', PONTE_CRASH_AFTER: '2' });
     await p.exited;
+    expect(readdirSync(w.w.journalDir), 'the killed process left its journal').toEqual([expect.stringMatching(/^[0-9a-f]{12}\.sends$/)]);
     const sending = await w.view.sendingIds();
     expect(sending.length, p.tail()).toBeGreaterThanOrEqual(3);
     await sleep(LATENCY_MS); // the POSTs that left before the kill land at IO
@@ -64,6 +66,9 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     const line = again.messages.find((m) => m.startsWith('released the claims of a Ponte process that is gone'))!;
     const unsent = Number(/; (\d+) of its sends had not left/.exec(line)?.[1]);
     await finishThenStop(w, again, ROWS, again.spawnAt + RESUME_WITHIN_MS);
+
+    // No journal is left behind: the dead process's was removed by its release, the restart's at its clean stop.
+    expect(readdirSync(w.w.journalDir)).toEqual([]);
 
     const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
     const v = await w.verdict(inFlight);

@@ -52,6 +52,8 @@ export interface Workdir {
   /** The SQLite store (used when no store URL is given). */
   storeFile: string;
   backofficeFile: string;
+  /** dispatcher.sendJournalDir: this world's own, so a test can see what is left in it. */
+  journalDir: string;
 }
 
 const CONNECTOR_SQL = `-- The torture back-office: one notice per citizen, due in two days.
@@ -111,6 +113,7 @@ function tortureConfig(w: Workdir, s: WorkdirSettings): string {
     concurrency: s.concurrency,
     // A killed process's claims run out quickly, so the next one takes its work over.
     leaseSeconds: s.leaseSeconds ?? 3,
+    sendJournalDir: w.journalDir,
     maxAttempts: 50,
     backoff: { baseSeconds: 0.2, maxSeconds: 1 },
     statusPollSeconds: [0.3, 0.6],
@@ -134,6 +137,7 @@ export function makeWorkdir(s: WorkdirSettings): Workdir {
     configFile: join(dir, 'config/ponte.yaml'),
     storeFile: join(dir, 'data/ponte.sqlite'),
     backofficeFile: join(dir, 'data/backoffice.sqlite'),
+    journalDir: join(dir, 'data/journals'),
   };
   mkdirSync(join(dir, 'config'));
   mkdirSync(join(dir, 'data'));
