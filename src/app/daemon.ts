@@ -41,8 +41,9 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
   const journal = openJournal(app);
+  const journals = journalsIn(app);
   const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag, ...(journal ? { journal } : {}),
-    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journalsIn(app)) });
+    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journals) });
   const outage = app.store.outage;
   const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
@@ -242,10 +243,9 @@ async function shareAccountLimits(app: AppContext, released: (connectors: string
   const beat = async () => {
     const now = Date.now();
     await heartbeat(knex, app.owner, now, app.identity);
-    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled, journalsIn(app))) {
-      app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, unsent: r.unsent, connectors: r.connectors },
-        `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out` +
-        (r.unsent ? `; ${r.unsent} of its sends had not left (its send journal says so) and go out again instead of being held uncertain` : ''));
+    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled)) {
+      app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, connectors: r.connectors },
+        `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
       released(r.connectors);
     }
     const live = await liveProcesses(knex, now, ttlMs);

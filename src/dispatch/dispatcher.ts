@@ -140,7 +140,7 @@ export class Dispatcher {
     const { cfg, store } = this.deps;
     const stats: DrainStats = { processed: 0, outcomes: {}, recoveredSends: 0 };
     const unsent = (await this.deps.resendUnsent?.(this.clock())) ?? 0;
-    if (unsent) this.deps.log.warn({ count: unsent }, 'sends a stopped process had not yet made (its send journal says so) are due again, not uncertain');
+    if (unsent) this.deps.log.warn({ count: unsent }, `${unsent} send(s) of a stopped process had not left (its send journal says so): due again, not held uncertain`);
     stats.recoveredSends = await recoverStaleSends(store.knex, this.clock(), cfg.onUncertain);
     if (stats.recoveredSends) {
       this.deps.log.warn({ count: stats.recoveredSends }, cfg.onUncertain === 'hold' ? 'sends interrupted by a stop are now uncertain (held for an operator)' : 'sends interrupted by a stop are due again (onUncertain: resend)');

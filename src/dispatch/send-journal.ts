@@ -13,11 +13,11 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isClaimTag } from '../util/process-identity.js';
 
 export const JOURNAL_ROTATE_BYTES = 1 << 20;
 /** Journals untouched this long belong to no process a release could still concern (FORGET_AFTER_MS is an hour). */
 const STALE_MS = 24 * 3_600_000;
-const TAG = /^[0-9A-Za-z]{1,16}$/;
 
 /** Where the journals live unless configured: one folder per user, shared by every Ponte process of that user here. */
 export function defaultJournalDir(): string {
@@ -25,7 +25,7 @@ export function defaultJournalDir(): string {
 }
 
 function journalFile(dir: string, tag: string): string {
-  if (!TAG.test(tag)) throw new Error(`send journal: claim tag "${tag}" is not alphanumeric`);
+  if (!isClaimTag(tag)) throw new Error(`send journal: claim tag "${tag}" is not alphanumeric`);
   return join(dir, `${tag}.sends`);
 }
 

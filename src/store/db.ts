@@ -200,10 +200,18 @@ async function refuseNewerStore(store: Store): Promise<void> {
 
 /** Why this build must not work on the store (a newer Ponte migrated it), or null. */
 export async function newerStoreProblem(store: Store): Promise<string | null> {
+  const applied = await appliedMigrations(store);
+  return applied && newerProblem(applied, await migrationSource.getMigrations([]));
+}
+
+/** The migrations recorded in the store, oldest first; null before the first (no knex table yet). Read only. */
+async function appliedMigrations(store: Store): Promise<string[] | null> {
   if (!(await store.knex.schema.hasTable('knex_migrations'))) return null;
-  const known = new Set(await migrationSource.getMigrations([]));
-  const applied = (await store.knex('knex_migrations').orderBy('id').pluck('name')) as string[];
-  const unknown = applied.filter((name) => !known.has(name));
+  return (await store.knex('knex_migrations').orderBy('id').pluck('name')) as string[];
+}
+
+function newerProblem(applied: string[], known: string[]): string | null {
+  const unknown = applied.filter((name) => !known.includes(name));
   if (unknown.length === 0) return null;
   return `the store was migrated by a newer Ponte: this version does not know its migration(s) ${unknown.join(', ')} `
     + `(its latest is ${latestMigration}). Run the newer version (every process sharing this store): a store cannot go back to an older release`;
@@ -252,10 +260,12 @@ async function singleLockRow(store: Store): Promise<void> {
  * must touch exactly one row) then failed every migration with "Migration table is already locked".
  */
 export async function pendingMigrations(store: Store): Promise<string[]> {
-  if (!(await store.knex.schema.hasTable('knex_migrations'))) return migrationSource.getMigrations([]);
-  await refuseNewerStore(store);
-  const applied = new Set((await store.knex('knex_migrations').pluck('name')) as string[]);
-  return (await migrationSource.getMigrations([])).filter((name) => !applied.has(name));
+  const known = await migrationSource.getMigrations([]);
+  const applied = await appliedMigrations(store);
+  if (!applied) return known;
+  const why = newerProblem(applied, known);
+  if (why) throw new Error(why);
+  return known.filter((name) => !applied.includes(name));
 }
 
 /** True when every migration this build knows has been applied. */

@@ -8,6 +8,7 @@
 // A pid reused by another process reads as alive: its claims then wait for their leases too.
 import type { Knex } from 'knex';
 import { FORGET_AFTER_MS, HEARTBEAT_MS } from './processes.js';
+import { isClaimTag } from '../util/process-identity.js';
 
 /** How long a process must have been silent before its pid is looked at (a restart waits this long at most). */
 export const SILENT_MS = 3 * HEARTBEAT_MS;
@@ -16,8 +17,6 @@ export interface ReleasedProcess {
   owner: string;
   pid: number;
   deliveries: number;
-  /** Of those, `sending` whose request its journal shows never left: due again, not uncertain. */
-  unsent: number;
   connectors: string[];
 }
 
@@ -30,8 +29,11 @@ export interface Journals {
   remove(claimTag: string): void;
 }
 
-/** A claim tag safe in a LIKE pattern on every store dialect. */
-const TAG = /^[0-9A-Za-z]{1,16}$/;
+/** A pid kill() reads as one process (not a group, not every process) and that the kernel says is gone. */
+function pidGoneHere(raw: number | string, gone: (pid: number) => boolean): number | null {
+  const pid = Number(raw);
+  return Number.isSafeInteger(pid) && pid > 0 && gone(pid) ? pid : null;
+}
 
 /** States a claim can hold a delivery in (claims take pending and accepted; `sending` is written under one). */
 const CLAIMABLE = ['pending', 'sending', 'accepted'];
@@ -47,7 +49,6 @@ export async function releaseDeadNeighbours(
   now: number,
   gone: (pid: number) => boolean,
   seen: Set<string>,
-  journals?: Journals,
 ): Promise<ReleasedProcess[]> {
   if (!me.hostKey) return [];
   const rows = (await knex('processes')
@@ -63,14 +64,12 @@ export async function releaseDeadNeighbours(
   const released: ReleasedProcess[] = [];
   for (const r of rows) {
     if (seen.has(r.owner)) continue;
-    const pid = Number(r.pid);
     // The tag goes into a LIKE pattern: one with a wildcard (`%`, `_`, SQL Server's `[`), or none,
     // would match other processes' claims, live ones included. Ponte writes hex; anything else
-    // (a row written by hand or by another program) is left to its leases. So is a pid that
-    // kill() would read as a process group or every process.
-    if (!TAG.test(r.claim_tag) || !Number.isSafeInteger(pid) || pid <= 0) continue;
-    if (!gone(pid)) continue;
-    const unsent = journals ? await dueAgainIfNeverSent(knex, r.claim_tag, journals.read(r.claim_tag), now) : 0;
+    // (a row written by hand or by another program) is left to its leases.
+    if (!isClaimTag(r.claim_tag)) continue;
+    const pid = pidGoneHere(r.pid, gone);
+    if (pid === null) continue;
     // Expired, not cleared: the takeover paths then apply as after any lease that ran out (a
     // `sending` becomes uncertain, a pending claim is claimable, a takeover is counted with resend).
     const deliveries = await knex('deliveries')
@@ -81,8 +80,8 @@ export async function releaseDeadNeighbours(
     const connectors = (await knex('connector_state').where({ lease_owner: r.owner }).where('lease_expires_at', '>=', now).pluck('instance_id')) as string[];
     if (connectors.length) await knex('connector_state').whereIn('instance_id', connectors).where({ lease_owner: r.owner }).update({ lease_expires_at: now - 1 });
     seen.add(r.owner);
-    journals?.remove(r.claim_tag); // all it could say is in the store now
-    if (deliveries + unsent > 0 || connectors.length > 0) released.push({ owner: r.owner, pid, deliveries: deliveries + unsent, unsent, connectors });
+    // Its send journal is read by the dispatcher's pass that this release triggers (resendUnsentOfGone).
+    if (deliveries > 0 || connectors.length > 0) released.push({ owner: r.owner, pid, deliveries, connectors });
   }
   return released;
 }
@@ -92,10 +91,9 @@ export async function releaseDeadNeighbours(
  * between their `sending` commit and the request (it is written before the request leaves), so
  * none of them reached the provider. They are due again, their attempt not spent, instead of
  * being held uncertain. Each write is guarded by the claim it was made under and its attempt, so a
- * delivery that moved on meanwhile is left alone. No journal: nothing is changed.
+ * delivery that moved on meanwhile is left alone.
  */
-async function dueAgainIfNeverSent(knex: Knex, tag: string, sent: Set<string> | null, now: number): Promise<number> {
-  if (sent === null) return 0;
+async function dueAgainIfNeverSent(knex: Knex, tag: string, sent: Set<string>, now: number): Promise<number> {
   const sending = (await knex('deliveries')
     .where({ state: 'sending' })
     .where('lease_token', 'like', `${tag}.%`)
@@ -117,9 +115,10 @@ async function dueAgainIfNeverSent(knex: Knex, tag: string, sent: Set<string> | 
 /**
  * Before stale sends are recovered (recover-stale.ts holds every `sending` whose claim ran out
  * uncertain): those of a process that ran here, is gone, and left its send journal here are first
- * checked against it, as a release does. Claims can run out before the release comes (a lease
- * shorter than SILENT_MS); this way the journal is read whichever comes first. The journal file
- * being here is itself proof that the process ran on this machine.
+ * checked against it. The one place a journal is read: claims run out by their lease or by a
+ * release (releaseDeadNeighbours), and either way the next dispatcher pass comes here first. The
+ * journal file being here is itself proof that the process ran on this machine. Once read it is
+ * removed: the dead process's `sending` left are those it shows sent, uncertain with or without it.
  */
 export async function resendUnsentOfGone(
   knex: Knex,
@@ -130,15 +129,17 @@ export async function resendUnsentOfGone(
 ): Promise<number> {
   if (!me.hostKey) return 0;
   const tokens = (await knex('deliveries').where({ state: 'sending' }).where('lease_until', '<', now).distinct('lease_token').pluck('lease_token')) as Array<string | null>;
-  const tags = new Set(tokens.map((t) => t?.split('.')[0] ?? '').filter((t) => TAG.test(t)));
+  const tags = new Set(tokens.map((t) => t?.split('.')[0] ?? '').filter(isClaimTag));
   if (tags.size === 0) return 0;
   const procs = (await knex('processes').where({ host_key: me.hostKey }).whereIn('claim_tag', [...tags]).whereNotNull('pid')
     .select('pid', 'claim_tag')) as Array<{ pid: number | string; claim_tag: string }>;
   let unsent = 0;
   for (const p of procs) {
-    const pid = Number(p.pid);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || !gone(pid)) continue;
-    unsent += await dueAgainIfNeverSent(knex, p.claim_tag, journals.read(p.claim_tag), now);
+    if (pidGoneHere(p.pid, gone) === null) continue;
+    const sent = journals.read(p.claim_tag);
+    if (sent === null) continue;
+    unsent += await dueAgainIfNeverSent(knex, p.claim_tag, sent, now);
+    journals.remove(p.claim_tag);
   }
   return unsent;
 }

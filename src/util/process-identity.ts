@@ -23,6 +23,11 @@ export function localHostKey(): string | null {
   }
 }
 
+/** What processIdentity() writes as a claim tag: safe in a LIKE pattern on every store dialect, and as a file name. */
+export function isClaimTag(tag: string): boolean {
+  return /^[0-9A-Za-z]{1,16}$/.test(tag);
+}
+
 export function processIdentity(): ProcessIdentity {
   return { hostKey: localHostKey(), pid: process.pid, claimTag: randomBytes(6).toString('hex') };
 }

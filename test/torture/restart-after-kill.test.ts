@@ -63,8 +63,10 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
 
     const again = w.start();
     expect(await again.waitFor(/had not left \(its send journal says so\)/, 15_000), again.tail()).toBe(true);
-    const line = again.messages.find((m) => m.startsWith('released the claims of a Ponte process that is gone'))!;
-    const unsent = Number(/; (\d+) of its sends had not left/.exec(line)?.[1]);
+    expect(again.messages.filter((m) => m.startsWith('released the claims of a Ponte process that is gone'))).toHaveLength(1);
+    const lines = again.messages.filter((m) => /had not left \(its send journal says so\)/.test(m));
+    expect(lines, 'the journal is read once').toHaveLength(1);
+    const unsent = Number(/^(\d+) send\(s\) of a stopped process had not left/.exec(lines[0]!)?.[1]);
     await finishThenStop(w, again, ROWS, again.spawnAt + RESUME_WITHIN_MS);
 
     // No journal is left behind: the dead process's was removed by its release, the restart's at its clean stop.
