@@ -25,8 +25,8 @@ const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CONCURRENCY = 32;
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
-/** Deliveries prepared beyond the requests in flight: the default (0, strict) and 8. */
-const SEND_AHEAD = (process.env.BENCH_SEND_AHEAD ?? '0,8').split(',').map(Number);
+/** Deliveries prepared beyond the requests in flight: 0 (nothing ahead) and the default. */
+const SEND_AHEAD = (process.env.BENCH_SEND_AHEAD ?? `0,${dispatcherSchema.parse({}).sendAhead}`).split(',').map(Number);
 /** Also measured: onUncertain resend (at least once: no `sending` before the request), sendAhead 0. */
 const RESEND = process.env.BENCH_RESEND !== '0';
 

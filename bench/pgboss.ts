@@ -189,10 +189,11 @@ const rows: Row[] = [];
 const tried: Row[] = [];
 /**
  * Rounds: after one pass over every pg-boss setting (to pick the best of each kind), each round
- * runs the bare loop, Ponte (sendAhead 0 and 8, and onUncertain resend) and the two best pg-boss settings back to back,
+ * runs the bare loop, Ponte (the default sendAhead, sendAhead 0, and onUncertain resend) and the two best pg-boss settings back to back,
  * every rate taken against the bare loop of its own round; the median round (by Ponte ÷ best
  * pg-boss) is reported. Single runs on this kind of shared 2-core host swing by ±20 %.
  */
+const DEFAULT_SEND_AHEAD = dispatcherSchema.parse({}).sendAhead;
 const ROUNDS = Number(process.env.BENCH_REPEAT ?? (process.env.BENCH_QUICK ? 1 : 3));
 const WORK_SETTINGS = [[2, 500], [4, 250], [8, 100]] as const;
 const FETCH_SETTINGS = [[1, 32], [2, 100], [4, 50], [8, 32]] as const;
@@ -213,9 +214,9 @@ try {
       const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; over: number }> = [];
       for (let i = 0; i < ROUNDS; i++) {
         const bareRun = await bare(t);
-        // The default (sendAhead 0: nothing prepared ahead of a free request slot), sendAhead 8,
-        // and onUncertain resend: at least once, pg-boss's own guarantee (no `sending` before a request).
-        const ponteRuns = [await ponte(t, 0), await ponte(t, 8), await ponte(t, 0, 'resend')];
+        // The default, sendAhead 0 (nothing prepared ahead of a free request slot), and
+        // onUncertain resend: at least once, pg-boss's own guarantee (no `sending` before a request).
+        const ponteRuns = [await ponte(t, DEFAULT_SEND_AHEAD), await ponte(t, 0), await ponte(t, 0, 'resend')];
         const w = await bossWork(boss, schema, t, bw[0], bw[1]);
         const f = await bossFetch(boss, t, bf[0], bf[1]);
         rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, over: ponteRuns[0]!.perSec / Math.max(w.perSec, f.perSec) });
@@ -246,6 +247,6 @@ try {
 }
 
 printTable('pg-boss settings tried (the best of each kind is kept)', tried);
-const title = `Against a peer: ${N} sends, concurrency ${CONCURRENCY}, PostgreSQL store, pg-boss 10.4 (ponteOver = Ponte with the default sendAhead 0 ÷ this; CPU in µs per message; the median of ${ROUNDS} rounds, each against its own bare loop, with every round's Ponte ÷ best pg-boss)`;
+const title = `Against a peer: ${N} sends, concurrency ${CONCURRENCY}, PostgreSQL store, pg-boss 10.4 (ponteOver = Ponte with the default sendAhead ${DEFAULT_SEND_AHEAD} ÷ this; CPU in µs per message; the median of ${ROUNDS} rounds, each against its own bare loop, with every round's Ponte ÷ best pg-boss)`;
 printTable(title, rows);
 writeResult('pgboss', title, rows, { messages: N, concurrency: CONCURRENCY, rounds: ROUNDS, tried });

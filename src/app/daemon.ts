@@ -167,7 +167,8 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
           // each as it is (uncertain with hold: it may have arrived; due again with resend) and the
           // log says what the store says. Left `sending`, they waited for the lease to expire and
           // the next run, while this run's log had already called them uncertain.
-          log.warn(`grace period over: cutting the sends still in flight; they are recorded as ${config.dispatcher.onUncertain === 'hold' ? 'uncertain (held for an operator)' : 'due again (onUncertain: resend)'}`);
+          log.warn(`grace period over: cutting the sends still in flight; they are recorded as ${config.dispatcher.onUncertain === 'hold' ? 'uncertain (held for an operator)' : 'due again (onUncertain: resend)'}; those not yet sent stay pending`);
+          dispatcher.cut(); // first: a send prepared ahead must not take a slot the cut frees
           app.cutRequests();
           if (!(await loop.stop(RECORD_MS))) log.warn(`sends still unrecorded ${RECORD_MS / 1000} s after the cut: exiting; the next run ${config.dispatcher.onUncertain === 'hold' ? 'holds them as uncertain' : 'sends them again'}`);
         }
@@ -292,7 +293,7 @@ function openJournal(app: AppContext): SendJournal | undefined {
     return SendJournal.create(dir, app.identity.claimTag, (e) => app.log.error({ err: e, dir },
       'the send journal could not be written and was removed: until a restart, a kill holds every send in flight uncertain'));
   } catch (e) {
-    app.log.warn({ err: e, dir }, 'no send journal (dispatcher.sendJournalDir): a kill holds every send in flight uncertain, even those that had not left');
+    app.log.warn({ err: e, dir }, 'no send journal (dispatcher.sendJournalDir): a kill holds every send in flight uncertain, even those that had not left (with sendAhead, up to that many more)');
     return undefined;
   }
 }

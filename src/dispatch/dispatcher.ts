@@ -135,6 +135,14 @@ export class Dispatcher {
     this.stopping = true;
   }
 
+  /** A stop's grace period is over: no request leaves any more (those in flight are the channels' to cut). */
+  private cutOff = false;
+
+  cut(): void {
+    this.stopping = true;
+    this.cutOff = true;
+  }
+
   /** Works everything that is due now, then returns. */
   async drain(): Promise<DrainStats> {
     const { cfg, store } = this.deps;
@@ -288,6 +296,7 @@ export class Dispatcher {
         onHalt: (name: string, err: ChannelError) => {
           this.halt(alertKey(name, err.detail.part), err.message, err.detail.code ?? (err.detail.status ? `http ${err.detail.status}` : undefined));
         },
+        cutOff: () => this.cutOff,
         haltedBy: (ctx) => {
           const whole = this.halted.get(channel.name);
           if (whole !== undefined || this.halted.size === 0) return whole;

@@ -53,6 +53,12 @@ export interface ProcessDeps {
    * request is about to leave, since another send's halt may have come while this one waited.
    */
   haltedBy?: (ctx: DeliveryContext) => string | undefined;
+  /**
+   * True once a stop's grace period is over: no request may leave after that. A send prepared
+   * ahead (sendAhead) that gets a slot freed by the cut goes back to pending, since this process
+   * knows it never left; sent then, it would be cut or left in flight at the exit, and uncertain.
+   */
+  cutOff?: () => boolean;
   metrics?: PonteMetrics | undefined;
   /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
   providerSlots: ProviderSlots;
@@ -84,8 +90,13 @@ export function deliveryContext(item: ClaimedDelivery): DeliveryContext {
   };
 }
 
-/** The channel was halted (by another send) while this send waited: its request never left. */
-class HaltedBeforeSend extends Error {}
+/**
+ * The request never left: the channel was halted (by another send) while this send waited
+ * (`retryInMs` = HALT_RETRY_MS), or a stop's grace period ended (0: due at once for the restart).
+ */
+class NotSent extends Error {
+  constructor(message: string, readonly retryInMs: number) { super(message); }
+}
 
 function describe(e: unknown): string {
   return maskText(e instanceof Error ? e.message : String(e));
@@ -165,9 +176,10 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       // Checked here, as the request leaves: the pass's check came before this send's consent
       // check, rate slot, `sending` commit and wait for a request slot, any of which a halt can outlast.
       const halt = deps.haltedBy?.(ctx);
-      if (halt !== undefined) {
+      const notSent = halt !== undefined ? new NotSent(halt, HALT_RETRY_MS) : deps.cutOff?.() ? new NotSent('the stop\'s grace period ended before this send left', 0) : undefined;
+      if (notSent) {
         p?.release();
-        throw new HaltedBeforeSend(halt);
+        throw notSent;
       }
       if (state === 'sending') {
         try {
@@ -187,11 +199,16 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       next_attempt_at: clock() + statusPollDelayMs(0, cfg.statusPollSeconds),
     });
   } catch (err) {
-    if (err instanceof HaltedBeforeSend) {
-      // Not sent (a try before it, if any, failed transiently): pending, put off like the sends the
-      // halt caught in flight (a resume makes them all due at once); no attempt spent if none was made.
-      log.warn({ err: err.message }, 'channel halted before this send left: kept pending');
-      deps.defer(d.id, () => deps.writer.write(d.id, deps.token, state, { state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, last_error: maskText(err.message), next_attempt_at: clock() + HALT_RETRY_MS }, clock()));
+    if (err instanceof NotSent) {
+      // Not sent (a try before it, if any, failed transiently): pending, no attempt spent if none
+      // was made. A halt puts it off like the sends it caught in flight (a resume makes them all due
+      // at once); a stop leaves it due at once, for the restart or another process.
+      const halted = err.retryInMs > 0;
+      log.warn({ err: err.message }, halted ? 'channel halted before this send left: kept pending' : 'stopping: this send had not left when the grace period ended: kept pending, due at once');
+      deps.defer(d.id, () => deps.writer.write(d.id, deps.token, state, {
+        state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, next_attempt_at: clock() + err.retryInMs,
+        ...(halted ? { last_error: maskText(err.message) } : {}),
+      }, clock()));
       return 'held';
     }
     if (!(err instanceof ChannelError)) throw err;
@@ -321,7 +338,7 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
   }, kind === 'send' ? 'send' : 'other', firstInBurst && !retry), {
     retries: deps.cfg.quickRetries,
     onFailedTry: (e) => {
-      if (e instanceof HaltedBeforeSend) return; // no request was made
+      if (e instanceof NotSent) return; // no request was made
       const ce = e instanceof ChannelError ? e : undefined;
       deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
       deps.attempts.add({

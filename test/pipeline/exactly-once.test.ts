@@ -61,7 +61,9 @@ describe.each(run)('pipeline on %s', (dialect) => {
   it('a crash after the POST leaves the delivery uncertain, never resent', async () => {
     p.backoffice.events = [reminder(1), reminder(2)];
     await p.poll();
-    const crashing = p.dispatcher({ crashPoint: throwingCrashPoint('after-post'), cfg: { concurrency: 1 } });
+    // One delivery worked at a time: a simulated crash is a throw, and a send prepared ahead
+    // (sendAhead) in the same process would still go out after it, as a killed process's would not.
+    const crashing = p.dispatcher({ crashPoint: throwingCrashPoint('after-post'), cfg: { concurrency: 1, sendAhead: 0 } });
     await expect(crashing.drain()).rejects.toBeInstanceOf(SimulatedCrash);
     expect(p.sandbox.messages).toHaveLength(1);
     // A new process, after the dead one's claim ran out.
@@ -75,9 +77,9 @@ describe.each(run)('pipeline on %s', (dialect) => {
   it('an uncertain send is resolved only by an operator: confirm tracks it, resend sends again', async () => {
     p.backoffice.events = [reminder(1), reminder(2)];
     await p.poll();
-    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1, sendAhead: 0 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
     await p.settle({ clock: () => Date.now() + 60_000 });
-    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).resolves.toMatchObject({ processed: 0 });
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1, sendAhead: 0 } }).drain()).resolves.toMatchObject({ processed: 0 });
     const [a] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
     expect(a).toBeDefined();
     // Repeated drains never touch it.
@@ -91,7 +93,7 @@ describe.each(run)('pipeline on %s', (dialect) => {
     // A second scenario on a fresh delivery: resend is the operator's explicit decision.
     p.backoffice.events = [reminder(3)];
     await p.poll();
-    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1, sendAhead: 0 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
     await p.settle({ clock: () => Date.now() + 60_000 });
     const [b] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
     await expect(operatorAction(p.store.knex, b, 'resend', { note: 'citizen says nothing arrived' })).resolves.toBe('pending');
@@ -101,7 +103,7 @@ describe.each(run)('pipeline on %s', (dialect) => {
     // And confirm: a third one, confirmed with the id IO had created.
     p.backoffice.events = [reminder(4)];
     await p.poll();
-    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
+    await expect(p.dispatcher({ crashPoint: throwingCrashPoint('after-post', 0), cfg: { concurrency: 1, sendAhead: 0 } }).drain()).rejects.toBeInstanceOf(SimulatedCrash);
     await p.settle({ clock: () => Date.now() + 60_000 });
     const [c] = await p.store.knex('deliveries').where({ state: 'uncertain' }).pluck('id');
     const created = p.sandbox.messages.find((m) => m.fiscalCode === citizen(4))!;
