@@ -24,6 +24,13 @@ export interface StaffRoutesDeps {
   now?: () => number;
 }
 
+/**
+ * A token this short could be guessed over the network (the routes answer any number of tries):
+ * 24 characters of `openssl rand -hex 32` are 96 bits. A shorter one disables the routes, said in
+ * the answer and once in the log, rather than leaving a citizen's conversation guessable.
+ */
+export const MIN_STAFF_TOKEN_CHARS = 24;
+
 function authorised(header: string | undefined, token: string): boolean {
   if (!header?.startsWith('Bearer ')) return false;
   const given = Buffer.from(header.slice('Bearer '.length));
@@ -42,9 +49,16 @@ function readJson(raw: Buffer): Record<string, unknown> | null {
 
 export function staffRoutes(deps: StaffRoutesDeps): Record<string, Handler> {
   const log = deps.log.child({ routes: 'staff' });
+  let saidShort = false;
   const guard = (handle: (body: Record<string, unknown>, phone: string) => Promise<Reply>): Handler => async (req, url, raw) => {
     const token = (deps.env ?? process.env)[deps.tokenEnv];
     if (!token) return { status: 503, body: { error: `staff replies are disabled: set environment variable ${deps.tokenEnv}` } };
+    if (token.length < MIN_STAFF_TOKEN_CHARS) {
+      const error = `staff replies are disabled: the token in environment variable ${deps.tokenEnv} has ${token.length} characters, at least ${MIN_STAFF_TOKEN_CHARS} are needed (e.g. \`openssl rand -hex 32\`)`;
+      if (!saidShort) log.error(error);
+      saidShort = true;
+      return { status: 503, body: { error } };
+    }
     if (!authorised(req.headers.authorization, token)) {
       // Visible to whoever watches the logs: someone guessing the token, or staff's system with an old one.
       log.warn({ path: url.pathname, bearer: Boolean(req.headers.authorization) }, 'staff route refused: missing or wrong Bearer token');

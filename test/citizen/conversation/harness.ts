@@ -24,7 +24,7 @@ import { parse, stringify } from 'yaml';
 
 export const SERVICE_FILE = 'config/citizen-service.yaml';
 export const FAQ_FILE = 'config/faq.yaml';
-export const STAFF_TOKEN = 'staff-secret-token';
+export const STAFF_TOKEN = 'staff-secret-token-4f9a2c7e';
 const APP_SECRET = 'conv-app-secret';
 const PHONE_NUMBER_ID = '106540352242922';
 

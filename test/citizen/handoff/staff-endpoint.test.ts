@@ -72,15 +72,27 @@ describe('staff routes', () => {
     }
   });
 
+  it('refuse everyone while the token is short enough to be guessed, saying so once in the log, without the token', async () => {
+    const lines: string[] = [];
+    const post = await start({ PONTE_HANDOFF_TOKEN: 'ciao-comune-2026' }, lines);
+    for (const auth of ['Bearer ciao-comune-2026', 'Bearer ciao-comune-2026', undefined]) {
+      const r = await post(auth);
+      expect(r.status).toBe(503);
+      expect(await r.json()).toEqual({ error: 'staff replies are disabled: the token in environment variable PONTE_HANDOFF_TOKEN has 16 characters, at least 24 are needed (e.g. `openssl rand -hex 32`)' });
+    }
+    expect(lines.filter((l) => l.includes('has 16 characters'))).toHaveLength(1);
+    expect(lines.join('')).not.toContain('ciao-comune');
+  });
+
   it('refuse a missing, wrong, longer or shorter token, and log each refusal without the token', async () => {
     const lines: string[] = [];
-    const post = await start({ PONTE_HANDOFF_TOKEN: 'staff-token-0123456789' }, lines);
-    for (const auth of [undefined, 'Bearer staff-token-012345678', 'Bearer staff-token-01234567890', 'Bearer STAFF-TOKEN-0123456789', 'Basic staff-token-0123456789', 'staff-token-0123456789']) {
+    const post = await start({ PONTE_HANDOFF_TOKEN: 'staff-token-0123456789abcdef' }, lines);
+    for (const auth of [undefined, 'Bearer staff-token-0123456789abcde', 'Bearer staff-token-0123456789abcdef0', 'Bearer STAFF-TOKEN-0123456789', 'Basic staff-token-0123456789abcdef', 'staff-token-0123456789abcdef']) {
       expect((await post(auth)).status, auth).toBe(401);
     }
     expect(lines.filter((l) => l.includes('staff route refused'))).toHaveLength(6);
     expect(lines.join('')).not.toContain('staff-token');
     // the right token passes the guard (and meets the body check)
-    expect((await post('Bearer staff-token-0123456789')).status).toBe(400);
+    expect((await post('Bearer staff-token-0123456789abcdef')).status).toBe(400);
   });
 });
