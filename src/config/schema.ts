@@ -130,8 +130,9 @@ export const dispatcherSchema = z.strictObject({
    * store round trip (at 20 ms of provider latency that wait costs about a tenth of throughput).
    * A kill of the process costs nothing for them: the send journal shows they had not left, and
    * the restart sends them (SIGTERM lets them all go out). Only where there is no journal to read
-   * (the machine itself went down, or the work is taken over from another machine) can a crash
-   * leave up to this many more `uncertain` that never left. 0 prepares nothing ahead.
+   * (the machine itself went down, a container restarted in a new pid namespace, or the work is
+   * taken over from another machine) can a crash leave up to this many more `uncertain` that never
+   * left. 0 prepares nothing ahead.
    */
   sendAhead: z.number().int().min(0).max(256).default(8),
   /**
