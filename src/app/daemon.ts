@@ -7,7 +7,8 @@
 import { releaseDeadNeighbours, resendUnsentOfGone } from '../store/dead-processes.js';
 import { pidGone } from '../util/process-identity.js';
 import { defaultJournalDir, readSendJournal, removeSendJournal, SendJournal, sweepStaleJournals } from '../dispatch/send-journal.js';
-import type { Journals } from '../store/dead-processes.js';
+import type { Journals, SocketGone } from '../store/dead-processes.js';
+import { aliveSocketGone, listenAlive, localBootKey, removeAliveSocket } from '../util/alive-socket.js';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppContext } from './context.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -41,9 +42,12 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const crashPoint = crashPointFromEnv();
   const metrics = new PonteMetrics({ store: app.store, channels: app.channels });
   const journal = openJournal(app);
-  const journals = journalsIn(app);
+  const bootKey = localBootKey();
+  // Beside the journal, in the same folder: what tells a restart in another pid namespace that this process is gone.
+  const alive = journal && bootKey ? await listenAlive(journalDir(app), app.identity.claimTag, bootKey) : null;
+  const journals = journalsIn(app, bootKey);
   const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag, ...(journal ? { journal } : {}),
-    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journals) });
+    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journals, journals.socketGone) });
   const outage = app.store.outage;
   const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
@@ -69,7 +73,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   // A dead neighbour's claims released at a heartbeat: its connectors are polled and its
   // deliveries sent now, not at their next schedule (set once poll and trigger exist).
   let onReleased: (connectors: string[]) => void = () => undefined;
-  const sharing = await shareAccountLimits(app, (connectors) => onReleased(connectors));
+  const sharing = await shareAccountLimits(app, journals.socketGone, (connectors) => onReleased(connectors));
   const stopSharing = sharing.stop;
   // No IO request before the shared budget is safe to use (see shareAccountLimits): until then a
   // trigger is only remembered.
@@ -177,7 +181,9 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
         await stopSharing();
         // Nothing `sending` of this process's left: its journal has nothing to tell a release.
         try {
-          if (journal?.unsettled === 0) journal.remove(); else journal?.close();
+          // The alive socket goes with a journal that says nothing; else it stays until the exit,
+          // so that the next process can tell this one is gone whatever pid namespace it runs in.
+          if (journal?.unsettled === 0) { journal.remove(); await alive?.close(); } else journal?.close();
         } catch (e) { log.warn({ err: e }, 'could not remove the send journal; it is swept after a day'); }
         // The last line of a run: a supervisor's log shows it ended, and how.
         log.info({ clean: sends && pollsDone }, sends && pollsDone ? 'stopped: everything in flight was recorded' : 'stopped with work cut short (see above)');
@@ -233,7 +239,7 @@ export const SHARED_SANDBOX_WARNING = 'several Ponte processes share this store,
  * nothing until the others have seen it and lowered their share, and until every recent process's
  * requests have left the window: `holdUntil`.
  */
-async function shareAccountLimits(app: AppContext, released: (connectors: string[]) => void): Promise<{ holdUntil: number; stop: () => Promise<void> }> {
+async function shareAccountLimits(app: AppContext, socketGone: SocketGone | undefined, released: (connectors: string[]) => void): Promise<{ holdUntil: number; stop: () => Promise<void> }> {
   const io = app.channels.get('appio') as { setShare?: (f: number) => void } | undefined;
   const { knex } = app.store;
   const windows = Object.values(app.config.channels.appio?.owners ?? {}).map((o) => o.windowSeconds * 1000);
@@ -244,9 +250,10 @@ async function shareAccountLimits(app: AppContext, released: (connectors: string
   const beat = async () => {
     const now = Date.now();
     await heartbeat(knex, app.owner, now, app.identity);
-    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled)) {
+    for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled, socketGone)) {
+      const how = r.by === 'pid' ? `pid ${r.pid} on this machine` : `its alive socket is closed: it ran on this machine in another pid namespace, as pid ${r.pid}`;
       app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, connectors: r.connectors },
-        `released the claims of a Ponte process that is gone (pid ${r.pid} on this machine): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
+        `released the claims of a Ponte process that is gone (${how}): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
       released(r.connectors);
     }
     const live = await liveProcesses(knex, now, ttlMs);
@@ -298,16 +305,21 @@ function openJournal(app: AppContext): SendJournal | undefined {
   }
 }
 
-/** The journals of dead neighbours, read from the same folder (a process elsewhere left none here). */
-function journalsIn(app: AppContext): Journals {
+/**
+ * The journals of dead neighbours, read from the same folder (a process elsewhere left none here),
+ * and their alive sockets (none without a boot id to name them by, off Linux).
+ */
+function journalsIn(app: AppContext, bootKey: string | null): Journals & { socketGone?: SocketGone } {
   const dir = journalDir(app);
   return {
+    ...(bootKey ? { socketGone: (tag: string) => aliveSocketGone(dir, tag, bootKey) } : {}),
     // Unreadable is unknown: every `sending` of that process stays uncertain.
     read: (tag) => {
       try { return readSendJournal(dir, tag); } catch (e) { app.log.warn({ err: e, dir }, 'could not read a dead process\'s send journal: its sends in flight are held uncertain'); return null; }
     },
     remove: (tag) => {
       try { removeSendJournal(dir, tag); } catch { /* swept after a day */ }
+      try { if (bootKey) removeAliveSocket(dir, tag, bootKey); } catch { /* swept after a day */ }
     },
   };
 }

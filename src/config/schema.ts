@@ -130,15 +130,17 @@ export const dispatcherSchema = z.strictObject({
    * store round trip (at 20 ms of provider latency that wait costs about a tenth of throughput).
    * A kill of the process costs nothing for them: the send journal shows they had not left, and
    * the restart sends them (SIGTERM lets them all go out). Only where there is no journal to read
-   * (the machine itself went down, a container restarted in a new pid namespace, or the work is
-   * taken over from another machine) can a crash leave up to this many more `uncertain` that never
-   * left. 0 prepares nothing ahead.
+   * (the machine itself went down, a journal folder that did not survive the restart, or the work
+   * is taken over from another machine) can a crash leave up to this many more `uncertain` that
+   * never left. 0 prepares nothing ahead.
    */
   sendAhead: z.number().int().min(0).max(256).default(8),
   /**
    * Folder of the send journals (one small file per process, delivery ids only): which `sending`
    * deliveries a killed process had actually sent, so a restart on this machine sends the others
-   * again instead of holding them uncertain. Default: ponte-sends-<uid> in the temporary folder.
+   * again instead of holding them uncertain; beside each, the process's alive socket, which tells a
+   * restart in another pid namespace (a container) that it is gone. Must survive the restart.
+   * Default: ponte-sends-<uid> in the temporary folder.
    */
   sendJournalDir: z.string().min(1).optional(),
   /** How long a claim is held before another process may take the work over. */

@@ -159,6 +159,10 @@ export function removeSendJournal(dir: string, tag: string): void {
   }
 }
 
+function mtimeOr0(file: string): number {
+  try { return statSync(file).mtimeMs; } catch { return 0; }
+}
+
 /** Journals of processes long gone (released elsewhere, or never released): removed at start. */
 export function sweepStaleJournals(dir: string, now = Date.now()): number {
   let removed = 0;
@@ -169,10 +173,16 @@ export function sweepStaleJournals(dir: string, now = Date.now()): number {
     return 0;
   }
   for (const name of names) {
-    if (!/\.sends(\.next)?$/.test(name)) continue;
+    // An alive socket (alive-socket.ts) goes once its process's journal is gone: a live process
+    // always has one, unless its writes failed, and then its pid still speaks for it.
+    const socketOf = /^([0-9A-Za-z]+)-[0-9a-f]+\.alive$/.exec(name)?.[1];
+    if (!/\.sends(\.next)?$/.test(name) && !socketOf) continue;
     const file = join(dir, name);
     try {
-      if (now - statSync(file).mtimeMs > STALE_MS) { unlinkSync(file); removed++; }
+      if (now - statSync(file).mtimeMs <= STALE_MS) continue;
+      if (socketOf && now - mtimeOr0(journalFile(dir, socketOf)) <= STALE_MS) continue;
+      unlinkSync(file);
+      removed++;
     } catch { /* gone meanwhile, or not ours to remove */ }
   }
   return removed;

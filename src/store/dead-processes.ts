@@ -5,7 +5,9 @@
 // A late heartbeat cannot say it: a store outage stops every heartbeat together, and a process
 // whose heartbeat is late may still hold provider answers to record. So processes elsewhere (or
 // where the machine cannot be identified) keep their claims until their leases run out, as before.
-// A pid reused by another process reads as alive: its claims then wait for their leases too.
+// A pid reused by another process reads as alive. Where the pid cannot say (a container restarted
+// in a new pid namespace, a pid reused), the process's alive socket can (alive-socket.ts): a socket
+// file the kernel no longer listens on, in the send-journal folder, proves the process gone.
 import type { Knex } from 'knex';
 import { FORGET_AFTER_MS, HEARTBEAT_MS } from './processes.js';
 import { isClaimTag } from '../util/process-identity.js';
@@ -16,6 +18,8 @@ export const SILENT_MS = 3 * HEARTBEAT_MS;
 export interface ReleasedProcess {
   owner: string;
   pid: number;
+  /** How it was found gone: its pid here, or its alive socket (another pid namespace, same kernel). */
+  by: 'pid' | 'socket';
   deliveries: number;
   connectors: string[];
 }
@@ -29,6 +33,23 @@ export interface Journals {
   remove(claimTag: string): void;
 }
 
+/**
+ * Asks whether a process's alive socket (alive-socket.ts) is here and refuses connections; false
+ * when it has none here. Given, processes of any host key are asked, the socket being proof enough.
+ */
+export type SocketGone = (claimTag: string) => Promise<boolean>;
+
+/** Gone by its pid (same host key) or by its alive socket; null when neither proves it. */
+async function goneBy(
+  p: { pid: number | string; claim_tag: string; host_key: string | null },
+  hostKey: string | null,
+  gone: (pid: number) => boolean,
+  socketGone: SocketGone | undefined,
+): Promise<'pid' | 'socket' | null> {
+  if (hostKey && p.host_key === hostKey && pidGoneHere(p.pid, gone) !== null) return 'pid';
+  return socketGone && (await socketGone(p.claim_tag)) ? 'socket' : null;
+}
+
 /** A pid kill() reads as one process (not a group, not every process) and that the kernel says is gone. */
 function pidGoneHere(raw: number | string, gone: (pid: number) => boolean): number | null {
   const pid = Number(raw);
@@ -39,9 +60,10 @@ function pidGoneHere(raw: number | string, gone: (pid: number) => boolean): numb
 const CLAIMABLE = ['pending', 'sending', 'accepted'];
 
 /**
- * Releases the claims of every process recorded with this host key whose pid is gone. `seen` holds
- * the owners already handled by this process, so that each costs one pass, at its first heartbeat
- * after the death (the deliveries UPDATE reads the claimable rows of the state index).
+ * Releases the claims of every process recorded with this host key whose pid is gone, and (with
+ * `socketGone`) of every process whose alive socket is closed. `seen` holds the owners already
+ * handled by this process, so that each costs one pass, at its first heartbeat after the death
+ * (the deliveries UPDATE reads the claimable rows of the state index).
  */
 export async function releaseDeadNeighbours(
   knex: Knex,
@@ -49,10 +71,12 @@ export async function releaseDeadNeighbours(
   now: number,
   gone: (pid: number) => boolean,
   seen: Set<string>,
+  socketGone?: SocketGone,
 ): Promise<ReleasedProcess[]> {
-  if (!me.hostKey) return [];
-  const rows = (await knex('processes')
-    .where({ host_key: me.hostKey })
+  if (!me.hostKey && !socketGone) return [];
+  const q = knex('processes');
+  if (!socketGone) q.where({ host_key: me.hostKey });
+  const rows = (await q
     .whereNot({ owner: me.owner })
     // Silent for a few beats: a host key can be shared by another machine (a VM cloned from a
     // running snapshot keeps hostname, boot id and namespace numbers), whose live processes keep
@@ -60,7 +84,7 @@ export async function releaseDeadNeighbours(
     .where('heartbeat_at', '<', now - SILENT_MS)
     .where('heartbeat_at', '>=', now - FORGET_AFTER_MS)
     .whereNotNull('pid').whereNotNull('claim_tag')
-    .select('owner', 'pid', 'claim_tag')) as Array<{ owner: string; pid: number | string; claim_tag: string }>;
+    .select('owner', 'pid', 'claim_tag', 'host_key')) as Array<{ owner: string; pid: number | string; claim_tag: string; host_key: string | null }>;
   const released: ReleasedProcess[] = [];
   for (const r of rows) {
     if (seen.has(r.owner)) continue;
@@ -68,8 +92,8 @@ export async function releaseDeadNeighbours(
     // would match other processes' claims, live ones included. Ponte writes hex; anything else
     // (a row written by hand or by another program) is left to its leases.
     if (!isClaimTag(r.claim_tag)) continue;
-    const pid = pidGoneHere(r.pid, gone);
-    if (pid === null) continue;
+    const by = await goneBy(r, me.hostKey, gone, socketGone);
+    if (by === null) continue;
     // Expired, not cleared: the takeover paths then apply as after any lease that ran out (a
     // `sending` becomes uncertain, a pending claim is claimable, a takeover is counted with resend).
     const deliveries = await knex('deliveries')
@@ -81,7 +105,7 @@ export async function releaseDeadNeighbours(
     if (connectors.length) await knex('connector_state').whereIn('instance_id', connectors).where({ lease_owner: r.owner }).update({ lease_expires_at: now - 1 });
     seen.add(r.owner);
     // Its send journal is read by the dispatcher's pass that this release triggers (resendUnsentOfGone).
-    if (deliveries > 0 || connectors.length > 0) released.push({ owner: r.owner, pid, deliveries, connectors });
+    if (deliveries > 0 || connectors.length > 0) released.push({ owner: r.owner, pid: Number(r.pid), by, deliveries, connectors });
   }
   return released;
 }
@@ -114,7 +138,7 @@ async function dueAgainIfNeverSent(knex: Knex, tag: string, sent: Set<string>, n
 
 /**
  * Before stale sends are recovered (recover-stale.ts holds every `sending` whose claim ran out
- * uncertain): those of a process that ran here, is gone, and left its send journal here are first
+ * uncertain): those of a process that ran here (by its pid, or by its alive socket), is gone, and left its send journal here are first
  * checked against it. The one place a journal is read: claims run out by their lease or by a
  * release (releaseDeadNeighbours), and either way the next dispatcher pass comes here first. The
  * journal file being here is itself proof that the process ran on this machine. Once read it is
@@ -126,16 +150,19 @@ export async function resendUnsentOfGone(
   now: number,
   gone: (pid: number) => boolean,
   journals: Journals,
+  socketGone?: SocketGone,
 ): Promise<number> {
-  if (!me.hostKey) return 0;
+  if (!me.hostKey && !socketGone) return 0;
   const tokens = (await knex('deliveries').where({ state: 'sending' }).where('lease_until', '<', now).distinct('lease_token').pluck('lease_token')) as Array<string | null>;
   const tags = new Set(tokens.map((t) => t?.split('.')[0] ?? '').filter(isClaimTag));
   if (tags.size === 0) return 0;
-  const procs = (await knex('processes').where({ host_key: me.hostKey }).whereIn('claim_tag', [...tags]).whereNotNull('pid')
-    .select('pid', 'claim_tag')) as Array<{ pid: number | string; claim_tag: string }>;
+  const q = knex('processes');
+  if (!socketGone) q.where({ host_key: me.hostKey });
+  const procs = (await q.whereIn('claim_tag', [...tags]).whereNotNull('pid')
+    .select('pid', 'claim_tag', 'host_key')) as Array<{ pid: number | string; claim_tag: string; host_key: string | null }>;
   let unsent = 0;
   for (const p of procs) {
-    if (pidGoneHere(p.pid, gone) === null) continue;
+    if ((await goneBy(p, me.hostKey, gone, socketGone)) === null) continue;
     const sent = journals.read(p.claim_tag);
     if (sent === null) continue;
     unsent += await dueAgainIfNeverSent(knex, p.claim_tag, sent, now);

@@ -2,7 +2,7 @@
 // process's claims. What must hold: a request made is always in the file (rotations included),
 // a torn last line counts as not sent, and a journal that cannot be written is removed rather
 // than left incomplete (an incomplete one would have a sent message sent again).
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -78,5 +78,18 @@ describe('send journal', () => {
     expect(sweepStaleJournals(dir)).toBe(1);
     expect(readSendJournal(dir, 'old001')).toBeNull();
     expect(readSendJournal(dir, 'new001')).toEqual(new Set());
+  });
+
+  it('sweeps an alive socket a day old once its journal is gone or stale, not one whose journal is fresh', () => {
+    SendJournal.create(dir, 'new002').close();
+    const dayAgo = (Date.now() - 25 * 3_600_000) / 1000;
+    // Plain files stand in for the sockets: the sweep looks only at names and times.
+    for (const tag of ['orph01', 'new002']) {
+      writeFileSync(join(dir, `${tag}-0123456789ab.alive`), '');
+      utimesSync(join(dir, `${tag}-0123456789ab.alive`), dayAgo, dayAgo);
+    }
+    writeFileSync(join(dir, 'fresh1-0123456789ab.alive'), '');
+    expect(sweepStaleJournals(dir)).toBe(1);
+    expect(readdirSync(dir).sort()).toEqual(['fresh1-0123456789ab.alive', 'new002-0123456789ab.alive', 'new002.sends']);
   });
 });

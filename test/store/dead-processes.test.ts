@@ -64,7 +64,7 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     const seen = new Set<string>();
 
     const released = await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, gone, seen);
-    expect(released).toEqual([{ owner: 'vm:101:x', pid: 101, deliveries: 10, connectors: ['c-dead'] }]);
+    expect(released).toEqual([{ owner: 'vm:101:x', pid: 101, by: 'pid', deliveries: 10, connectors: ['c-dead'] }]);
     expect([...seen].sort()).toEqual(['vm:101:x']);
 
     const leased = async () => (await store.knex('deliveries').where('lease_until', '>=', now).pluck('id')).map(Number).sort((a, b) => a - b);
@@ -152,6 +152,41 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     // Alive (it may still send), on another machine, or without a journal: left to the recovery (uncertain).
     for (const c of [byTag.alive, byTag.away, byTag.blind]) expect(await states(c)).toEqual(['sending', 'sending']);
     expect(await recoverStaleSends(store.knex, later)).toBe(7);
+  });
+
+  it('releases, and reads the journal of, a process whose alive socket is closed, whatever its host key and pid (a container restarted in a new pid namespace)', async () => {
+    await seedDeliveries(store, 9);
+    const now = Date.now() + 1;
+    const claim = (tag: string) => claimDeliveries(store, { limit: 3, leaseMs: LEASE_MS, now, tokenPrefix: tag });
+    const [boxed, live, quiet] = [await claim('box00000'), await claim('live0000'), await claim('quiet000')];
+    const [sent, notSent] = boxed.items.map((i) => i.delivery.id) as [number, number];
+    await store.knex('deliveries').whereIn('id', [sent, notSent]).update({ state: 'sending', attempts: 1 });
+    // Each ran as pid 1 of its own pid namespace: other host keys, and pid 1 is alive everywhere.
+    await heartbeat(store.knex, 'ct:1:a', now - 10_000, { hostKey: 'c'.repeat(32), pid: 1, claimTag: 'box00000' });
+    await heartbeat(store.knex, 'ct:1:b', now - 10_000, { hostKey: 'd'.repeat(32), pid: 1, claimTag: 'live0000' });
+    // Silent a moment only: even a closed socket is not asked before SILENT_MS (a heartbeat late is no death).
+    await heartbeat(store.knex, 'ct:1:c', now - 500, { hostKey: 'e'.repeat(32), pid: 1, claimTag: 'quiet000' });
+    const asked: string[] = [];
+    const socketGone = async (tag: string) => { asked.push(tag); return tag !== 'live0000'; };
+    const pidAlive = () => false;
+
+    // Without the socket check nothing of another host key is looked at, as before.
+    expect(await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, pidAlive, new Set())).toEqual([]);
+    const released = await releaseDeadNeighbours(store.knex, { owner: 'vm:200:me', hostKey: HOST }, now, pidAlive, new Set(), socketGone);
+    expect(released).toEqual([{ owner: 'ct:1:a', pid: 1, by: 'socket', deliveries: 3, connectors: [] }]);
+    expect(asked.sort()).toEqual(['box00000', 'live0000']);
+    const leasedOf = async (c: typeof boxed) => Number((await store.knex('deliveries').whereIn('id', c.items.map((i) => i.delivery.id)).where('lease_until', '>=', now).count({ n: '*' }).first())!.n);
+    expect([await leasedOf(boxed), await leasedOf(live), await leasedOf(quiet)]).toEqual([0, 3, 3]);
+
+    const removed: string[] = [];
+    const journals: Journals = { read: (tag) => (tag === 'box00000' ? new Set([`${sent}.1`]) : null), remove: (tag) => void removed.push(tag) };
+    expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, now, pidAlive, journals)).toBe(0); // its pid says nothing
+    expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, now, pidAlive, journals, socketGone)).toBe(1);
+    expect(removed).toEqual(['box00000']);
+    expect(await recoverStaleSends(store.knex, now)).toBe(1);
+    const state = async (id: number) => (await store.knex('deliveries').where({ id }).first('state', 'attempts'));
+    expect(await state(sent)).toMatchObject({ state: 'uncertain', attempts: 1 });
+    expect(await state(notSent)).toMatchObject({ state: 'pending', attempts: 0 });
   });
 
   it('leaves every claim to its lease when a gone process\'s tag is not one Ponte writes (a LIKE wildcard)', async () => {

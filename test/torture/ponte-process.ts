@@ -32,8 +32,10 @@ export function ponteEnv(storeUrl?: string): NodeJS.ProcessEnv {
   return env;
 }
 
-export function startPonte(cwd: string, configFile: string, env: NodeJS.ProcessEnv, extraArgs: string[] = []): PonteProcess {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', configFile, 'run', ...extraArgs], {
+/** `wrap`: a command the process is started under (e.g. unshare, for a pid namespace of its own). */
+export function startPonte(cwd: string, configFile: string, env: NodeJS.ProcessEnv, extraArgs: string[] = [], wrap: string[] = []): PonteProcess {
+  const command = [...wrap, process.execPath, '--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', configFile, 'run', ...extraArgs];
+  const child = spawn(command[0]!, command.slice(1), {
     cwd, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -3,6 +3,7 @@
 // killed pid is gone and releases its claims at once, so the work resumes in seconds, not when the
 // leases run out. Judged from what the IO sandbox received: the sends in flight at the kill are
 // held uncertain (never resent), every other citizen gets exactly one message.
+import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
@@ -22,6 +23,15 @@ const RESUME_WITHIN_MS = 30_000;
 const BOOT_FLOOR_MS = 300;
 /** Rows enough for a poll to be running when it is killed (pages of 50). */
 const BIG_POLL_ROWS = 6000;
+
+/**
+ * A pid namespace of its own, as a container gets: unshare's child is its pid 1, a shell that runs
+ * Ponte as pid 2 (the kernel ignores a SIGKILL that pid 1 sends itself, as a crash point does).
+ */
+const OWN_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--kill-child', '--', 'sh', '-c', '"$@"; exit $?', 'sh'];
+const namespaces = spawnSync(OWN_PID_NAMESPACE[0]!, [...OWN_PID_NAMESPACE.slice(1), 'true']);
+const noNamespaces = namespaces.status === 0 ? null : `unshare --pid cannot run here (${namespaces.error?.message ?? namespaces.stderr.toString().trim()}): it needs Linux and root`;
+if (noNamespaces) console.warn(`[restart-after-kill] the container case is skipped: ${noNamespaces}`);
 
 let world: StopWorld | undefined;
 afterEach(async () => { await world?.close(); world = undefined; });
@@ -57,7 +67,9 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     // its request: the two before it are in flight, so the store holds both kinds of `sending`.
     const p = w.start([], { PONTE_CRASH_AT: 'before-post', PONTE_CRASH_AFTER: '2' });
     await p.exited;
-    expect(readdirSync(w.w.journalDir), 'the killed process left its journal').toEqual([expect.stringMatching(/^[0-9a-f]{12}\.sends$/)]);
+    expect(readdirSync(w.w.journalDir).sort(), 'the killed process left its journal and its alive socket').toEqual([
+      expect.stringMatching(/^[0-9a-f]{12}-[0-9a-f]{12}\.alive$/), expect.stringMatching(/^[0-9a-f]{12}\.sends$/),
+    ]);
     const sending = await w.view.sendingIds();
     expect(sending.length, p.tail()).toBeGreaterThanOrEqual(3);
     await sleep(LATENCY_MS); // the POSTs that left before the kill land at IO
@@ -71,7 +83,7 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     const unsent = Number(/^(\d+) send\(s\) of a stopped process had not left/.exec(lines[0]!)?.[1]);
     await finishThenStop(w, again, ROWS, again.spawnAt + RESUME_WITHIN_MS);
 
-    // No journal is left behind: the dead process's was removed by its release, the restart's at its clean stop.
+    // Nothing is left behind: the dead process's journal and socket were removed once read, the restart's at its clean stop.
     expect(readdirSync(w.w.journalDir)).toEqual([]);
 
     const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
@@ -83,6 +95,36 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     expect(v.uncertainAtIo).toBe(leftBeforeKill);
     expect(unsent).toBeGreaterThanOrEqual(1); // the killed send, at least
     expect(v.uncertain + unsent).toBe(sending.length);
+    expect(v).toMatchObject({ processed: ROWS - v.uncertain, lost: 0, duplicates: 0 });
+  }, 90_000);
+
+  it.runIf(!noNamespaces)('a process killed in a pid namespace of its own (a container) is found gone by its alive socket: its claims are released and its journal read, though its pid says nothing', async () => {
+    const w = (world = await stopWorld(dialect, { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, leaseSeconds: LEASE_SECONDS }));
+    const p = w.start([], { PONTE_CRASH_AT: 'before-post', PONTE_CRASH_AFTER: '2' }, OWN_PID_NAMESPACE);
+    await p.exited;
+    const sending = await w.view.sendingIds();
+    expect(sending.length, p.tail()).toBeGreaterThanOrEqual(3);
+    // Another machine as far as the pid can tell: another namespace, a pid (2) alive here.
+    const dead = await w.store()('processes').first('host_key', 'pid');
+    expect(dead).toMatchObject({ pid: 2 });
+    expect(readdirSync(w.w.journalDir).sort(), 'the killed process left its journal and its socket').toEqual([
+      expect.stringMatching(/^[0-9a-f]{12}-[0-9a-f]{12}\.alive$/), expect.stringMatching(/^[0-9a-f]{12}\.sends$/),
+    ]);
+    await sleep(LATENCY_MS);
+    const leftBeforeKill = w.postsSince(p.spawnAt).length;
+
+    const again = w.start();
+    expect(await again.waitFor(/^released the claims of a Ponte process that is gone \(its alive socket is closed/, 15_000), again.tail()).toBe(true);
+    expect(await again.waitFor(/had not left \(its send journal says so\)/, 15_000), again.tail()).toBe(true);
+    await finishThenStop(w, again, ROWS, again.spawnAt + RESUME_WITHIN_MS);
+    expect(readdirSync(w.w.journalDir), 'journal and socket removed once read').toEqual([]);
+
+    const inFlight = new Map<number, InFlightAtKill>(sending.map((id) => [id, { kill: 1, copiesBefore: again.spawnAt + BOOT_FLOOR_MS }]));
+    const v = await w.verdict(inFlight);
+    expect(v.violations).toEqual([]);
+    expect(v.uncertainAtIo).toBe(leftBeforeKill);
+    expect(v.inFlightSentAgain).toBeGreaterThanOrEqual(1); // the killed send, at least
+    expect(v.uncertain + v.inFlightSentAgain).toBe(sending.length);
     expect(v).toMatchObject({ processed: ROWS - v.uncertain, lost: 0, duplicates: 0 });
   }, 90_000);
 

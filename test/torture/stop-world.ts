@@ -24,7 +24,7 @@ export interface StopWorld {
   /** The store itself, for reads the view has no method for. */
   store: () => Knex;
   /** A `ponte run` on this world; `env` adds to (or overrides) the test environment. */
-  start: (args?: string[], env?: NodeJS.ProcessEnv) => PonteProcess;
+  start: (args?: string[], env?: NodeJS.ProcessEnv, wrap?: string[]) => PonteProcess;
   /** POST /messages that reached the front at or after `from` (epoch ms). */
   postsSince: (from: number) => string[];
   claimedIds: () => Promise<number[]>;
@@ -52,7 +52,7 @@ export async function stopWorld(dialect: 'sqlite' | 'postgres', opts: { rows: nu
   const started: PonteProcess[] = [];
   return {
     sandbox, front, w, backoffice, view, store, storeUrl: pg?.url,
-    start: (args = [], extra = {}) => { const p = startPonte(w.dir, w.configFile, { ...env, ...extra }, args); started.push(p); return p; },
+    start: (args = [], extra = {}, wrap = []) => { const p = startPonte(w.dir, w.configFile, { ...env, ...extra }, args, wrap); started.push(p); return p; },
     postsSince: (from) => front.records.filter((r) => r.method === 'POST' && /\/messages$/.test(r.path) && r.at >= from).map((r) => r.submitFor ?? '?'),
     claimedIds: async () => (await store()('deliveries').whereNotNull('lease_token').pluck('id')).map(Number),
     heldLeases: async () => store()('connector_state').whereNotNull('lease_owner').where('lease_expires_at', '>=', Date.now()).select('instance_id', 'lease_owner'),
