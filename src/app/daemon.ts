@@ -251,7 +251,7 @@ async function shareAccountLimits(app: AppContext, socketGone: SocketGone | unde
     const now = Date.now();
     await heartbeat(knex, app.owner, now, app.identity);
     for (const r of await releaseDeadNeighbours(knex, { owner: app.owner, hostKey: app.identity.hostKey }, now, pidGone, handled, socketGone)) {
-      const how = r.by === 'pid' ? `pid ${r.pid} on this machine` : `its alive socket is closed: it ran on this machine in another pid namespace, as pid ${r.pid}`;
+      const how = r.by === 'pid' ? `pid ${r.pid} on this machine` : `its alive socket is closed; its pid ${r.pid} could not tell, from another pid namespace or reused`;
       app.log.warn({ process: r.owner, pid: r.pid, deliveries: r.deliveries, connectors: r.connectors },
         `released the claims of a Ponte process that is gone (${how}): ${r.deliveries} deliveries, ${r.connectors.length} connector(s) resume now instead of when their leases run out`);
       released(r.connectors);
