@@ -90,12 +90,9 @@ export function deliveryContext(item: ClaimedDelivery): DeliveryContext {
   };
 }
 
-/**
- * The request never left: the channel was halted (by another send) while this send waited
- * (`retryInMs` = HALT_RETRY_MS), or a stop's grace period ended (0: due at once for the restart).
- */
+/** The request never left: the channel was halted (by another send) while this send waited, or a stop's grace period ended. */
 class NotSent extends Error {
-  constructor(message: string, readonly retryInMs: number) { super(message); }
+  constructor(message: string, readonly why: 'halt' | 'stop') { super(message); }
 }
 
 function describe(e: unknown): string {
@@ -176,7 +173,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       // Checked here, as the request leaves: the pass's check came before this send's consent
       // check, rate slot, `sending` commit and wait for a request slot, any of which a halt can outlast.
       const halt = deps.haltedBy?.(ctx);
-      const notSent = halt !== undefined ? new NotSent(halt, HALT_RETRY_MS) : deps.cutOff?.() ? new NotSent('the stop\'s grace period ended before this send left', 0) : undefined;
+      const notSent = halt !== undefined ? new NotSent(halt, 'halt') : deps.cutOff?.() ? new NotSent('the stop\'s grace period ended before this send left', 'stop') : undefined;
       if (notSent) {
         p?.release();
         throw notSent;
@@ -203,10 +200,10 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
       // Not sent (a try before it, if any, failed transiently): pending, no attempt spent if none
       // was made. A halt puts it off like the sends it caught in flight (a resume makes them all due
       // at once); a stop leaves it due at once, for the restart or another process.
-      const halted = err.retryInMs > 0;
+      const halted = err.why === 'halt';
       log.warn({ err: err.message }, halted ? 'channel halted before this send left: kept pending' : 'stopping: this send had not left when the grace period ended: kept pending, due at once');
       deps.defer(d.id, () => deps.writer.write(d.id, deps.token, state, {
-        state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, next_attempt_at: clock() + err.retryInMs,
+        state: 'pending', attempts: requested ? d.attempts + 1 : d.attempts, next_attempt_at: clock() + (halted ? HALT_RETRY_MS : 0),
         ...(halted ? { last_error: maskText(err.message) } : {}),
       }, clock()));
       return 'held';
