@@ -5,10 +5,10 @@
 // `sending` and is recovered as `uncertain` by the next run (exit 1). A second signal exits at
 // once with 130; the next run picks the work up the same way.
 import { releaseDeadNeighbours, resendUnsentOfGone } from '../store/dead-processes.js';
-import { pidGone } from '../util/process-identity.js';
+import { localBootKey, pidGone } from '../util/process-identity.js';
 import { defaultJournalDir, readSendJournal, removeSendJournal, SendJournal, sweepStaleJournals } from '../dispatch/send-journal.js';
 import type { Journals, SocketGone } from '../store/dead-processes.js';
-import { aliveSocketGone, listenAlive, localBootKey, removeAliveSocket } from '../util/alive-socket.js';
+import { aliveSocketGone, listenAlive, removeAliveSocket } from '../util/alive-socket.js';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AppContext } from './context.js';
 import { Dispatcher } from '../dispatch/dispatcher.js';
@@ -47,7 +47,7 @@ export async function runDaemon(app: AppContext, opts: DaemonOptions = {}): Prom
   const alive = journal && bootKey ? await listenAlive(journalDir(app), app.identity.claimTag, bootKey) : null;
   const journals = journalsIn(app, bootKey);
   const dispatcher = new Dispatcher({ store: app.store, channels: app.channels, cfg: config.dispatcher, log, crashPoint, timeZone: config.timeZone, metrics, claimTag: app.identity.claimTag, ...(journal ? { journal } : {}),
-    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journals, journals.socketGone) });
+    resendUnsent: (now) => resendUnsentOfGone(app.store.knex, app.identity, now, pidGone, journals) });
   const outage = app.store.outage;
   const loop = new DispatchLoop(dispatcher, log, undefined, outage);
   // A restart is how new credentials are loaded: channel alerts of the previous run are lifted,
@@ -309,7 +309,7 @@ function openJournal(app: AppContext): SendJournal | undefined {
  * The journals of dead neighbours, read from the same folder (a process elsewhere left none here),
  * and their alive sockets (none without a boot id to name them by, off Linux).
  */
-function journalsIn(app: AppContext, bootKey: string | null): Journals & { socketGone?: SocketGone } {
+function journalsIn(app: AppContext, bootKey: string | null): Journals {
   const dir = journalDir(app);
   return {
     ...(bootKey ? { socketGone: (tag: string) => aliveSocketGone(dir, tag, bootKey) } : {}),

@@ -14,6 +14,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClaimTag } from '../util/process-identity.js';
+import { aliveSocketTag } from '../util/alive-socket.js';
 
 export const JOURNAL_ROTATE_BYTES = 1 << 20;
 /** Journals untouched this long belong to no process a release could still concern (FORGET_AFTER_MS is an hour). */
@@ -175,7 +176,7 @@ export function sweepStaleJournals(dir: string, now = Date.now()): number {
   for (const name of names) {
     // An alive socket (alive-socket.ts) goes once its process's journal is gone: a live process
     // always has one, unless its writes failed, and then its pid still speaks for it.
-    const socketOf = /^([0-9A-Za-z]+)-[0-9a-f]+\.alive$/.exec(name)?.[1];
+    const socketOf = aliveSocketTag(name);
     if (!/\.sends(\.next)?$/.test(name) && !socketOf) continue;
     const file = join(dir, name);
     try {

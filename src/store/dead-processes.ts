@@ -30,7 +30,10 @@ export interface ReleasedProcess {
  */
 export interface Journals {
   read(claimTag: string): Set<string> | null;
+  /** Removes the journal, and the alive socket beside it, once read. */
   remove(claimTag: string): void;
+  /** The alive sockets in the same folder (none off Linux): see SocketGone. */
+  socketGone?: SocketGone;
 }
 
 /**
@@ -46,14 +49,14 @@ async function goneBy(
   gone: (pid: number) => boolean,
   socketGone: SocketGone | undefined,
 ): Promise<'pid' | 'socket' | null> {
-  if (hostKey && p.host_key === hostKey && pidGoneHere(p.pid, gone) !== null) return 'pid';
+  if (hostKey && p.host_key === hostKey && pidGoneHere(p.pid, gone)) return 'pid';
   return socketGone && (await socketGone(p.claim_tag)) ? 'socket' : null;
 }
 
 /** A pid kill() reads as one process (not a group, not every process) and that the kernel says is gone. */
-function pidGoneHere(raw: number | string, gone: (pid: number) => boolean): number | null {
+function pidGoneHere(raw: number | string, gone: (pid: number) => boolean): boolean {
   const pid = Number(raw);
-  return Number.isSafeInteger(pid) && pid > 0 && gone(pid) ? pid : null;
+  return Number.isSafeInteger(pid) && pid > 0 && gone(pid);
 }
 
 /** States a claim can hold a delivery in (claims take pending and accepted; `sending` is written under one). */
@@ -150,8 +153,8 @@ export async function resendUnsentOfGone(
   now: number,
   gone: (pid: number) => boolean,
   journals: Journals,
-  socketGone?: SocketGone,
 ): Promise<number> {
+  const { socketGone } = journals;
   if (!me.hostKey && !socketGone) return 0;
   const tokens = (await knex('deliveries').where({ state: 'sending' }).where('lease_until', '<', now).distinct('lease_token').pluck('lease_token')) as Array<string | null>;
   const tags = new Set(tokens.map((t) => t?.split('.')[0] ?? '').filter(isClaimTag));

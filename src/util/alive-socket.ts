@@ -6,22 +6,18 @@
 // that is refused (ECONNREFUSED) on a socket file that is still there proves the listener gone.
 // The file's name carries the kernel's boot id (hashed), so a socket file seen through a folder
 // shared with another machine (where a live listener would look refused too) is never asked.
-import { createHash } from 'node:crypto';
-import { readFileSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
-/** This kernel's boot, hashed (null off Linux): only sockets made under it are asked. */
-export function localBootKey(): string | null {
-  try {
-    return createHash('sha256').update(readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()).digest('hex').slice(0, 12);
-  } catch {
-    return null;
-  }
-}
-
+/** `bootKey`: localBootKey() (process-identity.ts); only sockets made under this boot are asked. */
 export function aliveSocketPath(dir: string, claimTag: string, bootKey: string): string {
   return join(dir, `${claimTag}-${bootKey}.alive`);
+}
+
+/** The claim tag of the process an alive socket's file name belongs to, or null for any other file. */
+export function aliveSocketTag(fileName: string): string | null {
+  return /^([0-9A-Za-z]+)-[0-9a-f]+\.alive$/.exec(fileName)?.[1] ?? null;
 }
 
 /** Linux keeps 108 bytes for a socket's path; a longer one would be cut, so two processes could share one. */

@@ -13,14 +13,30 @@ export interface ProcessIdentity {
   claimTag: string;
 }
 
-export function localHostKey(): string | null {
+/** This boot of the kernel (null off Linux): changes at every reboot, shared by every pid namespace. */
+function bootId(): string | null {
   try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+export function localHostKey(): string | null {
+  const boot = bootId();
+  if (boot === null) return null;
+  try {
     const pidNamespace = readlinkSync('/proc/self/ns/pid');
     return createHash('sha256').update(`${hostname()}\n${boot}\n${pidNamespace}`).digest('hex').slice(0, 32);
   } catch {
     return null;
   }
+}
+
+/** The kernel's boot alone, hashed (null off Linux): what names a process's alive socket (alive-socket.ts). */
+export function localBootKey(): string | null {
+  const boot = bootId();
+  return boot === null ? null : createHash('sha256').update(boot).digest('hex').slice(0, 12);
 }
 
 /** What processIdentity() writes as a claim tag: safe in a LIKE pattern on every store dialect, and as a file name. */

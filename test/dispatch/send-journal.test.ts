@@ -6,6 +6,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { aliveSocketPath } from '../../src/util/alive-socket.js';
 import { JOURNAL_ROTATE_BYTES, readSendJournal, SendJournal, sweepStaleJournals } from '../../src/dispatch/send-journal.js';
 
 let dir: string;
@@ -83,12 +84,12 @@ describe('send journal', () => {
   it('sweeps an alive socket a day old once its journal is gone or stale, not one whose journal is fresh', () => {
     SendJournal.create(dir, 'new002').close();
     const dayAgo = (Date.now() - 25 * 3_600_000) / 1000;
-    // Plain files stand in for the sockets: the sweep looks only at names and times.
+    // Plain files, named as the sockets are, stand in for them: the sweep looks only at names and times.
     for (const tag of ['orph01', 'new002']) {
-      writeFileSync(join(dir, `${tag}-0123456789ab.alive`), '');
-      utimesSync(join(dir, `${tag}-0123456789ab.alive`), dayAgo, dayAgo);
+      writeFileSync(aliveSocketPath(dir, tag, '0123456789ab'), '');
+      utimesSync(aliveSocketPath(dir, tag, '0123456789ab'), dayAgo, dayAgo);
     }
-    writeFileSync(join(dir, 'fresh1-0123456789ab.alive'), '');
+    writeFileSync(aliveSocketPath(dir, 'fresh1', '0123456789ab'), '');
     expect(sweepStaleJournals(dir)).toBe(1);
     expect(readdirSync(dir).sort()).toEqual(['fresh1-0123456789ab.alive', 'new002-0123456789ab.alive', 'new002.sends']);
   });

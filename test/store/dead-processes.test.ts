@@ -181,7 +181,7 @@ describe.each(run)('releasing the claims of dead processes on %s', (dialect) => 
     const removed: string[] = [];
     const journals: Journals = { read: (tag) => (tag === 'box00000' ? new Set([`${sent}.1`]) : null), remove: (tag) => void removed.push(tag) };
     expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, now, pidAlive, journals)).toBe(0); // its pid says nothing
-    expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, now, pidAlive, journals, socketGone)).toBe(1);
+    expect(await resendUnsentOfGone(store.knex, { hostKey: HOST }, now, pidAlive, { ...journals, socketGone })).toBe(1);
     expect(removed).toEqual(['box00000']);
     expect(await recoverStaleSends(store.knex, now)).toBe(1);
     const state = async (id: number) => (await store.knex('deliveries').where({ id }).first('state', 'attempts'));

@@ -3,9 +3,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { aliveSocketGone, aliveSocketPath, listenAlive, localBootKey, removeAliveSocket } from '../../src/util/alive-socket.js';
+import { aliveSocketGone, aliveSocketPath, aliveSocketTag, listenAlive, removeAliveSocket } from '../../src/util/alive-socket.js';
+import { localBootKey } from '../../src/util/process-identity.js';
 
 const boot = localBootKey();
 const dirs: string[] = [];
@@ -43,6 +44,11 @@ describe.runIf(boot !== null)('alive socket', () => {
     await alive!.close();
     expect(existsSync(aliveSocketPath(dir, 'a1b2c3', boot!))).toBe(false);
     expect(await aliveSocketGone(dir, 'a1b2c3', boot!)).toBe(false);
+  });
+
+  it('names its file so that the sweep finds whose it is', () => {
+    expect(aliveSocketTag(basename(aliveSocketPath('/x', 'a1b2c3', boot!)))).toBe('a1b2c3');
+    expect(aliveSocketTag('a1b2c3.sends')).toBeNull();
   });
 
   it('gives no socket where the path is too long for one, rather than failing the start', async () => {
