@@ -16,7 +16,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 const RESULTS = join(ROOT, 'bench/results');
 const QUICK = Boolean(process.env.BENCH_QUICK);
 // In the order they run; a bench whose file is not there (yet) is skipped with a note.
-const ALL = ['dispatch', 'pgboss', 'claim', 'status-reasons', 'ingest', 'rate-fidelity', 'latency'];
+const ALL = ['dispatch', 'pgboss', 'price', 'claim', 'status-reasons', 'ingest', 'rate-fidelity', 'latency'];
 /** Quick sizes for benches that predate BENCH_QUICK. */
 const QUICK_ENV: Record<string, NodeJS.ProcessEnv> = { dispatch: { BENCH_MESSAGES: '2000' } };
 

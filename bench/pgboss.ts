@@ -1,58 +1,19 @@
 // "Against a peer" (issue 6 §9): the same sends through Ponte's dispatcher and through pg-boss 10
 // on the same PostgreSQL, against the same local fake endpoint with the same concurrency (32),
 // each as a ratio of a bare axios keep-alive loop measured in the same run. Then the same with the
-// HTTP call replaced by a no-op transport, which leaves only the engines' own cost.
+// HTTP call replaced by a no-op transport, which leaves only the engines' own cost. A lean SKIP
+// LOCKED outbox (lean-outbox.ts) runs beside them as a reference: what the targets ask of any
+// engine that keeps its queue in PostgreSQL, with nothing written but claim and completion.
 //   tsx bench/pgboss.ts            (20,000 messages; BENCH_QUICK=1: 2,000; BENCH_MESSAGES=n)
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import pLimit from 'p-limit';
 import PgBoss from 'pg-boss';
 import knexFactory from 'knex';
-import { providerHttp } from '../src/channels/http-client.js';
-import type { Channel, RenderedMessage } from '../src/channels/channel.js';
-import { seedDeliveries } from './seed-deliveries.js';
-import { SendJournal } from '../src/dispatch/send-journal.js';
-import { Dispatcher } from '../src/dispatch/dispatcher.js';
-import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
-import { migrateLatest, storeFromKnex } from '../src/store/db.js';
-import { scratchDb, PG_URL } from '../src/connectors/harness/scratch.js';
-import { fakeEndpoint } from './fake-endpoint.js';
+import { PG_URL } from '../src/connectors/harness/scratch.js';
 import { cpuMeter, printTable, round, writeResult, type Row } from './report.js';
+import { CONCURRENCY, DEFAULT_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
-const CONCURRENCY = 32;
-const FISCAL_CODE = 'RSSMRA80A01H501U';
-
-/** One send: a POST to the fake, or nothing at all (the engines' own cost). */
-interface Transport {
-  name: string;
-  post(i: number | string): Promise<string>;
-  close(): Promise<void>;
-}
-
-async function httpTransport(): Promise<Transport> {
-  const endpoint = await fakeEndpoint(0);
-  const { http, close } = providerHttp(10_000);
-  const url = `${endpoint.origin}/api/v1/messages`;
-  return {
-    name: 'http 0 ms',
-    async post(i) {
-      const r = await http.post(url, { fiscal_code: FISCAL_CODE, content: { subject: `Promemoria ${i}`, markdown: 'x'.repeat(100) } });
-      return (r.data as { id: string }).id;
-    },
-    async close() { close(); await endpoint.close(); },
-  };
-}
-
-function noopTransport(): Transport {
-  let n = 0;
-  return { name: 'no-op', post: async () => `m${++n}`, close: async () => {} };
-}
-
-interface Run { setting: string; perSec: number; cpu: { nodeUs: number; pgUs: number } }
 
 async function bare(t: Transport): Promise<Run> {
   const limit = pLimit(CONCURRENCY);
@@ -60,48 +21,6 @@ async function bare(t: Transport): Promise<Run> {
   const t0 = performance.now();
   await Promise.all(Array.from({ length: N }, (_, i) => limit(() => t.post(i))));
   return { setting: `p-limit ${CONCURRENCY}`, perSec: (N / (performance.now() - t0)) * 1000, cpu: cpu.stop(N) };
-}
-
-const journalDir = mkdtempSync(join(tmpdir(), 'ponte-bench-journal-'));
-
-/** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
-async function ponte(t: Transport, sendAhead: number, onUncertain: OnUncertain = 'hold'): Promise<Run> {
-  const db = await scratchDb('postgres');
-  try {
-    const store = storeFromKnex(db.knex);
-    await migrateLatest(store);
-    await seedDeliveries(store, N, FISCAL_CODE);
-    const channel: Channel<RenderedMessage> = {
-      name: 'appio',
-      render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
-      checkRecipient: async () => ({ ok: true }),
-      localCheck: true, // no request (as WhatsApp's consent lookup): no provider slot
-      describeSend: () => ({ method: 'POST', url: 'bench', headers: {} }),
-      send: async (ctx) => ({ providerId: await t.post(ctx.event.key) }),
-      status: async () => ({ state: 'processed' }),
-    };
-    const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
-    // With a send journal, as `ponte run` keeps one: a line written per request.
-    const journal = SendJournal.create(journalDir, 'bench');
-    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), journal });
-    const cpu = cpuMeter();
-    const t0 = performance.now();
-    let done = 0;
-    while (done < N) {
-      const s = await dispatcher.drain();
-      if (s.processed === 0) break;
-      done += s.processed;
-    }
-    const ms = performance.now() - t0;
-    const used = cpu.stop(done);
-    journal.remove();
-    if (done !== N) throw new Error(`ponte processed ${done} of ${N}`);
-    // The ÷ best pg-boss rows are labelled by the second item of this list.
-    const mode = onUncertain === 'hold' ? `sendAhead ${sendAhead}` : 'onUncertain resend';
-    return { setting: `concurrency ${CONCURRENCY}, ${mode}, batch 200`, perSec: (done / ms) * 1000, cpu: used };
-  } finally {
-    await db.destroy();
-  }
 }
 
 /** A fresh queue of N jobs (inserted before the clock starts). */
@@ -188,15 +107,16 @@ await boss.start();
 const rows: Row[] = [];
 const tried: Row[] = [];
 /**
- * Rounds: after one pass over every pg-boss setting (to pick the best of each kind), each round
- * runs the bare loop, Ponte (the default sendAhead, sendAhead 0, and onUncertain resend) and the two best pg-boss settings back to back,
+ * Rounds: after one pass over every pg-boss and lean-outbox setting (to pick the best of each
+ * kind), each round runs the bare loop, Ponte (the default sendAhead, sendAhead 0, and onUncertain
+ * resend), the two best pg-boss settings and the best lean outbox back to back,
  * every rate taken against the bare loop of its own round; the median round (by Ponte ÷ best
  * pg-boss) is reported. Single runs on this kind of shared 2-core host swing by ±20 %.
  */
-const DEFAULT_SEND_AHEAD = dispatcherSchema.parse({}).sendAhead;
 const ROUNDS = Number(process.env.BENCH_REPEAT ?? (process.env.BENCH_QUICK ? 1 : 3));
 const WORK_SETTINGS = [[2, 500], [4, 250], [8, 100]] as const;
 const FETCH_SETTINGS = [[1, 32], [2, 100], [4, 50], [8, 32]] as const;
+const LEAN_SETTINGS = [[2, 100], [4, 100], [8, 32]] as const;
 try {
   for (const make of [httpTransport, async () => noopTransport()]) {
     const t = await make();
@@ -208,18 +128,22 @@ try {
       for (const [w, b] of WORK_SETTINGS) work.push(await bossWork(boss, schema, t, w, b));
       const fetch: Run[] = [];
       for (const [l, b] of FETCH_SETTINGS) fetch.push(await bossFetch(boss, t, l, b));
-      for (const r of [...work, ...fetch]) tried.push({ transport: t.name, setting: r.setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / trialBare), ...cpuCells(r) });
+      const leans: Run[] = [];
+      for (const [l, b] of LEAN_SETTINGS) leans.push(await lean(t, N, l, b));
+      for (const r of [...work, ...fetch, ...leans]) tried.push({ transport: t.name, setting: r.setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / trialBare), ...cpuCells(r) });
       const [bw, bf] = [WORK_SETTINGS[work.indexOf(best(work))]!, FETCH_SETTINGS[fetch.indexOf(best(fetch))]!];
+      const bl = LEAN_SETTINGS[leans.indexOf(best(leans))]!;
 
-      const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; over: number }> = [];
+      const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; lean: Run; over: number }> = [];
       for (let i = 0; i < ROUNDS; i++) {
         const bareRun = await bare(t);
         // The default, sendAhead 0 (nothing prepared ahead of a free request slot), and
         // onUncertain resend: at least once, pg-boss's own guarantee (no `sending` before a request).
-        const ponteRuns = [await ponte(t, DEFAULT_SEND_AHEAD), await ponte(t, 0), await ponte(t, 0, 'resend')];
+        const ponteRuns = [await ponte(t, N, DEFAULT_SEND_AHEAD), await ponte(t, N, 0), await ponte(t, N, 0, 'resend')];
         const w = await bossWork(boss, schema, t, bw[0], bw[1]);
         const f = await bossFetch(boss, t, bf[0], bf[1]);
-        rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, over: ponteRuns[0]!.perSec / Math.max(w.perSec, f.perSec) });
+        const l = await lean(t, N, bl[0], bl[1]);
+        rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, lean: l, over: ponteRuns[0]!.perSec / Math.max(w.perSec, f.perSec) });
       }
       const order = [...rounds].sort((a, b) => a.over - b.over);
       const mid = order[Math.floor((ROUNDS - 1) / 2)]!;
@@ -231,10 +155,14 @@ try {
       for (const r of mid.ponte) rows.push(row('Ponte dispatcher', r));
       rows.push(row('pg-boss work()', mid.work, mid.work.setting.replace('work() ', '')));
       rows.push(row('pg-boss fetch/complete', mid.fetch, mid.fetch.setting.replace('fetch/complete ', '')));
+      rows.push(row('lean SKIP LOCKED outbox', mid.lean, mid.lean.setting.replace('lean outbox ', '')));
       mid.ponte.forEach((r, k) => {
         const ofRounds = rounds.map((x) => (x.ponte[k]!.perSec / Math.max(x.work.perSec, x.fetch.perSec)).toFixed(2)).join(' / ');
         rows.push({ transport: t.name, engine: `Ponte (${r.setting.split(', ')[1]}) ÷ best pg-boss`, setting: t.name === 'no-op' ? 'target ≥ 2.5' : 'target ≥ 1.15', perSec: '', ofBare: '', ponteOver: round(r.perSec / peer), nodeCpuUs: '', pgCpuUs: '', rounds: ofRounds });
       });
+      // What the target asks of any engine here: the lean outbox against the same pg-boss.
+      const leanRounds = rounds.map((x) => (x.lean.perSec / Math.max(x.work.perSec, x.fetch.perSec)).toFixed(2)).join(' / ');
+      rows.push({ transport: t.name, engine: 'lean outbox ÷ best pg-boss', setting: '(reference)', perSec: '', ofBare: '', ponteOver: round(mid.lean.perSec / peer), nodeCpuUs: '', pgCpuUs: '', rounds: leanRounds });
     } finally {
       await t.close();
     }

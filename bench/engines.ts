@@ -1,0 +1,106 @@
+// What bench/pgboss.ts and bench/price.ts both run, on PostgreSQL against the same transports:
+// Ponte's dispatcher on a fresh schema and the lean SKIP LOCKED outbox (lean-outbox.ts), each
+// with its rate and CPU per message (this process, and the PostgreSQL server).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { providerHttp } from '../src/channels/http-client.js';
+import type { Channel, RenderedMessage } from '../src/channels/channel.js';
+import { SendJournal } from '../src/dispatch/send-journal.js';
+import { Dispatcher } from '../src/dispatch/dispatcher.js';
+import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
+import { migrateLatest, storeFromKnex } from '../src/store/db.js';
+import { scratchDb, PG_URL } from '../src/connectors/harness/scratch.js';
+import { seedDeliveries } from './seed-deliveries.js';
+import { fakeEndpoint } from './fake-endpoint.js';
+import { leanOutbox, type LeanExtras } from './lean-outbox.js';
+import { cpuMeter } from './report.js';
+
+export const CONCURRENCY = 32;
+export const FISCAL_CODE = 'RSSMRA80A01H501U';
+/** The default `dispatcher.sendAhead`, read from the schema. */
+export const DEFAULT_SEND_AHEAD = dispatcherSchema.parse({}).sendAhead;
+
+/** One send: a POST to the fake, or nothing at all (the engines' own cost). */
+export interface Transport {
+  name: string;
+  post(i: number | string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function httpTransport(): Promise<Transport> {
+  const endpoint = await fakeEndpoint(0);
+  const { http, close } = providerHttp(10_000);
+  const url = `${endpoint.origin}/api/v1/messages`;
+  return {
+    name: 'http 0 ms',
+    async post(i) {
+      const r = await http.post(url, { fiscal_code: FISCAL_CODE, content: { subject: `Promemoria ${i}`, markdown: 'x'.repeat(100) } });
+      return (r.data as { id: string }).id;
+    },
+    async close() { close(); await endpoint.close(); },
+  };
+}
+
+export function noopTransport(): Transport {
+  let n = 0;
+  return { name: 'no-op', post: async () => `m${++n}`, close: async () => {} };
+}
+
+export interface Run { setting: string; perSec: number; cpu: { nodeUs: number; pgUs: number } }
+
+const journalDir = mkdtempSync(join(tmpdir(), 'ponte-bench-journal-'));
+
+/** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
+export async function ponte(t: Transport, n: number, sendAhead: number, onUncertain: OnUncertain = 'hold'): Promise<Run> {
+  const db = await scratchDb('postgres');
+  try {
+    const store = storeFromKnex(db.knex);
+    await migrateLatest(store);
+    await seedDeliveries(store, n, FISCAL_CODE);
+    const channel: Channel<RenderedMessage> = {
+      name: 'appio',
+      render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
+      checkRecipient: async () => ({ ok: true }),
+      localCheck: true, // no request (as WhatsApp's consent lookup): no provider slot
+      describeSend: () => ({ method: 'POST', url: 'bench', headers: {} }),
+      send: async (ctx) => ({ providerId: await t.post(ctx.event.key) }),
+      status: async () => ({ state: 'processed' }),
+    };
+    const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
+    // With a send journal, as `ponte run` keeps one: a line written per request.
+    const journal = SendJournal.create(journalDir, 'bench');
+    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), journal });
+    const cpu = cpuMeter();
+    const t0 = performance.now();
+    let done = 0;
+    while (done < n) {
+      const s = await dispatcher.drain();
+      if (s.processed === 0) break;
+      done += s.processed;
+    }
+    const ms = performance.now() - t0;
+    const used = cpu.stop(done);
+    journal.remove();
+    if (done !== n) throw new Error(`ponte processed ${done} of ${n}`);
+    // pgboss.ts labels its ÷ best pg-boss rows by the second item of this list.
+    const mode = onUncertain === 'hold' ? `sendAhead ${sendAhead}` : 'onUncertain resend';
+    return { setting: `concurrency ${CONCURRENCY}, ${mode}, batch 200`, perSec: (done / ms) * 1000, cpu: used };
+  } finally {
+    await db.destroy();
+  }
+}
+
+/** The lean SKIP LOCKED outbox (lean-outbox.ts), with any of Ponte's guarantees added. */
+export async function lean(t: Transport, n: number, loops: number, batch: number, extras: LeanExtras & { wave?: number } = {}): Promise<Run> {
+  const outbox = await leanOutbox(PG_URL, { n, loops, batch, concurrency: CONCURRENCY, ...extras });
+  try {
+    const cpu = cpuMeter();
+    const r = await outbox.run({ post: (i) => t.post(i) });
+    if (r.done !== n) throw new Error(`lean outbox sent ${r.done} of ${n}`);
+    return { setting: `lean outbox ${loops} loops×batch ${batch}${extras.wave ? ` in waves of ${extras.wave}` : ''}`, perSec: r.perSec, cpu: cpu.stop(n) };
+  } finally {
+    await outbox.drop();
+  }
+}
