@@ -4,14 +4,11 @@
 // bench/results/dispatch-<date>.json (report.ts).
 //   npm run bench            (defaults: 20,000 messages, concurrency 32, latencies 0 and 20 ms)
 //   BENCH_MESSAGES=5000 npm run bench
-import { pino } from 'pino';
 import pLimit from 'p-limit';
 import { providerHttp } from '../src/channels/http-client.js';
 import { endOfTurn } from '../src/util/next-turn.js';
 import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { seedDeliveries } from './seed-deliveries.js';
-import { SendJournal } from '../src/dispatch/send-journal.js';
-import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
 import { migrateLatest, openStore, storeFromKnex, type Store } from '../src/store/db.js';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +19,7 @@ import { fakeEndpoint } from './fake-endpoint.js';
 import { printTable, writeResult, type Row } from './report.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
-const CONCURRENCY = 32;
+import { benchDispatcher, CONCURRENCY, drainAll } from './engines.js';
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 /** Deliveries prepared beyond the requests in flight: 0 (nothing ahead) and the default. */
@@ -75,17 +72,9 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncerta
   await migrateLatest(store);
   await seedDeliveries(store, N);
   const channel = benchChannel(url);
-  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
-  // With a send journal, as `ponte run` keeps one: a line written per request.
-  const journal = SendJournal.create(join(dir, 'journal'), 'bench');
-  const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), journal });
+  const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, join(dir, 'journal'));
   const t0 = performance.now();
-  let done = 0;
-  while (done < N) {
-    const s = await dispatcher.drain();
-    if (s.processed === 0) break;
-    done += s.processed;
-  }
+  const done = await drainAll(dispatcher, N);
   const ms = performance.now() - t0;
   channel.close();
   journal.remove();

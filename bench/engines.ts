@@ -10,7 +10,7 @@ import type { Channel, RenderedMessage } from '../src/channels/channel.js';
 import { SendJournal } from '../src/dispatch/send-journal.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
-import { migrateLatest, storeFromKnex } from '../src/store/db.js';
+import { migrateLatest, storeFromKnex, type Store } from '../src/store/db.js';
 import { scratchDb, PG_URL } from '../src/connectors/harness/scratch.js';
 import { seedDeliveries } from './seed-deliveries.js';
 import { fakeEndpoint } from './fake-endpoint.js';
@@ -52,6 +52,27 @@ export interface Run { setting: string; perSec: number; cpu: { nodeUs: number; p
 
 const journalDir = mkdtempSync(join(tmpdir(), 'ponte-bench-journal-'));
 
+/**
+ * The dispatcher as every benchmark runs it: claims of 200, no quick retries, the status poll an
+ * hour away (the figures are the sends), and a send journal, as `ponte run` keeps one.
+ */
+export function benchDispatcher(store: Store, channel: Channel, sendAhead: number, onUncertain: OnUncertain, journalDir: string): { dispatcher: Dispatcher; journal: SendJournal } {
+  const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
+  const journal = SendJournal.create(journalDir, 'bench');
+  return { dispatcher: new Dispatcher({ store, channels: new Map([[channel.name, channel]]), cfg, log: pino({ level: 'silent' }), journal }), journal };
+}
+
+/** Passes until `n` deliveries are processed, or one processes none; how many were. */
+export async function drainAll(dispatcher: Dispatcher, n: number): Promise<number> {
+  let done = 0;
+  while (done < n) {
+    const s = await dispatcher.drain();
+    if (s.processed === 0) break;
+    done += s.processed;
+  }
+  return done;
+}
+
 /** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
 export async function ponte(t: Transport, n: number, sendAhead: number, onUncertain: OnUncertain = 'hold'): Promise<Run> {
   const db = await scratchDb('postgres');
@@ -68,18 +89,10 @@ export async function ponte(t: Transport, n: number, sendAhead: number, onUncert
       send: async (ctx) => ({ providerId: await t.post(ctx.event.key) }),
       status: async () => ({ state: 'processed' }),
     };
-    const cfg = dispatcherSchema.parse({ concurrency: CONCURRENCY, sendAhead, onUncertain, batchSize: 200, quickRetries: 0, statusPollSeconds: [3600] });
-    // With a send journal, as `ponte run` keeps one: a line written per request.
-    const journal = SendJournal.create(journalDir, 'bench');
-    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }), journal });
+    const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, journalDir);
     const cpu = cpuMeter();
     const t0 = performance.now();
-    let done = 0;
-    while (done < n) {
-      const s = await dispatcher.drain();
-      if (s.processed === 0) break;
-      done += s.processed;
-    }
+    const done = await drainAll(dispatcher, n);
     const ms = performance.now() - t0;
     const used = cpu.stop(done);
     journal.remove();
