@@ -19,7 +19,7 @@ import { fakeEndpoint } from './fake-endpoint.js';
 import { printTable, writeResult, type Row } from './report.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
-import { benchDispatcher, CONCURRENCY, drainAll } from './engines.js';
+import { benchChannel, benchDispatcher, CONCURRENCY, drainAll } from './engines.js';
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 /** Deliveries prepared beyond the requests in flight: 0 (nothing ahead) and the default. */
@@ -46,20 +46,14 @@ async function bareLoop(url: string, burst = false): Promise<number> {
   return (N / ms) * 1000;
 }
 
-/** The same POST as the bare loop; eligibility and status need no call (the engine's cost is measured). */
-function benchChannel(url: string): Channel<RenderedMessage> & { close(): void } {
+/** The same POST as the bare loop, through the channel every benchmark dispatches with. */
+function httpChannel(url: string): Channel<RenderedMessage> & { close(): void } {
   const { http, close } = providerHttp(10_000);
   return {
-    name: 'appio',
-    render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
-    checkRecipient: async () => ({ ok: true }),
-    localCheck: true, // as WhatsApp's consent lookup: no request, so no provider slot
-    describeSend: () => ({ method: 'POST', url, headers: {} }),
-    async send(ctx, m) {
+    ...benchChannel(async (ctx, m) => {
       const r = await http.post(`${url}/api/v1/messages`, { fiscal_code: ctx.event.recipient.fiscalCode, content: { subject: m.subject, markdown: m.markdown } });
-      return { providerId: (r.data as { id: string }).id };
-    },
-    status: async () => ({ state: 'processed' }),
+      return (r.data as { id: string }).id;
+    }, url),
     close,
   };
 }
@@ -71,7 +65,7 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncerta
   const store: Store = db ? storeFromKnex(db.knex) : openStore({ client: 'sqlite', filename: join(dir, 'store.sqlite') });
   await migrateLatest(store);
   await seedDeliveries(store, N);
-  const channel = benchChannel(url);
+  const channel = httpChannel(url);
   const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, join(dir, 'journal'));
   const t0 = performance.now();
   const done = await drainAll(dispatcher, N);

@@ -5,8 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import pLimit from 'p-limit';
 import { providerHttp } from '../src/channels/http-client.js';
-import type { Channel, RenderedMessage } from '../src/channels/channel.js';
+import type { Channel, DeliveryContext, RenderedMessage } from '../src/channels/channel.js';
 import { SendJournal } from '../src/dispatch/send-journal.js';
 import { Dispatcher } from '../src/dispatch/dispatcher.js';
 import { dispatcherSchema, type OnUncertain } from '../src/config/schema.js';
@@ -50,7 +51,34 @@ export function noopTransport(): Transport {
 
 export interface Run { setting: string; perSec: number; cpu: { nodeUs: number; pgUs: number } }
 
-const journalDir = mkdtempSync(join(tmpdir(), 'ponte-bench-journal-'));
+/** The baseline: `n` sends through a plain p-limit loop of CONCURRENCY, each as a slot frees. */
+export async function bare(t: Transport, n: number): Promise<Run> {
+  const limit = pLimit(CONCURRENCY);
+  const cpu = cpuMeter();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => limit(() => t.post(i))));
+  return { setting: `p-limit ${CONCURRENCY}`, perSec: (n / (performance.now() - t0)) * 1000, cpu: cpu.stop(n) };
+}
+
+/**
+ * The channel every benchmark dispatches through: a fixed message, no request for eligibility
+ * (`localCheck`, as WhatsApp's consent lookup: no provider slot) nor status, so that what is
+ * measured is the engine and `post`, the send.
+ */
+export function benchChannel(post: (ctx: DeliveryContext, m: RenderedMessage) => Promise<string>, url = 'bench'): Channel<RenderedMessage> {
+  return {
+    name: 'appio',
+    render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
+    checkRecipient: async () => ({ ok: true }),
+    localCheck: true,
+    describeSend: () => ({ method: 'POST', url, headers: {} }),
+    send: async (ctx, m) => ({ providerId: await post(ctx, m) }),
+    status: async () => ({ state: 'processed' }),
+  };
+}
+
+/** Where ponte() keeps its journals (one per run, removed after it). */
+const journalRoot = mkdtempSync(join(tmpdir(), 'ponte-bench-journal-'));
 
 /**
  * The dispatcher as every benchmark runs it: claims of 200, no quick retries, the status poll an
@@ -73,23 +101,15 @@ export async function drainAll(dispatcher: Dispatcher, n: number): Promise<numbe
   return done;
 }
 
-/** Ponte's dispatcher on a fresh PostgreSQL schema, set up as bench/dispatch.ts does. */
+/** Ponte's dispatcher on a fresh PostgreSQL schema of `n` pending deliveries. */
 export async function ponte(t: Transport, n: number, sendAhead: number, onUncertain: OnUncertain = 'hold'): Promise<Run> {
   const db = await scratchDb('postgres');
   try {
     const store = storeFromKnex(db.knex);
     await migrateLatest(store);
     await seedDeliveries(store, n, FISCAL_CODE);
-    const channel: Channel<RenderedMessage> = {
-      name: 'appio',
-      render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
-      checkRecipient: async () => ({ ok: true }),
-      localCheck: true, // no request (as WhatsApp's consent lookup): no provider slot
-      describeSend: () => ({ method: 'POST', url: 'bench', headers: {} }),
-      send: async (ctx) => ({ providerId: await t.post(ctx.event.key) }),
-      status: async () => ({ state: 'processed' }),
-    };
-    const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, journalDir);
+    const channel = benchChannel((ctx) => t.post(ctx.event.key));
+    const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, journalRoot);
     const cpu = cpuMeter();
     const t0 = performance.now();
     const done = await drainAll(dispatcher, n);
@@ -107,13 +127,32 @@ export async function ponte(t: Transport, n: number, sendAhead: number, onUncert
 
 /** The lean SKIP LOCKED outbox (lean-outbox.ts), with any of Ponte's guarantees added. */
 export async function lean(t: Transport, n: number, loops: number, batch: number, extras: LeanExtras & { wave?: number } = {}): Promise<Run> {
-  const outbox = await leanOutbox(PG_URL, { n, loops, batch, concurrency: CONCURRENCY, ...extras });
+  const ledgerIndexes = extras.ledger ? await (ponteIndexes ??= deliveriesIndexes()) : [];
+  const outbox = await leanOutbox(PG_URL, { n, loops, batch, concurrency: CONCURRENCY, ...extras, ledgerIndexes });
   try {
     const cpu = cpuMeter();
-    const r = await outbox.run({ post: (i) => t.post(i) });
+    const r = await outbox.run(t);
     if (r.done !== n) throw new Error(`lean outbox sent ${r.done} of ${n}`);
     return { setting: `lean outbox ${loops} loops×batch ${batch}${extras.wave ? ` in waves of ${extras.wave}` : ''}`, perSec: r.perSec, cpu: cpu.stop(n) };
   } finally {
     await outbox.drop();
+  }
+}
+
+let ponteIndexes: Promise<string[]> | undefined;
+
+/**
+ * The indexes of Ponte's deliveries table but its primary key, as its migrations make them (read
+ * from a freshly migrated schema, so the ledger rung follows them): `CREATE … INDEX name ON
+ * deliveries …`, without the schema.
+ */
+async function deliveriesIndexes(): Promise<string[]> {
+  const db = await scratchDb('postgres');
+  try {
+    await migrateLatest(storeFromKnex(db.knex));
+    const r = await db.knex.raw(`select indexdef from pg_indexes where schemaname = current_schema() and tablename = 'deliveries' and indexname <> 'deliveries_pkey' order by indexname`);
+    return (r.rows as Array<{ indexdef: string }>).map((x) => x.indexdef.replace(/ ON \S+\.deliveries /, ' ON deliveries '));
+  } finally {
+    await db.destroy();
   }
 }

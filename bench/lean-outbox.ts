@@ -7,8 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pLimit from 'p-limit';
-import { ATTENTION_SQL, FALLBACK_SQL } from '../migrations/20261204_007_status_indexes.js';
-import { UNSENT_SQL } from '../migrations/20261205_010_unsent_index.js';
 
 export interface OutboxSend {
   post(i: number): Promise<string>;
@@ -21,6 +19,8 @@ export interface LeanExtras {
   attempts?: boolean;
   /** Ponte's deliveries row and indexes (dedup key, claim, address, provider id, the status views'). */
   ledger?: boolean;
+  /** With `ledger`: Ponte's indexes on deliveries, as `CREATE … INDEX name ON deliveries …` (engines.ts reads them). */
+  ledgerIndexes?: string[];
 }
 
 export interface LeanOutbox {
@@ -32,17 +32,9 @@ export interface LeanOutbox {
   drop(): Promise<void>;
 }
 
-/** Ponte's indexes on deliveries (migrations 001, 005, 007, 010), on the ledger variant's table. */
-function ledgerIndexes(t: string): string[] {
-  return [
-    `create unique index ${t}_dedup on ${t} (event_id, channel)`,
-    `create index ${t}_claim on ${t} (state, next_attempt_at)`,
-    `create index ${t}_address on ${t} (channel, address) where address is not null`,
-    `create index ${t}_provider on ${t} (provider_id) where provider_id is not null`,
-    `create index ${t}_attention on ${t} (updated_at) where ${ATTENTION_SQL}`,
-    `create index ${t}_fallback on ${t} (id) where ${FALLBACK_SQL}`,
-    `create index ${t}_unsent on ${t} (finished_at) where ${UNSENT_SQL}`,
-  ];
+/** Ponte's index definitions retargeted at table `t` (each name prefixed, so two runs never clash). */
+function onTable(t: string, defs: readonly string[]): string[] {
+  return defs.map((d) => d.replace(/^CREATE (UNIQUE )?INDEX (\S+) ON deliveries /, (_, unique: string | undefined, name: string) => `CREATE ${unique ?? ''}INDEX ${t}_${name} ON ${t} `));
 }
 
 /** A fresh outbox of `n` rows, filled and analysed before any clock starts. */
@@ -59,7 +51,8 @@ export async function leanOutbox(url: string, opts: { n: number; loops: number; 
   try {
     await pool.query(`create table ${t} (id bigserial primary key, data jsonb not null, state text not null default 'pending', updated_at timestamptz not null default now()${ledger})`);
     await pool.query(`create index ${t}_due on ${t} (id) where state = 'pending'`);
-    for (const sql of opts.ledger ? ledgerIndexes(t) : []) await pool.query(sql);
+    if (opts.ledger && !opts.ledgerIndexes?.length) throw new Error('lean outbox: the ledger variant needs Ponte\'s index definitions (ledgerIndexes)');
+    for (const sql of opts.ledger ? onTable(t, opts.ledgerIndexes!) : []) await pool.query(sql);
     if (opts.attempts) {
       await pool.query(`create table ${t}_attempts (id bigserial primary key, delivery_id bigint not null references ${t} (id), kind text not null, started_at bigint not null, duration_ms integer not null, outcome text not null, http_status integer, error text)`);
       await pool.query(`create index ${t}_attempts_delivery on ${t}_attempts (delivery_id)`);

@@ -11,17 +11,9 @@ import PgBoss from 'pg-boss';
 import knexFactory from 'knex';
 import { PG_URL } from '../src/connectors/harness/scratch.js';
 import { cpuMeter, printTable, round, writeResult, type Row } from './report.js';
-import { CONCURRENCY, DEFAULT_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
+import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
-
-async function bare(t: Transport): Promise<Run> {
-  const limit = pLimit(CONCURRENCY);
-  const cpu = cpuMeter();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: N }, (_, i) => limit(() => t.post(i))));
-  return { setting: `p-limit ${CONCURRENCY}`, perSec: (N / (performance.now() - t0)) * 1000, cpu: cpu.stop(N) };
-}
 
 /** A fresh queue of N jobs (inserted before the clock starts). */
 async function fill(boss: PgBoss, queue: string): Promise<void> {
@@ -122,8 +114,8 @@ try {
     const t = await make();
     try {
       // Warm the sockets and the JIT first, so the baseline is not penalised for going first.
-      await bare(t);
-      const trialBare = (await bare(t)).perSec;
+      await bare(t, N);
+      const trialBare = (await bare(t, N)).perSec;
       const work: Run[] = [];
       for (const [w, b] of WORK_SETTINGS) work.push(await bossWork(boss, schema, t, w, b));
       const fetch: Run[] = [];
@@ -136,7 +128,7 @@ try {
 
       const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; lean: Run; over: number }> = [];
       for (let i = 0; i < ROUNDS; i++) {
-        const bareRun = await bare(t);
+        const bareRun = await bare(t, N);
         // The default, sendAhead 0 (nothing prepared ahead of a free request slot), and
         // onUncertain resend: at least once, pg-boss's own guarantee (no `sending` before a request).
         const ponteRuns = [await ponte(t, N, DEFAULT_SEND_AHEAD), await ponte(t, N, 0), await ponte(t, N, 0, 'resend')];

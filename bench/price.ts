@@ -7,9 +7,8 @@
 // (the engines' own cost) and over HTTP at 0 ms. Where the dispatch and pg-boss targets are missed,
 // this says which part of the engine the gap is.
 //   tsx bench/price.ts         (20,000 messages; BENCH_QUICK=1: 2,000; BENCH_MESSAGES=n; BENCH_REPEAT=rounds)
-import pLimit from 'p-limit';
-import { cpuMeter, printTable, round, writeResult, type Row } from './report.js';
-import { CONCURRENCY, DEFAULT_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
+import { printTable, round, writeResult, type Row } from './report.js';
+import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 import type { LeanExtras } from './lean-outbox.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
@@ -22,45 +21,38 @@ const ROUNDS = Number(process.env.BENCH_REPEAT ?? (process.env.BENCH_QUICK ? 1 :
  */
 const SHAPES = [[4, 100, 100], [4, 100, 10]] as const;
 
-interface Rung { name: string; run(t: Transport): Promise<Run> }
+/** `base`: the rung its ofLean is taken against (the lean outbox of its shape; Ponte: the first). */
+interface Rung { name: string; base: number; run(t: Transport): Promise<Run> }
 
 const rungs: Rung[] = [
-  ...SHAPES.flatMap(([loops, batch, wave]) => ([
+  ...SHAPES.flatMap(([loops, batch, wave], shape) => ([
     ['lean outbox (at least once)', {}],
     ['+ durable sending', { sending: true }],
     ['+ attempts log', { sending: true, attempts: true }],
     ['+ ledger row and indexes', { sending: true, attempts: true, ledger: true }],
-  ] as Array<[string, LeanExtras]>).map(([name, extras]) => ({
+  ] as Array<[string, LeanExtras]>).map(([name, extras], _, ladder) => ({
     name: `${name}, ${loops}×${batch}${wave < batch ? ` in waves of ${wave}` : ''}`,
+    base: shape * ladder.length,
     run: (t: Transport) => lean(t, N, loops, batch, { ...extras, wave }),
   }))),
-  { name: 'Ponte, onUncertain resend', run: (t) => ponte(t, N, 0, 'resend') },
-  { name: `Ponte, default (sendAhead ${DEFAULT_SEND_AHEAD})`, run: (t) => ponte(t, N, DEFAULT_SEND_AHEAD) },
+  { name: 'Ponte, onUncertain resend', base: 0, run: (t) => ponte(t, N, 0, 'resend') },
+  { name: `Ponte, default (sendAhead ${DEFAULT_SEND_AHEAD})`, base: 0, run: (t) => ponte(t, N, DEFAULT_SEND_AHEAD) },
 ];
-
-async function bare(t: Transport): Promise<Run> {
-  const limit = pLimit(CONCURRENCY);
-  const cpu = cpuMeter();
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: N }, (_, i) => limit(() => t.post(i))));
-  return { setting: 'bare loop', perSec: (N / (performance.now() - t0)) * 1000, cpu: cpu.stop(N) };
-}
 
 const rows: Row[] = [];
 for (const make of [async () => noopTransport(), httpTransport]) {
   const t = await make();
   try {
-    await bare(t); // warm the sockets and the JIT
+    await bare(t, N); // warm the sockets and the JIT
     const results: Array<{ bare: Run; rungs: Run[] }> = [];
     for (let r = 0; r < ROUNDS; r++) {
-      const b = await bare(t);
+      const b = await bare(t, N);
       const runs: Run[] = [];
       for (const rung of rungs) runs.push(await rung.run(t));
       results.push({ bare: b, rungs: runs });
     }
     rungs.forEach((rung, k) => {
-      // Per rung, its median round; ratios against the first rung of the same shape in that round.
-      const base = k < 4 ? 0 : k < 8 ? 4 : 0;
+      // Per rung, its median round; ofLean against its base rung in that round.
       const order = results.map((x, i) => ({ i, v: x.rungs[k]!.perSec })).sort((a, b) => a.v - b.v);
       const mid = results[order[Math.floor((ROUNDS - 1) / 2)]!.i]!;
       const run = mid.rungs[k]!;
@@ -68,7 +60,7 @@ for (const make of [async () => noopTransport(), httpTransport]) {
         transport: t.name,
         engine: rung.name,
         perSec: Math.round(run.perSec),
-        ofLean: round(run.perSec / mid.rungs[base]!.perSec),
+        ofLean: round(run.perSec / mid.rungs[rung.base]!.perSec),
         ofBare: t.name === 'no-op' ? '' : round(run.perSec / mid.bare.perSec),
         nodeCpuUs: run.cpu.nodeUs,
         pgCpuUs: Number.isNaN(run.cpu.pgUs) ? '' : run.cpu.pgUs,
