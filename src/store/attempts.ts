@@ -110,5 +110,9 @@ export const PG_INSERT_ATTEMPTS = `insert into delivery_attempts (${COLUMNS.join
 
 /** PG_INSERT_ATTEMPTS' parameter: the records as JSON objects keyed by column. */
 export function attemptsJson(records: readonly AttemptRecord[]): string {
-  return JSON.stringify(records.map(attemptRow));
+  // Absent rather than null (JSON.stringify leaves undefined out; json_to_recordset reads NULL).
+  return JSON.stringify(records.map((a) => ({
+    delivery_id: a.deliveryId, kind: a.kind, started_at: a.startedAt, duration_ms: Math.round(a.durationMs),
+    outcome: a.outcome, http_status: a.httpStatus, error: a.error,
+  })));
 }
