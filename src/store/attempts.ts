@@ -1,7 +1,7 @@
 // The attempts log: every provider call made for a delivery, for "what happened and why".
 import type { Knex } from 'knex';
 import type { Store } from './db.js';
-import { jsonEachRows, recordsetFrom } from './bulk-rows.js';
+import { jsonEachRows, recordsetFrom, recordsetJson } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
 import { isUnreachable } from './outage.js';
 
@@ -108,11 +108,10 @@ const TYPES = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text']
  */
 export const PG_INSERT_ATTEMPTS = `insert into delivery_attempts (${COLUMNS.join(', ')}) select * from ${recordsetFrom('attempt', COLUMNS, TYPES)}`;
 
-/** PG_INSERT_ATTEMPTS' parameter: the records as JSON objects keyed by column. */
+/** PG_INSERT_ATTEMPTS' parameter: the records as recordsetJson rows. */
 export function attemptsJson(records: readonly AttemptRecord[]): string {
-  // Absent rather than null (JSON.stringify leaves undefined out; json_to_recordset reads NULL).
-  return JSON.stringify(records.map((a) => ({
-    delivery_id: a.deliveryId, kind: a.kind, started_at: a.startedAt, duration_ms: Math.round(a.durationMs),
-    outcome: a.outcome, http_status: a.httpStatus, error: a.error,
-  })));
+  return recordsetJson(records.map((a) => {
+    const r = attemptRow(a);
+    return COLUMNS.map((c) => r[c]);
+  }));
 }

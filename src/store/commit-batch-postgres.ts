@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import type { Cancellation } from '../connectors/contract.js';
 import { FencedError } from './lease.js';
 import { deliveryFields, entitySets, eventFields, jsonMemo, stateOf, type CommitInput, type EncodedEvents, type NewEvent, type Written } from './batch.js';
-import { recordsetFrom } from './bulk-rows.js';
+import { recordsetFrom, recordsetJson } from './bulk-rows.js';
 import { pgRows } from './prepared.js';
 
 /**
@@ -73,9 +73,14 @@ export function encodePostgres(all: NewEvent[], cancellations: Cancellation[]): 
   // inserted, as ON CONFLICT would do, and only its deliveries may join it.
   const seen = new Set<string>();
   const events = all.filter((e) => !seen.has(e.key) && seen.add(e.key));
-  const eventRows = events.map((e) => eventFields(e, json));
-  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => ({ dedup_key: e.key, not_before: e.notBefore ?? null, ...deliveryFields(d, json) })));
-  return { events: JSON.stringify(eventRows), deliveries: JSON.stringify(deliveryRows), sets: JSON.stringify(entitySets(events, cancellations)) };
+  const eventRows = events.map((e) => tuple(EVENT_NAMES, eventFields(e, json)));
+  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => tuple(DELIVERY_NAMES, { dedup_key: e.key, not_before: e.notBefore ?? null, ...deliveryFields(d, json) })));
+  return { events: recordsetJson(eventRows), deliveries: recordsetJson(deliveryRows), sets: JSON.stringify(entitySets(events, cancellations)) };
+}
+
+/** A row's values in the order of its recordset's columns. */
+function tuple(names: readonly string[], fields: Record<string, unknown>): unknown[] {
+  return names.map((n) => fields[n]);
 }
 
 /** Columns the JSON rows carry (the batch's constants are bound once). */
@@ -86,6 +91,9 @@ const EVENT_JSON: Record<string, string> = {
 const DELIVERY_JSON: Record<string, string> = {
   dedup_key: 'text', not_before: 'bigint', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text',
 };
+
+const EVENT_NAMES = Object.keys(EVENT_JSON);
+const DELIVERY_NAMES = Object.keys(DELIVERY_JSON);
 
 function recordset(types: Record<string, string>): { sql: string; names: string[] } {
   const names = Object.keys(types);

@@ -200,9 +200,9 @@ export class DeliveryWriter {
     // The statements' text is built once (below the columns); only the rows' JSON is per flush.
     if (dialect !== 'postgres') return ids(await queryRows<{ id: number }>(this.store, SQLITE_UPDATE, [JSON.stringify(rows)]));
     const logged = this.attempts?.take() ?? [];
-    if (logged.length === 0) return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE, [recordsetJson(NAMES, rows)]));
+    if (logged.length === 0) return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE, [recordsetJson(rows)]));
     try {
-      return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE_AND_LOG, [recordsetJson(NAMES, rows), attemptsJson(logged)]));
+      return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE_AND_LOG, [recordsetJson(rows), attemptsJson(logged)]));
     } catch (e) {
       this.attempts!.putBack(logged); // the statement rolled back: the log writes them later
       throw e;
