@@ -17,6 +17,7 @@ import { finishAndFallBack } from '../store/fall-back.js';
 import { HALT_RETRY_MS } from '../store/channel-alerts.js';
 import { quietUntil } from './quiet-hours.js';
 import { recipientRef } from './recipient-ref.js';
+import { LazyChild } from '../log/lazy-child.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import type { ProviderSlots } from './provider-slots.js';
 import type { SendJournal } from './send-journal.js';
@@ -106,7 +107,7 @@ export async function processDelivery(item: ClaimedDelivery, deps: ProcessDeps):
 async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
   const { delivery: d, event: e } = item;
   const { channel, cfg, clock } = deps;
-  const log = deps.log.child({ delivery: d.id, event: e.dedup_key, channel: channel.name, to: recipientRef(d, e) });
+  const log = new LazyChild(deps.log, () => ({ delivery: d.id, event: e.dedup_key, channel: channel.name, to: recipientRef(d, e) }));
   const write = (from: DeliveryState, patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, from, patch);
 
   if (e.expires_at != null && e.expires_at <= clock()) {
@@ -150,7 +151,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
 
     // The provider's rate slot first, then `sending`: a crash while waiting for the slot leaves the
     // delivery pending (it never left), not uncertain.
-    let permit = await channel.reserveSend?.(ctx, message);
+    let permit = channel.reserveSend ? await channel.reserveSend(ctx, message) : undefined;
     // `sending` is durable before the request so that a crash makes it uncertain, not resent. With
     // onUncertain 'resend' a crash is to resend it anyway, so the write is skipped (a store round
     // trip less per message), unless less than half the claim's lease is left: the guarded write is
@@ -247,7 +248,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
 
 async function retryOrGiveUp(
   item: ClaimedDelivery, deps: ProcessDeps, from: DeliveryState, attempts: number, err: ChannelError,
-  write: (from: DeliveryState, patch: DeliveryPatch) => Promise<Outcome>, log: Logger,
+  write: (from: DeliveryState, patch: DeliveryPatch) => Promise<Outcome>, log: LazyChild,
 ): Promise<Outcome> {
   const { delivery: d, event: e } = item;
   const now = deps.clock();
@@ -270,7 +271,7 @@ async function retryOrGiveUp(
 async function pollStatus(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> {
   const { delivery: d, event: e } = item;
   const { channel, cfg, clock } = deps;
-  const log = deps.log.child({ delivery: d.id, channel: channel.name, to: recipientRef(d, e) });
+  const log = new LazyChild(deps.log, () => ({ delivery: d.id, channel: channel.name, to: recipientRef(d, e) }));
   const write = (patch: DeliveryPatch): Promise<Outcome> => outcome(deps, d.id, 'accepted', patch);
   // A 429's retry-after is a floor: the next read is never sooner than the provider asked.
   const again = (lastError: string | null, retryAfterMs = 0) => write({

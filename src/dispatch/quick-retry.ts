@@ -29,8 +29,9 @@ export async function quickRetry<T>(fn: (retry: boolean) => Promise<T>, opts: Qu
   // The first try outside p-retry: it is the one nearly every call ends with, and the dispatcher
   // makes thousands a second.
   try {
-    return await tryOnce(false);
+    return await fn(false);
   } catch (e) {
+    opts.onFailedTry?.(e);
     if (opts.retries === 0 || !isQuick(e)) throw e;
   }
   // What p-retry would have waited before its first retry (randomize: ×1..2).
