@@ -168,7 +168,7 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     }
     deps.crashPoint?.('before-post');
     // After its `sending` commit the first try is in the burst of every send that commit released.
-    const { providerId } = await tracked(deps, d.id, 'send', () => {
+    const { providerId } = await tracked(deps, d.id, 'send', async () => {
       const p = permit; // the reserved slot serves the first try; quick retries take their own
       permit = undefined;
       // Checked here, as the request leaves: the pass's check came before this send's consent
@@ -179,9 +179,9 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
         p?.release();
         throw notSent;
       }
-      if (state === 'sending') {
+      if (state === 'sending' && deps.journal) {
         try {
-          deps.journal?.posted(d.id, d.attempts + 1);
+          await deps.journal.posted(d.id, d.attempts + 1); // with the other lines of this burst
         } catch (e) {
           p?.release();
           throw e;

@@ -17,6 +17,12 @@ import { isClaimTag } from '../util/process-identity.js';
 import { aliveSocketTag } from '../util/alive-socket.js';
 
 export const JOURNAL_ROTATE_BYTES = 1 << 20;
+const DONE = Promise.resolve();
+
+interface Burst {
+  text: string;
+  written: Promise<void>;
+}
 /** Journals untouched this long belong to no process a release could still concern (FORGET_AFTER_MS is an hour). */
 const STALE_MS = 24 * 3_600_000;
 
@@ -56,14 +62,41 @@ export class SendJournal {
   }
 
   /**
-   * Before the request leaves. A record that cannot be written removes the file (a journal that
-   * lacks a request would have it sent twice); if even that fails this throws, and the request
-   * must not leave.
+   * Before the request leaves: resolves once its line is written, and the request must not leave
+   * before. The lines of every request recorded in one run of microtasks (a burst: the sends one
+   * group commit or one end of turn released) go in one write(2) — one each cost about 5 µs of a
+   * 60 µs delivery on this machine. A record that cannot be written removes the file (a journal
+   * that lacks a request would have it sent twice); if even that fails this rejects, and the
+   * request must not leave.
    */
-  posted(deliveryId: number, attempt: number): void {
-    if (this.failed || this.open.get(deliveryId) === attempt) return; // stopped, or a quick retry of the same attempt
+  posted(deliveryId: number, attempt: number): Promise<void> {
+    if (this.failed || this.open.get(deliveryId) === attempt) return DONE; // stopped, or a quick retry of the same attempt
     this.open.set(deliveryId, attempt);
-    this.guard(() => this.append(`${deliveryId}.${attempt}\n`));
+    const line = `${deliveryId}.${attempt}\n`;
+    if (this.burst) {
+      this.burst.text += line;
+      return this.burst.written;
+    }
+    const burst: Burst = { text: line, written: DONE };
+    burst.written = new Promise<void>((resolve, reject) => queueMicrotask(() => {
+      try {
+        this.write(burst);
+        resolve();
+      } catch (e) {
+        reject(e);
+      }
+    }));
+    this.burst = burst;
+    return burst.written;
+  }
+
+  /** Lines recorded and not yet written: their requests wait for them. */
+  private burst: Burst | null = null;
+
+  private write(burst: Burst): void {
+    if (this.burst !== burst) return; // written already (a close or a rotation came first)
+    this.burst = null;
+    if (!this.failed) this.guard(() => this.append(burst.text));
   }
 
   /** The delivery's outcome is committed: it is no longer `sending`, and a rotation may drop it. */
@@ -97,12 +130,14 @@ export class SendJournal {
 
   /** A clean stop with nothing in flight: the file says nothing a release would need. */
   remove(): void {
+    this.burst = null;
     if (!this.failed) closeSync(this.fd);
     removeSendJournal(this.dir, this.tag);
   }
 
   /** Stops writing, keeping the file for the process that releases this one's claims. */
   close(): void {
+    if (this.burst) this.write(this.burst); // whatever is recorded is in the file, as it would be at a kill
     if (!this.failed) closeSync(this.fd);
   }
 
@@ -128,6 +163,7 @@ export class SendJournal {
       throw e;
     }
     renameSync(next, file);
+    this.burst = null; // its lines are open requests: in the new file already
     closeSync(this.fd);
     this.fd = fd;
     this.bytes = bytes;
