@@ -17,14 +17,16 @@ import { isClaimTag } from '../util/process-identity.js';
 import { aliveSocketTag } from '../util/alive-socket.js';
 
 export const JOURNAL_ROTATE_BYTES = 1 << 20;
+/** Journals untouched this long belong to no process a release could still concern (FORGET_AFTER_MS is an hour). */
+const STALE_MS = 24 * 3_600_000;
+
 const DONE = Promise.resolve();
 
+/** Lines recorded in one run of microtasks, and the promise their requests wait on. */
 interface Burst {
   text: string;
   written: Promise<void>;
 }
-/** Journals untouched this long belong to no process a release could still concern (FORGET_AFTER_MS is an hour). */
-const STALE_MS = 24 * 3_600_000;
 
 /** Where the journals live unless configured: one folder per user, shared by every Ponte process of that user here. */
 export function defaultJournalDir(): string {

@@ -89,10 +89,7 @@ export class AttemptLog {
     }
     // One statement whatever the count, the rows as one bulk parameter (see bulk-rows.ts).
     if (dialect === 'postgres') return void await queryRows(this.store, PG_INSERT_ATTEMPTS, [attemptsJson(records)]);
-    const { sql, bindings } = jsonEachRows(COLUMNS, records.map((a) => {
-      const r = attemptRow(a);
-      return COLUMNS.map((c) => r[c]);
-    }));
+    const { sql, bindings } = jsonEachRows(COLUMNS, records.map(attemptTuple));
     await queryRows(this.store, `insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }
 }
@@ -110,8 +107,11 @@ export const PG_INSERT_ATTEMPTS = `insert into delivery_attempts (${COLUMNS.join
 
 /** PG_INSERT_ATTEMPTS' parameter: the records as recordsetJson rows. */
 export function attemptsJson(records: readonly AttemptRecord[]): string {
-  return recordsetJson(records.map((a) => {
-    const r = attemptRow(a);
-    return COLUMNS.map((c) => r[c]);
-  }));
+  return recordsetJson(records.map(attemptTuple));
+}
+
+/** A record's values in COLUMNS order: the bulk rows of PostgreSQL and SQLite. */
+function attemptTuple(a: AttemptRecord): unknown[] {
+  const r = attemptRow(a);
+  return COLUMNS.map((c) => r[c]);
 }

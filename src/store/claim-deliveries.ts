@@ -58,13 +58,18 @@ export async function claimDeliveries(store: Store, opts: ClaimOptions): Promise
 
 /** One state's due, unleased rows, oldest due first, leased to `token` in one statement. */
 async function claimLane(store: Store, state: DeliveryState, limit: number, token: string, opts: ClaimOptions): Promise<DeliveryRow[]> {
+  const rows = await leaseDue(store, state, limit, token, opts);
+  return rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
+}
+
+/** The statement of claimLane, in RETURNING's order (none promised). */
+async function leaseDue(store: Store, state: DeliveryState, limit: number, token: string, opts: ClaimOptions): Promise<DeliveryRow[]> {
   const { knex } = store;
+  const takeover = Boolean(opts.countTakeovers && state === 'pending');
   if (store.dialect === 'postgres') {
-    const takeover = Boolean(opts.countTakeovers && state === 'pending');
-    const rows = await pgRows<DeliveryRow>(knex, pgClaimSql(takeover, opts.channels !== undefined), [
+    return pgRows<DeliveryRow>(knex, pgClaimSql(takeover, opts.channels !== undefined), [
       token, opts.now + opts.leaseMs, state, opts.now, opts.now, ...(opts.channels ? [opts.channels] : []), limit,
     ]);
-    return rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
   }
   const due = knex('deliveries')
     .select('id')
@@ -75,14 +80,11 @@ async function claimLane(store: Store, state: DeliveryState, limit: number, toke
     .limit(limit);
   if (opts.channels) due.whereIn('channel', opts.channels);
   const claim = knex('deliveries').whereIn('id', due);
-  const takeover = opts.countTakeovers && state === 'pending'
-    // SET reads the old row: a lease still set here is an expired one (the WHERE admits no other).
-    ? { attempts: knex.raw('attempts + case when lease_until is not null then 1 else 0 end') }
-    : {};
-  const rows = (await claim
-    .update({ lease_token: token, lease_until: opts.now + opts.leaseMs, ...takeover })
+  // SET reads the old row: a lease still set here is an expired one (the WHERE admits no other).
+  const counted = takeover ? { attempts: knex.raw('attempts + case when lease_until is not null then 1 else 0 end') } : {};
+  return (await claim
+    .update({ lease_token: token, lease_until: opts.now + opts.leaseMs, ...counted })
     .returning('*')) as DeliveryRow[];
-  return rows.sort((a, b) => a.next_attempt_at - b.next_attempt_at || a.id - b.id);
 }
 
 /**

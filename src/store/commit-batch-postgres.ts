@@ -25,8 +25,8 @@ import { pgRows } from './prepared.js';
 export async function writePostgres(knex: Knex, input: CommitInput): Promise<Written> {
   const { now, instanceId } = input;
   const encoded = input.encoded ?? encodePostgres(input.events, input.cancellations);
-  const ev = recordset(EVENT_JSON);
-  const dl = recordset(DELIVERY_JSON);
+  const ev = EVENT_ROWS;
+  const dl = DELIVERY_ROWS;
   const list = (names: string[], prefix = '') => names.map((n) => `${prefix}${n}`).join(', ');
   // The fence: the connector's state row, updated only while the lease is ours; everything else
   // is written only if it was (a sub-statement reads another's RETURNING, never its effects).
@@ -73,8 +73,8 @@ export function encodePostgres(all: NewEvent[], cancellations: Cancellation[]): 
   // inserted, as ON CONFLICT would do, and only its deliveries may join it.
   const seen = new Set<string>();
   const events = all.filter((e) => !seen.has(e.key) && seen.add(e.key));
-  const eventRows = events.map((e) => tuple(EVENT_NAMES, eventFields(e, json)));
-  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => tuple(DELIVERY_NAMES, { dedup_key: e.key, not_before: e.notBefore ?? null, ...deliveryFields(d, json) })));
+  const eventRows = events.map((e) => tuple(EVENT_ROWS.names, eventFields(e, json)));
+  const deliveryRows = events.flatMap((e) => e.deliveries.map((d) => tuple(DELIVERY_ROWS.names, { dedup_key: e.key, not_before: e.notBefore ?? null, ...deliveryFields(d, json) })));
   return { events: recordsetJson(eventRows), deliveries: recordsetJson(deliveryRows), sets: JSON.stringify(entitySets(events, cancellations)) };
 }
 
@@ -92,10 +92,11 @@ const DELIVERY_JSON: Record<string, string> = {
   dedup_key: 'text', not_before: 'bigint', channel: 'text', options: 'text', route_index: 'integer', address: 'text', reason: 'text',
 };
 
-const EVENT_NAMES = Object.keys(EVENT_JSON);
-const DELIVERY_NAMES = Object.keys(DELIVERY_JSON);
-
 function recordset(types: Record<string, string>): { sql: string; names: string[] } {
   const names = Object.keys(types);
   return { sql: recordsetFrom('x', names, names.map((n) => types[n]!)), names };
 }
+
+/** The JSON rows' columns (encodePostgres writes its tuples in this order) and their recordset. */
+const EVENT_ROWS = recordset(EVENT_JSON);
+const DELIVERY_ROWS = recordset(DELIVERY_JSON);

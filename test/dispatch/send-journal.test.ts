@@ -45,6 +45,16 @@ describe('send journal', () => {
     expect(readSendJournal(dir, 'burst1')).toEqual(new Set(['1.1', '2.1', '3.2', '4.1', '5.1', '6.1']));
   });
 
+  it('a clean removal with lines still being collected reports no failed write (the descriptor is closed)', async () => {
+    const failures: Error[] = [];
+    const j = SendJournal.create(dir, 'rm0001', (e) => failures.push(e));
+    const pending = j.posted(1, 1);
+    j.remove();
+    await pending;
+    expect(failures).toEqual([]);
+    expect(existsSync(join(dir, 'rm0001.sends'))).toBe(false);
+  });
+
   it('ignores a torn last line: its request had not left', () => {
     writeFileSync(join(dir, 'torn01.sends'), '5.1\n6.2\n12');
     expect(readSendJournal(dir, 'torn01')).toEqual(new Set(['5.1', '6.2']));
