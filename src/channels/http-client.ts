@@ -15,7 +15,10 @@ export function providerHttp(timeoutMs: number): ProviderHttp {
   // hint when a timeout is set), so a reused socket is not one the server already closed.
   // No socket cap: a request queued in the agent would reach the provider later than the
   // channel's rate limiter planned.
-  const agentOptions = { keepAlive: true, timeout: 60_000 };
+  // keepAliveMsecs as axios's: axios sets TCP keep-alive to 60 s on each request's socket, and the
+  // agent set it back to its default (1 s) as the socket returned to the pool, so every request
+  // made 8 setsockopt calls (strace: 16,187 for 2,000 requests; agreeing, 178).
+  const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, timeout: 60_000 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
   const client = axios.create({
