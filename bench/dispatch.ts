@@ -78,34 +78,38 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncerta
   return (done / ms) * 1000;
 }
 
-// Rounds: each is a bare loop then every Ponte setting, each setting's ratio taken against the
-// bare loop of its own round; the median round is reported. One run of each swings by ±10 % on a
-// shared 2-core machine, more than the differences worth seeing.
+// Rounds: in each, every Ponte setting runs between two bare loops and its ratio is taken against
+// their mean; the median round is reported. One run of each swings by ±10 % on a shared 2-core
+// machine, more than the differences worth seeing, and the host's speed drifts within a round: the
+// last setting used to run a minute after the round's only bare loop (rounds of one setting
+// ranged 0.80–1.24 on 2026-12-06).
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
 const rows: Row[] = [];
 for (const latency of LATENCIES) {
   const endpoint = await fakeEndpoint(latency);
   const settings = DIALECTS.flatMap((dialect) => [
-    ...SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, onUncertain: 'hold' as const, ponte: [] as number[] })),
-    ...(RESEND ? [{ dialect, sendAhead: 0, onUncertain: 'resend' as const, ponte: [] as number[] }] : []),
+    ...SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, onUncertain: 'hold' as const, ponte: [] as number[], bare: [] as number[] })),
+    ...(RESEND ? [{ dialect, sendAhead: 0, onUncertain: 'resend' as const, ponte: [] as number[], bare: [] as number[] }] : []),
   ]);
-  const bares: number[] = []; // one per round
-  const bursts: number[] = [];
+  const bursts: number[] = []; // one per round
   await bareLoop(endpoint.origin); // warm the sockets and the JIT first, as pgboss.ts does: a cold first loop inflated round 1's ratios
   for (let round = 0; round < REPEAT; round++) {
-    bares.push(await bareLoop(endpoint.origin));
     bursts.push(await bareLoop(endpoint.origin, true));
+    let before = await bareLoop(endpoint.origin);
     for (const s of settings) {
       s.ponte.push(await ponte(endpoint.origin, s.dialect, s.sendAhead, s.onUncertain).catch((e: unknown) => { console.error(`${s.dialect}: ${(e as Error).message}`); return NaN; }));
+      const after = await bareLoop(endpoint.origin);
+      s.bare.push((before + after) / 2);
+      before = after;
     }
   }
   for (const s of settings) {
-    const ratios = s.ponte.map((p, round) => p / bares[round]!);
+    const ratios = s.ponte.map((p, round) => p / s.bare[round]!);
     // The median round; a failed round (NaN) counts as the highest.
     const order = ratios.map((r, round) => ({ r: Number.isNaN(r) ? Infinity : r, round })).sort((a, b) => a.r - b.r);
     const mid = order[Math.floor((REPEAT - 1) / 2)]!.round;
     rows.push({
-      latencyMs: latency, store: s.dialect, sendAhead: s.sendAhead, onUncertain: s.onUncertain, bareLoopPerSec: Math.round(bares[mid]!), pontePerSec: Math.round(s.ponte[mid]!),
+      latencyMs: latency, store: s.dialect, sendAhead: s.sendAhead, onUncertain: s.onUncertain, bareLoopPerSec: Math.round(s.bare[mid]!), pontePerSec: Math.round(s.ponte[mid]!),
       ratio: Number(ratios[mid]!.toFixed(3)), ratiosOfRounds: ratios.map((r) => r.toFixed(2)).join(' / '),
       burstLoopPerSec: Math.round(bursts[mid]!), ratioToBurstLoop: Number((s.ponte[mid]! / bursts[mid]!).toFixed(3)),
     });
@@ -113,6 +117,6 @@ for (const latency of LATENCIES) {
   await endpoint.close();
 }
 
-const title = `Dispatch: ${N} messages, concurrency ${CONCURRENCY}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${REPEAT} rounds; ratioToBurstLoop: ÷ the same loop sending in bursts per event-loop turn, as Ponte does)`;
+const title = `Dispatch: ${N} messages, concurrency ${CONCURRENCY}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${REPEAT} rounds, each setting against the mean of the bare loops run just before and after it; ratioToBurstLoop: ÷ the same loop sending in bursts per event-loop turn, as Ponte does)`;
 printTable(title, rows);
 writeResult('dispatch', title, rows, { messages: N, concurrency: CONCURRENCY, rounds: REPEAT });
