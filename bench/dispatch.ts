@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { scratchDb, type Dialect } from '../src/connectors/harness/scratch.js';
 import { fakeEndpoint } from './fake-endpoint.js';
 import { printTable, writeResult, type Row } from './report.js';
+import { benchChannel, benchDispatcher, CONCURRENCY, DEFAULT_SEND_AHEAD, drainAll, TUNED_SEND_AHEAD } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
-import { benchChannel, benchDispatcher, CONCURRENCY, DEFAULT_SEND_AHEAD, drainAll, TUNED_SEND_AHEAD } from './engines.js';
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
 /** Deliveries prepared beyond the requests in flight: the default, and tuned for a provider that answers at once (engines.ts). */

@@ -26,7 +26,7 @@ export const DEFAULT_SEND_AHEAD = dispatcherSchema.parse({}).sendAhead;
  * `dispatcher.sendAhead` tuned for a provider that answers at once and sets no rate limit (these
  * benchmarks' fake at 0 ms): twice the requests in flight, so a wave's `sending` commits while the
  * wave before it is out (HTTP 0 ms, PostgreSQL, 2026-12-06, three bracketed rounds each: sendAhead
- * 8 0.68, 32 0.82, 64 0.89 of the bare loop; at 20 ms 0.95 and 0.94). The default stays 8: with IO's
+ * 8 0.68, 32 0.82, 64 0.89 of the bare loop; at 20 ms, 8 and 32: 0.95 and 0.94). The default stays 8: with IO's
  * latency and rate limit it changes nothing, and on a machine lost it is how many more deliveries
  * may be held uncertain that never left.
  */

@@ -17,7 +17,9 @@ export function providerHttp(timeoutMs: number): ProviderHttp {
   // channel's rate limiter planned.
   // keepAliveMsecs as axios's: axios sets TCP keep-alive to 60 s on each request's socket, and the
   // agent set it back to its default (1 s) as the socket returned to the pool, so every request
-  // made 8 setsockopt calls (strace: 16,187 for 2,000 requests; agreeing, 178).
+  // made 8 setsockopt calls (strace: 16,187 for 2,000 requests; agreeing, 178). An idle pooled
+  // socket is no longer probed before the 60 s timeout closes it; a NAT keeps an established
+  // connection's state far longer than that (RFC 5382: at least 2 h 4 min).
   const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, timeout: 60_000 };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
