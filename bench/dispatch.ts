@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scratchDb, type Dialect } from '../src/connectors/harness/scratch.js';
 import { fakeEndpoint } from './fake-endpoint.js';
-import { printTable, writeResult, type Row } from './report.js';
+import { medianIndex, printTable, writeResult, type Row } from './report.js';
 import { benchChannel, benchDispatcher, CONCURRENCY, DEFAULT_SEND_AHEAD, drainAll, TUNED_SEND_AHEAD } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
@@ -105,9 +105,7 @@ for (const latency of LATENCIES) {
   }
   for (const s of settings) {
     const ratios = s.ponte.map((p, round) => p / s.bare[round]!);
-    // The median round; a failed round (NaN) counts as the highest.
-    const order = ratios.map((r, round) => ({ r: Number.isNaN(r) ? Infinity : r, round })).sort((a, b) => a.r - b.r);
-    const mid = order[Math.floor((REPEAT - 1) / 2)]!.round;
+    const mid = medianIndex(ratios);
     rows.push({
       latencyMs: latency, store: s.dialect, sendAhead: s.sendAhead, onUncertain: s.onUncertain, bareLoopPerSec: Math.round(s.bare[mid]!), pontePerSec: Math.round(s.ponte[mid]!),
       ratio: Number(ratios[mid]!.toFixed(3)), ratiosOfRounds: ratios.map((r) => r.toFixed(2)).join(' / '),

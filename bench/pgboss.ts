@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import PgBoss from 'pg-boss';
 import knexFactory from 'knex';
 import { PG_URL } from '../src/connectors/harness/scratch.js';
-import { cpuMeter, printTable, round, writeResult, type Row } from './report.js';
+import { cpuMeter, medianIndex, printTable, round, writeResult, type Row } from './report.js';
 import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, TUNED_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
@@ -87,10 +87,6 @@ function cpuCells(r: Run): Row {
   return { nodeCpuUs: r.cpu.nodeUs, pgCpuUs: Number.isNaN(r.cpu.pgUs) ? '' : r.cpu.pgUs };
 }
 
-function median(xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-}
-
 function best(runs: Run[]): Run {
   return runs.reduce((a, b) => (b.perSec > a.perSec ? b : a));
 }
@@ -131,7 +127,8 @@ try {
       const [bw, bf] = [WORK_SETTINGS[work.indexOf(best(work))]!, FETCH_SETTINGS[fetch.indexOf(best(fetch))]!];
       const bl = LEAN_SETTINGS[leans.indexOf(best(leans))]!;
 
-      const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; lean: Run; over: number }> = [];
+      // peer: the rate of pg-boss's better setting in that round.
+      const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; lean: Run; peer: number }> = [];
       for (let i = 0; i < ROUNDS; i++) {
         const bareRun = await bare(t, N);
         // The default, sendAhead tuned as pg-boss's settings are (TUNED_SEND_AHEAD), and
@@ -143,12 +140,10 @@ try {
         const f = await bossFetch(boss, t, bf[0], bf[1]);
         const ponteRuns = [byDefault, await ponte(t, N, TUNED_SEND_AHEAD), await ponte(t, N, 0, 'resend')];
         const l = await lean(t, N, bl[0], bl[1]);
-        rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, lean: l, over: byDefault.perSec / Math.max(w.perSec, f.perSec) });
+        rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, lean: l, peer: Math.max(w.perSec, f.perSec) });
       }
-      const order = [...rounds].sort((a, b) => a.over - b.over);
-      const mid = order[Math.floor((ROUNDS - 1) / 2)]!;
+      const mid = rounds[medianIndex(rounds.map((x) => x.ponte[0]!.perSec / x.peer))]!;
       const bareRate = mid.bare.perSec;
-      const peer = Math.max(mid.work.perSec, mid.fetch.perSec);
       const ponteRate = mid.ponte[0]!.perSec;
       const row = (engine: string, r: Run, setting = r.setting): Row => ({ transport: t.name, engine, setting, perSec: Math.round(r.perSec), ofBare: round(r.perSec / bareRate), ponteOver: round(ponteRate / r.perSec), ...cpuCells(r), rounds: '' });
       rows.push(row('bare axios loop', mid.bare));
@@ -158,12 +153,12 @@ try {
       rows.push(row('lean SKIP LOCKED outbox', mid.lean, mid.lean.setting.replace('lean outbox ', '')));
       mid.ponte.forEach((r, k) => {
         // Each setting's own median round: the median round above is the default's.
-        const over = rounds.map((x) => x.ponte[k]!.perSec / Math.max(x.work.perSec, x.fetch.perSec));
-        rows.push({ transport: t.name, engine: `Ponte (${r.setting.split(', ')[1]}) ÷ best pg-boss`, setting: t.name === 'no-op' ? 'target ≥ 2.5' : 'target ≥ 1.15', perSec: '', ofBare: '', ponteOver: round(median(over)), nodeCpuUs: '', pgCpuUs: '', rounds: over.map((x) => x.toFixed(2)).join(' / ') });
+        const over = rounds.map((x) => x.ponte[k]!.perSec / x.peer);
+        rows.push({ transport: t.name, engine: `Ponte (${r.setting.split(', ')[1]}) ÷ best pg-boss`, setting: t.name === 'no-op' ? 'target ≥ 2.5' : 'target ≥ 1.15', perSec: '', ofBare: '', ponteOver: round(over[medianIndex(over)]!), nodeCpuUs: '', pgCpuUs: '', rounds: over.map((x) => x.toFixed(2)).join(' / ') });
       });
       // What the target asks of any engine here: the lean outbox against the same pg-boss.
-      const leanRounds = rounds.map((x) => (x.lean.perSec / Math.max(x.work.perSec, x.fetch.perSec)).toFixed(2)).join(' / ');
-      rows.push({ transport: t.name, engine: 'lean outbox ÷ best pg-boss', setting: '(reference)', perSec: '', ofBare: '', ponteOver: round(mid.lean.perSec / peer), nodeCpuUs: '', pgCpuUs: '', rounds: leanRounds });
+      const leanRounds = rounds.map((x) => (x.lean.perSec / x.peer).toFixed(2)).join(' / ');
+      rows.push({ transport: t.name, engine: 'lean outbox ÷ best pg-boss', setting: '(reference)', perSec: '', ofBare: '', ponteOver: round(mid.lean.perSec / mid.peer), nodeCpuUs: '', pgCpuUs: '', rounds: leanRounds });
     } finally {
       await t.close();
     }

@@ -7,7 +7,7 @@
 // (the engines' own cost) and over HTTP at 0 ms. Where the dispatch and pg-boss targets are missed,
 // this says which part of the engine the gap is.
 //   tsx bench/price.ts         (20,000 messages; BENCH_QUICK=1: 2,000; BENCH_MESSAGES=n; BENCH_REPEAT=rounds)
-import { printTable, round, writeResult, type Row } from './report.js';
+import { medianIndex, printTable, round, writeResult, type Row } from './report.js';
 import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, TUNED_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 import type { LeanExtras } from './lean-outbox.js';
 
@@ -54,8 +54,7 @@ for (const make of [async () => noopTransport(), httpTransport]) {
     }
     rungs.forEach((rung, k) => {
       // Per rung, its median round; ofLean against its base rung in that round.
-      const order = results.map((x, i) => ({ i, v: x.rungs[k]!.perSec })).sort((a, b) => a.v - b.v);
-      const mid = results[order[Math.floor((ROUNDS - 1) / 2)]!.i]!;
+      const mid = results[medianIndex(results.map((x) => x.rungs[k]!.perSec))]!;
       const run = mid.rungs[k]!;
       rows.push({
         transport: t.name,

@@ -38,6 +38,12 @@ export function writeResult(name: string, title: string, rows: Row[], extra: Rec
 /** Rounds to n decimals (for ratios). */
 export const round = (x: number, n = 3): number => Number(x.toFixed(n));
 
+/** Which of `values` is the median (the lower of the middle two for an even count); NaN, a failed round, counts as the highest. */
+export function medianIndex(values: readonly number[]): number {
+  const order = values.map((v, i) => ({ v: Number.isNaN(v) ? Infinity : v, i })).sort((a, b) => a.v - b.v);
+  return order[Math.floor((values.length - 1) / 2)]!.i;
+}
+
 /**
  * CPU spent between start and stop, per message: this process's and the PostgreSQL server's (all
  * its processes, from /proc: Linux only, else NaN). Throughput on a shared 2-core machine swings

@@ -25,8 +25,6 @@ import { pgRows } from './prepared.js';
 export async function writePostgres(knex: Knex, input: CommitInput): Promise<Written> {
   const { now, instanceId } = input;
   const encoded = input.encoded ?? encodePostgres(input.events, input.cancellations);
-  const ev = EVENT_ROWS;
-  const dl = DELIVERY_ROWS;
   const list = (names: string[], prefix = '') => names.map((n) => `${prefix}${n}`).join(', ');
   // The fence: the connector's state row, updated only while the lease is ours; everything else
   // is written only if it was (a sub-statement reads another's RETURNING, never its effects).
@@ -37,13 +35,13 @@ export async function writePostgres(knex: Knex, input: CommitInput): Promise<Wri
       update connector_state set ${Object.keys(state).map((c) => `${c} = ?`).join(', ')}
       where instance_id = ?${input.lease ? ' and lease_owner = ? and lease_epoch = ?' : ''} returning 1
     ), ` : ''}ev as (
-      insert into events (instance_id, created_at, ${list(ev.names)}) select ?, ?, ${list(ev.names, 'x.')} from ${ev.sql}
+      insert into events (instance_id, created_at, ${list(EVENT_ROWS.names)}) select ?, ?, ${list(EVENT_ROWS.names, 'x.')} from ${EVENT_ROWS.sql}
       where ${gate}
       on conflict (instance_id, dedup_key) do nothing returning id, dedup_key
     ), dl as (
-      insert into deliveries (event_id, state, attempts, polls, created_at, updated_at, next_attempt_at, ${list(dl.names.slice(2))})
-      select ev.id, 'pending', 0, 0, ?, ?, greatest(coalesce(x.not_before, ?), ?), ${list(dl.names.slice(2), 'x.')}
-      from ${dl.sql} join ev on ev.dedup_key = x.dedup_key
+      insert into deliveries (event_id, state, attempts, polls, created_at, updated_at, next_attempt_at, ${list(DELIVERY_ROWS.names.slice(2))})
+      select ev.id, 'pending', 0, 0, ?, ?, greatest(coalesce(x.not_before, ?), ?), ${list(DELIVERY_ROWS.names.slice(2), 'x.')}
+      from ${DELIVERY_ROWS.sql} join ev on ev.dedup_key = x.dedup_key
     ), sup as (
       update deliveries as d set state = 'cancelled', reason = t.reason, lease_token = null, lease_until = null, finished_at = ?, updated_at = ?
       from (
