@@ -35,7 +35,11 @@ export interface TortureOptions {
   batchSize?: number;
   /** Round trip added to every IO call, so that kills find requests in flight. */
   latencyMs?: number;
-  /** A named point not reached within this long of a spawn: the driver kills instead. */
+  /**
+   * A named point not reached within this long of the process being ready (its "ponte running"
+   * line; of its spawn while it boots): the driver kills instead. Boot is not counted: on a loaded
+   * host (CI, other suites' processes) loading the sources alone can take seconds.
+   */
   maxLifeMs?: number;
   /** How long the last, uninterrupted life may take to finish everything. */
   finalTimeoutMs?: number;
@@ -53,6 +57,8 @@ export interface Life {
   ms: number;
   /** Deliveries found `sending` in the store after the kill. */
   inFlight: number;
+  /** From spawn to "ponte running" (undefined: killed before). */
+  bootMs?: number;
   /** How the process ended. */
   exit: string;
   /** For a planned point not reached: what the process was doing (store, sessions, its last log lines). */
@@ -77,8 +83,10 @@ interface Daemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   tail: () => string;
   alive: () => boolean;
-  /** Connector polls started and finished, from the log (level info). */
-  polls: { started: number; finished: number };
+  /** Connector polls started, finished and skipped (another process held the connector), from the log (level info). */
+  polls: { started: number; finished: number; skipped: number };
+  /** When the process logged "ponte running" (epoch ms). */
+  readyAt?: number;
 }
 
 function startDaemon(cwd: string, configFile: string, env: NodeJS.ProcessEnv): Daemon {
@@ -87,7 +95,7 @@ function startDaemon(cwd: string, configFile: string, env: NodeJS.ProcessEnv): D
   });
   let out = '';
   let partial = '';
-  const polls = { started: 0, finished: 0 };
+  const polls = { started: 0, finished: 0, skipped: 0 };
   const keep = (d: Buffer) => { out = (out + d.toString()).slice(-40_000); };
   child.stdout!.on('data', (d: Buffer) => {
     keep(d);
@@ -96,12 +104,15 @@ function startDaemon(cwd: string, configFile: string, env: NodeJS.ProcessEnv): D
     for (const l of lines) {
       if (l.includes('"msg":"poll started"')) polls.started++;
       else if (l.includes('"msg":"poll finished"')) polls.finished++;
+      else if (l.includes('"msg":"poll skipped')) polls.skipped++;
+      else if (l.includes('"msg":"ponte running"')) daemon.readyAt ??= Date.now();
     }
   });
   child.stderr!.on('data', keep);
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => { done = true; r({ code, signal }); }));
-  return { child, spawnAt: Date.now(), exited, tail: () => out.slice(-6000), alive: () => !done, polls };
+  const daemon: Daemon = { child, spawnAt: Date.now(), exited, tail: () => out.slice(-6000), alive: () => !done, polls };
+  return daemon;
 }
 
 /** What a process that did not do what was planned is up to, for the report. */
@@ -110,7 +121,12 @@ async function diagnose(view: StoreView, pg: ScratchDb | undefined, d: Daemon): 
   const sessions = pg
     ? JSON.stringify((await pg.knex.raw("select state, wait_event_type, wait_event, now() - xact_start as in_xact, left(query, 160) as query from pg_stat_activity where pid <> pg_backend_pid() and datname = current_database() and state <> 'idle'")).rows)
     : '(SQLite)';
-  return `store ${JSON.stringify(progress)}; busy PostgreSQL sessions ${sessions}; polls ${JSON.stringify(d.polls)}\n${d.tail()}`;
+  // Who holds the connector, and how long each process has been silent: a dead holder is released
+  // once silent for a few heartbeats (dead-processes.ts).
+  const now = Date.now();
+  const holders = await view.leases(now).catch((e: unknown) => String(e));
+  const ready = d.readyAt === undefined ? 'not ready' : `ready ${((d.readyAt - d.spawnAt) / 1000).toFixed(1)} s after spawn`;
+  return `store ${JSON.stringify(progress)}; connector leases and processes ${JSON.stringify(holders)}; busy PostgreSQL sessions ${sessions}; ${ready}; polls ${JSON.stringify(d.polls)}\n${d.tail()}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -179,14 +195,15 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       const d = daemon;
       let byDriver = false;
       let planned = false; // the driver's own kill moment came (random, post-in-flight)
-      const deadline = d.spawnAt + (kind === 'random' ? randomDelay : maxLifeMs);
-      while (d.alive() && Date.now() < deadline) {
+      // A random kill counts from the spawn (boot included); a planned one from readiness.
+      const deadline = () => (kind === 'random' ? d.spawnAt + randomDelay : (d.readyAt ?? d.spawnAt) + maxLifeMs);
+      while (d.alive() && Date.now() < deadline()) {
         if (withhold && front.records.filter((r) => r.withheld && r.at >= d.spawnAt).length >= withhold) {
           await sleep(Math.floor(random() * 150)); // the withheld POSTs wait; so do the others in flight
           planned = true;
           break;
         }
-        await sleep(kind === 'random' ? Math.min(50, Math.max(1, deadline - Date.now())) : 25);
+        await sleep(kind === 'random' ? Math.min(50, Math.max(1, deadline() - Date.now())) : 25);
       }
       if (kind === 'random') planned = true;
       let note: string | undefined;
@@ -201,11 +218,12 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       pendingFlight = await view.sendingIds();
       const life: Life = {
         index: i + 1, kind, ...(crashAfter !== undefined ? { crashAfter } : {}), reached: ok, ms, inFlight: pendingFlight.length,
+        ...(d.readyAt !== undefined ? { bootMs: d.readyAt - d.spawnAt } : {}),
         ...(note ? { note } : {}),
         exit: !bySignal ? `exited ${end.code}` : byDriver ? (ok ? 'killed by the driver' : 'not reached: killed by the driver') : `SIGKILL at ${kind}`,
       };
       history.push(life);
-      log(`  kill ${String(i + 1).padStart(2)}/${plan.length} ${kind.padEnd(18)} ${crashAfter !== undefined ? `n=${String(crashAfter).padEnd(3)}` : '     '} ${(ms / 1000).toFixed(1).padStart(5)} s  ${life.exit}; ${life.inFlight} in flight`);
+      log(`  kill ${String(i + 1).padStart(2)}/${plan.length} ${kind.padEnd(18)} ${crashAfter !== undefined ? `n=${String(crashAfter).padEnd(3)}` : '     '} ${(ms / 1000).toFixed(1).padStart(5)} s (boot ${life.bootMs === undefined ? '  -  ' : `${(life.bootMs / 1000).toFixed(1).padStart(3)} s`})  ${life.exit}; ${life.inFlight} in flight`);
     }
 
     // The last life: the remaining rows, no crash switch, until every delivery is final or held.

@@ -52,6 +52,17 @@ export class StoreView {
     });
   }
 
+  /** Who holds each connector and until when, and how long each process has been silent (ms, against `now`). */
+  leases(now: number): Promise<{ connectors: unknown[]; processes: unknown[] }> {
+    return this.read({ connectors: [], processes: [] }, async (k) => {
+      const connectors = ((await k('connector_state').select('instance_id', 'lease_owner', 'lease_expires_at')) as Array<{ instance_id: string; lease_owner: string | null; lease_expires_at: number | string | null }>)
+        .map((c) => ({ connector: c.instance_id, heldBy: c.lease_owner, expiresInMs: c.lease_expires_at == null ? null : Number(c.lease_expires_at) - now }));
+      const processes = ((await k('processes').select('owner', 'pid', 'heartbeat_at')) as Array<{ owner: string; pid: number | string | null; heartbeat_at: number | string }>)
+        .map((p) => ({ owner: p.owner, pid: p.pid === null ? null : Number(p.pid), silentMs: now - Number(p.heartbeat_at) }));
+      return { connectors, processes };
+    });
+  }
+
   deliveries(): Promise<JudgedDelivery[]> {
     return this.read([], async (k) => {
       const rows = await k('deliveries as d').join('events as e', 'e.id', 'd.event_id')
