@@ -115,6 +115,9 @@ function startDaemon(cwd: string, configFile: string, env: NodeJS.ProcessEnv): D
   return daemon;
 }
 
+/** From spawn to "ponte running"; undefined while it boots (or if it was killed booting). */
+const bootMs = (d: Daemon): number | undefined => (d.readyAt === undefined ? undefined : d.readyAt - d.spawnAt);
+
 /** What a process that did not do what was planned is up to, for the report. */
 async function diagnose(view: StoreView, pg: ScratchDb | undefined, d: Daemon): Promise<string> {
   const progress = await view.progress().catch((e: unknown) => String(e));
@@ -123,9 +126,9 @@ async function diagnose(view: StoreView, pg: ScratchDb | undefined, d: Daemon): 
     : '(SQLite)';
   // Who holds the connector, and how long each process has been silent: a dead holder is released
   // once silent for a few heartbeats (dead-processes.ts).
-  const now = Date.now();
-  const holders = await view.leases(now).catch((e: unknown) => String(e));
-  const ready = d.readyAt === undefined ? 'not ready' : `ready ${((d.readyAt - d.spawnAt) / 1000).toFixed(1)} s after spawn`;
+  const holders = await view.leases(Date.now()).catch((e: unknown) => String(e));
+  const boot = bootMs(d);
+  const ready = boot === undefined ? 'not ready' : `ready ${(boot / 1000).toFixed(1)} s after spawn`;
   return `store ${JSON.stringify(progress)}; connector leases and processes ${JSON.stringify(holders)}; busy PostgreSQL sessions ${sessions}; ${ready}; polls ${JSON.stringify(d.polls)}\n${d.tail()}`;
 }
 
@@ -216,9 +219,10 @@ export async function runTorture(opts: TortureOptions): Promise<TortureReport> {
       const ok = bySignal && (kind === 'random' || kind === 'post-in-flight' ? planned && byDriver : !byDriver);
       if (!bySignal) problems.push(`life ${i + 1} (${kind}): ponte run ended by itself (code ${end.code}) before the kill\n${d.tail()}`);
       pendingFlight = await view.sendingIds();
+      const boot = bootMs(d);
       const life: Life = {
         index: i + 1, kind, ...(crashAfter !== undefined ? { crashAfter } : {}), reached: ok, ms, inFlight: pendingFlight.length,
-        ...(d.readyAt !== undefined ? { bootMs: d.readyAt - d.spawnAt } : {}),
+        ...(boot !== undefined ? { bootMs: boot } : {}),
         ...(note ? { note } : {}),
         exit: !bySignal ? `exited ${end.code}` : byDriver ? (ok ? 'killed by the driver' : 'not reached: killed by the driver') : `SIGKILL at ${kind}`,
       };

@@ -84,6 +84,8 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('crash torture on %s', (diale
     // Each kill happened where planned: every named point was reached.
     expect(report.lives.filter((l) => !l.reached).map((l) => `${l.kind}: ${l.exit}`), summary).toEqual([]);
     expect(new Set(report.lives.map((l) => l.kind))).toEqual(new Set([...KILL_KINDS, 'final']));
+    // A named point comes after "ponte running": its 20 s counted from there, boot not included.
+    expect(report.lives.filter((l) => l.kind !== 'random' && l.kind !== 'final' && l.bootMs === undefined).map((l) => l.kind)).toEqual([]);
     const v = report.verdict;
     expect(v.lost).toBe(0);
     expect(v.processed + v.uncertain).toBe(150);
@@ -93,4 +95,19 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('crash torture on %s', (diale
     expect(v.inFlightSentAgain, summary).toBeGreaterThanOrEqual(1);
     expect(v.uncertain + v.inFlightSentAgain).toBe(v.inFlightAtKills);
   }, 120_000);
+});
+
+describe.runIf(run.includes('sqlite'))('crash torture: a kill that is not reached', () => {
+  it('says why: booting or not, the polls, who holds the connector, how long each process has been silent', async () => {
+    // 1 ms to reach the first poll's commit: the driver kills while the process still boots.
+    const report = await runTorture({ dialect: 'sqlite', events: 10, kills: 1, seed: SEED, maxLifeMs: 1 });
+    const [first] = report.lives;
+    expect(first).toMatchObject({ kind: 'poll-after-commit', reached: false, exit: 'not reached: killed by the driver' });
+    expect(first!.bootMs).toBeUndefined();
+    expect(first!.note).toMatch(/; not ready; polls \{"started":0,"finished":0,"skipped":0\}/);
+    expect(first!.note).toMatch(/connector leases and processes \{"connectors":\[.*\],"processes":\[.*\]\}/);
+    // The rest is unharmed: the last life sends everything once.
+    expect(report.problems).toEqual([]);
+    expect(report.verdict).toMatchObject({ violations: [], lost: 0, processed: 10 });
+  }, 60_000);
 });
