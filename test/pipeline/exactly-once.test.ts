@@ -142,6 +142,37 @@ describe.each(run)('pipeline on %s', (dialect) => {
     expect(p.sandbox.messages).toHaveLength(1);
   });
 
+  it('a cancellation that lands after the claim, during the profile check, stops the send', async () => {
+    // The guarded `sending` write is where a claimed delivery learns that the back-office withdrew
+    // it (docs/performance.md, "evening": why the claim itself does not write `sending`).
+    p.backoffice.events = [reminder(1, { key: 'appt:1@10', entity: 'appt:1' })];
+    await p.poll();
+    const real = p.channels.get('appio')!;
+    let cancelled = 0;
+    p.channels.set('appio', new Proxy(real, {
+      get(target, key) {
+        if (key === 'checkRecipient') {
+          return async (ctx: Parameters<typeof real.checkRecipient>[0]) => {
+            p.backoffice.events = [];
+            p.backoffice.cancellations = [{ entity: 'appt:1', reason: 'appointment cancelled in the back-office' }];
+            cancelled = (await p.poll()).cancelled;
+            return target.checkRecipient(ctx);
+          };
+        }
+        const v: unknown = Reflect.get(target, key, target);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }));
+    const stats = await p.dispatcher().drain();
+    expect(cancelled).toBe(1);
+    expect(stats.outcomes).toEqual({ lost: 1 });
+    expect(p.sandbox.requests.map((r) => r.op)).toEqual(['getProfile']); // checked, never sent
+    expect(p.sandbox.messages).toHaveLength(0);
+    expect(await p.states()).toEqual({ 'appt:1@10': 'cancelled' });
+    const row = await p.store.knex('deliveries').first('reason', 'lease_token', 'attempts');
+    expect(row).toEqual({ reason: 'appointment cancelled in the back-office', lease_token: null, attempts: 0 });
+  });
+
   it('citizens without IO or who blocked the service are skipped with the reason', async () => {
     await p.close();
     p = await makePipeline(dialect, { sandbox: { citizens: { notFound: [citizen(1)], senderNotAllowed: [citizen(2)] } } });
