@@ -20,6 +20,7 @@ import { isOptedIn } from '../store/consent.js';
 import { broadcastAllowed } from '../broadcast/consent.js';
 import { highestStatus, wamidOfDelivery } from '../store/whatsapp-statuses.js';
 import { ioRenderer } from './render.js';
+import { EMBEDDED_KEEP_REQUESTS } from '../sandbox/recorded.js';
 
 export interface AppContext {
   configFile: string;
@@ -108,7 +109,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       let channelEnv = env;
       const sb = config.sandbox?.io;
       if (sb?.enabled && opts.sandbox !== false) {
-        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, citizens: { notFound: sb.notOnIo }, ...(sb.stateFile ? { stateFile: sb.stateFile } : {}) });
+        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, keepRequests: EMBEDDED_KEEP_REQUESTS, citizens: { notFound: sb.notOnIo }, ...(sb.stateFile ? { stateFile: sb.stateFile } : {}) });
         baseUrl = sandbox.url;
         // The sandbox accepts any key: give services without one a visible placeholder.
         channelEnv = { ...env };
@@ -144,7 +145,7 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
         waEnv[wa.tokenEnv] ??= `sandbox-token-${randomBytes(16).toString('hex')}`;
         waEnv[wa.appSecretEnv] ??= `sandbox-app-secret-${randomBytes(16).toString('hex')}`;
         waEnv[wa.verifyTokenEnv] ??= `sandbox-verify-token-${randomBytes(16).toString('hex')}`;
-        waSandbox = await startWhatsappSandbox({ port: sb.port, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp, failedStatus: sb.failedStatus, ...sandboxTemplates(config) });
+        waSandbox = await startWhatsappSandbox({ port: sb.port, keepRequests: EMBEDDED_KEEP_REQUESTS, version: wa.version, phoneNumberId: wa.phoneNumberId, token: waEnv[wa.tokenEnv]!, appSecret: waEnv[wa.appSecretEnv]!, notOnWhatsapp: sb.notOnWhatsapp, failedStatus: sb.failedStatus, ...sandboxTemplates(config) });
         graphUrl = waSandbox.url;
         opts.log.info({ url: waSandbox.url }, 'WhatsApp sandbox started (local fake of the Cloud API)');
       }

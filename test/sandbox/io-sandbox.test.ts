@@ -352,3 +352,31 @@ describe('answers against the spec', () => {
     expect(v.response('getMessage', 404, { title: 404 })).toContain('response.title');
   });
 });
+
+describe('what it remembers', () => {
+  it('keeps only the latest requests when asked (the embedded sandbox), and every message still answers', async () => {
+    const sb = await start({ keepRequests: 10, processingDelayMs: 0 });
+    const ids: string[] = [];
+    for (let i = 1; i <= 30; i++) {
+      const created = await post(`${sb.url}/messages`, message({ fiscal_code: fiscalCode(i) }));
+      expect(created.status).toBe(201);
+      ids.push(created.body.id as string);
+    }
+    // Trimmed a tenth past the bound: never more than 11, always the latest.
+    expect(sb.requests.length).toBeGreaterThanOrEqual(10);
+    expect(sb.requests.length).toBeLessThanOrEqual(11);
+    expect(sb.requests.at(-1)!.body).toMatchObject({ fiscal_code: fiscalCode(30) });
+    expect(sb.requests.map((r) => (r.body as { fiscal_code: string }).fiscal_code)).toEqual(
+      Array.from({ length: sb.requests.length }, (_, i) => fiscalCode(31 - sb.requests.length + i)),
+    );
+    // What it forgets is the record of requests, not IO's messages: the first is still read.
+    expect((await get(`${sb.url}/messages/${fiscalCode(1)}/${ids[0]}`)).body.status).toBe('PROCESSED');
+    expect(sb.messages).toHaveLength(30);
+  });
+
+  it('keeps every request by default (what tests judge by)', async () => {
+    const sb = await start();
+    for (let i = 1; i <= 15; i++) await post(`${sb.url}/profiles`, { fiscal_code: fiscalCode(i) });
+    expect(sb.requests).toHaveLength(15);
+  });
+});

@@ -9,6 +9,7 @@ import { Faults, type FaultKind, type FaultOptions, type SandboxOp } from './fau
 import { OwnerRateLimiter, type OwnerStats, type RateLimit } from './rate.js';
 import { IoState, type CitizenOptions, type SandboxMessage } from './state.js';
 import { loadValidators, type Validators } from './validate.js';
+import { keepLast } from '../recorded.js';
 
 export interface IoSandboxOptions {
   /** Default 127.0.0.1. */
@@ -32,6 +33,8 @@ export interface IoSandboxOptions {
   faults?: FaultOptions;
   /** Default: the copy of IO's spec next to this file. */
   specPath?: string;
+  /** How many served requests `requests` keeps, the latest (default: all; the embedded sandbox keeps EMBEDDED_KEEP_REQUESTS). */
+  keepRequests?: number;
 }
 
 export interface RecordedRequest {
@@ -283,7 +286,7 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
       }
     }
     const record: RecordedRequest = { method, path, status: 0, at, ...(body !== undefined ? { body } : {}) };
-    requests.push(record);
+    keepLast(requests, record, opts.keepRequests ?? Infinity);
     const reply = (r: Reply): void => {
       record.status = r.status;
       send(res, r);

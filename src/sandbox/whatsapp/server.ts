@@ -11,6 +11,7 @@ import { Faults, type FailOptions, type FaultKind } from './faults.js';
 import { validateSend } from './payload.js';
 import { Throughput, WhatsappState, wamid, type SandboxSend } from './state.js';
 import { WebhookSender, type SignatureMode, type WebhookDelivery } from './webhooks.js';
+import { keepLast } from '../recorded.js';
 
 export interface WhatsappSandboxOptions {
   /** Default 127.0.0.1. */
@@ -45,6 +46,8 @@ export interface WhatsappSandboxOptions {
   throughputPerSecond?: number;
   /** How long a `timeout` fault withholds the answer. Default 30000 ms. */
   timeoutMs?: number;
+  /** How many served requests `requests` keeps, the latest (default: all; the embedded sandbox keeps EMBEDDED_KEEP_REQUESTS). */
+  keepRequests?: number;
   /** Shown in webhooks. Defaults as in Meta's examples. */
   wabaId?: string;
   displayPhoneNumber?: string;
@@ -217,7 +220,7 @@ export async function startWhatsappSandbox(opts: WhatsappSandboxOptions): Promis
     } catch {
       // kept out of the record; handleSend answers it
     }
-    requests.push(record);
+    keepLast(requests, record, opts.keepRequests ?? Infinity);
 
     // A citizen writing, for a person trying a running `ponte run` by hand: what the tests do
     // through inbound(), over HTTP (curl … /_sandbox/inbound -d '{"from":"+39…","text":"Ciao"}').
