@@ -1,6 +1,6 @@
 // Test-only fault injection at named points of the pipeline. In a child process,
 // PONTE_CRASH_AT=<name> kills the whole process with SIGKILL when <name> is reached, exactly like
-// a power cut. In-process tests throw SimulatedCrash instead, which nothing records or swallows.
+// a power cut (as a container's pid 1, which cannot SIGKILL itself, it aborts). In-process tests throw SimulatedCrash instead, which nothing records or swallows.
 export const CRASH_POINTS = [
   'poll-before-commit',
   'poll-after-commit',
@@ -30,6 +30,9 @@ export function crashPointFromEnv(env: NodeJS.ProcessEnv = process.env): CrashPo
     if (!names.includes(name)) return;
     if (skip-- > 0) return;
     process.kill(process.pid, 'SIGKILL');
+    // Still here: this is pid 1 of its namespace (a container's init), which the kernel does not let
+    // signal itself. abort() ends it all the same (its last resort is a fault, which init cannot ignore).
+    process.abort();
   };
 }
 

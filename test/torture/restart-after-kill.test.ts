@@ -26,7 +26,8 @@ const BIG_POLL_ROWS = 6000;
 
 /**
  * A pid namespace of its own, as a container gets: unshare's child is its pid 1, a shell that runs
- * Ponte as pid 2 (the kernel ignores a SIGKILL that pid 1 sends itself, as a crash point does).
+ * Ponte as pid 2 (the kernel ignores a SIGKILL that pid 1 sends itself; a crash point there
+ * falls back to abort(), not the SIGKILL this test is about).
  */
 const OWN_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--kill-child', '--', 'sh', '-c', '"$@"; exit $?', 'sh'];
 const namespaces = spawnSync(OWN_PID_NAMESPACE[0]!, [...OWN_PID_NAMESPACE.slice(1), 'true']);
