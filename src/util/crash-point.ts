@@ -1,6 +1,7 @@
 // Test-only fault injection at named points of the pipeline. In a child process,
 // PONTE_CRASH_AT=<name> kills the whole process with SIGKILL when <name> is reached, exactly like
-// a power cut (as a container's pid 1, which cannot SIGKILL itself, it aborts). In-process tests throw SimulatedCrash instead, which nothing records or swallows.
+// a power cut (as a container's pid 1, which cannot SIGKILL itself, it aborts). In-process tests
+// throw SimulatedCrash instead, which nothing records or swallows.
 export const CRASH_POINTS = [
   'poll-before-commit',
   'poll-after-commit',
