@@ -109,7 +109,8 @@ export async function createApp(opts: AppOptions): Promise<AppContext> {
       let channelEnv = env;
       const sb = config.sandbox?.io;
       if (sb?.enabled && opts.sandbox !== false) {
-        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, keepRequests: EMBEDDED_KEEP_REQUESTS, citizens: { notFound: sb.notOnIo }, ...(sb.stateFile ? { stateFile: sb.stateFile } : {}) });
+        // Its messages are forgotten a day after Ponte's status polls of them end (statusMaxAgeHours).
+        sandbox = await startIoSandbox({ port: sb.port, processingDelayMs: sb.processingDelayMs, keepRequests: EMBEDDED_KEEP_REQUESTS, forgetMessagesAfterMs: (config.dispatcher.statusMaxAgeHours + 24) * 3_600_000, citizens: { notFound: sb.notOnIo }, ...(sb.stateFile ? { stateFile: sb.stateFile } : {}) });
         baseUrl = sandbox.url;
         // The sandbox accepts any key: give services without one a visible placeholder.
         channelEnv = { ...env };

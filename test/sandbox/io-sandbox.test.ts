@@ -3,6 +3,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../src/sandbox/io/index.js';
 import { MARKDOWN, SUBJECT, fiscalCode, get, post } from './fixtures.js';
 import { loadValidators } from '../../src/sandbox/io/validate.js';
+import { IoState } from '../../src/sandbox/io/state.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const CF = fiscalCode(1);
 const message = (over: Record<string, unknown> = {}, content: Record<string, unknown> = {}) => ({
@@ -378,5 +382,47 @@ describe('what it remembers', () => {
     const sb = await start();
     for (let i = 1; i <= 15; i++) await post(`${sb.url}/profiles`, { fiscal_code: fiscalCode(i) });
     expect(sb.requests).toHaveLength(15);
+  });
+});
+
+describe('messages it forgets (the embedded sandbox, after Ponte stops reading their status)', () => {
+  const HOUR = 3_600_000;
+  const created = (state: IoState, n: number, at: number) => state.createMessage({ fiscalCode: fiscalCode(n), service: 's', owner: 'o', subject: SUBJECT, markdown: MARKDOWN, content: { subject: SUBJECT, markdown: MARKDOWN }, timeToLive: 3600, featureLevelType: 'STANDARD' }, at);
+  const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { fiscalCode: string }).fiscalCode);
+
+  it('forgets messages older than the bound, in memory and in its file, as it runs and when it loads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'io-state-'));
+    const file = join(dir, 'io.jsonl');
+    const now = Date.now();
+    // Kept for ever by default: one message two hours old, one just now.
+    const keeper = new IoState({}, 0, file);
+    const old = created(keeper, 1, now - 2 * HOUR);
+    const young = created(keeper, 2, now);
+    expect(keeper.find(old.id)).toBeDefined();
+    expect(lines(file)).toEqual([fiscalCode(1), fiscalCode(2)]);
+
+    // Loaded with a bound of an hour: the old one is gone, from memory and from the file.
+    const bounded = new IoState({}, 0, file, HOUR);
+    expect(bounded.find(old.id)).toBeUndefined();
+    expect(bounded.find(young.id)).toMatchObject({ fiscalCode: fiscalCode(2), status: 'PROCESSED' });
+    expect(lines(file)).toEqual([fiscalCode(2)]);
+
+    // As it runs: a message created more than a minute after the last look makes it look again.
+    const third = created(bounded, 3, now + 2 * HOUR);
+    expect(bounded.find(young.id)).toBeUndefined();
+    expect(bounded.find(third.id)).toBeDefined();
+    expect(lines(file)).toEqual([fiscalCode(3)]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the sandbox server takes the bound: what its state file held beyond it is not served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'io-state-'));
+    const file = join(dir, 'io.jsonl');
+    const keeper = new IoState({}, 0, file);
+    created(keeper, 1, Date.now() - 3 * HOUR);
+    created(keeper, 2, Date.now() - HOUR);
+    const sb = await start({ stateFile: file, forgetMessagesAfterMs: 2 * HOUR });
+    expect(sb.messages.map((m) => m.fiscalCode)).toEqual([fiscalCode(2)]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -35,6 +35,8 @@ export interface IoSandboxOptions {
   specPath?: string;
   /** How many served requests `requests` keeps, the latest (default: all; the embedded sandbox keeps EMBEDDED_KEEP_REQUESTS). */
   keepRequests?: number;
+  /** Messages created longer ago than this are forgotten, in memory and in `stateFile` (default: never). */
+  forgetMessagesAfterMs?: number;
 }
 
 export interface RecordedRequest {
@@ -162,7 +164,7 @@ export async function startIoSandbox(opts: IoSandboxOptions = {}): Promise<IoSan
     ['getProfileByPOST', 'getProfile', FISCAL_CODE_IN_BODY, FISCAL_CODE_IN_PATH, 'getMessage'],
     opts.specPath,
   );
-  const state = new IoState(opts.citizens ?? {}, opts.processingDelayMs ?? 200, opts.stateFile);
+  const state = new IoState(opts.citizens ?? {}, opts.processingDelayMs ?? 200, opts.stateFile, opts.forgetMessagesAfterMs);
   const limiter = new OwnerRateLimiter(opts.limit ?? { requests: 150, windowMs: 5000 });
   const faults = new Faults(opts.faults);
   const requests: RecordedRequest[] = [];

@@ -1,6 +1,6 @@
 // What the fake IO knows: citizens' profiles and the messages services have created.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface CitizenOptions {
@@ -68,6 +68,12 @@ export class IoState {
      * command's status poll found none and the deliveries ended FAILED "status could not be read".
      */
     private readonly file?: string,
+    /**
+     * Messages created longer ago than this are forgotten, in memory and in the file (default:
+     * never). The embedded sandbox forgets them once Ponte would no longer read their status, so a
+     * long run in sandbox mode neither grows with them nor keeps their fiscal codes and texts.
+     */
+    private readonly forgetAfterMs = Infinity,
   ) {
     this.notFound = new Set(citizens.notFound);
     this.blocked = new Set(citizens.senderNotAllowed);
@@ -83,7 +89,32 @@ export class IoState {
           // A line cut by a kill mid-write: that message is simply unknown, as at a fresh start.
         }
       }
+      this.forgetOld(Date.now());
     }
+  }
+
+  /** When the old messages were last looked for: at most once a minute, however busy. */
+  private forgotAt = 0;
+
+  /**
+   * Drops the messages created before `now - forgetAfterMs` and rewrites the file without them
+   * (a new file renamed over the old one: a kill leaves one or the other whole). The map keeps
+   * creation order, so the search stops at the first message young enough.
+   */
+  private forgetOld(now: number): void {
+    this.forgotAt = now;
+    if (this.forgetAfterMs === Infinity) return;
+    const cutoff = now - this.forgetAfterMs;
+    let dropped = 0;
+    for (const [id, m] of this.byId) {
+      if (m.createdAt.getTime() >= cutoff) break;
+      this.byId.delete(id);
+      dropped++;
+    }
+    if (dropped === 0 || !this.file) return;
+    const next = `${this.file}.next`;
+    writeFileSync(next, [...this.byId.values()].map((m) => `${JSON.stringify(m)}\n`).join(''), { mode: 0o600 });
+    renameSync(next, this.file);
   }
 
   /** The profile IO would return, or undefined for "Profile not found". */
@@ -102,6 +133,7 @@ export class IoState {
       : this.notFound.has(fc) || this.blocked.has(fc) || this.rejected.has(fc)
         ? 'REJECTED'
         : 'PROCESSED';
+    if (now - this.forgotAt >= 60_000) this.forgetOld(now);
     const stored = { ...m, id: ulid(now), createdAt: new Date(now), final, doneAt: now + this.processingDelayMs };
     this.byId.set(stored.id, stored);
     if (this.file) {
