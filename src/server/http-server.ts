@@ -83,6 +83,11 @@ export interface HttpServerOptions {
    * stack trace of its own. Otherwise every webhook of an outage would log one.
    */
   storeAway?: (e: unknown) => boolean;
+  /**
+   * How long close() lets the requests being handled, and their follow-ups, finish (default 5 s):
+   * a webhook stored and answered at a stop is one Meta does not have to send again later.
+   */
+  drainMs?: number;
 }
 
 /** Seconds a client is asked to wait before retrying while the store is away. */
@@ -92,8 +97,14 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: Htt
   const t = opts.timeouts ?? TIMEOUTS;
   const budget = opts.bodyBudget ?? BODY_BUDGET;
   let reserved = 0;
+  /** Requests being handled and follow-ups running: what close() waits for. */
+  const working = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    working.add(p);
+    void p.finally(() => working.delete(p));
+  };
   const server = createServer({ headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs }, (req, res) => {
-    void (async () => {
+    track((async () => {
       // An unparsable target ("GET http://[ HTTP/1.1") must not throw outside the try: one request would end the process.
       const url = parseTarget(req.url);
       if (!url) return send(res, { status: 400, body: { error: 'bad request target' } });
@@ -112,7 +123,7 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: Htt
         if (raw === null) return refuseBody(req, res, 413);
         const reply = await handler(req, url, raw);
         send(res, reply);
-        if (reply.after) reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed'));
+        if (reply.after) track(reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed')));
       } catch (e) {
         if (opts.storeAway?.(e)) {
           if (!res.headersSent) send(res, { status: 503, body: { error: 'store unavailable, retry later' }, headers: { 'Retry-After': String(STORE_AWAY_RETRY_S) } });
@@ -123,8 +134,11 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: Htt
       } finally {
         reserved -= held;
       }
-    })();
+    })());
   });
   const listening = await listen(server, opts.host, opts.port, opts.name ?? 'HTTP server');
-  return { url: listening.origin, close: listening.close };
+  const settled = async (): Promise<void> => {
+    while (working.size) await Promise.allSettled([...working]);
+  };
+  return { url: listening.origin, close: () => listening.close({ until: settled(), drainMs: opts.drainMs ?? 5_000 }) };
 }

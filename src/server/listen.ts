@@ -1,19 +1,28 @@
 // Listening on a local port and closing promptly: every HTTP server of Ponte (the webhook server,
 // both sandboxes) tracks its sockets so close() does not wait on keep-alive or held connections.
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
 export interface Listening {
   /** http://host:port */
   origin: string;
-  close(): Promise<void>;
+  /**
+   * Stops listening and ends every connection. With `drain`, connections with a request being
+   * answered are left to finish until it settles or `drainMs` pass, whichever comes first.
+   */
+  close(drain?: { until: Promise<unknown>; drainMs: number }): Promise<void>;
 }
 
 export async function listen(server: Server, host: string, port: number, what: string): Promise<Listening> {
   const sockets = new Set<Socket>();
+  const busy = new Set<Socket>();
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    busy.add(req.socket);
+    res.on('close', () => busy.delete(req.socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -29,10 +38,20 @@ export async function listen(server: Server, host: string, port: number, what: s
   const h = address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
   return {
     origin: `http://${h}:${address.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Keep-alive and withheld connections would keep close() waiting: end them now.
-      for (const s of sockets) s.destroy();
-    }),
+    close: async (drain) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Keep-alive and withheld connections would keep close() waiting: end them now (with a
+      // drain, only the idle ones; the rest once it is over).
+      for (const s of sockets) if (!drain || !busy.has(s)) s.destroy();
+      if (drain) {
+        // Over when what it waits for settles (follow-ups included, which hold no connection) or its time is up.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, drain.drainMs);
+          void drain.until.catch(() => undefined).finally(() => { clearTimeout(timer); resolve(); });
+        });
+        for (const s of sockets) s.destroy();
+      }
+      await closed;
+    },
   };
 }

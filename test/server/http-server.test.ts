@@ -199,3 +199,63 @@ function rawRequest(origin: string, request: string): Promise<string> {
     socket.write(request);
   });
 }
+
+describe('close() at a stop', () => {
+  const log = pino({ level: 'silent' });
+  function gate() {
+    let open!: () => void;
+    const opened = new Promise<void>((r) => { open = r; });
+    return { open, opened };
+  }
+  const state = (p: Promise<unknown>) => Promise.race([p.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 150))]);
+
+  it('lets a request being handled finish and get its answer before the server is gone', async () => {
+    const g = gate();
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    server = await startHttpServer({ 'POST /hook': async () => { entered(); await g.opened; return { status: 200, body: { stored: true } }; } }, { host: '127.0.0.1', port: 0, log });
+    const answer = fetch(`${server.url}/hook`, { method: 'POST', body: '{}' });
+    await inHandler;
+    const closing = server.close();
+    server = null;
+    expect(await state(closing)).toBe('pending');
+    g.open();
+    const r = await answer;
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ stored: true });
+    await closing;
+  });
+
+  it('waits for a follow-up the answer left running', async () => {
+    const g = gate();
+    let followed = false;
+    server = await startHttpServer({ 'POST /hook': async () => ({ status: 200, after: async () => { await g.opened; followed = true; } }) }, { host: '127.0.0.1', port: 0, log });
+    expect((await fetch(`${server.url}/hook`, { method: 'POST', body: '{}' })).status).toBe(200);
+    const closing = server.close();
+    server = null;
+    expect(await state(closing)).toBe('pending');
+    g.open();
+    await closing;
+    expect(followed).toBe(true);
+  });
+
+  it('does not wait past drainMs for a handler that never ends, nor at all when nothing is in flight', async () => {
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    const stuck = await startHttpServer({ 'POST /hook': async () => { entered(); return new Promise<never>(() => {}); } }, { host: '127.0.0.1', port: 0, log, drainMs: 300 });
+    const answer = fetch(`${stuck.url}/hook`, { method: 'POST', body: '{}' }).then(() => 'answered', () => 'cut');
+    await inHandler;
+    const t0 = performance.now();
+    await stuck.close();
+    const took = performance.now() - t0;
+    expect(took).toBeGreaterThanOrEqual(250);
+    expect(took).toBeLessThan(3_000);
+    expect(await answer).toBe('cut');
+
+    const idle = await startHttpServer({ 'GET /x': async () => ({ status: 200 }) }, { host: '127.0.0.1', port: 0, log, drainMs: 10_000 });
+    expect((await fetch(`${idle.url}/x`)).status).toBe(200); // its keep-alive connection stays open, idle
+    const t1 = performance.now();
+    await idle.close();
+    expect(performance.now() - t1).toBeLessThan(2_000);
+  });
+});
