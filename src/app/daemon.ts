@@ -25,6 +25,7 @@ import { PonteMetrics } from '../metrics/index.js';
 import { durabilityWarnings } from '../store/durability.js';
 import { newerStoreProblem } from '../store/db.js';
 import { undeclaredTemplatesWarning } from '../config/whatsapp-templates.js';
+import { settleWithin } from '../util/in-flight.js';
 
 export interface DaemonOptions {
   /** Poll every connector once at start instead of waiting for its first schedule. */
@@ -210,17 +211,6 @@ const SCHEMA_CHECK_MS = 5_000;
 /** After the grace period, how long the cut sends get to be recorded before the process exits. */
 const RECORD_MS = 5_000;
 
-/** True when every promise settled within ms. */
-async function settleWithin(work: Promise<unknown>[], ms: number): Promise<boolean> {
-  if (work.length === 0) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    Promise.allSettled(work).then(() => true),
-    new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); }),
-  ]);
-  clearTimeout(timer);
-  return done;
-}
 
 /**
  * Each process's embedded IO sandbox is a separate fake IO: a message one process sent is unknown

@@ -3,6 +3,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listen } from './listen.js';
 import { readBody } from './read-body.js';
+import { InFlight } from '../util/in-flight.js';
 import type { Logger } from 'pino';
 
 export interface Reply {
@@ -98,13 +99,9 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: Htt
   const budget = opts.bodyBudget ?? BODY_BUDGET;
   let reserved = 0;
   /** Requests being handled and follow-ups running: what close() waits for. */
-  const working = new Set<Promise<void>>();
-  const track = (p: Promise<void>): void => {
-    working.add(p);
-    void p.finally(() => working.delete(p));
-  };
+  const working = new InFlight();
   const server = createServer({ headersTimeout: t.headersMs, requestTimeout: t.requestMs, connectionsCheckingInterval: t.checkEveryMs }, (req, res) => {
-    track((async () => {
+    void working.track((async () => {
       // An unparsable target ("GET http://[ HTTP/1.1") must not throw outside the try: one request would end the process.
       const url = parseTarget(req.url);
       if (!url) return send(res, { status: 400, body: { error: 'bad request target' } });
@@ -123,7 +120,7 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: Htt
         if (raw === null) return refuseBody(req, res, 413);
         const reply = await handler(req, url, raw);
         send(res, reply);
-        if (reply.after) track(reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed')));
+        if (reply.after) void working.track(reply.after().catch((e: unknown) => opts.log.error({ err: e, path: url.pathname }, 'webhook follow-up failed')));
       } catch (e) {
         if (opts.storeAway?.(e)) {
           if (!res.headersSent) send(res, { status: 503, body: { error: 'store unavailable, retry later' }, headers: { 'Retry-After': String(STORE_AWAY_RETRY_S) } });
@@ -137,8 +134,5 @@ export async function startHttpServer(routes: Record<string, Handler>, opts: Htt
     })());
   });
   const listening = await listen(server, opts.host, opts.port, opts.name ?? 'HTTP server');
-  const settled = async (): Promise<void> => {
-    while (working.size) await Promise.allSettled([...working]);
-  };
-  return { url: listening.origin, close: () => listening.close({ until: settled(), drainMs: opts.drainMs ?? 5_000 }) };
+  return { url: listening.origin, close: () => listening.close({ until: working.idle(), drainMs: opts.drainMs ?? 5_000 }) };
 }

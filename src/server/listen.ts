@@ -2,6 +2,7 @@
 // both sandboxes) tracks its sockets so close() does not wait on keep-alive or held connections.
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { settleWithin } from '../util/in-flight.js';
 
 export interface Listening {
   /** http://host:port */
@@ -45,10 +46,7 @@ export async function listen(server: Server, host: string, port: number, what: s
       for (const s of sockets) if (!drain || !busy.has(s)) s.destroy();
       if (drain) {
         // Over when what it waits for settles (follow-ups included, which hold no connection) or its time is up.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, drain.drainMs);
-          void drain.until.catch(() => undefined).finally(() => { clearTimeout(timer); resolve(); });
-        });
+        await settleWithin([drain.until], drain.drainMs);
         for (const s of sockets) s.destroy();
       }
       await closed;

@@ -5,7 +5,7 @@
 // every accepted message ended FAILED "status could not be read" (404).
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { ponte, scratchWorkdir, seedWorkdirBackoffice } from '../helpers/cli.js';
 import { openStore } from '../../src/store/db.js';
 
@@ -31,6 +31,21 @@ describe('poll, then dispatch --once, then dispatch --once again', () => {
     expect(after.filter((d) => d.state === 'failed')).toEqual([]);
     expect(after.filter((d) => d.state === 'processed').length).toBe(sent.filter((d) => d.state === 'accepted').length);
   }, 120_000);
+
+  it('the embedded sandbox forgets messages a day past the status polls (statusMaxAgeHours, 7 days)', async () => {
+    const cwd = scratchWorkdir();
+    const file = join(cwd, 'data/io-sandbox.jsonl');
+    const day = 24 * 3_600_000;
+    const line = (id: string, ageDays: number) => JSON.stringify({
+      id, fiscalCode: 'RSSMRA80A01H501U', service: 'anagrafe', owner: 'comune', subject: 'Promemoria appuntamento', markdown: 'x'.repeat(80),
+      content: {}, timeToLive: 3600, featureLevelType: 'STANDARD', createdAt: new Date(Date.now() - ageDays * day), final: 'PROCESSED', doneAt: 0,
+    });
+    mkdirSync(join(cwd, 'data'), { recursive: true });
+    writeFileSync(file, `${line('old', 9)}\n${line('young', 7)}\n`);
+    const r = await ponte(['dispatch', '--once'], { cwd });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(['young']);
+  }, 60_000);
 
   it('without the sandbox, a poll needs no channel secret (it sends nothing); dispatch names the one missing', async () => {
     const cwd = scratchWorkdir();

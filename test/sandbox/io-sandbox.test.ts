@@ -4,9 +4,9 @@ import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../src
 import { MARKDOWN, SUBJECT, fiscalCode, get, post } from './fixtures.js';
 import { loadValidators } from '../../src/sandbox/io/validate.js';
 import { IoState } from '../../src/sandbox/io/state.js';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const CF = fiscalCode(1);
 const message = (over: Record<string, unknown> = {}, content: Record<string, unknown> = {}) => ({
@@ -391,7 +391,7 @@ describe('messages it forgets (the embedded sandbox, after Ponte stops reading t
   const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { fiscalCode: string }).fiscalCode);
 
   it('forgets messages older than the bound, in memory and in its file, as it runs and when it loads', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'io-state-'));
+    const dir = tempDir('io-state');
     const file = join(dir, 'io.jsonl');
     const now = Date.now();
     // Kept for ever by default: one message two hours old, one just now.
@@ -412,17 +412,15 @@ describe('messages it forgets (the embedded sandbox, after Ponte stops reading t
     expect(bounded.find(young.id)).toBeUndefined();
     expect(bounded.find(third.id)).toBeDefined();
     expect(lines(file)).toEqual([fiscalCode(3)]);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('the sandbox server takes the bound: what its state file held beyond it is not served', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'io-state-'));
+    const dir = tempDir('io-state');
     const file = join(dir, 'io.jsonl');
     const keeper = new IoState({}, 0, file);
     created(keeper, 1, Date.now() - 3 * HOUR);
     created(keeper, 2, Date.now() - HOUR);
     const sb = await start({ stateFile: file, forgetMessagesAfterMs: 2 * HOUR });
     expect(sb.messages.map((m) => m.fiscalCode)).toEqual([fiscalCode(2)]);
-    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -3,7 +3,7 @@
 // killed pid is gone and releases its claims at once, so the work resumes in seconds, not when the
 // leases run out. Judged from what the IO sandbox received: the sends in flight at the kill are
 // held uncertain (never resent), every other citizen gets exactly one message.
-import { spawnSync } from 'node:child_process';
+import { AS_PID_2, noPidNamespaces } from '../helpers/pid-namespace.js';
 import { readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { availableDialects } from '../helpers/databases.js';
@@ -24,15 +24,7 @@ const BOOT_FLOOR_MS = 300;
 /** Rows enough for a poll to be running when it is killed (pages of 50). */
 const BIG_POLL_ROWS = 6000;
 
-/**
- * A pid namespace of its own, as a container gets: unshare's child is its pid 1, a shell that runs
- * Ponte as pid 2 (the kernel ignores a SIGKILL that pid 1 sends itself; a crash point there
- * falls back to abort(), not the SIGKILL this test is about).
- */
-const OWN_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--kill-child', '--', 'sh', '-c', '"$@"; exit $?', 'sh'];
-const namespaces = spawnSync(OWN_PID_NAMESPACE[0]!, [...OWN_PID_NAMESPACE.slice(1), 'true']);
-const noNamespaces = namespaces.status === 0 ? null : `unshare --pid cannot run here (${namespaces.error?.message ?? namespaces.stderr.toString().trim()}): it needs Linux and root`;
-if (noNamespaces) console.warn(`[restart-after-kill] the container case is skipped: ${noNamespaces}`);
+if (noPidNamespaces) console.warn(`[restart-after-kill] the container case is skipped: ${noPidNamespaces}`);
 
 let world: StopWorld | undefined;
 afterEach(async () => { await world?.close(); world = undefined; });
@@ -99,9 +91,9 @@ describe.each(run as Array<'sqlite' | 'postgres'>)('restart after a SIGKILL on %
     expect(v).toMatchObject({ processed: ROWS - v.uncertain, lost: 0, duplicates: 0 });
   }, 90_000);
 
-  it.runIf(!noNamespaces)('a process killed in a pid namespace of its own (a container) is found gone by its alive socket: its claims are released and its journal read, though its pid says nothing', async () => {
+  it.runIf(!noPidNamespaces)('a process killed in a pid namespace of its own (a container) is found gone by its alive socket: its claims are released and its journal read, though its pid says nothing', async () => {
     const w = (world = await stopWorld(dialect, { rows: ROWS, latencyMs: LATENCY_MS, concurrency: CONCURRENCY, leaseSeconds: LEASE_SECONDS }));
-    const p = w.start([], { PONTE_CRASH_AT: 'before-post', PONTE_CRASH_AFTER: '2' }, OWN_PID_NAMESPACE);
+    const p = w.start([], { PONTE_CRASH_AT: 'before-post', PONTE_CRASH_AFTER: '2' }, AS_PID_2);
     await p.exited;
     const sending = await w.view.sendingIds();
     expect(sending.length, p.tail()).toBeGreaterThanOrEqual(3);

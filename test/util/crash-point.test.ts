@@ -2,13 +2,11 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { AS_PID_1, noPidNamespaces } from '../helpers/pid-namespace.js';
 
 const REACH = fileURLToPath(new URL('../fixtures/crash-point/reach.ts', import.meta.url));
 const NODE = [process.execPath, '--import', 'tsx', REACH];
-const PID_1 = ['unshare', '--pid', '--fork', '--kill-child', '--'];
-const probe = spawnSync(PID_1[0]!, [...PID_1.slice(1), 'true']);
-const noNamespaces = probe.status === 0 ? null : `unshare --pid cannot run here (${probe.error?.message ?? probe.stderr.toString().trim()}): it needs Linux and root`;
-if (noNamespaces) console.warn(`[crash-point] the pid 1 case is skipped: ${noNamespaces}`);
+if (noPidNamespaces) console.warn(`[crash-point] the pid 1 case is skipped: ${noPidNamespaces}`);
 
 function reach(env: Record<string, string>, wrap: string[] = []) {
   const [cmd, ...args] = [...wrap, ...NODE];
@@ -28,8 +26,8 @@ describe('PONTE_CRASH_AT', () => {
     expect(r.status).toBe(0);
   });
 
-  it.skipIf(noNamespaces !== null)('kills it too as pid 1 of its namespace (a container), which cannot SIGKILL itself', () => {
-    const r = reach({ PONTE_CRASH_AT: 'after-claim' }, PID_1);
+  it.skipIf(noPidNamespaces !== null)('kills it too as pid 1 of its namespace (a container), which cannot SIGKILL itself', () => {
+    const r = reach({ PONTE_CRASH_AT: 'after-claim' }, AS_PID_1);
     expect(r.stdout).toBe('pid 1\n'); // it was pid 1, and it went no further
     expect(r.status === 0 && r.signal === null).toBe(false);
   });

@@ -6,6 +6,7 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { metaJson } from './envelope.js';
+import { InFlight } from '../../util/in-flight.js';
 
 export type WebhookKind = 'status' | 'inbound' | 'custom';
 
@@ -30,7 +31,7 @@ const POST_TIMEOUT_MS = 10_000;
 
 export class WebhookSender {
   readonly deliveries: WebhookDelivery[] = [];
-  private readonly running = new Set<Promise<unknown>>();
+  private readonly running = new InFlight();
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly requests = new Set<http.ClientRequest>();
   private closed = false;
@@ -42,12 +43,12 @@ export class WebhookSender {
 
   /** Posts one body now. Strings and Buffers go as they are; anything else as Meta's JSON. */
   post(kind: WebhookKind, body: unknown, signature: SignatureMode = 'valid'): Promise<WebhookDelivery> {
-    return this.track(this.deliver(kind, body, signature));
+    return this.running.track(this.deliver(kind, body, signature));
   }
 
   /** Posts `bodies` one after the other, each `delayMs` after the previous one was answered. */
   sequence(kind: WebhookKind, bodies: unknown[], delayMs: number): void {
-    void this.track(
+    void this.running.track(
       (async () => {
         for (const body of bodies) {
           await this.delay(delayMs);
@@ -69,14 +70,14 @@ export class WebhookSender {
     const out: WebhookDelivery[] = [];
     for (const d of failed) {
       d.retried = true;
-      out.push(await this.track(this.deliver(d.kind, d.raw, 'valid')));
+      out.push(await this.running.track(this.deliver(d.kind, d.raw, 'valid')));
     }
     return out;
   }
 
   /** Resolves once nothing is scheduled or in flight. */
   async idle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running]);
+    await this.running.idle();
   }
 
   /** Cancels scheduled deliveries and aborts those in flight. */
@@ -88,12 +89,6 @@ export class WebhookSender {
     }
     this.timers.clear();
     for (const req of this.requests) req.destroy();
-  }
-
-  private track<T>(p: Promise<T>): Promise<T> {
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p)).catch(() => undefined);
-    return p;
   }
 
   private delay(ms: number): Promise<void> {
