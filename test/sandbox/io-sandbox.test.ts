@@ -414,6 +414,24 @@ describe('messages it forgets (the embedded sandbox, after Ponte stops reading t
     expect(lines(file)).toEqual([fiscalCode(3)]);
   });
 
+  it('a rewrite keeps the young messages another command appended to the shared file since this one loaded it', () => {
+    const dir = tempDir('io-state');
+    const file = join(dir, 'io.jsonl');
+    const now = Date.now();
+    // `ponte run` in sandbox mode and a `ponte dispatch --once` beside it, on one state file.
+    const daemon = new IoState({}, 0, file, HOUR);
+    const once = new IoState({}, 0, file, HOUR);
+    created(daemon, 1, now - 2 * HOUR);
+    const fromOnce = created(once, 2, now);
+    created(once, 3, now - 2 * HOUR + 60_000); // as old as one the daemon forgets: not kept either
+    // The daemon's next look rewrites the file: the other command's young message stays in it.
+    const fromDaemon = created(daemon, 4, now + 2 * 60_000);
+    expect(lines(file)).toEqual([fiscalCode(2), fiscalCode(4)]);
+    // And the daemon now answers for it too (a status poll may come to either).
+    expect(daemon.find(fromOnce.id)).toMatchObject({ fiscalCode: fiscalCode(2) });
+    expect(new IoState({}, 0, file, HOUR).find(fromDaemon.id)).toBeDefined();
+  });
+
   it('the sandbox server takes the bound: what its state file held beyond it is not served', async () => {
     const dir = tempDir('io-state');
     const file = join(dir, 'io.jsonl');

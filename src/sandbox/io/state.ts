@@ -53,7 +53,7 @@ export function ulid(now = Date.now()): string {
 }
 
 export class IoState {
-  private readonly byId = new Map<string, Omit<SandboxMessage, 'status'> & { final: MessageStatus; doneAt: number }>();
+  private readonly byId = new Map<string, StoredMessage>();
   private readonly notFound: Set<string>;
   private readonly blocked: Set<string>;
   private readonly rejected: Set<string>;
@@ -80,15 +80,7 @@ export class IoState {
     this.rejected = new Set(citizens.rejectOnProcess);
     this.failing = new Set(citizens.failOnProcess);
     if (file && existsSync(file)) {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        if (!line.trim()) continue;
-        try {
-          const m = JSON.parse(line) as Omit<SandboxMessage, 'status' | 'createdAt'> & { createdAt: string; final: MessageStatus; doneAt: number };
-          this.byId.set(m.id, { ...m, createdAt: new Date(m.createdAt) });
-        } catch {
-          // A line cut by a kill mid-write: that message is simply unknown, as at a fresh start.
-        }
-      }
+      for (const m of readLines(file)) this.byId.set(m.id, m);
       this.forgetOld(Date.now());
     }
   }
@@ -99,7 +91,9 @@ export class IoState {
   /**
    * Drops the messages created before `now - forgetAfterMs` and rewrites the file without them
    * (a new file renamed over the old one: a kill leaves one or the other whole). The map keeps
-   * creation order, so the search stops at the first message young enough.
+   * creation order, so the search stops at the first message young enough. The rewrite starts
+   * from the file as it is now, not from this process's memory: another command in sandbox mode
+   * may have appended messages to it since this one loaded it, and they must not vanish.
    */
   private forgetOld(now: number): void {
     this.forgotAt = now;
@@ -112,8 +106,15 @@ export class IoState {
       dropped++;
     }
     if (dropped === 0 || !this.file) return;
+    const kept = [...this.byId.values()];
+    for (const m of existsSync(this.file) ? readLines(this.file) : []) {
+      if (!this.byId.has(m.id) && m.createdAt.getTime() >= cutoff) kept.push(m);
+    }
+    kept.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    this.byId.clear();
+    for (const m of kept) this.byId.set(m.id, m);
     const next = `${this.file}.next`;
-    writeFileSync(next, [...this.byId.values()].map((m) => `${JSON.stringify(m)}\n`).join(''), { mode: 0o600 });
+    writeFileSync(next, kept.map((m) => `${JSON.stringify(m)}\n`).join(''), { mode: 0o600 });
     renameSync(next, this.file);
   }
 
@@ -157,4 +158,21 @@ export class IoState {
     const { final, doneAt, ...message } = stored;
     return { ...message, status: now >= doneAt ? final : 'ACCEPTED' } satisfies SandboxMessage;
   }
+}
+
+type StoredMessage = Omit<SandboxMessage, 'status'> & { final: MessageStatus; doneAt: number };
+
+/** The messages of a state file, in its order. */
+function readLines(file: string): StoredMessage[] {
+  const messages: StoredMessage[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const m = JSON.parse(line) as Omit<StoredMessage, 'createdAt'> & { createdAt: string };
+      messages.push({ ...m, createdAt: new Date(m.createdAt) });
+    } catch {
+      // A line cut by a kill mid-write: that message is simply unknown, as at a fresh start.
+    }
+  }
+  return messages;
 }
