@@ -211,7 +211,6 @@ const SCHEMA_CHECK_MS = 5_000;
 /** After the grace period, how long the cut sends get to be recorded before the process exits. */
 const RECORD_MS = 5_000;
 
-
 /**
  * Each process's embedded IO sandbox is a separate fake IO: a message one process sent is unknown
  * to another's, whose status poll of it gets 404 and records the delivery `failed`.

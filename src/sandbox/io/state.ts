@@ -91,28 +91,22 @@ export class IoState {
   /**
    * Drops the messages created before `now - forgetAfterMs` and rewrites the file without them
    * (a new file renamed over the old one: a kill leaves one or the other whole). The map keeps
-   * creation order, so the search stops at the first message young enough. The rewrite starts
+   * creation order, so its first message says whether any is old enough to go. The rewrite starts
    * from the file as it is now, not from this process's memory: another command in sandbox mode
    * may have appended messages to it since this one loaded it, and they must not vanish.
    */
   private forgetOld(now: number): void {
     this.forgotAt = now;
-    if (this.forgetAfterMs === Infinity) return;
     const cutoff = now - this.forgetAfterMs;
-    let dropped = 0;
-    for (const [id, m] of this.byId) {
-      if (m.createdAt.getTime() >= cutoff) break;
-      this.byId.delete(id);
-      dropped++;
-    }
-    if (dropped === 0 || !this.file) return;
-    const kept = [...this.byId.values()];
-    for (const m of existsSync(this.file) ? readLines(this.file) : []) {
-      if (!this.byId.has(m.id) && m.createdAt.getTime() >= cutoff) kept.push(m);
-    }
-    kept.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    const oldest = this.byId.values().next().value;
+    if (!oldest || oldest.createdAt.getTime() >= cutoff) return;
+    const onFile = this.file && existsSync(this.file) ? readLines(this.file).filter((m) => !this.byId.has(m.id)) : [];
+    const kept = [...this.byId.values(), ...onFile]
+      .filter((m) => m.createdAt.getTime() >= cutoff)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     this.byId.clear();
     for (const m of kept) this.byId.set(m.id, m);
+    if (!this.file) return;
     const next = `${this.file}.next`;
     writeFileSync(next, kept.map((m) => `${JSON.stringify(m)}\n`).join(''), { mode: 0o600 });
     renameSync(next, this.file);
