@@ -10,6 +10,8 @@ export default defineConfig({
     reporters: ['default', './test/helpers/summary-reporter.ts'],
     // Each file's scratch folders (test/helpers/temp-dir.ts) are removed when it ends; a query sent
     // on a busy PostgreSQL connection fails the test (pg-one-query.setup.ts).
+    // The processes tests start run the compiled CLI: dist/ is built from the sources first.
+    globalSetup: ['./test/helpers/build-dist.global.ts'],
     setupFiles: ['./test/helpers/cleanup.setup.ts', './test/helpers/pg-one-query.setup.ts'],
   },
 });

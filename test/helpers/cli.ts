@@ -1,4 +1,4 @@
-// Running the real `ponte` CLI (from the TypeScript sources, through tsx) in a scratch folder
+// Running the real `ponte` CLI (compiled from the sources before the suite, ponte-command.ts) in a scratch folder
 // holding a copy of config/, exactly as a newcomer runs it in a fresh clone.
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -6,11 +6,10 @@ import knexFactory, { type Knex } from 'knex';
 import { migrateLatest, storeFromKnex } from '../../src/store/db.js';
 import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { tempDir } from './temp-dir.js';
+import { ponteArgv } from './ponte-command.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export function scratchWorkdir(): string {
   const dir = tempDir('cli');
@@ -29,7 +28,7 @@ export interface CliResult {
 
 /** Starts a long-running `ponte` command (e.g. run); the caller signals and awaits it. */
 export function ponteProcess(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv }) {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, ponteArgv(args), {
     cwd: opts.cwd,
     env: { ...process.env, PONTE_LOG_FORMAT: 'json', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,7 +42,7 @@ export function ponteProcess(args: string[], opts: { cwd: string; env?: NodeJS.P
 
 export function ponte(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ponteArgv(args), {
       cwd: opts.cwd,
       env: { ...process.env, PONTE_LOG_FORMAT: 'json', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],

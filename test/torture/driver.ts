@@ -4,8 +4,6 @@
 // moments — then run to the end and judged from what the sandbox received.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { startIoSandbox } from '../../src/sandbox/io/index.js';
 import { scratchDb, type ScratchDb } from '../helpers/databases.js';
 import { startIoFront } from './io-front.js';
@@ -13,10 +11,9 @@ import { between, killPlan, prng, type KillKind } from './kill-plan.js';
 import { judge, type InFlightAtKill, type Verdict } from './judge.js';
 import { Backoffice, IO_KEY_ENV, makeWorkdir, STORE_URL_ENV, tortureFiscalCode } from './setup.js';
 import { StoreView } from './store-view.js';
+import { ponteArgv } from '../helpers/ponte-command.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-/** No new `ponte run` can boot and send within this long of its spawn (tsx alone takes ~1 s). */
+/** No new `ponte run` can boot and send within this long of its spawn (loading the compiled CLI alone takes ~0.8 s here). */
 const BOOT_FLOOR_MS = 300;
 
 export interface TortureOptions {
@@ -90,7 +87,7 @@ interface Daemon {
 }
 
 function startDaemon(cwd: string, configFile: string, env: NodeJS.ProcessEnv): Daemon {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', configFile, 'run', '--grace-seconds', '20'], {
+  const child = spawn(process.execPath, ponteArgv(['--config', configFile, 'run', '--grace-seconds', '20']), {
     cwd, env, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -1,12 +1,8 @@
-// One real `ponte run` process (through tsx) for the graceful-stop and multi-instance tests: its
+// One real `ponte run` process (the compiled CLI) for the graceful-stop and multi-instance tests: its
 // exit, the tail of its log, and a wait for a log message.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { IO_KEY_ENV, STORE_URL_ENV } from './setup.js';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+import { ponteArgv } from '../helpers/ponte-command.js';
 
 export interface PonteProcess {
   child: ChildProcess;
@@ -34,7 +30,7 @@ export function ponteEnv(storeUrl?: string): NodeJS.ProcessEnv {
 
 /** `wrap`: a command the process is started under (e.g. unshare, for a pid namespace of its own). */
 export function startPonte(cwd: string, configFile: string, env: NodeJS.ProcessEnv, extraArgs: string[] = [], wrap: string[] = []): PonteProcess {
-  const command = [...wrap, process.execPath, '--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', configFile, 'run', ...extraArgs];
+  const command = [...wrap, process.execPath, ...ponteArgv(['--config', configFile, 'run', ...extraArgs])];
   const child = spawn(command[0]!, command.slice(1), {
     cwd, env, stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { availableDialects } from '../helpers/databases.js';
 import { runTorture, type TortureReport } from './driver.js';
 import { formatSummary, passed } from './summary.js';
+import { buildDist } from '../helpers/ponte-command.js';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +27,7 @@ const number = (name: string, v: string): number => {
 
 const wanted = values.db.split(',').map((s) => s.trim());
 for (const d of wanted) if (d !== 'sqlite' && d !== 'postgres') throw new Error(`--db: "${d}" is not sqlite or postgres`);
+buildDist(); // the torture kills the compiled CLI: built from the sources as they are now
 const { run, skipped } = await availableDialects(wanted as Array<'sqlite' | 'postgres'>);
 for (const s of skipped) console.log(`skipped: ${s}`);
 

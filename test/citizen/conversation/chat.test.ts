@@ -1,19 +1,16 @@
 // `ponte chat <phone>`, run as a CED would: lines on stdin, the bot's replies on stdout, menus as
 // lettered options, and what the citizen did stored in the config's store.
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import knexFactory from 'knex';
 import { describe, expect, it } from 'vitest';
 import { scratchWorkdir } from '../../helpers/cli.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+import { ponteArgv } from '../../helpers/ponte-command.js';
 
 // test/helpers/cli.ts runs ponte with stdin ignored; chat needs it piped.
 function chat(cwd: string, lines: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), 'chat', '347 123 4567'], { cwd, env: { ...process.env, PONTE_LOG_FORMAT: 'json' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ponteArgv(['chat', '347 123 4567']), { cwd, env: { ...process.env, PONTE_LOG_FORMAT: 'json' }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
