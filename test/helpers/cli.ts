@@ -40,20 +40,13 @@ export function ponteProcess(args: string[], opts: { cwd: string; env?: NodeJS.P
   return { child, out, exited };
 }
 
+/** Runs a `ponte` command to its end (killed, and the promise failed, after timeoutMs). */
 export function ponte(args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+  const { child, out, exited } = ponteProcess(args, opts);
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, ponteArgv(args), {
-      cwd: opts.cwd,
-      env: { ...process.env, PONTE_LOG_FORMAT: 'json', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`ponte ${args.join(' ')} timed out\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); fail(new Error(`ponte ${args.join(' ')} timed out\n${out.stdout}\n${out.stderr}`)); }, opts.timeoutMs ?? 60_000);
     child.on('error', fail);
-    child.on('close', (code) => { clearTimeout(timer); done({ code, stdout, stderr }); });
+    void exited.then((code) => { clearTimeout(timer); done({ code, ...out }); });
   });
 }
 
