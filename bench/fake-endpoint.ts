@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
-import { resolve } from 'node:path';
+import { scriptArgv } from './scripts.js';
 
 export interface FakeEndpoint {
   origin: string;
@@ -12,8 +12,7 @@ export interface FakeEndpoint {
 }
 
 export async function fakeEndpoint(latencyMs: number): Promise<FakeEndpoint> {
-  const file = resolve(import.meta.dirname, 'fake-endpoint-server.ts');
-  const child = spawn(process.execPath, ['--import', 'tsx', file, String(latencyMs)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, scriptArgv('fake-endpoint-server', [String(latencyMs)]), { stdio: ['pipe', 'pipe', 'inherit'] });
   const { value, done } = await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next();
   if (done) throw new Error('bench endpoint: the fake provider process exited before listening');
   const { port } = JSON.parse(value as string) as { port: number };

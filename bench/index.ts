@@ -1,19 +1,19 @@
-// `npm run bench`: every benchmark in sequence, each in its own process (`tsx bench/<name>.ts`, so
+// `npm run bench`: every benchmark in sequence, each in its own process (dist/bench/<name>.js, so
 // one's heap, sockets and JIT state never colour another's figures), each printing its table;
 // then bench/results/latest.md, one markdown table per benchmark with the machine's description,
 // for the README's Performance section.
 //   npm run bench                          all of them (full sizes: tens of minutes)
-//   BENCH_QUICK=1 npm run bench            small sizes, to check that they work
+//   BENCH_QUICK=1 npm run bench            small sizes, to check that they work (results in bench/results/quick/)
 //   BENCH_ONLY=pgboss,latency npm run bench     (the others keep their last result in latest.md)
 //   BENCH_ONLY= npm run bench              none: only rewrite latest.md from the stored results
 //   BENCH_TIMEOUT_MIN=n     stop a bench still running after n minutes (default 60; quick 10)
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { machine, type Row } from './report.js';
+import { join } from 'node:path';
+import { PONTE_ROOT as ROOT } from '../src/util/ponte-root.js';
+import { machine, RESULTS_DIR as RESULTS, type Row } from './report.js';
+import { scriptArgv } from './scripts.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
-const RESULTS = join(ROOT, 'bench/results');
 const QUICK = Boolean(process.env.BENCH_QUICK);
 // In the order they run; a bench whose file is not there (yet) is skipped with a note.
 const ALL = ['dispatch', 'pgboss', 'price', 'claim', 'status-reasons', 'ingest', 'rate-fidelity', 'latency'];
@@ -34,7 +34,7 @@ const TIMEOUT_MS = Number(process.env.BENCH_TIMEOUT_MIN ?? (QUICK ? 10 : 60)) * 
 
 function run(name: string): Promise<number | null> {
   const env = { ...process.env, ...(QUICK ? QUICK_ENV[name] : {}) };
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, `bench/${name}.ts`)], { cwd: ROOT, env, stdio: 'inherit' });
+  const child = spawn(process.execPath, scriptArgv(name), { cwd: ROOT, env, stdio: 'inherit' });
   const timer = setTimeout(() => {
     console.error(`== ${name}: still running after ${TIMEOUT_MS / 60_000} min (BENCH_TIMEOUT_MIN), stopped`);
     child.kill('SIGTERM');
@@ -115,5 +115,5 @@ mkdirSync(RESULTS, { recursive: true });
 const header = `<!-- written by \`npm run bench\`${QUICK ? ' (BENCH_QUICK=1: small sizes, not for quoting)' : ''} on ${new Date().toISOString()} -->\n` +
   `Measured on ${describe(machine())}. Every figure is a ratio against a baseline measured in the same run.`;
 writeFileSync(join(RESULTS, 'latest.md'), `${header}\n\n${ALL.map((n) => sections.get(n)).filter(Boolean).join('\n\n')}\n`);
-console.log(`\nwritten to bench/results/latest.md${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`);
+console.log(`\nwritten to ${join(RESULTS, 'latest.md')}${failed.length ? `; FAILED: ${failed.join(', ')}` : ''}`);
 process.exit(failed.length ? 1 : 0);

@@ -5,6 +5,7 @@
 //   npx tsx bench/ingest.ts              (100,000 and 1,000,000 rows)
 //   BENCH_QUICK=1 npx tsx bench/ingest.ts (20,000 and 200,000 rows)
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import type { Knex } from 'knex';
@@ -16,12 +17,13 @@ import type { Channel } from '../src/channels/channel.js';
 import type { ConnectorInstance } from '../src/connectors/registry.js';
 import { runConnector } from '../src/connectors/runner.js';
 import { fiscalCodeCheckChar } from '../src/util/fiscal-code.js';
+import { PONTE_ROOT } from '../src/util/ponte-root.js';
 import { printTable, writeResult } from './report.js';
 
 const QUICK = Boolean(process.env.BENCH_QUICK);
 const SIZES = QUICK ? [20_000, 200_000] : [100_000, 1_000_000];
 const CODES = 10_000;
-const CONNECTOR = fileURLToPath(new URL('../connectors/pratiche-edilizie/connector.yaml', import.meta.url));
+const CONNECTOR = join(PONTE_ROOT, 'connectors/pratiche-edilizie/connector.yaml');
 
 interface ChildResult {
   rows: number;

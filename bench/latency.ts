@@ -5,18 +5,15 @@
 //   tsx bench/latency.ts           (~60 s of inserts, 60 rows; BENCH_QUICK=1: ~20 s, 20 rows)
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { startIoSandbox } from '../src/sandbox/io/index.js';
 import { Backoffice, IO_KEY_ENV, makeWorkdir, tortureFiscalCode } from '../test/torture/setup.js';
+import { ponteCommand } from './scripts.js';
 import { printTable, round, writeResult } from './report.js';
 
 const QUICK = Boolean(process.env.BENCH_QUICK);
 const DURATION_MS = QUICK ? 20_000 : 60_000;
 const ROWS = QUICK ? 20 : 60;
 const POLL_SECONDS = 5;
-const ROOT = resolve(import.meta.dirname, '..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const sandbox = await startIoSandbox();
@@ -30,7 +27,7 @@ await backoffice.knex.raw('pragma journal_mode = WAL');
 
 const env: NodeJS.ProcessEnv = { ...process.env, PONTE_LOG_FORMAT: 'json', PONTE_LOG_LEVEL: 'info', [IO_KEY_ENV]: 'bench-key' };
 for (const v of ['PONTE_CRASH_AT', 'PONTE_CRASH_AFTER', 'PONTE_CONFIG']) delete env[v];
-const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', w.configFile, 'run'], {
+const child = spawn(process.execPath, [...ponteCommand(['--config', w.configFile, 'run'])], {
   cwd: w.dir,
   env,
   stdio: ['ignore', 'pipe', 'pipe'],

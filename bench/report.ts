@@ -2,6 +2,8 @@
 // (bench/results/<name>-<date>.json) that bench/index.ts turns into bench/results/latest.md.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { PONTE_ROOT } from '../src/util/ponte-root.js';
 
 export type Row = Record<string, string | number>;
 
@@ -26,10 +28,16 @@ export function printTable(title: string, rows: Row[]): void {
   for (const r of rows) console.log(cols.map((c, i) => String(r[c] ?? '').padStart(width[i]!)).join('  '));
 }
 
-/** Writes bench/results/<name>-<date>.json; `title` and `rows` are what latest.md shows. */
+/**
+ * Where results go: bench/results/, or with BENCH_QUICK its quick/ folder (not committed), so a
+ * quick check of the benches never overwrites the day's full figures or latest.md.
+ */
+export const RESULTS_DIR = join(PONTE_ROOT, process.env.BENCH_QUICK ? 'bench/results/quick' : 'bench/results');
+
+/** Writes <RESULTS_DIR>/<name>-<date>.json; `title` and `rows` are what latest.md shows. */
 export function writeResult(name: string, title: string, rows: Row[], extra: Record<string, unknown> = {}): string {
-  mkdirSync('bench/results', { recursive: true });
-  const file = `bench/results/${name}-${new Date().toISOString().slice(0, 10)}.json`;
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${name}-${new Date().toISOString().slice(0, 10)}.json`);
   writeFileSync(file, JSON.stringify({ title, machine: machine(), at: new Date().toISOString(), ...extra, rows }, null, 2));
   console.log(`written to ${file}`);
   return file;

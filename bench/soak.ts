@@ -11,14 +11,14 @@
 // Prints a sample per line and the growth between the first and last third (ratios, ~1 = flat).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import knexFactory, { type Knex } from 'knex';
 import { parse, stringify } from 'yaml';
 import { startIoSandbox } from '../src/sandbox/io/index.js';
 import { Backoffice, IO_KEY_ENV, STORE_URL_ENV, makeWorkdir } from '../test/torture/setup.js';
 import { heapGrowth } from './heap-diff.js';
+import { ponteCommand } from './scripts.js';
 import { printTable, round, writeResult, type Row } from './report.js';
 
 const { values: args } = parseArgs({
@@ -38,8 +38,6 @@ const RATE = Number(args.rate);
 const SAMPLE_S = Number(args.sample);
 const POLL_S = Number(args.poll);
 const KEEP_S = Number(args.keep);
-const ROOT = resolve(import.meta.dirname, '..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // Scratch PostgreSQL database, named for this process so concurrent runs never meet.
@@ -69,7 +67,7 @@ await backoffice.knex.raw('pragma journal_mode = WAL'); // the daemon reads whil
 const env: NodeJS.ProcessEnv = { ...process.env, PONTE_LOG_FORMAT: 'json', PONTE_LOG_LEVEL: 'info', [IO_KEY_ENV]: 'soak-key' };
 for (const v of ['PONTE_CRASH_AT', 'PONTE_CRASH_AFTER', 'PONTE_CONFIG', STORE_URL_ENV]) delete env[v];
 if (args.pg) env[STORE_URL_ENV] = `postgres://postgres@127.0.0.1:5432/${pgDb}`;
-const child = spawn(process.execPath, [...(args.snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : []), '--import', TSX, join(ROOT, 'src/cli/main.ts'), '--config', w.configFile, 'run'], {
+const child = spawn(process.execPath, [...(args.snapshots ? ['--heapsnapshot-signal=SIGUSR2'] : []), ...ponteCommand(['--config', w.configFile, 'run'])], {
   cwd: w.dir, env, stdio: ['ignore', 'pipe', 'pipe'],
 });
 let tail = '';

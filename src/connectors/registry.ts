@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectorDefinition } from './contract.js';
 import type { ConnectorInstanceConfig, PonteConfig } from '../config/schema.js';
 import { ConfigError, zodProblems } from '../config/errors.js';
+import { PONTE_ROOT } from '../util/ponte-root.js';
 import { DECLARATIVE_FILE, PONTE_CONNECTORS, declarativeConnector, declarativeFile } from './declarative/load.js';
 import { routeTemplateProblems } from './route-templates.js';
 
@@ -53,7 +54,7 @@ export async function loadDefinition(use: string): Promise<ConnectorDefinition> 
 /** Where a connector named by `use:` was looked for, and the ones that do exist. */
 function unknownConnector(use: string, cwd = process.cwd()): string {
   const tsDir = fileURLToPath(new URL('../../connectors/', import.meta.url)); // dist/connectors/ once built
-  const ponteDir = fileURLToPath(new URL('../../', import.meta.url)).replace(/[\\/](dist[\\/]?)?$/, '');
+  const ponteDir = PONTE_ROOT;
   const source = join(ponteDir, 'connectors', use, 'index.ts');
   const unbuilt = existsSync(source) ? ` (${source} exists but is not built: run \`npm run build\`)` : '';
   return `no connector named "${use}" (a typo, or ponte run from another folder?): looked for connectors/${use}/${DECLARATIVE_FILE} in ${cwd} and ${ponteDir} `

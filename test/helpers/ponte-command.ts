@@ -3,9 +3,8 @@
 // code. Started through tsx instead, each process spent about 0.7 s more before its first line of
 // work (tsx's loader hooks on each of some 900 modules): the suite took 1,193 s instead of 1,087.
 import { execFileSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
+import { join } from 'node:path';
+import { PONTE_ROOT as ROOT } from '../../src/util/ponte-root.js';
 
 /**
  * argv for spawn(process.execPath, …): `ponte` as `npx ponte` runs it, through bin/ponte.js, which

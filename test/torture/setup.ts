@@ -2,14 +2,14 @@
 // config/ponte.yaml, a declarative connector and its SQLite back-office, one row per citizen.
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { parse, stringify } from 'yaml';
 import { fiscalCodeCheckChar } from '../../src/util/fiscal-code.js';
 import { instantToWallTime } from '../../src/util/local-time.js';
 import type { OnUncertain } from '../../src/config/schema.js';
+import { PONTE_ROOT } from '../../src/util/ponte-root.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const MONTHS = 'ABCDEHLMPRST';
 const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
@@ -91,7 +91,7 @@ function connectorYaml(pageSize: number): string {
 
 /** The embedded default config, cut down to one IO service, one connector and fast takeovers after a kill. */
 function tortureConfig(w: Workdir, s: WorkdirSettings): string {
-  const cfg = parse(readFileSync(join(ROOT, 'config/ponte.yaml'), 'utf8')) as Record<string, unknown>;
+  const cfg = parse(readFileSync(join(PONTE_ROOT, 'config/ponte.yaml'), 'utf8')) as Record<string, unknown>;
   delete cfg.sandbox; // the sandbox runs in the test process, where its record survives every kill
   cfg.store = { client: 'sqlite', filename: w.storeFile, urlEnv: STORE_URL_ENV };
   cfg.channels = {

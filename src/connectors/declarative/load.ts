@@ -2,7 +2,6 @@
 // with errors naming the file and the field, the query is wrapped with the shape's conditions.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { defineConnector, type ConnectorDefinition, type EventTypeSpec } from '../contract.js';
 import { ConfigError, zodProblems } from '../../config/errors.js';
 import { readYamlFile } from '../../config/yaml-file.js';
@@ -11,6 +10,7 @@ import { compileTemplate, TemplateError } from '../../messages/template.js';
 import { markdownTemplateProblem, templateProblem } from '../../messages/template-check.js';
 import { sourceKind, type SourceConfig, type SourceKind } from '../sources/schema.js';
 import { rowSource } from '../sources/index.js';
+import { PONTE_ROOT } from '../../util/ponte-root.js';
 
 export { wrappedQuery, windowQuery } from '../sources/sql.js';
 
@@ -28,7 +28,7 @@ export function declarativeFile(use: string, cwd = process.cwd()): string | null
 }
 
 /** connectors/ of the Ponte install (the sources' folder, also when running from dist/). */
-export const PONTE_CONNECTORS = join(fileURLToPath(new URL('../../../', import.meta.url)).replace(/[\\/](dist[\\/]?)?$/, ''), 'connectors');
+export const PONTE_CONNECTORS = join(PONTE_ROOT, 'connectors');
 
 /** The file beside connector.yaml holding a database source's SELECT. */
 export const queryFile = (spec: DeclarativeSpec) => spec.query ?? 'query.sql';
