@@ -50,7 +50,7 @@ function run(name: string): Promise<number | null> {
  */
 function resultOf(name: string, since: number): { title?: string; machine?: Record<string, unknown>; rows: Row[]; [k: string]: unknown } | undefined {
   if (!existsSync(RESULTS)) return undefined;
-  const pattern = new RegExp(`^${name}-(\\d{4}-\\d{2}-\\d{2})\\.json$`);
+  const pattern = new RegExp(`^${name}-(\\d{4}-\\d{2}-\\d{2})(?:-\\d{4})?\\.json$`);
   let newest: { at: number; result: NonNullable<ReturnType<typeof resultOf>> } | undefined;
   for (const f of readdirSync(RESULTS)) {
     const m = pattern.exec(f);

@@ -1,5 +1,5 @@
 // Shared by the benchmarks: the machine's description, a printed table, and the JSON result file
-// (bench/results/<name>-<date>.json) that bench/index.ts turns into bench/results/latest.md.
+// (bench/results/<name>-<date>-<hhmm>.json) that bench/index.ts turns into bench/results/latest.md.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +34,14 @@ export function printTable(title: string, rows: Row[]): void {
  */
 export const RESULTS_DIR = join(PONTE_ROOT, process.env.BENCH_QUICK ? 'bench/results/quick' : 'bench/results');
 
-/** Writes <RESULTS_DIR>/<name>-<date>.json; `title` and `rows` are what latest.md shows. */
+/**
+ * Writes <RESULTS_DIR>/<name>-<date>-<hhmm>.json (UTC; a second run the same day keeps the first's
+ * figures); `title` and `rows` are what latest.md shows.
+ */
 export function writeResult(name: string, title: string, rows: Row[], extra: Record<string, unknown> = {}): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${name}-${new Date().toISOString().slice(0, 10)}.json`);
+  const stamp = new Date().toISOString();
+  const file = join(RESULTS_DIR, `${name}-${stamp.slice(0, 10)}-${stamp.slice(11, 13)}${stamp.slice(14, 16)}.json`);
   writeFileSync(file, JSON.stringify({ title, machine: machine(), at: new Date().toISOString(), ...extra, rows }, null, 2));
   console.log(`written to ${file}`);
   return file;
