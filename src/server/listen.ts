@@ -16,14 +16,22 @@ export interface Listening {
 
 export async function listen(server: Server, host: string, port: number, what: string): Promise<Listening> {
   const sockets = new Set<Socket>();
-  const busy = new Set<Socket>();
+  /** Connections with a request being answered, and their answers (several when pipelined). */
+  const busy = new Map<Socket, Set<ServerResponse>>();
+  let closing = false;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    busy.add(req.socket);
-    res.on('close', () => busy.delete(req.socket));
+    // A request that reaches a kept-alive connection while closing is still answered, but with
+    // "Connection: close": the client then sends its next one on a new connection (refused, so
+    // retried later) instead of on this one, which the drain's end would cut mid-request.
+    if (closing) res.shouldKeepAlive = false;
+    const socket = req.socket;
+    const answers = busy.get(socket) ?? new Set<ServerResponse>();
+    busy.set(socket, answers.add(res));
+    res.on('close', () => { answers.delete(res); if (answers.size === 0) busy.delete(socket); });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
@@ -40,10 +48,13 @@ export async function listen(server: Server, host: string, port: number, what: s
   return {
     origin: `http://${h}:${address.port}`,
     close: async (drain) => {
+      closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Keep-alive and withheld connections would keep close() waiting: end them now (with a
-      // drain, only the idle ones; the rest once it is over).
+      // drain, only the idle ones; the rest once it is over). An answer still to come ends its
+      // connection instead of keeping it alive.
       for (const s of sockets) if (!drain || !busy.has(s)) s.destroy();
+      for (const answers of busy.values()) for (const res of answers) if (!res.headersSent) res.shouldKeepAlive = false;
       if (drain) {
         // Over when what it waits for settles (follow-ups included, which hold no connection) or its time is up.
         await settleWithin([drain.until], drain.drainMs);

@@ -239,6 +239,40 @@ describe('close() at a stop', () => {
     expect(followed).toBe(true);
   });
 
+  it('answers the request it was handling with "Connection: close" and ends that connection, so a kept-alive client sends nothing more on it', async () => {
+    const g = gate();
+    let entered!: () => void;
+    const inHandler = new Promise<void>((r) => { entered = r; });
+    server = await startHttpServer({
+      'POST /hook': async () => { entered(); await g.opened; return { status: 200, body: { stored: true } }; },
+      'GET /x': async () => ({ status: 200, body: { second: true } }),
+    }, { host: '127.0.0.1', port: 0, log });
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    let received = '';
+    let ended = false;
+    let failed: Error | undefined;
+    socket.on('data', (d: Buffer) => { received += d.toString(); });
+    socket.on('end', () => { ended = true; });
+    socket.on('error', (e) => { failed = e; });
+    const gone = new Promise<void>((r) => socket.on('close', () => r()));
+    // The webhook, then a second request pipelined behind it on the same connection.
+    socket.write('POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}GET /x HTTP/1.1\r\nHost: x\r\n\r\n');
+    await inHandler;
+    const closing = server.close();
+    server = null;
+    g.open();
+    await closing;
+    await gone;
+    expect(failed).toBeUndefined();
+    expect(ended).toBe(true); // a clean end (FIN), not a reset
+    expect(received).toMatch(/^HTTP\/1\.1 200 /);
+    expect(received).toMatch(/\r\nconnection: close\r\n/i);
+    expect(received).toContain('{"stored":true}');
+    // The pipelined request is not answered on this connection: the client sends it again on a new one.
+    expect(received.match(/HTTP\/1\.1 /g)).toHaveLength(1);
+  });
+
   it('does not wait past drainMs for a handler that never ends, nor at all when nothing is in flight', async () => {
     let entered!: () => void;
     const inHandler = new Promise<void>((r) => { entered = r; });
