@@ -1,7 +1,7 @@
 // Dispatch benchmark (issue 6 #9): Ponte's dispatcher (claim → POST → record, on a real store)
 // against a bare axios keep-alive loop posting the same messages to the same local endpoint (in a
 // process of its own: see fake-endpoint.ts) with the same concurrency. Prints the ratio; writes
-// bench/results/dispatch-<date>.json (report.ts).
+// bench/results/dispatch-<date>-<hhmm>.json (report.ts).
 //   npm run bench            (defaults: 20,000 messages, concurrency 32, latencies 0 and 20 ms)
 //   BENCH_MESSAGES=5000 npm run bench
 import pLimit from 'p-limit';

@@ -27,7 +27,7 @@ await backoffice.knex.raw('pragma journal_mode = WAL');
 
 const env: NodeJS.ProcessEnv = { ...process.env, PONTE_LOG_FORMAT: 'json', PONTE_LOG_LEVEL: 'info', [IO_KEY_ENV]: 'bench-key' };
 for (const v of ['PONTE_CRASH_AT', 'PONTE_CRASH_AFTER', 'PONTE_CONFIG']) delete env[v];
-const child = spawn(process.execPath, [...ponteCommand(['--config', w.configFile, 'run'])], {
+const child = spawn(process.execPath, ponteCommand(['--config', w.configFile, 'run']), {
   cwd: w.dir,
   env,
   stdio: ['ignore', 'pipe', 'pipe'],

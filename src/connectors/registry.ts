@@ -54,11 +54,10 @@ export async function loadDefinition(use: string): Promise<ConnectorDefinition> 
 /** Where a connector named by `use:` was looked for, and the ones that do exist. */
 function unknownConnector(use: string, cwd = process.cwd()): string {
   const tsDir = fileURLToPath(new URL('../../connectors/', import.meta.url)); // dist/connectors/ once built
-  const ponteDir = PONTE_ROOT;
-  const source = join(ponteDir, 'connectors', use, 'index.ts');
+  const source = join(PONTE_ROOT, 'connectors', use, 'index.ts');
   const unbuilt = existsSync(source) ? ` (${source} exists but is not built: run \`npm run build\`)` : '';
-  return `no connector named "${use}" (a typo, or ponte run from another folder?): looked for connectors/${use}/${DECLARATIVE_FILE} in ${cwd} and ${ponteDir} `
-    + `and connectors/${use}/index.ts in ${ponteDir}${unbuilt}. Connectors found: ${knownConnectors(cwd, tsDir).join(', ') || 'none'}`;
+  return `no connector named "${use}" (a typo, or ponte run from another folder?): looked for connectors/${use}/${DECLARATIVE_FILE} in ${cwd} and ${PONTE_ROOT} `
+    + `and connectors/${use}/index.ts in ${PONTE_ROOT}${unbuilt}. Connectors found: ${knownConnectors(cwd, tsDir).join(', ') || 'none'}`;
 }
 
 /** Built-ins, declarative connectors under ./connectors and TypeScript ones beside Ponte. */
