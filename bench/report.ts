@@ -42,7 +42,7 @@ export function writeResult(name: string, title: string, rows: Row[], extra: Rec
   mkdirSync(RESULTS_DIR, { recursive: true });
   const stamp = new Date().toISOString();
   const file = join(RESULTS_DIR, `${name}-${stamp.slice(0, 10)}-${stamp.slice(11, 13)}${stamp.slice(14, 16)}.json`);
-  writeFileSync(file, JSON.stringify({ title, machine: machine(), at: new Date().toISOString(), ...extra, rows }, null, 2));
+  writeFileSync(file, JSON.stringify({ title, machine: machine(), at: stamp, ...extra, rows }, null, 2));
   console.log(`written to ${file}`);
   return file;
 }

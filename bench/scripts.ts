@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { buildDist, ponteArgv } from '../test/helpers/ponte-command.js';
 
 /** True when this file runs compiled (dist/bench/), false from its source through tsx. */
-export const COMPILED = import.meta.url.endsWith('.js');
+const COMPILED = import.meta.url.endsWith('.js');
 
 /** argv for spawn(process.execPath, …) running bench/<name> the same way this process runs. */
 export function scriptArgv(name: string, args: string[] = []): string[] {

@@ -3,12 +3,12 @@
 // stored exactly once.
 import { describe, expect, it } from 'vitest';
 import { appendFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import knexFactory from 'knex';
 import { ponte, ponteProcess, scratchWorkdir } from '../helpers/cli.js';
 import { citizen } from '../helpers/pipeline.js';
+import { PONTE_ROOT as ROOT } from '../../src/util/ponte-root.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const ROWS = 4000;
 
 describe('ponte poll of a big table', () => {

@@ -5,11 +5,11 @@ import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import knexFactory, { type Knex } from 'knex';
 import { migrateLatest, storeFromKnex } from '../../src/store/db.js';
 import { seedDemoBackoffice } from '../../src/demo/backoffice.js';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { PONTE_ROOT as ROOT } from '../../src/util/ponte-root.js';
 import { tempDir } from './temp-dir.js';
 import { ponteArgv } from './ponte-command.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 
 export function scratchWorkdir(): string {
   const dir = tempDir('cli');
