@@ -23,7 +23,9 @@ export async function listen(server: Server, host: string, port: number, what: s
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  // Before the server's own handler (prepended): one that answers at once has its headers out
+  // before a listener added after it would run.
+  server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => {
     // A request that reaches a kept-alive connection while closing is still answered, but with
     // "Connection: close": the client then sends its next one on a new connection (refused, so
     // retried later) instead of on this one, which the drain's end would cut mid-request.
