@@ -8,10 +8,10 @@
 //   BENCH_ONLY= npm run bench              none: only rewrite latest.md from the stored results
 //   BENCH_TIMEOUT_MIN=n     stop a bench still running after n minutes (default 60; quick 10)
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PONTE_ROOT as ROOT } from '../src/util/ponte-root.js';
-import { machine, RESULTS_DIR as RESULTS, type Row } from './report.js';
+import { machine, newestResult, RESULTS_DIR as RESULTS, type Result, type Row } from './report.js';
 import { scriptArgv } from './scripts.js';
 
 const QUICK = Boolean(process.env.BENCH_QUICK);
@@ -43,25 +43,6 @@ function run(name: string): Promise<number | null> {
   return new Promise((r) => child.on('exit', (code) => { clearTimeout(timer); r(code); }));
 }
 
-/**
- * The newest result of `name` written at or after `since` (ms), judged by the time the bench wrote
- * into it (`at`, else the date in its file name): a fresh clone gives every file the same mtime,
- * which once let an older day's result stand in latest.md for the newest one.
- */
-function resultOf(name: string, since: number): { title?: string; machine?: Record<string, unknown>; rows: Row[]; [k: string]: unknown } | undefined {
-  if (!existsSync(RESULTS)) return undefined;
-  const pattern = new RegExp(`^${name}-(\\d{4}-\\d{2}-\\d{2})(?:-\\d{4})?\\.json$`);
-  let newest: { at: number; result: NonNullable<ReturnType<typeof resultOf>> } | undefined;
-  for (const f of readdirSync(RESULTS)) {
-    const m = pattern.exec(f);
-    if (!m) continue;
-    const result = JSON.parse(readFileSync(join(RESULTS, f), 'utf8')) as NonNullable<ReturnType<typeof resultOf>>;
-    const at = typeof result.at === 'string' ? Date.parse(result.at) : Date.parse(m[1]!);
-    if (at >= since && (!newest || at > newest.at)) newest = { at, result };
-  }
-  return newest?.result;
-}
-
 function markdownTable(rows: Row[]): string {
   if (rows.length === 0) return '(no rows)';
   const cols = Object.keys(rows[0]!);
@@ -78,7 +59,7 @@ function describe(m: Record<string, unknown> | undefined): string {
   return `${m.cores} cores (${m.cpu}), ${m.memGiB} GiB, Node ${m.node}${m.loadavg1m !== undefined ? `, load ${m.loadavg1m} at the end` : ''}`;
 }
 
-function section(result: NonNullable<ReturnType<typeof resultOf>>, note: string): string {
+function section(result: Result, note: string): string {
   // bench/dispatch.ts writes no title: say what it measured.
   const title = result.title ?? `Dispatch: ${result.messages} messages, concurrency ${result.concurrency}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${String(result.rounds ?? 1)} rounds)`;
   return `### ${title}\n\n${markdownTable(result.rows)}\n\n_${describe(result.machine)}; ${note}._`;
@@ -88,7 +69,7 @@ const sections = new Map<string, string>();
 const failed: string[] = [];
 // Benches not selected this time keep their newest earlier result in latest.md, marked as such.
 for (const name of ALL.filter((n) => !selected.includes(n))) {
-  const earlier = resultOf(name, 0);
+  const earlier = newestResult(RESULTS, name, 0);
   if (earlier) sections.set(name, section(earlier, `from an earlier run${typeof earlier.at === 'string' ? ` (${earlier.at.slice(0, 16)}Z)` : ''}`));
 }
 for (const name of selected) {
@@ -101,7 +82,7 @@ for (const name of selected) {
   const t0 = Date.now();
   const code = await run(name);
   const secs = ((Date.now() - t0) / 1000).toFixed(0);
-  const result = resultOf(name, since);
+  const result = newestResult(RESULTS, name, since);
   if (code !== 0 || !result) {
     failed.push(name);
     console.error(`== ${name}: FAILED (exit ${code}${result ? '' : ', no result file'})`);

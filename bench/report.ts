@@ -1,6 +1,6 @@
 // Shared by the benchmarks: the machine's description, a printed table, and the JSON result file
 // (bench/results/<name>-<date>-<hhmm>.json) that bench/index.ts turns into bench/results/latest.md.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PONTE_ROOT } from '../src/util/ponte-root.js';
@@ -35,16 +35,39 @@ export function printTable(title: string, rows: Row[]): void {
 export const RESULTS_DIR = join(PONTE_ROOT, process.env.BENCH_QUICK ? 'bench/results/quick' : 'bench/results');
 
 /**
- * Writes <RESULTS_DIR>/<name>-<date>-<hhmm>.json (UTC; a second run the same day keeps the first's
- * figures); `title` and `rows` are what latest.md shows.
+ * Writes <dir>/<name>-<date>-<hhmm>.json (UTC; a second run the same day keeps the first's
+ * figures); `title` and `rows` are what latest.md shows. Its `at` is the instant of the file's name.
  */
-export function writeResult(name: string, title: string, rows: Row[], extra: Record<string, unknown> = {}): string {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const stamp = new Date().toISOString();
-  const file = join(RESULTS_DIR, `${name}-${stamp.slice(0, 10)}-${stamp.slice(11, 13)}${stamp.slice(14, 16)}.json`);
+export function writeResult(name: string, title: string, rows: Row[], extra: Record<string, unknown> = {}, dir = RESULTS_DIR, now = new Date()): string {
+  mkdirSync(dir, { recursive: true });
+  const stamp = now.toISOString();
+  const file = join(dir, `${name}-${stamp.slice(0, 10)}-${stamp.slice(11, 13)}${stamp.slice(14, 16)}.json`);
   writeFileSync(file, JSON.stringify({ title, machine: machine(), at: stamp, ...extra, rows }, null, 2));
   console.log(`written to ${file}`);
   return file;
+}
+
+/** A result file's content, as writeResult() wrote it (or an older bench, without `title` or `at`). */
+export interface Result { title?: string; machine?: Record<string, unknown>; at?: string; rows: Row[]; [k: string]: unknown }
+
+/**
+ * The newest result of `name` in `dir` written at or after `since` (ms), judged by the time the
+ * bench wrote into it (`at`, else the date in its file name): a fresh clone gives every file the
+ * same mtime, which once let an older day's result stand in latest.md for the newest one. Files
+ * named before the time of day was added (<name>-<date>.json) still count.
+ */
+export function newestResult(dir: string, name: string, since: number): Result | undefined {
+  if (!existsSync(dir)) return undefined;
+  const pattern = new RegExp(`^${name}-(\\d{4}-\\d{2}-\\d{2})(?:-\\d{4})?\\.json$`);
+  let newest: { at: number; result: Result } | undefined;
+  for (const f of readdirSync(dir)) {
+    const m = pattern.exec(f);
+    if (!m) continue;
+    const result = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Result;
+    const at = typeof result.at === 'string' ? Date.parse(result.at) : Date.parse(m[1]!);
+    if (at >= since && (!newest || at > newest.at)) newest = { at, result };
+  }
+  return newest?.result;
 }
 
 /** Rounds to n decimals (for ratios). */
