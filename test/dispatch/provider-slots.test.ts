@@ -90,6 +90,75 @@ describe('ProviderSlots', () => {
     expect(log.at(-1)).toBe('call c'); // without inBurst: never in the turn that asked
   });
 
+  it('a slot handed over leaves at once while answers come one a turn, and joins the end-of-turn burst while they come in bunches', async () => {
+    const slots = new ProviderSlots(3, { burstAt: 2 });
+    const log: string[] = [];
+    const running = new Map<string, () => void>();
+    const call = (name: string) => slots.run(() => new Promise<void>((resolve) => { log.push(`call ${name}`); running.set(name, resolve); }), 'send');
+    let n = 0;
+    /** Ends `answers` running calls in one turn, with as many sends waiting: did the handed-over ones leave before the turn ended? */
+    const turn = async (answers: number): Promise<boolean> => {
+      const ending = [...running.keys()].slice(0, answers);
+      const waiting = Array.from({ length: answers }, () => call(`w${++n}`));
+      await new Promise((r) => setImmediate(r));
+      const before = log.length;
+      setImmediate(() => log.push('end of turn'));
+      for (const name of ending) { running.get(name)!(); running.delete(name); }
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r));
+      void waiting;
+      const after = log.slice(before);
+      expect(after.filter((x) => x.startsWith('call'))).toHaveLength(answers);
+      return after[0] !== 'end of turn';
+    };
+    for (const name of ['a', 'b', 'c']) void call(name);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(slots.counts).toEqual({ active: 3, waiting: 0 });
+    // It starts out bursting; one answer a turn brings the average below burstAt.
+    expect(slots.bursting).toBe(true);
+    expect(await turn(1)).toBe(false);
+    expect(slots.bursting).toBe(false);
+    expect(await turn(1)).toBe(true); // left in the turn its slot came free
+    // Three answers a turn: within a few turns handed-over slots wait for the end of the turn again.
+    const atOnce: boolean[] = [];
+    for (let i = 0; i < 6; i++) atOnce.push(await turn(3));
+    expect(atOnce.slice(0, 2)).toEqual([true, true]);
+    expect(atOnce.at(-1)).toBe(false);
+    expect(slots.bursting).toBe(true);
+    for (const resolve of running.values()) resolve();
+  });
+
+  it('a slot handed over from a failed call waits for the end of the turn even when not bursting: the failure may halt the channel first', async () => {
+    const slots = new ProviderSlots(1, { burstAt: 2 });
+    const log: string[] = [];
+    const ends: Array<(ok: boolean) => void> = [];
+    const call = (name: string) => slots.run(() => new Promise<void>((resolve, reject) => {
+      log.push(`call ${name}`);
+      ends.push((ok) => (ok ? resolve() : reject(new Error(`${name} failed`))));
+    }), 'send');
+    const settle = async () => { for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r)); };
+    /** Ends the running call, one send waiting: did the waiting one leave before the turn ended? */
+    const handover = async (name: string, ok: boolean): Promise<boolean> => {
+      const waiting = call(name).catch(() => undefined);
+      await settle();
+      const before = log.length;
+      setImmediate(() => log.push('end of turn'));
+      ends.shift()!(ok);
+      await settle();
+      void waiting;
+      return log[before] === `call ${name}`;
+    };
+    void call('a').catch(() => undefined);
+    await settle();
+    expect(await handover('b', true)).toBe(false); // bursting at first
+    expect(slots.bursting).toBe(false);
+    expect(await handover('c', true)).toBe(true); // one a turn: at once
+    expect(await handover('d', false)).toBe(false); // c failed: d waits for the turn's end
+    expect(await handover('e', true)).toBe(true);
+    ends.shift()!(true);
+  });
+
   it('frees the slot of a call that throws', async () => {
     const slots = new ProviderSlots(1);
     await expect(slots.run(async () => { throw new Error('boom'); })).rejects.toThrow('boom');
