@@ -64,7 +64,7 @@ export class Dispatcher {
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
-    // Handovers per turn can be no more than the sends prepared ahead: a small sendAhead bursts always, as before.
+    // Prepared sends handed a slot in one turn are at most sendAhead: a small sendAhead keeps bursting, as before.
     this.providerSlots = new ProviderSlots(deps.cfg.concurrency, { burstAt: Math.max(1, Math.min(4, deps.cfg.sendAhead)) });
     this.attempts = new AttemptLog(deps.store);
     // PostgreSQL: the provider calls logged meanwhile ride along with each group commit.

@@ -2,12 +2,7 @@
 // send before any waiting check or status poll (a prepared send is already `sending`).
 import { describe, expect, it } from 'vitest';
 import { ProviderSlots } from '../../src/dispatch/provider-slots.js';
-
-function gate(): { promise: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const promise = new Promise<void>((r) => (open = r));
-  return { promise, open };
-}
+import { gate } from '../helpers/gate.js';
 
 describe('ProviderSlots', () => {
   it('runs at most size calls at once and hands a freed slot to a waiting send first', async () => {
@@ -18,7 +13,7 @@ describe('ProviderSlots', () => {
       started.push(name);
       const g = gate();
       gates.set(name, g);
-      await g.promise;
+      await g.opened;
       return name;
     }, kind);
 
@@ -99,14 +94,13 @@ describe('ProviderSlots', () => {
     /** Ends `answers` running calls in one turn, with as many sends waiting: did the handed-over ones leave before the turn ended? */
     const turn = async (answers: number): Promise<boolean> => {
       const ending = [...running.keys()].slice(0, answers);
-      const waiting = Array.from({ length: answers }, () => call(`w${++n}`));
+      for (let i = 0; i < answers; i++) void call(`w${++n}`);
       await new Promise((r) => setImmediate(r));
       const before = log.length;
       setImmediate(() => log.push('end of turn'));
       for (const name of ending) { running.get(name)!(); running.delete(name); }
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
-      void waiting;
       const after = log.slice(before);
       expect(after.filter((x) => x.startsWith('call'))).toHaveLength(answers);
       return after[0] !== 'end of turn';
@@ -140,13 +134,12 @@ describe('ProviderSlots', () => {
     const settle = async () => { for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r)); };
     /** Ends the running call, one send waiting: did the waiting one leave before the turn ended? */
     const handover = async (name: string, ok: boolean): Promise<boolean> => {
-      const waiting = call(name).catch(() => undefined);
+      void call(name).catch(() => undefined);
       await settle();
       const before = log.length;
       setImmediate(() => log.push('end of turn'));
       ends.shift()!(ok);
       await settle();
-      void waiting;
       return log[before] === `call ${name}`;
     };
     void call('a').catch(() => undefined);

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startHttpServer, type HttpServer } from '../../src/server/http-server.js';
+import { gate } from '../helpers/gate.js';
 
 let server: HttpServer | null = null;
 afterEach(async () => { await server?.close(); server = null; });
@@ -202,11 +203,6 @@ function rawRequest(origin: string, request: string): Promise<string> {
 
 describe('close() at a stop', () => {
   const log = pino({ level: 'silent' });
-  function gate() {
-    let open!: () => void;
-    const opened = new Promise<void>((r) => { open = r; });
-    return { open, opened };
-  }
   const state = (p: Promise<unknown>) => Promise.race([p.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 150))]);
 
   it('lets a request being handled finish and get its answer before the server is gone', async () => {

@@ -5,12 +5,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { listen } from '../../src/server/listen.js';
-
-function gate(): { opened: Promise<void>; open: () => void } {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { opened, open };
-}
+import { gate } from '../helpers/gate.js';
 
 describe('listen', () => {
   it('answers a request that arrives on a busy kept-alive connection during the drain with "Connection: close", then ends it cleanly', async () => {
