@@ -89,6 +89,12 @@ export interface Channel<M extends ChannelMessage = ChannelMessage> {
    * would otherwise wait its turn behind real requests and fill the attempts log with lookups.
    */
   readonly localCheck?: boolean;
+  /**
+   * Every request send() makes goes through providerHttp() (http-client.ts), whose requests run
+   * the beforeRequestBytes hooks as they get their socket. The send journal then writes a send's
+   * line there, just before its bytes, instead of before send() is called.
+   */
+  readonly requestsHooked?: boolean;
   /** The request send() would make, for dry-run. */
   describeSend(ctx: DeliveryContext, message: M): DescribedRequest;
   /**

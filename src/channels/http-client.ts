@@ -9,6 +9,35 @@ export interface ProviderHttp {
   close(): void;
 }
 
+/** Run as each provider request gets its socket, just before Node writes its bytes (see beforeRequestBytes). */
+const beforeBytes = new Set<() => void>();
+
+/**
+ * Runs `hook` synchronously as every provider request made through providerHttp() gets its
+ * socket: Node emits the request's `socket` event and then, in the same call, writes its buffered
+ * bytes (`_http_client`: onSocketNT → tickOnSocket → emit('socket') → req._flush()). On a new
+ * connection the bytes wait for the connection after that. The send journal writes its lines
+ * here, as late as they can be and still come first. Returns the removal.
+ */
+export function beforeRequestBytes(hook: () => void): () => void {
+  beforeBytes.add(hook);
+  return () => beforeBytes.delete(hook);
+}
+
+function runBeforeBytes(): void {
+  for (const hook of beforeBytes) hook();
+}
+
+/** Every request the agent takes runs the hooks as it gets its socket. */
+function hooked<A extends http.Agent>(agent: A): A {
+  const addRequest = (agent as unknown as { addRequest: (req: http.ClientRequest, opts: unknown) => void }).addRequest;
+  (agent as unknown as { addRequest: (req: http.ClientRequest, opts: unknown) => void }).addRequest = function (this: A, req, opts) {
+    req.once('socket', runBeforeBytes);
+    return addRequest.call(this, req, opts);
+  };
+  return agent;
+}
+
 export function providerHttp(timeoutMs: number): ProviderHttp {
   // Keep-alive matters for throughput (no TLS handshake per message). Idle sockets are dropped
   // after 60 s (or sooner if the server's Keep-Alive header says so; Node only honours that
@@ -21,8 +50,8 @@ export function providerHttp(timeoutMs: number): ProviderHttp {
   // socket is no longer probed before the 60 s timeout closes it; a NAT keeps an established
   // connection's state far longer than that (RFC 5382: at least 2 h 4 min).
   const agentOptions = { keepAlive: true, keepAliveMsecs: 60_000, timeout: 60_000 };
-  const httpAgent = new http.Agent(agentOptions);
-  const httpsAgent = new https.Agent(agentOptions);
+  const httpAgent = hooked(new http.Agent(agentOptions));
+  const httpsAgent = hooked(new https.Agent(agentOptions));
   const client = axios.create({
     timeout: timeoutMs,
     httpAgent,

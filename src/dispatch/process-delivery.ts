@@ -180,11 +180,15 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
         throw notSent;
       }
       if (state === 'sending' && deps.journal) {
-        try {
-          await deps.journal.posted(d.id, d.attempts + 1); // with the other lines of this burst
-        } catch (e) {
-          p?.release();
-          throw e;
+        // Hooked requests: the line is written just before the request's bytes (send-journal.ts).
+        if (channel.requestsHooked) deps.journal.postedAtSocket(d.id, d.attempts + 1);
+        else {
+          try {
+            await deps.journal.posted(d.id, d.attempts + 1); // with the other lines of this burst
+          } catch (e) {
+            p?.release();
+            throw e;
+          }
         }
       }
       requested = true;

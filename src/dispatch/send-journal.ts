@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isClaimTag } from '../util/process-identity.js';
 import { aliveSocketTag } from '../util/alive-socket.js';
+import { beforeRequestBytes } from '../channels/http-client.js';
 
 export const JOURNAL_ROTATE_BYTES = 1 << 20;
 /** Journals untouched this long belong to no process a release could still concern (FORGET_AFTER_MS is an hour). */
@@ -52,6 +53,33 @@ export class SendJournal {
     private readonly onFailure: (e: Error) => void,
   ) {
     this.fd = openSync(journalFile(dir, tag), 'w', 0o600);
+    this.unhook = beforeRequestBytes(() => this.writeAtSocket());
+  }
+
+  private readonly unhook: () => void;
+  /** Lines of sends whose channel's requests run the beforeRequestBytes hooks: written there. */
+  private readonly atSocket = new Map<number, number>();
+
+  /**
+   * Before a send whose channel's requests are hooked (Channel.requestsHooked): its line is
+   * written as the first request after this gets its socket, just before Node writes that
+   * request's bytes, not before the send starts. Between the two, the event loop went on with other
+   * work for milliseconds (docs/performance.md), and a kill there held a send *uncertain* that
+   * never left. A send that makes no request never writes its line; if the line cannot be written,
+   * the file goes (every `sending` then stays uncertain, as without a journal).
+   */
+  postedAtSocket(deliveryId: number, attempt: number): void {
+    if (this.failed || this.open.get(deliveryId) === attempt) return;
+    this.open.set(deliveryId, attempt);
+    this.atSocket.set(deliveryId, attempt);
+  }
+
+  private writeAtSocket(): void {
+    if (this.atSocket.size === 0) return;
+    let text = '';
+    for (const [id, attempt] of this.atSocket) text += `${id}.${attempt}\n`;
+    this.atSocket.clear();
+    if (!this.failed) this.guard(() => this.append(text));
   }
 
   /**
@@ -104,6 +132,7 @@ export class SendJournal {
   /** The delivery's outcome is committed: it is no longer `sending`, and a rotation may drop it. */
   settled(deliveryId: number): void {
     this.open.delete(deliveryId);
+    this.atSocket.delete(deliveryId); // settled before any request of it got a socket: it never left
     if (!this.failed && this.bytes >= JOURNAL_ROTATE_BYTES) this.guard(() => this.rotate());
   }
 
@@ -132,14 +161,18 @@ export class SendJournal {
 
   /** A clean stop with nothing in flight: the file says nothing a release would need. */
   remove(): void {
+    this.unhook();
     this.burst = null;
+    this.atSocket.clear();
     if (!this.failed) closeSync(this.fd);
     removeSendJournal(this.dir, this.tag);
   }
 
   /** Stops writing, keeping the file for the process that releases this one's claims. */
   close(): void {
+    this.unhook();
     if (this.burst) this.write(this.burst); // whatever is recorded is in the file, as it would be at a kill
+    this.writeAtSocket();
     if (!this.failed) closeSync(this.fd);
   }
 
@@ -166,6 +199,7 @@ export class SendJournal {
     }
     renameSync(next, file);
     this.burst = null; // its lines are open requests: in the new file already
+    this.atSocket.clear();
     closeSync(this.fd);
     this.fd = fd;
     this.bytes = bytes;

@@ -73,6 +73,8 @@ type IoStatus = 'ACCEPTED' | 'THROTTLED' | 'PROCESSED' | 'REJECTED' | 'FAILED';
 
 export class AppioChannel implements Channel {
   readonly name = 'appio';
+  /** Its requests go through providerHttp(): the send journal writes at their socket. */
+  readonly requestsHooked = true;
   private readonly baseUrl: string;
   private readonly services = new Map<string, Service>();
   private readonly defaultService: string | undefined;

@@ -86,6 +86,8 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
   readonly name = 'whatsapp';
   /** Eligibility is the consent ledger (a store lookup): no request to Meta. */
   readonly localCheck = true;
+  /** Its requests go through providerHttp(): the send journal writes at their socket. */
+  readonly requestsHooked = true;
   private readonly url: string;
   private readonly token: string;
   private readonly tokenEnv: string;
