@@ -37,6 +37,8 @@ export interface Transport {
   name: string;
   post(i: number | string): Promise<string>;
   close(): Promise<void>;
+  /** Its requests go through providerHttp(), as IO's and WhatsApp's (Channel.requestsHooked). */
+  hooked?: boolean;
 }
 
 export async function httpTransport(): Promise<Transport> {
@@ -45,6 +47,7 @@ export async function httpTransport(): Promise<Transport> {
   const url = `${endpoint.origin}/api/v1/messages`;
   return {
     name: 'http 0 ms',
+    hooked: true,
     async post(i) {
       const r = await http.post(url, { fiscal_code: FISCAL_CODE, content: { subject: `Promemoria ${i}`, markdown: 'x'.repeat(100) } });
       return (r.data as { id: string }).id;
@@ -117,7 +120,7 @@ export async function ponte(t: Transport, n: number, sendAhead: number, onUncert
     const store = storeFromKnex(db.knex);
     await migrateLatest(store);
     await seedDeliveries(store, n, FISCAL_CODE);
-    const channel = benchChannel((ctx) => t.post(ctx.event.key));
+    const channel = { ...benchChannel((ctx) => t.post(ctx.event.key)), ...(t.hooked ? { requestsHooked: true } : {}) };
     const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, journalRoot);
     const cpu = cpuMeter();
     const t0 = performance.now();
