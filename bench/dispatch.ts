@@ -53,8 +53,7 @@ function httpChannel(url: string): Channel<RenderedMessage> & { close(): void } 
     ...benchChannel(async (ctx, m) => {
       const r = await http.post(`${url}/api/v1/messages`, { fiscal_code: ctx.event.recipient.fiscalCode, content: { subject: m.subject, markdown: m.markdown } });
       return (r.data as { id: string }).id;
-    }, url),
-    requestsHooked: true, // through providerHttp(), as IO's and WhatsApp's: the journal writes at the socket
+    }, url, true), // through providerHttp(), as IO's and WhatsApp's: the journal writes at the socket
     close,
   };
 }

@@ -38,7 +38,7 @@ export interface Transport {
   post(i: number | string): Promise<string>;
   close(): Promise<void>;
   /** Its requests go through providerHttp(), as IO's and WhatsApp's (Channel.requestsHooked). */
-  hooked?: boolean;
+  requestsHooked?: boolean;
 }
 
 export async function httpTransport(): Promise<Transport> {
@@ -47,7 +47,7 @@ export async function httpTransport(): Promise<Transport> {
   const url = `${endpoint.origin}/api/v1/messages`;
   return {
     name: 'http 0 ms',
-    hooked: true,
+    requestsHooked: true,
     async post(i) {
       const r = await http.post(url, { fiscal_code: FISCAL_CODE, content: { subject: `Promemoria ${i}`, markdown: 'x'.repeat(100) } });
       return (r.data as { id: string }).id;
@@ -77,9 +77,10 @@ export async function bare(t: Transport, n: number): Promise<Run> {
  * (`localCheck`, as WhatsApp's consent lookup: no provider slot) nor status, so that what is
  * measured is the engine and `post`, the send.
  */
-export function benchChannel(post: (ctx: DeliveryContext, m: RenderedMessage) => Promise<string>, url = 'bench'): Channel<RenderedMessage> {
+export function benchChannel(post: (ctx: DeliveryContext, m: RenderedMessage) => Promise<string>, url = 'bench', requestsHooked = false): Channel<RenderedMessage> {
   return {
     name: 'appio',
+    requestsHooked,
     render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
     checkRecipient: async () => ({ ok: true }),
     localCheck: true,
@@ -120,7 +121,7 @@ export async function ponte(t: Transport, n: number, sendAhead: number, onUncert
     const store = storeFromKnex(db.knex);
     await migrateLatest(store);
     await seedDeliveries(store, n, FISCAL_CODE);
-    const channel = { ...benchChannel((ctx) => t.post(ctx.event.key)), ...(t.hooked ? { requestsHooked: true } : {}) };
+    const channel = benchChannel((ctx) => t.post(ctx.event.key), 'bench', t.requestsHooked);
     const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, journalRoot);
     const cpu = cpuMeter();
     const t0 = performance.now();

@@ -28,12 +28,16 @@ function runBeforeBytes(): void {
   for (const hook of beforeBytes) hook();
 }
 
+/** Agent.addRequest: Node calls it for every request the agent takes (not in @types/node). */
+type AddRequest = (this: http.Agent, req: http.ClientRequest, opts: unknown) => void;
+
 /** Every request the agent takes runs the hooks as it gets its socket. */
 function hooked<A extends http.Agent>(agent: A): A {
-  const addRequest = (agent as unknown as { addRequest: (req: http.ClientRequest, opts: unknown) => void }).addRequest;
-  (agent as unknown as { addRequest: (req: http.ClientRequest, opts: unknown) => void }).addRequest = function (this: A, req, opts) {
+  const a = agent as unknown as { addRequest: AddRequest };
+  const addRequest = a.addRequest;
+  a.addRequest = function (req, opts) {
     req.once('socket', runBeforeBytes);
-    return addRequest.call(this, req, opts);
+    addRequest.call(this, req, opts);
   };
   return agent;
 }

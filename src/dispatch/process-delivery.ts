@@ -180,15 +180,12 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
         throw notSent;
       }
       if (state === 'sending' && deps.journal) {
-        // Hooked requests: the line is written just before the request's bytes (send-journal.ts).
-        if (channel.requestsHooked) deps.journal.postedAtSocket(d.id, d.attempts + 1);
-        else {
-          try {
-            await deps.journal.posted(d.id, d.attempts + 1); // with the other lines of this burst
-          } catch (e) {
-            p?.release();
-            throw e;
-          }
+        try {
+          // Hooked requests: the line goes just before the request's bytes; else with the other lines of this burst.
+          await deps.journal.posted(d.id, d.attempts + 1, channel.requestsHooked === true);
+        } catch (e) {
+          p?.release();
+          throw e;
         }
       }
       requested = true;

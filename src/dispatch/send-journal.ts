@@ -57,22 +57,8 @@ export class SendJournal {
   }
 
   private readonly unhook: () => void;
-  /** Lines of sends whose channel's requests run the beforeRequestBytes hooks: written there. */
+  /** Lines of sends made with `atSocket`, written by the next request that gets its socket. */
   private readonly atSocket = new Map<number, number>();
-
-  /**
-   * Before a send whose channel's requests are hooked (Channel.requestsHooked): its line is
-   * written as the first request after this gets its socket, just before Node writes that
-   * request's bytes, not before the send starts. Between the two, the event loop went on with other
-   * work for milliseconds (docs/performance.md), and a kill there held a send *uncertain* that
-   * never left. A send that makes no request never writes its line; if the line cannot be written,
-   * the file goes (every `sending` then stays uncertain, as without a journal).
-   */
-  postedAtSocket(deliveryId: number, attempt: number): void {
-    if (this.failed || this.open.get(deliveryId) === attempt) return;
-    this.open.set(deliveryId, attempt);
-    this.atSocket.set(deliveryId, attempt);
-  }
 
   private writeAtSocket(): void {
     if (this.atSocket.size === 0) return;
@@ -98,10 +84,22 @@ export class SendJournal {
    * 60 µs delivery on this machine. A record that cannot be written removes the file (a journal
    * that lacks a request would have it sent twice); if even that fails this rejects, and the
    * request must not leave.
+   *
+   * `atSocket`, for a send whose requests all run the beforeRequestBytes hooks
+   * (Channel.requestsHooked): resolves at once, and the line is written as the first request after
+   * this gets its socket, just before Node writes that request's bytes. Written before the send
+   * started, the line waited milliseconds for the bytes while the event loop went on with other
+   * work (docs/performance.md), and a kill there held *uncertain* a send that never left. A send
+   * settled without any request never writes its line; a line that cannot be written removes the
+   * file (every `sending` then stays uncertain, as without a journal).
    */
-  posted(deliveryId: number, attempt: number): Promise<void> {
+  posted(deliveryId: number, attempt: number, atSocket = false): Promise<void> {
     if (this.failed || this.open.get(deliveryId) === attempt) return DONE; // stopped, or a quick retry of the same attempt
     this.open.set(deliveryId, attempt);
+    if (atSocket) {
+      this.atSocket.set(deliveryId, attempt);
+      return DONE;
+    }
     const line = `${deliveryId}.${attempt}\n`;
     if (this.burst) {
       this.burst.text += line;

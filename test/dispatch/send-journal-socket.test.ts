@@ -1,4 +1,4 @@
-// The send journal's lines for hooked channels (Channel.requestsHooked): written as a provider
+// The send journal's lines for hooked channels (posted(…, atSocket), Channel.requestsHooked): written as a provider
 // request gets its socket, just before Node writes its bytes. What must hold: the provider finds
 // the line in the file as the request arrives (so a request that left is always recorded), the
 // line is not written before that (a kill before the request leaves then finds it unsent), and a
@@ -39,14 +39,14 @@ describe('send journal, lines written at the request\'s socket', () => {
     const j = SendJournal.create(dir, 'sock1');
     const { http, close } = providerHttp(5_000);
     try {
-      j.postedAtSocket(5, 1);
-      j.postedAtSocket(6, 2);
+      void j.posted(5, 1, true);
+      void j.posted(6, 2, true);
       await new Promise((r) => setImmediate(r)); // turns go by: nothing written while no request is made
       expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
       await http.post(url, { a: 1 }); // a new connection
       await http.post(url, { a: 2 }); // a kept-alive one
-      j.postedAtSocket(7, 1);
-      j.postedAtSocket(7, 1); // a quick retry of the same attempt: one line
+      void j.posted(7, 1, true);
+      void j.posted(7, 1, true); // a quick retry of the same attempt: one line
       await Promise.all([http.post(url, { a: 3 }), http.post(url, { a: 4 })]);
       expect(seenAtArrival).toEqual(['5.1\n6.2\n', '5.1\n6.2\n', '5.1\n6.2\n7.1\n', '5.1\n6.2\n7.1\n']);
     } finally {
@@ -57,10 +57,10 @@ describe('send journal, lines written at the request\'s socket', () => {
 
   it('never records a send that made no request; close() writes what is recorded, as a kill would find it', async () => {
     const j = SendJournal.create(dir, 'sock1');
-    j.postedAtSocket(9, 1);
+    void j.posted(9, 1, true);
     j.settled(9); // answered without a request (a halt, a render error): no line needed
     const before = readFileSync(join(dir, 'sock1.sends'), 'utf8');
-    j.postedAtSocket(10, 1);
+    void j.posted(10, 1, true);
     j.close();
     expect(before).toBe('');
     expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('10.1\n');
