@@ -323,6 +323,8 @@ export class WhatsappChannel implements Channel<WhatsappMessage> {
     const text = [error?.message, error?.error_data?.details].filter((s) => typeof s === 'string' && s).join(': ');
     let message = `whatsapp: POST /messages → ${res.status}${text ? ` ${text}` : code !== undefined ? ` code ${code}` : ''}${explain(code, template)}`;
     if (errorClass === 'uncertain') message += ': Meta may have accepted the message';
+    // The one fix is the operator's: say which setting holds the token Meta refused.
+    if (code === 190 || (code === undefined && res.status === 401)) message += ` — Meta does not accept the access token from $${this.tokenEnv}: set it to a valid system-user token (Business Settings → System users)`;
     const detail: ChannelError['detail'] = { status: res.status, ...(code !== undefined ? { code: String(code) } : {}) };
 
     // Meta gives no Retry-After (§4): 131056 → 4^X s as Meta advises; 130429 → a second, then the window again.

@@ -6,7 +6,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelError } from '../../../src/channels/channel.js';
 import { pino } from 'pino';
 import { AppioChannel, fiscalCodeRef } from '../../../src/channels/appio/index.js';
-import { beforeRequestBytes } from '../../../src/channels/http-client.js';
 import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../../src/sandbox/io/index.js';
 import { MARKDOWN, SUBJECT, fiscalCode } from '../../sandbox/fixtures.js';
 import { ENV, SANDBOX_KEYS, delivery, makeChannel, renderFixed } from './helpers.js';
@@ -156,22 +155,6 @@ describe('render', () => {
 });
 
 describe('send: POST /messages', () => {
-  // requestsHooked lets the send journal write a send's line only at its request's socket: a send
-  // whose request bypassed providerHttp() would leave unrecorded, and be resent after a kill.
-  it('makes its request through the hooked client, as requestsHooked declares', async () => {
-    const { sb, ch } = await setup();
-    let ran = 0;
-    const unhook = beforeRequestBytes(() => { ran++; });
-    try {
-      expect(ch.requestsHooked).toBe(true);
-      await ch.send(delivery(CF), MESSAGE);
-      expect(sb.requests).toHaveLength(1);
-      expect(ran).toBe(1);
-    } finally {
-      unhook();
-    }
-  });
-
   it('sends exactly what describeSend shows, and returns the id IO created', async () => {
     const { sb, ch } = await setup();
     const ctx = delivery(CF, { service: 'tributi' });

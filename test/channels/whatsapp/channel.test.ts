@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ChannelError } from '../../../src/channels/channel.js';
-import { beforeRequestBytes } from '../../../src/channels/http-client.js';
 import { WhatsappChannel, phoneRef, type StoredStatus } from '../../../src/channels/whatsapp/index.js';
 import type { WhatsappSandbox, WhatsappSandboxOptions } from '../../../src/sandbox/whatsapp/index.js';
 import {
@@ -61,23 +60,6 @@ describe('configuration', () => {
 });
 
 describe('send: POST /{version}/{phone-number-id}/messages', () => {
-  // requestsHooked lets the send journal write a send's line only at its request's socket: a send
-  // whose request bypassed providerHttp() would leave unrecorded, and be resent after a kill.
-  it('makes its request through the hooked client, as requestsHooked declares', async () => {
-    const { sb, ch } = await setup();
-    let ran = 0;
-    const unhook = beforeRequestBytes(() => { ran++; });
-    try {
-      expect(ch.requestsHooked).toBe(true);
-      const ctx = delivery('347 123 4567');
-      await ch.send(ctx, ch.render(ctx));
-      expect(sb.requests).toHaveLength(1);
-      expect(ran).toBe(1);
-    } finally {
-      unhook();
-    }
-  });
-
   it('sends exactly what describeSend shows, with the real token, and returns the wamid the sandbox created', async () => {
     const { sb, ch } = await setup();
     const ctx = delivery('347 123 4567');
