@@ -1,6 +1,7 @@
 // The HTTP client every channel uses towards its provider.
 import http from 'node:http';
 import https from 'node:https';
+import type { Socket } from 'node:net';
 import axios, { type AxiosInstance } from 'axios';
 
 export interface ProviderHttp {
@@ -13,11 +14,15 @@ export interface ProviderHttp {
 const beforeBytes = new Set<() => void>();
 
 /**
- * Runs `hook` synchronously as every provider request made through providerHttp() gets its
- * socket: Node emits the request's `socket` event and then, in the same call, writes its buffered
- * bytes (`_http_client`: onSocketNT → tickOnSocket → emit('socket') → req._flush()). On a new
- * connection the bytes wait for the connection after that. The send journal writes its lines
- * here, as late as they can be and still come first. Returns the removal.
+ * Runs `hook` synchronously just before every provider request made through providerHttp() can
+ * write its bytes. On a connected socket that is as the request gets it: Node emits the request's
+ * `socket` event and then, in the same call, writes its buffered bytes (`_http_client`:
+ * onSocketNT → tickOnSocket → emit('socket') → req._flush()). On a socket still connecting (its
+ * name looked up, its TCP connection made) Node's write waits for the socket's `connect` event,
+ * registered by that flush, after the listener that runs the hooks; so they run as it connects.
+ * A connection that fails runs nothing: no byte left. (With TLS the bytes then still wait for the
+ * handshake.) The send journal writes its lines here, as late as they can be and still come
+ * first. Returns the removal.
  */
 export function beforeRequestBytes(hook: () => void): () => void {
   beforeBytes.add(hook);
@@ -28,15 +33,20 @@ function runBeforeBytes(): void {
   for (const hook of beforeBytes) hook();
 }
 
+function onSocket(socket: Socket): void {
+  if (socket.connecting) socket.once('connect', runBeforeBytes);
+  else runBeforeBytes();
+}
+
 /** Agent.addRequest: Node calls it for every request the agent takes (not in @types/node). */
 type AddRequest = (this: http.Agent, req: http.ClientRequest, opts: unknown) => void;
 
-/** Every request the agent takes runs the hooks as it gets its socket. */
+/** Every request the agent takes runs the hooks as it can write its bytes. */
 function hooked<A extends http.Agent>(agent: A): A {
   const a = agent as unknown as { addRequest: AddRequest };
   const addRequest = a.addRequest;
   a.addRequest = function (req, opts) {
-    req.once('socket', runBeforeBytes);
+    req.once('socket', onSocket);
     addRequest.call(this, req, opts);
   };
   return agent;

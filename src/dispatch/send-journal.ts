@@ -57,7 +57,7 @@ export class SendJournal {
   }
 
   private readonly unhook: () => void;
-  /** Lines of sends made with `atSocket`, written by the next request that gets its socket. */
+  /** Lines of sends made with `atSocket`, written by the next request that can write its bytes. */
   private readonly atSocket = new Map<number, number>();
 
   private writeAtSocket(): void {
@@ -87,7 +87,8 @@ export class SendJournal {
    *
    * `atSocket`, for a send whose requests all run the beforeRequestBytes hooks
    * (Channel.requestsHooked): resolves at once, and the line is written as the first request after
-   * this gets its socket, just before Node writes that request's bytes. Written before the send
+   * this can write its bytes (it gets a connected socket, or its new one connects), just before
+   * Node writes them. Written before the send
    * started, the line waited milliseconds for the bytes while the event loop went on with other
    * work (docs/performance.md), and a kill there held *uncertain* a send that never left. A send
    * settled without any request never writes its line; a line that cannot be written removes the

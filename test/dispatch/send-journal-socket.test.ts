@@ -1,10 +1,11 @@
 // The send journal's lines for hooked channels (posted(…, atSocket), Channel.requestsHooked): written as a provider
-// request gets its socket, just before Node writes its bytes. What must hold: the provider finds
+// request can write its bytes (it gets a connected socket, or its new one connects), just before Node writes them. What must hold: the provider finds
 // the line in the file as the request arrives (so a request that left is always recorded), the
 // line is not written before that (a kill before the request leaves then finds it unsent), and a
 // send that makes no request never records one.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -52,6 +53,77 @@ describe('send journal, lines written at the request\'s socket', () => {
     } finally {
       close();
       j.remove();
+    }
+  });
+
+  it('on a connection still being made, waits for it: nothing written while its name is looked up', async () => {
+    const j = SendJournal.create(dir, 'sock1');
+    const { http, close } = providerHttp(5_000);
+    const port = new URL(url).port;
+    let resolve: (() => void) | undefined;
+    // A slow name lookup holds the new socket in `connecting`, as a provider's DNS and TCP set-up do.
+    const lookup = (_host: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
+      resolve = () => cb(null, '127.0.0.1', 4);
+    };
+    try {
+      void j.posted(11, 1, true);
+      const sent = http.post(`http://provider.invalid:${port}/`, { a: 1 }, { lookup } as object);
+      while (!resolve) await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setImmediate(r)); // the request has its socket, still connecting
+      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+      resolve();
+      await sent;
+      expect(seenAtArrival).toEqual(['11.1\n']);
+    } finally {
+      close();
+      j.remove();
+    }
+  });
+
+  it('a connection that fails writes nothing: no byte left', async () => {
+    const j = SendJournal.create(dir, 'sock1');
+    const { http, close } = providerHttp(5_000);
+    const refused = await new Promise<number>((ok) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as { port: number };
+        probe.close(() => ok(port));
+      });
+    });
+    try {
+      void j.posted(12, 1, true);
+      await expect(http.post(`http://127.0.0.1:${refused}/`, { a: 1 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+      j.settled(12);
+      await http.post(url, { a: 2 }); // the next request writes only what still waits
+      expect(seenAtArrival).toEqual(['']);
+    } finally {
+      close();
+      j.remove();
+    }
+  });
+
+  it('over TLS, as IO and WhatsApp are reached: in the file when the request arrives, on a new connection and a kept-alive one', async () => {
+    const tls = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
+    const secure = createHttpsServer({ key: tls('test-only-key.pem'), cert: tls('test-only-cert.pem') }, (req, res) => {
+      seenAtArrival.push(readFileSync(join(dir, 'sock1.sends'), 'utf8'));
+      req.resume();
+      req.on('end', () => res.end('{}'));
+    });
+    await new Promise<void>((ok) => secure.listen(0, '127.0.0.1', ok));
+    const j = SendJournal.create(dir, 'sock1');
+    const { http, close } = providerHttp(5_000);
+    (http.defaults.httpsAgent as HttpsAgent).options.ca = tls('test-only-cert.pem'); // trust the test's own certificate
+    const at = `https://127.0.0.1:${(secure.address() as { port: number }).port}/`;
+    try {
+      void j.posted(21, 1, true);
+      await http.post(at, { a: 1 }); // a new connection: TCP, then the handshake
+      void j.posted(22, 1, true);
+      await http.post(at, { a: 2 }); // kept alive
+      expect(seenAtArrival).toEqual(['21.1\n', '21.1\n22.1\n']);
+    } finally {
+      close();
+      j.remove();
+      await new Promise<void>((ok) => secure.close(() => ok()));
     }
   });
 
