@@ -2,6 +2,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import axios, { type AxiosInstance } from 'axios';
 
 export interface ProviderHttp {
@@ -20,8 +21,8 @@ const beforeBytes = new Set<() => void>();
  * onSocketNT → tickOnSocket → emit('socket') → req._flush()). On a socket still connecting (its
  * name looked up, its TCP connection made) Node's write waits for the socket's `connect` event,
  * registered by that flush, after the listener that runs the hooks; so they run as it connects.
- * A connection that fails runs nothing: no byte left. (With TLS the bytes then still wait for the
- * handshake.) The send journal writes its lines here, as late as they can be and still come
+ * On a new TLS socket they run as its handshake ends (`secureConnect`), before the request's bytes
+ * are encrypted and sent. A connection that fails runs nothing: no byte left. The send journal writes its lines here, as late as they can be and still come
  * first. Returns the removal.
  */
 export function beforeRequestBytes(hook: () => void): () => void {
@@ -34,7 +35,10 @@ function runBeforeBytes(): void {
 }
 
 function onSocket(socket: Socket): void {
-  if (socket.connecting) socket.once('connect', runBeforeBytes);
+  // A new TLS socket: its bytes wait for the handshake too. Node hands them to OpenSSL only after
+  // the handshake's JS callbacks, `secureConnect` among them, have run (checked against a server
+  // in another process; see send-journal-socket.test.ts).
+  if (socket.connecting) socket.once((socket as TLSSocket).encrypted ? 'secureConnect' : 'connect', runBeforeBytes);
   else runBeforeBytes();
 }
 

@@ -87,8 +87,8 @@ export class SendJournal {
    *
    * `atSocket`, for a send whose requests all run the beforeRequestBytes hooks
    * (Channel.requestsHooked): resolves at once, and the line is written as the first request after
-   * this can write its bytes (it gets a connected socket, or its new one connects), just before
-   * Node writes them. Written before the send
+   * this can write its bytes (it gets a connected socket, or its new one connects and, for TLS,
+   * ends its handshake), just before Node writes them. Written before the send
    * started, the line waited milliseconds for the bytes while the event loop went on with other
    * work (docs/performance.md), and a kill there held *uncertain* a send that never left. A send
    * settled without any request never writes its line; a line that cannot be written removes the

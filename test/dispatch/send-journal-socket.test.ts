@@ -1,15 +1,18 @@
 // The send journal's lines for hooked channels (posted(…, atSocket), Channel.requestsHooked): written as a provider
-// request can write its bytes (it gets a connected socket, or its new one connects), just before Node writes them. What must hold: the provider finds
+// request can write its bytes (it gets a connected socket, or its new one connects and ends any TLS handshake), just before Node writes them. What must hold: the provider finds
 // the line in the file as the request arrives (so a request that left is always recorded), the
 // line is not written before that (a kill before the request leaves then finds it unsent), and a
 // send that makes no request never records one.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createServer as createHttpsServer, type Agent as HttpsAgent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { providerHttp } from '../../src/channels/http-client.js';
+import { beforeRequestBytes, providerHttp } from '../../src/channels/http-client.js';
 import { SendJournal } from '../../src/dispatch/send-journal.js';
 
 let dir: string;
@@ -124,6 +127,60 @@ describe('send journal, lines written at the request\'s socket', () => {
       close();
       j.remove();
       await new Promise<void>((ok) => secure.close(() => ok()));
+    }
+  });
+
+  it('over TLS, not before the handshake ends: nothing written while a provider holds it', async () => {
+    // TCP is accepted, the handshake never answered: the request's bytes can never leave.
+    const held: Socket[] = [];
+    const silent = createNetServer((c) => void held.push(c));
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    const j = SendJournal.create(dir, 'sock1');
+    const { http, close } = providerHttp(300);
+    try {
+      void j.posted(31, 1, true);
+      await expect(http.post(`https://127.0.0.1:${(silent.address() as { port: number }).port}/`, { a: 1 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+    } finally {
+      close();
+      j.remove();
+      for (const c of held) c.destroy();
+      await new Promise<void>((ok) => silent.close(() => ok()));
+    }
+  });
+
+  it('over TLS, the hooks end before any byte reaches a provider in another process', async () => {
+    // The hooks run on `secureConnect`; this holds that Node sends the request only after them.
+    // A hook that keeps the thread 200 ms: a byte sent before it returned would arrive meanwhile.
+    const dirOfCerts = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+    const server = spawn(process.execPath, ['-e', `
+      const tls = require('node:tls'), fs = require('node:fs'), d = process.argv[1];
+      const s = tls.createServer({ key: fs.readFileSync(d + 'test-only-key.pem'), cert: fs.readFileSync(d + 'test-only-cert.pem') }, (c) => {
+        c.once('data', () => { console.log('data ' + Date.now()); c.end('HTTP/1.1 200 OK\\r\\ncontent-length: 2\\r\\nconnection: close\\r\\n\\r\\n{}'); });
+      });
+      s.listen(0, '127.0.0.1', () => console.log('port ' + s.address().port));`, dirOfCerts]);
+    const lines: string[] = [];
+    server.stdout.on('data', (b: Buffer) => lines.push(...b.toString().trim().split('\n')));
+    const { http, close } = providerHttp(5_000);
+    (http.defaults.httpsAgent as HttpsAgent).options.ca = readFileSync(join(dirOfCerts, 'test-only-cert.pem'));
+    let hookEnded = 0;
+    const unhook = beforeRequestBytes(() => {
+      const t = Date.now();
+      while (Date.now() - t < 200); // holds the thread, as a slow disk write would
+      hookEnded = Date.now();
+    });
+    try {
+      while (!lines.some((l) => l.startsWith('port '))) await new Promise((r) => setTimeout(r, 10));
+      const port = lines.find((l) => l.startsWith('port '))!.slice(5);
+      await http.post(`https://127.0.0.1:${port}/`, { a: 1 });
+      while (!lines.some((l) => l.startsWith('data '))) await new Promise((r) => setTimeout(r, 10));
+      const arrived = Number(lines.find((l) => l.startsWith('data '))!.slice(5));
+      expect(hookEnded).toBeGreaterThan(0);
+      expect(arrived).toBeGreaterThanOrEqual(hookEnded);
+    } finally {
+      unhook();
+      close();
+      server.kill();
     }
   });
 
