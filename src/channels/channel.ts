@@ -91,8 +91,8 @@ export interface Channel<M extends ChannelMessage = ChannelMessage> {
   readonly localCheck?: boolean;
   /**
    * Every request send() makes goes through providerHttp() (http-client.ts), whose requests run
-   * the beforeRequestBytes hooks as they get their socket. The send journal then writes a send's
-   * line there, just before its bytes, instead of before send() is called.
+   * the beforeRequestBytes hooks just before their bytes can leave. The send journal then writes a
+   * send's line there instead of before send() is called (test/channels/contract.ts holds it).
    */
   readonly requestsHooked?: boolean;
   /** The request send() would make, for dry-run. */

@@ -11,7 +11,7 @@ export interface ProviderHttp {
   close(): void;
 }
 
-/** Run as each provider request gets its socket, just before Node writes its bytes (see beforeRequestBytes). */
+/** Run just before each provider request's bytes can leave (see beforeRequestBytes). */
 const beforeBytes = new Set<() => void>();
 
 /**
@@ -22,8 +22,10 @@ const beforeBytes = new Set<() => void>();
  * name looked up, its TCP connection made) Node's write waits for the socket's `connect` event,
  * registered by that flush, after the listener that runs the hooks; so they run as it connects.
  * On a new TLS socket they run as its handshake ends (`secureConnect`), before the request's bytes
- * are encrypted and sent. A connection that fails runs nothing: no byte left. The send journal writes its lines here, as late as they can be and still come
- * first. Returns the removal.
+ * are encrypted and sent (Node hands them to OpenSSL only after that event's listeners; a test
+ * holds it against a server in another process). A connection that fails runs nothing: no byte
+ * left. The send journal writes its lines here, as late as they can be and still come first.
+ * Returns the removal.
  */
 export function beforeRequestBytes(hook: () => void): () => void {
   beforeBytes.add(hook);
@@ -35,9 +37,6 @@ function runBeforeBytes(): void {
 }
 
 function onSocket(socket: Socket): void {
-  // A new TLS socket: its bytes wait for the handshake too. Node hands them to OpenSSL only after
-  // the handshake's JS callbacks, `secureConnect` among them, have run (checked against a server
-  // in another process; see send-journal-socket.test.ts).
   if (socket.connecting) socket.once((socket as TLSSocket).encrypted ? 'secureConnect' : 'connect', runBeforeBytes);
   else runBeforeBytes();
 }

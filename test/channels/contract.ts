@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ChannelError, type Channel, type DeliveryContext } from '../../src/channels/channel.js';
 import { beforeRequestBytes } from '../../src/channels/http-client.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 /** How the next send request fails at the provider. */
 export type SendFault =
@@ -56,20 +57,10 @@ export interface ChannelUnderTest {
 }
 
 /** A ChannelError's class and message (fails the test if the promise resolves or throws something else). */
-async function failure(p: Promise<unknown>): Promise<ChannelError> {
+export async function failure(p: Promise<unknown>): Promise<ChannelError> {
   const err = await p.then(() => undefined, (e: unknown) => e);
   expect(err).toBeInstanceOf(ChannelError);
   return err as ChannelError;
-}
-
-/** A url on this machine where nobody listens. */
-async function refusedUrl(): Promise<string> {
-  const { createServer } = await import('node:net');
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as { port: number };
-  await new Promise((r) => probe.close(r));
-  return `http://127.0.0.1:${port}`;
 }
 
 export function channelContract(under: ChannelUnderTest): void {
@@ -154,7 +145,7 @@ export function channelContract(under: ChannelUnderTest): void {
     });
 
     it('nobody listening → transient: nothing can have been sent', async () => {
-      const { channel, reachable } = await start({ baseUrl: await refusedUrl() });
+      const { channel, reachable } = await start({ baseUrl: `http://127.0.0.1:${await closedPort()}` });
       const err = await failure(channel.send(reachable, channel.render(reachable)));
       expect(err).toMatchObject({ errorClass: 'transient', detail: { code: 'ECONNREFUSED' } });
     });

@@ -3,20 +3,11 @@
 // messages come as one line on stderr, never as stack traces on stdout, where `--json` output and
 // JSON log lines must stay parseable. And `ponte status` says which store it read.
 import { describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
 import { ponte, scratchWorkdir } from '../helpers/cli.js';
 import { availableDialects, scratchDb } from '../helpers/databases.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 const { run } = await availableDialects(['postgres']);
-
-/** A local port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 describe('a store that cannot be reached', () => {
   it('status and status --json: the store and $DATABASE_URL named, no password, nothing but JSON on stdout', async () => {

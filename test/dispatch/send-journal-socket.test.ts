@@ -14,10 +14,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { beforeRequestBytes, providerHttp } from '../../src/channels/http-client.js';
 import { SendJournal } from '../../src/dispatch/send-journal.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 let dir: string;
 let server: Server;
 let url: string;
+/** What the journal file holds now. */
+const written = () => readFileSync(join(dir, 'sock1.sends'), 'utf8');
 /** What the journal file held as each request reached the server. */
 let seenAtArrival: string[];
 
@@ -25,7 +28,7 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ponte-journal-socket-'));
   seenAtArrival = [];
   server = createServer((req, res) => {
-    seenAtArrival.push(readFileSync(join(dir, 'sock1.sends'), 'utf8'));
+    seenAtArrival.push(written());
     req.resume();
     req.on('end', () => res.end('{}'));
   });
@@ -46,7 +49,7 @@ describe('send journal, lines written at the request\'s socket', () => {
       void j.posted(5, 1, true);
       void j.posted(6, 2, true);
       await new Promise((r) => setImmediate(r)); // turns go by: nothing written while no request is made
-      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+      expect(written()).toBe('');
       await http.post(url, { a: 1 }); // a new connection
       await http.post(url, { a: 2 }); // a kept-alive one
       void j.posted(7, 1, true);
@@ -73,7 +76,7 @@ describe('send journal, lines written at the request\'s socket', () => {
       const sent = http.post(`http://provider.invalid:${port}/`, { a: 1 }, { lookup } as object);
       while (!resolve) await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r)); // the request has its socket, still connecting
-      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+      expect(written()).toBe('');
       resolve();
       await sent;
       expect(seenAtArrival).toEqual(['11.1\n']);
@@ -86,16 +89,11 @@ describe('send journal, lines written at the request\'s socket', () => {
   it('a connection that fails writes nothing: no byte left', async () => {
     const j = SendJournal.create(dir, 'sock1');
     const { http, close } = providerHttp(5_000);
-    const refused = await new Promise<number>((ok) => {
-      const probe = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = probe.address() as { port: number };
-        probe.close(() => ok(port));
-      });
-    });
+    const refused = await closedPort();
     try {
       void j.posted(12, 1, true);
       await expect(http.post(`http://127.0.0.1:${refused}/`, { a: 1 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+      expect(written()).toBe('');
       j.settled(12);
       await http.post(url, { a: 2 }); // the next request writes only what still waits
       expect(seenAtArrival).toEqual(['']);
@@ -108,7 +106,7 @@ describe('send journal, lines written at the request\'s socket', () => {
   it('over TLS, as IO and WhatsApp are reached: in the file when the request arrives, on a new connection and a kept-alive one', async () => {
     const tls = (name: string) => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
     const secure = createHttpsServer({ key: tls('test-only-key.pem'), cert: tls('test-only-cert.pem') }, (req, res) => {
-      seenAtArrival.push(readFileSync(join(dir, 'sock1.sends'), 'utf8'));
+      seenAtArrival.push(written());
       req.resume();
       req.on('end', () => res.end('{}'));
     });
@@ -140,7 +138,7 @@ describe('send journal, lines written at the request\'s socket', () => {
     try {
       void j.posted(31, 1, true);
       await expect(http.post(`https://127.0.0.1:${(silent.address() as { port: number }).port}/`, { a: 1 })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
-      expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('');
+      expect(written()).toBe('');
     } finally {
       close();
       j.remove();
@@ -188,10 +186,10 @@ describe('send journal, lines written at the request\'s socket', () => {
     const j = SendJournal.create(dir, 'sock1');
     void j.posted(9, 1, true);
     j.settled(9); // answered without a request (a halt, a render error): no line needed
-    const before = readFileSync(join(dir, 'sock1.sends'), 'utf8');
+    const before = written();
     void j.posted(10, 1, true);
     j.close();
     expect(before).toBe('');
-    expect(readFileSync(join(dir, 'sock1.sends'), 'utf8')).toBe('10.1\n');
+    expect(written()).toBe('10.1\n');
   });
 });

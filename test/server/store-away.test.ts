@@ -4,7 +4,6 @@
 // retries until the store is back.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import knexFactory, { type Knex } from 'knex';
 import { pino } from 'pino';
@@ -13,18 +12,10 @@ import { startHttpServer, STORE_AWAY_RETRY_S, type HttpServer } from '../../src/
 import { whatsappWebhookRoutes } from '../../src/webhooks/whatsapp.js';
 import { whatsappSchema } from '../../src/config/schema.js';
 import { StoreOutage } from '../../src/store/outage.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 const APP_SECRET = 'app-secret';
 const STATUS = readFileSync(new URL('../fixtures/whatsapp/status-delivered.json', import.meta.url));
-
-/** A port nothing listens on: a store that refuses connections. */
-async function closedPort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((ok) => s.close(ok));
-  return port;
-}
 
 let server: HttpServer | undefined;
 let knex: Knex | undefined;

@@ -9,6 +9,7 @@ import { AppioChannel, fiscalCodeRef } from '../../../src/channels/appio/index.j
 import { startIoSandbox, type IoSandbox, type IoSandboxOptions } from '../../../src/sandbox/io/index.js';
 import { MARKDOWN, SUBJECT, fiscalCode } from '../../sandbox/fixtures.js';
 import { ENV, SANDBOX_KEYS, delivery, makeChannel, renderFixed } from './helpers.js';
+import { failure } from '../contract.js';
 
 const CF = fiscalCode(100);
 const MESSAGE = { subject: SUBJECT, markdown: MARKDOWN, language: 'it' };
@@ -29,16 +30,6 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
   channel = sandbox = undefined;
 });
-
-/** The ChannelError a promise rejects with (fails the test if it resolves). */
-async function failure(p: Promise<unknown>): Promise<ChannelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ChannelError);
-  return err as ChannelError;
-}
 
 describe('configuration', () => {
   it('names the missing environment variable and its service, never a key value', () => {

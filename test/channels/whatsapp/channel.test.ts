@@ -3,7 +3,6 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
-import { ChannelError } from '../../../src/channels/channel.js';
 import { WhatsappChannel, phoneRef, type StoredStatus } from '../../../src/channels/whatsapp/index.js';
 import type { WhatsappSandbox, WhatsappSandboxOptions } from '../../../src/sandbox/whatsapp/index.js';
 import {
@@ -16,6 +15,7 @@ import {
   startSandbox,
   type Receiver,
 } from './helpers.js';
+import { failure } from '../contract.js';
 
 let sandbox: WhatsappSandbox | undefined;
 let channel: WhatsappChannel | undefined;
@@ -34,16 +34,6 @@ afterEach(async () => {
   await receiver?.close();
   channel = sandbox = receiver = undefined;
 });
-
-/** The ChannelError a promise rejects with (fails the test if it resolves). */
-async function failure(p: Promise<unknown>): Promise<ChannelError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ChannelError);
-  return err as ChannelError;
-}
 
 describe('configuration', () => {
   it('names the missing token variable, never a value', () => {
