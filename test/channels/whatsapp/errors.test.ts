@@ -115,7 +115,9 @@ describe('answers without a code', () => {
     const { sb, ch } = await setup();
     sb.failNext(1, null, { httpStatus: 401 });
     sb.failNext(1, null, { httpStatus: 429 });
-    expect(await sendFailure(ch, mobile(1))).toMatchObject({ errorClass: 'halt', detail: { status: 401 } });
+    const refused = await sendFailure(ch, mobile(1));
+    expect(refused).toMatchObject({ errorClass: 'halt', detail: { status: 401 } });
+    expect(refused.message).toContain('$WHATSAPP_TOKEN'); // the setting to fix, even without Meta's code
     expect(await sendFailure(ch, mobile(2))).toMatchObject({ errorClass: 'transient', detail: { status: 429 } });
   });
 });
