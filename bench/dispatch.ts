@@ -17,13 +17,13 @@ import { join } from 'node:path';
 import { scratchDb, type Dialect } from '../src/connectors/harness/scratch.js';
 import { fakeEndpoint } from './fake-endpoint.js';
 import { medianIndex, printTable, writeResult, type Row } from './report.js';
-import { benchChannel, benchDispatcher, CONCURRENCY, DEFAULT_SEND_AHEAD, drainAll, TUNED_SEND_AHEAD } from './engines.js';
+import { benchChannel, benchDispatcher, CONCURRENCY, DEFAULT_SEND_AHEAD, drainAll, SMALL_SEND_AHEAD } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const LATENCIES = (process.env.BENCH_LATENCIES ?? '0,20').split(',').map(Number);
 const DIALECTS = (process.env.BENCH_DIALECTS ?? 'sqlite,postgres').split(',') as Dialect[];
-/** Deliveries prepared beyond the requests in flight: the default, and tuned for a provider that answers at once (engines.ts). */
-const SEND_AHEAD = (process.env.BENCH_SEND_AHEAD ?? `${DEFAULT_SEND_AHEAD},${TUNED_SEND_AHEAD}`).split(',').map(Number);
+/** The most deliveries prepared beyond the requests in flight: the default (twice the concurrency), and the old default 8 (engines.ts). */
+const SEND_AHEAD = (process.env.BENCH_SEND_AHEAD ?? `${DEFAULT_SEND_AHEAD},${SMALL_SEND_AHEAD}`).split(',').map(Number);
 /** Also measured: onUncertain resend (at least once: no `sending` before the request), sendAhead 0. */
 const RESEND = process.env.BENCH_RESEND !== '0';
 
@@ -58,7 +58,8 @@ function httpChannel(url: string): Channel<RenderedMessage> & { close(): void } 
   };
 }
 
-async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncertain: OnUncertain): Promise<number> {
+/** Its rate, and how many it prepared ahead at the end with the latencies behind that (send-ahead.ts). */
+async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncertain: OnUncertain): Promise<{ perSec: number; ahead: string }> {
   // The store exactly as Ponte opens it (SQLite: WAL and its pragmas), on a scratch file or schema.
   const dir = mkdtempSync(join(tmpdir(), 'ponte-bench-'));
   const db = dialect === 'sqlite' ? null : await scratchDb(dialect);
@@ -70,12 +71,14 @@ async function ponte(url: string, dialect: Dialect, sendAhead: number, onUncerta
   const t0 = performance.now();
   const done = await drainAll(dispatcher, N);
   const ms = performance.now() - t0;
+  const { commitMs, sendMs } = dispatcher.sendAhead.latencies;
+  const ahead = `${dispatcher.sendAhead.now} (${commitMs?.toFixed(1) ?? '-'} / ${sendMs?.toFixed(1) ?? '-'} ms)`;
   channel.close();
   journal.remove();
   if (db) await db.destroy();
   else await store.close();
   rmSync(dir, { recursive: true, force: true });
-  return (done / ms) * 1000;
+  return { perSec: (done / ms) * 1000, ahead };
 }
 
 // Rounds: in each, every Ponte setting runs between two bare loops and its ratio is taken against
@@ -88,8 +91,8 @@ const rows: Row[] = [];
 for (const latency of LATENCIES) {
   const endpoint = await fakeEndpoint(latency);
   const settings = DIALECTS.flatMap((dialect) => [
-    ...SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, onUncertain: 'hold' as const, ponte: [] as number[], bare: [] as number[] })),
-    ...(RESEND ? [{ dialect, sendAhead: 0, onUncertain: 'resend' as const, ponte: [] as number[], bare: [] as number[] }] : []),
+    ...SEND_AHEAD.map((sendAhead) => ({ dialect, sendAhead, onUncertain: 'hold' as const, ponte: [] as number[], ahead: [] as string[], bare: [] as number[] })),
+    ...(RESEND ? [{ dialect, sendAhead: 0, onUncertain: 'resend' as const, ponte: [] as number[], ahead: [] as string[], bare: [] as number[] }] : []),
   ]);
   const bursts: number[] = []; // one per round
   await bareLoop(endpoint.origin); // warm the sockets and the JIT first, as pgboss.ts does: a cold first loop inflated round 1's ratios
@@ -97,7 +100,9 @@ for (const latency of LATENCIES) {
     bursts.push(await bareLoop(endpoint.origin, true));
     let before = await bareLoop(endpoint.origin);
     for (const s of settings) {
-      s.ponte.push(await ponte(endpoint.origin, s.dialect, s.sendAhead, s.onUncertain).catch((e: unknown) => { console.error(`${s.dialect}: ${(e as Error).message}`); return NaN; }));
+      const run = await ponte(endpoint.origin, s.dialect, s.sendAhead, s.onUncertain).catch((e: unknown) => { console.error(`${s.dialect}: ${(e as Error).message}`); return { perSec: NaN, ahead: '' }; });
+      s.ponte.push(run.perSec);
+      s.ahead.push(run.ahead);
       const after = await bareLoop(endpoint.origin);
       s.bare.push((before + after) / 2);
       before = after;
@@ -110,11 +115,12 @@ for (const latency of LATENCIES) {
       latencyMs: latency, store: s.dialect, sendAhead: s.sendAhead, onUncertain: s.onUncertain, bareLoopPerSec: Math.round(s.bare[mid]!), pontePerSec: Math.round(s.ponte[mid]!),
       ratio: Number(ratios[mid]!.toFixed(3)), ratiosOfRounds: ratios.map((r) => r.toFixed(2)).join(' / '),
       burstLoopPerSec: Math.round(bursts[mid]!), ratioToBurstLoop: Number((s.ponte[mid]! / bursts[mid]!).toFixed(3)),
+      aheadAtEnd: s.ahead[mid]!,
     });
   }
   await endpoint.close();
 }
 
-const title = `Dispatch: ${N} messages, concurrency ${CONCURRENCY}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${REPEAT} rounds, each setting against the mean of the bare loops run just before and after it; ratioToBurstLoop: ÷ the same loop sending in bursts per event-loop turn, as Ponte does)`;
+const title = `Dispatch: ${N} messages, concurrency ${CONCURRENCY}, Ponte's dispatcher ÷ a bare axios keep-alive loop (the fake endpoint in a process of its own; median of ${REPEAT} rounds, each setting against the mean of the bare loops run just before and after it; ratioToBurstLoop: ÷ the same loop sending in bursts per event-loop turn, as Ponte does; aheadAtEnd: deliveries the dispatcher was preparing ahead at the end, within sendAhead, from its averages of the \`sending\` commit / the request)`;
 printTable(title, rows);
 writeResult('dispatch', title, rows, { messages: N, concurrency: CONCURRENCY, rounds: REPEAT });

@@ -20,17 +20,14 @@ import { cpuMeter } from './report.js';
 
 export const CONCURRENCY = 32;
 export const FISCAL_CODE = 'RSSMRA80A01H501U';
-/** The default `dispatcher.sendAhead`, read from the schema. */
-export const DEFAULT_SEND_AHEAD = dispatcherSchema.parse({}).sendAhead;
+/** The default `dispatcher.sendAhead` for these benchmarks' concurrency, read from the schema (twice it). */
+export const DEFAULT_SEND_AHEAD = dispatcherSchema.parse({ concurrency: CONCURRENCY }).sendAhead;
 /**
- * `dispatcher.sendAhead` tuned for a provider that answers at once and sets no rate limit (these
- * benchmarks' fake at 0 ms): twice the requests in flight, so a wave's `sending` commits while the
- * wave before it is out (HTTP 0 ms, PostgreSQL, 2026-12-06, three bracketed rounds each: sendAhead
- * 8 0.68, 32 0.82, 64 0.89 of the bare loop; at 20 ms, 8 and 32: 0.95 and 0.94). The default stays 8: with IO's
- * latency and rate limit it changes nothing, and on a machine lost it is how many more deliveries
- * may be held uncertain that never left.
+ * The default `dispatcher.sendAhead` until 2026-12-07, when it was a fixed number of deliveries
+ * prepared ahead; within any sendAhead the dispatcher now prepares as many as its measured
+ * latencies call for (src/dispatch/send-ahead.ts), so this row shows what a small ceiling costs.
  */
-export const TUNED_SEND_AHEAD = 2 * CONCURRENCY;
+export const SMALL_SEND_AHEAD = 8;
 
 /** One send: a POST to the fake, or nothing at all (the engines' own cost). */
 export interface Transport {

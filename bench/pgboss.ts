@@ -11,7 +11,7 @@ import PgBoss from 'pg-boss';
 import knexFactory from 'knex';
 import { PG_URL } from '../src/connectors/harness/scratch.js';
 import { cpuMeter, medianIndex, printTable, round, writeResult, type Row } from './report.js';
-import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, TUNED_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
+import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, SMALL_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
 
@@ -101,7 +101,7 @@ const tried: Row[] = [];
 /**
  * Rounds: after one pass over every pg-boss and lean-outbox setting (to pick the best of each
  * kind), each round runs back to back the bare loop, Ponte's default, the two best pg-boss
- * settings, Ponte with sendAhead tuned and with onUncertain resend, and the best lean outbox, every
+ * settings, Ponte with the old default sendAhead 8 and with onUncertain resend, and the best lean outbox, every
  * rate taken against the bare loop of its own round; the median round (by Ponte ÷ best pg-boss)
  * is reported. Single runs on this kind of shared 2-core host swing by ±20 %; of three rounds,
  * one alone could decide the median (2026-12-06: 1.28 / 1.04 / 1.23), hence five.
@@ -131,14 +131,14 @@ try {
       const rounds: Array<{ bare: Run; ponte: Run[]; work: Run; fetch: Run; lean: Run; peer: number }> = [];
       for (let i = 0; i < ROUNDS; i++) {
         const bareRun = await bare(t, N);
-        // The default, sendAhead tuned as pg-boss's settings are (TUNED_SEND_AHEAD), and
+        // The default, sendAhead at the old default (SMALL_SEND_AHEAD), and
         // onUncertain resend: at least once, pg-boss's own guarantee (no `sending` before a request).
-        // The default runs right before pg-boss and the tuned one right after: the host's speed
+        // The default runs right before pg-boss and sendAhead 8 right after: the host's speed
         // drifts within a round.
         const byDefault = await ponte(t, N, DEFAULT_SEND_AHEAD);
         const w = await bossWork(boss, schema, t, bw[0], bw[1]);
         const f = await bossFetch(boss, t, bf[0], bf[1]);
-        const ponteRuns = [byDefault, await ponte(t, N, TUNED_SEND_AHEAD), await ponte(t, N, 0, 'resend')];
+        const ponteRuns = [byDefault, await ponte(t, N, SMALL_SEND_AHEAD), await ponte(t, N, 0, 'resend')];
         const l = await lean(t, N, bl[0], bl[1]);
         rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, lean: l, peer: Math.max(w.perSec, f.perSec) });
       }

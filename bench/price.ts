@@ -8,7 +8,7 @@
 // this says which part of the engine the gap is.
 //   tsx bench/price.ts         (20,000 messages; BENCH_QUICK=1: 2,000; BENCH_MESSAGES=n; BENCH_REPEAT=rounds)
 import { medianIndex, printTable, round, writeResult, type Row } from './report.js';
-import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, TUNED_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
+import { bare, CONCURRENCY, DEFAULT_SEND_AHEAD, SMALL_SEND_AHEAD, httpTransport, lean, noopTransport, ponte, type Run, type Transport } from './engines.js';
 import type { LeanExtras } from './lean-outbox.js';
 
 const N = Number(process.env.BENCH_MESSAGES ?? (process.env.BENCH_QUICK ? 2_000 : 20_000));
@@ -37,7 +37,7 @@ const rungs: Rung[] = [
   }))),
   { name: 'Ponte, onUncertain resend', base: 0, run: (t) => ponte(t, N, 0, 'resend') },
   { name: `Ponte, default (sendAhead ${DEFAULT_SEND_AHEAD})`, base: 0, run: (t) => ponte(t, N, DEFAULT_SEND_AHEAD) },
-  { name: `Ponte, sendAhead ${TUNED_SEND_AHEAD}`, base: 0, run: (t) => ponte(t, N, TUNED_SEND_AHEAD) },
+  { name: `Ponte, sendAhead ${SMALL_SEND_AHEAD}`, base: 0, run: (t) => ponte(t, N, SMALL_SEND_AHEAD) },
 ];
 
 const rows: Row[] = [];

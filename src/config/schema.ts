@@ -125,16 +125,19 @@ export const dispatcherSchema = z.strictObject({
   /** Provider requests in flight at once (profile checks, sends and status polls together). */
   concurrency: z.number().int().positive().max(256).default(16),
   /**
-   * Deliveries prepared beyond those requests: their checks, rate slot and durable `sending` are
-   * done while the requests ahead of them are in flight, so a free request slot never waits for a
-   * store round trip (at 20 ms of provider latency that wait costs about a tenth of throughput).
-   * A kill of the process costs nothing for them: the send journal shows they had not left, and
-   * the restart sends them (SIGTERM lets them all go out). Only where there is no journal to read
-   * (the machine itself went down, a journal folder that did not survive the restart, or the work
-   * is taken over from another machine) can a crash leave up to this many more `uncertain` that
-   * never left. 0 prepares nothing ahead.
+   * The most deliveries prepared beyond those requests: their checks, rate slot and durable
+   * `sending` are done while the requests ahead of them are in flight, so a free request slot
+   * never waits for a store round trip. Within this, the dispatcher prepares as many as its
+   * measured latencies call for (src/dispatch/send-ahead.ts): about concurrency × 2 × the
+   * `sending` commit's time ÷ the request's, so one or two against IO's latency and up to all of
+   * them against a provider that answers at once. A kill of the process costs nothing for them:
+   * the send journal shows they had not left, and the restart sends them (SIGTERM lets them all go
+   * out). Only where there is no journal to read (the machine itself went down, a journal folder
+   * that did not survive the restart, or the work is taken over from another machine) can a crash
+   * leave those prepared then `uncertain` although they never left. 0 prepares nothing ahead.
+   * Default: twice `concurrency`.
    */
-  sendAhead: z.number().int().min(0).max(256).default(8),
+  sendAhead: z.number().int().min(0).max(512).optional(),
   /**
    * Folder of the send journals (one small file per process, delivery ids only): which `sending`
    * deliveries a killed process had actually sent, so a restart on this machine sends the others
@@ -162,7 +165,7 @@ export const dispatcherSchema = z.strictObject({
    * written before a request while the claim is young, see process-delivery.ts).
    */
   onUncertain: z.enum(['hold', 'resend']).default('hold'),
-});
+}).transform(({ sendAhead, ...rest }) => ({ ...rest, sendAhead: sendAhead ?? 2 * rest.concurrency }));
 
 export const retentionSchema = z.strictObject({
   /** Days after an event's last delivery finished before its personal content is purged (`ponte purge`). */

@@ -17,6 +17,7 @@ import { isUnreachable } from '../store/outage.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import { ProviderSlots } from './provider-slots.js';
 import type { SendJournal } from './send-journal.js';
+import { SendAhead } from './send-ahead.js';
 
 export interface DispatcherDeps {
   store: Store;
@@ -61,11 +62,14 @@ export class Dispatcher {
   private readonly writer: DeliveryWriter;
   /** Provider requests in flight, at most cfg.concurrency however many deliveries are being worked. */
   private readonly providerSlots: ProviderSlots;
+  /** How many deliveries are worked beyond the request slots (at most cfg.sendAhead), as measured. */
+  readonly sendAhead: SendAhead;
 
   constructor(private readonly deps: DispatcherDeps) {
     this.clock = deps.clock ?? Date.now;
     // Prepared sends handed a slot in one turn are at most sendAhead: a small sendAhead keeps bursting, as before.
     this.providerSlots = new ProviderSlots(deps.cfg.concurrency, { burstAt: Math.max(1, Math.min(4, deps.cfg.sendAhead)) });
+    this.sendAhead = new SendAhead(deps.cfg.sendAhead, deps.cfg.concurrency);
     this.attempts = new AttemptLog(deps.store);
     // PostgreSQL: the provider calls logged meanwhile ride along with each group commit.
     this.writer = new DeliveryWriter(deps.store, { attempts: this.attempts });
@@ -174,9 +178,17 @@ export class Dispatcher {
       return refilling;
     };
 
-    // sendAhead more workers than request slots: they prepare (checks, rate slot, `sending`) while
-    // the requests ahead of them are in flight, so a freed slot is taken at once.
+    // Up to sendAhead more workers than request slots: they prepare (checks, rate slot, `sending`)
+    // while the requests ahead of them are in flight, so a freed slot is taken at once. How many of
+    // them work at a time follows the measured commit and request latencies (send-ahead.ts); the
+    // others wait here, at the gate, holding no delivery.
     const workers = cfg.concurrency + cfg.sendAhead;
+    let working = 0;
+    const gate: Array<() => void> = [];
+    const open = (all: boolean): void => {
+      const room = all ? gate.length : cfg.concurrency + this.sendAhead.now - working;
+      for (const wake of gate.splice(0, Math.max(0, room))) wake();
+    };
     const worker = async (): Promise<void> => {
       while (!this.stopping) {
         if (queue.length === 0) {
@@ -184,15 +196,25 @@ export class Dispatcher {
           await refill();
           continue;
         }
+        if (working >= cfg.concurrency + this.sendAhead.now) {
+          await new Promise<void>((wake) => gate.push(wake));
+          continue;
+        }
         // The next claim starts while half a batch is still queued: a claim takes a few ms, which
         // at the last few queued items left workers idle (no-op sends: 7.9k → 8.2k/s).
         if (queue.length < Math.max(workers, cfg.batchSize / 2) && !exhausted && !refilling) void refill().catch(() => { exhausted = true; });
         const work = queue.shift()!;
-        if (this.backlogged) await this.throttle(); // checked here: no promise per delivery while the store keeps up
-        const outcome = await this.work(work);
-        this.deps.metrics?.deliveryOutcome(work.item.delivery.channel, outcome);
-        stats.processed++;
-        stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
+        working++;
+        try {
+          if (this.backlogged) await this.throttle(); // checked here: no promise per delivery while the store keeps up
+          const outcome = await this.work(work);
+          this.deps.metrics?.deliveryOutcome(work.item.delivery.channel, outcome);
+          stats.processed++;
+          stats.outcomes[outcome] = (stats.outcomes[outcome] ?? 0) + 1;
+        } finally {
+          working--;
+          open(false);
+        }
       }
     };
     try {
@@ -200,7 +222,8 @@ export class Dispatcher {
       // ended at the first failure (a claim on a store gone away) while other workers were still
       // waiting on the store to write a `sending`; the next pass's recovery then found that
       // `sending` with the claim's lease run out and held it uncertain, as its request left.
-      const ended = await Promise.allSettled(Array.from({ length: workers }, worker));
+      // A worker that ends opens the gate to all: those waiting there see the pass ending too.
+      const ended = await Promise.allSettled(Array.from({ length: workers }, () => worker().finally(() => open(true))));
       const failed = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) throw failed.reason;
     } finally {
@@ -296,6 +319,7 @@ export class Dispatcher {
         crashPoint: this.deps.crashPoint,
         metrics: this.deps.metrics,
         providerSlots: this.providerSlots,
+        sendAhead: this.sendAhead,
         journal: this.deps.journal,
         ...(this.deps.random ? { random: this.deps.random } : {}),
         onHalt: (name: string, err: ChannelError) => {

@@ -21,6 +21,7 @@ import { LazyChild } from '../log/lazy-child.js';
 import type { PonteMetrics } from '../metrics/ponte-metrics.js';
 import type { ProviderSlots } from './provider-slots.js';
 import type { SendJournal } from './send-journal.js';
+import type { SendAhead } from './send-ahead.js';
 
 export interface ProcessDeps {
   knex: Knex;
@@ -63,6 +64,8 @@ export interface ProcessDeps {
   metrics?: PonteMetrics | undefined;
   /** Bounds provider requests in flight (cfg.concurrency) when more deliveries are being worked. */
   providerSlots: ProviderSlots;
+  /** Hears the `sending` commits' and send requests' latencies, by which the dispatcher paces its preparing ahead. */
+  sendAhead?: SendAhead | undefined;
   /** Records each send request as it leaves, so a kill before it is known not to have sent (send-journal.ts). */
   journal?: SendJournal | undefined;
 }
@@ -159,7 +162,9 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
     // half left covers the request and its quick retries: 3 × 10 s by default against 60 s.)
     if (cfg.onUncertain === 'hold' || (d.lease_until ?? 0) - clock() < (cfg.leaseSeconds * 1000) / 2) {
       try {
+        const t0 = performance.now();
         await deps.writer.write(d.id, deps.token, 'pending', { state: 'sending', attempts: d.attempts + 1, keepLease: true }, clock());
+        deps.sendAhead?.committed(performance.now() - t0);
       } catch (e) {
         permit?.release();
         throw e;
@@ -339,6 +344,7 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
     onFailedTry: (e) => {
       if (e instanceof NotSent) return; // no request was made
       const ce = e instanceof ChannelError ? e : undefined;
+      if (kind === 'send') deps.sendAhead?.sent(performance.now() - t0);
       deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
       deps.attempts.add({
         deliveryId, kind, startedAt: started, durationMs: deps.clock() - started,
@@ -348,6 +354,7 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
       });
     },
   });
+  if (kind === 'send') deps.sendAhead?.sent(performance.now() - t0);
   deps.metrics?.providerCall(deps.channel.name, kind, 'ok', performance.now() - t0);
   deps.attempts.add({ deliveryId, kind, startedAt: started, durationMs: deps.clock() - started, outcome: 'ok' });
   return result;

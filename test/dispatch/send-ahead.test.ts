@@ -59,3 +59,51 @@ describe.each([0, 3])('sendAhead %i', (sendAhead) => {
     expect(maxInFlight).toBe(concurrency);
   });
 });
+
+// How many are prepared ahead follows the latencies measured (send-ahead.ts): a provider that takes
+// its time needs few prepared sends to keep its request slots busy, and each more would only be a
+// `sending` that has not left; one that answers at once needs them all.
+describe('sendAhead follows the measured latencies', () => {
+  let store: TestStore;
+  beforeEach(async () => { store = await testStore('sqlite'); });
+  afterEach(async () => { await store.close(); });
+
+  const run = async (sendMs: number) => {
+    const N = 200;
+    await seedDeliveries(store, N);
+    let inFlight = 0;
+    let sends = 0;
+    /** `sending` rows whose request had not left, seen as each later send started (after the first 50). */
+    let mostAhead = 0;
+    const channel = stubChannel({
+      send: async () => {
+        inFlight++;
+        try {
+          if (++sends > 50) {
+            const sending = Number(((await store.knex('deliveries').where({ state: 'sending' }).count({ c: '*' })) as [{ c: number }])[0].c);
+            mostAhead = Math.max(mostAhead, sending - inFlight);
+          }
+          if (sendMs) await new Promise((r) => setTimeout(r, sendMs));
+          return { providerId: `m${sends}` };
+        } finally { inFlight--; }
+      },
+    });
+    const cfg = dispatcherSchema.parse({ concurrency: 4, sendAhead: 32, batchSize: 50, quickRetries: 0 });
+    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+    expect((await dispatcher.drain()).processed).toBe(N);
+    return { mostAhead, now: dispatcher.sendAhead.now, ...dispatcher.sendAhead.latencies };
+  };
+
+  it('a provider taking 25 ms: a few prepared, not the 32 allowed', async () => {
+    const r = await run(25);
+    // 2 × 4 slots × a commit of about a millisecond ÷ 25 ms: 1; a slow commit on a busy host, a few.
+    expect(r.sendMs).toBeGreaterThan(20);
+    expect(r.now).toBeLessThanOrEqual(Math.max(1, Math.ceil((2 * 4 * r.commitMs!) / r.sendMs!)));
+    expect(r.mostAhead).toBeLessThan(12);
+  });
+
+  it('a provider answering at once: all 32 allowed', async () => {
+    const r = await run(0);
+    expect(r.now).toBe(32);
+  });
+});

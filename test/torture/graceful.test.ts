@@ -20,8 +20,8 @@ if (skipped.length) console.warn(`[graceful] skipped: ${skipped.join('; ')}`);
 
 const ROWS = 8;
 const CONCURRENCY = 4;
-/** The product's default: deliveries prepared (`sending` committed) ahead of a free request slot. */
-const SEND_AHEAD = dispatcherSchema.parse({}).sendAhead;
+/** The product's default for this concurrency: at most this many deliveries prepared (`sending` committed) ahead of a free request slot. */
+const SEND_AHEAD = dispatcherSchema.parse({ concurrency: CONCURRENCY }).sendAhead;
 const LATENCY_MS = 1000;
 /** A `ponte run` cannot have booted and sent within this long of its spawn (tsx alone takes ~1 s). */
 const BOOT_FLOOR_MS = 300;
