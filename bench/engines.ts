@@ -74,10 +74,11 @@ export async function bare(t: Transport, n: number): Promise<Run> {
  * (`localCheck`, as WhatsApp's consent lookup: no provider slot) nor status, so that what is
  * measured is the engine and `post`, the send.
  */
-export function benchChannel(post: (ctx: DeliveryContext, m: RenderedMessage) => Promise<string>, url = 'bench', requestsHooked = false): Channel<RenderedMessage> {
+export function benchChannel(post: (ctx: DeliveryContext, m: RenderedMessage) => Promise<string>, opts: { url?: string; requestsHooked?: boolean } = {}): Channel<RenderedMessage> {
+  const url = opts.url ?? 'bench';
   return {
     name: 'appio',
-    requestsHooked,
+    requestsHooked: opts.requestsHooked === true,
     render: (ctx) => ({ language: 'it', subject: `Promemoria ${ctx.event.key}`, markdown: 'x'.repeat(100) }),
     checkRecipient: async () => ({ ok: true }),
     localCheck: true,
@@ -118,7 +119,7 @@ export async function ponte(t: Transport, n: number, sendAhead: number, onUncert
     const store = storeFromKnex(db.knex);
     await migrateLatest(store);
     await seedDeliveries(store, n, FISCAL_CODE);
-    const channel = benchChannel((ctx) => t.post(ctx.event.key), 'bench', t.requestsHooked);
+    const channel = benchChannel((ctx) => t.post(ctx.event.key), { requestsHooked: t.requestsHooked === true });
     const { dispatcher, journal } = benchDispatcher(store, channel, sendAhead, onUncertain, journalRoot);
     const cpu = cpuMeter();
     const t0 = performance.now();

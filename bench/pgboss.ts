@@ -138,7 +138,7 @@ try {
         const byDefault = await ponte(t, N, DEFAULT_SEND_AHEAD);
         const w = await bossWork(boss, schema, t, bw[0], bw[1]);
         const f = await bossFetch(boss, t, bf[0], bf[1]);
-        const ponteRuns = [byDefault, await ponte(t, N, SMALL_SEND_AHEAD), await ponte(t, N, 0, 'resend')];
+        const ponteRuns = [byDefault, await ponte(t, N, SMALL_SEND_AHEAD), await ponte(t, N, DEFAULT_SEND_AHEAD, 'resend')];
         const l = await lean(t, N, bl[0], bl[1]);
         rounds.push({ bare: bareRun, ponte: ponteRuns, work: w, fetch: f, lean: l, peer: Math.max(w.perSec, f.perSec) });
       }

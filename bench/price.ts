@@ -35,7 +35,7 @@ const rungs: Rung[] = [
     base: shape * ladder.length,
     run: (t: Transport) => lean(t, N, loops, batch, { ...extras, wave }),
   }))),
-  { name: 'Ponte, onUncertain resend', base: 0, run: (t) => ponte(t, N, 0, 'resend') },
+  { name: 'Ponte, onUncertain resend', base: 0, run: (t) => ponte(t, N, DEFAULT_SEND_AHEAD, 'resend') },
   { name: `Ponte, default (sendAhead ${DEFAULT_SEND_AHEAD})`, base: 0, run: (t) => ponte(t, N, DEFAULT_SEND_AHEAD) },
   { name: `Ponte, sendAhead ${SMALL_SEND_AHEAD}`, base: 0, run: (t) => ponte(t, N, SMALL_SEND_AHEAD) },
 ];

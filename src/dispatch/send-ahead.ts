@@ -24,8 +24,12 @@ export class SendAhead {
   private commitMs: number | undefined;
   private sendMs: number | undefined;
 
-  /** `most`: cfg.sendAhead; `slots`: cfg.concurrency, the requests in flight at most. */
-  constructor(readonly most: number, private readonly slots: number) {}
+  /**
+   * `most`: cfg.sendAhead; `slots`: cfg.concurrency, the requests in flight at most. `free`: a
+   * prepared send costs nothing on a crash (onUncertain 'resend', which writes no `sending` before
+   * its requests while the claim is young): all `most` are prepared.
+   */
+  constructor(readonly most: number, private readonly slots: number, private readonly free = false) {}
 
   /** A `sending` write took `ms` from the call to its commit. */
   committed(ms: number): void {
@@ -39,7 +43,7 @@ export class SendAhead {
 
   /** Deliveries to work now beyond the request slots: 0 ≤ n ≤ most. */
   get now(): number {
-    if (this.most === 0) return 0;
+    if (this.most === 0 || this.free) return this.most;
     if (this.commitMs === undefined || this.sendMs === undefined) return Math.min(this.most, FIRST);
     const need = Math.ceil((MARGIN * this.slots * this.commitMs) / Math.max(this.sendMs, 0.05));
     return Math.max(1, Math.min(this.most, need));

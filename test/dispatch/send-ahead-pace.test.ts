@@ -45,3 +45,13 @@ describe('SendAhead', () => {
     expect(p.now).toBe(2);
   });
 });
+
+describe('SendAhead with onUncertain resend', () => {
+  it('prepares all it may: no `sending` is written ahead of a request, so none is exposed', () => {
+    const p = new SendAhead(64, 32, true);
+    expect(p.now).toBe(64);
+    p.committed(1);
+    p.sent(500);
+    expect(p.now).toBe(64);
+  });
+});
