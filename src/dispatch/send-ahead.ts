@@ -17,8 +17,12 @@ const WEIGHT = 0.05;
  * while the prepared sends are still committing waits for a round trip all the same.
  */
 const MARGIN = 2;
-/** Before both latencies are measured (the first wave of a process). */
-const FIRST = 8;
+/**
+ * Before both latencies are measured: one, as few as helps at all. The averages start at the first
+ * commit and the first answer, so a process's first wave waits one request at most; each more
+ * prepared then would be one more a machine crash at start (a crash loop) could hold uncertain.
+ */
+const FIRST = 1;
 
 export class SendAhead {
   private commitMs: number | undefined;

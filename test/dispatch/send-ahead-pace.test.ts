@@ -3,12 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { SendAhead } from '../../src/dispatch/send-ahead.js';
 
 describe('SendAhead', () => {
-  it('prepares up to 8 (or sendAhead if smaller) before anything is measured', () => {
-    expect(new SendAhead(64, 32).now).toBe(8);
-    expect(new SendAhead(3, 32).now).toBe(3);
+  it('prepares one before anything is measured', () => {
+    expect(new SendAhead(64, 32).now).toBe(1);
+    expect(new SendAhead(3, 32).now).toBe(1);
     const half = new SendAhead(64, 32);
     half.committed(2);
-    expect(half.now).toBe(8); // no request measured yet
+    expect(half.now).toBe(1); // no request measured yet
   });
 
   it('never prepares ahead with sendAhead 0', () => {

@@ -38,7 +38,12 @@ describe.each([0, 3])('sendAhead %i', (sendAhead) => {
     });
     const concurrency = 4;
     const cfg = dispatcherSchema.parse({ concurrency, sendAhead, batchSize: 50, quickRetries: 0 });
-    const drained = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) }).drain();
+    const dispatcher = new Dispatcher({ store, channels: new Map([['appio', channel]]), cfg, log: pino({ level: 'silent' }) });
+    // Latencies that call for all of sendAhead (commits far slower than requests): the ceiling is what is tested here.
+    dispatcher.sendAhead.committed(5);
+    dispatcher.sendAhead.sent(1);
+    expect(dispatcher.sendAhead.now).toBe(sendAhead);
+    const drained = dispatcher.drain();
     const count = async (state: string) => Number(((await store.knex('deliveries').where({ state }).count({ c: '*' })) as [{ c: number }])[0].c);
 
     await vi.waitFor(async () => expect(await count('sending')).toBe(concurrency + sendAhead), { timeout: 5000 });
