@@ -70,6 +70,7 @@ export class Dispatcher {
     // Prepared sends handed a slot in one turn are at most sendAhead: a small sendAhead keeps bursting, as before.
     this.providerSlots = new ProviderSlots(deps.cfg.concurrency, { burstAt: Math.max(1, Math.min(4, deps.cfg.sendAhead)) });
     this.sendAhead = new SendAhead(deps.cfg.sendAhead, deps.cfg.concurrency, deps.cfg.onUncertain === 'resend');
+    deps.metrics?.watchSendAhead(this.sendAhead);
     this.attempts = new AttemptLog(deps.store);
     // PostgreSQL: the provider calls logged meanwhile ride along with each group commit.
     this.writer = new DeliveryWriter(deps.store, { attempts: this.attempts });

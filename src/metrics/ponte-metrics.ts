@@ -52,6 +52,12 @@ function isRateLimited(c: Channel): c is Channel & RateLimitedChannel {
   return typeof (c as Partial<RateLimitedChannel>).rateLimiters === 'function';
 }
 
+/** What the dispatcher's SendAhead shows (send-ahead.ts). */
+export interface SendAheadSource {
+  readonly now: number;
+  readonly latencies: { commitMs: number | undefined };
+}
+
 export class PonteMetrics {
   readonly registry = new Registry();
   private readonly store: Store;
@@ -127,8 +133,35 @@ export class PonteMetrics {
       },
     });
 
+    // The dispatcher's pacing (src/dispatch/send-ahead.ts), read at scrape time from the one it names.
+    const metrics = this;
+    new Gauge({
+      name: `${PREFIX}send_ahead`, help: `Deliveries the dispatcher prepares now beyond its request slots (their \`sending\` committed before a slot frees), within dispatcher.sendAhead: twice concurrency × the \`sending\` commit's time ÷ the send request's, at least 1.${PER_PROCESS}`,
+      registers,
+      collect() {
+        this.reset();
+        if (metrics.pace) this.set(metrics.pace.now);
+      },
+    });
+    new Gauge({
+      name: `${PREFIX}sending_commit_seconds`, help: `Moving average of how long a \`sending\` write takes to commit before its request may leave (a slow store shows here first).${PER_PROCESS}`,
+      registers,
+      collect() {
+        this.reset();
+        const ms = metrics.pace?.latencies.commitMs;
+        if (ms !== undefined) this.set(ms / 1000);
+      },
+    });
+
     // Series that exist from the start, so rate() and alerts see 0 rather than nothing.
     for (const channel of this.channels.keys()) this.rateLimited.inc({ channel }, 0);
+  }
+
+  /** Whose send-ahead pacing /metrics shows (the dispatcher's; the latest one named). */
+  private pace: SendAheadSource | undefined;
+
+  watchSendAhead(pace: SendAheadSource): void {
+    this.pace = pace;
   }
 
   /** The Content-Type of metrics() (Prometheus text format 0.0.4). */

@@ -98,6 +98,13 @@ describe.each(run)('observability endpoints on %s', (dialect) => {
 
     expect(value(samples, 'ponte_rate_limiter_wait_seconds_total', { channel: 'appio', owner: 'comune' })).toBeGreaterThanOrEqual(0);
     expect(value(samples, 'ponte_rate_limiter_waiting', { channel: 'appio', owner: 'comune' })).toBe(0);
+    // The dispatcher's pacing: sends answered by the sandbox, so as many prepared as its latencies call for (within the ceiling).
+    const ahead = value(samples, 'ponte_send_ahead');
+    expect(ahead).toBeGreaterThanOrEqual(1);
+    expect(ahead).toBeLessThanOrEqual(p.cfg.sendAhead);
+    const commit = value(samples, 'ponte_sending_commit_seconds');
+    expect(commit).toBeGreaterThan(0);
+    expect(commit).toBeLessThan(5);
   });
 
   it('counts the 429s IO answers and the time the owner\'s calls then wait in the limiter', async () => {
