@@ -91,31 +91,46 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
   return (raw, done) => {
     const conn = raw as RawConnection;
     const query = conn.query.bind(conn);
-    conn.query = (...args: unknown[]) => {
-      const callback = args[args.length - 1];
-      if (!(bound.ms > 0) || typeof callback !== 'function' || queryTimeoutExempt()) return query(...args);
+    /** Starts the bound of one query; `fail` gets the error once the connection is closed. */
+    const arm = (fail: (e: QueryTimeoutError) => void): { done(): boolean } => {
       let settled = false;
       const timer = setTimeout(() => {
         settled = true;
         const err = new QueryTimeoutError(Math.round(bound.ms / 100) / 10, bound.setting, bound.what);
-        // Before the callback: knex releases the connection to its pool as the query fails, and
+        // Before the caller hears: knex releases the connection to its pool as the query fails, and
         // the pool must see it disposed (validate) rather than hand it to the next query.
         // Kept: knex's pg 'end' listener would write its own "Connection ended unexpectedly" over
         // it, and the pool logs this one when it discards the connection.
         Object.defineProperty(conn, '__knex__disposed', { get: () => err, set: () => undefined, configurable: true });
         bound.onTimeout?.(err);
-        // The callback once the socket has closed: by then the driver has failed the queries
+        // The caller hears once the socket has closed: by then the driver has failed the queries
         // queued behind (and knows itself ended), so a ROLLBACK sent next fails at once instead
         // of queueing behind the frozen statement.
-        const fail = () => (callback as (e: Error) => void)(err);
         const socket = conn.stream ?? conn.connection?.stream;
-        if (!socket || socket.destroyed) return void setImmediate(fail);
-        socket.once('close', fail);
+        if (!socket || socket.destroyed) return void setImmediate(() => fail(err));
+        socket.once('close', () => fail(err));
         socket.destroy();
       }, Math.min(bound.ms, MAX_TIMER_MS));
+      // true: the query answered in time (its answer is the caller's); false: the bound ran out first.
+      return { done: () => { if (settled) return false; clearTimeout(timer); return true; } };
+    };
+    conn.query = (...args: unknown[]) => {
+      if (!(bound.ms > 0) || queryTimeoutExempt()) return query(...args);
+      const callback = args[args.length - 1];
+      if (typeof callback !== 'function') {
+        // The promise form (node-postgres without a callback): Ponte's named prepared statements
+        // (prepared.ts), the dispatcher's claims and group commits among them. Unbound, a frozen
+        // connection held them, and their pooled connections, for ever.
+        const answer = query(...args) as unknown;
+        if (!(answer instanceof Promise)) return answer;
+        return new Promise((resolve, reject) => {
+          const t = arm(reject);
+          answer.then((r) => { if (t.done()) resolve(r); }, (e: unknown) => { if (t.done()) reject(e); });
+        });
+      }
+      const t = arm((e) => (callback as (e: Error) => void)(e));
       args[args.length - 1] = (...result: unknown[]) => {
-        if (settled) return; // the connection was closed under the query: its error is ours, said above
-        clearTimeout(timer);
+        if (!t.done()) return; // the connection was closed under the query: its error is ours, said above
         (callback as (...r: unknown[]) => void)(...result);
       };
       return query(...args);

@@ -42,8 +42,12 @@ describe.each(run)('a halt in the middle of a pass (%s)', (dialect) => {
   it('a send answered before the halt is accepted; one prepared but not yet posted is not posted', async () => {
     await seedDeliveries(store, 6);
     const { channel, held, posted } = heldSends();
-    // Two requests in flight, two more deliveries prepared (`sending`) and waiting for a slot.
-    const drained = dispatcher(channel, { concurrency: 2, sendAhead: 2 }).drain();
+    // Two requests in flight, two more deliveries prepared (`sending`) and waiting for a slot
+    // (latencies that call for both: commits far slower than requests).
+    const d = dispatcher(channel, { concurrency: 2, sendAhead: 2 });
+    d.sendAhead.committed(5);
+    d.sendAhead.sent(1);
+    const drained = d.drain();
     await vi.waitFor(async () => {
       expect(held).toHaveLength(2);
       expect((await states()).filter((s) => s.state === 'sending')).toHaveLength(4);

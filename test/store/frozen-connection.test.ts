@@ -12,6 +12,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { openStore, type Store } from '../../src/store/db.js';
 import { isUnreachable, StoreOutage } from '../../src/store/outage.js';
 import { QueryTimeoutError, withoutQueryTimeout } from '../../src/store/query-timeout.js';
+import { pgRows } from '../../src/store/prepared.js';
 
 const { run, skipped } = await availableDialects(['postgres']);
 if (skipped.length) console.warn(`[frozen-connection] skipped: ${skipped.join('; ')}`);
@@ -67,6 +68,17 @@ describe.runIf(run.includes('postgres'))('a frozen PostgreSQL store connection',
     await proxy.restore();
     // A new connection: the frozen one, whose late answer may still be on its way, is gone.
     expect(await backendPid()).not.toBe(before);
+  });
+
+  it('bounds Ponte\'s prepared statements too (the dispatcher\'s claims and group commits: the driver\'s promise form)', async () => {
+    await pgRows(store.knex, 'select 1 as one', []); // a pooled connection, prepared once
+    await proxy.cut('freeze');
+    const { ms, error } = await failure(pgRows(store.knex, 'select 1 as one', []));
+    expect(error).toBeInstanceOf(QueryTimeoutError);
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 - 50);
+    expect(ms).toBeLessThan(TIMEOUT_S * 1000 + 1_000);
+    await proxy.restore();
+    expect(await pgRows<{ one: number }>(store.knex, 'select 1 as one', [])).toEqual([{ one: 1 }]);
   });
 
   it('a transaction frozen half-way fails at once, after the bound, and leaves nothing', async () => {
