@@ -5,7 +5,8 @@ import type { Knex } from 'knex';
 import { ChannelError, type Channel, type ChannelMessage, type DeliveryContext } from '../channels/channel.js';
 import type { DispatcherConfig } from '../config/schema.js';
 import type { ClaimedDelivery } from '../store/rows.js';
-import type { DeliveryPatch } from '../store/update-delivery.js';
+import { LostLeaseError, type DeliveryPatch } from '../store/update-delivery.js';
+import { QueryTimeoutError } from '../store/query-timeout.js';
 import type { DeliveryWriter } from '../store/write-deliveries.js';
 import type { AttemptLog } from '../store/attempts.js';
 import type { DeliveryState } from '../store/states.js';
@@ -167,6 +168,13 @@ async function send(item: ClaimedDelivery, deps: ProcessDeps): Promise<Outcome> 
         deps.sendAhead?.committed(performance.now() - t0);
       } catch (e) {
         permit?.release();
+        // Cut at store.queryTimeoutSeconds, the write may have committed all the same (its answer
+        // lost): the request never left, so it is put back to pending once the store answers,
+        // rather than held uncertain when its lease runs out. (Never written: nothing to undo.)
+        if (e instanceof QueryTimeoutError) {
+          deps.defer(d.id, () => deps.writer.write(d.id, deps.token, 'sending', { state: 'pending', attempts: d.attempts }, clock())
+            .catch((u: unknown) => { if (!(u instanceof LostLeaseError)) throw u; }));
+        }
         throw e;
       }
       state = 'sending';

@@ -4,6 +4,7 @@ import type { Store } from './db.js';
 import { jsonEachRows, recordsetFrom, recordsetJson } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
 import { isUnreachable } from './outage.js';
+import { QueryTimeoutError } from './query-timeout.js';
 
 export interface AttemptRecord {
   deliveryId: number;
@@ -53,14 +54,34 @@ export class AttemptLog {
   take(): AttemptRecord[] {
     clearTimeout(this.timer);
     this.timer = undefined;
-    return this.buffer.splice(0);
+    const taken = this.buffer.splice(0);
+    // Records a statement may have written already stay here, for flush()'s insert that skips them.
+    if (this.maybeWritten.size) {
+      this.buffer = taken.filter((a) => this.maybeWritten.has(a));
+      if (this.buffer.length) this.timer = setTimeout(() => { void this.flush(); }, this.maxDelayMs);
+      return taken.filter((a) => !this.maybeWritten.has(a));
+    }
+    return taken;
   }
 
-  putBack(records: AttemptRecord[], delayMs = this.maxDelayMs): void {
+  /**
+   * Returns records a statement did not write. `unknown`: the statement's fate is unknown (it was
+   * cut at store.queryTimeoutSeconds and may have committed on the server): they are written again
+   * only where the log does not have them yet, or the log would show those calls twice.
+   */
+  putBack(records: AttemptRecord[], delayMs = this.maxDelayMs, unknown = false): void {
     if (records.length === 0) return;
+    if (unknown) for (const a of records) this.maybeWritten.add(a);
     this.buffer.unshift(...records);
     this.timer ??= setTimeout(() => { void this.flush(); }, delayMs);
   }
+
+  private forget(rows: readonly AttemptRecord[]): void {
+    if (this.maybeWritten.size) for (const a of rows) this.maybeWritten.delete(a);
+  }
+
+  /** Put back after a statement whose fate is unknown (see putBack). */
+  private readonly maybeWritten = new Set<AttemptRecord>();
 
   add(a: AttemptRecord): void {
     this.buffer.push(a);
@@ -75,8 +96,9 @@ export class AttemptLog {
     if (rows.length === 0) return this.writing;
     // Kept while the store cannot be reached (the dispatcher stops claiming then, so they do not
     // pile up); dropped on any other error, as a statement the store refuses would be refused again.
-    this.writing = this.writing.then(() => this.insert(rows)).then(() => undefined, (e: unknown) => {
-      if (isUnreachable(e)) this.putBack(rows, RETRY_MS);
+    this.writing = this.writing.then(() => this.insert(rows)).then(() => this.forget(rows), (e: unknown) => {
+      if (isUnreachable(e)) this.putBack(rows, RETRY_MS, e instanceof QueryTimeoutError);
+      else this.forget(rows);
     });
     return this.writing;
   }
@@ -88,7 +110,10 @@ export class AttemptLog {
       return;
     }
     // One statement whatever the count, the rows as one bulk parameter (see bulk-rows.ts).
-    if (dialect === 'postgres') return void await queryRows(this.store, PG_INSERT_ATTEMPTS, [attemptsJson(records)]);
+    if (dialect === 'postgres') {
+      const unsure = records.some((a) => this.maybeWritten.has(a));
+      return void await queryRows(this.store, unsure ? PG_INSERT_ATTEMPTS_NEW : PG_INSERT_ATTEMPTS, [attemptsJson(records)]);
+    }
     const { sql, bindings } = jsonEachRows(COLUMNS, records.map(attemptTuple));
     await queryRows(this.store, `insert into delivery_attempts (${COLUMNS.join(', ')}) ${sql}`, bindings);
   }
@@ -104,6 +129,13 @@ const TYPES = ['bigint', 'text', 'bigint', 'integer', 'text', 'integer', 'text']
  * DeliveryWriter runs it inside its group commit (a data-modifying WITH).
  */
 export const PG_INSERT_ATTEMPTS = `insert into delivery_attempts (${COLUMNS.join(', ')}) select * from ${recordsetFrom('attempt', COLUMNS, TYPES)}`;
+
+/**
+ * The same, skipping the records the log already has (same delivery, kind and start): for those
+ * put back after a statement that may have committed (AttemptLog.putBack's `unknown`).
+ */
+export const PG_INSERT_ATTEMPTS_NEW = `insert into delivery_attempts (${COLUMNS.join(', ')}) select * from ${recordsetFrom('attempt', COLUMNS, TYPES)}
+  where not exists (select 1 from delivery_attempts d where d.delivery_id = attempt.delivery_id and d.kind = attempt.kind and d.started_at = attempt.started_at)`;
 
 /** PG_INSERT_ATTEMPTS' parameter: the records as recordsetJson rows. */
 export function attemptsJson(records: readonly AttemptRecord[]): string {

@@ -12,6 +12,7 @@ import type { DeliveryState } from './states.js';
 import { LostLeaseError, transitionRow, type DeliveryPatch } from './update-delivery.js';
 import { jsonEachRows, recordsetFrom, recordsetJson } from './bulk-rows.js';
 import { queryRows } from './prepared.js';
+import { QueryTimeoutError } from './query-timeout.js';
 import { attemptsJson, PG_INSERT_ATTEMPTS, type AttemptLog } from './attempts.js';
 
 /** Columns a transition may set, with their PostgreSQL type (json_to_recordset needs them). */
@@ -204,7 +205,9 @@ export class DeliveryWriter {
     try {
       return ids(await queryRows<{ id: number }>(this.store, PG_UPDATE_AND_LOG, [recordsetJson(rows), attemptsJson(logged)]));
     } catch (e) {
-      this.attempts!.putBack(logged); // the statement rolled back: the log writes them later
+      // Not written (or, cut at the query bound, perhaps written): the log writes them later, then
+      // skipping any the statement did commit.
+      this.attempts!.putBack(logged, undefined, e instanceof QueryTimeoutError);
       throw e;
     }
   }
