@@ -186,8 +186,9 @@ export class Dispatcher {
     const workers = cfg.concurrency + cfg.sendAhead;
     let working = 0;
     const gate: Array<() => void> = [];
+    const limit = (): number => cfg.concurrency + this.sendAhead.now;
     const open = (all: boolean): void => {
-      const room = all ? gate.length : cfg.concurrency + this.sendAhead.now - working;
+      const room = all ? gate.length : limit() - working;
       for (const wake of gate.splice(0, Math.max(0, room))) wake();
     };
     const worker = async (): Promise<void> => {
@@ -197,7 +198,7 @@ export class Dispatcher {
           await refill();
           continue;
         }
-        if (working >= cfg.concurrency + this.sendAhead.now) {
+        if (working >= limit()) {
           await new Promise<void>((wake) => gate.push(wake));
           continue;
         }

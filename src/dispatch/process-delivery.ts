@@ -352,8 +352,9 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
     onFailedTry: (e) => {
       if (e instanceof NotSent) return; // no request was made
       const ce = e instanceof ChannelError ? e : undefined;
-      if (kind === 'send') deps.sendAhead?.sent(performance.now() - t0);
-      deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', performance.now() - t0, ce?.detail);
+      const ms = performance.now() - t0;
+      if (kind === 'send') deps.sendAhead?.sent(ms);
+      deps.metrics?.providerCall(deps.channel.name, kind, ce ? ce.errorClass : 'error', ms, ce?.detail);
       deps.attempts.add({
         deliveryId, kind, startedAt: started, durationMs: deps.clock() - started,
         outcome: ce ? ce.errorClass : 'error',
@@ -362,8 +363,9 @@ async function tracked<T>(deps: ProcessDeps, deliveryId: number, kind: 'check' |
       });
     },
   });
-  if (kind === 'send') deps.sendAhead?.sent(performance.now() - t0);
-  deps.metrics?.providerCall(deps.channel.name, kind, 'ok', performance.now() - t0);
+  const ms = performance.now() - t0;
+  if (kind === 'send') deps.sendAhead?.sent(ms);
+  deps.metrics?.providerCall(deps.channel.name, kind, 'ok', ms);
   deps.attempts.add({ deliveryId, kind, startedAt: started, durationMs: deps.clock() - started, outcome: 'ok' });
   return result;
 }
