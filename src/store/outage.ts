@@ -28,6 +28,19 @@ export function isUnreachable(e: unknown): boolean {
   return e.cause !== undefined && e.cause !== e && isUnreachable(e.cause);
 }
 
+/** Whether e (or its cause) is a statement cut at the query bound (QueryTimeoutError). */
+function cutAtBound(e: unknown): e is Error {
+  for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
+    if ((c as { code?: unknown }).code === 'PONTE_QUERY_TIMEOUT') return true;
+  }
+  return false;
+}
+
+/** How long a store that answers takes to answer `select 1` on a new connection, at most: then it is up. */
+export const CONFIRM_MS = 1_000;
+/** A slow statement (cut at the bound while the store answers) is said at most this often. */
+const SLOW_SAID_EVERY_MS = 60_000;
+
 /** When e (or its cause) was raised, for the errors that say (QueryTimeoutError); otherwise now. */
 function raisedAt(e: unknown): number {
   for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
@@ -70,11 +83,38 @@ export class StoreOutage {
     // bound reported that outage itself when it ran out (openStore's onTimeout).
     if (typeof e === 'string' && e.startsWith('Connection Error: QueryTimeoutError')) return true;
     this.since = Date.now();
+    // A statement cut at store.queryTimeoutSeconds says only that ITS connection did not answer:
+    // a long statement on a loaded store, or one connection frozen (a NAT dropping its flow), does
+    // that with the store up. Asked at once on another connection, a store that answers is not
+    // called unreachable (an operator would look for a network fault that is not there).
+    if (cutAtBound(e) && this.knex) this.confirm(e, this.knex);
+    else this.unreachable(e);
+    return true;
+  }
+
+  private unreachable(e: unknown): void {
     this.log.error({ store: this.where, err: firstLine(e) },
       `store unreachable: ${this.where}: ${firstLine(e)}. Polls, sends and status reads wait and resume when it answers again; `
       + 'provider answers already received are kept and recorded then');
     this.watch();
-    return true;
+  }
+
+  /** Slow statements cut since the last said, and when one was last said. */
+  private slow = { count: 0, saidAt: -Infinity };
+
+  private confirm(e: Error, knex: Knex): void {
+    // Outside any exemption (see watch()); `down` meanwhile, as the caller already waits.
+    withQueryTimeout(() => withTimeout(knex.raw('select 1'), CONFIRM_MS, 'select 1')).then(() => {
+      if (this.closed) return;
+      this.since = null;
+      this.backAt = Date.now();
+      this.slow.count++;
+      if (Date.now() - this.slow.saidAt < SLOW_SAID_EVERY_MS) return;
+      this.log.warn({ store: this.where, err: firstLine(e), statements: this.slow.count },
+        `a store statement was cut at its bound, but the store answers: ${firstLine(e)}. A slow statement (or one frozen connection), `
+        + `not an outage; the work it carried is retried. If the store is merely slow, raise store.queryTimeoutSeconds${this.slow.count > 1 ? ` (${this.slow.count} statements since last said)` : ''}`);
+      this.slow = { count: 0, saidAt: Date.now() };
+    }, () => { if (!this.closed) this.unreachable(e); });
   }
 
   private watch(): void {
@@ -95,7 +135,10 @@ export class StoreOutage {
     this.timer.unref();
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     clearTimeout(this.timer);
   }
 }

@@ -27,6 +27,13 @@ async function backendPid(): Promise<number> {
   return Number(((await store.knex.raw('select pg_backend_pid() as pid')) as { rows: Array<{ pid: number }> }).rows[0]!.pid);
 }
 
+/** Waits (at most 10 s) until `n` lines match. */
+async function said(lines: string[], re: RegExp, n = 1): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (lines.filter((l) => re.test(l)).length < n && Date.now() < until) await new Promise((ok) => setTimeout(ok, 20));
+  expect(lines.filter((l) => re.test(l))).toHaveLength(n);
+}
+
 /** How long `work` took to fail, and with what. */
 async function failure(work: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
   const t0 = Date.now();
@@ -123,6 +130,8 @@ describe.runIf(run.includes('postgres'))('a frozen PostgreSQL store connection',
     await proxy.cut('freeze');
     const during = (await failure(store.knex.raw('select 1'))).error;
     expect(outage.report(during)).toBe(true);
+    // Said once another connection cannot answer either (a cut alone may be one slow statement).
+    await said(lines, /^store unreachable/);
     await proxy.restore();
     const until = Date.now() + 10_000;
     while (outage.down && Date.now() < until) await new Promise((ok) => setTimeout(ok, 50));
@@ -135,9 +144,31 @@ describe.runIf(run.includes('postgres'))('a frozen PostgreSQL store connection',
     // A new freeze is a new outage.
     await proxy.cut('freeze');
     expect(outage.report((await failure(store.knex.raw('select 1'))).error)).toBe(true);
+    await said(lines, /^store unreachable/, 2);
     outage.close();
     expect(lines.filter((l) => /^store (unreachable|reachable again)/.test(l)).map((l) => l.replace(/ after [\d.]+ s/, '').split(':')[0]))
       .toEqual(['store unreachable', 'store reachable again', 'store unreachable']);
+  });
+
+  it('a statement cut at the bound while the store answers is a slow statement, said once a minute, not an outage', async () => {
+    const lines: string[] = [];
+    const log = pino(new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk)).msg); done(); } }));
+    const outage = new StoreOutage('PostgreSQL (test)', log, 200);
+    outage.probe(store.knex);
+    try {
+      for (let i = 0; i < 2; i++) {
+        const cut = (await failure(store.knex.raw('select pg_sleep(1.6)'))).error;
+        expect(cut).toBeInstanceOf(QueryTimeoutError);
+        expect(outage.report(cut)).toBe(true);
+        const until = Date.now() + 5_000;
+        while (outage.down && Date.now() < until) await new Promise((ok) => setTimeout(ok, 20));
+        expect(outage.down).toBe(false);
+      }
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^a store statement was cut at its bound, but the store answers: .*the store did not answer within 1 s \(store\.queryTimeoutSeconds\).*not an outage/);
+    } finally {
+      outage.close();
+    }
   });
 
   it('a long statement is cut at the bound, but not inside withoutQueryTimeout (migrations, purge)', async () => {
