@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { knexLog } from './knex-log.js';
 import { StoreOutage } from './outage.js';
 import { boundQueries, withoutQueryTimeout } from './query-timeout.js';
+import { withTimeout } from '../metrics/timeout.js';
 import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -83,13 +84,17 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
   }
   if (!cfg.url) throw new Error(`store: client "${cfg.client}" needs a connection URL (set DATABASE_URL)`);
   const outage = opts.log ? new StoreOutage(cfg.where ?? `the ${cfg.client} store`, opts.log) : undefined;
-  const knex = knexFactory({
+  const knex: Knex = knexFactory({
     client: cfg.client,
     connection: cfg.client === 'pg' ? pgStoreConnection(cfg.url) : cfg.url,
     pool: {
       min: 0,
       max: cfg.pool?.max ?? 10,
-      ...(cfg.client === 'pg' ? { afterCreate: checkingClient(boundQueries({ ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store', onTimeout: (e) => outage?.report(e) })) } : {}),
+      ...(cfg.client === 'pg' ? { afterCreate: checkingClient(boundQueries({
+        ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store',
+        onTimeout: (e) => outage?.report(e),
+        working: (conn): Promise<boolean> => backendWorking(knex, conn, (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000),
+      })) } : {}),
     },
     log: knexLog(opts.log, 'store', outage),
     ...(cfg.schema ? { searchPath: [cfg.schema] } : {}),
@@ -100,6 +105,20 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
     ...store, ...(cfg.where ? { where: cfg.where } : {}), ...(outage ? { outage } : {}),
     close: () => { outage?.close(); return store.close(); },
   };
+}
+
+/**
+ * Whether PostgreSQL is still working on the statement of `conn` (a node-postgres client): its
+ * backend is `active` and not blocked writing to a client that no longer reads (ClientWrite). Idle,
+ * the statement has ended and its answer is lost on the way; gone, so is the connection. Asked on
+ * another pooled connection, within `ms`: a store that cannot say fails it.
+ */
+export async function backendWorking(knex: Knex, conn: unknown, ms: number): Promise<boolean> {
+  const pid = (conn as { processID?: unknown }).processID;
+  if (typeof pid !== 'number') return true; // cannot tell which backend: as before the check, wait
+  const r = await withTimeout(knex.raw('select state, wait_event from pg_stat_activity where pid = ?', [pid]), ms, 'pg_stat_activity');
+  const row = (r as { rows: Array<{ state: string | null; wait_event: string | null }> }).rows[0];
+  return row?.state === 'active' && row.wait_event !== 'ClientWrite';
 }
 
 /**

@@ -45,8 +45,9 @@ const DAY_MS = 86_400_000;
 const INBOUND_DEDUP_DAYS = 7;
 
 export function purge(knex: Knex, opts: PurgeOptions): Promise<PurgeResult> {
-  // Unbounded by store.queryTimeoutSeconds: the chunks' transactions are short, but finding the
-  // next chunk in a large ledger where little qualifies may scan for longer than that.
+  // Exempt from store.queryTimeoutSeconds: the chunks' transactions are short, but finding the
+  // next chunk in a large ledger where little qualifies may scan for longer than that. (Cut all
+  // the same once PostgreSQL no longer works on the statement: QueryBound.working.)
   return withoutQueryTimeout(() => purgeChunks(knex, opts));
 }
 

@@ -30,7 +30,8 @@ let exemptFlows = 0;
 
 /**
  * Runs `work` with no bound on its queries: migrations and the retention purge may legitimately
- * run statements for minutes. Scoped to this async flow only: the dispatcher's and connectors'
+ * run statements for minutes. (Where the bound has a `working` check, PostgreSQL's store, such a
+ * statement is still cut once the server no longer works on it: a frozen connection.) Scoped to this async flow only: the dispatcher's and connectors'
  * queries running meanwhile on the same pool keep their bound.
  */
 export function withoutQueryTimeout<T>(work: () => PromiseLike<T>): Promise<T> {
@@ -66,7 +67,17 @@ export interface QueryBound {
   what: string;
   /** Told as the bound runs out, before the caller is (the store's outage, said at once). */
   onTimeout?: (e: QueryTimeoutError) => void;
+  /**
+   * For statements exempt from the bound (withoutQueryTimeout: migrations, the purge): asked every
+   * `ms` while one runs, whether the server is still working on it. A migration may rightly run
+   * for an hour, but a frozen connection must not hold it for TCP's ~15 min: "no" twice in a row
+   * (or no answer) and the connection is cut as the bound cuts any other. Absent: never cut.
+   */
+  working?: (conn: unknown) => Promise<boolean>;
 }
+
+/** After a "no" from `working`, asked again this soon (a statement that just ended has its answer on the way). */
+const RECHECK_MS = 1_000;
 
 interface RawConnection {
   query: (...args: unknown[]) => unknown;
@@ -91,12 +102,18 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
   return (raw, done) => {
     const conn = raw as RawConnection;
     const query = conn.query.bind(conn);
-    /** Starts the bound of one query; `fail` gets the error once the connection is closed. */
-    const arm = (fail: (e: QueryTimeoutError) => void): { done(): boolean } => {
-      let settled = false;
-      const timer = setTimeout(() => {
-        settled = true;
-        const err = new QueryTimeoutError(Math.round(bound.ms / 100) / 10, bound.setting, bound.what);
+    /**
+     * Starts the bound of one query; `fail` gets the error once the connection is closed. `exempt`:
+     * cut only once the server says (twice) it no longer works on the statement, or cannot say.
+     */
+    const arm = (fail: (e: QueryTimeoutError) => void, exempt = false): { done(): boolean } => {
+      let over = false; // answered, or cut
+      let timer: NodeJS.Timeout | undefined;
+      const cut = (): void => {
+        over = true;
+        const err = new QueryTimeoutError(Math.round(bound.ms / 100) / 10, bound.setting, bound.what, exempt
+          ? 'the statement is exempt from that bound (a migration or the purge), but the server no longer worked on it or could not say: its connection was closed'
+          : undefined);
         // Before the caller hears: knex releases the connection to its pool as the query fails, and
         // the pool must see it disposed (validate) rather than hand it to the next query.
         // Kept: knex's pg 'end' listener would write its own "Connection ended unexpectedly" over
@@ -110,12 +127,26 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
         if (!socket || socket.destroyed) return void setImmediate(() => fail(err));
         socket.once('close', () => fail(err));
         socket.destroy();
-      }, Math.min(bound.ms, MAX_TIMER_MS));
+      };
+      const wait = (ms: number, noes: number): void => {
+        timer = setTimeout(() => {
+          if (!exempt) return cut();
+          // Outside the exemption: the question itself is bound, and a frozen store fails it.
+          void withQueryTimeout(() => bound.working!(conn)).catch(() => false).then((yes) => {
+            if (over) return;
+            if (yes) wait(bound.ms, 0);
+            else if (noes >= 1) cut();
+            else wait(Math.min(RECHECK_MS, bound.ms), noes + 1);
+          });
+        }, Math.min(ms, MAX_TIMER_MS));
+      };
+      wait(bound.ms, 0);
       // true: the query answered in time (its answer is the caller's); false: the bound ran out first.
-      return { done: () => { if (settled) return false; clearTimeout(timer); return true; } };
+      return { done: () => { if (over) return false; over = true; clearTimeout(timer); return true; } };
     };
     conn.query = (...args: unknown[]) => {
-      if (!(bound.ms > 0) || queryTimeoutExempt()) return query(...args);
+      const exempt = queryTimeoutExempt();
+      if (!(bound.ms > 0) || (exempt && !bound.working)) return query(...args);
       const callback = args[args.length - 1];
       if (typeof callback !== 'function') {
         // The promise form (node-postgres without a callback): Ponte's named prepared statements
@@ -124,11 +155,11 @@ export function boundQueries(bound: QueryBound): (conn: unknown, done: (e: Error
         const answer = query(...args) as unknown;
         if (!(answer instanceof Promise)) return answer;
         return new Promise((resolve, reject) => {
-          const t = arm(reject);
+          const t = arm(reject, exempt);
           answer.then((r) => { if (t.done()) resolve(r); }, (e: unknown) => { if (t.done()) reject(e); });
         });
       }
-      const t = arm((e) => (callback as (e: Error) => void)(e));
+      const t = arm((e) => (callback as (e: Error) => void)(e), exempt);
       args[args.length - 1] = (...result: unknown[]) => {
         if (!t.done()) return; // the connection was closed under the query: its error is ours, said above
         (callback as (...r: unknown[]) => void)(...result);

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { availableDialects, PG_URL, scratchDb, type ScratchDb } from '../helpers/databases.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { openStore, type Store } from '../../src/store/db.js';
+import { backendWorking, openStore, type Store } from '../../src/store/db.js';
 import { isUnreachable, StoreOutage } from '../../src/store/outage.js';
 import { QueryTimeoutError, withoutQueryTimeout } from '../../src/store/query-timeout.js';
 import { pgRows } from '../../src/store/prepared.js';
@@ -171,8 +171,34 @@ describe.runIf(run.includes('postgres'))('a frozen PostgreSQL store connection',
     }
   });
 
+  it('a statement exempt from the bound (migrations, purge) is cut once the server cannot say it still works on it', async () => {
+    await backendPid();
+    await proxy.cut('freeze');
+    // The question goes to a new connection, through the same frozen path: no answer twice.
+    const { ms, error } = await failure(withoutQueryTimeout(() => store.knex.raw('select 1')));
+    expect(error).toBeInstanceOf(QueryTimeoutError);
+    expect(String(error)).toMatch(/exempt from that bound .*no longer worked on it or could not say/);
+    expect(ms).toBeGreaterThanOrEqual(TIMEOUT_S * 1000 * 2);
+    expect(ms).toBeLessThan(TIMEOUT_S * 1000 * 6);
+    await proxy.restore();
+    expect(await store.knex.raw('select 1')).toBeDefined();
+  });
+
+  it('the server says whether it still works on a connection\'s statement: active, not once answered', async () => {
+    const conn = await store.knex.client.acquireConnection() as { query(sql: string): Promise<unknown> };
+    try {
+      const running = conn.query('select pg_sleep(0.8)');
+      await new Promise((ok) => setTimeout(ok, 300));
+      expect(await backendWorking(store.knex, conn, 2_000)).toBe(true);
+      await running;
+      expect(await backendWorking(store.knex, conn, 2_000)).toBe(false);
+    } finally {
+      await store.knex.client.releaseConnection(conn);
+    }
+  });
+
   it('a long statement is cut at the bound, but not inside withoutQueryTimeout (migrations, purge)', async () => {
-    const slow = 'select pg_sleep(1.6)';
+    const slow = 'select pg_sleep(2.6)'; // more than two bounds: asked twice whether it still runs
     expect((await failure(store.knex.raw(slow))).error).toBeInstanceOf(QueryTimeoutError);
     await expect(withoutQueryTimeout(() => store.knex.raw(slow))).resolves.toBeDefined();
     // Only that flow: a query running meanwhile keeps its bound.
