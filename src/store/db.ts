@@ -84,6 +84,7 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
   }
   if (!cfg.url) throw new Error(`store: client "${cfg.client}" needs a connection URL (set DATABASE_URL)`);
   const outage = opts.log ? new StoreOutage(cfg.where ?? `the ${cfg.client} store`, opts.log) : undefined;
+  const boundMs = (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000;
   const knex: Knex = knexFactory({
     client: cfg.client,
     connection: cfg.client === 'pg' ? pgStoreConnection(cfg.url) : cfg.url,
@@ -91,9 +92,9 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
       min: 0,
       max: cfg.pool?.max ?? 10,
       ...(cfg.client === 'pg' ? { afterCreate: checkingClient(boundQueries({
-        ms: (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000, setting: 'store.queryTimeoutSeconds', what: 'the store',
+        ms: boundMs, setting: 'store.queryTimeoutSeconds', what: 'the store',
         onTimeout: (e) => outage?.report(e),
-        working: (conn): Promise<boolean> => backendWorking(knex, conn, (cfg.queryTimeoutSeconds ?? DEFAULT_STORE_QUERY_TIMEOUT_SECONDS) * 1000),
+        working: (conn): Promise<boolean> => backendWorking(knex, conn, boundMs),
       })) } : {}),
     },
     log: knexLog(opts.log, 'store', outage),

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import { firstLine } from './knex-log.js';
 import { withTimeout } from '../metrics/timeout.js';
-import { withQueryTimeout } from './query-timeout.js';
+import { QueryTimeoutError, withQueryTimeout } from './query-timeout.js';
 
 // Node's socket errors, PostgreSQL's connection class (08…) and its shutdown / starting-up codes,
 // SQL Server's, and a query left unanswered past store.queryTimeoutSeconds (a frozen connection,
@@ -28,27 +28,32 @@ export function isUnreachable(e: unknown): boolean {
   return e.cause !== undefined && e.cause !== e && isUnreachable(e.cause);
 }
 
-/** Whether e (or its cause) is a statement cut at the query bound (QueryTimeoutError). */
-function cutAtBound(e: unknown): e is Error {
+/** The first value `pick` gives for e or one of its causes (five deep at most). */
+function fromCauses<T>(e: unknown, pick: (c: Error) => T | undefined): T | undefined {
   for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
-    if ((c as { code?: unknown }).code === 'PONTE_QUERY_TIMEOUT') return true;
+    const v = pick(c);
+    if (v !== undefined) return v;
   }
-  return false;
+  return undefined;
+}
+
+/** Whether e (or its cause) is a statement cut at the query bound. */
+function cutAtBound(e: unknown): boolean {
+  return fromCauses(e, (c) => (c instanceof QueryTimeoutError ? true : undefined)) === true;
+}
+
+/** When e (or its cause) was raised, for the errors that say (QueryTimeoutError); otherwise now. */
+function raisedAt(e: unknown): number {
+  return fromCauses(e, (c) => {
+    const at = (c as { raisedAt?: unknown }).raisedAt;
+    return typeof at === 'number' ? at : undefined;
+  }) ?? Date.now();
 }
 
 /** How long a store that answers takes to answer `select 1` on a new connection, at most: then it is up. */
 export const CONFIRM_MS = 1_000;
 /** A slow statement (cut at the bound while the store answers) is said at most this often. */
 const SLOW_SAID_EVERY_MS = 60_000;
-
-/** When e (or its cause) was raised, for the errors that say (QueryTimeoutError); otherwise now. */
-function raisedAt(e: unknown): number {
-  for (let c = e, depth = 0; c instanceof Error && depth < 5; c = c.cause, depth++) {
-    const at = (c as { raisedAt?: unknown }).raisedAt;
-    if (typeof at === 'number') return at;
-  }
-  return Date.now();
-}
 
 export class StoreOutage {
   private since: number | null = null;
@@ -102,12 +107,11 @@ export class StoreOutage {
   /** Slow statements cut since the last said, and when one was last said. */
   private slow = { count: 0, saidAt: -Infinity };
 
-  private confirm(e: Error, knex: Knex): void {
-    // Outside any exemption (see watch()); `down` meanwhile, as the caller already waits.
-    withQueryTimeout(() => withTimeout(knex.raw('select 1'), CONFIRM_MS, 'select 1')).then(() => {
+  private confirm(e: unknown, knex: Knex): void {
+    // `down` meanwhile, as the caller already waits.
+    this.ping(knex, CONFIRM_MS).then(() => {
       if (this.closed) return;
-      this.since = null;
-      this.backAt = Date.now();
+      this.back();
       this.slow.count++;
       if (Date.now() - this.slow.saidAt < SLOW_SAID_EVERY_MS) return;
       this.log.warn({ store: this.where, err: firstLine(e), statements: this.slow.count },
@@ -117,18 +121,30 @@ export class StoreOutage {
     }, () => { if (!this.closed) this.unreachable(e); });
   }
 
+  /**
+   * `select 1` within `ms`: on a blackholed network its connect would hang for knex's acquire
+   * timeout. Outside withoutQueryTimeout: the report may come from inside the purge or a migration
+   * (knex's pool warns there of a connection the outage broke), and a probe inheriting their
+   * exemption would hang on a frozen connection instead of failing within the bound.
+   */
+  private ping(knex: Knex, ms: number): Promise<unknown> {
+    return withQueryTimeout(() => withTimeout(knex.raw('select 1'), ms, 'select 1'));
+  }
+
+  /** The store answers again. */
+  private back(): void {
+    this.since = null;
+    this.backAt = Date.now();
+  }
+
   private watch(): void {
-    // Outside withoutQueryTimeout: the first report may come from inside the purge or a migration
-    // (knex's pool warns there of a connection the outage broke), and a probe inheriting their
-    // exemption would hang on a frozen connection instead of failing within the bound.
+    // The timer outside the exemption too: its callback runs in the flow that armed it.
     this.timer = withQueryTimeout(() => setTimeout(() => {
       const knex = this.knex;
       if (!knex) return;
-      // Bounded: on a blackholed network the probe's connect would hang for knex's acquire timeout.
-      withTimeout(knex.raw('select 1'), Math.max(this.probeMs, 3_000), 'select 1').then(() => {
+      this.ping(knex, Math.max(this.probeMs, 3_000)).then(() => {
         const seconds = Math.round((Date.now() - this.since!) / 100) / 10;
-        this.since = null;
-        this.backAt = Date.now();
+        this.back();
         this.log.warn({ store: this.where, seconds }, `store reachable again after ${seconds} s: ${this.where}`);
       }, () => this.watch());
     }, this.probeMs));

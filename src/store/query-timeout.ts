@@ -30,9 +30,10 @@ let exemptFlows = 0;
 
 /**
  * Runs `work` with no bound on its queries: migrations and the retention purge may legitimately
- * run statements for minutes. (Where the bound has a `working` check, PostgreSQL's store, such a
- * statement is still cut once the server no longer works on it: a frozen connection.) Scoped to this async flow only: the dispatcher's and connectors'
- * queries running meanwhile on the same pool keep their bound.
+ * run statements for minutes. (Where the bound has a `working` check, as PostgreSQL's store does,
+ * such a statement is still cut once the server no longer works on it: a frozen connection.)
+ * Scoped to this async flow only: the dispatcher's and connectors' queries running meanwhile on
+ * the same pool keep their bound.
  */
 export function withoutQueryTimeout<T>(work: () => PromiseLike<T>): Promise<T> {
   exemptFlows++;

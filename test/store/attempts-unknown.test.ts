@@ -37,4 +37,20 @@ describe.runIf(run.includes('postgres'))('attempt records of a statement whose f
     await log.flush();
     expect(await count()).toBe(3);
   });
+
+  it('are kept out of the group commit\'s plain insert (take), and written by the log\'s own that skips them', async () => {
+    await seedDeliveries(store, 1);
+    const id = Number(((await store.knex('deliveries').select('id')) as [{ id: number }])[0].id);
+    const log = new AttemptLog(store);
+    const sent: AttemptRecord = { deliveryId: id, kind: 'send', startedAt: 1_000, durationMs: 40, outcome: 'ok' };
+    const next: AttemptRecord = { deliveryId: id, kind: 'status', startedAt: 2_000, durationMs: 30, outcome: 'ok' };
+    log.add(sent);
+    await log.flush(); // the cut group commit did commit it
+    log.putBack([sent], 0, true);
+    log.add(next);
+    // A group commit takes only what it may insert as it is.
+    expect(log.take()).toEqual([next]);
+    await log.flush();
+    expect(await count()).toBe(1);
+  });
 });
