@@ -40,7 +40,7 @@ async function measureClaims(store: Store): Promise<ClaimFigures> {
     writes.push(performance.now() - t1);
     await store.knex('deliveries').whereIn('id', items.map((x) => x.delivery.id)).update({ state: 'pending', attempts: 0, lease_token: null, lease_until: null });
   }
-  if (writer.stats.statements !== ROUNDS) throw new Error(`${writer.stats.statements} group commits for ${ROUNDS} rounds`);
+  if (writer.stats.commits !== ROUNDS) throw new Error(`${writer.stats.commits} group commits for ${ROUNDS} rounds`);
   times.sort((a, b) => a - b);
   writes.sort((a, b) => a - b);
   const explain = (await store.knex.raw(`explain select id from deliveries where state = 'pending' and next_attempt_at <= ? and (lease_until is null or lease_until < ?) order by next_attempt_at limit ${BATCH}`, [now, now])) as { rows: Array<Record<string, string>> };

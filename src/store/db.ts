@@ -9,6 +9,7 @@ import pg from 'pg';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { keepCompiledStatements, type PreparingDatabase } from './sqlite-statements.js';
+import { forgetWal, type SqliteConnection } from './sqlite-commit.js';
 import { migrationSource, latestMigration } from '../../migrations/index.js';
 
 // bigint columns (ids, epoch-ms instants) as JS numbers: all our values are far below 2^53.
@@ -76,6 +77,9 @@ export function openStore(cfg: StoreConfig, opts: { log?: Logger } = {}): Store 
           conn.pragma('synchronous = FULL');
           conn.pragma('busy_timeout = 5000');
           conn.pragma('foreign_keys = ON');
+          // The write-ahead log the group commit keeps open (sqlite-commit.ts) closes with the connection.
+          const close = (conn as unknown as { close(): unknown }).close.bind(conn);
+          (conn as unknown as { close(): unknown }).close = () => { forgetWal(conn as unknown as SqliteConnection); return close(); };
           done(null, keepCompiledStatements(conn));
         },
       },

@@ -34,12 +34,12 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     return claimDeliveries(store, { limit: n, leaseMs: 60_000, now: T0 });
   }
 
-  it('commits 120 concurrent writes in a few statements, each row as its own caller asked', async () => {
+  it('commits 120 concurrent writes in a few group commits, each row as its own caller asked', async () => {
     const { token, items } = await claimed(120);
     const writer = new DeliveryWriter(store);
     await Promise.all(items.map((it, i) => writer.write(it.delivery.id, token, 'pending', { state: 'sending', attempts: i + 1, keepLease: true }, T0 + 1)));
     expect(writer.stats.rows).toBe(120);
-    expect(writer.stats.statements).toBeLessThanOrEqual(3);
+    expect(writer.stats.commits).toBeLessThanOrEqual(3);
     await Promise.all(items.map((it, i) => writer.write(it.delivery.id, token, 'sending', { state: 'accepted', provider_id: `m${i}`, sent_at: T0 + 2, next_attempt_at: T0 + 5000 }, T0 + 2)));
     const rows = await store.knex('deliveries').select('id', 'state', 'attempts', 'provider_id', 'lease_token', 'updated_at').orderBy('id');
     expect(rows).toHaveLength(120);
@@ -66,7 +66,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     await expect(writer.write(a, token, 'sending', { state: 'processed' }, T0 + 2)).rejects.toThrow(/illegal transition sending → processed/);
   });
 
-  it('writes of different shapes share one statement; a column a write does not name keeps its value, one it sets to null is cleared', async () => {
+  it('writes of different shapes share one commit; a column a write does not name keeps its value, one it sets to null is cleared', async () => {
     const { token, items } = await claimed(3);
     const [a, b, c] = items.map((i) => i.delivery.id) as [number, number, number];
     await store.knex('deliveries').whereIn('id', [a, b, c]).update({ last_error: 'earlier', reason: 'kept' });
@@ -76,7 +76,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
       writer.write(b, token, 'pending', { state: 'pending', attempts: 1, last_error: null, next_attempt_at: T0 + 60_000 }, T0 + 1),
       writer.write(c, token, 'pending', { state: 'failed', last_error: 'http 400' }, T0 + 1),
     ]);
-    expect(writer.stats).toMatchObject({ statements: 1, rows: 3 });
+    expect(writer.stats).toMatchObject({ commits: 1, rows: 3 });
     const rows = await store.knex('deliveries').select('id', 'state', 'attempts', 'last_error', 'reason', 'lease_token', 'next_attempt_at', 'finished_at').orderBy('id');
     expect(rows.map((r) => ({ ...r, next_attempt_at: Number(r.next_attempt_at), finished_at: r.finished_at == null ? null : Number(r.finished_at) }))).toEqual([
       { id: a, state: 'sending', attempts: 1, last_error: 'earlier', reason: 'kept', lease_token: token, next_attempt_at: T0, finished_at: null },
@@ -85,7 +85,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     ]);
   });
 
-  it('two writes of one delivery go in order, never in one statement', async () => {
+  it('two writes of one delivery go in order, never in one commit', async () => {
     const { token, items } = await claimed(1);
     const id = items[0]!.delivery.id;
     const writer = new DeliveryWriter(store);
@@ -95,7 +95,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     // settle() too waits for the second (it cannot join the first's statement), never spinning.
     await writer.settle();
     await Promise.all([first, second]);
-    expect(writer.stats.statements).toBe(2);
+    expect(writer.stats.commits).toBe(2);
     expect(await store.knex('deliveries').where({ id }).first('state', 'provider_id')).toEqual({ state: 'accepted', provider_id: 'm1' });
   });
 
@@ -141,7 +141,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
     log.add(call(a, 'check'));
     log.add(call(a, 'send', 'transient'));
     await writer.write(a, token, 'pending', { state: 'sending', keepLease: true }, T0 + 1);
-    expect(writer.stats.statements).toBe(1);
+    expect(writer.stats.commits).toBe(1);
     const logged = async () => (await store.knex('delivery_attempts').orderBy('id').select('delivery_id', 'kind', 'outcome')).map((r) => `${Number(r.delivery_id) === a ? 'a' : Number(r.delivery_id) === b ? 'b' : 'c'}:${r.kind}:${r.outcome}`);
     expect(await logged()).toEqual(['a:check:ok', 'a:send:transient']);
 
@@ -173,7 +173,7 @@ describe.each(run)('delivery writer on %s', (dialect) => {
           await new Promise((r) => setImmediate(r));
         }
         await new Promise((r) => setTimeout(r, 100));
-        expect(writer.stats.statements).toBe(0); // every flush that started is waiting for the lock
+        expect(writer.stats.commits).toBe(0); // every flush that started is waiting for the lock
         await lock.commit();
         await Promise.all(done);
       } finally {
